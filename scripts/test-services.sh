@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Brings up everything the integration tests and examples need, idempotently:
+#   - Debian's docker.io engine, started without a bridge (no private-range addresses),
+#   - Debian's docker-registry on 127.0.0.1:5555 (open) and 127.0.0.1:5556 (htpasswd),
+#   - a busybox:latest base image made offline from Debian's busybox-static.
+# Safe to run again and again: whatever already runs is left alone.
+set -euo pipefail
+
+STATE_DIR=${PDU_STATE_DIR:-/var/lib/prefect-dockerutils-test}
+LOG_DIR=${PDU_LOG_DIR:-/var/log/prefect-dockerutils-test}
+REGISTRY_PORT=${PDU_REGISTRY_PORT:-5555}
+AUTH_REGISTRY_PORT=${PDU_AUTH_REGISTRY_PORT:-5556}
+AUTH_REGISTRY_USER=${PDU_AUTH_REGISTRY_USER:-pdu-user}
+# Symbol-rich on purpose: it proves the base64url encoding of registry headers.
+AUTH_REGISTRY_PASSWORD=${PDU_AUTH_REGISTRY_PASSWORD:-'p+a/s=s"w'\''ö€rd?'}
+# Debian's 20.10 client: the 28.x client on PATH may lack features we rely on here.
+DOCKER=/usr/bin/docker
+
+log() { printf '[test-services] %s\n' "$*" >&2; }
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    log "must run as root (installs Debian packages and starts dockerd)"
+    exit 1
+  fi
+}
+
+install_packages() {
+  local missing=()
+  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+  [ -x /usr/bin/docker ] || missing+=(docker.io)
+  command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+  [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || missing+=(busybox-static)
+  dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+  command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v git >/dev/null 2>&1 || missing+=(git)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The parity tests compare our pure helpers with the Python libraries Prefect uses.
+  /usr/bin/python3 -c 'import slugify' >/dev/null 2>&1 || missing+=(python3-slugify)
+  /usr/bin/python3 -c 'import packaging.version' >/dev/null 2>&1 || missing+=(python3-packaging)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # policy-rc.d stops the packages' own service start; we start things ourselves.
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+engine_up() { "$DOCKER" version >/dev/null 2>&1; }
+
+start_engine() {
+  if engine_up; then
+    log "docker engine already running"
+    return
+  fi
+  # A dockerd that was killed leaves its pid file behind and a new one refuses to start.
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    rm -f /var/run/docker.pid
+  fi
+  if [ -f /var/run/docker/containerd/containerd.pid ] && ! kill -0 "$(cat /var/run/docker/containerd/containerd.pid)" 2>/dev/null; then
+    rm -f /var/run/docker/containerd/containerd.pid
+  fi
+  log "starting dockerd (no bridge, no iptables)"
+  nohup setsid dockerd --bridge=none --iptables=false --ip6tables=false \
+    >"$LOG_DIR/dockerd.log" 2>&1 </dev/null &
+  for _ in $(seq 1 120); do
+    engine_up && { log "docker engine is up"; return; }
+    sleep 0.5
+  done
+  log "dockerd did not come up within 60 s; its log:"
+  tail -n 50 "$LOG_DIR/dockerd.log" >&2 || true
+  exit 1
+}
+
+start_registry() {
+  local port=$1 auth=$2
+  local dir="$STATE_DIR/registry-$port"
+  if curl -sS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
+    log "registry on 127.0.0.1:$port already running"
+    return
+  fi
+  mkdir -p "$dir/storage"
+  local auth_block=""
+  if [ "$auth" = "htpasswd" ]; then
+    htpasswd -Bbc "$dir/htpasswd" "$AUTH_REGISTRY_USER" "$AUTH_REGISTRY_PASSWORD" >/dev/null 2>&1
+    auth_block="auth:
+  htpasswd:
+    realm: prefect-dockerutils-test
+    path: $dir/htpasswd"
+  fi
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+$auth_block
+YAML
+  log "starting registry on 127.0.0.1:$port ($auth)"
+  nohup setsid docker-registry serve "$dir/config.yml" >"$LOG_DIR/registry-$port.log" 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    curl -sS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null && return
+    sleep 0.25
+  done
+  log "registry on 127.0.0.1:$port did not come up; its log:"
+  tail -n 50 "$LOG_DIR/registry-$port.log" >&2 || true
+  exit 1
+}
+
+make_base_image() {
+  if "$DOCKER" image inspect busybox:latest >/dev/null 2>&1; then
+    log "busybox:latest already present"
+    return
+  fi
+  log "making busybox:latest offline from Debian's busybox-static"
+  local root
+  root=$(mktemp -d)
+  trap 'rm -rf "$root"' RETURN
+  mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/tmp" "$root/etc" "$root/root"
+  chmod 1777 "$root/tmp"
+  cp /bin/busybox "$root/bin/busybox"
+  local applet
+  for applet in $(/bin/busybox --list-full); do
+    [ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  tar -C "$root" -c . | "$DOCKER" import \
+    --change 'CMD ["sh"]' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    - busybox:latest >/dev/null
+}
+
+need_root
+mkdir -p "$STATE_DIR" "$LOG_DIR"
+install_packages
+start_engine
+start_registry "$REGISTRY_PORT" open
+start_registry "$AUTH_REGISTRY_PORT" htpasswd
+make_base_image
+log "ready: engine $("$DOCKER" version --format '{{.Server.Version}}'), registries 127.0.0.1:$REGISTRY_PORT and 127.0.0.1:$AUTH_REGISTRY_PORT, busybox:latest"

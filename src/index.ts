@@ -1,0 +1,52 @@
+export {
+  type BuildContext,
+  type BuildContextOptions,
+  type BuildContextOverlay,
+  createBuildContext,
+} from "./build-context.js";
+export { type BuildImageOptions, buildImage } from "./build-image.js";
+export { generateDefaultDockerfile, type GeneratedDockerfile } from "./default-dockerfile.js";
+export { toRunCommand } from "./dockerfile.js";
+export {
+  type DockerClientOptions,
+  dockerClient,
+  type EngineEndpoint,
+  resolveEngine,
+} from "./engine.js";
+export {
+  BuildContextError,
+  BuildError,
+  ClosedError,
+  DockerUtilsError,
+  type DockerUtilsErrorCode,
+  EngineUnreachableError,
+  InvalidArgumentError,
+  PushError,
+} from "./errors.js";
+export {
+  ImageBuilder,
+  type ImageBuilderBuildOptions,
+  type ImageBuilderOptions,
+} from "./image-builder.js";
+export { formatOutlierVersionName, parseImageTag, splitRepositoryPath } from "./image-name.js";
+export { CONTAINER_LABELS, IMAGE_LABELS } from "./labels.js";
+export { InactivityTimeoutError } from "./operation.js";
+export {
+  DEFAULT_PYTHON_VERSION,
+  getPrefectImageName,
+  PREFECT_VERSION,
+  pythonVersionMicro,
+  pythonVersionMinor,
+} from "./prefect-image.js";
+export type {
+  BuildOutputEvent,
+  BuildStepEvent,
+  ImageIdEvent,
+  LayerStatusEvent,
+  ProgressEvent,
+  ProgressListener,
+  PushDigestEvent,
+  RetryEvent,
+} from "./progress.js";
+export { type PushImageOptions, type PushResult, pushImage, pushImageDetailed } from "./push-image.js";
+export { isTransientError, type RetryOptions, TRANSIENT_ERROR_PATTERNS } from "./retry.js";

@@ -1,0 +1,92 @@
+/**
+ * Cancellation and inactivity bookkeeping shared by the long operations.
+ * @module
+ */
+
+/** Raised when the engine sends nothing for longer than the inactivity timeout. */
+export class InactivityTimeoutError extends Error {
+  override readonly name = "InactivityTimeoutError";
+  readonly code = "ETIMEDOUT";
+  constructor(readonly timeoutMs: number) {
+    super(`The engine sent nothing for ${timeoutMs} ms (inactivity timeout)`);
+  }
+}
+
+/**
+ * One attempt of an operation: an AbortSignal that fires when the caller's signal does, when
+ * {@link Attempt.fail} is called, or when nothing happened for `inactivityTimeoutMs`.
+ * Dispose it to remove every listener and timer.
+ */
+export class Attempt implements Disposable {
+  readonly #controller = new AbortController();
+  readonly #outer: AbortSignal | undefined;
+  readonly #timeoutMs: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #onOuterAbort = () => this.#controller.abort(this.#outer?.reason);
+
+  constructor(outer: AbortSignal | undefined, inactivityTimeoutMs: number | undefined) {
+    this.#outer = outer;
+    this.#timeoutMs = inactivityTimeoutMs && inactivityTimeoutMs > 0 ? inactivityTimeoutMs : undefined;
+    outer?.throwIfAborted();
+    outer?.addEventListener("abort", this.#onOuterAbort, { once: true });
+    this.touch();
+  }
+
+  /** Aborts when the caller aborts, on {@link fail}, or on inactivity. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Marks activity, restarting the inactivity timer. */
+  touch(): void {
+    if (this.#timeoutMs === undefined || this.#controller.signal.aborted) return;
+    if (this.#timer) {
+      this.#timer.refresh();
+      return;
+    }
+    const timeoutMs = this.#timeoutMs;
+    this.#timer = setTimeout(() => this.fail(new InactivityTimeoutError(timeoutMs)), timeoutMs);
+    this.#timer.unref();
+  }
+
+  /** Aborts the attempt with `reason`. */
+  fail(reason: unknown): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+
+  /** The error to reject with once the signal fired: the caller's reason when the caller aborted. */
+  get reason(): unknown {
+    return this.#outer?.aborted ? this.#outer.reason : this.#controller.signal.reason;
+  }
+
+  [Symbol.dispose](): void {
+    clearTimeout(this.#timer);
+    this.#outer?.removeEventListener("abort", this.#onOuterAbort);
+  }
+}
+
+/** Keeps the last `size` lines of a text stream. */
+export class LineTail {
+  readonly #lines: string[] = [];
+  #partial = "";
+  constructor(readonly size = 50) {}
+
+  push(text: string): void {
+    const parts = (this.#partial + text).split("\n");
+    this.#partial = parts.pop() ?? "";
+    for (const line of parts) this.#add(line);
+  }
+
+  #add(line: string): void {
+    const trimmed = line.replace(/\r$/, "");
+    if (trimmed === "") return;
+    this.#lines.push(trimmed);
+    if (this.#lines.length > this.size) this.#lines.shift();
+  }
+
+  /** The kept lines, including an unfinished last one. */
+  lines(): string[] {
+    const all = this.#partial ? [...this.#lines, this.#partial] : [...this.#lines];
+    return all.slice(-this.size);
+  }
+}

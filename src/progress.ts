@@ -1,0 +1,122 @@
+/**
+ * Typed progress events reported while building, pulling and pushing images.
+ * @module
+ */
+import type { Writable } from "node:stream";
+import type { EngineMessage } from "./json-lines.js";
+
+/** A build step started, e.g. `Step 2/4 : RUN echo hi`. */
+export interface BuildStepEvent {
+  readonly type: "step";
+  /** 1-based number of the step. */
+  readonly step: number;
+  /** Number of steps in the Dockerfile. */
+  readonly totalSteps: number;
+  /** The instruction, e.g. `RUN echo hi`. */
+  readonly instruction: string;
+}
+
+/** Text the engine printed while building (the `stream` field), unchanged. */
+export interface BuildOutputEvent {
+  readonly type: "output";
+  readonly text: string;
+}
+
+/** A pull or push status line, per layer when `id` is set. */
+export interface LayerStatusEvent {
+  readonly type: "status";
+  /** `"pull"` while pulling a base image, `"push"` while pushing. */
+  readonly operation: "pull" | "push";
+  /** The layer or tag the status is about, if any. */
+  readonly id: string | undefined;
+  /** E.g. `Preparing`, `Pushing`, `Pushed`, `Layer already exists`. */
+  readonly status: string;
+  /** The engine's progress bar text, if any. */
+  readonly progress: string | undefined;
+  /** Bytes done, when the engine reports it. */
+  readonly current: number | undefined;
+  /** Bytes in all, when the engine reports it. */
+  readonly total: number | undefined;
+}
+
+/** The build produced an image. */
+export interface ImageIdEvent {
+  readonly type: "image-id";
+  /** `sha256:` followed by 64 hex digits. */
+  readonly imageId: string;
+}
+
+/** The registry accepted a pushed manifest. */
+export interface PushDigestEvent {
+  readonly type: "digest";
+  readonly tag: string;
+  /** `sha256:` followed by 64 hex digits. */
+  readonly digest: string;
+  /** Size of the manifest in bytes. */
+  readonly size: number | undefined;
+}
+
+/** A transient failure is about to be retried. */
+export interface RetryEvent {
+  readonly type: "retry";
+  readonly operation: "build" | "push";
+  /** 1-based number of the attempt that failed. */
+  readonly attempt: number;
+  /** Attempts allowed in all (retries + 1). */
+  readonly maxAttempts: number;
+  /** Milliseconds until the next attempt. */
+  readonly delayMs: number;
+  /** The error that is being retried. */
+  readonly error: Error;
+}
+
+/** Everything `onProgress` can receive; switch on `type`. */
+export type ProgressEvent =
+  | BuildStepEvent
+  | BuildOutputEvent
+  | LayerStatusEvent
+  | ImageIdEvent
+  | PushDigestEvent
+  | RetryEvent;
+
+/** A callback receiving typed progress events. Exceptions it throws fail the operation. */
+export type ProgressListener = (event: ProgressEvent) => void;
+
+const STEP = /^Step (\d+)\/(\d+) : (.*)$/s;
+
+/** Parses the `Step N/M : INSTRUCTION` line the classic builder prints before each step. */
+export function parseBuildStep(text: string): BuildStepEvent | undefined {
+  const match = STEP.exec(text.trimEnd());
+  if (!match) return undefined;
+  return {
+    type: "step",
+    step: Number(match[1]),
+    totalSteps: Number(match[2]),
+    instruction: match[3] ?? "",
+  };
+}
+
+/** Turns a status message (pull or push) into a {@link LayerStatusEvent}. */
+export function layerStatusEvent(
+  operation: "pull" | "push",
+  message: EngineMessage & { status: string },
+): LayerStatusEvent {
+  return {
+    type: "status",
+    operation,
+    id: message.id,
+    status: message.status,
+    progress: message.progress,
+    current: message.progressDetail?.current,
+    total: message.progressDetail?.total,
+  };
+}
+
+/**
+ * Writes text to a progress stream the way Prefect's Python code writes to `stream_progress_to`.
+ * Python's `TextIO.write` never waits for the reader, so neither does this: backpressure on a
+ * progress stream must not stall a build.
+ */
+export function writeProgress(stream: Writable | undefined, text: string): void {
+  if (stream && !stream.destroyed && !stream.writableEnded) stream.write(text);
+}

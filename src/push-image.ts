@@ -1,0 +1,201 @@
+/**
+ * Pushing an image to a registry.
+ * @module
+ */
+import type { Writable } from "node:stream";
+import createDebug from "debug";
+import type Docker from "dockerode";
+import { EngineHttpError, dockerClient, requestStream } from "./engine.js";
+import { InvalidArgumentError, PushError } from "./errors.js";
+import { readJsonLines } from "./json-lines.js";
+import { Attempt, LineTail } from "./operation.js";
+import { type ProgressListener, layerStatusEvent, writeProgress } from "./progress.js";
+import { nowMicroseconds, pythonUtcIsoformat, registryHost } from "./registry-url.js";
+import { type RetryOptions, withRetries } from "./retry.js";
+import { slugify } from "./slugify.js";
+
+const debug = createDebug("prefect-dockerutils:push");
+
+/** Options of {@link pushImage}. */
+export interface PushImageOptions extends RetryOptions {
+  /**
+   * The tag to push. @default the slug of the current UTC time, as Prefect makes it
+   * (e.g. `2026-11-27t03-52-22-123456-00-00`)
+   */
+  readonly tag?: string;
+  /**
+   * Receives one line per status message of the push (`status` and ` progress`), as Prefect
+   * writes them. Nothing is written anywhere when it is absent.
+   */
+  readonly streamProgressTo?: Writable;
+  /** Receives typed progress events. */
+  readonly onProgress?: ProgressListener;
+  /** Cancels the push; the temporary registry tag is still removed. */
+  readonly signal?: AbortSignal;
+  /** Fail when the engine sends nothing for this many milliseconds; 0 disables. @default 0 */
+  readonly inactivityTimeoutMs?: number;
+  /** The engine client. @default dockerClient() */
+  readonly docker?: Docker;
+  /** The clock for the default tag, in microseconds since the epoch. */
+  readonly now?: () => bigint;
+}
+
+/** What {@link pushImageDetailed} resolves to. */
+export interface PushResult {
+  /** `<registry host>/<name>:<tag>`, what {@link pushImage} resolves to. */
+  readonly reference: string;
+  /** The tag that was pushed. */
+  readonly tag: string;
+  /** The manifest digest the registry confirmed, `sha256:...`. */
+  readonly digest: string;
+  /** The manifest size in bytes, when the engine reports it. */
+  readonly size: number | undefined;
+}
+
+/**
+ * Pushes a local image to a registry and resolves to the registry-qualified reference,
+ * `<registry host>/<name>:<tag>`.
+ *
+ * The image is tagged with that reference for the push, and the tag is removed afterwards
+ * (without pruning the image) whether the push succeeded, failed or was cancelled. Errors, also
+ * those inside the engine's progress stream, reject with a {@link PushError}.
+ *
+ * @example
+ * ```ts
+ * const ref = await pushImage(imageId, "http://localhost:5000", "team/app", { tag: "v1" });
+ * // "localhost:5000/team/app:v1"
+ * ```
+ */
+export async function pushImage(
+  imageId: string,
+  registryUrl: string,
+  name: string,
+  options: PushImageOptions = {},
+): Promise<string> {
+  return (await pushImageDetailed(imageId, registryUrl, name, options)).reference;
+}
+
+/** Like {@link pushImage}, and also resolves to the pushed digest. */
+export async function pushImageDetailed(
+  imageId: string,
+  registryUrl: string,
+  name: string,
+  options: PushImageOptions = {},
+): Promise<PushResult> {
+  const { signal, onProgress, now = nowMicroseconds } = options;
+  if (!imageId || typeof imageId !== "string") {
+    throw new InvalidArgumentError(`imageId must be an image ID or name, got ${JSON.stringify(imageId)}`);
+  }
+  if (!name || typeof name !== "string") {
+    throw new InvalidArgumentError(
+      `name must be a repository name such as "my-image" or "team/my-image", got ${JSON.stringify(name)}`,
+    );
+  }
+  const host = registryHost(registryUrl);
+  signal?.throwIfAborted();
+  const tag = options.tag || slugify(pythonUtcIsoformat(now()));
+  const repository = `${host}/${name}`;
+  const reference = `${repository}:${tag}`;
+  const docker = options.docker ?? dockerClient();
+
+  try {
+    await docker.getImage(imageId).tag({ repo: repository, tag, ...(signal ? { abortSignal: signal } : {}) });
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw new PushError(errorText(error), { statusCode: statusOf(error), cause: error });
+  }
+  try {
+    const pushed = await withRetries((attempt) => pushOnce(docker, repository, tag, options, attempt), {
+      ...options,
+      signal,
+      onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
+        debug("push failed (attempt %d/%d): %s. Retrying in %d ms", attempt, maxAttempts, error.message, delayMs);
+        onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error });
+      },
+    });
+    return { reference, tag, ...pushed };
+  } finally {
+    // Prefect's push always removes its registry tag; noprune keeps the image itself.
+    await docker
+      .getImage(reference)
+      .remove({ noprune: true })
+      .catch((error: unknown) => debug("could not remove %s: %s", reference, errorText(error)));
+  }
+}
+
+async function pushOnce(
+  docker: Docker,
+  repository: string,
+  tag: string,
+  options: PushImageOptions,
+  attemptNumber: number,
+): Promise<{ digest: string; size: number | undefined }> {
+  const { streamProgressTo, onProgress } = options;
+  using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
+  const tail = new LineTail();
+  let pushed: { digest: string; size: number | undefined } | undefined;
+  debug("push %s:%s (attempt %d)", repository, tag, attemptNumber);
+  try {
+    const response = await requestStream(docker, {
+      method: "POST",
+      path: `/images/${encodeURIComponent(repository)}/push`,
+      query: { tag },
+      headers: { "X-Registry-Auth": base64url("{}") },
+      signal: attempt.signal,
+    });
+    const onAbort = () => response.destroy(attempt.signal.reason as Error);
+    attempt.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await readJsonLines(response, (line) => {
+        attempt.touch();
+        if (line.kind === "text") {
+          tail.push(`${line.text}\n`);
+          return;
+        }
+        const message = line.message;
+        if (typeof message.status === "string") {
+          const text = message.progress ? `${message.status} ${message.progress}` : message.status;
+          tail.push(`${text}\n`);
+          writeProgress(streamProgressTo, `${text}\n`);
+          onProgress?.(layerStatusEvent("push", { ...message, status: message.status }));
+        } else if (message.error !== undefined || message.errorDetail !== undefined) {
+          throw new PushError(message.error ?? message.errorDetail?.message ?? "The push failed", {
+            statusCode: message.errorDetail?.code,
+            logTail: tail.lines(),
+          });
+        }
+        if (message.aux?.Digest) {
+          pushed = { digest: message.aux.Digest, size: message.aux.Size };
+          onProgress?.({ type: "digest", tag: message.aux.Tag ?? tag, digest: message.aux.Digest, size: message.aux.Size });
+        }
+      });
+    } finally {
+      attempt.signal.removeEventListener("abort", onAbort);
+    }
+    if (attempt.signal.aborted) throw attempt.reason;
+  } catch (error) {
+    if (attempt.signal.aborted) throw attempt.reason;
+    if (error instanceof PushError) throw error;
+    throw new PushError(errorText(error), { statusCode: statusOf(error), logTail: tail.lines(), cause: error });
+  }
+  if (!pushed) {
+    throw new PushError("The push ended without the registry confirming a digest", { logTail: tail.lines() });
+  }
+  return pushed;
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text, "utf8").toString("base64url");
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof EngineHttpError) return error.message;
+  const json = (error as { json?: { message?: unknown } } | undefined)?.json;
+  if (json && typeof json.message === "string") return json.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === "number" ? status : undefined;
+}

@@ -1,0 +1,140 @@
+// Port of Prefect's tests/docker/test_registry_pushes.py, against the real engine and registry.
+import { randomUUID } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ImageBuilder, PushError, pushImage, pushImageDetailed } from "../../src/index.js";
+import { slugify } from "../../src/slugify.js";
+import { pythonUtcIsoformat } from "../../src/registry-url.js";
+import { captureOutput, docker, REGISTRY_URL, runImage, StringStream } from "./support.js";
+
+const REGISTRY_HOST = "127.0.0.1:5555";
+// Prefect's frozen_now fixture: one instant for every default tag in this file.
+const frozenNow = 1_795_000_000_123_456n;
+const now = () => frozenNow;
+const tagPrefix = slugify(pythonUtcIsoformat(frozenNow)).slice(0, 20);
+
+let howdy: string;
+let message: string;
+
+beforeAll(async () => {
+  // Something unique, so every run makes a new image.
+  message = `hello from the registry, ${randomUUID()}!`;
+  {
+    await using image = await new ImageBuilder("busybox").open();
+    image.addLine(`LABEL io.prefect.test-worker ${process.pid}`);
+    image.addLine(`ENTRYPOINT [ "echo", "${message}" ]`);
+    howdy = await image.build();
+  }
+  expect((await runImage(howdy)).trim()).toBe(message);
+  // A tag of the test's own, to prove that pushing untags the registry tag but keeps the image.
+  await docker.getImage(howdy).tag({ repo: "localhost/pdu-howdy", tag: randomUUID() });
+});
+
+/** Removes a pushed reference from the engine after the test pulled/ran it. */
+async function forget(reference: string) {
+  await docker.getImage(reference).remove({ noprune: true }).catch(() => undefined);
+}
+
+describe("pushImage", () => {
+  it("pushes to the registry under a tag made from the current time", async () => {
+    const reference = await pushImage(howdy, REGISTRY_URL, "howdy", { now });
+    expect(reference.startsWith(`${REGISTRY_HOST}/howdy:${tagPrefix}`)).toBe(true);
+    try {
+      expect((await runImageFromRegistry(reference)).trim()).toBe(message);
+    } finally {
+      await forget(reference);
+    }
+  });
+
+  it("pushes with the given tag", async () => {
+    const reference = await pushImage(howdy, REGISTRY_URL, "howdy", { tag: "my-tag" });
+    expect(reference).toBe(`${REGISTRY_HOST}/howdy:my-tag`);
+    try {
+      expect((await runImageFromRegistry(reference)).startsWith("hello from the registry")).toBe(true);
+    } finally {
+      await forget(reference);
+    }
+  });
+
+  it("pushes with an owner", async () => {
+    const reference = await pushImage(howdy, REGISTRY_URL, "prefecthq/howdy", { now });
+    expect(reference.startsWith(`${REGISTRY_HOST}/prefecthq/howdy:${tagPrefix}`)).toBe(true);
+    try {
+      expect((await runImageFromRegistry(reference)).startsWith("hello from the registry")).toBe(true);
+    } finally {
+      await forget(reference);
+    }
+  });
+
+  it("does not leave the registry tag locally, and keeps the image", async () => {
+    const reference = await pushImage(howdy, REGISTRY_URL, "howdy", { now });
+    expect(reference.startsWith(`${REGISTRY_HOST}/howdy:${tagPrefix}`)).toBe(true);
+    await expect(docker.getImage(reference).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect((await docker.getImage(howdy).inspect()).Id).toBe(howdy);
+  });
+
+  it("resolves to the digest the registry confirmed with pushImageDetailed", async () => {
+    const result = await pushImageDetailed(howdy, REGISTRY_URL, "howdy", { tag: "detailed" });
+    expect(result.reference).toBe(`${REGISTRY_HOST}/howdy:detailed`);
+    expect(result.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const manifest = await fetch(`${REGISTRY_URL}/v2/howdy/manifests/detailed`, {
+      method: "HEAD",
+      headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json" },
+    });
+    expect(manifest.headers.get("docker-content-digest")).toBe(result.digest);
+  });
+
+  it("rejects with PushError when the registry cannot be reached, and removes its tag", async () => {
+    // Port 1 on loopback: nothing listens there, and no name is looked up.
+    const error = await pushImage(howdy, "http://127.0.0.1:1", "howdy", { tag: "unreachable" }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PushError);
+    expect((error as PushError).message).toMatch(/127\.0\.0\.1:1.*connection refused/);
+    await expect(docker.getImage("127.0.0.1:1/howdy:unreachable").inspect()).rejects.toMatchObject({
+      statusCode: 404,
+    });
+  });
+
+  it("rejects with PushError for an image that does not exist", async () => {
+    await expect(pushImage(`sha256:${"0".repeat(64)}`, REGISTRY_URL, "howdy")).rejects.toThrow(PushError);
+  });
+
+  it("rejects a registry URL without a host before doing anything", async () => {
+    await expect(pushImage(howdy, "127.0.0.1:5555", "howdy")).rejects.toThrow(/has no host/);
+  });
+
+  it("streams nowhere by default", async () => {
+    const { out, err } = await captureOutput(() => pushImage(howdy, REGISTRY_URL, "howdy"));
+    expect(out).toBe("");
+    expect(err).toBe("");
+  });
+
+  it("streams progress to stdout", async () => {
+    const { out, err } = await captureOutput(() =>
+      pushImage(howdy, REGISTRY_URL, "howdy", { streamProgressTo: process.stdout }),
+    );
+    expect(err).toBe("");
+    expectPushOutput(out);
+  });
+
+  it("streams progress to a given stream", async () => {
+    const stream = new StringStream();
+    await pushImage(howdy, REGISTRY_URL, "howdy", { streamProgressTo: stream });
+    expectPushOutput(stream.getValue());
+  });
+});
+
+function expectPushOutput(output: string) {
+  expect(output).toContain("push refers to repository");
+  expect(output.includes("\nPreparing") || output.includes("\nLayer already exists")).toBe(true);
+  expect(output.includes("\nPushing [") || output.includes("\nLayer already exists")).toBe(true);
+}
+
+/** Pulls the reference from the registry (it was untagged locally) and runs it. */
+async function runImageFromRegistry(reference: string): Promise<string> {
+  const stream = await docker.pull(reference);
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve())),
+  );
+  return runImage(reference);
+}

@@ -9,16 +9,10 @@ import type Docker from "dockerode";
 import { type BuildContextOverlay, createBuildContext } from "./build-context.js";
 import { EngineHttpError, dockerClient, requestStream } from "./engine.js";
 import { BuildError, InvalidArgumentError } from "./errors.js";
-import { readJsonLines } from "./json-lines.js";
+import { BuildStream } from "./build-stream.js";
 import { IMAGE_LABELS } from "./labels.js";
-import { Attempt, LineTail } from "./operation.js";
-import {
-  type BuildStepEvent,
-  type ProgressListener,
-  layerStatusEvent,
-  parseBuildStep,
-  writeProgress,
-} from "./progress.js";
+import { Attempt, readResponse } from "./operation.js";
+import type { ProgressListener } from "./progress.js";
 import { type RetryOptions, isTransientError, isTransientMessage, withRetries } from "./retry.js";
 
 const debug = createDebug("prefect-dockerutils:build");
@@ -159,21 +153,10 @@ async function buildOnce(
   options: InternalBuildOptions,
   attemptNumber: number,
 ): Promise<string> {
-  const { streamProgressTo, onProgress } = options;
   using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
-  const tail = new LineTail();
-  let step: BuildStepEvent | undefined;
-  let imageId: string | undefined;
+  const reader = new BuildStream(options);
   let body: Readable | undefined;
   debug("build %s (attempt %d)", contextDir, attemptNumber);
-
-  const fail = (message: string, details: { statusCode?: number; cause?: unknown } = {}) =>
-    new BuildError(message, {
-      ...details,
-      step: step ? `Step ${step.step}/${step.totalSteps} : ${step.instruction}` : undefined,
-      logTail: tail.lines(),
-    });
-
   try {
     const buildContext = await createBuildContext(contextDir, {
       dockerfile: options.dockerfile ?? "Dockerfile",
@@ -191,58 +174,19 @@ async function buildOnce(
       headers: { "Content-Type": "application/x-tar" },
       signal: attempt.signal,
     });
-    const onAbort = () => response.destroy(attempt.signal.reason as Error);
-    attempt.signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      await readJsonLines(response, (line) => {
-        attempt.touch();
-        if (line.kind === "text") {
-          tail.push(`${line.text}\n`);
-          writeProgress(streamProgressTo, `${line.text}\n`);
-          onProgress?.({ type: "output", text: `${line.text}\n` });
-          return;
-        }
-        const message = line.message;
-        if (typeof message.stream === "string") {
-          tail.push(message.stream);
-          const stepEvent = parseBuildStep(message.stream);
-          if (stepEvent) {
-            step = stepEvent;
-            onProgress?.(stepEvent);
-          }
-          writeProgress(streamProgressTo, message.stream);
-          onProgress?.({ type: "output", text: message.stream });
-        } else if (message.aux?.ID) {
-          imageId = message.aux.ID;
-          onProgress?.({ type: "image-id", imageId });
-        } else if (message.error !== undefined || message.errorDetail !== undefined) {
-          throw fail(message.error ?? message.errorDetail?.message ?? "The build failed", {
-            ...(message.errorDetail?.code !== undefined ? { statusCode: message.errorDetail.code } : {}),
-          });
-        } else if (typeof message.message === "string") {
-          throw fail(message.message);
-        } else if (typeof message.status === "string") {
-          // Pulling the base image: the classic builder relays the pull's status lines.
-          onProgress?.(layerStatusEvent("pull", { ...message, status: message.status }));
-        }
-      });
-    } finally {
-      attempt.signal.removeEventListener("abort", onAbort);
-    }
-    if (attempt.signal.aborted) throw attempt.reason;
+    await readResponse(response, attempt, (line) => reader.handle(line));
   } catch (error) {
     body?.destroy();
     if (attempt.signal.aborted) throw attempt.reason;
     if (error instanceof BuildError) throw error;
     if (error instanceof EngineHttpError) {
-      throw fail(error.message, { statusCode: error.statusCode, cause: error });
+      throw reader.error(error.message, { statusCode: error.statusCode, cause: error });
     }
     throw error;
   }
-
-  imageId ??= await findBuiltImage(docker, options.tag, tail.lines());
+  const imageId = reader.imageId ?? (await findBuiltImage(docker, options.tag, reader.logTail));
   if (!imageId) {
-    throw fail("The Docker daemon did not return an image ID");
+    throw reader.error("The Docker daemon did not return an image ID");
   }
   return imageId;
 }

@@ -5,7 +5,10 @@
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 
-/** One message of the engine's progress stream, as far as this library reads it. */
+/**
+ * One message of the engine's progress stream, as far as this library reads it. Fields come from
+ * the wire unchecked: {@link field} and {@link objectField} read them safely.
+ */
 export interface EngineMessage {
   readonly stream?: string;
   readonly status?: string;
@@ -86,21 +89,37 @@ export function readJsonLines(stream: Readable, onLine: (line: JsonLine) => void
       // 'end'; without this the promise would never settle.
       if (!settled && !stream.readableEnded) {
         fail(
-          Object.assign(new Error("The engine closed the connection before the response ended"), {
+          Object.assign(new Error("The connection was cut before the response ended"), {
             code: "ECONNRESET",
           }),
         );
       }
     };
+    const onError = (error: Error) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ECONNRESET" || code === "EPIPE") {
+        // Node's own text for this is a bare "aborted", which explains nothing.
+        fail(
+          Object.assign(
+            new Error(`The connection was cut before the response ended (${error.message})`, {
+              cause: error,
+            }),
+            { code },
+          ),
+        );
+      } else {
+        fail(error);
+      }
+    };
     const cleanup = () => {
       stream.off("data", onData);
       stream.off("end", onEnd);
-      stream.off("error", fail);
+      stream.off("error", onError);
       stream.off("close", onClose);
     };
     stream.on("data", onData);
     stream.on("end", onEnd);
-    stream.on("error", fail);
+    stream.on("error", onError);
     stream.on("close", onClose);
   });
 }
@@ -117,4 +136,14 @@ function parseLine(line: string): JsonLine {
     }
   }
   return { kind: "text", text: line };
+}
+
+/** A string field of a message, or `undefined` when it is absent or not a string. */
+export function field(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+/** An object field of a message, or `undefined` when it is absent or not an object. */
+export function objectField<T extends object>(value: T | undefined): Partial<T> | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
 }

@@ -2,11 +2,14 @@
  * Cancellation and inactivity bookkeeping shared by the long operations.
  * @module
  */
+import type { IncomingMessage } from "node:http";
+import { type JsonLine, readJsonLines } from "./json-lines.js";
+
 
 /** Raised when the engine sends nothing for longer than the inactivity timeout. */
 export class InactivityTimeoutError extends Error {
   override readonly name = "InactivityTimeoutError";
-  readonly code = "ETIMEDOUT";
+  readonly code = "ERR_DOCKER_INACTIVITY_TIMEOUT";
   constructor(readonly timeoutMs: number) {
     super(`The engine sent nothing for ${timeoutMs} ms (inactivity timeout)`);
   }
@@ -89,4 +92,28 @@ export class LineTail {
     const all = this.#partial ? [...this.#lines, this.#partial] : [...this.#lines];
     return all.slice(-this.size);
   }
+}
+
+/**
+ * Reads an engine response line by line until it ends, keeping the attempt alive on every line.
+ * When the attempt aborts (caller, inactivity, a failed upload) the response is destroyed at once
+ * and the attempt's reason is thrown, so the socket is released and the promise settles.
+ */
+export async function readResponse(
+  response: IncomingMessage,
+  attempt: Attempt,
+  onLine: (line: JsonLine) => void,
+): Promise<void> {
+  const onAbort = () => response.destroy();
+  if (attempt.signal.aborted) onAbort();
+  attempt.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await readJsonLines(response, (line) => {
+      attempt.touch();
+      onLine(line);
+    });
+  } finally {
+    attempt.signal.removeEventListener("abort", onAbort);
+  }
+  if (attempt.signal.aborted) throw attempt.reason;
 }

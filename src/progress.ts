@@ -3,7 +3,7 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import type { EngineMessage } from "./json-lines.js";
+import { type EngineMessage, field, objectField } from "./json-lines.js";
 
 /** A build step started, e.g. `Step 2/4 : RUN echo hi`. */
 export interface BuildStepEvent {
@@ -101,14 +101,16 @@ export function layerStatusEvent(
   operation: "pull" | "push",
   message: EngineMessage & { status: string },
 ): LayerStatusEvent {
+  const detail = objectField(message.progressDetail);
+  const number = (value: unknown) => (typeof value === "number" ? value : undefined);
   return {
     type: "status",
     operation,
-    id: message.id,
+    id: field(message.id),
     status: message.status,
-    progress: message.progress,
-    current: message.progressDetail?.current,
-    total: message.progressDetail?.total,
+    progress: field(message.progress),
+    current: number(detail?.current),
+    total: number(detail?.total),
   };
 }
 

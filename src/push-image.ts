@@ -7,9 +7,9 @@ import createDebug from "debug";
 import type Docker from "dockerode";
 import { EngineHttpError, dockerClient, requestStream } from "./engine.js";
 import { InvalidArgumentError, PushError } from "./errors.js";
-import { readJsonLines } from "./json-lines.js";
-import { Attempt, LineTail } from "./operation.js";
-import { type ProgressListener, layerStatusEvent, writeProgress } from "./progress.js";
+import { Attempt, readResponse } from "./operation.js";
+import type { ProgressListener } from "./progress.js";
+import { PushStream } from "./push-stream.js";
 import { nowMicroseconds, pythonUtcIsoformat, registryHost } from "./registry-url.js";
 import { type RetryOptions, withRetries } from "./retry.js";
 import { slugify } from "./slugify.js";
@@ -130,10 +130,8 @@ async function pushOnce(
   options: PushImageOptions,
   attemptNumber: number,
 ): Promise<{ digest: string; size: number | undefined }> {
-  const { streamProgressTo, onProgress } = options;
   using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
-  const tail = new LineTail();
-  let pushed: { digest: string; size: number | undefined } | undefined;
+  const reader = new PushStream({ ...options, tag });
   debug("push %s:%s (attempt %d)", repository, tag, attemptNumber);
   try {
     const response = await requestStream(docker, {
@@ -143,45 +141,22 @@ async function pushOnce(
       headers: { "X-Registry-Auth": base64url("{}") },
       signal: attempt.signal,
     });
-    const onAbort = () => response.destroy(attempt.signal.reason as Error);
-    attempt.signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      await readJsonLines(response, (line) => {
-        attempt.touch();
-        if (line.kind === "text") {
-          tail.push(`${line.text}\n`);
-          return;
-        }
-        const message = line.message;
-        if (typeof message.status === "string") {
-          const text = message.progress ? `${message.status} ${message.progress}` : message.status;
-          tail.push(`${text}\n`);
-          writeProgress(streamProgressTo, `${text}\n`);
-          onProgress?.(layerStatusEvent("push", { ...message, status: message.status }));
-        } else if (message.error !== undefined || message.errorDetail !== undefined) {
-          throw new PushError(message.error ?? message.errorDetail?.message ?? "The push failed", {
-            statusCode: message.errorDetail?.code,
-            logTail: tail.lines(),
-          });
-        }
-        if (message.aux?.Digest) {
-          pushed = { digest: message.aux.Digest, size: message.aux.Size };
-          onProgress?.({ type: "digest", tag: message.aux.Tag ?? tag, digest: message.aux.Digest, size: message.aux.Size });
-        }
-      });
-    } finally {
-      attempt.signal.removeEventListener("abort", onAbort);
-    }
-    if (attempt.signal.aborted) throw attempt.reason;
+    await readResponse(response, attempt, (line) => reader.handle(line));
   } catch (error) {
     if (attempt.signal.aborted) throw attempt.reason;
     if (error instanceof PushError) throw error;
-    throw new PushError(errorText(error), { statusCode: statusOf(error), logTail: tail.lines(), cause: error });
+    throw new PushError(errorText(error), {
+      statusCode: statusOf(error),
+      logTail: reader.logTail,
+      cause: error,
+    });
   }
-  if (!pushed) {
-    throw new PushError("The push ended without the registry confirming a digest", { logTail: tail.lines() });
+  if (!reader.pushed) {
+    throw new PushError("The push ended without the registry confirming a digest", {
+      logTail: reader.logTail,
+    });
   }
-  return pushed;
+  return reader.pushed;
 }
 
 function base64url(text: string): string {

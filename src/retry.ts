@@ -43,6 +43,7 @@ export const TRANSIENT_ERROR_PATTERNS: readonly string[] = [
 const PERMANENT_PATTERNS = [
   "unauthorized",
   "authentication required",
+  "no basic auth credentials",
   "denied",
   "manifest unknown",
   "not found",

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough, Writable } from "node:stream";
+import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { inject, onTestFinished } from "vitest";
 
@@ -59,18 +59,6 @@ export async function copyOfContext(name: string): Promise<string> {
   return target;
 }
 
-/** A Writable that keeps everything written to it, like Python's io.StringIO. */
-export class StringStream extends Writable {
-  #text = "";
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
-    this.#text += chunk.toString();
-    callback();
-  }
-  getValue(): string {
-    return this.#text;
-  }
-}
-
 /** Everything written to process.stdout and process.stderr while `fn` runs. */
 export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: T; out: string; err: string }> {
   const original = { out: process.stdout.write, err: process.stderr.write };
@@ -92,3 +80,5 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
     process.stderr.write = original.err;
   }
 }
+
+export { StringStream } from "../support/string-stream.js";

@@ -1,0 +1,99 @@
+/**
+ * Interpreting the engine's build stream: progress, the image ID, and in-stream errors.
+ * @module
+ */
+import type { Writable } from "node:stream";
+import { BuildError } from "./errors.js";
+import { field, type JsonLine, objectField } from "./json-lines.js";
+import { LineTail } from "./operation.js";
+import {
+  type BuildStepEvent,
+  type ProgressListener,
+  layerStatusEvent,
+  parseBuildStep,
+  writeProgress,
+} from "./progress.js";
+
+/** Where {@link BuildStream} sends what it reads. */
+export interface BuildStreamOutputs {
+  readonly streamProgressTo?: Writable | undefined;
+  readonly onProgress?: ProgressListener | undefined;
+}
+
+/**
+ * Reads one build's messages as Prefect's `_build_image_once` does: `stream` text goes to the
+ * progress stream, `aux.ID` is the image, `error`/`errorDetail`/`message` fail the build.
+ * Pure: it never talks to the engine, so recorded streams can be replayed in tests.
+ */
+export class BuildStream {
+  readonly #outputs: BuildStreamOutputs;
+  readonly #tail = new LineTail();
+  #step: BuildStepEvent | undefined;
+  #imageId: string | undefined;
+
+  constructor(outputs: BuildStreamOutputs = {}) {
+    this.#outputs = outputs;
+  }
+
+  /** The image ID the engine reported, if it did. */
+  get imageId(): string | undefined {
+    return this.#imageId;
+  }
+
+  /** The last lines of output (at most 50). */
+  get logTail(): string[] {
+    return this.#tail.lines();
+  }
+
+  /** Handles one line; throws a {@link BuildError} for an error the engine reported. */
+  handle(line: JsonLine): void {
+    const { streamProgressTo, onProgress } = this.#outputs;
+    if (line.kind === "text") {
+      // Not JSON: a proxy's or an old engine's plain text. Shown as output, never dropped.
+      const text = `${line.text}\n`;
+      this.#tail.push(text);
+      writeProgress(streamProgressTo, text);
+      onProgress?.({ type: "output", text });
+      return;
+    }
+    const message = line.message;
+    const stream = field(message.stream);
+    const aux = objectField(message.aux);
+    const errorDetail = objectField(message.errorDetail);
+    if (stream !== undefined) {
+      this.#tail.push(stream);
+      const step = parseBuildStep(stream);
+      if (step) {
+        this.#step = step;
+        onProgress?.(step);
+      }
+      writeProgress(streamProgressTo, stream);
+      onProgress?.({ type: "output", text: stream });
+    } else if (message.aux !== undefined) {
+      const imageId = field(aux?.ID);
+      if (imageId !== undefined) {
+        this.#imageId = imageId;
+        onProgress?.({ type: "image-id", imageId });
+      }
+    } else if (message.error !== undefined || message.errorDetail !== undefined) {
+      const text = field(message.error) ?? field(errorDetail?.message) ?? JSON.stringify(message.error ?? message.errorDetail);
+      const code = errorDetail?.code;
+      throw this.error(text, { statusCode: typeof code === "number" ? code : undefined });
+    } else if (message.message !== undefined) {
+      throw this.error(field(message.message) ?? JSON.stringify(message.message));
+    } else if (typeof message.status === "string") {
+      // The classic builder relays the base image pull's status lines.
+      onProgress?.(layerStatusEvent("pull", { ...message, status: message.status }));
+    }
+  }
+
+  /** A {@link BuildError} with the failing step and the output so far. */
+  error(message: string, details: { statusCode?: number | undefined; cause?: unknown } = {}): BuildError {
+    const step = this.#step;
+    return new BuildError(message, {
+      ...details,
+      step: step ? `Step ${step.step}/${step.totalSteps} : ${step.instruction}` : undefined,
+      logTail: this.#tail.lines(),
+    });
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Interpreting the engine's push stream: status lines, the digest, and in-stream errors.
+ * @module
+ */
+import type { Writable } from "node:stream";
+import { PushError } from "./errors.js";
+import { field, type JsonLine, objectField } from "./json-lines.js";
+import { LineTail } from "./operation.js";
+import { type ProgressListener, layerStatusEvent, writeProgress } from "./progress.js";
+
+/** Where {@link PushStream} sends what it reads. */
+export interface PushStreamOutputs {
+  readonly streamProgressTo?: Writable | undefined;
+  readonly onProgress?: ProgressListener | undefined;
+  /** The tag being pushed, for digest events of engines that leave `aux.Tag` out. */
+  readonly tag: string;
+}
+
+/**
+ * Reads one push's messages as Prefect's `push_image` does: `status` (+ ` progress`) lines go to
+ * the progress stream, `error` fails the push; beyond Prefect, `errorDetail` alone fails it too and
+ * `aux.Digest` is kept. Pure, so recorded streams can be replayed in tests.
+ */
+export class PushStream {
+  readonly #outputs: PushStreamOutputs;
+  readonly #tail = new LineTail();
+  #digest: { digest: string; size: number | undefined } | undefined;
+
+  constructor(outputs: PushStreamOutputs) {
+    this.#outputs = outputs;
+  }
+
+  /** The digest and manifest size the registry confirmed, if it did. */
+  get pushed(): { digest: string; size: number | undefined } | undefined {
+    return this.#digest;
+  }
+
+  /** The last lines of output (at most 50). */
+  get logTail(): string[] {
+    return this.#tail.lines();
+  }
+
+  /** Handles one line; throws a {@link PushError} for an error the engine reported. */
+  handle(line: JsonLine): void {
+    const { streamProgressTo, onProgress, tag } = this.#outputs;
+    if (line.kind === "text") {
+      this.#tail.push(`${line.text}\n`);
+      return;
+    }
+    const message = line.message;
+    const status = field(message.status);
+    const errorDetail = objectField(message.errorDetail);
+    if (status !== undefined) {
+      const progress = field(message.progress);
+      const text = progress ? `${status} ${progress}` : status;
+      this.#tail.push(`${text}\n`);
+      writeProgress(streamProgressTo, `${text}\n`);
+      onProgress?.(layerStatusEvent("push", { ...message, status }));
+    } else if (message.error !== undefined || message.errorDetail !== undefined) {
+      const text = field(message.error) ?? field(errorDetail?.message) ?? JSON.stringify(message.error ?? message.errorDetail);
+      const code = errorDetail?.code;
+      throw new PushError(text, {
+        statusCode: typeof code === "number" ? code : undefined,
+        logTail: this.#tail.lines(),
+      });
+    }
+    const aux = objectField(message.aux);
+    const digest = field(aux?.Digest);
+    if (digest !== undefined) {
+      const size = typeof aux?.Size === "number" ? aux.Size : undefined;
+      this.#digest = { digest, size };
+      onProgress?.({ type: "digest", tag: field(aux?.Tag) ?? tag, digest, size });
+    }
+  }
+}

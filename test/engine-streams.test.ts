@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Readable } from "node:stream";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { BuildStream } from "../src/build-stream.js";
+import { BuildError, PushError } from "../src/errors.js";
+import { readJsonLines } from "../src/json-lines.js";
+import type { ProgressEvent } from "../src/progress.js";
+import { PushStream } from "../src/push-stream.js";
+import { StringStream } from "./support/string-stream.js";
+
+/** Streams recorded from Debian's docker.io 20.10 engine with curl. */
+const recorded = (name: string) =>
+  readFileSync(path.resolve(import.meta.dirname, "fixtures/engine-streams", `${name}.jsonl`));
+
+async function replay(bytes: Buffer, reader: { handle: BuildStream["handle"] }) {
+  await readJsonLines(Readable.from([bytes]), (line) => reader.handle(line));
+}
+
+describe("BuildStream", () => {
+  it("finds the image ID and writes the output text unchanged", async () => {
+    const text = new StringStream();
+    const events: ProgressEvent[] = [];
+    const reader = new BuildStream({ streamProgressTo: text, onProgress: (e) => events.push(e) });
+    await replay(recorded("build-succeeds"), reader);
+    expect(reader.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(text.getValue()).toContain("Step 3/4 : COPY hello.txt hello.txt\n");
+    expect(text.getValue()).toMatch(/Successfully built [0-9a-f]{12}\n/);
+    expect(events.filter((e) => e.type === "step")).toEqual([
+      { type: "step", step: 1, totalSteps: 4, instruction: "FROM busybox" },
+      { type: "step", step: 2, totalSteps: 4, instruction: "WORKDIR /tiny/" },
+      { type: "step", step: 3, totalSteps: 4, instruction: "COPY hello.txt hello.txt" },
+      { type: "step", step: 4, totalSteps: 4, instruction: 'ENTRYPOINT [ "/bin/cat", "hello.txt" ]' },
+    ]);
+    expect(events.at(-1)?.type).toBe("output");
+    expect(events.filter((e) => e.type === "image-id")).toEqual([{ type: "image-id", imageId: reader.imageId }]);
+  });
+
+  it("rejects a failed RUN with the engine's text, its code, the step and the output", async () => {
+    const reader = new BuildStream();
+    const error = await replay(recorded("build-run-fails"), reader).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BuildError);
+    expect(error).toMatchObject({
+      message: "The command '/bin/sh -c false' returned a non-zero code: 1",
+      code: "ERR_DOCKER_BUILD",
+      statusCode: 1,
+      step: "Step 4/4 : RUN false",
+    });
+    expect((error as BuildError).logTail).toContain('Step 3/4 : RUN echo "This is going poorly"');
+  });
+
+  it("rejects a failed COPY", async () => {
+    await expect(replay(recorded("build-copy-fails"), new BuildStream())).rejects.toThrow(/^COPY failed/);
+  });
+
+  it.each([
+    [{ error: "boom" }, "boom", undefined],
+    [{ errorDetail: { message: "detail only", code: 7 } }, "detail only", 7],
+    [{ message: "a message" }, "a message", undefined],
+  ])("rejects on %j", (message, text, statusCode) => {
+    const reader = new BuildStream();
+    expect(() => reader.handle({ kind: "message", message })).toThrow(
+      expect.objectContaining({ message: text, statusCode }),
+    );
+  });
+
+  it("keeps no more than the last 50 lines", () => {
+    const reader = new BuildStream();
+    for (let i = 0; i < 120; i++) reader.handle({ kind: "message", message: { stream: `line ${i}\n` } });
+    expect(reader.logTail).toHaveLength(50);
+    expect(reader.logTail.at(-1)).toBe("line 119");
+  });
+});
+
+describe("PushStream", () => {
+  it("writes Prefect's status lines and keeps the digest", async () => {
+    const text = new StringStream();
+    const events: ProgressEvent[] = [];
+    const reader = new PushStream({ tag: "tiny", streamProgressTo: text, onProgress: (e) => events.push(e) });
+    await replay(recorded("push-succeeds"), reader);
+    expect(text.getValue()).toContain("The push refers to repository [127.0.0.1:5555/pdu-record]\n");
+    expect(text.getValue()).toMatch(/\n(Pushed|Layer already exists)\n/);
+    expect(reader.pushed?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(events.find((e) => e.type === "digest")).toMatchObject({ tag: "tiny", digest: reader.pushed?.digest });
+    expect(events.filter((e) => e.type === "status").length).toBeGreaterThan(3);
+  });
+
+  it.each([
+    ["push-refused", /dial tcp 127\.0\.0\.1:1: connect: connection refused/],
+    ["push-unauthorized", /^no basic auth credentials$/],
+  ])("rejects the in-stream error of %s", async (name, expected) => {
+    const error = await replay(recorded(name), new PushStream({ tag: "t" })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PushError);
+    expect((error as PushError).message).toMatch(expected);
+  });
+});
+
+describe("the stream readers under garbage (property)", () => {
+  const garbage = fc.oneof(
+    fc.string({ unit: "binary", maxLength: 40 }),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.record({ stream: fc.oneof(fc.string(), fc.integer()), aux: fc.oneof(fc.constant(null), fc.object()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  );
+
+  it("either settle with a result or reject with a BuildError/PushError, never throw elsewhere", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(garbage, { maxLength: 30 }), fc.nat({ max: 40 }), async (lines, cut) => {
+        const bytes = Buffer.from(lines.join("\n"));
+        const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)].filter((c) => c.length > 0);
+        for (const reader of [new BuildStream(), new PushStream({ tag: "t" })]) {
+          const outcome = await readJsonLines(Readable.from(chunks), (line) => reader.handle(line)).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          if (outcome !== undefined) expect(outcome instanceof BuildError || outcome instanceof PushError).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,257 @@
+// Issue 5: every operation settles, explains its failure, and leaves nothing behind.
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import {
+  BuildError,
+  buildImage,
+  dockerClient,
+  EngineUnreachableError,
+  ImageBuilder,
+  type ProgressEvent,
+  PushError,
+  pushImage,
+} from "../../src/index.js";
+import { FaultProxy, HttpFaultProxy } from "./fault-proxy.js";
+import { contexts, docker, REGISTRY_URL } from "./support.js";
+
+const tiny = path.join(contexts, "tiny");
+const fast = { retryDelayMs: 10 };
+
+/** An image with one 32 MiB layer, so that a push takes long enough to interrupt. */
+let bigImage: string;
+beforeAll(async () => {
+  await using image = await new ImageBuilder("busybox").open();
+  image.addLine("RUN head -c 33554432 /dev/urandom > /big && echo big");
+  bigImage = await image.build();
+  // Removing a registry tag that is an image's only tag removes the image (Prefect's behaviour
+  // too), so give it a tag of its own, as Prefect's push tests do.
+  await docker.getImage(bigImage).tag({ repo: "localhost/pdu-big", tag: String(process.pid) });
+});
+afterAll(() => docker.getImage(`localhost/pdu-big:${process.pid}`).remove({ noprune: true }));
+
+async function registryTags(): Promise<string[]> {
+  const images = await docker.listImages();
+  return images
+    .flatMap((image) => image.RepoTags ?? [])
+    .filter((tag) => /^127\.0\.0\.1:\d+\/pdu-/.test(tag));
+}
+
+describe("an unreachable engine", () => {
+  it.each([
+    ["a socket that does not exist", "unix:///tmp/pdu-no-such-engine.sock", "unix:///tmp/pdu-no-such-engine.sock"],
+    ["a loopback port where nothing listens", "tcp://127.0.0.1:1", "tcp://127.0.0.1:1"],
+  ])("fails a build within 2 s naming %s", async (_, host, endpoint) => {
+    const client = dockerClient({ env: { DOCKER_HOST: host } });
+    const started = performance.now();
+    const error = await buildImage(tiny, { docker: client }).catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(error).toBeInstanceOf(EngineUnreachableError);
+    expect((error as EngineUnreachableError).message).toContain(endpoint);
+    expect((error as EngineUnreachableError).message).toContain("DOCKER_HOST");
+    expect((error as EngineUnreachableError).message).toContain("Docker is running");
+    expect((error as EngineUnreachableError).cause).toBeInstanceOf(Error);
+  });
+
+  it("fails a push within 2 s and says which engine it tried", async () => {
+    const client = dockerClient({ env: { DOCKER_HOST: "unix:///tmp/pdu-no-such-engine.sock" } });
+    const started = performance.now();
+    const error = await pushImage(bigImage, REGISTRY_URL, "nowhere", { docker: client }).catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(String((error as Error).message)).toContain("unix:///tmp/pdu-no-such-engine.sock");
+  });
+});
+
+describe("a connection cut in the middle", () => {
+  it("of a build rejects, and leaves no Dockerfile or temporary context", async () => {
+    await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
+    const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
+    const image = await new ImageBuilder("busybox").open();
+    const context = image.context as string;
+    image.addLine(`RUN echo ${Date.now()} && sleep 5`);
+    const error = await image
+      .build({
+        docker: client,
+        retries: 0,
+        onProgress: (event) => {
+          if (event.type === "step" && event.instruction.startsWith("RUN")) proxy.cutAll();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/connection was cut/);
+    expect(existsSync(path.join(context, "Dockerfile"))).toBe(false);
+    await image.close();
+    expect(existsSync(context)).toBe(false);
+  });
+
+  it("of a build is retried as a transient failure and then succeeds", async () => {
+    await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
+    const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
+    const events: ProgressEvent[] = [];
+    let cut = false;
+    const imageId = await buildImage(tiny, {
+      docker: client,
+      ...fast,
+      onProgress: (event) => {
+        events.push(event);
+        if (!cut && event.type === "step") {
+          cut = true;
+          proxy.cutAll();
+        }
+      },
+    });
+    expect(imageId).toMatch(/^sha256:/);
+    expect(events.filter((e) => e.type === "retry")).toHaveLength(1);
+  });
+
+  it("of a push rejects with PushError and removes the registry tag", async () => {
+    await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
+    const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
+    let cut = false;
+    const error = await pushImage(bigImage, REGISTRY_URL, "pdu-cut", {
+      docker: client,
+      tag: `cut-${Date.now()}`,
+      retries: 0,
+      onProgress: (event) => {
+        if (!cut && event.type === "status" && event.status === "Preparing") {
+          cut = true;
+          proxy.cutAll();
+        }
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PushError);
+    expect((error as Error).message).toMatch(/connection was cut/);
+    expect(await registryTags()).toEqual([]);
+  });
+});
+
+describe("a registry that fails", () => {
+  it("with 503 is retried until it recovers", async () => {
+    await using proxy = await HttpFaultProxy.start(5555);
+    // The engine retries layer uploads itself, but not the manifest: that failure reaches us.
+    proxy.failNext(2, (method, url) => method === "PUT" && url.includes("/manifests/"));
+    const events: ProgressEvent[] = [];
+    const reference = await pushImage(bigImage, `http://127.0.0.1:${proxy.port}`, "pdu-503", {
+      tag: "recovered",
+      ...fast,
+      onProgress: (event) => events.push(event),
+    });
+    expect(reference).toBe(`127.0.0.1:${proxy.port}/pdu-503:recovered`);
+    expect(proxy.failed).toBe(2);
+    const retries = events.filter((e) => e.type === "retry");
+    expect(retries.length).toBeGreaterThanOrEqual(1);
+    expect(String((retries[0] as { error: Error }).error.message)).toMatch(/503/);
+    expect(await registryTags()).toEqual([]);
+  });
+
+  it("by refusing authentication is not retried", async () => {
+    const events: ProgressEvent[] = [];
+    const error = await pushImage(bigImage, "http://127.0.0.1:5556", "pdu-auth", {
+      tag: "refused",
+      onProgress: (event) => events.push(event),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PushError);
+    expect((error as PushError).message).toMatch(/no basic auth credentials|unauthorized/);
+    expect(events.filter((e) => e.type === "retry")).toEqual([]);
+    expect(await registryTags()).toEqual([]);
+  });
+});
+
+describe("cancellation", () => {
+  let bigContext: string;
+  beforeAll(async () => {
+    bigContext = await mkdtemp(path.join(tmpdir(), "pdu-big-context-"));
+    await writeFile(path.join(bigContext, "Dockerfile"), "FROM busybox\nCOPY big /big\n");
+    // 2 GiB of zeros, sparse on disk: uploading it takes seconds, making it takes none.
+    const { open } = await import("node:fs/promises");
+    const handle = await open(path.join(bigContext, "big"), "w");
+    await handle.truncate(2 * 1024 ** 3);
+    await handle.close();
+  });
+  afterAll(() => rm(bigContext, { recursive: true, force: true }));
+
+  it("during the context upload rejects within 1 s with the signal's reason", async () => {
+    const controller = new AbortController();
+    const events: ProgressEvent[] = [];
+    const pending = buildImage(bigContext, { signal: controller.signal, onProgress: (e) => events.push(e) });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const reason = new Error("cancelled by the test");
+    const started = performance.now();
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(events.filter((e) => e.type === "step")).toEqual([]);
+  });
+
+  it("during a long RUN rejects within 1 s and leaves no Dockerfile or context", async () => {
+    const controller = new AbortController();
+    const image = await new ImageBuilder("busybox").open();
+    onTestFinished(() => image.close());
+    const context = image.context as string;
+    const marker = `pdu-cancel-${Date.now()}`;
+    image.addLine(`RUN echo ${marker} && sleep 30`);
+    let abortedAt = 0;
+    const pending = image.build({
+      signal: controller.signal,
+      onProgress: (event) => {
+        if (event.type === "output" && event.text.includes("Running in")) {
+          abortedAt = performance.now();
+          controller.abort(new Error("stop the RUN"));
+        }
+      },
+    });
+    await expect(pending).rejects.toThrow("stop the RUN");
+    expect(performance.now() - abortedAt).toBeLessThan(1000);
+    // The engine notices the closed connection, stops the RUN and removes its container.
+    await expect
+      .poll(
+        async () =>
+          (await docker.listContainers({ all: true })).filter((c) => c.Command.includes(marker)),
+        { timeout: 15_000, interval: 250 },
+      )
+      .toEqual([]);
+    expect(existsSync(path.join(context, "Dockerfile"))).toBe(false);
+    await image.close();
+    expect(existsSync(context)).toBe(false);
+  });
+
+  it("during a push rejects within 1 s and removes the registry tag", async () => {
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const pending = pushImage(bigImage, REGISTRY_URL, "pdu-cancel", {
+      tag: `cancel-${Date.now()}`,
+      signal: controller.signal,
+      onProgress: (event) => {
+        if (event.type === "status" && event.status === "Preparing" && !abortedAt) {
+          abortedAt = performance.now();
+          controller.abort(new Error("stop the push"));
+        }
+      },
+    });
+    await expect(pending).rejects.toThrow("stop the push");
+    expect(performance.now() - abortedAt).toBeLessThan(1000);
+    expect(await registryTags()).toEqual([]);
+  });
+
+  it("before anything starts rejects at once without touching the engine", async () => {
+    const reason = new Error("never mind");
+    await expect(buildImage(tiny, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(pushImage(bigImage, REGISTRY_URL, "x", { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+  });
+});
+
+describe("an engine that goes silent", () => {
+  it("fails with an inactivity timeout instead of hanging", async () => {
+    const error = await buildImage(path.join(contexts, "tiny"), {
+      dockerfile: "Dockerfile",
+      inactivityTimeoutMs: 1,
+      retries: 0,
+    }).catch((e: unknown) => e);
+    // 1 ms is shorter than any engine answers, so the build must fail by the timeout, not hang.
+    expect((error as { code?: string }).code).toBe("ERR_DOCKER_INACTIVITY_TIMEOUT");
+    expect(error).not.toBeInstanceOf(BuildError);
+  });
+});

@@ -1,0 +1,63 @@
+// Issue 5: many operations at once from one process all succeed and leak nothing.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { ImageBuilder, pushImageDetailed } from "../../src/index.js";
+import { docker, REGISTRY_URL } from "./support.js";
+
+const openFiles = () => readdirSync("/proc/self/fd").length;
+const temporaryFolders = () => readdirSync(tmpdir()).filter((name) => name.startsWith("prefect-dockerutils-")).length;
+const sockets = () => process.getActiveResourcesInfo().filter((kind) => /TCP|Pipe|Socket/i.test(kind)).length;
+
+// A temporary folder of this file's own, so other test files' folders do not count.
+const ownTmp = mkdtempSync(path.join(tmpdir(), "pdu-load-"));
+process.env.TMPDIR = ownTmp;
+afterAll(() => rmSync(ownTmp, { recursive: true, force: true }));
+
+const keepTag = `localhost/pdu-load:${randomUUID()}`;
+let baseImage: string;
+beforeAll(async () => {
+  await using image = await new ImageBuilder("busybox").open();
+  image.addLine(`LABEL io.prefect-dockerutils.load ${randomUUID()}`);
+  baseImage = await image.build();
+  await docker.getImage(baseImage).tag({ repo: keepTag.split(":")[0], tag: keepTag.split(":")[1] });
+});
+afterAll(() => docker.getImage(keepTag).remove({ noprune: true }));
+
+it("runs 20 builds and 20 pushes at once, all succeeding, leaking no file, folder or socket", async () => {
+  // Let connections from the setup close before counting.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const before = { files: openFiles(), folders: temporaryFolders(), sockets: sockets() };
+
+  const builds = Array.from({ length: 20 }, async (_, i) => {
+    await using image = await new ImageBuilder("busybox").open();
+    image.writeText(`build ${i}\n`, "/build.txt");
+    image.addLine(`RUN echo build ${i}`);
+    return image.build();
+  });
+  const pushes = Array.from({ length: 20 }, (_, i) =>
+    pushImageDetailed(baseImage, REGISTRY_URL, "pdu-load", { tag: `load-${i}` }),
+  );
+  const [built, pushed] = await Promise.all([Promise.all(builds), Promise.all(pushes)]);
+
+  expect(new Set(built).size).toBe(20);
+  for (const id of built) expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+  expect(new Set(pushed.map((p) => p.digest)).size).toBe(1);
+  expect(pushed.map((p) => p.reference)).toEqual(
+    Array.from({ length: 20 }, (_, i) => `127.0.0.1:5555/pdu-load:load-${i}`),
+  );
+
+  expect(temporaryFolders()).toBe(before.folders);
+  // Idle keep-alive connections of Node's global HTTP agent close after its 5 s timeout.
+  // The setup's own idle connection may have closed too, so "no more than before".
+  await expect
+    .poll(() => openFiles() <= before.files && sockets() <= before.sockets, {
+      timeout: 15_000,
+      interval: 500,
+    })
+    .toBe(true);
+  const leftTags = (await docker.listImages()).flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes("pdu-load:load-"));
+  expect(leftTags).toEqual([]);
+}, 300_000);

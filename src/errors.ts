@@ -10,8 +10,7 @@ export type DockerUtilsErrorCode =
   | "ERR_DOCKER_PUSH"
   | "ERR_DOCKER_ENGINE_UNREACHABLE"
   | "ERR_DOCKER_CONTEXT"
-  | "ERR_DOCKER_INVALID_ARGUMENT"
-  | "ERR_DOCKER_CLOSED";
+  | "ERR_DOCKER_INVALID_ARGUMENT";
 
 /** Fields shared by the errors that describe a failure reported by the engine. */
 export interface EngineFailureDetails {
@@ -102,10 +101,4 @@ export class BuildContextError extends DockerUtilsError {
 export class InvalidArgumentError extends DockerUtilsError {
   override readonly name = "InvalidArgumentError";
   readonly code = "ERR_DOCKER_INVALID_ARGUMENT" as const;
-}
-
-/** Raised when a resource is used after `close()`. */
-export class ClosedError extends DockerUtilsError {
-  override readonly name = "ClosedError";
-  readonly code = "ERR_DOCKER_CLOSED" as const;
 }

@@ -159,7 +159,7 @@ export class ImageBuilder implements AsyncDisposable {
   async build(options: ImageBuilderBuildOptions = {}): Promise<string> {
     const context = this.#context;
     if (!context) {
-      throw new InvalidArgumentError("No context available: call open() before build()");
+      throw new InvalidArgumentError("No context available: call open() first, or pass a context");
     }
     options.signal?.throwIfAborted();
     const dockerfile = path.join(context, "Dockerfile");
@@ -246,7 +246,9 @@ export class ImageBuilder implements AsyncDisposable {
   }
 
   #requireContext(): string {
-    if (!this.#context) throw new Error("No context available");
+    if (!this.#context) {
+      throw new InvalidArgumentError("No context available: call open() first, or pass a context");
+    }
     return this.#context;
   }
 

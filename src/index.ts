@@ -16,7 +16,6 @@ export {
 export {
   BuildContextError,
   BuildError,
-  ClosedError,
   DockerUtilsError,
   type DockerUtilsErrorCode,
   EngineUnreachableError,

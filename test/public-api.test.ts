@@ -1,0 +1,86 @@
+import type { Writable } from "node:stream";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import * as api from "../src/index.js";
+import * as testing from "../src/testing.js";
+
+describe("the public API", () => {
+  it("exports exactly these names from the package root", () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "BuildContextError",
+        "BuildError",
+        "CONTAINER_LABELS",
+        "DEFAULT_PYTHON_VERSION",
+        "DockerUtilsError",
+        "EngineUnreachableError",
+        "IMAGE_LABELS",
+        "ImageBuilder",
+        "InactivityTimeoutError",
+        "InvalidArgumentError",
+        "PREFECT_VERSION",
+        "PushError",
+        "TRANSIENT_ERROR_PATTERNS",
+        "buildImage",
+        "createBuildContext",
+        "dockerClient",
+        "formatOutlierVersionName",
+        "generateDefaultDockerfile",
+        "getPrefectImageName",
+        "isTransientError",
+        "parseImageTag",
+        "pushImage",
+        "pushImageDetailed",
+        "pythonVersionMicro",
+        "pythonVersionMinor",
+        "resolveEngine",
+        "splitRepositoryPath",
+        "toRunCommand",
+      ]
+    `);
+  });
+
+  it("exports captureBuilders from prefect-dockerutils/testing", () => {
+    expect(Object.keys(testing).sort()).toEqual(["CapturedBuilders", "captureBuilders"]);
+  });
+
+  it("keeps Prefect's signatures", () => {
+    expectTypeOf(api.buildImage).parameters.toEqualTypeOf<[string, api.BuildImageOptions?]>();
+    expectTypeOf(api.buildImage).returns.resolves.toBeString();
+    expectTypeOf(api.pushImage).parameters.toEqualTypeOf<[string, string, string, api.PushImageOptions?]>();
+    expectTypeOf(api.pushImage).returns.resolves.toBeString();
+    expectTypeOf(api.parseImageTag).returns.toEqualTypeOf<[string, string | null]>();
+    expectTypeOf(api.splitRepositoryPath).returns.toEqualTypeOf<[string | null, string]>();
+    expectTypeOf(api.getPrefectImageName).toBeCallableWith();
+    expectTypeOf(api.getPrefectImageName).toBeCallableWith("3.0.0", "3.12", "conda");
+    expectTypeOf<api.BuildImageOptions["streamProgressTo"]>().toEqualTypeOf<Writable | undefined>();
+    expectTypeOf<api.BuildError["code"]>().toEqualTypeOf<"ERR_DOCKER_BUILD">();
+    expectTypeOf<api.PushError["code"]>().toEqualTypeOf<"ERR_DOCKER_PUSH">();
+    expectTypeOf(new api.ImageBuilder("busybox")).toMatchTypeOf<AsyncDisposable>();
+    expectTypeOf(api.generateDefaultDockerfile).returns.resolves.toMatchTypeOf<AsyncDisposable & { path: string }>();
+  });
+
+  it("narrows progress events by type", () => {
+    const describeEvent = (event: api.ProgressEvent): string => {
+      switch (event.type) {
+        case "step":
+          return `${event.step}/${event.totalSteps}`;
+        case "output":
+          return event.text;
+        case "status":
+          return `${event.operation} ${event.status} ${event.current ?? 0}/${event.total ?? 0}`;
+        case "image-id":
+          return event.imageId;
+        case "digest":
+          return event.digest;
+        case "retry":
+          return `${event.attempt}/${event.maxAttempts}`;
+      }
+    };
+    expect(describeEvent({ type: "step", step: 2, totalSteps: 4, instruction: "RUN x" })).toBe("2/4");
+  });
+
+  it("has IMAGE_LABELS and CONTAINER_LABELS with the targeted Prefect version", () => {
+    expect(api.IMAGE_LABELS["io.prefect.version"]).toBe(api.PREFECT_VERSION);
+    expect(api.CONTAINER_LABELS).toEqual({ "io.prefect.version": api.PREFECT_VERSION });
+  });
+});

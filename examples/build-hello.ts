@@ -47,7 +47,10 @@ try {
     streamProgressTo: process.stdout,
   });
   console.log(`Pushed ${reference}`);
-  await docker.getImage(imageId).remove({ force: true }).catch(() => undefined);
+  await docker
+    .getImage(imageId)
+    .remove({ force: true })
+    .catch(() => undefined);
 } finally {
   await rm(project, { recursive: true, force: true });
 }

@@ -7,13 +7,13 @@ import type { Readable, Writable } from "node:stream";
 import createDebug from "debug";
 import type Docker from "dockerode";
 import { type BuildContextOverlay, createBuildContext } from "./build-context.js";
-import { EngineHttpError, dockerClient, requestStream } from "./engine.js";
-import { BuildError, InvalidArgumentError } from "./errors.js";
 import { BuildStream } from "./build-stream.js";
+import { dockerClient, EngineHttpError, requestStream } from "./engine.js";
+import { BuildError, InvalidArgumentError } from "./errors.js";
 import { IMAGE_LABELS } from "./labels.js";
 import { Attempt, readResponse } from "./operation.js";
 import type { ProgressListener } from "./progress.js";
-import { type RetryOptions, isTransientError, isTransientMessage, withRetries } from "./retry.js";
+import { isTransientError, isTransientMessage, type RetryOptions, withRetries } from "./retry.js";
 
 const debug = createDebug("prefect-dockerutils:build");
 
@@ -97,7 +97,10 @@ export interface InternalBuildOptions extends BuildImageOptions {
  * const imageId = await buildImage("./app", { tag: "my-app:latest", streamProgressTo: process.stdout });
  * ```
  */
-export async function buildImage(context: string, options: BuildImageOptions = {}): Promise<string> {
+export async function buildImage(
+  context: string,
+  options: BuildImageOptions = {},
+): Promise<string> {
   return buildImageInternal(context, options);
 }
 
@@ -200,7 +203,8 @@ async function findBuiltImage(
   const built = lines
     .map((line) => /^Successfully built ([0-9a-f]{12,64})$/.exec(line)?.[1])
     .findLast((id) => id !== undefined);
-  const reference = built ?? (lines.some((line) => line.startsWith("Successfully tagged")) ? tag : undefined);
+  const reference =
+    built ?? (lines.some((line) => line.startsWith("Successfully tagged")) ? tag : undefined);
   if (!reference) return undefined;
   try {
     const inspected = await docker.getImage(reference).inspect();

@@ -8,8 +8,8 @@ import { field, type JsonLine, objectField } from "./json-lines.js";
 import { LineTail } from "./operation.js";
 import {
   type BuildStepEvent,
-  type ProgressListener,
   layerStatusEvent,
+  type ProgressListener,
   parseBuildStep,
   writeProgress,
 } from "./progress.js";
@@ -76,7 +76,10 @@ export class BuildStream {
         onProgress?.({ type: "image-id", imageId });
       }
     } else if (message.error !== undefined || message.errorDetail !== undefined) {
-      const text = field(message.error) ?? field(errorDetail?.message) ?? JSON.stringify(message.error ?? message.errorDetail);
+      const text =
+        field(message.error) ??
+        field(errorDetail?.message) ??
+        JSON.stringify(message.error ?? message.errorDetail);
       const code = errorDetail?.code;
       throw this.error(text, { statusCode: typeof code === "number" ? code : undefined });
     } else if (message.message !== undefined) {
@@ -88,7 +91,10 @@ export class BuildStream {
   }
 
   /** A {@link BuildError} with the failing step and the output so far. */
-  error(message: string, details: { statusCode?: number | undefined; cause?: unknown } = {}): BuildError {
+  error(
+    message: string,
+    details: { statusCode?: number | undefined; cause?: unknown } = {},
+  ): BuildError {
     const step = this.#step;
     return new BuildError(message, {
       ...details,

@@ -242,7 +242,9 @@ export class ImageBuilder implements AsyncDisposable {
 
   /** Asserts that `source` (file or folder) will be copied into the image at `containerPath`. */
   assertHasFile(source: string, containerPath: string): void {
-    this.assertHasLine(`COPY ${this.#relativeSource(source, false)} ${purePosixPath(containerPath)}`);
+    this.assertHasLine(
+      `COPY ${this.#relativeSource(source, false)} ${purePosixPath(containerPath)}`,
+    );
   }
 
   #requireContext(): string {

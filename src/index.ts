@@ -5,7 +5,7 @@ export {
   createBuildContext,
 } from "./build-context.js";
 export { type BuildImageOptions, buildImage } from "./build-image.js";
-export { generateDefaultDockerfile, type GeneratedDockerfile } from "./default-dockerfile.js";
+export { type GeneratedDockerfile, generateDefaultDockerfile } from "./default-dockerfile.js";
 export { toRunCommand } from "./dockerfile.js";
 export {
   type DockerClientOptions,
@@ -47,5 +47,10 @@ export type {
   PushDigestEvent,
   RetryEvent,
 } from "./progress.js";
-export { type PushImageOptions, type PushResult, pushImage, pushImageDetailed } from "./push-image.js";
+export {
+  type PushImageOptions,
+  type PushResult,
+  pushImage,
+  pushImageDetailed,
+} from "./push-image.js";
 export { isTransientError, type RetryOptions, TRANSIENT_ERROR_PATTERNS } from "./retry.js";

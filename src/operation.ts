@@ -5,7 +5,6 @@
 import type { IncomingMessage } from "node:http";
 import { type JsonLine, readJsonLines } from "./json-lines.js";
 
-
 /** Raised when the engine sends nothing for longer than the inactivity timeout. */
 export class InactivityTimeoutError extends Error {
   override readonly name = "InactivityTimeoutError";
@@ -29,7 +28,8 @@ export class Attempt implements Disposable {
 
   constructor(outer: AbortSignal | undefined, inactivityTimeoutMs: number | undefined) {
     this.#outer = outer;
-    this.#timeoutMs = inactivityTimeoutMs && inactivityTimeoutMs > 0 ? inactivityTimeoutMs : undefined;
+    this.#timeoutMs =
+      inactivityTimeoutMs && inactivityTimeoutMs > 0 ? inactivityTimeoutMs : undefined;
     outer?.throwIfAborted();
     outer?.addEventListener("abort", this.#onOuterAbort, { once: true });
     this.touch();

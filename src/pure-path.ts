@@ -15,7 +15,8 @@
  * ```
  */
 export function purePosixPath(value: string): string {
-  const root = value.startsWith("//") && !value.startsWith("///") ? "//" : value.startsWith("/") ? "/" : "";
+  const root =
+    value.startsWith("//") && !value.startsWith("///") ? "//" : value.startsWith("/") ? "/" : "";
   const parts = value.split("/").filter((part) => part !== "" && part !== ".");
   const joined = root + parts.join("/");
   return joined === "" ? "." : joined;

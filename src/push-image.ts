@@ -5,7 +5,7 @@
 import type { Writable } from "node:stream";
 import createDebug from "debug";
 import type Docker from "dockerode";
-import { EngineHttpError, dockerClient, requestStream } from "./engine.js";
+import { dockerClient, EngineHttpError, requestStream } from "./engine.js";
 import { InvalidArgumentError, PushError } from "./errors.js";
 import { Attempt, readResponse } from "./operation.js";
 import type { ProgressListener } from "./progress.js";
@@ -84,7 +84,9 @@ export async function pushImageDetailed(
 ): Promise<PushResult> {
   const { signal, onProgress, now = nowMicroseconds } = options;
   if (!imageId || typeof imageId !== "string") {
-    throw new InvalidArgumentError(`imageId must be an image ID or name, got ${JSON.stringify(imageId)}`);
+    throw new InvalidArgumentError(
+      `imageId must be an image ID or name, got ${JSON.stringify(imageId)}`,
+    );
   }
   if (!name || typeof name !== "string") {
     throw new InvalidArgumentError(
@@ -99,20 +101,31 @@ export async function pushImageDetailed(
   const docker = options.docker ?? dockerClient();
 
   try {
-    await docker.getImage(imageId).tag({ repo: repository, tag, ...(signal ? { abortSignal: signal } : {}) });
+    await docker
+      .getImage(imageId)
+      .tag({ repo: repository, tag, ...(signal ? { abortSignal: signal } : {}) });
   } catch (error) {
     signal?.throwIfAborted();
     throw new PushError(errorText(error), { statusCode: statusOf(error), cause: error });
   }
   try {
-    const pushed = await withRetries((attempt) => pushOnce(docker, repository, tag, options, attempt), {
-      ...options,
-      signal,
-      onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
-        debug("push failed (attempt %d/%d): %s. Retrying in %d ms", attempt, maxAttempts, error.message, delayMs);
-        onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error });
+    const pushed = await withRetries(
+      (attempt) => pushOnce(docker, repository, tag, options, attempt),
+      {
+        ...options,
+        signal,
+        onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
+          debug(
+            "push failed (attempt %d/%d): %s. Retrying in %d ms",
+            attempt,
+            maxAttempts,
+            error.message,
+            delayMs,
+          );
+          onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error });
+        },
       },
-    });
+    );
     return { reference, tag, ...pushed };
   } finally {
     // Prefect's push always removes its registry tag; noprune keeps the image itself.

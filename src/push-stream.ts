@@ -6,7 +6,7 @@ import type { Writable } from "node:stream";
 import { PushError } from "./errors.js";
 import { field, type JsonLine, objectField } from "./json-lines.js";
 import { LineTail } from "./operation.js";
-import { type ProgressListener, layerStatusEvent, writeProgress } from "./progress.js";
+import { layerStatusEvent, type ProgressListener, writeProgress } from "./progress.js";
 
 /** Where {@link PushStream} sends what it reads. */
 export interface PushStreamOutputs {
@@ -57,7 +57,10 @@ export class PushStream {
       writeProgress(streamProgressTo, `${text}\n`);
       onProgress?.(layerStatusEvent("push", { ...message, status }));
     } else if (message.error !== undefined || message.errorDetail !== undefined) {
-      const text = field(message.error) ?? field(errorDetail?.message) ?? JSON.stringify(message.error ?? message.errorDetail);
+      const text =
+        field(message.error) ??
+        field(errorDetail?.message) ??
+        JSON.stringify(message.error ?? message.errorDetail);
       const code = errorDetail?.code;
       throw new PushError(text, {
         statusCode: typeof code === "number" ? code : undefined,

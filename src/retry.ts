@@ -54,7 +54,13 @@ const PERMANENT_PATTERNS = [
   "unknown instruction",
 ];
 
-const TRANSIENT_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "UND_ERR_SOCKET"]);
+const TRANSIENT_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+]);
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /** Prefect's test for a transient build error: a substring match on its patterns. */
@@ -71,11 +77,16 @@ export function isTransientMessage(message: string): boolean {
 export function isTransientError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const texts = [error.message];
-  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) texts.push(cause.message);
+  for (let cause = error.cause; cause instanceof Error; cause = cause.cause)
+    texts.push(cause.message);
   const lower = texts.join("\n").toLowerCase();
   if (PERMANENT_PATTERNS.some((pattern) => lower.includes(pattern))) return false;
   if (texts.some(isTransientMessage)) return true;
-  if (/\b(eof|unexpected eof|too many requests|service unavailable|bad gateway|gateway timeout)\b/.test(lower)) {
+  if (
+    /\b(eof|unexpected eof|too many requests|service unavailable|bad gateway|gateway timeout)\b/.test(
+      lower,
+    )
+  ) {
     return true;
   }
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
@@ -88,7 +99,11 @@ export function isTransientError(error: unknown): boolean {
 }
 
 /** The delay before retry number `retry` (1-based). */
-export function retryDelay(retry: number, options: RetryOptions = {}, random = Math.random): number {
+export function retryDelay(
+  retry: number,
+  options: RetryOptions = {},
+  random = Math.random,
+): number {
   const { retryDelayMs = 2000, retryJitter = 0 } = options;
   const base = retryDelayMs * 2 ** (retry - 1);
   return Math.round(base * (1 + retryJitter * random()));
@@ -103,7 +118,12 @@ export async function withRetries<T>(
   options: RetryOptions & {
     readonly signal?: AbortSignal | undefined;
     readonly isTransient?: (error: unknown) => boolean;
-    readonly onRetry?: (info: { attempt: number; maxAttempts: number; delayMs: number; error: Error }) => void;
+    readonly onRetry?: (info: {
+      attempt: number;
+      maxAttempts: number;
+      delayMs: number;
+      error: Error;
+    }) => void;
   } = {},
 ): Promise<T> {
   const { retries = 3, signal, isTransient = isTransientError, onRetry } = options;

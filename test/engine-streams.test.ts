@@ -31,10 +31,17 @@ describe("BuildStream", () => {
       { type: "step", step: 1, totalSteps: 4, instruction: "FROM busybox" },
       { type: "step", step: 2, totalSteps: 4, instruction: "WORKDIR /tiny/" },
       { type: "step", step: 3, totalSteps: 4, instruction: "COPY hello.txt hello.txt" },
-      { type: "step", step: 4, totalSteps: 4, instruction: 'ENTRYPOINT [ "/bin/cat", "hello.txt" ]' },
+      {
+        type: "step",
+        step: 4,
+        totalSteps: 4,
+        instruction: 'ENTRYPOINT [ "/bin/cat", "hello.txt" ]',
+      },
     ]);
     expect(events.at(-1)?.type).toBe("output");
-    expect(events.filter((e) => e.type === "image-id")).toEqual([{ type: "image-id", imageId: reader.imageId }]);
+    expect(events.filter((e) => e.type === "image-id")).toEqual([
+      { type: "image-id", imageId: reader.imageId },
+    ]);
   });
 
   it("rejects a failed RUN with the engine's text, its code, the step and the output", async () => {
@@ -51,7 +58,9 @@ describe("BuildStream", () => {
   });
 
   it("rejects a failed COPY", async () => {
-    await expect(replay(recorded("build-copy-fails"), new BuildStream())).rejects.toThrow(/^COPY failed/);
+    await expect(replay(recorded("build-copy-fails"), new BuildStream())).rejects.toThrow(
+      /^COPY failed/,
+    );
   });
 
   it.each([
@@ -67,7 +76,8 @@ describe("BuildStream", () => {
 
   it("keeps no more than the last 50 lines", () => {
     const reader = new BuildStream();
-    for (let i = 0; i < 120; i++) reader.handle({ kind: "message", message: { stream: `line ${i}\n` } });
+    for (let i = 0; i < 120; i++)
+      reader.handle({ kind: "message", message: { stream: `line ${i}\n` } });
     expect(reader.logTail).toHaveLength(50);
     expect(reader.logTail.at(-1)).toBe("line 119");
   });
@@ -77,12 +87,21 @@ describe("PushStream", () => {
   it("writes Prefect's status lines and keeps the digest", async () => {
     const text = new StringStream();
     const events: ProgressEvent[] = [];
-    const reader = new PushStream({ tag: "tiny", streamProgressTo: text, onProgress: (e) => events.push(e) });
+    const reader = new PushStream({
+      tag: "tiny",
+      streamProgressTo: text,
+      onProgress: (e) => events.push(e),
+    });
     await replay(recorded("push-succeeds"), reader);
-    expect(text.getValue()).toContain("The push refers to repository [127.0.0.1:5555/pdu-record]\n");
+    expect(text.getValue()).toContain(
+      "The push refers to repository [127.0.0.1:5555/pdu-record]\n",
+    );
     expect(text.getValue()).toMatch(/\n(Pushed|Layer already exists)\n/);
     expect(reader.pushed?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(events.find((e) => e.type === "digest")).toMatchObject({ tag: "tiny", digest: reader.pushed?.digest });
+    expect(events.find((e) => e.type === "digest")).toMatchObject({
+      tag: "tiny",
+      digest: reader.pushed?.digest,
+    });
     expect(events.filter((e) => e.type === "status").length).toBeGreaterThan(3);
   });
 
@@ -90,7 +109,9 @@ describe("PushStream", () => {
     ["push-refused", /dial tcp 127\.0\.0\.1:1: connect: connection refused/],
     ["push-unauthorized", /^no basic auth credentials$/],
   ])("rejects the in-stream error of %s", async (name, expected) => {
-    const error = await replay(recorded(name), new PushStream({ tag: "t" })).catch((e: unknown) => e);
+    const error = await replay(recorded(name), new PushStream({ tag: "t" })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PushError);
     expect((error as PushError).message).toMatch(expected);
   });
@@ -100,22 +121,37 @@ describe("the stream readers under garbage (property)", () => {
   const garbage = fc.oneof(
     fc.string({ unit: "binary", maxLength: 40 }),
     fc.jsonValue().map((v) => JSON.stringify(v)),
-    fc.record({ stream: fc.oneof(fc.string(), fc.integer()), aux: fc.oneof(fc.constant(null), fc.object()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+    fc
+      .record(
+        {
+          stream: fc.oneof(fc.string(), fc.integer()),
+          aux: fc.oneof(fc.constant(null), fc.object()),
+        },
+        { requiredKeys: [] },
+      )
+      .map((v) => JSON.stringify(v)),
   );
 
   it("either settle with a result or reject with a BuildError/PushError, never throw elsewhere", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(garbage, { maxLength: 30 }), fc.nat({ max: 40 }), async (lines, cut) => {
-        const bytes = Buffer.from(lines.join("\n"));
-        const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)].filter((c) => c.length > 0);
-        for (const reader of [new BuildStream(), new PushStream({ tag: "t" })]) {
-          const outcome = await readJsonLines(Readable.from(chunks), (line) => reader.handle(line)).then(
-            () => undefined,
-            (e: unknown) => e,
-          );
-          if (outcome !== undefined) expect(outcome instanceof BuildError || outcome instanceof PushError).toBe(true);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(garbage, { maxLength: 30 }),
+        fc.nat({ max: 40 }),
+        async (lines, cut) => {
+          const bytes = Buffer.from(lines.join("\n"));
+          const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)].filter((c) => c.length > 0);
+          for (const reader of [new BuildStream(), new PushStream({ tag: "t" })]) {
+            const outcome = await readJsonLines(Readable.from(chunks), (line) =>
+              reader.handle(line),
+            ).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            if (outcome !== undefined)
+              expect(outcome instanceof BuildError || outcome instanceof PushError).toBe(true);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -69,7 +69,9 @@ describe("ImageBuilder assertions", () => {
   });
 
   it("quotes lines as Python's repr does", () => {
-    expect(() => builder.assertHasLine("RUN echo 'hi'")).toThrow(`Expected "RUN echo 'hi'" not found`);
+    expect(() => builder.assertHasLine("RUN echo 'hi'")).toThrow(
+      `Expected "RUN echo 'hi'" not found`,
+    );
     expect(() => builder.assertHasLine(`RUN echo 'a' "b"`)).toThrow(
       `Expected 'RUN echo \\'a\\' "b"' not found`,
     );
@@ -95,9 +97,9 @@ describe("ImageBuilder assertions", () => {
   it("asserts about file copies", () => {
     builder.copy(path.join(contexts, "tiny", "hello.txt"), "/hello.txt");
     builder.assertHasFile(path.join(contexts, "tiny", "hello.txt"), "/hello.txt");
-    expect(() => builder.assertHasFile(path.join(contexts, "tiny", "hello.txt"), "/elsewhere")).toThrow(
-      AssertionError,
-    );
+    expect(() =>
+      builder.assertHasFile(path.join(contexts, "tiny", "hello.txt"), "/elsewhere"),
+    ).toThrow(AssertionError);
   });
 
   it("asserts about directory copies", () => {

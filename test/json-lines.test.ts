@@ -11,7 +11,9 @@ async function collect(chunks: (string | Buffer)[]): Promise<JsonLine[]> {
 
 describe("readJsonLines", () => {
   it("parses one JSON object per line", async () => {
-    expect(await collect(['{"stream":"Step 1/2 : FROM busybox\\n"}\n{"aux":{"ID":"sha256:ab"}}\n'])).toEqual([
+    expect(
+      await collect(['{"stream":"Step 1/2 : FROM busybox\\n"}\n{"aux":{"ID":"sha256:ab"}}\n']),
+    ).toEqual([
       { kind: "message", message: { stream: "Step 1/2 : FROM busybox\n" } },
       { kind: "message", message: { aux: { ID: "sha256:ab" } } },
     ]);
@@ -29,7 +31,9 @@ describe("readJsonLines", () => {
   it("joins lines split inside a multi-byte character", async () => {
     const bytes = Buffer.from('{"stream":"h\u00e9llo \u{1F600}"}\n');
     const chunks = [...bytes].map((byte) => Buffer.from([byte]));
-    expect(await collect(chunks)).toEqual([{ kind: "message", message: { stream: "h\u00e9llo \u{1F600}" } }]);
+    expect(await collect(chunks)).toEqual([
+      { kind: "message", message: { stream: "h\u00e9llo \u{1F600}" } },
+    ]);
   });
 
   it("rejects with the stream's error", async () => {
@@ -60,24 +64,35 @@ describe("readJsonLines", () => {
 
   it("yields the same lines however the bytes are split (property)", async () => {
     const line = fc.oneof(
-      fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string({ unit: "binary" }), fc.integer())).map((o) => JSON.stringify(o)),
+      fc
+        .dictionary(
+          fc.string({ maxLength: 8 }),
+          fc.oneof(fc.string({ unit: "binary" }), fc.integer()),
+        )
+        .map((o) => JSON.stringify(o)),
       fc.string({ unit: "binary", maxLength: 30 }).map((s) => s.replace(/[\r\n]/g, "")),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 30 }), async (lines, cuts) => {
-        const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(""));
-        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let previous = 0;
-        for (const point of [...points, bytes.length]) {
-          chunks.push(bytes.subarray(previous, point));
-          previous = point;
-        }
-        const whole = await collect([bytes]);
-        const split = await collect(chunks.filter((c) => c.length > 0));
-        expect(split).toEqual(whole);
-        expect(whole).toHaveLength(lines.filter((l) => l.trim() !== "").length);
-      }),
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        async (lines, cuts) => {
+          const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(""));
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort(
+            (a, b) => a - b,
+          );
+          const chunks: Buffer[] = [];
+          let previous = 0;
+          for (const point of [...points, bytes.length]) {
+            chunks.push(bytes.subarray(previous, point));
+            previous = point;
+          }
+          const whole = await collect([bytes]);
+          const split = await collect(chunks.filter((c) => c.length > 0));
+          expect(split).toEqual(whole);
+          expect(whole).toHaveLength(lines.filter((l) => l.trim() !== "").length);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -46,7 +46,9 @@ describe("the public API", () => {
   it("keeps Prefect's signatures", () => {
     expectTypeOf(api.buildImage).parameters.toEqualTypeOf<[string, api.BuildImageOptions?]>();
     expectTypeOf(api.buildImage).returns.resolves.toBeString();
-    expectTypeOf(api.pushImage).parameters.toEqualTypeOf<[string, string, string, api.PushImageOptions?]>();
+    expectTypeOf(api.pushImage).parameters.toEqualTypeOf<
+      [string, string, string, api.PushImageOptions?]
+    >();
     expectTypeOf(api.pushImage).returns.resolves.toBeString();
     expectTypeOf(api.parseImageTag).returns.toEqualTypeOf<[string, string | null]>();
     expectTypeOf(api.splitRepositoryPath).returns.toEqualTypeOf<[string | null, string]>();
@@ -56,7 +58,9 @@ describe("the public API", () => {
     expectTypeOf<api.BuildError["code"]>().toEqualTypeOf<"ERR_DOCKER_BUILD">();
     expectTypeOf<api.PushError["code"]>().toEqualTypeOf<"ERR_DOCKER_PUSH">();
     expectTypeOf(new api.ImageBuilder("busybox")).toMatchTypeOf<AsyncDisposable>();
-    expectTypeOf(api.generateDefaultDockerfile).returns.resolves.toMatchTypeOf<AsyncDisposable & { path: string }>();
+    expectTypeOf(api.generateDefaultDockerfile).returns.resolves.toMatchTypeOf<
+      AsyncDisposable & { path: string }
+    >();
   });
 
   it("narrows progress events by type", () => {
@@ -76,7 +80,9 @@ describe("the public API", () => {
           return `${event.attempt}/${event.maxAttempts}`;
       }
     };
-    expect(describeEvent({ type: "step", step: 2, totalSteps: 4, instruction: "RUN x" })).toBe("2/4");
+    expect(describeEvent({ type: "step", step: 2, totalSteps: 4, instruction: "RUN x" })).toBe(
+      "2/4",
+    );
   });
 
   it("has IMAGE_LABELS and CONTAINER_LABELS with the targeted Prefect version", () => {

@@ -29,7 +29,9 @@ describe("transient errors", () => {
   });
 
   it("retries connection resets, EOFs and the statuses 408, 429 and 5xx", () => {
-    expect(isTransientError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toBe(true);
+    expect(
+      isTransientError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })),
+    ).toBe(true);
     expect(isTransientError(new PushError("unexpected EOF"))).toBe(true);
     for (const statusCode of [408, 429, 500, 502, 503, 504]) {
       expect(isTransientError(new PushError("failed", { statusCode }))).toBe(true);

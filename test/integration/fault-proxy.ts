@@ -141,7 +141,11 @@ export class HttpFaultProxy implements AsyncDisposable {
 
   #handle(port: number, request: http.IncomingMessage, response: http.ServerResponse): void {
     const failures = this.#failures;
-    if (failures && failures.remaining > 0 && failures.matches(request.method ?? "", request.url ?? "")) {
+    if (
+      failures &&
+      failures.remaining > 0 &&
+      failures.matches(request.method ?? "", request.url ?? "")
+    ) {
       failures.remaining--;
       this.failed++;
       request.resume();
@@ -149,7 +153,13 @@ export class HttpFaultProxy implements AsyncDisposable {
       return;
     }
     const upstream = http.request(
-      { host: "127.0.0.1", port, method: request.method, path: request.url, headers: request.headers },
+      {
+        host: "127.0.0.1",
+        port,
+        method: request.method,
+        path: request.url,
+        headers: request.headers,
+      },
       (answer) => {
         response.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(response);

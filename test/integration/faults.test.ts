@@ -41,7 +41,11 @@ async function registryTags(): Promise<string[]> {
 
 describe("an unreachable engine", () => {
   it.each([
-    ["a socket that does not exist", "unix:///tmp/pdu-no-such-engine.sock", "unix:///tmp/pdu-no-such-engine.sock"],
+    [
+      "a socket that does not exist",
+      "unix:///tmp/pdu-no-such-engine.sock",
+      "unix:///tmp/pdu-no-such-engine.sock",
+    ],
     ["a loopback port where nothing listens", "tcp://127.0.0.1:1", "tcp://127.0.0.1:1"],
   ])("fails a build within 2 s naming %s", async (_, host, endpoint) => {
     const client = dockerClient({ env: { DOCKER_HOST: host } });
@@ -58,7 +62,9 @@ describe("an unreachable engine", () => {
   it("fails a push within 2 s and says which engine it tried", async () => {
     const client = dockerClient({ env: { DOCKER_HOST: "unix:///tmp/pdu-no-such-engine.sock" } });
     const started = performance.now();
-    const error = await pushImage(bigImage, REGISTRY_URL, "nowhere", { docker: client }).catch((e: unknown) => e);
+    const error = await pushImage(bigImage, REGISTRY_URL, "nowhere", { docker: client }).catch(
+      (e: unknown) => e,
+    );
     expect(performance.now() - started).toBeLessThan(2000);
     expect(String((error as Error).message)).toContain("unix:///tmp/pdu-no-such-engine.sock");
   });
@@ -176,7 +182,10 @@ describe("cancellation", () => {
   it("during the context upload rejects within 1 s with the signal's reason", async () => {
     const controller = new AbortController();
     const events: ProgressEvent[] = [];
-    const pending = buildImage(bigContext, { signal: controller.signal, onProgress: (e) => events.push(e) });
+    const pending = buildImage(bigContext, {
+      signal: controller.signal,
+      onProgress: (e) => events.push(e),
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const reason = new Error("cancelled by the test");
     const started = performance.now();
@@ -239,7 +248,9 @@ describe("cancellation", () => {
   it("before anything starts rejects at once without touching the engine", async () => {
     const reason = new Error("never mind");
     await expect(buildImage(tiny, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
-    await expect(pushImage(bigImage, REGISTRY_URL, "x", { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(
+      pushImage(bigImage, REGISTRY_URL, "x", { signal: AbortSignal.abort(reason) }),
+    ).rejects.toBe(reason);
   });
 });
 

@@ -23,7 +23,9 @@ export default async function setup(project: TestProject) {
   try {
     await docker.getImage("busybox:latest").inspect();
   } catch {
-    throw new Error(`Integration tests need the base image busybox:latest, which is missing. ${HOW_TO_FIX}`);
+    throw new Error(
+      `Integration tests need the base image busybox:latest, which is missing. ${HOW_TO_FIX}`,
+    );
   }
   for (const registry of [REGISTRY, "127.0.0.1:5556"]) {
     const response = await fetch(`http://${registry}/v2/`).catch((error: Error) => error);
@@ -41,11 +43,17 @@ export default async function setup(project: TestProject) {
     const filters = JSON.stringify({ label: [`io.prefect-dockerutils.test-run=${testRun}`] });
     const containers = await docker.listContainers({ all: true, filters });
     for (const container of containers) {
-      await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getContainer(container.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
     const images = await docker.listImages({ all: true, filters });
     for (const image of images) {
-      await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   };
 }

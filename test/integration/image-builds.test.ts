@@ -44,11 +44,15 @@ describe("buildImage", () => {
   });
 
   it("builds alternate Dockerfiles", async () => {
-    const imageA = await buildImage(path.join(contexts, "alternate"), { dockerfile: "Dockerfile.a" });
+    const imageA = await buildImage(path.join(contexts, "alternate"), {
+      dockerfile: "Dockerfile.a",
+    });
     expect(imageA).toMatch(IMAGE_ID_PATTERN);
     expect(await runImage(imageA)).toBe("from Dockerfile.a!\n");
 
-    const imageB = await buildImage(path.join(contexts, "alternate"), { dockerfile: "Dockerfile.b" });
+    const imageB = await buildImage(path.join(contexts, "alternate"), {
+      dockerfile: "Dockerfile.b",
+    });
     expect(imageB).toMatch(IMAGE_ID_PATTERN);
     expect(imageA).not.toBe(imageB);
     expect(await runImage(imageB)).toBe("from Dockerfile.b!\n");
@@ -62,13 +66,19 @@ describe("buildImage", () => {
   });
 
   it("streams progress to stdout", async () => {
-    const { result: imageId, out, err } = await captureOutput(() =>
+    const {
+      result: imageId,
+      out,
+      err,
+    } = await captureOutput(() =>
       buildImage(path.join(contexts, "tiny"), { streamProgressTo: process.stdout }),
     );
     expect(imageId).toMatch(IMAGE_ID_PATTERN);
     expect(err).toBe("");
     expect(out).toContain("COPY hello.txt");
-    expect(out).toContain(`Successfully built ${imageId.slice("sha256:".length, "sha256:".length + 12)}`);
+    expect(out).toContain(
+      `Successfully built ${imageId.slice("sha256:".length, "sha256:".length + 12)}`,
+    );
   });
 
   it("streams progress to a given stream", async () => {
@@ -113,7 +123,9 @@ describe("buildImage", () => {
   });
 
   it("reports the failing step and the output before it", async () => {
-    const error = (await buildImage(path.join(contexts, "broken")).catch((e: unknown) => e)) as BuildError;
+    const error = (await buildImage(path.join(contexts, "broken")).catch(
+      (e: unknown) => e,
+    )) as BuildError;
     expect(error).toBeInstanceOf(BuildError);
     expect(error.step).toBe("Step 4/4 : RUN false");
     expect(error.logTail.join("\n")).toContain("This is going poorly");
@@ -160,10 +172,25 @@ describe("ImageBuilder", () => {
 
   it.each([
     ["a file", (c: string) => path.join(c, "tiny", "hello.txt"), "hello.txt", "hello.txt"],
-    ["a file given with .. segments", (c: string) => path.join(c, "tiny", "..", "tiny", "hello.txt"), "hello.txt", "hello.txt"],
-    ["a file to an absolute location", (c: string) => path.join(c, "tiny", "hello.txt"), "/hello.txt", "/hello.txt"],
+    [
+      "a file given with .. segments",
+      (c: string) => path.join(c, "tiny", "..", "tiny", "hello.txt"),
+      "hello.txt",
+      "hello.txt",
+    ],
+    [
+      "a file to an absolute location",
+      (c: string) => path.join(c, "tiny", "hello.txt"),
+      "/hello.txt",
+      "/hello.txt",
+    ],
     ["a folder", (c: string) => path.join(c, "tiny"), "tiny", "tiny/hello.txt"],
-    ["a folder to an absolute location", (c: string) => path.join(c, "tiny"), "/tiny", "/tiny/hello.txt"],
+    [
+      "a folder to an absolute location",
+      (c: string) => path.join(c, "tiny"),
+      "/tiny",
+      "/tiny/hello.txt",
+    ],
   ])("copies %s into the image", async (_, source, destination, catPath) => {
     let imageId: string;
     {

@@ -8,8 +8,10 @@ import { ImageBuilder, pushImageDetailed } from "../../src/index.js";
 import { docker, REGISTRY_URL } from "./support.js";
 
 const openFiles = () => readdirSync("/proc/self/fd").length;
-const temporaryFolders = () => readdirSync(tmpdir()).filter((name) => name.startsWith("prefect-dockerutils-")).length;
-const sockets = () => process.getActiveResourcesInfo().filter((kind) => /TCP|Pipe|Socket/i.test(kind)).length;
+const temporaryFolders = () =>
+  readdirSync(tmpdir()).filter((name) => name.startsWith("prefect-dockerutils-")).length;
+const sockets = () =>
+  process.getActiveResourcesInfo().filter((kind) => /TCP|Pipe|Socket/i.test(kind)).length;
 
 // A temporary folder of this file's own, so other test files' folders do not count.
 const ownTmp = mkdtempSync(path.join(tmpdir(), "pdu-load-"));
@@ -58,6 +60,8 @@ it("runs 20 builds and 20 pushes at once, all succeeding, leaking no file, folde
       interval: 500,
     })
     .toBe(true);
-  const leftTags = (await docker.listImages()).flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes("pdu-load:load-"));
+  const leftTags = (await docker.listImages())
+    .flatMap((i) => i.RepoTags ?? [])
+    .filter((t) => t.includes("pdu-load:load-"));
   expect(leftTags).toEqual([]);
 }, 300_000);

@@ -2,8 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ImageBuilder, PushError, pushImage, pushImageDetailed } from "../../src/index.js";
-import { slugify } from "../../src/slugify.js";
 import { pythonUtcIsoformat } from "../../src/registry-url.js";
+import { slugify } from "../../src/slugify.js";
 import { captureOutput, docker, REGISTRY_URL, runImage, StringStream } from "./support.js";
 
 const REGISTRY_HOST = "127.0.0.1:5555";
@@ -31,7 +31,10 @@ beforeAll(async () => {
 
 /** Removes a pushed reference from the engine after the test pulled/ran it. */
 async function forget(reference: string) {
-  await docker.getImage(reference).remove({ noprune: true }).catch(() => undefined);
+  await docker
+    .getImage(reference)
+    .remove({ noprune: true })
+    .catch(() => undefined);
 }
 
 describe("pushImage", () => {
@@ -49,7 +52,9 @@ describe("pushImage", () => {
     const reference = await pushImage(howdy, REGISTRY_URL, "howdy", { tag: "my-tag" });
     expect(reference).toBe(`${REGISTRY_HOST}/howdy:my-tag`);
     try {
-      expect((await runImageFromRegistry(reference)).startsWith("hello from the registry")).toBe(true);
+      expect((await runImageFromRegistry(reference)).startsWith("hello from the registry")).toBe(
+        true,
+      );
     } finally {
       await forget(reference);
     }
@@ -59,7 +64,9 @@ describe("pushImage", () => {
     const reference = await pushImage(howdy, REGISTRY_URL, "prefecthq/howdy", { now });
     expect(reference.startsWith(`${REGISTRY_HOST}/prefecthq/howdy:${tagPrefix}`)).toBe(true);
     try {
-      expect((await runImageFromRegistry(reference)).startsWith("hello from the registry")).toBe(true);
+      expect((await runImageFromRegistry(reference)).startsWith("hello from the registry")).toBe(
+        true,
+      );
     } finally {
       await forget(reference);
     }
@@ -85,9 +92,9 @@ describe("pushImage", () => {
 
   it("rejects with PushError when the registry cannot be reached, and removes its tag", async () => {
     // Port 1 on loopback: nothing listens there, and no name is looked up.
-    const error = await pushImage(howdy, "http://127.0.0.1:1", "howdy", { tag: "unreachable" }).catch(
-      (e: unknown) => e,
-    );
+    const error = await pushImage(howdy, "http://127.0.0.1:1", "howdy", {
+      tag: "unreachable",
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PushError);
     expect((error as PushError).message).toMatch(/127\.0\.0\.1:1.*connection refused/);
     await expect(docker.getImage("127.0.0.1:1/howdy:unreachable").inspect()).rejects.toMatchObject({
@@ -96,7 +103,9 @@ describe("pushImage", () => {
   });
 
   it("rejects with PushError for an image that does not exist", async () => {
-    await expect(pushImage(`sha256:${"0".repeat(64)}`, REGISTRY_URL, "howdy")).rejects.toThrow(PushError);
+    await expect(pushImage(`sha256:${"0".repeat(64)}`, REGISTRY_URL, "howdy")).rejects.toThrow(
+      PushError,
+    );
   });
 
   it("rejects a registry URL without a host before doing anything", async () => {

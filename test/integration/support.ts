@@ -45,7 +45,10 @@ export async function runImage(image: string): Promise<string> {
 export function uniqueTag(repository = "localhost/pdu-test"): string {
   const tag = `${repository}:${randomUUID()}`;
   onTestFinished(async () => {
-    await docker.getImage(tag).remove({ noprune: true }).catch(() => undefined);
+    await docker
+      .getImage(tag)
+      .remove({ noprune: true })
+      .catch(() => undefined);
   });
   return tag;
 }
@@ -60,7 +63,9 @@ export async function copyOfContext(name: string): Promise<string> {
 }
 
 /** Everything written to process.stdout and process.stderr while `fn` runs. */
-export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: T; out: string; err: string }> {
+export async function captureOutput<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; out: string; err: string }> {
   const original = { out: process.stdout.write, err: process.stderr.write };
   let out = "";
   let err = "";

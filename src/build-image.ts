@@ -8,7 +8,8 @@ import createDebug from "debug";
 import type Docker from "dockerode";
 import { type BuildContextOverlay, createBuildContext } from "./build-context.js";
 import { BuildStream } from "./build-stream.js";
-import { dockerClient, EngineHttpError, requestStream } from "./engine.js";
+import { type CredentialOptions, registryConfigHeader } from "./credentials.js";
+import { checkEngine, dockerClient, EngineHttpError, requestStream } from "./engine.js";
 import { BuildError, InvalidArgumentError } from "./errors.js";
 import { IMAGE_LABELS } from "./labels.js";
 import { Attempt, readResponse } from "./operation.js";
@@ -75,7 +76,18 @@ export interface BuildImageOptions extends RetryOptions {
   readonly memory?: number;
   /** Squash the new layers into one (experimental engines only). @default false */
   readonly squash?: boolean;
-  /** The engine client. @default dockerClient() */
+  /**
+   * Registry credentials for `FROM` images, overriding the Docker configuration: one login for
+   * every registry, or a map from registry host to login.
+   * @default the Docker configuration's (`DOCKER_CONFIG` or `~/.docker/config.json`)
+   */
+  readonly auth?: CredentialOptions["auth"];
+  /**
+   * The environment to find the engine and the Docker configuration in.
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The engine client. @default dockerClient({ env }) */
   readonly docker?: Docker;
 }
 
@@ -127,9 +139,17 @@ export async function buildImageInternal(
       `Context path ${context} is not a folder; pass the folder that holds the Dockerfile`,
     );
   }
-  const { signal, onProgress } = options;
-  const docker = options.docker ?? dockerClient();
-  return withRetries((attempt) => buildOnce(docker, context, options, attempt), {
+  const { signal, onProgress, env, auth } = options;
+  const docker = options.docker ?? dockerClient(env ? { env } : {});
+  await checkEngine(docker, signal ? { signal } : {});
+  // Every configured registry, as the docker CLI sends them: the engine picks what FROM needs.
+  const registryConfig = await registryConfigHeader({
+    ...(env ? { env } : {}),
+    ...(auth ? { auth } : {}),
+  });
+  const headers: Record<string, string> = { "Content-Type": "application/x-tar" };
+  if (registryConfig !== undefined) headers["X-Registry-Config"] = registryConfig;
+  return withRetries((attempt) => buildOnce(docker, context, options, headers, attempt), {
     ...options,
     signal,
     // Prefect retries only what its patterns match; connection-level failures are retried too.
@@ -154,6 +174,7 @@ async function buildOnce(
   docker: Docker,
   contextDir: string,
   options: InternalBuildOptions,
+  headers: Record<string, string>,
   attemptNumber: number,
 ): Promise<string> {
   using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
@@ -174,7 +195,7 @@ async function buildOnce(
       path: "/build",
       query: buildQuery(options, buildContext.dockerfile),
       body,
-      headers: { "Content-Type": "application/x-tar" },
+      headers,
       signal: attempt.signal,
     });
     await readResponse(response, attempt, (line) => reader.handle(line));

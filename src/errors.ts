@@ -10,7 +10,8 @@ export type DockerUtilsErrorCode =
   | "ERR_DOCKER_PUSH"
   | "ERR_DOCKER_ENGINE_UNREACHABLE"
   | "ERR_DOCKER_CONTEXT"
-  | "ERR_DOCKER_INVALID_ARGUMENT";
+  | "ERR_DOCKER_INVALID_ARGUMENT"
+  | "ERR_DOCKER_CREDENTIALS";
 
 /** Fields shared by the errors that describe a failure reported by the engine. */
 export interface EngineFailureDetails {

@@ -5,9 +5,21 @@ export {
   createBuildContext,
 } from "./build-context.js";
 export { type BuildImageOptions, buildImage } from "./build-image.js";
+export {
+  type CredentialOptions,
+  CredentialsError,
+  DOCKER_HUB_KEY,
+  type RegistryAuth,
+  registryAuthHeader,
+  registryConfigHeader,
+  registryOfImage,
+  resolveRegistryAuth,
+} from "./credentials.js";
 export { type GeneratedDockerfile, generateDefaultDockerfile } from "./default-dockerfile.js";
 export { toRunCommand } from "./dockerfile.js";
 export {
+  type CheckEngineOptions,
+  checkEngine,
   type DockerClientOptions,
   dockerClient,
   type EngineEndpoint,

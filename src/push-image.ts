@@ -5,7 +5,8 @@
 import type { Writable } from "node:stream";
 import createDebug from "debug";
 import type Docker from "dockerode";
-import { dockerClient, EngineHttpError, requestStream } from "./engine.js";
+import { type CredentialOptions, registryAuthHeader } from "./credentials.js";
+import { checkEngine, dockerClient, EngineHttpError, requestStream } from "./engine.js";
 import { InvalidArgumentError, PushError } from "./errors.js";
 import { Attempt, readResponse } from "./operation.js";
 import type { ProgressListener } from "./progress.js";
@@ -34,7 +35,18 @@ export interface PushImageOptions extends RetryOptions {
   readonly signal?: AbortSignal;
   /** Fail when the engine sends nothing for this many milliseconds; 0 disables. @default 0 */
   readonly inactivityTimeoutMs?: number;
-  /** The engine client. @default dockerClient() */
+  /**
+   * Credentials for the registry, overriding the Docker configuration: one login, or a map from
+   * registry host to login.
+   * @default the Docker configuration's (`DOCKER_CONFIG` or `~/.docker/config.json`)
+   */
+  readonly auth?: CredentialOptions["auth"];
+  /**
+   * The environment to find the engine and the Docker configuration in.
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The engine client. @default dockerClient({ env }) */
   readonly docker?: Docker;
   /** The clock for the default tag, in microseconds since the epoch. */
   readonly now?: () => bigint;
@@ -98,7 +110,13 @@ export async function pushImageDetailed(
   const tag = options.tag || slugify(pythonUtcIsoformat(now()));
   const repository = `${host}/${name}`;
   const reference = `${repository}:${tag}`;
-  const docker = options.docker ?? dockerClient();
+  const { env, auth } = options;
+  const docker = options.docker ?? dockerClient(env ? { env } : {});
+  await checkEngine(docker, signal ? { signal } : {});
+  const authHeader = await registryAuthHeader(reference, {
+    ...(env ? { env } : {}),
+    ...(auth ? { auth } : {}),
+  });
 
   try {
     await docker
@@ -110,7 +128,7 @@ export async function pushImageDetailed(
   }
   try {
     const pushed = await withRetries(
-      (attempt) => pushOnce(docker, repository, tag, options, attempt),
+      (attempt) => pushOnce(docker, repository, tag, authHeader, options, attempt),
       {
         ...options,
         signal,
@@ -140,6 +158,7 @@ async function pushOnce(
   docker: Docker,
   repository: string,
   tag: string,
+  authHeader: string,
   options: PushImageOptions,
   attemptNumber: number,
 ): Promise<{ digest: string; size: number | undefined }> {
@@ -151,7 +170,7 @@ async function pushOnce(
       method: "POST",
       path: `/images/${encodeURIComponent(repository)}/push`,
       query: { tag },
-      headers: { "X-Registry-Auth": base64url("{}") },
+      headers: { "X-Registry-Auth": authHeader },
       signal: attempt.signal,
     });
     await readResponse(response, attempt, (line) => reader.handle(line));
@@ -170,10 +189,6 @@ async function pushOnce(
     });
   }
   return reader.pushed;
-}
-
-function base64url(text: string): string {
-  return Buffer.from(text, "utf8").toString("base64url");
 }
 
 function errorText(error: unknown): string {

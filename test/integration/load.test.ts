@@ -18,13 +18,14 @@ const ownTmp = mkdtempSync(path.join(tmpdir(), "pdu-load-"));
 process.env.TMPDIR = ownTmp;
 afterAll(() => rmSync(ownTmp, { recursive: true, force: true }));
 
-const keepTag = `localhost/pdu-load:${randomUUID()}`;
+const keepRepo = "localhost/pdu-load";
+const keepTag = `${keepRepo}:${randomUUID()}`;
 let baseImage: string;
 beforeAll(async () => {
   await using image = await new ImageBuilder("busybox").open();
   image.addLine(`LABEL io.prefect-dockerutils.load ${randomUUID()}`);
   baseImage = await image.build();
-  await docker.getImage(baseImage).tag({ repo: keepTag.split(":")[0], tag: keepTag.split(":")[1] });
+  await docker.getImage(baseImage).tag({ repo: keepRepo, tag: keepTag.slice(keepRepo.length + 1) });
 });
 afterAll(() => docker.getImage(keepTag).remove({ noprune: true }));
 

@@ -1,0 +1,460 @@
+/**
+ * Registry credentials, found as the docker CLI and docker-py find them, and encoded for the
+ * engine's `X-Registry-Auth` and `X-Registry-Config` headers.
+ *
+ * Lookup order for one registry: explicit credentials passed in code, then the registry's
+ * `credHelpers` entry, then `credsStore`, then `auths` in `$DOCKER_CONFIG/config.json` (or
+ * `~/.docker/config.json`, or the legacy `~/.dockercfg`).
+ * @module
+ */
+import createDebug from "debug";
+import { credentialHelperGet, credentialHelperList, TOKEN_USERNAME } from "./credential-helper.js";
+import {
+  type ConfigAuthEntry,
+  DOCKER_HUB_KEY,
+  type DockerConfig,
+  loadDockerConfig,
+} from "./docker-config.js";
+import { InvalidArgumentError } from "./errors.js";
+
+export { CredentialsError } from "./credential-helper.js";
+export { DOCKER_HUB_KEY } from "./docker-config.js";
+
+const debug = createDebug("prefect-dockerutils:credentials");
+
+/**
+ * A registry login as the engine accepts it (the engine's `AuthConfig`). Give `username` and
+ * `password`, or an `identitytoken` (OAuth refresh token), or a `registrytoken` (bearer token).
+ */
+export interface RegistryAuth {
+  /** The user name. */
+  username?: string;
+  /** The password (or an access token used as password, e.g. for GitHub or ECR). */
+  password?: string;
+  /** An identity token: the engine exchanges it for a registry token (Docker Desktop, ACR). */
+  identitytoken?: string;
+  /** A bearer token the engine sends to the registry as is. */
+  registrytoken?: string;
+  /**
+   * The registry the login is for, e.g. `ghcr.io` or `https://index.docker.io/v1/`. Filled in
+   * from the registry being used when absent.
+   */
+  serveraddress?: string;
+  /** Deprecated by Docker; passed along when present. */
+  email?: string;
+}
+
+/** Options of the credential lookups. */
+export interface CredentialOptions {
+  /**
+   * The environment to read `DOCKER_CONFIG`, `HOME` and (for credential helpers) `PATH` from.
+   * @default process.env
+   */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Credentials that override the Docker config. A single {@link RegistryAuth} applies to the
+   * registry being pushed to or pulled from (for a build's `X-Registry-Config` it needs
+   * `serveraddress`); a map of registry (host, `host:port` or URL; Docker Hub as `docker.io` or
+   * `https://index.docker.io/v1/`) to {@link RegistryAuth} overrides those registries only.
+   * An empty object overrides nothing.
+   * @default undefined (the Docker config alone)
+   */
+  auth?: RegistryAuth | Readonly<Record<string, RegistryAuth>>;
+}
+
+const DEFAULT_DOMAIN = "docker.io";
+const HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+
+// The grammar of github.com/distribution/reference, which the docker CLI parses references with.
+const ALPHANUMERIC = "[a-z0-9]+";
+const SEPARATOR = "(?:[._]|__|[-]+)";
+const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG = "[\\w][\\w.-]{0,127}";
+const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+const REFERENCE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const BARE_DOMAIN = new RegExp(`^${DOMAIN}$`);
+const IDENTIFIER = /^[a-f0-9]{64}$/;
+const NAME_TOTAL_LENGTH_MAX = 255;
+
+/**
+ * The registry host of an image reference, decided as the docker CLI's reference parsing decides
+ * it: the first path component is a registry when it contains `.` or `:`, is `localhost`, or has
+ * upper-case letters; otherwise the image is on Docker Hub, `docker.io` (`index.docker.io` is read
+ * as `docker.io` too).
+ *
+ * @throws InvalidArgumentError for a string that is not an image reference.
+ * @example
+ * ```ts
+ * registryOfImage("busybox");                 // "docker.io"
+ * registryOfImage("localhost:5000/x");        // "localhost:5000"
+ * registryOfImage("127.0.0.1:5556/x:tag");    // "127.0.0.1:5556"
+ * registryOfImage("a.b/c/d@sha256:" + "0".repeat(64)); // "a.b"
+ * ```
+ */
+export function registryOfImage(reference: string): string {
+  if (typeof reference !== "string" || !reference) {
+    throw new InvalidArgumentError(
+      `An image reference such as "busybox", "ghcr.io/team/app:1" or "localhost:5000/app" is required, got ${JSON.stringify(reference)}`,
+    );
+  }
+  if (IDENTIFIER.test(reference)) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(reference)} is an image ID (64 hex digits), not a reference with a registry; use a name such as "registry.example.com/app:1"`,
+    );
+  }
+  const match = REFERENCE.exec(reference);
+  const name = match?.[1];
+  if (name === undefined) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(reference)} is not a valid image reference; use [REGISTRY[:PORT]/]REPOSITORY[:TAG][@DIGEST] with a lower-case repository, e.g. "ghcr.io/team/app:1"`,
+    );
+  }
+  if (name.length > NAME_TOTAL_LENGTH_MAX) {
+    throw new InvalidArgumentError(
+      `The repository name of ${JSON.stringify(reference)} is longer than ${NAME_TOTAL_LENGTH_MAX} characters`,
+    );
+  }
+  const slash = name.indexOf("/");
+  const first = slash === -1 ? "" : name.slice(0, slash);
+  const isDomain =
+    slash !== -1 && (/[.:]/.test(first) || first === "localhost" || first.toLowerCase() !== first);
+  if (!isDomain) return DEFAULT_DOMAIN;
+  const remainder = name.slice(slash + 1);
+  if (remainder.toLowerCase() !== remainder) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(reference)} is not a valid image reference: the repository name must be lower-case`,
+    );
+  }
+  return first === "index.docker.io" ? DEFAULT_DOMAIN : first;
+}
+
+/**
+ * The key under which a registry's credentials are stored and sent, as the docker CLI computes
+ * it: the scheme and any path are stripped (`https://ghcr.io/v2/` becomes `ghcr.io`), and Docker
+ * Hub under any of its names (`docker.io`, `index.docker.io`, `registry-1.docker.io`, with or
+ * without scheme and path) becomes `https://index.docker.io/v1/`.
+ */
+export function registryKey(registry: string): string {
+  let host = registry.trim().replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "");
+  const slash = host.indexOf("/");
+  if (slash !== -1) host = host.slice(0, slash);
+  host = host.replace(/^[^@]*@/, "");
+  return HUB_ALIASES.has(host.toLowerCase()) ? DOCKER_HUB_KEY : host;
+}
+
+/**
+ * The registry a string names: a URL (`https://host:5000/...`), a bare registry host (Docker Hub's
+ * names, `localhost[:port]`, a host with a dot or an IPv6 address, each with an optional port), or
+ * else an image reference, whose registry {@link registryOfImage} decides. A bare `name:port`
+ * without a dot reads as an image with a tag, as it does for the CLI: write a URL for such hosts.
+ */
+function registryOf(imageOrRegistry: string): string {
+  if (typeof imageOrRegistry !== "string") return registryOfImage(imageOrRegistry);
+  const text = imageOrRegistry.trim();
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) {
+    const key = registryKey(text);
+    if (!key) {
+      // A URL may carry user:password before the host; never echo that part.
+      const shown = text.replace(/\/\/[^/]*@/, "//...@");
+      throw new InvalidArgumentError(`The registry URL ${JSON.stringify(shown)} has no host`);
+    }
+    return key;
+  }
+  if (!text.includes("/")) {
+    const hostPart = text.replace(/:[0-9]+$/, "");
+    if (
+      HUB_ALIASES.has(text.toLowerCase()) ||
+      hostPart === "localhost" ||
+      /^\[[a-fA-F0-9:]+\]$/.test(hostPart) ||
+      (hostPart.includes(".") && BARE_DOMAIN.test(text))
+    ) {
+      return registryKey(text);
+    }
+  }
+  return registryKey(registryOfImage(text));
+}
+
+interface ExplicitAuths {
+  readonly single: RegistryAuth | undefined;
+  readonly byKey: ReadonlyMap<string, RegistryAuth>;
+}
+
+const AUTH_FIELDS = new Set<string>([
+  "username",
+  "password",
+  "identitytoken",
+  "registrytoken",
+  "serveraddress",
+  "email",
+]);
+
+/** Tells a single login from a map of logins, and checks it without ever printing a value. */
+function explicitAuths(auth: CredentialOptions["auth"]): ExplicitAuths {
+  if (auth === undefined || auth === null) return { single: undefined, byKey: new Map() };
+  if (typeof auth !== "object" || Array.isArray(auth)) {
+    throw new InvalidArgumentError(
+      `auth must be a login such as { username, password } or a map such as { "ghcr.io": { username, password } }, got ${Array.isArray(auth) ? "an array" : typeof auth}`,
+    );
+  }
+  const entries = Object.entries(auth as Record<string, unknown>);
+  const isMap = entries.some(([, value]) => typeof value === "object" && value !== null);
+  if (!isMap) {
+    if (entries.length === 0) return { single: undefined, byKey: new Map() };
+    for (const [field, value] of entries) {
+      if (!AUTH_FIELDS.has(field)) {
+        throw new InvalidArgumentError(
+          `auth has the unknown field ${JSON.stringify(field)}; a login has ${[...AUTH_FIELDS].join(", ")}, and a map of logins has objects as values`,
+        );
+      }
+      if (value !== undefined && typeof value !== "string") {
+        throw new InvalidArgumentError(`auth.${field} must be a string, got ${typeof value}`);
+      }
+    }
+    return { single: auth as RegistryAuth, byKey: new Map() };
+  }
+  const byKey = new Map<string, RegistryAuth>();
+  for (const [registry, value] of entries) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new InvalidArgumentError(
+        `auth[${JSON.stringify(registry)}] must be a login such as { username, password }; a map of logins cannot mix in fields of a single login`,
+      );
+    }
+    for (const [field, fieldValue] of Object.entries(value)) {
+      if (!AUTH_FIELDS.has(field)) {
+        throw new InvalidArgumentError(
+          `auth[${JSON.stringify(registry)}] has the unknown field ${JSON.stringify(field)}; a login has ${[...AUTH_FIELDS].join(", ")}`,
+        );
+      }
+      if (fieldValue !== undefined && typeof fieldValue !== "string") {
+        throw new InvalidArgumentError(
+          `auth[${JSON.stringify(registry)}].${field} must be a string, got ${typeof fieldValue}`,
+        );
+      }
+    }
+    byKey.set(registryKey(registry), value as RegistryAuth);
+  }
+  return { single: undefined, byKey };
+}
+
+/** The engine's AuthConfig JSON: only the fields that carry something, in the CLI's order. */
+function engineAuth(auth: RegistryAuth, serveraddress: string): RegistryAuth {
+  const out: RegistryAuth = {};
+  if (auth.username) out.username = auth.username;
+  if (auth.password) out.password = auth.password;
+  if (auth.email) out.email = auth.email;
+  out.serveraddress = auth.serveraddress || serveraddress;
+  if (auth.identitytoken) out.identitytoken = auth.identitytoken;
+  if (auth.registrytoken) out.registrytoken = auth.registrytoken;
+  return out;
+}
+
+function hasCredentials(auth: RegistryAuth): boolean {
+  return Boolean(auth.username || auth.password || auth.identitytoken || auth.registrytoken);
+}
+
+function configOrigin(config: DockerConfig, field: string): string {
+  return `${field} in ${config.file ?? `${config.dir}/config.json`}`;
+}
+
+/** The helper configured for a registry key: `credHelpers` (exact key, then by host), else `credsStore`. */
+function helperFor(
+  config: DockerConfig,
+  key: string,
+): { helper: string; origin: string } | undefined {
+  const exact = config.credHelpers.get(key);
+  if (exact)
+    return { helper: exact, origin: configOrigin(config, `credHelpers[${JSON.stringify(key)}]`) };
+  for (const [registry, helper] of config.credHelpers) {
+    if (registryKey(registry) === key) {
+      return { helper, origin: configOrigin(config, `credHelpers[${JSON.stringify(registry)}]`) };
+    }
+  }
+  if (config.credsStore)
+    return { helper: config.credsStore, origin: configOrigin(config, "credsStore") };
+  return undefined;
+}
+
+/** The `auths` entry for a registry key: the exact key first, then the first whose host matches. */
+function authsEntryFor(config: DockerConfig, key: string): [string, ConfigAuthEntry] | undefined {
+  const exact = config.auths.get(key);
+  if (exact) return [key, exact];
+  for (const [registry, entry] of config.auths) {
+    if (registryKey(registry) === key) return [registry, entry];
+  }
+  return undefined;
+}
+
+async function fromHelper(
+  config: DockerConfig,
+  key: string,
+  helper: string,
+  origin: string,
+  env: NodeJS.ProcessEnv,
+): Promise<RegistryAuth | undefined> {
+  // Helpers are asked with the key itself: for Docker Hub that is the full
+  // `https://index.docker.io/v1/`, under which `docker login` stores it (docker-py does the same).
+  const found = await credentialHelperGet(helper, key, { env, origin });
+  if (!found) return undefined;
+  debug("credentials for %s from docker-credential-%s", key, helper);
+  const email = authsEntryFor(config, key)?.[1].email;
+  const auth: RegistryAuth =
+    found.username === TOKEN_USERNAME
+      ? { identitytoken: found.secret }
+      : { username: found.username, password: found.secret };
+  if (email) auth.email = email;
+  return engineAuth(auth, key);
+}
+
+async function fromConfig(
+  config: DockerConfig,
+  key: string,
+  env: NodeJS.ProcessEnv,
+): Promise<RegistryAuth | undefined> {
+  const helper = helperFor(config, key);
+  if (helper) {
+    const auth = await fromHelper(config, key, helper.helper, helper.origin, env);
+    if (auth) return auth;
+    // docker-py: nothing in the helper, so look in `auths`.
+  }
+  const entry = authsEntryFor(config, key);
+  if (!entry || !hasCredentials(entry[1])) return undefined;
+  debug("credentials for %s from auths[%j]", key, entry[0]);
+  return engineAuth(entry[1], entry[0]);
+}
+
+/**
+ * The credentials the engine should use for one registry, or `undefined` when there are none:
+ * explicit ones from `options.auth`, else from the Docker config (`credHelpers`, `credsStore`,
+ * `auths`).
+ *
+ * @param imageOrRegistry - an image reference (`127.0.0.1:5556/team/app:1`, `busybox`), a registry
+ *   URL (`https://ghcr.io`) or a registry host (`ghcr.io`, `localhost:5000`, `docker.io`).
+ * @throws InvalidArgumentError for an invalid reference, `auth` or config file;
+ *   {@link CredentialsError} when a credential helper is missing or fails.
+ */
+export async function resolveRegistryAuth(
+  imageOrRegistry: string,
+  options: CredentialOptions = {},
+): Promise<RegistryAuth | undefined> {
+  const { env = process.env } = options;
+  const key = registryOf(imageOrRegistry);
+  const explicit = explicitAuths(options.auth);
+  if (explicit.single) {
+    debug("explicit credentials for %s", key);
+    return engineAuth(explicit.single, key);
+  }
+  const mapped = explicit.byKey.get(key);
+  if (mapped) {
+    debug("explicit credentials for %s", key);
+    return engineAuth(mapped, key);
+  }
+  return fromConfig(loadDockerConfig(env), key, env);
+}
+
+/**
+ * The value of the `X-Registry-Auth` header for pushing or pulling `imageOrRegistry`: URL-safe
+ * base64 (with padding, as the engine's decoder requires) of the JSON login, or of `{}` when there
+ * is none. See {@link resolveRegistryAuth} for where the login comes from.
+ *
+ * @example
+ * ```ts
+ * const headers = { "X-Registry-Auth": await registryAuthHeader("ghcr.io/team/app:1") };
+ * ```
+ */
+export async function registryAuthHeader(
+  imageOrRegistry: string,
+  options: CredentialOptions = {},
+): Promise<string> {
+  return encodeRegistryHeader((await resolveRegistryAuth(imageOrRegistry, options)) ?? {});
+}
+
+/**
+ * Every login the Docker config (and `options.auth`) knows, keyed as the engine looks them up
+ * (`https://index.docker.io/v1/` for Docker Hub, the host otherwise). Like docker-py: `auths`,
+ * then every server `credsStore`'s helper lists, then every `credHelpers` registry, then the
+ * explicit logins, each overriding the ones before.
+ *
+ * @throws as {@link resolveRegistryAuth} does.
+ */
+export async function resolveAllRegistryAuths(
+  options: CredentialOptions = {},
+): Promise<Map<string, RegistryAuth>> {
+  const { env = process.env } = options;
+  const explicit = explicitAuths(options.auth);
+  if (explicit.single && !explicit.single.serveraddress) {
+    throw new InvalidArgumentError(
+      'auth is a single login without serveraddress, but a build may pull from any registry; pass a map such as { "ghcr.io": { username, password } }, or set auth.serveraddress',
+    );
+  }
+  const config = loadDockerConfig(env);
+  const all = new Map<string, RegistryAuth>();
+  // Entries under their exact key come last so they win over look-alikes (`https://host/v2/`).
+  const authsInOrder = [...config.auths].sort(
+    ([a], [b]) => Number(registryKey(a) === a) - Number(registryKey(b) === b),
+  );
+  for (const [registry, entry] of authsInOrder) {
+    if (hasCredentials(entry)) all.set(registryKey(registry), engineAuth(entry, registry));
+  }
+  if (config.credsStore) {
+    const origin = configOrigin(config, "credsStore");
+    const servers = await credentialHelperList(config.credsStore, { env, origin });
+    for (const server of servers.keys()) {
+      const key = registryKey(server);
+      const found = await credentialHelperGet(config.credsStore, server, { env, origin });
+      if (!found) continue;
+      const auth: RegistryAuth =
+        found.username === TOKEN_USERNAME
+          ? { identitytoken: found.secret }
+          : { username: found.username, password: found.secret };
+      all.set(key, engineAuth(auth, server));
+    }
+  }
+  for (const [registry, helper] of config.credHelpers) {
+    const key = registryKey(registry);
+    const origin = configOrigin(config, `credHelpers[${JSON.stringify(registry)}]`);
+    const auth = await fromHelper(config, key, helper, origin, env);
+    if (auth) all.set(key, auth);
+  }
+  if (explicit.single?.serveraddress) {
+    const key = registryKey(explicit.single.serveraddress);
+    all.set(key, engineAuth(explicit.single, key));
+  }
+  for (const [key, auth] of explicit.byKey) all.set(key, engineAuth(auth, key));
+  for (const [key, auth] of all) if (!hasCredentials(auth)) all.delete(key);
+  debug("registry config for %s", [...all.keys()].join(", ") || "no registry");
+  return all;
+}
+
+/**
+ * The value of the build's `X-Registry-Config` header: URL-safe base64 (with padding) of the JSON
+ * map of every configured registry to its login (see {@link resolveAllRegistryAuths}), so the
+ * engine can pull private `FROM` images from any of them; `undefined` when there are none.
+ *
+ * @example
+ * ```ts
+ * const config = await registryConfigHeader();
+ * const headers = config ? { "X-Registry-Config": config } : {};
+ * ```
+ */
+export async function registryConfigHeader(
+  options: CredentialOptions = {},
+): Promise<string | undefined> {
+  const all = await resolveAllRegistryAuths(options);
+  if (all.size === 0) return undefined;
+  return encodeRegistryHeader(Object.fromEntries(all));
+}
+
+/**
+ * URL-safe base64 of `value`'s JSON, with `=` padding: the engine decodes these headers with Go's
+ * `base64.URLEncoding`, and silently ignores a header it cannot decode (standard base64 with `+`
+ * or `/`, or a missing pad), which then looks like a missing login.
+ */
+export function encodeRegistryHeader(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), "utf8")
+    .toString("base64")
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_");
+}

@@ -1,0 +1,460 @@
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer as createHttpServer, request } from "node:http";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { inspect } from "node:util";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
+import {
+  type CheckEngineOptions,
+  checkEngine,
+  dockerClient,
+  type EngineEndpoint,
+  hideCredentialHeaders,
+  resolveEngine,
+} from "../src/engine.js";
+import { EngineUnreachableError, InvalidArgumentError } from "../src/errors.js";
+import { dockerConfig, tempDir, writeContext } from "./support/credentials/support.js";
+import { type Certificates, makeCertificates } from "./support/credentials/tls.js";
+
+let certs: Certificates;
+let certsRoot: string;
+
+beforeAll(async () => {
+  certsRoot = await mkdtemp(path.join(tmpdir(), "pdu-certs-"));
+  certs = await makeCertificates(certsRoot);
+});
+
+afterAll(async () => {
+  await rm(certsRoot, { recursive: true, force: true });
+});
+
+/** An environment holding only what the test gives, with an empty Docker config. */
+async function env(values: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
+  const home = await tempDir("pdu-home-");
+  return { HOME: home, DOCKER_CONFIG: path.join(home, ".docker"), ...values };
+}
+
+function agentOptions(endpoint: EngineEndpoint): { rejectUnauthorized?: boolean } {
+  return (endpoint.modemOptions.agent as unknown as { options: { rejectUnauthorized?: boolean } })
+    .options;
+}
+
+describe("resolveEngine from DOCKER_HOST", () => {
+  it.each([
+    ["unix:///run/custom.sock", "unix:///run/custom.sock", { socketPath: "/run/custom.sock" }],
+    ["unix://", "unix:///var/run/docker.sock", { socketPath: "/var/run/docker.sock" }],
+    ["/run/custom.sock", "unix:///run/custom.sock", { socketPath: "/run/custom.sock" }],
+    [
+      "tcp://127.0.0.1:2375",
+      "tcp://127.0.0.1:2375",
+      { protocol: "http", host: "127.0.0.1", port: "2375" },
+    ],
+    [
+      "tcp://127.0.0.1",
+      "tcp://127.0.0.1:2375",
+      { protocol: "http", host: "127.0.0.1", port: "2375" },
+    ],
+    [
+      "127.0.0.1:4243",
+      "tcp://127.0.0.1:4243",
+      { protocol: "http", host: "127.0.0.1", port: "4243" },
+    ],
+    ["tcp://[::1]:2375", "tcp://[::1]:2375", { protocol: "http", host: "::1", port: "2375" }],
+    [
+      "ssh://me@example.test:2222",
+      "ssh://me@example.test:2222",
+      { protocol: "ssh", host: "example.test", port: "2222", username: "me" },
+    ],
+  ])("reads %j as %j", async (host, url, modem) => {
+    const endpoint = resolveEngine({ env: await env({ DOCKER_HOST: host }) });
+    expect(endpoint).toMatchObject({ url, source: "DOCKER_HOST", modemOptions: modem });
+  });
+
+  it("passes the ssh agent of the given environment to ssh endpoints", async () => {
+    const endpoint = resolveEngine({
+      env: await env({ DOCKER_HOST: "ssh://me@host", SSH_AUTH_SOCK: "/tmp/agent.sock" }),
+    });
+    expect(endpoint.modemOptions).toMatchObject({
+      port: 22,
+      sshOptions: { agent: "/tmp/agent.sock" },
+    });
+  });
+
+  it.each([
+    ["DOCKER_TLS_VERIFY=1 with DOCKER_CERT_PATH", { DOCKER_TLS_VERIFY: "1" }, true],
+    ["DOCKER_TLS_VERIFY=0, which docker-py counts as set", { DOCKER_TLS_VERIFY: "0" }, true],
+    ["DOCKER_CERT_PATH alone (docker-py: TLS without verification)", {}, false],
+  ])("uses TLS for %s", async (_case, extra, verify) => {
+    const endpoint = resolveEngine({
+      env: await env({
+        DOCKER_HOST: "tcp://127.0.0.1:2376",
+        DOCKER_CERT_PATH: certs.clientDir,
+        ...extra,
+      }),
+    });
+    expect(endpoint.url).toBe("tcp://127.0.0.1:2376 (TLS)");
+    expect(endpoint.modemOptions.protocol).toBe("https");
+    expect(agentOptions(endpoint).rejectUnauthorized).toBe(verify);
+  });
+
+  it("defaults the TLS port to 2376 and the certificates to ~/.docker", async () => {
+    const home = await tempDir("pdu-home-");
+    await cp(certs.clientDir, path.join(home, ".docker"), { recursive: true });
+    const endpoint = resolveEngine({
+      env: { HOME: home, DOCKER_HOST: "tcp://127.0.0.1", DOCKER_TLS_VERIFY: "1" },
+    });
+    expect(endpoint.url).toBe("tcp://127.0.0.1:2376 (TLS)");
+  });
+
+  it("treats an empty DOCKER_TLS_VERIFY as off", async () => {
+    const endpoint = resolveEngine({
+      env: await env({ DOCKER_HOST: "tcp://127.0.0.1:2375", DOCKER_TLS_VERIFY: "" }),
+    });
+    expect(endpoint.url).toBe("tcp://127.0.0.1:2375");
+    expect(endpoint.modemOptions.agent).toBeUndefined();
+  });
+
+  it("keeps the private key out of the options docker-modem logs", async () => {
+    const endpoint = resolveEngine({
+      env: await env({
+        DOCKER_HOST: "tcp://127.0.0.1:2376",
+        DOCKER_TLS_VERIFY: "1",
+        DOCKER_CERT_PATH: certs.clientDir,
+      }),
+    });
+    const key =
+      (await readFile(path.join(certs.clientDir, "key.pem"), "utf8")).split("\n")[2] ?? "";
+    expect(key.length).toBeGreaterThan(20);
+    const logged = inspect(endpoint, {
+      showHidden: true,
+      depth: null,
+      maxArrayLength: null,
+      maxStringLength: null,
+    });
+    expect(logged).not.toContain(key);
+    expect(logged).not.toContain("PRIVATE KEY");
+  });
+
+  it("names the folder when a TLS file is missing", async () => {
+    const empty = await tempDir();
+    expect(() =>
+      resolveEngine({
+        env: {
+          DOCKER_HOST: "tcp://127.0.0.1:2376",
+          DOCKER_TLS_VERIFY: "1",
+          DOCKER_CERT_PATH: empty,
+        },
+      }),
+    ).toThrow(new RegExp(`Cannot read ca.pem from ${empty}`));
+  });
+
+  it.each(["tcp://[oops", "fd://3"])("rejects the unusable DOCKER_HOST %j", async (host) => {
+    expect(() => resolveEngine({ env: { DOCKER_HOST: host } })).toThrow(InvalidArgumentError);
+  });
+
+  it("wins over DOCKER_CONTEXT and currentContext, as in the docker CLI", async () => {
+    const config = await dockerConfig({ currentContext: "current" });
+    await writeContext(config, "current", "unix:///current.sock");
+    await writeContext(config, "named", "unix:///named.sock");
+    const endpoint = resolveEngine({
+      env: { DOCKER_CONFIG: config, DOCKER_HOST: "unix:///host.sock", DOCKER_CONTEXT: "named" },
+    });
+    expect(endpoint).toMatchObject({ url: "unix:///host.sock", source: "DOCKER_HOST" });
+  });
+
+  it("ignores the DOCKER_HOST of the process when given another environment", async () => {
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = "tcp://127.0.0.1:1";
+    try {
+      const docker = dockerClient({ env: await env({ DOCKER_HOST: "unix:///given.sock" }) });
+      const modem = docker.modem as unknown as { host?: string; socketPath?: string };
+      expect(modem.host).toBeUndefined();
+      expect(modem.socketPath).toBe("/given.sock");
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
+  });
+});
+
+describe("resolveEngine from Docker contexts", () => {
+  it("uses the context named by DOCKER_CONTEXT, with its TLS files", async () => {
+    const config = await dockerConfig({});
+    await writeContext(config, "remote", "tcp://127.0.0.1:23760", {
+      ca: path.join(certs.clientDir, "ca.pem"),
+      cert: path.join(certs.clientDir, "cert.pem"),
+      key: path.join(certs.clientDir, "key.pem"),
+    });
+    const endpoint = resolveEngine({ env: { DOCKER_CONFIG: config, DOCKER_CONTEXT: "remote" } });
+    expect(endpoint).toMatchObject({
+      url: "tcp://127.0.0.1:23760 (TLS)",
+      source: 'DOCKER_CONTEXT "remote"',
+      modemOptions: { protocol: "https", host: "127.0.0.1", port: "23760" },
+    });
+    expect(agentOptions(endpoint).rejectUnauthorized).toBe(true);
+  });
+
+  it("uses currentContext from the config and says so", async () => {
+    const config = await dockerConfig({ currentContext: "colima" });
+    await writeContext(config, "colima", "unix:///home/me/.colima/default/docker.sock");
+    const endpoint = resolveEngine({ env: { DOCKER_CONFIG: config } });
+    expect(endpoint).toMatchObject({
+      url: "unix:///home/me/.colima/default/docker.sock",
+      source: `currentContext "colima" in ${path.join(config, "config.json")}`,
+      modemOptions: { socketPath: "/home/me/.colima/default/docker.sock" },
+    });
+  });
+
+  it("prefers DOCKER_CONTEXT over currentContext", async () => {
+    const config = await dockerConfig({ currentContext: "current" });
+    await writeContext(config, "current", "unix:///current.sock");
+    await writeContext(config, "named", "unix:///named.sock");
+    expect(resolveEngine({ env: { DOCKER_CONFIG: config, DOCKER_CONTEXT: "named" } }).url).toBe(
+      "unix:///named.sock",
+    );
+  });
+
+  it.each([
+    [true, false, "TLS without verification", false],
+    [true, true, "TLS without verification, even with a CA", false],
+    [false, true, "TLS verified against the context's CA", true],
+  ])(
+    "gives a tcp context with SkipTLSVerify=%s and a CA=%s %s",
+    async (skipTlsVerify, withCa, _what, verify) => {
+      const config = await dockerConfig({});
+      await writeContext(config, "tls", "tcp://127.0.0.1:2376", {
+        skipTlsVerify,
+        ...(withCa ? { ca: path.join(certs.clientDir, "ca.pem") } : {}),
+      });
+      const endpoint = resolveEngine({ env: { DOCKER_CONFIG: config, DOCKER_CONTEXT: "tls" } });
+      expect(endpoint.url).toBe("tcp://127.0.0.1:2376 (TLS)");
+      expect(agentOptions(endpoint).rejectUnauthorized).toBe(verify);
+    },
+  );
+
+  it("talks plain HTTP to a tcp context without TLS material, like the CLI", async () => {
+    const config = await dockerConfig({});
+    await writeContext(config, "plain", "tcp://127.0.0.1:2375");
+    const endpoint = resolveEngine({ env: { DOCKER_CONFIG: config, DOCKER_CONTEXT: "plain" } });
+    expect(endpoint).toMatchObject({
+      url: "tcp://127.0.0.1:2375",
+      modemOptions: { protocol: "http" },
+    });
+  });
+
+  it("reads the context named default as the default socket", async () => {
+    const config = await dockerConfig({ currentContext: "default" });
+    expect(resolveEngine({ env: { DOCKER_CONFIG: config } })).toMatchObject({
+      url: "unix:///var/run/docker.sock",
+      source: `the default socket (currentContext "default" in ${path.join(config, "config.json")})`,
+    });
+  });
+
+  it("falls back to the default socket without DOCKER_HOST or a context", async () => {
+    expect(resolveEngine({ env: await env() })).toMatchObject({
+      url: "unix:///var/run/docker.sock",
+      source: "the default socket",
+    });
+  });
+
+  it.each([
+    ["DOCKER_CONTEXT", { DOCKER_CONTEXT: "ghost" }, {}, /DOCKER_CONTEXT "ghost"/],
+    ["currentContext", {}, { currentContext: "ghost" }, /currentContext "ghost" in .*config.json/],
+  ])(
+    "names a missing context and where its name came from (%s)",
+    async (_from, values, config, origin) => {
+      const dir = await dockerConfig(config);
+      const error = (() => {
+        try {
+          resolveEngine({ env: { DOCKER_CONFIG: dir, ...values } });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toMatch(/Docker context "ghost" .*does not exist/);
+      expect((error as Error).message).toMatch(origin);
+      expect((error as Error).message).toContain(path.join(dir, "contexts", "meta"));
+    },
+  );
+
+  it("rejects a context without a Docker endpoint", async () => {
+    const dir = await dockerConfig({});
+    await writeContext(dir, "k8s", "");
+    expect(() => resolveEngine({ env: { DOCKER_CONFIG: dir, DOCKER_CONTEXT: "k8s" } })).toThrow(
+      /no Docker endpoint/,
+    );
+  });
+});
+
+/** A TCP server on loopback that accepts connections and never answers. */
+async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (!address || typeof address === "string") throw new Error("no port");
+  return {
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe("checkEngine", () => {
+  it("names the socket, how it was chosen, and the cause when nothing listens", async () => {
+    const dir = await tempDir();
+    const socket = path.join(dir, "nothing.sock");
+    const error = await checkEngine(
+      dockerClient({ env: await env({ DOCKER_HOST: `unix://${socket}` }) }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineUnreachableError);
+    expect(error).toMatchObject({
+      code: "ERR_DOCKER_ENGINE_UNREACHABLE",
+      endpoint: `unix://${socket}`,
+    });
+    expect((error as Error).message).toContain(`unix://${socket} (from DOCKER_HOST)`);
+    expect((error as Error).message).toContain("ENOENT");
+  });
+
+  it("names the context an unreachable endpoint came from", async () => {
+    const dir = await dockerConfig({ currentContext: "gone" });
+    await writeContext(dir, "gone", "tcp://127.0.0.1:1");
+    const error = await checkEngine(dockerClient({ env: { DOCKER_CONFIG: dir } })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(EngineUnreachableError);
+    expect((error as Error).message).toMatch(
+      /tcp:\/\/127\.0\.0\.1:1 \(from currentContext "gone" in .*\): .*ECONNREFUSED/,
+    );
+  });
+
+  it("gives up on an endpoint that never answers within the timeout", async () => {
+    const server = await silentServer();
+    try {
+      const docker = dockerClient({
+        env: await env({ DOCKER_HOST: `tcp://127.0.0.1:${server.port}` }),
+      });
+      const started = performance.now();
+      const error = await checkEngine(docker).catch((e: unknown) => e);
+      const elapsed = performance.now() - started;
+      expect(error).toBeInstanceOf(EngineUnreachableError);
+      expect((error as Error).message).toBe(
+        `Cannot reach the Docker engine at tcp://127.0.0.1:${server.port} (from DOCKER_HOST): no answer within 2000 ms`,
+      );
+      expect(elapsed).toBeGreaterThanOrEqual(1900);
+      expect(elapsed).toBeLessThan(3000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("fails a TLS endpoint that does not speak TLS, naming the TLS problem", async () => {
+    const server = await silentServer();
+    try {
+      const docker = dockerClient({
+        env: await env({
+          DOCKER_HOST: `tcp://127.0.0.1:${server.port}`,
+          DOCKER_TLS_VERIFY: "1",
+          DOCKER_CERT_PATH: certs.clientDir,
+        }),
+      });
+      const error = await checkEngine(docker, { timeoutMs: 500 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EngineUnreachableError);
+      expect((error as Error).message).toContain(
+        `tcp://127.0.0.1:${server.port} (TLS) (from DOCKER_HOST)`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("rejects with the signal's reason when cancelled", async () => {
+    const server = await silentServer();
+    try {
+      const docker = dockerClient({
+        env: await env({ DOCKER_HOST: `tcp://127.0.0.1:${server.port}` }),
+      });
+      const controller = new AbortController();
+      const reason = new Error("cancelled by the test");
+      setTimeout(() => controller.abort(reason), 100);
+      await expect(checkEngine(docker, { signal: controller.signal })).rejects.toBe(reason);
+      const aborted = AbortSignal.abort(reason);
+      await expect(checkEngine(docker, { signal: aborted })).rejects.toBe(reason);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("describes a client it did not make", async () => {
+    const dir = await tempDir();
+    const docker = new Docker({ socketPath: path.join(dir, "none.sock") });
+    await expect(checkEngine(docker)).rejects.toThrow(
+      `unix://${path.join(dir, "none.sock")} (from the client passed in)`,
+    );
+  });
+
+  it("validates timeoutMs", async () => {
+    await expect(checkEngine(dockerClient({ env: await env() }), { timeoutMs: 0 })).rejects.toThrow(
+      InvalidArgumentError,
+    );
+  });
+
+  it("has the documented types", () => {
+    expectTypeOf(checkEngine).parameters.toEqualTypeOf<[Docker?, CheckEngineOptions?]>();
+    expectTypeOf(checkEngine).returns.toEqualTypeOf<Promise<EngineEndpoint>>();
+    expectTypeOf<CheckEngineOptions["signal"]>().toEqualTypeOf<AbortSignal | undefined>();
+  });
+});
+
+describe("hideCredentialHeaders", () => {
+  const secret = "eyJwYXNzd29yZCI6InNlY3JldCJ9";
+
+  it("keeps credential headers out of util.inspect, even with showHidden", () => {
+    const headers = hideCredentialHeaders({
+      "Content-Type": "application/x-tar",
+      "X-Registry-Auth": secret,
+    });
+    const options = { path: "/build", headers };
+    expect(inspect(options, { showHidden: true, depth: null })).not.toContain(secret);
+    expect(inspect(options, { showHidden: true, depth: null })).toContain("application/x-tar");
+    expect(headers["X-Registry-Auth"]).toBe(secret);
+    expect(Object.keys(headers)).toEqual(["Content-Type", "X-Registry-Auth"]);
+    expect({ ...headers }).toEqual({
+      "Content-Type": "application/x-tar",
+      "X-Registry-Auth": secret,
+    });
+  });
+
+  it("still sends them over HTTP", async () => {
+    const received = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const server = createHttpServer((req, res) => {
+        res.end();
+        server.close();
+        resolve(req.headers);
+      });
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address();
+        if (!address || typeof address === "string") return reject(new Error("no port"));
+        const headers = hideCredentialHeaders({ "X-Registry-Config": secret, "X-Other": "1" });
+        request({ host: "127.0.0.1", port: address.port, headers }, (res) => res.resume())
+          .on("error", reject)
+          .end();
+      });
+    });
+    expect(received).toMatchObject({ "x-registry-config": secret, "x-other": "1" });
+  });
+
+  it("returns a plain copy when there is nothing to hide", () => {
+    const headers = hideCredentialHeaders({ "Content-Type": "a" });
+    expect(inspect(headers)).toBe("{ 'Content-Type': 'a' }");
+  });
+});

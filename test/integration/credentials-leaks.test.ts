@@ -1,0 +1,147 @@
+// No credential in any output: a child process runs every credential-carrying path with DEBUG=*
+// (our debug namespaces and docker-modem's request log included) and prints all progress, results
+// and errors; this test greps its whole stdout and stderr for the password in every encoding in
+// which it travels.
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { inspect } from "node:util";
+import Docker from "dockerode";
+import { describe, expect, inject, it, onTestFinished } from "vitest";
+import { encodeRegistryHeader } from "../../src/credentials.js";
+import { authRegistry, deleteManifest, pushWith } from "../support/credentials/engine-ops.js";
+import {
+  basicAuth,
+  dockerConfig,
+  envWith,
+  installHelper,
+  tempDir,
+} from "../support/credentials/support.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CHILD = path.join(ROOT, "test/support/credentials/leak-run.ts");
+const docker = new Docker({ socketPath: "/var/run/docker.sock" });
+
+function run(
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Every form in which the login travels or could be printed. */
+function forbidden(username: string, password: string, host: string): string[] {
+  const login = { username, password, serveraddress: host };
+  const forms = [
+    password,
+    JSON.stringify(password).slice(1, -1),
+    inspect(password).slice(1, -1),
+    // Pieces between quotes and backslashes, in case some escaping splits the whole.
+    ...password.split(/["'\\]/).filter((piece) => piece.length >= 6),
+    encodeURIComponent(password),
+    basicAuth(username, password),
+    Buffer.from(`${username}:${password}`).toString("base64url"),
+    Buffer.from(JSON.stringify(login)).toString("base64"),
+    encodeRegistryHeader(login),
+    encodeRegistryHeader({ [host]: login }),
+  ];
+  // Long encodings: a distinctive slice catches them even when line-wrapped or re-keyed.
+  return [
+    ...new Set(forms.flatMap((form) => (form.length > 40 ? [form, form.slice(8, 40)] : [form]))),
+  ];
+}
+
+describe("credentials in output", () => {
+  it("never appear in stdout, stderr, progress, errors or DEBUG=* logs", async () => {
+    const registry = await authRegistry();
+    const login = { username: registry.username, password: registry.password };
+
+    const baseRepository = `pdu-leak-base/${randomUUID()}`;
+    const base = `${registry.host}/${baseRepository}:1`;
+    await docker
+      .getImage("busybox:latest")
+      .tag({ repo: `${registry.host}/${baseRepository}`, tag: "1" });
+    const basePush = await pushWith(
+      docker,
+      base,
+      encodeRegistryHeader({ ...login, serveraddress: registry.host }),
+    );
+    await docker.getImage(base).remove({ noprune: true });
+    onTestFinished(async () => {
+      // The child's builds pull the base again.
+      await docker
+        .getImage(base)
+        .remove({ noprune: true })
+        .catch(() => undefined);
+      await deleteManifest(registry.host, baseRepository, basePush.id ?? "", login);
+    });
+    expect(basePush.error).toBeUndefined();
+
+    const helper = await installHelper("pdu-leak", {
+      "helper.example": { Username: registry.username, Secret: registry.password },
+      [registry.host]: { Username: registry.username, Secret: registry.password },
+    });
+    const config = await dockerConfig({
+      auths: { [registry.host]: { auth: basicAuth(registry.username, registry.password) } },
+      credHelpers: { "helper.example": "pdu-leak" },
+      credsStore: "pdu-leak",
+    });
+    const badConfig = await tempDir("pdu-bad-config-");
+    await writeFile(
+      path.join(badConfig, "config.json"),
+      `{"auths": {"${registry.host}": {"password": ${JSON.stringify(registry.password)}}},,}`,
+    );
+
+    const { code, stdout, stderr } = await run({
+      ...envWith(config, helper.binDir),
+      DEBUG: "*",
+      DEBUG_DEPTH: "20",
+      PDU_REGISTRY: registry.host,
+      PDU_PRIVATE_BASE: base,
+      PDU_TEST_RUN: inject("testRun"),
+      PDU_BAD_CONFIG: badConfig,
+    });
+    const output = `${stdout}\n${stderr}`;
+    const pushed = /digest: (sha256:[0-9a-f]{64})/.exec(stdout)?.[1];
+    const leakRepository = /done: [^/]+\/(pdu-leak\/[0-9a-f-]+):1/.exec(stdout)?.[1];
+    if (pushed && leakRepository)
+      onTestFinished(() => deleteManifest(registry.host, leakRepository, pushed, login));
+
+    // The run did what it should, so the grep below means something.
+    expect(code, output.slice(-3000)).toBe(0);
+    expect(stdout).toMatch(/^push: \{[\s\S]*error: undefined/m);
+    expect(stdout).toMatch(/^build: \{[\s\S]*Pulling from pdu-leak-base/m);
+    expect(stdout).toContain("dockerode push: [");
+    expect(stdout).toContain("dockerode build: [");
+    expect(stdout).toContain("failing helper failed: CredentialsError");
+    expect(stdout).toContain("garbage helper failed: CredentialsError");
+    expect(stdout).toContain("broken config failed: InvalidArgumentError");
+    expect(stderr).toContain("modem Sending:");
+    expect(stderr).toContain("application/x-tar");
+    expect(stderr).toContain("prefect-dockerutils:credentials");
+    expect(stderr).toContain("prefect-dockerutils:engine");
+
+    for (const form of forbidden(registry.username, registry.password, registry.host)) {
+      expect(
+        output.includes(form),
+        `the output contains ${form.length} characters of a credential`,
+      ).toBe(false);
+    }
+  });
+});

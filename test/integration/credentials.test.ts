@@ -23,12 +23,7 @@ import {
   type TestRegistry,
   tarOf,
 } from "../support/credentials/engine-ops.js";
-import {
-  basicAuth,
-  dockerConfig,
-  envWith,
-  installHelper,
-} from "../support/credentials/support.js";
+import { basicAuth, dockerConfig, envWith, installHelper } from "../support/credentials/support.js";
 
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const labels = () => ({ "io.prefect-dockerutils.test-run": inject("testRun") });

@@ -4,7 +4,7 @@
  */
 import { AssertionError } from "node:assert";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -135,7 +135,16 @@ export class ImageBuilder implements AsyncDisposable {
           { cause },
         );
       }
-      this.#overlays.set(relative, hostPath);
+      if (relative === ".") {
+        // The whole base directory: its entries become the context's. Its own Dockerfile, if any,
+        // cannot be sent, since the builder's Dockerfile takes that name (Prefect's copytree
+        // fails outright here, as the temporary context already exists).
+        for (const name of readdirSync(hostPath)) {
+          if (name !== "Dockerfile") this.#overlays.set(name, path.join(hostPath, name));
+        }
+      } else {
+        this.#overlays.set(relative, hostPath);
+      }
     }
     this.addLine(`COPY ${relative} ${purePosixPath(destination)}`);
   }

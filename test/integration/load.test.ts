@@ -38,7 +38,8 @@ it("runs 20 builds and 20 pushes at once, all succeeding, leaking no file, folde
     await using image = await new ImageBuilder("busybox").open();
     image.writeText(`build ${i}\n`, "/build.txt");
     image.addLine(`RUN echo build ${i}`);
-    return image.build();
+    // "return await": a bare "return" would dispose the builder before the build finishes.
+    return await image.build();
   });
   const pushes = Array.from({ length: 20 }, (_, i) =>
     pushImageDetailed(baseImage, REGISTRY_URL, "pdu-load", { tag: `load-${i}` }),

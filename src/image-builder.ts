@@ -64,6 +64,8 @@ export class ImageBuilder implements AsyncDisposable {
   readonly #overlays = new Map<string, string>();
   /** Texts from writeText(), by file name, for contexts we must not write into. */
   readonly #texts = new Map<string, string>();
+  /** Builds under way, which close() lets finish before it removes their context. */
+  readonly #builds = new Set<Promise<unknown>>();
 
   constructor(baseImage: string, options: ImageBuilderOptions = {}) {
     builderCreated(this);
@@ -94,6 +96,9 @@ export class ImageBuilder implements AsyncDisposable {
 
   /** Removes the temporary context folder, if there is one. Safe to call more than once. */
   async close(): Promise<void> {
+    // `await using` disposes as soon as its block returns, which with `return image.build()`
+    // is before the build has read the context: let running builds finish first.
+    await Promise.allSettled(this.#builds);
     const directory = this.#temporaryDirectory;
     if (!directory) return;
     this.#temporaryDirectory = null;
@@ -165,7 +170,15 @@ export class ImageBuilder implements AsyncDisposable {
    * Writes the Dockerfile, builds the image and resolves to its ID. The Dockerfile is removed
    * again whatever happens; an existing Dockerfile is never overwritten.
    */
-  async build(options: ImageBuilderBuildOptions = {}): Promise<string> {
+  build(options: ImageBuilderBuildOptions = {}): Promise<string> {
+    const build = this.#build(options);
+    this.#builds.add(build);
+    const forget = () => this.#builds.delete(build);
+    build.then(forget, forget);
+    return build;
+  }
+
+  async #build(options: ImageBuilderBuildOptions): Promise<string> {
     const context = this.#context;
     if (!context) {
       throw new InvalidArgumentError("No context available: call open() first, or pass a context");

@@ -328,3 +328,16 @@ describe("generateDefaultDockerfile", () => {
     expect(await readFile(path.join(context, "Dockerfile"), "utf8")).toBe(before);
   });
 });
+
+describe("ImageBuilder disposal", () => {
+  it("lets a running build finish before removing its context", async () => {
+    // `await using` disposes when the function returns, before the returned build settles.
+    const build = async () => {
+      await using image = await new ImageBuilder("busybox").open();
+      image.writeText("still here\n", "/here.txt");
+      image.addLine('ENTRYPOINT [ "/bin/cat", "/here.txt" ]');
+      return image.build();
+    };
+    expect(await runImage(await build())).toBe("still here\n");
+  });
+});

@@ -104,6 +104,13 @@ describe("building FROM a private image", () => {
     pushed.push({ repository, digest: result.digest });
     base = result.reference;
   });
+  // The builds pull the base image: leave no copy of it on the engine.
+  afterAll(() =>
+    docker
+      .getImage(base)
+      .remove({ noprune: true })
+      .catch(() => undefined),
+  );
 
   it("pulls the base image with the login of DOCKER_CONFIG", async () => {
     await using builder = await new ImageBuilder(base, {

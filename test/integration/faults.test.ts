@@ -32,11 +32,12 @@ beforeAll(async () => {
 });
 afterAll(() => docker.getImage(`localhost/pdu-big:${process.pid}`).remove({ noprune: true }));
 
+/** Registry tags of this file's pushes (repositories named pdu-faults-*) left on the engine. */
 async function registryTags(): Promise<string[]> {
   const images = await docker.listImages();
   return images
     .flatMap((image) => image.RepoTags ?? [])
-    .filter((tag) => /^127\.0\.0\.1:\d+\/pdu-/.test(tag));
+    .filter((tag) => /^127\.0\.0\.1:\d+\/pdu-faults-/.test(tag));
 }
 
 describe("an unreachable engine", () => {
@@ -98,17 +99,23 @@ describe("a connection cut in the middle", () => {
     const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
     const events: ProgressEvent[] = [];
     let cut = false;
-    const imageId = await buildImage(tiny, {
-      docker: client,
-      ...fast,
-      onProgress: (event) => {
-        events.push(event);
-        if (!cut && event.type === "step") {
-          cut = true;
-          proxy.cutAll();
-        }
-      },
-    });
+    let imageId: string;
+    {
+      await using image = await new ImageBuilder("busybox").open();
+      // A RUN that takes a while, so the cut lands while the response is still streaming.
+      image.addLine(`RUN echo ${Date.now()} && sleep 2`);
+      imageId = await image.build({
+        docker: client,
+        ...fast,
+        onProgress: (event) => {
+          events.push(event);
+          if (!cut && event.type === "step" && event.instruction.startsWith("RUN")) {
+            cut = true;
+            proxy.cutAll();
+          }
+        },
+      });
+    }
     expect(imageId).toMatch(/^sha256:/);
     expect(events.filter((e) => e.type === "retry")).toHaveLength(1);
   });
@@ -117,7 +124,7 @@ describe("a connection cut in the middle", () => {
     await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
     const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
     let cut = false;
-    const error = await pushImage(bigImage, REGISTRY_URL, "pdu-cut", {
+    const error = await pushImage(bigImage, REGISTRY_URL, "pdu-faults-cut", {
       docker: client,
       tag: `cut-${Date.now()}`,
       retries: 0,
@@ -140,12 +147,17 @@ describe("a registry that fails", () => {
     // The engine retries layer uploads itself, but not the manifest: that failure reaches us.
     proxy.failNext(2, (method, url) => method === "PUT" && url.includes("/manifests/"));
     const events: ProgressEvent[] = [];
-    const reference = await pushImage(bigImage, `http://127.0.0.1:${proxy.port}`, "pdu-503", {
-      tag: "recovered",
-      ...fast,
-      onProgress: (event) => events.push(event),
-    });
-    expect(reference).toBe(`127.0.0.1:${proxy.port}/pdu-503:recovered`);
+    const reference = await pushImage(
+      bigImage,
+      `http://127.0.0.1:${proxy.port}`,
+      "pdu-faults-503",
+      {
+        tag: "recovered",
+        ...fast,
+        onProgress: (event) => events.push(event),
+      },
+    );
+    expect(reference).toBe(`127.0.0.1:${proxy.port}/pdu-faults-503:recovered`);
     expect(proxy.failed).toBe(2);
     const retries = events.filter((e) => e.type === "retry");
     expect(retries.length).toBeGreaterThanOrEqual(1);
@@ -155,7 +167,7 @@ describe("a registry that fails", () => {
 
   it("by refusing authentication is not retried", async () => {
     const events: ProgressEvent[] = [];
-    const error = await pushImage(bigImage, "http://127.0.0.1:5556", "pdu-auth", {
+    const error = await pushImage(bigImage, "http://127.0.0.1:5556", "pdu-faults-auth", {
       tag: "refused",
       onProgress: (event) => events.push(event),
     }).catch((e: unknown) => e);
@@ -230,7 +242,7 @@ describe("cancellation", () => {
   it("during a push rejects within 1 s and removes the registry tag", async () => {
     const controller = new AbortController();
     let abortedAt = 0;
-    const pending = pushImage(bigImage, REGISTRY_URL, "pdu-cancel", {
+    const pending = pushImage(bigImage, REGISTRY_URL, "pdu-faults-cancel", {
       tag: `cancel-${Date.now()}`,
       signal: controller.signal,
       onProgress: (event) => {

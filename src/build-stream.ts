@@ -4,7 +4,7 @@
  */
 import type { Writable } from "node:stream";
 import { BuildError } from "./errors.js";
-import { field, type JsonLine, objectField } from "./json-lines.js";
+import { engineError, field, type JsonLine, objectField } from "./json-lines.js";
 import { LineTail } from "./operation.js";
 import {
   type BuildStepEvent,
@@ -59,7 +59,7 @@ export class BuildStream {
     const message = line.message;
     const stream = field(message.stream);
     const aux = objectField(message.aux);
-    const errorDetail = objectField(message.errorDetail);
+    const failure = engineError(message);
     if (stream !== undefined) {
       this.#tail.push(stream);
       const step = parseBuildStep(stream);
@@ -75,13 +75,8 @@ export class BuildStream {
         this.#imageId = imageId;
         onProgress?.({ type: "image-id", imageId });
       }
-    } else if (message.error !== undefined || message.errorDetail !== undefined) {
-      const text =
-        field(message.error) ??
-        field(errorDetail?.message) ??
-        JSON.stringify(message.error ?? message.errorDetail);
-      const code = errorDetail?.code;
-      throw this.error(text, { statusCode: typeof code === "number" ? code : undefined });
+    } else if (failure !== undefined) {
+      throw this.error(failure.text, { statusCode: failure.code });
     } else if (message.message !== undefined) {
       throw this.error(field(message.message) ?? JSON.stringify(message.message));
     } else if (typeof message.status === "string") {

@@ -147,3 +147,19 @@ export function field(value: unknown): string | undefined {
 export function objectField<T extends object>(value: T | undefined): Partial<T> | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
 }
+
+/**
+ * The error a message reports (`error`, else `errorDetail.message`) and its `errorDetail.code`,
+ * or `undefined` when the message reports none.
+ */
+export function engineError(
+  message: EngineMessage,
+): { readonly text: string; readonly code: number | undefined } | undefined {
+  if (message.error === undefined && message.errorDetail === undefined) return undefined;
+  const detail = objectField(message.errorDetail);
+  const text =
+    field(message.error) ??
+    field(detail?.message) ??
+    JSON.stringify(message.error ?? message.errorDetail);
+  return { text, code: typeof detail?.code === "number" ? detail.code : undefined };
+}

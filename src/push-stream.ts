@@ -4,7 +4,7 @@
  */
 import type { Writable } from "node:stream";
 import { PushError } from "./errors.js";
-import { field, type JsonLine, objectField } from "./json-lines.js";
+import { engineError, field, type JsonLine, objectField } from "./json-lines.js";
 import { LineTail } from "./operation.js";
 import { layerStatusEvent, type ProgressListener, writeProgress } from "./progress.js";
 
@@ -49,23 +49,15 @@ export class PushStream {
     }
     const message = line.message;
     const status = field(message.status);
-    const errorDetail = objectField(message.errorDetail);
+    const failure = engineError(message);
     if (status !== undefined) {
       const progress = field(message.progress);
       const text = progress ? `${status} ${progress}` : status;
       this.#tail.push(`${text}\n`);
       writeProgress(streamProgressTo, `${text}\n`);
       onProgress?.(layerStatusEvent("push", { ...message, status }));
-    } else if (message.error !== undefined || message.errorDetail !== undefined) {
-      const text =
-        field(message.error) ??
-        field(errorDetail?.message) ??
-        JSON.stringify(message.error ?? message.errorDetail);
-      const code = errorDetail?.code;
-      throw new PushError(text, {
-        statusCode: typeof code === "number" ? code : undefined,
-        logTail: this.#tail.lines(),
-      });
+    } else if (failure !== undefined) {
+      throw new PushError(failure.text, { statusCode: failure.code, logTail: this.#tail.lines() });
     }
     const aux = objectField(message.aux);
     const digest = field(aux?.Digest);

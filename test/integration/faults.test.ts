@@ -1,5 +1,5 @@
 // Issue 5: every operation settles, explains its failure, and leaves nothing behind.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -178,6 +178,14 @@ describe("a registry that fails", () => {
   });
 });
 
+/** Open file descriptors of this process: sockets and files alike. */
+const openFiles = () => readdirSync("/proc/self/fd").length;
+
+/** Waits until no more descriptors are open than `before` (idle keep-alive sockets time out). */
+async function expectNoLeakedHandles(before: number) {
+  await expect.poll(openFiles, { timeout: 15_000, interval: 250 }).toBeLessThanOrEqual(before);
+}
+
 describe("cancellation", () => {
   let bigContext: string;
   beforeAll(async () => {
@@ -192,6 +200,7 @@ describe("cancellation", () => {
   afterAll(() => rm(bigContext, { recursive: true, force: true }));
 
   it("during the context upload rejects within 1 s with the signal's reason", async () => {
+    const handles = openFiles();
     const controller = new AbortController();
     const events: ProgressEvent[] = [];
     const pending = buildImage(bigContext, {
@@ -205,9 +214,11 @@ describe("cancellation", () => {
     await expect(pending).rejects.toBe(reason);
     expect(performance.now() - started).toBeLessThan(1000);
     expect(events.filter((e) => e.type === "step")).toEqual([]);
+    await expectNoLeakedHandles(handles);
   });
 
   it("during a long RUN rejects within 1 s and leaves no Dockerfile or context", async () => {
+    const handles = openFiles();
     const controller = new AbortController();
     const image = await new ImageBuilder("busybox").open();
     onTestFinished(() => image.close());
@@ -237,9 +248,11 @@ describe("cancellation", () => {
     expect(existsSync(path.join(context, "Dockerfile"))).toBe(false);
     await image.close();
     expect(existsSync(context)).toBe(false);
+    await expectNoLeakedHandles(handles);
   });
 
   it("during a push rejects within 1 s and removes the registry tag", async () => {
+    const handles = openFiles();
     const controller = new AbortController();
     let abortedAt = 0;
     const pending = pushImage(bigImage, REGISTRY_URL, "pdu-faults-cancel", {
@@ -255,6 +268,7 @@ describe("cancellation", () => {
     await expect(pending).rejects.toThrow("stop the push");
     expect(performance.now() - abortedAt).toBeLessThan(1000);
     expect(await registryTags()).toEqual([]);
+    await expectNoLeakedHandles(handles);
   });
 
   it("before anything starts rejects at once without touching the engine", async () => {

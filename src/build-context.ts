@@ -255,10 +255,19 @@ class ContextStream extends Readable {
   private sink: Writable | undefined;
   private sinkEnd = true;
   private sinkFull = false;
+  /** Chunks read while the sink drains the previous one (usually one), so the socket never idles. */
+  private readonly held: { readonly data: Buffer; readonly whole: Buffer }[] = [];
+  private sinkEnding = false;
   private readonly pool: Buffer[] = [];
   private readonly onSinkDrain = () => {
     this.sinkFull = false;
-    this.schedule();
+    while (!this.sinkFull) {
+      const next = this.held.shift();
+      if (next === undefined) break;
+      this.writeToSink(next.data, next.whole);
+    }
+    if (this.sinkEnding) this.endSink();
+    else this.schedule();
   };
   private readonly onSinkClose = () => {
     // Readable.pipe would just stop here; stop too, but let go of the open file.
@@ -311,6 +320,7 @@ class ContextStream extends Readable {
     this.closeOpenFile();
     this.detachSink();
     this.pool.length = 0;
+    this.held.length = 0;
     this.chunk = undefined;
     if (!this.finished) {
       this.finished = true;
@@ -349,7 +359,7 @@ class ContextStream extends Readable {
       return;
     }
     if (this.sink !== undefined) {
-      if (!this.sinkFull) this.schedule();
+      if (this.held.length === 0) this.schedule();
     } else if (!this.pushedInSlice) {
       // Readable only calls _read again after a push; a slice spent on excluded entries has none.
       this.schedule();
@@ -727,15 +737,33 @@ class ContextStream extends Readable {
       this.push(data);
       return true;
     }
+    if (this.sinkFull || this.held.length > 0) this.held.push({ data, whole });
+    else this.writeToSink(data, whole);
+    return true;
+  }
+
+  private writeToSink(data: Buffer, whole: Buffer): void {
     this.emit("data", data);
-    const accepted = sink.write(data, (error?: Error | null) => {
+    const accepted = (this.sink as Writable).write(data, (error?: Error | null) => {
       // The socket has handed these bytes to the kernel: the memory is free to fill again.
       if (!error && !this.destroyed && whole.length === CHUNK && this.pool.length < POOL_SIZE) {
         this.pool.push(whole);
       }
     });
     if (!accepted) this.sinkFull = true;
-    return true;
+  }
+
+  /** Ends the sink once the last chunk is written, then lets the stream emit 'end'. */
+  private endSink(): void {
+    if (this.held.length > 0) {
+      this.sinkEnding = true;
+      return;
+    }
+    this.sinkEnding = false;
+    const sink = this.sink as Writable;
+    this.detachSink();
+    if (this.sinkEnd) sink.end();
+    this.push(null);
   }
 
   private finish(): void {
@@ -752,11 +780,8 @@ class ContextStream extends Readable {
       Math.round(performance.now() - this.started),
     );
     this.onSettled(undefined);
-    if (this.sink !== undefined) {
-      this.detachSink();
-      if (this.sinkEnd) this.sink.end();
-    }
-    this.push(null);
+    if (this.sink !== undefined) this.endSink();
+    else this.push(null);
   }
 }
 

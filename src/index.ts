@@ -1,5 +1,7 @@
 export {
   type BuildContext,
+  type BuildContextEntry,
+  type BuildContextFs,
   type BuildContextOptions,
   type BuildContextOverlay,
   createBuildContext,

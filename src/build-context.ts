@@ -13,7 +13,13 @@ import { createGzip } from "node:zlib";
 import createDebug from "debug";
 import { type MatchInfo, PatternMatcher, parseDockerignore } from "./dockerignore.js";
 import { BuildContextError, DockerUtilsError, InvalidArgumentError } from "./errors.js";
-import { BLOCK, headerSize, padded, type TarEntryType, writeHeader } from "./tar-header.js";
+import {
+  BLOCK,
+  headerSize,
+  padded,
+  type TarHeader,
+  writeHeader,
+} from "./tar-header.js";
 
 const debug = createDebug("prefect-dockerutils:context");
 
@@ -28,20 +34,8 @@ export interface BuildContextOverlay {
   readonly hostPath: string;
 }
 
-/** One entry of the tar stream, in the order it was sent. */
-export interface BuildContextEntry {
-  /** Path inside the context, POSIX, without a trailing slash. */
-  readonly name: string;
-  /** `link` is a hardlink to the earlier entry named by `linkname`. */
-  readonly type: TarEntryType;
-  /** Permission bits plus setuid, setgid and sticky, exactly as on disk. */
-  readonly mode: number;
-  /** Bytes of data sent; 0 for everything but files. */
-  readonly size: number;
-  /** Modification time, whole seconds since the epoch. */
-  readonly mtime: number;
-  /** Symlink target, or for a hardlink the name of the entry it links to. */
-  readonly linkname?: string | undefined;
+/** One entry of the tar stream, in the order it was sent: its tar header and where it came from. */
+export interface BuildContextEntry extends TarHeader {
   /** The host path the entry was read from; absent for generated entries. */
   readonly source?: string | undefined;
 }

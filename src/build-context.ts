@@ -13,13 +13,7 @@ import { createGzip } from "node:zlib";
 import createDebug from "debug";
 import { type MatchInfo, PatternMatcher, parseDockerignore } from "./dockerignore.js";
 import { BuildContextError, DockerUtilsError, InvalidArgumentError } from "./errors.js";
-import {
-  BLOCK,
-  headerSize,
-  padded,
-  type TarHeader,
-  writeHeader,
-} from "./tar-header.js";
+import { BLOCK, headerSize, padded, type TarHeader, writeHeader } from "./tar-header.js";
 
 const debug = createDebug("prefect-dockerutils:context");
 

@@ -1,9 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import nodeFs from "node:fs";
-import { chmod, link, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, link, symlink, utimes, writeFile } from "node:fs/promises";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
@@ -16,6 +15,7 @@ import {
   createBuildContext,
 } from "../src/build-context.js";
 import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
+import { tempDir, tree } from "./support/files.js";
 
 interface TarEntry {
   name: string;
@@ -29,26 +29,6 @@ interface TarEntry {
   mtime: number;
   linkname: string | null;
   data: string;
-}
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), "pdu-ctx-"));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Writes `files` (path → content; a trailing `/` makes a folder) below `root`. */
-async function tree(root: string, files: Record<string, string>): Promise<string> {
-  for (const [name, content] of Object.entries(files)) {
-    const target = path.join(root, name);
-    if (name.endsWith("/")) {
-      await mkdir(target, { recursive: true });
-    } else {
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, content);
-    }
-  }
-  return root;
 }
 
 async function untar(stream: Readable): Promise<TarEntry[]> {

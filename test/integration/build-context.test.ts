@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { chmod, link, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, link, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import Docker from "dockerode";
 import { extract } from "tar-stream";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
 import { type BuildContextOptions, createBuildContext } from "../../src/build-context.js";
+import { tempDir, tree } from "../support/files.js";
 
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const LABELS = { "io.prefect-dockerutils.test-run": inject("testRun") };
@@ -17,25 +17,6 @@ interface ImageEntry {
   readonly linkname: string | null;
   readonly data: string;
   readonly raw: Buffer;
-}
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), "pdu-ctx-it-"));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function tree(root: string, files: Record<string, string>): Promise<string> {
-  for (const [name, content] of Object.entries(files)) {
-    const target = path.join(root, name);
-    if (name.endsWith("/")) {
-      await mkdir(target, { recursive: true });
-    } else {
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, content);
-    }
-  }
-  return root;
 }
 
 /** Builds `dir` on the real engine with our context and returns the tag, removed afterwards. */

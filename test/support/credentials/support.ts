@@ -4,22 +4,16 @@
  * finishes (vitest's onTestFinished) or by the returned cleanup.
  */
 import { createHash } from "node:crypto";
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { onTestFinished } from "vitest";
+import { tempDir } from "../files.js";
+
+export { tempDir };
 
 const HELPER_SOURCE = path.resolve(
   import.meta.dirname,
   "../../fixtures/credentials/docker-credential-pdu-test.mjs",
 );
-
-/** A temporary folder, removed when the current test finishes. */
-export async function tempDir(prefix = "pdu-cred-"): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Writes `config` as `config.json` in a new temporary folder and returns the folder. */
 export async function dockerConfig(config: unknown): Promise<string> {

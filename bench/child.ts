@@ -8,7 +8,7 @@
  * @module
  */
 import { Socket } from "node:net";
-import { type BuildContextOverlay, createBuildContext } from "../src/build-context.js";
+import { type BuildContextOverlay, createBuildContext } from "../src/context/build-context.js";
 
 /** What one run measured, from inside the process. */
 export interface ChildResult {

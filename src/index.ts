@@ -5,8 +5,7 @@ export {
   type BuildContextOptions,
   type BuildContextOverlay,
   createBuildContext,
-} from "./build-context.js";
-export { type BuildImageOptions, buildImage } from "./build-image.js";
+} from "./context/build-context.js";
 export {
   type CredentialOptions,
   CredentialsError,
@@ -16,9 +15,7 @@ export {
   registryConfigHeader,
   registryOfImage,
   resolveRegistryAuth,
-} from "./credentials.js";
-export { type GeneratedDockerfile, generateDefaultDockerfile } from "./default-dockerfile.js";
-export { toRunCommand } from "./dockerfile.js";
+} from "./engine/credentials.js";
 export {
   type CheckEngineOptions,
   checkEngine,
@@ -26,7 +23,7 @@ export {
   dockerClient,
   type EngineEndpoint,
   resolveEngine,
-} from "./engine.js";
+} from "./engine/engine.js";
 export {
   BuildContextError,
   BuildError,
@@ -36,21 +33,37 @@ export {
   InvalidArgumentError,
   PushError,
 } from "./errors.js";
+export { type BuildImageOptions, buildImage } from "./prefect/build-image.js";
+export {
+  type GeneratedDockerfile,
+  generateDefaultDockerfile,
+} from "./prefect/default-dockerfile.js";
+export { toRunCommand } from "./prefect/dockerfile.js";
 export {
   ImageBuilder,
   type ImageBuilderBuildOptions,
   type ImageBuilderOptions,
-} from "./image-builder.js";
-export { formatOutlierVersionName, parseImageTag, splitRepositoryPath } from "./image-name.js";
-export { CONTAINER_LABELS, IMAGE_LABELS } from "./labels.js";
-export { InactivityTimeoutError } from "./operation.js";
+} from "./prefect/image-builder.js";
+export {
+  formatOutlierVersionName,
+  parseImageTag,
+  splitRepositoryPath,
+} from "./prefect/image-name.js";
+export { CONTAINER_LABELS, IMAGE_LABELS } from "./prefect/labels.js";
 export {
   DEFAULT_PYTHON_VERSION,
   getPrefectImageName,
   PREFECT_VERSION,
   pythonVersionMicro,
   pythonVersionMinor,
-} from "./prefect-image.js";
+} from "./prefect/prefect-image.js";
+export {
+  type PushImageOptions,
+  type PushResult,
+  pushImage,
+  pushImageDetailed,
+} from "./prefect/push-image.js";
+export { InactivityTimeoutError } from "./streams/attempt.js";
 export type {
   BuildOutputEvent,
   BuildStepEvent,
@@ -60,11 +73,5 @@ export type {
   ProgressListener,
   PushDigestEvent,
   RetryEvent,
-} from "./progress.js";
-export {
-  type PushImageOptions,
-  type PushResult,
-  pushImage,
-  pushImageDetailed,
-} from "./push-image.js";
-export { isTransientError, type RetryOptions, TRANSIENT_ERROR_PATTERNS } from "./retry.js";
+} from "./streams/progress.js";
+export { isTransientError, type RetryOptions, TRANSIENT_ERROR_PATTERNS } from "./streams/retry.js";

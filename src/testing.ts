@@ -2,8 +2,8 @@
  * Test helpers: `import { captureBuilders } from "prefect-dockerutils/testing"`.
  * @module
  */
-import { observeBuilders } from "./builder-registry.js";
-import { ImageBuilder } from "./image-builder.js";
+import { observeBuilders } from "./prefect/builder-registry.js";
+import { ImageBuilder } from "./prefect/image-builder.js";
 
 /**
  * The builders recorded by {@link captureBuilders}: an array that stops recording when disposed.

@@ -13,7 +13,7 @@ import {
   type BuildContextEntry,
   type BuildContextFs,
   createBuildContext,
-} from "../src/build-context.js";
+} from "../src/context/build-context.js";
 import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
 import { tempDir, tree } from "./support/files.js";
 

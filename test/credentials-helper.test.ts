@@ -3,13 +3,13 @@ import {
   CredentialsError,
   credentialHelperGet,
   credentialHelperList,
-} from "../src/credential-helper.js";
+} from "../src/engine/credential-helper.js";
 import {
   DOCKER_HUB_KEY,
   registryConfigHeader,
   resolveAllRegistryAuths,
   resolveRegistryAuth,
-} from "../src/credentials.js";
+} from "../src/engine/credentials.js";
 import {
   basicAuth,
   decodeHeader,

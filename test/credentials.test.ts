@@ -13,8 +13,8 @@ import {
   registryOfImage,
   resolveAllRegistryAuths,
   resolveRegistryAuth,
-} from "../src/credentials.js";
-import { loadDockerConfig } from "../src/docker-config.js";
+} from "../src/engine/credentials.js";
+import { loadDockerConfig } from "../src/engine/docker-config.js";
 import { InvalidArgumentError } from "../src/errors.js";
 import {
   basicAuth,

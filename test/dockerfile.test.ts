@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { toRunCommand } from "../src/dockerfile.js";
+import { toRunCommand } from "../src/prefect/dockerfile.js";
 import { escapeNewlyAssigned, PythonBatch } from "./support/python.js";
 
 const argUnit = fc.oneof(

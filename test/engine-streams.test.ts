@@ -3,11 +3,11 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BuildStream } from "../src/build-stream.js";
 import { BuildError, PushError } from "../src/errors.js";
-import { readJsonLines } from "../src/json-lines.js";
-import type { ProgressEvent } from "../src/progress.js";
-import { PushStream } from "../src/push-stream.js";
+import { BuildStream } from "../src/streams/build-stream.js";
+import { readJsonLines } from "../src/streams/json-lines.js";
+import type { ProgressEvent } from "../src/streams/progress.js";
+import { PushStream } from "../src/streams/push-stream.js";
 import { StringStream } from "./support/string-stream.js";
 
 /** Streams recorded from Debian's docker.io 20.10 engine with curl. */

@@ -13,7 +13,7 @@ import {
   type EngineEndpoint,
   hideCredentialHeaders,
   resolveEngine,
-} from "../src/engine.js";
+} from "../src/engine/engine.js";
 import { EngineUnreachableError, InvalidArgumentError } from "../src/errors.js";
 import { dockerConfig, tempDir, writeContext } from "./support/credentials/support.js";
 import { type Certificates, makeCertificates } from "./support/credentials/tls.js";

@@ -1,8 +1,12 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../src/errors.js";
-import { formatOutlierVersionName, parseImageTag, splitRepositoryPath } from "../src/image-name.js";
-import { parseVersion } from "../src/prefect-image.js";
+import {
+  formatOutlierVersionName,
+  parseImageTag,
+  splitRepositoryPath,
+} from "../src/prefect/image-name.js";
+import { parseVersion } from "../src/prefect/prefect-image.js";
 import { type PyResult, PythonBatch } from "./support/python.js";
 
 // ---- generators -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type JsonLine, readJsonLines } from "../src/json-lines.js";
+import { type JsonLine, readJsonLines } from "../src/streams/json-lines.js";
 
 async function collect(chunks: (string | Buffer)[]): Promise<JsonLine[]> {
   const lines: JsonLine[] = [];

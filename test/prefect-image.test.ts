@@ -11,7 +11,7 @@ import {
   probePythonVersion,
   pythonVersionMicro,
   pythonVersionMinor,
-} from "../src/prefect-image.js";
+} from "../src/prefect/prefect-image.js";
 import { type PyResult, PythonBatch } from "./support/python.js";
 
 /**

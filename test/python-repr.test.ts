@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { pythonRepr } from "../src/python-repr.js";
+import { pythonRepr } from "../src/python/repr.js";
 import { escapeNewlyAssigned, PythonBatch } from "./support/python.js";
 
 /** Strings mixing every kind of code point `repr` treats differently, lone surrogates included. */

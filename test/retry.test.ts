@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { BuildError, PushError } from "../src/errors.js";
-import { isTransientError, isTransientMessage, retryDelay, withRetries } from "../src/retry.js";
+import {
+  isTransientError,
+  isTransientMessage,
+  retryDelay,
+  withRetries,
+} from "../src/streams/retry.js";
 
 describe("transient errors", () => {
   it.each([

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../src/errors.js";
-import { type SlugifyOptions, slugify, smartTruncate, toAscii } from "../src/slugify.js";
+import { type SlugifyOptions, slugify, smartTruncate, toAscii } from "../src/python/slugify.js";
 import { type PySlugifyAnswer, type PySlugifyKwargs, PythonBatch } from "./support/python.js";
 
 /** How Prefect slugifies image tags (get_prefect_image_name). */

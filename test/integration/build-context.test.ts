@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import Docker from "dockerode";
 import { extract } from "tar-stream";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
-import { type BuildContextOptions, createBuildContext } from "../../src/build-context.js";
+import { type BuildContextOptions, createBuildContext } from "../../src/context/build-context.js";
 import { tempDir, tree } from "../support/files.js";
 
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });

@@ -9,8 +9,8 @@ import {
   encodeRegistryHeader,
   registryAuthHeader,
   registryConfigHeader,
-} from "../../src/credentials.js";
-import { dockerClient } from "../../src/engine.js";
+} from "../../src/engine/credentials.js";
+import { dockerClient } from "../../src/engine/engine.js";
 import {
   authRegistry,
   buildWith,

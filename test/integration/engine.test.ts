@@ -16,8 +16,8 @@ import {
   encodeRegistryHeader,
   registryAuthHeader,
   registryConfigHeader,
-} from "../../src/credentials.js";
-import { checkEngine, dockerClient, resolveEngine } from "../../src/engine.js";
+} from "../../src/engine/credentials.js";
+import { checkEngine, dockerClient, resolveEngine } from "../../src/engine/engine.js";
 import { EngineUnreachableError } from "../../src/errors.js";
 import {
   authRegistry,

@@ -2,8 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ImageBuilder, PushError, pushImage, pushImageDetailed } from "../../src/index.js";
-import { pythonUtcIsoformat } from "../../src/registry-url.js";
-import { slugify } from "../../src/slugify.js";
+import { pythonUtcIsoformat } from "../../src/prefect/registry-url.js";
+import { slugify } from "../../src/python/slugify.js";
 import { captureOutput, docker, REGISTRY_URL, runImage, StringStream } from "./support.js";
 
 const REGISTRY_HOST = "127.0.0.1:5555";

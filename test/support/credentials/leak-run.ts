@@ -17,8 +17,8 @@ import {
   registryAuthHeader,
   registryConfigHeader,
   resolveRegistryAuth,
-} from "../../../src/credentials.js";
-import { checkEngine, dockerClient } from "../../../src/engine.js";
+} from "../../../src/engine/credentials.js";
+import { checkEngine, dockerClient } from "../../../src/engine/engine.js";
 import { buildWith, pushWith, tarOf } from "./engine-ops.js";
 
 const registry = process.env.PDU_REGISTRY ?? "";

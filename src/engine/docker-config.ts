@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "../errors.js";
 
 /** One `auths` entry of a Docker config file, with `auth` already decoded. */
 export interface ConfigAuthEntry {

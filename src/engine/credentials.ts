@@ -8,6 +8,7 @@
  * @module
  */
 import createDebug from "debug";
+import { InvalidArgumentError } from "../errors.js";
 import { credentialHelperGet, credentialHelperList, TOKEN_USERNAME } from "./credential-helper.js";
 import {
   type ConfigAuthEntry,
@@ -15,7 +16,6 @@ import {
   type DockerConfig,
   loadDockerConfig,
 } from "./docker-config.js";
-import { InvalidArgumentError } from "./errors.js";
 
 export { CredentialsError } from "./credential-helper.js";
 export { DOCKER_HUB_KEY } from "./docker-config.js";

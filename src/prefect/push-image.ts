@@ -5,15 +5,15 @@
 import type { Writable } from "node:stream";
 import createDebug from "debug";
 import type Docker from "dockerode";
-import { type CredentialOptions, registryAuthHeader } from "./credentials.js";
-import { checkEngine, dockerClient, EngineHttpError, requestStream } from "./engine.js";
-import { InvalidArgumentError, PushError } from "./errors.js";
-import { Attempt, readResponse } from "./operation.js";
-import type { ProgressListener } from "./progress.js";
-import { PushStream } from "./push-stream.js";
+import { type CredentialOptions, registryAuthHeader } from "../engine/credentials.js";
+import { checkEngine, dockerClient, EngineHttpError, requestStream } from "../engine/engine.js";
+import { InvalidArgumentError, PushError } from "../errors.js";
+import { slugify } from "../python/slugify.js";
+import { Attempt, readResponse } from "../streams/attempt.js";
+import type { ProgressListener } from "../streams/progress.js";
+import { PushStream } from "../streams/push-stream.js";
+import { type RetryOptions, withRetries } from "../streams/retry.js";
 import { nowMicroseconds, pythonUtcIsoformat, registryHost } from "./registry-url.js";
-import { type RetryOptions, withRetries } from "./retry.js";
-import { slugify } from "./slugify.js";
 
 const debug = createDebug("prefect-dockerutils:push");
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "../errors.js";
 
 const VALID_IMAGE_NAME =
   'a valid image name is [REGISTRY[:PORT]/]REPOSITORY[:TAG] or [REGISTRY[:PORT]/]REPOSITORY@DIGEST, e.g. "prefecthq/prefect:3-latest" or "localhost:5000/team/app@sha256:abc123"';

@@ -3,9 +3,9 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import { PushError } from "./errors.js";
+import { PushError } from "../errors.js";
+import { LineTail } from "./attempt.js";
 import { engineError, field, type JsonLine, objectField } from "./json-lines.js";
-import { LineTail } from "./operation.js";
 import { layerStatusEvent, type ProgressListener, writeProgress } from "./progress.js";
 
 /** Where {@link PushStream} sends what it reads. */

@@ -6,15 +6,20 @@ import { stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import createDebug from "debug";
 import type Docker from "dockerode";
-import { type BuildContextOverlay, createBuildContext } from "./build-context.js";
-import { BuildStream } from "./build-stream.js";
-import { type CredentialOptions, registryConfigHeader } from "./credentials.js";
-import { checkEngine, dockerClient, EngineHttpError, requestStream } from "./engine.js";
-import { BuildError, InvalidArgumentError } from "./errors.js";
+import { type BuildContextOverlay, createBuildContext } from "../context/build-context.js";
+import { type CredentialOptions, registryConfigHeader } from "../engine/credentials.js";
+import { checkEngine, dockerClient, EngineHttpError, requestStream } from "../engine/engine.js";
+import { BuildError, InvalidArgumentError } from "../errors.js";
+import { Attempt, readResponse } from "../streams/attempt.js";
+import { BuildStream } from "../streams/build-stream.js";
+import type { ProgressListener } from "../streams/progress.js";
+import {
+  isTransientError,
+  isTransientMessage,
+  type RetryOptions,
+  withRetries,
+} from "../streams/retry.js";
 import { IMAGE_LABELS } from "./labels.js";
-import { Attempt, readResponse } from "./operation.js";
-import type { ProgressListener } from "./progress.js";
-import { isTransientError, isTransientMessage, type RetryOptions, withRetries } from "./retry.js";
 
 const debug = createDebug("prefect-dockerutils:build");
 

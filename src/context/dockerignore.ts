@@ -9,7 +9,7 @@
  * exposes nothing a walker needs to skip excluded folders without reading them.
  * @module
  */
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "../errors.js";
 
 /** Go's `unicode.IsSpace` set, which `strings.TrimSpace` uses (JavaScript's `trim` differs). */
 const GO_SPACE =

@@ -14,6 +14,7 @@ import type { Readable } from "node:stream";
 import { createSecureContext } from "node:tls";
 import createDebug from "debug";
 import Docker from "dockerode";
+import { EngineUnreachableError, InvalidArgumentError } from "../errors.js";
 import { encodeRegistryHeader } from "./credentials.js";
 import {
   type ContextEndpoint,
@@ -22,7 +23,6 @@ import {
   loadDockerConfig,
   readContext,
 } from "./docker-config.js";
-import { EngineUnreachableError, InvalidArgumentError } from "./errors.js";
 
 const debug = createDebug("prefect-dockerutils:engine");
 

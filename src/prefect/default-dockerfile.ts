@@ -5,8 +5,8 @@
 import { existsSync } from "node:fs";
 import { unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { purePosixName } from "../python/pure-posix-path.js";
 import { getPrefectImageName } from "./prefect-image.js";
-import { purePosixName } from "./pure-path.js";
 
 /** A Dockerfile written by {@link generateDefaultDockerfile}; disposing it removes the file. */
 export interface GeneratedDockerfile extends AsyncDisposable {

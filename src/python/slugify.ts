@@ -11,7 +11,7 @@
  */
 
 import { createRequire } from "node:module";
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "../errors.js";
 
 /**
  * HTML 4 character entity names and their code points: Python's

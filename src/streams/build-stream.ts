@@ -3,9 +3,9 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import { BuildError } from "./errors.js";
+import { BuildError } from "../errors.js";
+import { LineTail } from "./attempt.js";
 import { engineError, field, type JsonLine, objectField } from "./json-lines.js";
-import { LineTail } from "./operation.js";
 import {
   type BuildStepEvent,
   layerStatusEvent,

@@ -8,12 +8,12 @@ import { existsSync, lstatSync, readdirSync, realpathSync, writeFileSync } from 
 import { mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { BuildContextOverlay } from "./build-context.js";
+import type { BuildContextOverlay } from "../context/build-context.js";
+import { InvalidArgumentError } from "../errors.js";
+import { purePosixPath } from "../python/pure-posix-path.js";
+import { pythonRepr } from "../python/repr.js";
 import { type BuildImageOptions, buildImageInternal } from "./build-image.js";
 import { builderCreated } from "./builder-registry.js";
-import { InvalidArgumentError } from "./errors.js";
-import { purePosixPath } from "./pure-path.js";
-import { pythonRepr } from "./python-repr.js";
 
 /** Options of the {@link ImageBuilder} constructor. */
 export interface ImageBuilderOptions {

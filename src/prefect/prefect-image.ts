@@ -6,8 +6,8 @@
 
 import { execFileSync } from "node:child_process";
 import { VERSION_PATTERN } from "@renovatebot/pep440/lib/version.js";
-import { InvalidArgumentError } from "./errors.js";
-import { slugify } from "./slugify.js";
+import { InvalidArgumentError } from "../errors.js";
+import { slugify } from "../python/slugify.js";
 
 /**
  * The Prefect release this package targets, standing in for Python's `prefect.__version__`: the

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { pythonRepr } from "./python-repr.js";
+import { pythonRepr } from "../python/repr.js";
 
 /**
  * Turns a process-style argument list into one Dockerfile `RUN` instruction, exactly like

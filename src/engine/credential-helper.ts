@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import createDebug from "debug";
-import { DockerUtilsError } from "./errors.js";
+import { DockerUtilsError } from "../errors.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
 

@@ -11,8 +11,8 @@ import path from "node:path";
 import { pipeline, Readable, type Writable } from "node:stream";
 import { createGzip } from "node:zlib";
 import createDebug from "debug";
+import { BuildContextError, DockerUtilsError, InvalidArgumentError } from "../errors.js";
 import { type MatchInfo, PatternMatcher, parseDockerignore } from "./dockerignore.js";
-import { BuildContextError, DockerUtilsError, InvalidArgumentError } from "./errors.js";
 import { BLOCK, headerSize, padded, type TarHeader, writeHeader } from "./tar-header.js";
 
 const debug = createDebug("prefect-dockerutils:context");

@@ -2,7 +2,7 @@
  * Reading registry URLs the way Prefect's Python code does.
  * @module
  */
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "../errors.js";
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 

@@ -1,6 +1,9 @@
 /**
- * Error classes thrown by prefect-dockerutils. Callers match on `code`, which is stable across
- * releases; `message` is the engine's or registry's own text wherever there is one.
+ * Every error class prefect-dockerutils throws on purpose. Callers match on `code`, which is
+ * stable across releases; `message` is the engine's or registry's own text wherever there is one,
+ * and extra data (status code, failing step, log tail, the path or helper involved) lives in
+ * fields. Errors of other kinds that reach a caller are either `signal.reason` unchanged (after an
+ * abort) or a bug.
  * @module
  */
 
@@ -9,9 +12,12 @@ export type DockerUtilsErrorCode =
   | "ERR_DOCKER_BUILD"
   | "ERR_DOCKER_PUSH"
   | "ERR_DOCKER_ENGINE_UNREACHABLE"
+  | "ERR_DOCKER_ENGINE_HTTP"
   | "ERR_DOCKER_CONTEXT"
   | "ERR_DOCKER_INVALID_ARGUMENT"
-  | "ERR_DOCKER_CREDENTIALS";
+  | "ERR_DOCKER_INVALID_STATE"
+  | "ERR_DOCKER_CREDENTIALS"
+  | "ERR_DOCKER_INACTIVITY_TIMEOUT";
 
 /** Fields shared by the errors that describe a failure reported by the engine. */
 export interface EngineFailureDetails {
@@ -29,27 +35,39 @@ export interface EngineFailureDetails {
 export abstract class DockerUtilsError extends Error {
   /** A stable, machine-readable code. */
   abstract readonly code: DockerUtilsErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+/** The base of the errors that carry what the engine said about a failed operation. */
+abstract class EngineFailure extends DockerUtilsError {
+  /** `errorDetail.code` or the HTTP status, when the engine gave one. */
+  readonly statusCode: number | undefined;
+  /** The last lines of output before the failure (at most 50). */
+  readonly logTail: readonly string[];
+
+  constructor(message: string, details: EngineFailureDetails = {}) {
+    super(message, { cause: details.cause });
+    this.statusCode = details.statusCode;
+    this.logTail = details.logTail ?? [];
+  }
 }
 
 /**
  * Raised when a Docker build fails: the engine refused the request, or reported an error inside
  * its (HTTP 200) progress stream, or the stream ended without an image ID.
  */
-export class BuildError extends DockerUtilsError {
+export class BuildError extends EngineFailure {
   override readonly name = "BuildError";
   readonly code = "ERR_DOCKER_BUILD" as const;
-  /** `errorDetail.code` or the HTTP status, when the engine gave one. */
-  readonly statusCode: number | undefined;
   /** The build step that was running when the build failed. */
   readonly step: string | undefined;
-  /** The last lines of build output before the failure (at most 50). */
-  readonly logTail: readonly string[];
 
   constructor(message: string, details: EngineFailureDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.statusCode = details.statusCode;
+    super(message, details);
     this.step = details.step;
-    this.logTail = details.logTail ?? [];
   }
 }
 
@@ -57,19 +75,9 @@ export class BuildError extends DockerUtilsError {
  * Raised when pushing an image fails: tagging, the push request, or an error reported inside the
  * push's progress stream (for example a registry that refuses the connection).
  */
-export class PushError extends DockerUtilsError {
+export class PushError extends EngineFailure {
   override readonly name = "PushError";
   readonly code = "ERR_DOCKER_PUSH" as const;
-  /** `errorDetail.code` or the HTTP status, when the engine gave one. */
-  readonly statusCode: number | undefined;
-  /** The last lines of push output before the failure (at most 50). */
-  readonly logTail: readonly string[];
-
-  constructor(message: string, details: EngineFailureDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.statusCode = details.statusCode;
-    this.logTail = details.logTail ?? [];
-  }
 }
 
 /** Raised when the Docker engine cannot be reached at the endpoint that was tried. */
@@ -82,6 +90,23 @@ export class EngineUnreachableError extends DockerUtilsError {
   constructor(message: string, endpoint: string, options?: { cause?: unknown }) {
     super(message, options);
     this.endpoint = endpoint;
+  }
+}
+
+/**
+ * An engine answer that was not a success (HTTP 3xx, 4xx or 5xx), with the engine's own message.
+ * Operations such as {@link BuildError builds} and {@link PushError pushes} wrap it as their
+ * `cause`; it reaches callers directly only from lower-level calls.
+ */
+export class EngineHttpError extends DockerUtilsError {
+  override readonly name = "EngineHttpError";
+  readonly code = "ERR_DOCKER_ENGINE_HTTP" as const;
+  /** The HTTP status of the engine's answer. */
+  readonly statusCode: number;
+
+  constructor(message: string, statusCode: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.statusCode = statusCode;
   }
 }
 
@@ -102,4 +127,43 @@ export class BuildContextError extends DockerUtilsError {
 export class InvalidArgumentError extends DockerUtilsError {
   override readonly name = "InvalidArgumentError";
   readonly code = "ERR_DOCKER_INVALID_ARGUMENT" as const;
+}
+
+/**
+ * Raised when an object is used in a state that does not allow the call, for example an
+ * `ImageBuilder` after `close()`.
+ */
+export class InvalidStateError extends DockerUtilsError {
+  override readonly name = "InvalidStateError";
+  readonly code = "ERR_DOCKER_INVALID_STATE" as const;
+}
+
+/**
+ * Raised when credentials cannot be read: a credential helper is missing, fails, answers nonsense
+ * or takes too long. The message names the helper program and where it was configured, never a
+ * secret and never the helper's output.
+ */
+export class CredentialsError extends DockerUtilsError {
+  override readonly name = "CredentialsError";
+  readonly code = "ERR_DOCKER_CREDENTIALS" as const;
+  /** The helper program, e.g. `docker-credential-ecr-login`, when a helper was involved. */
+  readonly helper: string | undefined;
+
+  constructor(message: string, helper?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.helper = helper;
+  }
+}
+
+/** Raised when the engine sends nothing for longer than the inactivity timeout. */
+export class InactivityTimeoutError extends DockerUtilsError {
+  override readonly name = "InactivityTimeoutError";
+  readonly code = "ERR_DOCKER_INACTIVITY_TIMEOUT" as const;
+  /** The timeout that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(`The engine sent nothing for ${timeoutMs} ms (inactivity timeout)`);
+    this.timeoutMs = timeoutMs;
+  }
 }

@@ -1,3 +1,8 @@
+/**
+ * prefect-dockerutils: Prefect's `dockerutils` for Node. This file is the whole public surface;
+ * nothing else is exported.
+ * @module
+ */
 export {
   type BuildContext,
   type BuildContextEntry,
@@ -6,9 +11,9 @@ export {
   type BuildContextOverlay,
   createBuildContext,
 } from "./context/build-context.js";
+export { type CheckEngineOptions, checkEngine } from "./engine/check-engine.js";
 export {
   type CredentialOptions,
-  CredentialsError,
   DOCKER_HUB_KEY,
   type RegistryAuth,
   registryAuthHeader,
@@ -16,21 +21,19 @@ export {
   registryOfImage,
   resolveRegistryAuth,
 } from "./engine/credentials.js";
-export {
-  type CheckEngineOptions,
-  checkEngine,
-  type DockerClientOptions,
-  dockerClient,
-  type EngineEndpoint,
-  resolveEngine,
-} from "./engine/engine.js";
+export { dockerClient } from "./engine/docker-client.js";
+export { type DockerClientOptions, type EngineEndpoint, resolveEngine } from "./engine/endpoint.js";
 export {
   BuildContextError,
   BuildError,
+  CredentialsError,
   DockerUtilsError,
   type DockerUtilsErrorCode,
+  EngineHttpError,
   EngineUnreachableError,
+  InactivityTimeoutError,
   InvalidArgumentError,
+  InvalidStateError,
   PushError,
 } from "./errors.js";
 export { type BuildImageOptions, buildImage } from "./prefect/build-image.js";
@@ -63,7 +66,6 @@ export {
   pushImage,
   pushImageDetailed,
 } from "./prefect/push-image.js";
-export { InactivityTimeoutError } from "./streams/attempt.js";
 export type {
   BuildOutputEvent,
   BuildStepEvent,

@@ -1,15 +1,12 @@
 import { describe, expect, it } from "vitest";
-import {
-  CredentialsError,
-  credentialHelperGet,
-  credentialHelperList,
-} from "../src/engine/credential-helper.js";
+import { credentialHelperGet, credentialHelperList } from "../src/engine/credential-helper.js";
 import {
   DOCKER_HUB_KEY,
   registryConfigHeader,
   resolveAllRegistryAuths,
   resolveRegistryAuth,
 } from "../src/engine/credentials.js";
+import { CredentialsError } from "../src/errors.js";
 import {
   basicAuth,
   decodeHeader,

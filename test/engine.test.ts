@@ -6,14 +6,9 @@ import path from "node:path";
 import { inspect } from "node:util";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import {
-  type CheckEngineOptions,
-  checkEngine,
-  dockerClient,
-  type EngineEndpoint,
-  hideCredentialHeaders,
-  resolveEngine,
-} from "../src/engine/engine.js";
+import { type CheckEngineOptions, checkEngine } from "../src/engine/check-engine.js";
+import { dockerClient, hideCredentialHeaders } from "../src/engine/docker-client.js";
+import { type EngineEndpoint, resolveEngine } from "../src/engine/endpoint.js";
 import { EngineUnreachableError, InvalidArgumentError } from "../src/errors.js";
 import { dockerConfig, tempDir, writeContext } from "./support/credentials/support.js";
 import { type Certificates, makeCertificates } from "./support/credentials/tls.js";

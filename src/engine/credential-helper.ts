@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import createDebug from "debug";
-import { DockerUtilsError } from "../errors.js";
+import { CredentialsError } from "../errors.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
 
@@ -22,23 +22,6 @@ export interface HelperCredentials {
 
 /** The user name with which helpers mark an identity (OAuth refresh) token. */
 export const TOKEN_USERNAME = "<token>";
-
-/**
- * Raised when credentials cannot be read: a credential helper is missing, fails or answers
- * nonsense. The message names the helper program and where it was configured, never a secret.
- */
-export class CredentialsError extends DockerUtilsError {
-  override readonly name = "CredentialsError";
-  /** A stable, machine-readable code. */
-  readonly code = "ERR_DOCKER_CREDENTIALS" as const;
-  /** The helper program, e.g. `docker-credential-ecr-login`, when a helper was involved. */
-  readonly helper: string | undefined;
-
-  constructor(message: string, helper?: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.helper = helper;
-  }
-}
 
 /** Options of {@link credentialHelperGet} and {@link credentialHelperList}. */
 export interface CredentialHelperOptions {

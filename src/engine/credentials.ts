@@ -17,7 +17,6 @@ import {
   loadDockerConfig,
 } from "./docker-config.js";
 
-export { CredentialsError } from "./credential-helper.js";
 export { DOCKER_HUB_KEY } from "./docker-config.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");

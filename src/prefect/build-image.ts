@@ -8,8 +8,9 @@ import createDebug from "debug";
 import type Docker from "dockerode";
 import { type BuildContextOverlay, createBuildContext } from "../context/build-context.js";
 import { type CredentialOptions, registryConfigHeader } from "../engine/credentials.js";
-import { checkEngine, dockerClient, EngineHttpError, requestStream } from "../engine/engine.js";
-import { BuildError, InvalidArgumentError } from "../errors.js";
+import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
+import { enginePath } from "../engine/engine-path.js";
+import { BuildError, EngineHttpError, InvalidArgumentError } from "../errors.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
 import { BuildStream } from "../streams/build-stream.js";
 import type { ProgressListener } from "../streams/progress.js";
@@ -145,8 +146,8 @@ export async function buildImageInternal(
     );
   }
   const { signal, onProgress, env, auth } = options;
-  const docker = options.docker ?? dockerClient(env ? { env } : {});
-  await checkEngine(docker, signal ? { signal } : {});
+  const engine = openEngine({ docker: options.docker, env });
+  await engine.ping(signal ? { signal } : {});
   // Every configured registry, as the docker CLI sends them: the engine picks what FROM needs.
   const registryConfig = await registryConfigHeader({
     ...(env ? { env } : {}),
@@ -154,7 +155,7 @@ export async function buildImageInternal(
   });
   const headers: Record<string, string> = { "Content-Type": "application/x-tar" };
   if (registryConfig !== undefined) headers["X-Registry-Config"] = registryConfig;
-  return withRetries((attempt) => buildOnce(docker, context, options, headers, attempt), {
+  return withRetries((attempt) => buildOnce(engine, context, options, headers, attempt), {
     ...options,
     signal,
     // Prefect retries only what its patterns match; connection-level failures are retried too.
@@ -176,7 +177,7 @@ export async function buildImageInternal(
 }
 
 async function buildOnce(
-  docker: Docker,
+  engine: EngineConnection,
   contextDir: string,
   options: InternalBuildOptions,
   headers: Record<string, string>,
@@ -200,7 +201,7 @@ async function buildOnce(
     // requestStream(), which pipes it into the request before the first slice is read.
     body.on("data", () => attempt.touch());
     body.once("error", (error) => attempt.fail(error));
-    const response = await requestStream(docker, {
+    const response = await engine.request({
       method: "POST",
       path: "/build",
       query: buildQuery(options, buildContext.dockerfile),
@@ -218,7 +219,7 @@ async function buildOnce(
     }
     throw error;
   }
-  const imageId = reader.imageId ?? (await findBuiltImage(docker, options.tag, reader.logTail));
+  const imageId = reader.imageId ?? (await findBuiltImage(engine, options.tag, reader.logTail));
   if (!imageId) {
     throw reader.error("The Docker daemon did not return an image ID");
   }
@@ -227,7 +228,7 @@ async function buildOnce(
 
 /** When the engine sent no `aux.ID` (older engines), the image is found by its tag or short ID. */
 async function findBuiltImage(
-  docker: Docker,
+  engine: EngineConnection,
   tag: string | undefined,
   lines: readonly string[],
 ): Promise<string | undefined> {
@@ -238,8 +239,11 @@ async function findBuiltImage(
     built ?? (lines.some((line) => line.startsWith("Successfully tagged")) ? tag : undefined);
   if (!reference) return undefined;
   try {
-    const inspected = await docker.getImage(reference).inspect();
-    return inspected.Id;
+    const inspected = (await engine.requestJson({
+      method: "GET",
+      path: enginePath`/images/${reference}/json`,
+    })) as { Id?: unknown } | undefined;
+    return typeof inspected?.Id === "string" ? inspected.Id : undefined;
   } catch {
     return undefined;
   }

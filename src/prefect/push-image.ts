@@ -6,8 +6,9 @@ import type { Writable } from "node:stream";
 import createDebug from "debug";
 import type Docker from "dockerode";
 import { type CredentialOptions, registryAuthHeader } from "../engine/credentials.js";
-import { checkEngine, dockerClient, EngineHttpError, requestStream } from "../engine/engine.js";
-import { InvalidArgumentError, PushError } from "../errors.js";
+import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
+import { enginePath } from "../engine/engine-path.js";
+import { EngineHttpError, InvalidArgumentError, PushError } from "../errors.js";
 import { slugify } from "../python/slugify.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
 import type { ProgressListener } from "../streams/progress.js";
@@ -111,24 +112,27 @@ export async function pushImageDetailed(
   const repository = `${host}/${name}`;
   const reference = `${repository}:${tag}`;
   const { env, auth } = options;
-  const docker = options.docker ?? dockerClient(env ? { env } : {});
-  await checkEngine(docker, signal ? { signal } : {});
+  const engine = openEngine({ docker: options.docker, env });
+  await engine.ping(signal ? { signal } : {});
   const authHeader = await registryAuthHeader(reference, {
     ...(env ? { env } : {}),
     ...(auth ? { auth } : {}),
   });
 
   try {
-    await docker
-      .getImage(imageId)
-      .tag({ repo: repository, tag, ...(signal ? { abortSignal: signal } : {}) });
+    await engine.requestJson({
+      method: "POST",
+      path: enginePath`/images/${imageId}/tag`,
+      query: { repo: repository, tag },
+      ...(signal ? { signal } : {}),
+    });
   } catch (error) {
     signal?.throwIfAborted();
     throw new PushError(errorText(error), { statusCode: statusOf(error), cause: error });
   }
   try {
     const pushed = await withRetries(
-      (attempt) => pushOnce(docker, repository, tag, authHeader, options, attempt),
+      (attempt) => pushOnce(engine, repository, tag, authHeader, options, attempt),
       {
         ...options,
         signal,
@@ -147,15 +151,18 @@ export async function pushImageDetailed(
     return { reference, tag, ...pushed };
   } finally {
     // Prefect's push always removes its registry tag; noprune keeps the image itself.
-    await docker
-      .getImage(reference)
-      .remove({ noprune: true })
+    await engine
+      .requestJson({
+        method: "DELETE",
+        path: enginePath`/images/${reference}`,
+        query: { noprune: "1" },
+      })
       .catch((error: unknown) => debug("could not remove %s: %s", reference, errorText(error)));
   }
 }
 
 async function pushOnce(
-  docker: Docker,
+  engine: EngineConnection,
   repository: string,
   tag: string,
   authHeader: string,
@@ -166,9 +173,9 @@ async function pushOnce(
   const reader = new PushStream({ ...options, tag });
   debug("push %s:%s (attempt %d)", repository, tag, attemptNumber);
   try {
-    const response = await requestStream(docker, {
+    const response = await engine.request({
       method: "POST",
-      path: `/images/${encodeURIComponent(repository)}/push`,
+      path: enginePath`/images/${repository}/push`,
       query: { tag },
       headers: { "X-Registry-Auth": authHeader },
       signal: attempt.signal,

@@ -3,16 +3,8 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
+import { InactivityTimeoutError } from "../errors.js";
 import { type JsonLine, readJsonLines } from "./json-lines.js";
-
-/** Raised when the engine sends nothing for longer than the inactivity timeout. */
-export class InactivityTimeoutError extends Error {
-  override readonly name = "InactivityTimeoutError";
-  readonly code = "ERR_DOCKER_INACTIVITY_TIMEOUT";
-  constructor(readonly timeoutMs: number) {
-    super(`The engine sent nothing for ${timeoutMs} ms (inactivity timeout)`);
-  }
-}
 
 /**
  * One attempt of an operation: an AbortSignal that fires when the caller's signal does, when

@@ -10,7 +10,7 @@ import {
   registryAuthHeader,
   registryConfigHeader,
 } from "../../src/engine/credentials.js";
-import { dockerClient } from "../../src/engine/engine.js";
+import { dockerClient } from "../../src/engine/docker-client.js";
 import {
   authRegistry,
   buildWith,

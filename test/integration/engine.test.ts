@@ -12,12 +12,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { checkEngine } from "../../src/engine/check-engine.js";
 import {
   encodeRegistryHeader,
   registryAuthHeader,
   registryConfigHeader,
 } from "../../src/engine/credentials.js";
-import { checkEngine, dockerClient, resolveEngine } from "../../src/engine/engine.js";
+import { dockerClient } from "../../src/engine/docker-client.js";
+import { resolveEngine } from "../../src/engine/endpoint.js";
 import { EngineUnreachableError } from "../../src/errors.js";
 import {
   authRegistry,

@@ -12,7 +12,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type Docker from "dockerode";
 import { pack } from "tar-stream";
-import { requestStream } from "../../../src/engine/engine.js";
+import { requestStream } from "../../../src/engine/engine-request.js";
 
 const run = promisify(execFile);
 const HOW_TO_FIX =

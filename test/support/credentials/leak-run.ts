@@ -13,12 +13,13 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { inspect } from "node:util";
 import type Docker from "dockerode";
+import { checkEngine } from "../../../src/engine/check-engine.js";
 import {
   registryAuthHeader,
   registryConfigHeader,
   resolveRegistryAuth,
 } from "../../../src/engine/credentials.js";
-import { checkEngine, dockerClient } from "../../../src/engine/engine.js";
+import { dockerClient } from "../../../src/engine/docker-client.js";
 import { buildWith, pushWith, tarOf } from "./engine-ops.js";
 
 const registry = process.env.PDU_REGISTRY ?? "";

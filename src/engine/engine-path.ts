@@ -1,0 +1,43 @@
+/**
+ * Engine API paths built from caller strings, one checked and encoded segment at a time.
+ * @module
+ */
+import { InvalidArgumentError } from "../errors.js";
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Builds an Engine API path from a template whose interpolations are path segments that came from
+ * a caller (image IDs, references, names): each is checked (not empty, not `.` or `..`, no control
+ * characters) and percent-encoded, so `/`, `?`, `#` and `%` inside it can never reach another
+ * endpoint or add query parameters.
+ *
+ * @throws InvalidArgumentError naming the bad segment.
+ * @example
+ * ```ts
+ * enginePath`/images/${"../../containers/prune?x"}/tag`; // throws: not an image reference
+ * enginePath`/images/${"localhost:5000/app"}/push`;      // "/images/localhost%3A5000%2Fapp/push"
+ * ```
+ */
+export function enginePath(strings: TemplateStringsArray, ...segments: string[]): string {
+  let path = strings[0] ?? "";
+  segments.forEach((segment, index) => {
+    path += encodeSegment(segment) + (strings[index + 1] ?? "");
+  });
+  return path;
+}
+
+function encodeSegment(segment: unknown): string {
+  if (typeof segment !== "string" || segment === "" || segment === "." || segment === "..") {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(segment)} cannot be part of an Engine API path; pass an image ID, name or reference`,
+    );
+  }
+  if (CONTROL.test(segment)) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(segment)} contains control characters and cannot be part of an Engine API path`,
+    );
+  }
+  return encodeURIComponent(segment);
+}

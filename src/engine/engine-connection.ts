@@ -8,7 +8,7 @@ import type { Duplex, Readable } from "node:stream";
 import type Docker from "dockerode";
 import { InvalidArgumentError } from "../errors.js";
 import { type CheckEngineOptions, checkEngine } from "./check-engine.js";
-import { dockerClient, engineEndpointOf } from "./docker-client.js";
+import { type DialingModem, dockerClient, engineEndpointOf } from "./docker-client.js";
 import type { EngineEndpoint } from "./endpoint.js";
 import { requestStream } from "./engine-request.js";
 
@@ -107,7 +107,28 @@ export function openEngine(options: OpenEngineOptions = {}): EngineConnection {
       const response = await this.request(request);
       return readJsonBody(response, request.signal);
     },
-    upgrade: () => Promise.reject(new InvalidArgumentError("upgrade is not implemented yet")),
+    upgrade(upgrade) {
+      const modem = docker.modem as unknown as DialingModem & {
+        dial(
+          options: Record<string, unknown>,
+          callback: (error: unknown, socket: unknown) => void,
+        ): void;
+      };
+      upgrade.signal?.throwIfAborted();
+      return new Promise<Duplex>((resolve, reject) => {
+        modem.dial(
+          {
+            method: "POST",
+            path: upgrade.path,
+            hijack: true,
+            headers: { Upgrade: upgrade.protocol, ...upgrade.headers },
+            ...(upgrade.signal ? { abortSignal: upgrade.signal } : {}),
+            statusCodes: { 101: true, 200: true },
+          },
+          (error, socket) => (error ? reject(error) : resolve(socket as Duplex)),
+        );
+      });
+    },
   };
 }
 

@@ -1,0 +1,170 @@
+/**
+ * The checks every entry point runs on its options, before any I/O, so a bad value fails at once
+ * with a message that names the option, the value and what to pass instead (as execa does).
+ * @module
+ */
+import { InvalidArgumentError } from "./errors.js";
+
+/** How a value is shown in messages: JSON where it can be, else its type. */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null) {
+    return String(value);
+  }
+  if (value === undefined) return "undefined";
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return "an array";
+  return `a value of type ${typeof value}`;
+}
+
+/**
+ * The options argument itself: `undefined` becomes `{}`; anything but a plain object throws, so
+ * `pushImage(id, url, name, "v1")` fails instead of silently ignoring the tag.
+ */
+export function optionsObject<T extends object>(name: string, value: T | undefined): T {
+  if (value === undefined) return {} as T;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InvalidArgumentError(
+      `${name} must be an options object such as { tag: "v1" }, got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Options of {@link integerOption}. */
+export interface IntegerRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** A whole number in `[min, max]`, or `fallback` when absent. */
+export function integerOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  range: IntegerRange,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new InvalidArgumentError(
+      `${name} must be a whole number from ${range.min} to ${range.max}, got ${show(value)}`,
+    );
+  }
+  if (value < range.min || value > range.max) {
+    throw new InvalidArgumentError(
+      `${name} must be from ${range.min} to ${range.max}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** A finite number in `[min, max]`, or `fallback` when absent. */
+export function numberOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  range: IntegerRange,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new InvalidArgumentError(
+      `${name} must be a number from ${range.min} to ${range.max}, got ${show(value)}`,
+    );
+  }
+  if (value < range.min || value > range.max) {
+    throw new InvalidArgumentError(
+      `${name} must be from ${range.min} to ${range.max}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** A boolean, or `fallback` when absent. */
+export function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") {
+    throw new InvalidArgumentError(`${name} must be true or false, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** A non-empty string, or `undefined` when absent. */
+export function stringOption(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "") {
+    throw new InvalidArgumentError(`${name} must be a non-empty string, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** One of `allowed`, or `fallback` when absent. */
+export function enumOption<const T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T;
+export function enumOption<const T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): T | undefined;
+export function enumOption<const T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback?: T,
+): T | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(
+      `${name} must be one of ${allowed.map((item) => JSON.stringify(item)).join(", ")}, got ${show(value)}`,
+    );
+  }
+  return value as T;
+}
+
+/** A function, or `undefined` when absent. */
+export function functionOption<T extends (...args: never[]) => unknown>(
+  name: string,
+  value: unknown,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "function") {
+    throw new InvalidArgumentError(`${name} must be a function, got ${show(value)}`);
+  }
+  return value as T;
+}
+
+/** An `AbortSignal`, or `undefined` when absent. */
+export function signalOption(name: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) {
+    throw new InvalidArgumentError(
+      `${name} must be an AbortSignal (e.g. AbortSignal.timeout(60_000)), got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** A record of strings (build args, labels, extra hosts), or `undefined` when absent. */
+export function stringRecordOption(
+  name: string,
+  value: unknown,
+): Readonly<Record<string, string>> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InvalidArgumentError(
+      `${name} must be an object of strings such as { KEY: "value" }, got ${show(value)}`,
+    );
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== "string") {
+      throw new InvalidArgumentError(
+        `${name}[${JSON.stringify(key)}] must be a string, got ${show(item)}`,
+      );
+    }
+  }
+  return value as Readonly<Record<string, string>>;
+}

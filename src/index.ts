@@ -36,7 +36,12 @@ export {
   InvalidStateError,
   PushError,
 } from "./errors.js";
-export { type BuildImageOptions, buildImage } from "./prefect/build-image.js";
+export {
+  type Builder,
+  type BuildImageOptions,
+  type BuildSecret,
+  buildImage,
+} from "./prefect/build-image.js";
 export {
   type GeneratedDockerfile,
   generateDefaultDockerfile,
@@ -75,5 +80,8 @@ export type {
   ProgressListener,
   PushDigestEvent,
   RetryEvent,
+  VertexEvent,
+  VertexLogEvent,
+  VertexStatusEvent,
 } from "./streams/progress.js";
 export { isTransientError, type RetryOptions, TRANSIENT_ERROR_PATTERNS } from "./streams/retry.js";

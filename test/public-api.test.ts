@@ -87,6 +87,12 @@ describe("the public API", () => {
           return event.digest;
         case "retry":
           return `${event.attempt}/${event.maxAttempts}`;
+        case "vertex":
+          return `#${event.number} ${event.name} ${event.state}`;
+        case "vertex-log":
+          return `#${event.number} ${event.text}`;
+        case "vertex-status":
+          return `#${event.number} ${event.id} ${event.current}/${event.total ?? 0}`;
       }
     };
     expect(describeEvent({ type: "step", step: 2, totalSteps: 4, instruction: "RUN x" })).toBe(

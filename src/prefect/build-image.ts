@@ -24,8 +24,38 @@ import { IMAGE_LABELS } from "./labels.js";
 
 const debug = createDebug("prefect-dockerutils:build");
 
+/** A BuildKit secret: exactly one of `value`, `file` or `env`. */
+export interface BuildSecret {
+  /** The secret itself. */
+  readonly value?: string | Uint8Array;
+  /** A file whose content is the secret, like `docker build --secret id=x,src=FILE`. */
+  readonly file?: string;
+  /** An environment variable holding the secret, like `docker build --secret id=x,env=VAR`. */
+  readonly env?: string;
+}
+
+/** Which builder runs the build. */
+export type Builder = "classic" | "buildkit";
+
 /** Options of {@link buildImage}. */
 export interface BuildImageOptions extends RetryOptions {
+  /**
+   * The builder: the classic one, or BuildKit spoken through the Engine API (secrets, SSH
+   * forwarding, cache mounts, incremental context transfer).
+   * @default "buildkit" when the environment has `DOCKER_BUILDKIT=1`, else "classic" (Prefect's)
+   */
+  readonly builder?: Builder;
+  /**
+   * BuildKit secrets for `RUN --mount=type=secret,id=<id>`, by id. BuildKit only.
+   * @default {}
+   */
+  readonly secrets?: Readonly<Record<string, BuildSecret>>;
+  /**
+   * SSH agent sockets for `RUN --mount=type=ssh,id=<id>`, by id (`default` for a plain
+   * `--mount=type=ssh`): a socket path, or `true` for `SSH_AUTH_SOCK`. BuildKit only.
+   * @default {}
+   */
+  readonly ssh?: Readonly<Record<string, string | true>>;
   /**
    * The Dockerfile, relative to the context (or absolute: it may live outside the context).
    * @default "Dockerfile"

@@ -70,6 +70,57 @@ export interface RetryEvent {
   readonly error: Error;
 }
 
+/**
+ * A BuildKit build step (a "vertex" of the build graph) changed state: `started`, `cached`,
+ * `completed` or `error`. `number` is the `#N` that `docker build --progress=plain` prints.
+ */
+export interface VertexEvent {
+  readonly type: "vertex";
+  /** The vertex's digest, which names it in `vertex-log` and `vertex-status` events. */
+  readonly digest: string;
+  /** 1-based number in order of first appearance, as `--progress=plain` numbers steps. */
+  readonly number: number;
+  /** E.g. `[2/3] RUN echo hi` or `[internal] load build context`. */
+  readonly name: string;
+  readonly state: "started" | "cached" | "completed" | "error";
+  /** The error BuildKit reported, for `state: "error"`. */
+  readonly error: string | undefined;
+  /** When the vertex started, if it did. */
+  readonly started: Date | undefined;
+  /** When the vertex completed, if it did. */
+  readonly completed: Date | undefined;
+}
+
+/** Output of a BuildKit step (a RUN's stdout or stderr), as bytes and as text. */
+export interface VertexLogEvent {
+  readonly type: "vertex-log";
+  readonly digest: string;
+  readonly number: number;
+  /** 1 for stdout, 2 for stderr. */
+  readonly stream: number;
+  /** The bytes as the step wrote them. */
+  readonly data: Uint8Array;
+  /** The bytes decoded as UTF-8. */
+  readonly text: string;
+}
+
+/** Progress of a sub-task of a BuildKit step, e.g. a layer being pulled or exported. */
+export interface VertexStatusEvent {
+  readonly type: "vertex-status";
+  readonly digest: string;
+  readonly number: number;
+  /** The sub-task, e.g. `sha256:...` of a layer or `exporting layers`. */
+  readonly id: string;
+  /** Its display name, if any. */
+  readonly name: string | undefined;
+  /** Units done (bytes for transfers). */
+  readonly current: number;
+  /** Units in all, when known. */
+  readonly total: number | undefined;
+  /** Whether the sub-task completed. */
+  readonly completed: boolean;
+}
+
 /** Everything `onProgress` can receive; switch on `type`. */
 export type ProgressEvent =
   | BuildStepEvent
@@ -77,7 +128,10 @@ export type ProgressEvent =
   | LayerStatusEvent
   | ImageIdEvent
   | PushDigestEvent
-  | RetryEvent;
+  | RetryEvent
+  | VertexEvent
+  | VertexLogEvent
+  | VertexStatusEvent;
 
 /** A callback receiving typed progress events. Exceptions it throws fail the operation. */
 export type ProgressListener = (event: ProgressEvent) => void;

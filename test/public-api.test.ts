@@ -93,6 +93,8 @@ describe("the public API", () => {
           return `#${event.number} ${event.text}`;
         case "vertex-status":
           return `#${event.number} ${event.id} ${event.current}/${event.total ?? 0}`;
+        case "context-sync":
+          return `${event.dir}: ${event.files}/${event.entries} files, ${event.bytes} bytes`;
       }
     };
     expect(describeEvent({ type: "step", step: 2, totalSteps: 4, instruction: "RUN x" })).toBe(

@@ -6,6 +6,7 @@ import { stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import createDebug from "debug";
 import type Docker from "dockerode";
+import { assertBuilderOptions, selectBuilder } from "../buildkit/buildkit-support.js";
 import { type BuildContextOverlay, createBuildContext } from "../context/build-context.js";
 import { type CredentialOptions, registryConfigHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
@@ -165,6 +166,9 @@ export async function buildImageInternal(
       `context must be the path of a folder (a string), got ${typeof context}`,
     );
   }
+  // BuildKit (issue 9) lives in its own layer, loaded only by the builds that use it.
+  const builder = selectBuilder(options.builder, options.env ?? process.env);
+  assertBuilderOptions(builder, options);
   options.signal?.throwIfAborted();
   const info = await stat(context).catch(() => undefined);
   if (!info) {
@@ -178,6 +182,10 @@ export async function buildImageInternal(
   const { signal, onProgress, env, auth } = options;
   const engine = openEngine({ docker: options.docker, env });
   await engine.ping(signal ? { signal } : {});
+  if (builder === "buildkit") {
+    const { buildWithBuildKit } = await import("../buildkit/build-with-buildkit.js");
+    return buildWithBuildKit(engine, context, { ...options, labels: IMAGE_LABELS });
+  }
   // Every configured registry, as the docker CLI sends them: the engine picks what FROM needs.
   const registryConfig = await registryConfigHeader({
     ...(env ? { env } : {}),

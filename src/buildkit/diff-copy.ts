@@ -1,0 +1,329 @@
+/**
+ * The sending side of fsutil's DiffCopy protocol, which the engine's FileSync client drives:
+ *
+ * 1. the sender sends a STAT packet per entry, in walk order, then an empty STAT;
+ * 2. the receiver compares them with what it kept from the last build under the session's
+ *    shared key, and asks for each new or changed file with REQ (the file's STAT index);
+ * 3. the sender answers each REQ with the file's bytes in DATA packets and an empty DATA;
+ * 4. the receiver sends FIN once it has everything; the sender answers FIN and the call ends.
+ *
+ * So a rebuild sends the file list and only the files that changed.
+ * @module
+ */
+import nodeFs from "node:fs";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { BuildContextError } from "../errors.js";
+import { type Packet, PacketType, type Stat } from "./messages.js";
+import type { SyncEntry } from "./sync-tree.js";
+
+/** What one DiffCopy call sent. */
+export interface DiffCopyStats {
+  /** Entries listed (STAT packets). */
+  entries: number;
+  /** Files the engine asked for. */
+  files: number;
+  /** Bytes of file content sent. */
+  bytes: number;
+}
+
+/** The duplex call the packets travel on (a grpc-js server call, or a test double). */
+export interface PacketChannel {
+  /** Sends one packet (or an already encoded one); `false` means wait for `'drain'`. */
+  write(packet: Packet | Buffer): boolean;
+  end(): void;
+  on(event: "data", listener: (packet: Packet) => void): this;
+  on(event: "drain" | "end" | "cancelled" | "close", listener: () => void): this;
+  on(event: "error", listener: (error: Error) => void): this;
+  off(event: string, listener: (...args: never[]) => void): this;
+}
+
+/** Go's `os.FileMode` type bits. */
+const MODE_DIR = 0x80000000;
+const MODE_SYMLINK = 0x08000000;
+const MODE_SETUID = 0x00800000;
+const MODE_SETGID = 0x00400000;
+const MODE_STICKY = 0x00100000;
+
+/** File content travels in DATA packets of this size. */
+const DATA_CHUNK = 256 * 1024;
+/** Longest stretch of synchronous walking or reading before the event loop gets a turn. */
+const SLICE_MS = 8;
+
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = nodeFs.constants;
+// O_NONBLOCK: a file swapped for a FIFO after it was listed must not hang the open() forever.
+const OPEN_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+
+/** An entry's `Stat`, as fsutil makes it: Go's `FileMode` bits, owners 0 like the docker CLI's. */
+export function statOf(entry: SyncEntry): Stat {
+  let mode = entry.mode & 0o777;
+  if (entry.mode & 0o4000) mode |= MODE_SETUID;
+  if (entry.mode & 0o2000) mode |= MODE_SETGID;
+  if (entry.mode & 0o1000) mode |= MODE_STICKY;
+  if (entry.type === "directory") mode |= MODE_DIR;
+  if (entry.type === "symlink") mode |= MODE_SYMLINK;
+  return {
+    path: entry.name,
+    mode: mode >>> 0,
+    uid: 0,
+    gid: 0,
+    size: entry.type === "directory" || entry.type === "link" ? 0 : entry.size,
+    modTimeNs: entry.mtimeNs,
+    linkname: entry.linkname ?? "",
+  };
+}
+
+/** Varint bytes of `value` (below 2^32), protobuf's base-128 encoding. */
+function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(target: Buffer, at: number, value: number): number {
+  let offset = at;
+  while (value >= 0x80) {
+    target[offset++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  target[offset++] = value;
+  return offset;
+}
+
+/**
+ * A DATA packet with room for `length` bytes of content at the returned offset, so file content
+ * is read straight into the message instead of being copied into it (1 GiB of context is 1 GiB
+ * of copying saved). The same bytes protobufjs would write for `{ type: DATA, ID, data }`.
+ */
+function dataPacket(id: number, length: number): { packet: Buffer; offset: number } {
+  const header = 2 + (id ? 1 + varintLength(id) : 0) + 1 + varintLength(length);
+  const packet = Buffer.allocUnsafe(header + length);
+  packet[0] = 0x08;
+  packet[1] = PacketType.DATA;
+  let at = 2;
+  if (id) {
+    packet[at++] = 0x18;
+    at = writeVarint(packet, at, id);
+  }
+  packet[at++] = 0x22;
+  at = writeVarint(packet, at, length);
+  return { packet, offset: at };
+}
+
+/** Options of {@link sendDiffCopy}. */
+export interface DiffCopyOptions {
+  /** Called on every packet sent or received, e.g. to keep an inactivity timer alive. */
+  readonly onActivity?: (() => void) | undefined;
+  /** Stops the transfer: the call is ended with the error. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Sends `entries` over `channel` as fsutil's sender does, answering the receiver's requests for
+ * file content. Resolves with what was sent once the receiver has finished; rejects when a file
+ * cannot be read (the receiver is told with an ERR packet), when the receiver reports an error,
+ * or when the call is cancelled.
+ */
+export function sendDiffCopy(
+  channel: PacketChannel,
+  entries: Iterable<SyncEntry>,
+  options: DiffCopyOptions = {},
+): Promise<DiffCopyStats> {
+  const stats: DiffCopyStats = { entries: 0, files: 0, bytes: 0 };
+  const files = new Map<number, SyncEntry>();
+  const requests: number[] = [];
+  let drainWaiters: (() => void)[] = [];
+  let settled = false;
+  let sending = false;
+  const { onActivity, signal } = options;
+
+  return new Promise<DiffCopyStats>((resolve, reject) => {
+    const cleanup = () => {
+      channel.off("data", onData);
+      channel.off("drain", onDrain);
+      channel.off("end", onClosed);
+      channel.off("cancelled", onClosed);
+      channel.off("close", onClosed);
+      channel.off("error", onError);
+      signal?.removeEventListener("abort", onAbort);
+      const waiters = drainWaiters;
+      drainWaiters = [];
+      for (const wake of waiters) wake();
+    };
+    const fail = (error: Error, tellReceiver: boolean) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      if (tellReceiver) {
+        try {
+          channel.write({ type: PacketType.ERR, id: 0, data: Buffer.from(error.message) });
+          channel.end();
+        } catch {
+          // The call is already gone.
+        }
+      }
+      reject(error);
+    };
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(stats);
+    };
+    const onDrain = () => {
+      const waiters = drainWaiters;
+      drainWaiters = [];
+      for (const wake of waiters) wake();
+    };
+    const send = async (packet: Packet | Buffer): Promise<void> => {
+      onActivity?.();
+      if (!channel.write(packet) && !settled) {
+        await new Promise<void>((wake) => drainWaiters.push(wake));
+      }
+    };
+    const onData = (packet: Packet) => {
+      onActivity?.();
+      switch (packet.type) {
+        case PacketType.REQ:
+          requests.push(packet.id);
+          if (!sending) void sendRequested();
+          break;
+        case PacketType.FIN:
+          channel.write({ type: PacketType.FIN, id: 0 });
+          channel.end();
+          finish();
+          break;
+        case PacketType.ERR:
+          fail(
+            new Error(`error from receiver: ${Buffer.from(packet.data ?? []).toString("utf8")}`),
+            false,
+          );
+          break;
+        default:
+          // STAT and DATA only travel the other way; fsutil ignores them too.
+          break;
+      }
+    };
+    const onClosed = () => {
+      if (!settled) fail(new Error("the engine ended the file transfer before it finished"), false);
+    };
+    const onError = (error: Error) => fail(error, false);
+    const onAbort = () => fail(signal?.reason as Error, true);
+
+    const walk = async () => {
+      let index = 0;
+      let deadline = performance.now() + SLICE_MS;
+      for (const entry of entries) {
+        if (settled) return;
+        if (entry.type === "file" || entry.type === "link") files.set(index, entry);
+        index++;
+        stats.entries++;
+        await send({ type: PacketType.STAT, stat: statOf(entry), id: 0 });
+        if (performance.now() > deadline) {
+          // Lets the engine's REQs and health checks in while a big folder is listed.
+          await yieldToLoop();
+          deadline = performance.now() + SLICE_MS;
+        }
+      }
+      if (settled) return;
+      await send({ type: PacketType.STAT, id: 0 });
+    };
+
+    const sendRequested = async () => {
+      sending = true;
+      try {
+        while (!settled) {
+          const id = requests.shift();
+          if (id === undefined) break;
+          const entry = files.get(id);
+          if (entry === undefined) {
+            fail(new Error(`invalid file id ${id}`), true);
+            return;
+          }
+          files.delete(id);
+          stats.files++;
+          await sendFile(id, entry);
+        }
+      } catch (error) {
+        fail(error as Error, true);
+      } finally {
+        sending = false;
+      }
+    };
+
+    const sendFile = async (id: number, entry: SyncEntry) => {
+      const source = entry.source;
+      if (source !== undefined && entry.type === "file") {
+        let fd: number;
+        try {
+          fd = nodeFs.openSync(source, OPEN_FLAGS);
+        } catch (error) {
+          throw new BuildContextError(
+            `cannot read ${source}: ${(error as Error).message}`,
+            source,
+            { cause: error },
+          );
+        }
+        try {
+          if (!nodeFs.fstatSync(fd).isFile()) {
+            throw new BuildContextError(`${source} is no longer a regular file`, source);
+          }
+          // Exactly the size the STAT announced, as the tar path sends: a file that shrank since
+          // it was listed fails the build rather than arrive cut.
+          let position = 0;
+          let deadline = performance.now() + SLICE_MS;
+          while (position < entry.size) {
+            const want = Math.min(DATA_CHUNK, entry.size - position);
+            const { packet, offset } = dataPacket(id, want);
+            for (let got = 0; got < want; ) {
+              const read = nodeFs.readSync(fd, packet, offset + got, want - got, position + got);
+              if (read === 0) {
+                throw new BuildContextError(
+                  `${source} changed while the build context was read: expected ${entry.size} bytes, got ${position + got}`,
+                  source,
+                );
+              }
+              got += read;
+            }
+            position += want;
+            stats.bytes += want;
+            await send(packet);
+            if (settled) return;
+            if (performance.now() > deadline) {
+              await yieldToLoop();
+              deadline = performance.now() + SLICE_MS;
+            }
+          }
+        } finally {
+          nodeFs.closeSync(fd);
+        }
+      }
+      await send({ type: PacketType.DATA, id });
+    };
+
+    channel.on("data", onData);
+    channel.on("drain", onDrain);
+    channel.on("end", onClosed);
+    channel.on("cancelled", onClosed);
+    channel.on("close", onClosed);
+    channel.on("error", onError);
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    walk().catch((error: unknown) => {
+      const failure =
+        error instanceof BuildContextError
+          ? error
+          : new BuildContextError(
+              `cannot read the build context: ${(error as Error).message}`,
+              (error as { path?: string }).path ?? "",
+              { cause: error },
+            );
+      fail(failure, true);
+    });
+  });
+}

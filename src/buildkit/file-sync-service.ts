@@ -1,0 +1,130 @@
+/**
+ * `moby.filesync.v1.FileSync`: the engine reads the build context and the Dockerfile's folder
+ * through `DiffCopy`, naming the folder (`dir-name`) and what it wants from it
+ * (`include-patterns`, `exclude-patterns`, `followpaths`) in the call's metadata, as it does
+ * with the docker CLI.
+ * @module
+ */
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import createDebug from "debug";
+import { type DiffCopyStats, type PacketChannel, sendDiffCopy } from "./diff-copy.js";
+import { IncludeFilter, resolveFollowPaths } from "./include-filter.js";
+import type { Messages, Packet } from "./messages.js";
+import { defineService, type GrpcModule, type SessionService } from "./session-service.js";
+import { readTreeLink, type SyncTree, walkSyncTree } from "./sync-tree.js";
+
+const debug = createDebug("prefect-dockerutils:buildkit");
+
+/** What a finished transfer reports. */
+export interface SyncReport extends DiffCopyStats {
+  /** The folder's name in the session: `context` or `dockerfile`. */
+  readonly dir: string;
+}
+
+/** Options of {@link fileSyncService}. */
+export interface FileSyncHooks {
+  /** Called on every packet, e.g. to keep an inactivity timer alive. */
+  readonly onActivity?: (() => void) | undefined;
+  /** Hears about each finished transfer. */
+  readonly onSynced?: ((report: SyncReport) => void) | undefined;
+  /** Hears about transfers that failed on this side (an unreadable file, ...). */
+  readonly onError?: ((error: unknown) => void) | undefined;
+  /** Stops every transfer. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * The values of a metadata key. The engine sends one header per value; Node's HTTP/2 joins
+ * repeated headers with ", ", so they are split again here (as grpc-js does for binary keys). A
+ * pattern holding ", " itself cannot survive that, whatever the client.
+ */
+function metadataValues(call: ServerDuplexStream<unknown, unknown>, key: string): string[] {
+  return call.metadata
+    .get(key)
+    .flatMap((value) => value.toString().split(","))
+    .map((value) => value.trim())
+    .filter((value) => value !== "");
+}
+
+/** The FileSync service for the folders in `dirs`, by the names the engine asks for. */
+export function fileSyncService(
+  grpc: GrpcModule,
+  messages: Messages,
+  dirs: ReadonlyMap<string, SyncTree>,
+  hooks: FileSyncHooks = {},
+): SessionService {
+  return defineService(
+    "moby.filesync.v1.FileSync",
+    {
+      DiffCopy: {
+        kind: "bidi",
+        decode: messages.decodePacket,
+        // Content packets arrive encoded already (see diff-copy.ts).
+        encode: (packet: Packet | Buffer) =>
+          Buffer.isBuffer(packet) ? packet : messages.encodePacket(packet),
+      },
+    },
+    {
+      DiffCopy: (call: ServerDuplexStream<Packet, Packet | Buffer>) => {
+        const dir = metadataValues(call, "dir-name")[0] ?? "";
+        const tree = dirs.get(dir);
+        if (tree === undefined) {
+          call.emit("error", {
+            code: grpc.status.NOT_FOUND,
+            details: `no access allowed to dir ${JSON.stringify(dir)}`,
+          });
+          return;
+        }
+        const excludes = metadataValues(call, "exclude-patterns");
+        const includePatterns = metadataValues(call, "include-patterns");
+        const followPaths = metadataValues(call, "followpaths");
+        debug(
+          "sync %s: include %j, exclude %j, follow %j",
+          dir,
+          includePatterns,
+          excludes,
+          followPaths,
+        );
+        let includes: IncludeFilter | undefined;
+        try {
+          const patterns = [
+            ...includePatterns,
+            ...(followPaths.length > 0
+              ? resolveFollowPaths(followPaths, (path) => readTreeLink(tree, path))
+              : []),
+          ];
+          includes = patterns.length > 0 ? new IncludeFilter(patterns) : undefined;
+        } catch (error) {
+          hooks.onError?.(error);
+          call.emit("error", { code: grpc.status.INTERNAL, details: (error as Error).message });
+          return;
+        }
+        const entries = walkSyncTree(tree, {
+          excludes,
+          includes: includes
+            ? (path, isDirectory) => includes.includes(path, isDirectory)
+            : undefined,
+        });
+        sendDiffCopy(call as unknown as PacketChannel, entries, {
+          onActivity: hooks.onActivity,
+          signal: hooks.signal,
+        }).then(
+          (stats) => {
+            debug(
+              "sync %s: %d entries, %d files, %d bytes",
+              dir,
+              stats.entries,
+              stats.files,
+              stats.bytes,
+            );
+            hooks.onSynced?.({ dir, ...stats });
+          },
+          (error: unknown) => {
+            debug("sync %s failed: %s", dir, (error as Error).message);
+            hooks.onError?.(error);
+          },
+        );
+      },
+    },
+  );
+}

@@ -50,10 +50,10 @@ export function authService(
     },
     {
       Credentials: (
-        call: ServerUnaryCall<string, SessionCredentials | undefined>,
+        call: ServerUnaryCall<{ value: string }, SessionCredentials | undefined>,
         callback: sendUnaryData<SessionCredentials | undefined>,
       ) => {
-        const host = call.request;
+        const host = call.request.value;
         lookup(host).then(
           (login) => {
             debug("session credentials for %s: %s", host, login ? "found" : "none");

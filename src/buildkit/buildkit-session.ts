@@ -69,6 +69,7 @@ export class BuildKitSession implements Disposable {
     const server = new grpc.Server({
       // The engine sends small requests; a bigger one is a broken or hostile peer.
       "grpc.max_receive_message_length": 16 * 1024 * 1024,
+      interceptors: services.flatMap((service) => service.interceptor ?? []),
     });
     for (const service of services) server.addService(service.definition, service.implementation);
     this.#server = server;

@@ -26,13 +26,17 @@ export interface DiffCopyStats {
   bytes: number;
 }
 
-/** The duplex call the packets travel on (a grpc-js server call, or a test double). */
+/** The call the packets travel on (a gRPC DiffCopy call, or a test double). */
 export interface PacketChannel {
-  /** Sends one packet (or an already encoded one); `false` means wait for `'drain'`. */
-  write(packet: Packet | Buffer): boolean;
+  /**
+   * Sends one packet (or one already encoded); `done` is called once it is written out. Sends
+   * may overlap: they go out in order, many per write to the connection.
+   */
+  send(packet: Packet | Buffer, done: () => void): void;
+  /** Ends the call successfully. */
   end(): void;
   on(event: "data", listener: (packet: Packet) => void): this;
-  on(event: "drain" | "end" | "cancelled" | "close", listener: () => void): this;
+  on(event: "end" | "cancelled" | "close", listener: () => void): this;
   on(event: "error", listener: (error: Error) => void): this;
   off(event: string, listener: (...args: never[]) => void): this;
 }
@@ -46,6 +50,9 @@ const MODE_STICKY = 0x00100000;
 
 /** File content travels in DATA packets of this size. */
 const DATA_CHUNK = 256 * 1024;
+/** Bytes and packets sent but not written out yet, beyond which sending waits. */
+const PENDING_BYTES = 4 * 1024 * 1024;
+const PENDING_PACKETS = 4096;
 /** Longest stretch of synchronous walking or reading before the event loop gets a turn. */
 const SLICE_MS = 8;
 
@@ -134,23 +141,27 @@ export function sendDiffCopy(
   const stats: DiffCopyStats = { entries: 0, files: 0, bytes: 0 };
   const files = new Map<number, SyncEntry>();
   const requests: number[] = [];
-  let drainWaiters: (() => void)[] = [];
+  let waiters: (() => void)[] = [];
   let settled = false;
   let sending = false;
+  let pendingBytes = 0;
+  let pendingPackets = 0;
   const { onActivity, signal } = options;
 
   return new Promise<DiffCopyStats>((resolve, reject) => {
+    const wakeAll = () => {
+      const waiting = waiters;
+      waiters = [];
+      for (const wake of waiting) wake();
+    };
     const cleanup = () => {
       channel.off("data", onData);
-      channel.off("drain", onDrain);
       channel.off("end", onClosed);
       channel.off("cancelled", onClosed);
       channel.off("close", onClosed);
       channel.off("error", onError);
       signal?.removeEventListener("abort", onAbort);
-      const waiters = drainWaiters;
-      drainWaiters = [];
-      for (const wake of waiters) wake();
+      wakeAll();
     };
     const fail = (error: Error, tellReceiver: boolean) => {
       if (settled) return;
@@ -158,7 +169,10 @@ export function sendDiffCopy(
       cleanup();
       if (tellReceiver) {
         try {
-          channel.write({ type: PacketType.ERR, id: 0, data: Buffer.from(error.message) });
+          channel.send(
+            { type: PacketType.ERR, id: 0, data: Buffer.from(error.message) },
+            () => undefined,
+          );
           channel.end();
         } catch {
           // The call is already gone.
@@ -172,17 +186,29 @@ export function sendDiffCopy(
       cleanup();
       resolve(stats);
     };
-    const onDrain = () => {
-      const waiters = drainWaiters;
-      drainWaiters = [];
-      for (const wake of waiters) wake();
-    };
-    const send = async (packet: Packet | Buffer): Promise<void> => {
+    /**
+     * Sends a packet; `true` means wait for {@link room} before sending more. Sends overlap, so
+     * many small packets leave in one write instead of one write (and one engine wake-up) each.
+     */
+    const send = (packet: Packet | Buffer, size: number): boolean => {
       onActivity?.();
-      if (!channel.write(packet) && !settled) {
-        await new Promise<void>((wake) => drainWaiters.push(wake));
-      }
+      pendingBytes += size;
+      pendingPackets++;
+      channel.send(packet, () => {
+        pendingBytes -= size;
+        pendingPackets--;
+        if (
+          waiters.length > 0 &&
+          pendingBytes <= PENDING_BYTES / 2 &&
+          pendingPackets <= PENDING_PACKETS / 2
+        ) {
+          wakeAll();
+        }
+      });
+      return pendingBytes > PENDING_BYTES || pendingPackets > PENDING_PACKETS;
     };
+    const room = () =>
+      settled ? Promise.resolve() : new Promise<void>((wake) => waiters.push(wake));
     const onData = (packet: Packet) => {
       onActivity?.();
       switch (packet.type) {
@@ -191,7 +217,7 @@ export function sendDiffCopy(
           if (!sending) void sendRequested();
           break;
         case PacketType.FIN:
-          channel.write({ type: PacketType.FIN, id: 0 });
+          send({ type: PacketType.FIN, id: 0 }, 2);
           channel.end();
           finish();
           break;
@@ -220,7 +246,8 @@ export function sendDiffCopy(
         if (entry.type === "file" || entry.type === "link") files.set(index, entry);
         index++;
         stats.entries++;
-        await send({ type: PacketType.STAT, stat: statOf(entry), id: 0 });
+        const stat = statOf(entry);
+        if (send({ type: PacketType.STAT, stat, id: 0 }, 32 + stat.path.length)) await room();
         if (performance.now() > deadline) {
           // Lets the engine's REQs and health checks in while a big folder is listed.
           await yieldToLoop();
@@ -228,7 +255,7 @@ export function sendDiffCopy(
         }
       }
       if (settled) return;
-      await send({ type: PacketType.STAT, id: 0 });
+      send({ type: PacketType.STAT, id: 0 }, 2);
     };
 
     const sendRequested = async () => {
@@ -289,7 +316,7 @@ export function sendDiffCopy(
             }
             position += want;
             stats.bytes += want;
-            await send(packet);
+            if (send(packet, packet.length)) await room();
             if (settled) return;
             if (performance.now() > deadline) {
               await yieldToLoop();
@@ -300,11 +327,10 @@ export function sendDiffCopy(
           nodeFs.closeSync(fd);
         }
       }
-      await send({ type: PacketType.DATA, id });
+      if (send({ type: PacketType.DATA, id }, 8)) await room();
     };
 
     channel.on("data", onData);
-    channel.on("drain", onDrain);
     channel.on("end", onClosed);
     channel.on("cancelled", onClosed);
     channel.on("close", onClosed);

@@ -115,8 +115,11 @@ export interface Messages {
   /** A message with one `bytes` field 1 (`BytesMessage`, `GetSecretResponse`). */
   encodeBytes(data: Uint8Array): Buffer;
   decodeBytes(bytes: Uint8Array): Uint8Array;
-  /** A message with one `string` field 1 (`CredentialsRequest.Host`, `GetSecretRequest.ID`, ...). */
-  decodeFirstString(bytes: Uint8Array): string;
+  /**
+   * A message whose field 1 is a string (`CredentialsRequest.Host`, `GetSecretRequest.ID`, ...).
+   * An object, never a bare string: grpc-js takes a falsy request (`""`) for a missing one.
+   */
+  decodeFirstString(bytes: Uint8Array): { readonly value: string };
   /** Any message, fields ignored. */
   decodeNothing(bytes: Uint8Array): Record<string, never>;
   /** An empty message. */
@@ -231,7 +234,7 @@ function makeMessages(protobuf: ProtobufModule): Messages {
     return stat;
   };
 
-  const firstString = (bytes: Uint8Array): string => {
+  const firstString = (bytes: Uint8Array): { value: string } => {
     const reader = Reader.create(bytes);
     let value = "";
     while (reader.pos < reader.len) {
@@ -239,7 +242,7 @@ function makeMessages(protobuf: ProtobufModule): Messages {
       if (tag === 10) value = reader.string();
       else reader.skipType(tag & 7);
     }
-    return value;
+    return { value };
   };
 
   const readVertex = (reader: Reader, end: number): TraceVertex => {

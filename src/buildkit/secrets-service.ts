@@ -30,10 +30,10 @@ export function secretsService(
     },
     {
       GetSecret: (
-        call: ServerUnaryCall<string, Uint8Array>,
+        call: ServerUnaryCall<{ value: string }, Uint8Array>,
         callback: sendUnaryData<Uint8Array>,
       ) => {
-        const id = call.request;
+        const id = call.request.value;
         const value = secrets.get(id);
         // The ID only: a secret's value never reaches a log.
         debug("session secret %j: %s", id, value ? "served" : "not found");

@@ -14,6 +14,8 @@ export interface SessionService {
   readonly name: string;
   readonly definition: Grpc.ServiceDefinition;
   readonly implementation: Grpc.UntypedServiceImplementation;
+  /** A server interceptor the service needs (it must pass other services' calls through). */
+  readonly interceptor?: Grpc.ServerInterceptor | undefined;
 }
 
 /** The kinds of gRPC method a session serves. */
@@ -32,6 +34,7 @@ export function defineService(
   // biome-ignore lint/suspicious/noExplicitAny: each method has its own request and response types.
   methods: Readonly<Record<string, MethodSpec<any, any>>>,
   implementation: Grpc.UntypedServiceImplementation,
+  interceptor?: Grpc.ServerInterceptor,
 ): SessionService {
   const definition: Record<string, Grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [method, spec] of Object.entries(methods)) {
@@ -50,7 +53,7 @@ export function defineService(
       originalName: method,
     };
   }
-  return { name, definition, implementation };
+  return { name, definition, implementation, interceptor };
 }
 
 /** The gRPC paths a service serves, which the session announces to the engine. */

@@ -95,8 +95,8 @@ export function sshService(
 ): SessionService {
   const bytes = { decode: messages.decodeBytes, encode: messages.encodeBytes };
   const implementation: UntypedServiceImplementation = {
-    CheckAgent: (call: ServerUnaryCall<string, void>, callback: sendUnaryData<void>) => {
-      const id = call.request || DEFAULT_SSH_ID;
+    CheckAgent: (call: ServerUnaryCall<{ value: string }, void>, callback: sendUnaryData<void>) => {
+      const id = call.request.value || DEFAULT_SSH_ID;
       if (agents.has(id)) callback(null);
       else callback({ code: grpc.status.NOT_FOUND, details: `unset ssh forward key ${id}` });
     },

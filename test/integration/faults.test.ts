@@ -34,12 +34,19 @@ beforeAll(async () => {
 });
 afterAll(() => docker.getImage(`localhost/pdu-big:${process.pid}`).remove({ noprune: true }));
 
-/** Registry tags of this file's pushes (repositories named pdu-faults-*) left on the engine. */
+/**
+ * This run's repositories are named `pdu-faults-<run>-*`: the engine is shared with other test
+ * runs, whose tags of the same tests must not count here.
+ */
+const repo = (name: string) => `pdu-faults-${run}-${name}`;
+const run = randomUUID().slice(0, 8);
+
+/** Registry tags of this run's pushes left on the engine. */
 async function registryTags(): Promise<string[]> {
   const images = await docker.listImages();
   return images
     .flatMap((image) => image.RepoTags ?? [])
-    .filter((tag) => /^127\.0\.0\.1:\d+\/pdu-faults-/.test(tag));
+    .filter((tag) => /^127\.0\.0\.1:\d+\//.test(tag) && tag.includes(`/pdu-faults-${run}-`));
 }
 
 describe("an unreachable engine", () => {
@@ -127,7 +134,7 @@ describe("a connection cut in the middle", () => {
     await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
     const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
     let cut = false;
-    const error = await pushImage(bigImage, REGISTRY_URL, "pdu-faults-cut", {
+    const error = await pushImage(bigImage, REGISTRY_URL, repo("cut"), {
       docker: client,
       tag: `cut-${Date.now()}`,
       retries: 0,
@@ -150,17 +157,12 @@ describe("a registry that fails", () => {
     // The engine retries layer uploads itself, but not the manifest: that failure reaches us.
     proxy.failNext(2, (method, url) => method === "PUT" && url.includes("/manifests/"));
     const events: ProgressEvent[] = [];
-    const reference = await pushImage(
-      bigImage,
-      `http://127.0.0.1:${proxy.port}`,
-      "pdu-faults-503",
-      {
-        tag: "recovered",
-        ...fast,
-        onProgress: (event) => events.push(event),
-      },
-    );
-    expect(reference).toBe(`127.0.0.1:${proxy.port}/pdu-faults-503:recovered`);
+    const reference = await pushImage(bigImage, `http://127.0.0.1:${proxy.port}`, repo("503"), {
+      tag: "recovered",
+      ...fast,
+      onProgress: (event) => events.push(event),
+    });
+    expect(reference).toBe(`127.0.0.1:${proxy.port}/${repo("503")}:recovered`);
     expect(proxy.failed).toBe(2);
     const retries = events.filter((e) => e.type === "retry");
     expect(retries.length).toBeGreaterThanOrEqual(1);
@@ -170,7 +172,7 @@ describe("a registry that fails", () => {
 
   it("by refusing authentication is not retried", async () => {
     const events: ProgressEvent[] = [];
-    const error = await pushImage(bigImage, "http://127.0.0.1:5556", "pdu-faults-auth", {
+    const error = await pushImage(bigImage, "http://127.0.0.1:5556", repo("auth"), {
       tag: "refused",
       onProgress: (event) => events.push(event),
     }).catch((e: unknown) => e);
@@ -279,7 +281,7 @@ describe("cancellation", () => {
     const handles = openFiles();
     const controller = new AbortController();
     let abortedAt = 0;
-    const pending = pushImage(bigImage, REGISTRY_URL, "pdu-faults-cancel", {
+    const pending = pushImage(bigImage, REGISTRY_URL, repo("cancel"), {
       tag: `cancel-${Date.now()}`,
       signal: controller.signal,
       onProgress: (event) => {
@@ -338,7 +340,7 @@ describe("an engine that goes silent", () => {
     const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
     const statuses: string[] = [];
     proxy.stallAt("Preparing");
-    const error = await pushImage(bigImage, REGISTRY_URL, "pdu-faults-silent", {
+    const error = await pushImage(bigImage, REGISTRY_URL, repo("silent"), {
       docker: client,
       tag: `silent-${randomUUID()}`,
       inactivityTimeoutMs: 1_500,

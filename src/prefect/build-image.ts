@@ -46,6 +46,7 @@ export interface BuildImageOptions extends RetryOptions {
   /**
    * The builder: the classic one, or BuildKit spoken through the Engine API (secrets, SSH
    * forwarding, cache mounts, incremental context transfer).
+   * `"buildkit"` is not available yet and rejects with an {@link InvalidArgumentError}.
    * @default "buildkit" when the environment has `DOCKER_BUILDKIT=1`, else "classic" (Prefect's)
    */
   readonly builder?: Builder;
@@ -65,7 +66,11 @@ export interface BuildImageOptions extends RetryOptions {
    * @default "Dockerfile"
    */
   readonly dockerfile?: string;
-  /** The tag to give the image, e.g. `my-image:latest`. @default undefined (no tag) */
+  /**
+   * The tag to give the image, e.g. `my-image:latest`: an image reference with a lower-case
+   * repository and no digest, checked on the client before anything is sent.
+   * @default undefined (no tag)
+   */
   readonly tag?: string;
   /** Pull the base image even when the engine has it. @default false */
   readonly pull?: boolean;
@@ -110,9 +115,13 @@ export interface BuildImageOptions extends RetryOptions {
   readonly networkMode?: string;
   /** Images to use as cache sources. @default [] */
   readonly cacheFrom?: readonly string[];
-  /** Size of `/dev/shm` in bytes. @default the engine's */
+  /** Size of `/dev/shm` in bytes, a whole number (0: the engine's). @default the engine's */
   readonly shmSize?: number;
-  /** Memory limit of RUN steps in bytes. @default none */
+  /**
+   * Memory limit of RUN steps in bytes: 0 (no limit) or a whole number of at least 6 MiB, the
+   * engine's minimum.
+   * @default none
+   */
   readonly memory?: number;
   /** Squash the new layers into one (experimental engines only). @default false */
   readonly squash?: boolean;

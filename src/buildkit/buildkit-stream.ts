@@ -5,8 +5,14 @@
  */
 import type { Writable } from "node:stream";
 import { BuildError } from "../errors.js";
-import { LineTail } from "../streams/attempt.js";
-import { engineError, field, type JsonLine, objectField } from "../streams/json-lines.js";
+import {
+  engineError,
+  field,
+  type JsonLine,
+  objectField,
+  tooLongLineMessage,
+} from "../streams/json-lines.js";
+import { LineTail } from "../streams/line-tail.js";
 import { type ProgressListener, writeProgress } from "../streams/progress.js";
 import type { Messages } from "./messages.js";
 import { PlainProgress } from "./plain-progress.js";
@@ -61,6 +67,7 @@ export class BuildKitStream {
   /** Handles one line; throws a {@link BuildError} for an error the engine reported. */
   handle(line: JsonLine): void {
     const { onProgress } = this.#outputs;
+    if (line.kind === "too-long") throw this.error(tooLongLineMessage(line.maxBytes));
     if (line.kind === "text") {
       this.#text.push(`${line.text}\n`);
       onProgress?.({ type: "output", text: `${line.text}\n` });

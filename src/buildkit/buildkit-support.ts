@@ -1,60 +1,12 @@
 /**
- * Whether an engine can build with BuildKit, decided from its `/_ping` answer, and which builder
- * a build uses.
+ * Whether an engine can build with BuildKit, decided from its `/_ping` answer.
  * @module
  */
 import type { EngineConnection } from "../engine/engine-connection.js";
-import { BuildError, InvalidArgumentError } from "../errors.js";
+import { BuildError } from "../errors.js";
 
 /** The oldest API version whose builds take `version=2` and a session (Docker 18.09). */
 export const MIN_BUILDKIT_API_VERSION = "1.39";
-
-/** Which builder runs a build. */
-export type BuilderName = "classic" | "buildkit";
-
-const TRUE = new Set(["1", "t", "T", "true", "TRUE", "True"]);
-const FALSE = new Set(["0", "f", "F", "false", "FALSE", "False"]);
-
-/**
- * The builder of a build: the `builder` option when given, else `"buildkit"` when the
- * environment's `DOCKER_BUILDKIT` is true (`1`, `true`, ... as Go's `strconv.ParseBool` reads it,
- * like the docker CLI), else `"classic"`.
- * @throws InvalidArgumentError for an unknown `builder` or a `DOCKER_BUILDKIT` that is no boolean.
- */
-export function selectBuilder(option: unknown, env: NodeJS.ProcessEnv): BuilderName {
-  if (option !== undefined) {
-    if (option === "classic" || option === "buildkit") return option;
-    throw new InvalidArgumentError(
-      `builder must be "classic" or "buildkit", got ${typeof option === "string" ? JSON.stringify(option) : typeof option}`,
-    );
-  }
-  const value = env.DOCKER_BUILDKIT;
-  if (value === undefined || value === "") return "classic";
-  if (TRUE.has(value)) return "buildkit";
-  if (FALSE.has(value)) return "classic";
-  throw new InvalidArgumentError(
-    `DOCKER_BUILDKIT must be a boolean such as 1 or 0, got ${JSON.stringify(value)}`,
-  );
-}
-
-/**
- * Refuses BuildKit-only options on the classic builder, which would silently build without them.
- * @throws InvalidArgumentError naming the option.
- */
-export function assertBuilderOptions(
-  builder: BuilderName,
-  options: { readonly secrets?: object | undefined; readonly ssh?: object | undefined },
-): void {
-  if (builder !== "classic") return;
-  for (const name of ["secrets", "ssh"] as const) {
-    const value = options[name];
-    if (value !== undefined && value !== null && Object.keys(value).length > 0) {
-      throw new InvalidArgumentError(
-        `${name} needs BuildKit, but this build uses the classic builder: pass builder: "buildkit" (or set DOCKER_BUILDKIT=1)`,
-      );
-    }
-  }
-}
 
 function versionAtLeast(version: string, minimum: string): boolean {
   const [major = 0, minor = 0] = version.split(".").map(Number);

@@ -4,8 +4,7 @@
  * @module
  */
 import { StringDecoder } from "node:string_decoder";
-import { LOG_TAIL_LINES, MAX_LOG_TAIL_LINE_CHARS } from "../defaults.js";
-import { LineTail } from "../streams/attempt.js";
+import { LineTail } from "../streams/line-tail.js";
 import type { VertexEvent, VertexLogEvent, VertexStatusEvent } from "../streams/progress.js";
 import type { StatusResponse, TraceVertex } from "./messages.js";
 
@@ -125,18 +124,11 @@ export class VertexTracker {
         name,
         state: undefined,
         error: "",
-        tail: new LineTail(LOG_TAIL_LINES),
+        tail: new LineTail(),
         decoders: new Map(),
       };
       this.#vertexes.set(digest, vertex);
     }
     return vertex;
   }
-}
-
-/** Cuts a log line to the length the log tails keep. */
-export function clipLine(line: string): string {
-  return line.length > MAX_LOG_TAIL_LINE_CHARS
-    ? `${line.slice(0, MAX_LOG_TAIL_LINE_CHARS)}...`
-    : line;
 }

@@ -300,8 +300,13 @@ export class PlainProgress {
     this.#current = vertex;
     if (vertex.completed === undefined) return;
     this.#current = undefined;
+    // The 20.10 CLI ends an unfinished last line here only for errors, and prints
+    // "no newline#5 DONE 0.2s" otherwise; a line of its own reads better.
+    if (vertex.logsPartial) out("\n");
+    vertex.logsPartial = false;
+    vertex.logs = [];
+    vertex.logsOffset = 0;
     if (vertex.error !== "") {
-      if (vertex.logsPartial) out("\n");
       if (vertex.error.endsWith("context canceled")) out(`#${vertex.index} CANCELED\n`);
       else out(`#${vertex.index} ERROR: ${vertex.error}\n`);
     } else if (vertex.cached) {

@@ -55,6 +55,10 @@ export class VertexTracker {
       if (state === undefined || state === vertex.state) continue;
       // A vertex resent without its completion must not go back to "started".
       if (state === "started" && vertex.state !== undefined) continue;
+      if (vertex.state === undefined && state !== "started" && update.started !== undefined) {
+        // Started and finished in one update: every step still reports "started" first.
+        events.push(this.#event(update, vertex, "started"));
+      }
       vertex.state = state;
       if (state === "error") {
         vertex.error = update.error;
@@ -63,16 +67,7 @@ export class VertexTracker {
           this.#failed = vertex;
         }
       }
-      events.push({
-        type: "vertex",
-        digest: update.digest,
-        number: vertex.number,
-        name: vertex.name,
-        state,
-        error: state === "error" ? update.error : undefined,
-        started: date(update.started),
-        completed: date(update.completed),
-      });
+      events.push(this.#event(update, vertex, state));
     }
     for (const update of status.statuses) {
       const vertex = this.#vertexes.get(update.vertex);
@@ -114,6 +109,19 @@ export class VertexTracker {
     const vertex = this.#failed;
     if (vertex === undefined) return undefined;
     return { step: vertex.name, error: vertex.error, logTail: vertex.tail.lines() };
+  }
+
+  #event(update: TraceVertex, vertex: TrackedVertex, state: VertexEvent["state"]): VertexEvent {
+    return {
+      type: "vertex",
+      digest: update.digest,
+      number: vertex.number,
+      name: vertex.name,
+      state,
+      error: state === "error" ? update.error : undefined,
+      started: date(update.started),
+      completed: state === "started" ? undefined : date(update.completed),
+    };
   }
 
   #vertex(digest: string, name: string): TrackedVertex {

@@ -3,15 +3,7 @@
 
 import { execFileSync } from "node:child_process";
 import { EventEmitter } from "node:events";
-import {
-  chmodSync,
-  linkSync,
-  mkdirSync,
-  rmSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, linkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";

@@ -31,11 +31,13 @@ async function main(): Promise<void> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   // dockerode pipes the stream into an http.ClientRequest and stdout is a pipe (a net.Socket):
-  // both hand the bytes to the kernel before calling back, so chunk memory can be reused.
-  const built = await createBuildContext(context, { overlays, reuseBuffers: true });
+  // the stream reuses chunk memory for exactly these consumers.
   let bytes = 0;
-  built.stream.on("data", (chunk: Buffer) => {
-    bytes += chunk.length;
+  const built = await createBuildContext(context, {
+    overlays,
+    onChunk: (chunk) => {
+      bytes += chunk.bytes;
+    },
   });
   if (mode === "pack") {
     // process.stdout writes to a pipe synchronously; a socket on the same descriptor writes

@@ -7,7 +7,7 @@ import path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { extract } from "tar-stream";
-import { describe, expect, expectTypeOf, it, onTestFinished } from "vitest";
+import { describe, expect, expectTypeOf, it, onTestFinished, vi } from "vitest";
 import {
   type BuildContext,
   type BuildContextEntry,
@@ -132,7 +132,7 @@ describe("createBuildContext: tar entries", () => {
   });
 
   it("keeps permission bits exactly, whatever the umask", async () => {
-    const dir = await tempDir();
+    const dir = await tree(await tempDir(), { Dockerfile: "FROM busybox\n" });
     const modes = [0o600, 0o644, 0o664, 0o666, 0o700, 0o755, 0o775, 0o777, 0o2755, 0o1755];
     for (const mode of modes) {
       const file = path.join(dir, `f-${mode.toString(8)}`);
@@ -142,7 +142,8 @@ describe("createBuildContext: tar entries", () => {
     const previous = process.umask(0o077);
     try {
       const { entries } = await pack(dir);
-      expect(entries.map((entry) => [entry.name, entry.mode.toString(8)])).toEqual(
+      const files = entries.filter((entry) => entry.name !== "Dockerfile");
+      expect(files.map((entry) => [entry.name, entry.mode.toString(8)])).toEqual(
         modes
           .map((mode) => [`f-${mode.toString(8)}`, mode.toString(8)])
           .sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1)),
@@ -167,7 +168,12 @@ describe("createBuildContext: tar entries", () => {
     const deep = `${"d".repeat(60)}/${"e".repeat(60)}/${"f".repeat(90)}.txt`;
     const longName = `${"l".repeat(200)}.txt`;
     const longTarget = `${"t".repeat(150)}/target`;
-    await tree(dir, { [deep]: "deep", [longName]: "long", "ünïcødé-文件.txt": "u" });
+    await tree(dir, {
+      Dockerfile: "FROM busybox\n",
+      [deep]: "deep",
+      [longName]: "long",
+      "ünïcødé-文件.txt": "u",
+    });
     await symlink(longTarget, path.join(dir, "long-link"));
     const { entries, context } = await pack(dir);
     const byName = new Map(entries.map((entry) => [entry.name, entry]));
@@ -210,7 +216,7 @@ describe("createBuildContext: tar entries", () => {
   });
 
   it("streams big files with backpressure: the reader stays close behind the consumer", async () => {
-    const dir = await tempDir();
+    const dir = await tree(await tempDir(), { Dockerfile: "x" });
     const size = 48 * 1024 * 1024;
     const file = await nodeFs.promises.open(path.join(dir, "big.bin"), "w");
     await file.truncate(size);
@@ -234,12 +240,12 @@ describe("createBuildContext: tar entries", () => {
       maxAhead = Math.max(maxAhead, readFromDisk - consumed);
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    expect(consumed).toBe(512 + size + 1024);
+    expect(consumed).toBe(1024 + 512 + size + 1024);
     expect(maxAhead).toBeLessThanOrEqual(4 * 1024 * 1024);
   });
 });
 
-describe("createBuildContext: reuseBuffers", () => {
+describe("createBuildContext: an ordinary Readable", () => {
   async function contextWithBigFile(): Promise<string> {
     const dir = await tree(await tempDir(), { Dockerfile: "FROM busybox\n", "z/small.txt": "s" });
     // Random bytes, so a chunk overwritten too early could not go unnoticed.
@@ -253,36 +259,76 @@ describe("createBuildContext: reuseBuffers", () => {
     return Buffer.concat(chunks);
   }
 
-  it("sends the same bytes through a socket while recycling chunk memory", async () => {
-    const dir = await contextWithBigFile();
-    const socketPath = path.join(dir, "sink.sock");
-    const received: Buffer[] = [];
-    const server = net.createServer((connection) => {
-      connection.on("data", (chunk: Buffer) => received.push(Buffer.from(chunk)));
-    });
+  /** A unix socket server collecting what it receives, and a client connected to it. */
+  async function socketPair(
+    dir: string,
+  ): Promise<{ socket: net.Socket; received: Promise<Buffer> }> {
+    const socketPath = path.join(dir, `sink-${randomBytes(4).toString("hex")}.sock`);
+    const chunks: Buffer[] = [];
+    const server = net.createServer();
+    const received = new Promise<Buffer>((resolve) =>
+      server.once("connection", (connection) => {
+        connection.on("data", (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
+        connection.on("end", () => resolve(Buffer.concat(chunks)));
+      }),
+    );
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));
     onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const serverDone = new Promise<void>((resolve) =>
-      server.once("connection", (c) => c.on("end", resolve)),
-    );
-
-    const { stream, entries } = await createBuildContext(dir, { reuseBuffers: true });
-    const seen: number[] = [];
-    stream.on("data", (chunk: Buffer) => seen.push(chunk.length));
-    const ended = new Promise((resolve) => stream.once("end", resolve));
     const socket = net.connect(socketPath);
-    stream.pipe(socket);
-    await Promise.all([ended, serverDone]);
+    return { socket, received };
+  }
 
-    const sent = Buffer.concat(received);
+  it("loses no byte when the pipe is attached late, and reports progress through onChunk", async () => {
+    const dir = await contextWithBigFile();
+    const progress: number[] = [];
+    const { stream } = await createBuildContext(dir, {
+      onChunk: ({ bytes, totalBytes }) => {
+        progress.push(bytes);
+        expect(totalBytes).toBe(progress.reduce((sum, value) => sum + value, 0));
+      },
+    });
+    // Longer than any slice: before the hook existed, the 'data' listener that fed progress
+    // started the stream flowing and a pipe attached this late missed the first megabytes.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { socket, received } = await socketPair(dir);
+    stream.pipe(socket);
+    const sent = await received;
     expect(sent.equals(await plainBytes(dir))).toBe(true);
-    expect(seen.reduce((sum, length) => sum + length, 0)).toBe(sent.length);
+    expect(progress.reduce((sum, value) => sum + value, 0)).toBe(sent.length);
+  });
+
+  it("recycles chunk memory when its one consumer is a pipe into a socket", async () => {
+    const dir = await contextWithBigFile();
+    const { socket, received } = await socketPair(dir);
+    const allocations = vi.spyOn(Buffer, "allocUnsafe");
+    onTestFinished(() => allocations.mockRestore());
+    const { stream, entries } = await createBuildContext(dir);
+    stream.pipe(socket);
+    const sent = await received;
+    const chunkAllocations = allocations.mock.calls.filter(([size]) => size === 1024 * 1024);
+    allocations.mockRestore();
+    expect(sent.equals(await plainBytes(dir))).toBe(true);
     expect((await entries).map((entry) => entry.name)).toContain("big.bin");
+    // Eight chunks of output from no more than a handful of allocations.
+    expect(sent.length).toBeGreaterThan(7 * 1024 * 1024);
+    expect(chunkAllocations.length).toBeLessThan(7);
+  });
+
+  it("never reuses a chunk another 'data' listener may keep", async () => {
+    const dir = await contextWithBigFile();
+    const { socket, received } = await socketPair(dir);
+    const { stream } = await createBuildContext(dir);
+    const kept: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => kept.push(chunk));
+    stream.pipe(socket);
+    const sent = await received;
+    expect(Buffer.concat(kept).equals(sent)).toBe(true);
+    expect(sent.equals(await plainBytes(dir))).toBe(true);
   });
 
   it("behaves like a plain stream when piped anywhere else", async () => {
     const dir = await contextWithBigFile();
-    const { stream } = await createBuildContext(dir, { reuseBuffers: true });
+    const { stream } = await createBuildContext(dir);
     const kept: Buffer[] = [];
     const sink = new PassThrough();
     sink.on("data", (chunk: Buffer) => kept.push(chunk));
@@ -290,6 +336,18 @@ describe("createBuildContext: reuseBuffers", () => {
     stream.pipe(sink);
     await done;
     expect(Buffer.concat(kept).equals(await plainBytes(dir))).toBe(true);
+  });
+
+  it("destroys the stream with the error an onChunk hook throws", async () => {
+    const dir = await contextWithBigFile();
+    const failure = new Error("hook failed");
+    const { stream, entries } = await createBuildContext(dir, {
+      onChunk: () => {
+        throw failure;
+      },
+    });
+    expect(await errorOf(stream)).toBe(failure);
+    await expect(entries).rejects.toBe(failure);
   });
 });
 
@@ -510,11 +568,45 @@ describe("createBuildContext: Dockerfile outside the context", () => {
     );
   });
 
-  it("passes a missing Dockerfile inside the context through for the engine to report", async () => {
+  it("rejects a missing Dockerfile before sending anything, naming its full path", async () => {
     const dir = await tree(await tempDir(), { "a.txt": "a" });
-    const { context, names } = await pack(dir);
+    const read: string[] = [];
+    const fs: BuildContextFs = {
+      ...nodeFs,
+      openSync: ((file: string, ...rest: [number]) => {
+        read.push(file);
+        return nodeFs.openSync(file, ...rest);
+      }) as typeof nodeFs.openSync,
+    };
+    for (const dockerfile of [undefined, "sub/Custom.Dockerfile"]) {
+      const error = await createBuildContext(dir, {
+        fs,
+        ...(dockerfile ? { dockerfile } : {}),
+      }).catch((caught: unknown) => caught);
+      const full = path.join(dir, dockerfile ?? "Dockerfile");
+      expect(error).toBeInstanceOf(BuildContextError);
+      expect((error as BuildContextError).path).toBe(full);
+      expect((error as Error).message).toContain(full);
+    }
+    expect(read).toEqual([]);
+  });
+
+  it("accepts a Dockerfile that an overlay adds", async () => {
+    const parent = await tempDir();
+    const dir = await tree(path.join(parent, "ctx"), { "a.txt": "a" });
+    await writeFile(path.join(parent, "made.Dockerfile"), "FROM busybox\n");
+    const { names, context } = await pack(dir, {
+      overlays: [{ contextPath: "Dockerfile", hostPath: path.join(parent, "made.Dockerfile") }],
+    });
     expect(context.dockerfile).toBe("Dockerfile");
-    expect(names).toEqual(["a.txt"]);
+    expect(names).toEqual(["Dockerfile", "a.txt"]);
+  });
+
+  it("rejects a Dockerfile that is a folder, naming it", async () => {
+    const dir = await tree(await tempDir(), { "Dockerfile/": "" });
+    const error = await createBuildContext(dir).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BuildContextError);
+    expect((error as Error).message).toMatch(/is a folder/);
   });
 });
 
@@ -713,7 +805,7 @@ describe("createBuildContext: abort", () => {
   });
 
   it("destroys the stream with the signal's reason", async () => {
-    const dir = await tempDir();
+    const dir = await tree(await tempDir(), { Dockerfile: "x" });
     const file = await nodeFs.promises.open(path.join(dir, "big.bin"), "w");
     await file.truncate(32 * 1024 * 1024);
     await file.close();

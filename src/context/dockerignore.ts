@@ -186,8 +186,18 @@ export class PatternMatcher {
    */
   mayIncludeBelow(dir: string, info: MatchInfo): boolean {
     if (!this.exclusions) return false;
+    return this.mayMatchBelow(dir, info, true);
+  }
+
+  /**
+   * Whether a pattern (`exclusion`: an exception, else a plain one) that `dir` did not match
+   * already (`info`) could match something below `dir`. Used for include patterns, where a plain
+   * pattern below a folder that is not included means the folder must be walked.
+   */
+  mayMatchBelow(dir: string, info: MatchInfo, exclusion = false): boolean {
     return this.patterns.some(
-      (pattern, index) => pattern.exclusion && info[index] !== true && pattern.mayMatchBelow(dir),
+      (pattern, index) =>
+        pattern.exclusion === exclusion && info[index] !== true && pattern.mayMatchBelow(dir),
     );
   }
 }

@@ -199,11 +199,11 @@ describe("build contexts on the real engine", () => {
     expect(files.get("app/main.py")?.data).toBe("print('hi')\n");
   });
 
-  it("delivers every byte when chunk memory is reused (reuseBuffers)", async () => {
+  it("delivers every byte when chunk memory is reused (piped into the engine's socket)", async () => {
     const dir = await tree(await tempDir(), { Dockerfile: COPY_ALL, "small.txt": "s" });
     const big = randomBytes(5 * 1024 * 1024 + 7);
     await writeFile(path.join(dir, "big.bin"), big);
-    const files = await filesIn(await build(dir, { reuseBuffers: true }));
+    const files = await filesIn(await build(dir));
     expect(files.get("small.txt")?.data).toBe("s");
     expect(files.get("big.bin")?.raw.equals(big)).toBe(true);
   });

@@ -988,7 +988,12 @@ describe("createBuildContext: symlinks, special files and names (no byte from ou
         createBuildContext(dir, { overlays: [{ contextPath: "a", hostPath: missing }] }),
         createBuildContext(dir, { overlays: [{ contextPath: "../a", hostPath: missing }] }),
         createBuildContext(dir, { overlays: [{ contextPath: "a", hostPath: "" }] }),
-      ].map((promise) => promise.catch((caught: unknown) => caught as Error)),
+      ].map((promise) =>
+        promise.then(
+          () => new Error("no error"),
+          (caught: unknown) => caught as Error,
+        ),
+      ),
     );
     expect(errors.map((error) => error.constructor)).toEqual([
       BuildContextError,

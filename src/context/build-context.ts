@@ -12,8 +12,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { BuildContextFs } from "./context-fs.js";
 import { planContext } from "./context-plan.js";
 import { type ContextChunk, ContextStream } from "./context-stream.js";
-import { type ContextEntry, ContextWalker } from "./context-walker.js";
-import { hostText } from "./host-names.js";
+import { ContextWalker } from "./context-walker.js";
 import { type BuildContextOverlay, validateOverlays } from "./overlay-tree.js";
 import type { TarHeader } from "./tar-header.js";
 import { TarWriter } from "./tar-writer.js";
@@ -99,22 +98,6 @@ function validate(dir: unknown, options: BuildContextOptions): void {
   if (overlays !== undefined) validateOverlays(overlays);
 }
 
-function publicEntry(entry: ContextEntry): BuildContextEntry {
-  const { name, nameBytes, type, mode, size, mtime, linkname, linknameBytes } = entry;
-  const source = entry.hostPath === undefined ? entry.sourceHint : hostText(entry.hostPath);
-  return {
-    name,
-    type,
-    mode,
-    size,
-    mtime,
-    ...(nameBytes === undefined ? {} : { nameBytes }),
-    ...(linkname === undefined ? {} : { linkname }),
-    ...(linknameBytes === undefined ? {} : { linknameBytes }),
-    ...(source === undefined ? {} : { source }),
-  };
-}
-
 /**
  * Packs `dir` as a build context for the engine, the way the Docker CLI's classic builder does:
  *
@@ -164,8 +147,8 @@ export async function createBuildContext(
 
   let settle: (error: Error | undefined) => void = () => {};
   const entries = new Promise<readonly BuildContextEntry[]>((resolve, reject) => {
-    settle = (error) =>
-      error === undefined ? resolve(writer.entries.map(publicEntry)) : reject(error);
+    // The walker's entries carry `source` as a getter: no copy of a list that can be long.
+    settle = (error) => (error === undefined ? resolve(writer.entries) : reject(error));
   });
   // Callers that never look at `entries` must not get an unhandled rejection.
   entries.catch(() => {});

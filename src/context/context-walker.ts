@@ -5,51 +5,24 @@
  * sync can consume the same entries.
  * @module
  */
-import nodeFs, { type Dirent, type Stats } from "node:fs";
+import nodeFs, { type Stats } from "node:fs";
+import { type ContextEntry, type ContextEntryOrigin, Entry } from "./context-entry.js";
 import type { BuildContextFs } from "./context-fs.js";
 import { type MatchInfo, PatternMatcher } from "./dockerignore.js";
-import {
-  type HostName,
-  type HostPath,
-  joinHost,
-  joinRelative,
-  listDirectory,
-  readLink,
-} from "./host-names.js";
+import { type HostPath, joinRelative, readLink } from "./host-names.js";
 import {
   type BuildContextOverlay,
   type ContextFile,
   type OverlayNode,
   overlayTree,
 } from "./overlay-tree.js";
-import type { TarHeader } from "./tar-header.js";
+import { type Child, type Kind, kindOfStats, listChildren, seconds } from "./walk-children.js";
 import { followTargets } from "./walk-follow.js";
 
-/** Where an entry comes from. */
-export type ContextEntryOrigin =
-  /** The context directory. */
-  | "context"
-  /** A host path laid over the context (or found inside an overlaid folder). */
-  | "overlay"
-  /** A file made in memory (e.g. a Dockerfile from outside the context). */
-  | "generated"
-  /** A folder made up to hold overlays where the context has none. */
-  | "synthetic";
+export type { ContextEntry, ContextEntryOrigin } from "./context-entry.js";
+export type { BuildContextOverlay, ContextFile } from "./overlay-tree.js";
 
-/**
- * One entry of a build context: its tar header fields (owner uid/gid always 0) and where its
- * bytes come from. Files with `hostPath` are read from the host ({@link openContextFile});
- * files with `content` are sent as those bytes; everything else has no data.
- */
-export interface ContextEntry extends TarHeader {
-  readonly origin: ContextEntryOrigin;
-  /** Where the entry was found on the host (`lstat`ed, never followed). */
-  readonly hostPath?: HostPath | undefined;
-  /** The bytes of a generated file. */
-  readonly content?: Buffer | undefined;
-  /** What to report as the entry's source when there is no host path (e.g. an outside Dockerfile). */
-  readonly sourceHint?: string | undefined;
-}
+const DEFAULT_DIR_MODE = 0o755;
 
 /** Options of {@link walkContext}. */
 export interface WalkContextOptions {
@@ -84,17 +57,6 @@ export interface WalkContextOptions {
   readonly fs?: BuildContextFs;
 }
 
-type Kind = "dir" | "file" | "symlink" | "other" | "unknown";
-
-interface Child {
-  readonly name: HostName;
-  /** Byte order differs from UTF-16 order here: names with bytes, surrogates or U+E000 and up. */
-  readonly wide: boolean;
-  host: HostPath | undefined;
-  kind: Kind;
-  overlay: OverlayNode | undefined;
-}
-
 interface Filter {
   readonly matcher: PatternMatcher;
   readonly info: MatchInfo | undefined;
@@ -111,45 +73,6 @@ interface Frame {
   /** The folder's own entry while it is held back (a filtered-out folder walked for what is below). */
   pending: ContextEntry | undefined;
   readonly origin: ContextEntryOrigin;
-}
-
-const DEFAULT_DIR_MODE = 0o755;
-const WIDE = /[\ud800-\uffff]/;
-
-function kindOf(dirent: Dirent | Dirent<Buffer>): Kind {
-  if (dirent.isFile()) return "file";
-  if (dirent.isDirectory()) return "dir";
-  if (dirent.isSymbolicLink()) return "symlink";
-  if (dirent.isFIFO() || dirent.isSocket() || dirent.isCharacterDevice() || dirent.isBlockDevice())
-    return "other";
-  return "unknown";
-}
-
-function kindOfStats(stats: Stats): Kind {
-  if (stats.isFile()) return "file";
-  if (stats.isDirectory()) return "dir";
-  if (stats.isSymbolicLink()) return "symlink";
-  return "other";
-}
-
-function child(name: HostName, host: HostPath | undefined, kind: Kind): Child {
-  const wide = name.bytes !== undefined || WIDE.test(name.text);
-  return { name, wide, host, kind, overlay: undefined };
-}
-
-/** Byte order of the names, like Go's `filepath.WalkDir` and GNU tar's `--sort=name`. */
-function compareChildren(a: Child, b: Child): number {
-  if (a.wide || b.wide) {
-    return Buffer.compare(
-      a.name.bytes ?? Buffer.from(a.name.text),
-      b.name.bytes ?? Buffer.from(b.name.text),
-    );
-  }
-  return a.name.text < b.name.text ? -1 : a.name.text > b.name.text ? 1 : 0;
-}
-
-function seconds(stats: Stats): number {
-  return Math.floor(stats.mtimeMs / 1000);
 }
 
 /**
@@ -200,7 +123,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
     this.stack.push({
       rel: "",
       relBytes: undefined,
-      children: this.list(root, overlays),
+      children: listChildren(this.fs, root, overlays),
       index: 0,
       exclude: this.excludes && { matcher: this.excludes, info: undefined },
       include: this.includes && { matcher: this.includes, info: undefined },
@@ -219,28 +142,6 @@ export class ContextWalker implements Iterable<ContextEntry> {
 
   *[Symbol.iterator](): Iterator<ContextEntry> {
     for (let entry = this.next(); entry !== undefined; entry = this.next()) yield entry;
-  }
-
-  private list(host: HostPath | undefined, overlay: OverlayNode | undefined): Child[] {
-    const children: Child[] = [];
-    if (host !== undefined) {
-      for (const { name, dirent } of listDirectory(this.fs, host)) {
-        children.push(child(name, joinHost(host, name), kindOf(dirent)));
-      }
-    }
-    if (overlay !== undefined && overlay.children.size > 0) {
-      const byName = new Map(children.map((entry) => [entry.name.text, entry]));
-      for (const [name, node] of overlay.children) {
-        let existing = byName.get(name);
-        if (existing === undefined) {
-          existing = child({ text: name, bytes: undefined }, undefined, "unknown");
-          byName.set(name, existing);
-          children.push(existing);
-        }
-        existing.overlay = node;
-      }
-    }
-    return children.sort(compareChildren);
   }
 
   /** Handles the next child of the innermost folder; `false` once the walk is over. */
@@ -286,7 +187,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
       this.pushFrame({
         rel: rel.text,
         relBytes: rel.bytes,
-        children: this.list(host, undefined),
+        children: listChildren(this.fs, host, undefined),
         index: 0,
         exclude: frame.exclude && { matcher: frame.exclude.matcher, info: excludeInfo },
         include: frame.include && { matcher: frame.include.matcher, info: includeInfo },
@@ -322,16 +223,22 @@ export class ContextWalker implements Iterable<ContextEntry> {
     const { fs } = this;
     if (node.file !== undefined) {
       const { content, mode = 0o644, mtime = Math.floor(Date.now() / 1000), origin } = node.file;
-      this.send({
-        name: rel.text,
-        type: "file",
-        mode,
-        size: content.length,
-        mtime,
-        origin: "generated",
-        content,
-        sourceHint: origin,
-      });
+      this.send(
+        new Entry(
+          rel.text,
+          rel.bytes,
+          "file",
+          mode,
+          content.length,
+          mtime,
+          "generated",
+          undefined,
+          undefined,
+          undefined,
+          content,
+          origin,
+        ),
+      );
       return;
     }
     const base = { rel: rel.text, relBytes: rel.bytes, index: 0, pending: undefined };
@@ -343,7 +250,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
         this.send(
           host === undefined ? this.syntheticDir(rel) : this.dirEntry(rel, stats, host, "overlay"),
         );
-        const children = this.list(host, node);
+        const children = listChildren(this.fs, host, node);
         this.pushFrame({
           ...base,
           children,
@@ -375,7 +282,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
     );
     this.pushFrame({
       ...base,
-      children: this.list(host, node),
+      children: listChildren(this.fs, host, node),
       exclude: filter(frame.exclude),
       include: filter(frame.include),
       origin: host === undefined ? "overlay" : frame.origin,
@@ -393,28 +300,29 @@ export class ContextWalker implements Iterable<ContextEntry> {
     host: HostPath | undefined,
     origin: ContextEntryOrigin,
   ): ContextEntry {
-    return {
-      name: rel.text,
-      nameBytes: rel.bytes,
-      type: "directory",
-      mode: stats.mode & 0o7777,
-      size: 0,
-      mtime: seconds(stats),
+    return new Entry(
+      rel.text,
+      rel.bytes,
+      "directory",
+      stats.mode & 0o7777,
+      0,
+      seconds(stats),
       origin,
-      hostPath: host,
-    };
+      host,
+    );
   }
 
   private syntheticDir(rel: { text: string; bytes: Buffer | undefined }): ContextEntry {
-    return {
-      name: rel.text,
-      nameBytes: rel.bytes,
-      type: "directory",
-      mode: DEFAULT_DIR_MODE,
-      size: 0,
-      mtime: this.rootMtime,
-      origin: "synthetic",
-    };
+    return new Entry(
+      rel.text,
+      rel.bytes,
+      "directory",
+      DEFAULT_DIR_MODE,
+      0,
+      this.rootMtime,
+      "synthetic",
+      undefined,
+    );
   }
 
   private nonDirectory(
@@ -426,16 +334,12 @@ export class ContextWalker implements Iterable<ContextEntry> {
   ): void {
     const mode = stats.mode & 0o7777;
     const mtime = seconds(stats);
-    const common = { name: rel.text, nameBytes: rel.bytes, mode, size: 0, mtime, origin };
+    const { text, bytes } = rel;
     if (kind === "symlink") {
       const target = readLink(this.fs, host);
-      this.send({
-        ...common,
-        type: "symlink",
-        linkname: target.text,
-        linknameBytes: target.bytes,
-        hostPath: host,
-      });
+      this.send(
+        new Entry(text, bytes, "symlink", mode, 0, mtime, origin, host, target.text, target.bytes),
+      );
       return;
     }
     if (kind !== "file") return;
@@ -443,21 +347,16 @@ export class ContextWalker implements Iterable<ContextEntry> {
       const key = `${stats.dev}:${stats.ino}`;
       const first = this.hardlinks.get(key);
       if (first !== undefined) {
-        this.send({
-          ...common,
-          type: "link",
-          linkname: first.name,
-          linknameBytes: first.nameBytes,
-          hostPath: host,
-        });
+        const { name, nameBytes } = first;
+        this.send(new Entry(text, bytes, "link", mode, 0, mtime, origin, host, name, nameBytes));
         return;
       }
-      const entry: ContextEntry = { ...common, type: "file", size: stats.size, hostPath: host };
+      const entry = new Entry(text, bytes, "file", mode, stats.size, mtime, origin, host);
       this.hardlinks.set(key, entry);
       this.send(entry);
       return;
     }
-    this.send({ ...common, type: "file", size: stats.size, hostPath: host });
+    this.send(new Entry(text, bytes, "file", mode, stats.size, mtime, origin, host));
   }
 
   /** Queues `entry`, after the held-back folders above it. */

@@ -26,41 +26,41 @@ const SPACE = (code: number) =>
 const WORD = (code: number) =>
   DIGIT(code) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f;
 
-/** Go's Perl classes, assertions and escapes: what `\x` means in the expression moby builds. */
+const not =
+  (test: (code: number) => boolean) =>
+  (code: number): boolean =>
+    !test(code);
+
+/** Go's Perl classes: what `\d` and friends match in the expression moby builds. */
+const PERL_CLASSES: Readonly<Record<string, (code: number) => boolean>> = {
+  d: DIGIT,
+  D: not(DIGIT),
+  s: SPACE,
+  S: not(SPACE),
+  w: WORD,
+  W: not(WORD),
+};
+
+/** Go's escapes for control characters. */
+const CONTROL_ESCAPES: Readonly<Record<string, number>> = {
+  a: 0x07,
+  f: 0x0c,
+  t: 0x09,
+  n: 0x0a,
+  r: 0x0d,
+  v: 0x0b,
+};
+
+/** Emits what `\<letter>` means to Go's regexp; `false` for an escape Go does not know. */
 function emitEscape(builder: ProgramBuilder, letter: string): boolean {
-  switch (letter) {
-    case "d":
-      builder.oneOf(DIGIT);
-      return true;
-    case "D":
-      builder.oneOf((code) => !DIGIT(code));
-      return true;
-    case "s":
-      builder.oneOf(SPACE);
-      return true;
-    case "S":
-      builder.oneOf((code) => !SPACE(code));
-      return true;
-    case "w":
-      builder.oneOf(WORD);
-      return true;
-    case "W":
-      builder.oneOf((code) => !WORD(code));
-      return true;
-    case "b":
-    case "B":
-      builder.assertWordBoundary(letter === "b");
-      return true;
-    case "A":
-      builder.assertBegin();
-      return true;
-    case "z":
-      builder.assertEnd();
-      return true;
-  }
-  const control = { a: 0x07, f: 0x0c, t: 0x09, n: 0x0a, r: 0x0d, v: 0x0b }[letter];
-  if (control === undefined) return false;
-  builder.literal(control);
+  const perlClass = PERL_CLASSES[letter];
+  const control = CONTROL_ESCAPES[letter];
+  if (perlClass !== undefined) builder.oneOf(perlClass);
+  else if (control !== undefined) builder.literal(control);
+  else if (letter === "b" || letter === "B") builder.assertWordBoundary(letter === "b");
+  else if (letter === "A") builder.assertBegin();
+  else if (letter === "z") builder.assertEnd();
+  else return false;
   return true;
 }
 

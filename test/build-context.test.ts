@@ -856,6 +856,34 @@ describe("createBuildContext: symlinks, special files and names (no byte from ou
     ]);
   });
 
+  it("refuses an overlay reached through a symlink below its `within` folder", async () => {
+    const parent = await tempDir();
+    const dir = await tree(path.join(parent, "ctx"), { Dockerfile: "FROM busybox\n" });
+    const base = await tree(path.join(parent, "base"), { "sub/ok.txt": "ok" });
+    await symlink("/etc", path.join(base, "link-etc"));
+    const within = (hostPath: string) => ({ contextPath: "x", hostPath, within: base });
+    const refused = await createBuildContext(dir, {
+      overlays: [within(path.join(base, "link-etc/passwd"))],
+    }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(BuildContextError);
+    expect((refused as Error).message).toContain(`symlink ${path.join(base, "link-etc")}`);
+    const outside = await createBuildContext(dir, { overlays: [within("/etc/passwd")] }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(outside).toBeInstanceOf(InvalidArgumentError);
+    const { entries } = await pack(dir, {
+      overlays: [
+        within(path.join(base, "sub/ok.txt")),
+        { ...within(path.join(base, "link-etc")), contextPath: "l" },
+      ],
+    });
+    expect(entries.map((entry) => [entry.name, entry.type])).toEqual([
+      ["Dockerfile", "file"],
+      ["l", "symlink"],
+      ["x", "file"],
+    ]);
+  });
+
   it("never sends the text of a .dockerignore symlink, even with a Dockerfile outside", async () => {
     const parent = await tempDir();
     await writeFile(path.join(parent, "secret.txt"), "SECRET-OUTSIDE\n");

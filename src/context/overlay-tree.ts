@@ -17,6 +17,13 @@ export interface BuildContextOverlay {
    * overlaid folder.
    */
   readonly hostPath: string;
+  /**
+   * A folder `hostPath` must stay inside (ImageBuilder's `baseDirectory`): `hostPath` is refused
+   * when it lies outside it or is reached through a symlink below it, which could lead anywhere.
+   * `hostPath` itself may be a symlink: it is sent as one.
+   * @default undefined (no check)
+   */
+  readonly within?: string;
 }
 
 /** A file made in memory that appears in the context at `path`. */
@@ -56,6 +63,33 @@ export function contextRelative(value: string): string | undefined {
   return segments.join("/");
 }
 
+/** Refuses `hostPath` outside `within` or reached through a symlink below it. */
+function checkWithin(fs: BuildContextFs, hostPath: string, within: string): void {
+  const base = path.resolve(within);
+  const relative = path.relative(base, hostPath);
+  if (
+    relative === "" ||
+    relative === ".." ||
+    relative.startsWith(`..${path.sep}`) ||
+    path.isAbsolute(relative)
+  ) {
+    throw new InvalidArgumentError(
+      `cannot add ${hostPath} to the build context: it is not inside ${base}; give a path inside it`,
+    );
+  }
+  const parts = relative.split(path.sep);
+  let current = base;
+  for (const part of parts.slice(0, -1)) {
+    current = path.join(current, part);
+    if (fs.lstatSync(current).isSymbolicLink()) {
+      throw new BuildContextError(
+        `cannot add ${hostPath} to the build context: it is reached through the symlink ${current}, which may lead outside ${base}; add the link itself, or the real path of what it points to inside ${base}`,
+        hostPath,
+      );
+    }
+  }
+}
+
 /** Checks overlays' shapes and paths before any I/O. */
 export function validateOverlays(overlays: unknown): void {
   if (!Array.isArray(overlays)) {
@@ -64,10 +98,14 @@ export function validateOverlays(overlays: unknown): void {
     );
   }
   for (const overlay of overlays as unknown[]) {
-    const { contextPath, hostPath } = (overlay ?? {}) as Record<string, unknown>;
-    if (typeof contextPath !== "string" || typeof hostPath !== "string") {
+    const { contextPath, hostPath, within } = (overlay ?? {}) as Record<string, unknown>;
+    if (
+      typeof contextPath !== "string" ||
+      typeof hostPath !== "string" ||
+      (within !== undefined && typeof within !== "string")
+    ) {
       throw new InvalidArgumentError(
-        `cannot add ${JSON.stringify(overlay)} to the build context: give { contextPath, hostPath }, both strings`,
+        `cannot add ${JSON.stringify(overlay)} to the build context: give { contextPath, hostPath }, both strings (and within, a string, if any)`,
       );
     }
     if (hostPath === "") {
@@ -123,6 +161,7 @@ export function overlayTree(
         { cause: error },
       );
     }
+    if (overlay.within !== undefined) checkWithin(fs, hostPath, overlay.within);
     node.hostPath = hostPath;
     node.file = undefined;
     node.children.clear();

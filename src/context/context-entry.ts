@@ -18,7 +18,8 @@ export type ContextEntryOrigin =
 
 /**
  * One entry of a build context: its tar header fields (owner uid/gid always 0) and where its
- * bytes come from. Files with `hostPath` are read from the host ({@link openContextFile});
+ * bytes come from. Files with `hostPath` are read from the host (`readContextFile` in
+ * `context-file-reader.ts` reads them safely);
  * files with `content` are sent as those bytes; everything else has no data.
  */
 export interface ContextEntry extends TarHeader {

@@ -41,3 +41,47 @@ function encodeSegment(segment: unknown): string {
   }
   return encodeURIComponent(segment);
 }
+
+/**
+ * Checks a whole API path just before it is sent, whoever built it: it must be absolute, without a
+ * query or fragment, without control characters, and neither as written nor once the engine
+ * percent-decodes it may it hold an empty, `.` or `..` segment. The engine answers such paths with
+ * a redirect to the cleaned path (a client that followed it would end up elsewhere), so they are
+ * refused before any byte is sent.
+ *
+ * @throws InvalidArgumentError naming the path.
+ */
+export function checkEnginePath(path: string): string {
+  const text = String(path);
+  const shown = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
+  if (
+    typeof path !== "string" ||
+    !path.startsWith("/") ||
+    /[?#\s]/.test(path) ||
+    CONTROL.test(path)
+  ) {
+    throw new InvalidArgumentError(
+      `${shown} is not an Engine API path: it must start with "/" and hold no query, fragment, space or control character`,
+    );
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch (cause) {
+    throw new InvalidArgumentError(`${shown} is not an Engine API path: a %-escape is broken`, {
+      cause,
+    });
+  }
+  for (const form of [path, decoded]) {
+    const segments = form.slice(1).split("/");
+    if (segments.some((segment) => segment === "" || segment === "." || segment === "..")) {
+      throw new InvalidArgumentError(
+        `${shown} is not an Engine API path: it has an empty, "." or ".." segment, which the engine would redirect elsewhere`,
+      );
+    }
+    if (CONTROL.test(form)) {
+      throw new InvalidArgumentError(`${shown} decodes to control characters`);
+    }
+  }
+  return path;
+}

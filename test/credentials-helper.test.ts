@@ -76,7 +76,9 @@ describe("the credential-helper protocol", () => {
     const error = await credentialHelperGet("proto", "r.example", { env }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CredentialsError);
     expect((error as Error).message).toMatch(/docker-credential-proto get .*exited with code 1\./);
-    expect((error as Error).message).toContain("printf %s 'r.example' | docker-credential-proto get");
+    expect((error as Error).message).toContain(
+      "printf %s 'r.example' | docker-credential-proto get",
+    );
     expect((error as Error).message).not.toContain("keychain is locked");
   });
 

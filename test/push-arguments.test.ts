@@ -9,6 +9,7 @@ import { dockerClient } from "../src/engine/docker-client.js";
 import { checkImageId, checkRepositoryName, checkTag } from "../src/engine/image-reference.js";
 import { EngineUnreachableError, InvalidArgumentError } from "../src/errors.js";
 import { pushImage } from "../src/prefect/push-image.js";
+import { HOSTILE_IMAGE_IDS } from "./support/hostile-ids.js";
 
 const IMAGE = `sha256:${"a".repeat(64)}`;
 const nowhere = { DOCKER_HOST: `unix:///tmp/pdu-nowhere-${randomUUID()}.sock` };
@@ -22,30 +23,6 @@ async function pushError(...args: unknown[]): Promise<unknown> {
     options === undefined ? { env: nowhere } : options,
   ).catch((e: unknown) => e);
 }
-
-/** Hostile image IDs: each once steered a request to another endpoint or crashed the process. */
-export const HOSTILE_IMAGE_IDS = [
-  "../../containers/prune?filters=%7B%22label%22%3A%5B%22x%22%5D%7D&",
-  "busybox:latest/tag?tag=x&repo=localhost/pdu-stray&y=",
-  "..",
-  ".",
-  "%2e%2e",
-  "a/../../x",
-  "busybox/../../_ping",
-  "busybox?",
-  "busybox#x",
-  "busybox\r\nX-Injected: 1",
-  "busybox\n",
-  "busybox latest",
-  "//127.0.0.1:1/x",
-  "http://127.0.0.1:1/x",
-  "/images/busybox",
-  "busybox%2Flatest",
-  "BUSYBOX",
-  "",
-  "a".repeat(100_000),
-  "a".repeat(256),
-];
 
 describe("image IDs", () => {
   it.each([

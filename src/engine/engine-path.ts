@@ -7,6 +7,9 @@ import { InvalidArgumentError } from "../errors.js";
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+/** Longest path segment accepted: no image ID, name or reference comes near it. */
+const MAX_SEGMENT_CHARS = 1024;
+
 /**
  * Builds an Engine API path from a template whose interpolations are path segments that came from
  * a caller (image IDs, references, names): each is checked (not empty, not `.` or `..`, no control
@@ -32,6 +35,11 @@ function encodeSegment(segment: unknown): string {
   if (typeof segment !== "string" || segment === "" || segment === "." || segment === "..") {
     throw new InvalidArgumentError(
       `${JSON.stringify(segment)} cannot be part of an Engine API path; pass an image ID, name or reference`,
+    );
+  }
+  if (segment.length > MAX_SEGMENT_CHARS) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(`${segment.slice(0, 100)}...`)} (${segment.length} characters) is too long to be part of an Engine API path; no image ID, name or reference is longer than ${MAX_SEGMENT_CHARS} characters`,
     );
   }
   if (CONTROL.test(segment)) {

@@ -30,7 +30,7 @@ import { slugify } from "../python/slugify.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
 import type { ProgressListener } from "../streams/progress.js";
 import { PushStream } from "../streams/push-stream.js";
-import { type RetryOptions, withRetries } from "../streams/retry.js";
+import { isTransientError, type RetryOptions, withRetries } from "../streams/retry.js";
 import {
   functionOption,
   integerOption,
@@ -270,6 +270,7 @@ export async function pushImageDetailed(
         retryDelayMs: settings.retryDelayMs,
         retryJitter: settings.retryJitter,
         signal,
+        isTransient: (error) => isTransientError(error) || isRegistryRace(error),
         onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
           debug(
             "push failed (attempt %d/%d): %s. Retrying in %d ms",
@@ -295,6 +296,18 @@ export async function pushImageDetailed(
       })
       .catch((error: unknown) => debug("could not remove %s: %s", reference, errorText(error)));
   }
+}
+
+/**
+ * The registry (distribution) loses a race between concurrent pushes of the same layers to one
+ * repository: a manifest PUT meets "digest invalid" or "blob unknown" for a blob another push is
+ * still committing. Pushing again succeeds, so these are transient here, unlike the same words
+ * after a pull.
+ */
+const REGISTRY_RACE = /digest invalid|blob unknown/i;
+
+function isRegistryRace(error: unknown): boolean {
+  return error instanceof PushError && REGISTRY_RACE.test(error.message);
 }
 
 const AUTH_FAILURE = /no basic auth credentials|unauthorized|authentication required|denied/i;

@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 import {
   DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
   MAX_CREDENTIAL_HELPER_OUTPUT_BYTES,

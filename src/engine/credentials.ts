@@ -7,7 +7,7 @@
  * `~/.docker/config.json`, or the legacy `~/.dockercfg`).
  * @module
  */
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 import { DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS, MAX_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
 import { integerOption, optionsObject, show, signalOption } from "../validate.js";

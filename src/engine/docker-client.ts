@@ -5,11 +5,10 @@
  * @module
  */
 import http, { type ClientRequest, type IncomingMessage } from "node:http";
-import https from "node:https";
 import { createRequire } from "node:module";
 import { addAbortSignal, type Readable } from "node:stream";
-import createDebug from "debug";
 import type Docker from "dockerode";
+import { createDebug } from "../debug-logger.js";
 import { InvalidArgumentError } from "../errors.js";
 import { show } from "../validate.js";
 import { encodeRegistryHeader } from "./credentials.js";
@@ -21,7 +20,7 @@ import {
 } from "./endpoint.js";
 import { explainConnectionError } from "./engine-errors.js";
 import { checkEnginePath } from "./engine-path.js";
-import { sshAgent } from "./engine-transport.js";
+import { https, sshAgent } from "./engine-transport.js";
 
 const debug = createDebug("prefect-dockerutils:engine");
 
@@ -217,7 +216,7 @@ function buildRequestWithoutRedirects(
       : options;
   let request: ClientRequest;
   try {
-    request = (this.protocol === "https" ? https : http).request(requestOptions);
+    request = (this.protocol === "https" ? https() : http).request(requestOptions);
   } catch (error) {
     callback(error, null);
     return;

@@ -7,8 +7,8 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Duplex, Readable } from "node:stream";
-import createDebug from "debug";
 import type Docker from "dockerode";
+import { createDebug } from "../debug-logger.js";
 import {
   DEFAULT_PING_TIMEOUT_MS,
   DEFAULT_SSH_PING_TIMEOUT_MS,

@@ -7,7 +7,6 @@
  * @module
  */
 import http, { type Agent, type ClientRequest, type OutgoingHttpHeaders } from "node:http";
-import https from "node:https";
 import { createRequire } from "node:module";
 import { InvalidArgumentError } from "../errors.js";
 import type { EngineEndpoint, ModemOptions } from "./endpoint.js";
@@ -66,10 +65,19 @@ export async function engineTarget(endpoint: EngineEndpoint): Promise<EngineTarg
   return { kind: "socket", socketPath };
 }
 
+const require = createRequire(import.meta.url);
+let httpsModule: typeof import("node:https") | undefined;
+
+/** node:https and its TLS stack, loaded only for a TLS endpoint (about 2 MiB at start-up). */
+export function https(): typeof import("node:https") {
+  httpsModule ??= require("node:https") as typeof import("node:https");
+  return httpsModule;
+}
+
 /** A TLS agent from PEM options given to a dockerode client the library did not make. */
 function tlsAgent(options: ModemOptions): Agent {
   const { ca, cert, key } = options as { ca?: unknown; cert?: unknown; key?: unknown };
-  return new https.Agent({
+  return new (https().Agent)({
     ...(ca ? { ca: ca as string } : {}),
     ...(cert ? { cert: cert as string } : {}),
     ...(key ? { key: key as string } : {}),
@@ -94,7 +102,7 @@ export function sendRequest(target: EngineTarget, request: WireRequest): ClientR
         return http.request({ ...base, socketPath: target.socketPath, agent: false });
       case "tcp":
         return target.tls
-          ? https.request({ ...base, host: target.host, port: target.port, agent: target.tls })
+          ? https().request({ ...base, host: target.host, port: target.port, agent: target.tls })
           : http.request({ ...base, host: target.host, port: target.port, agent: false });
       case "ssh":
         return http.request({ ...base, host: target.host, agent: sshAgent(target.options) });
@@ -119,6 +127,6 @@ let sshAgentFactory: SshAgentFactory | undefined;
  * loaded only when an `ssh://` endpoint is used: it pulls in ssh2 and its crypto.
  */
 export function sshAgent(options: Record<string, unknown>): Agent {
-  sshAgentFactory ??= createRequire(import.meta.url)("docker-modem/lib/ssh.js") as SshAgentFactory;
+  sshAgentFactory ??= require("docker-modem/lib/ssh.js") as SshAgentFactory;
   return sshAgentFactory(options);
 }

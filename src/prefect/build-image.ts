@@ -4,9 +4,9 @@
  */
 import { stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
-import createDebug from "debug";
 import type Docker from "dockerode";
 import { type BuildContextOverlay, createBuildContext } from "../context/build-context.js";
+import { createDebug } from "../debug-logger.js";
 import { type CredentialOptions, registryConfigHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";

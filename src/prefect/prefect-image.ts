@@ -5,7 +5,7 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { VERSION_PATTERN } from "@renovatebot/pep440/lib/version.js";
+import { createRequire } from "node:module";
 import { InvalidArgumentError } from "../errors.js";
 import { slugify } from "../python/slugify.js";
 
@@ -100,6 +100,11 @@ export interface ParsedVersion {
 // packaging's `^\s*VERSION_PATTERN\s*$`, where `\s` is Python's Unicode whitespace.
 const PY_WHITESPACE =
   "[\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+// Loaded with require: an ES import of this CommonJS file starts Node's CommonJS export lexer,
+// which alone costs about 5 MiB at start-up.
+const { VERSION_PATTERN } = createRequire(import.meta.url)(
+  "@renovatebot/pep440/lib/version.js",
+) as typeof import("@renovatebot/pep440/lib/version.js");
 const VERSION_REGEX = new RegExp(`^${PY_WHITESPACE}*${VERSION_PATTERN}${PY_WHITESPACE}*$`, "id");
 
 /**

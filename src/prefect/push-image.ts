@@ -3,8 +3,8 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import createDebug from "debug";
 import type Docker from "dockerode";
+import { createDebug } from "../debug-logger.js";
 import {
   DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
   DEFAULT_INACTIVITY_TIMEOUT_MS,

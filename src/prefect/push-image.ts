@@ -13,6 +13,7 @@ import {
   DEFAULT_RETRY_JITTER,
   MAX_RETRIES,
   MAX_RETRY_DELAY_MS,
+  MAX_RETRY_JITTER,
   MAX_TIMEOUT_MS,
 } from "../defaults.js";
 import {
@@ -167,7 +168,7 @@ function pushSettings(options: PushImageOptions | undefined): PushSettings {
     }),
     retryJitter: numberOption("retryJitter", given.retryJitter, DEFAULT_RETRY_JITTER, {
       min: 0,
-      max: 1,
+      max: MAX_RETRY_JITTER,
     }),
     auth: given.auth,
     credentialHelperTimeoutMs: integerOption(

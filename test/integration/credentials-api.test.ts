@@ -1,11 +1,12 @@
 // The public API with credentials, as users call it: pushImage, buildImage and ImageBuilder
 // against the htpasswd registry of scripts/test-services.sh.
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BuildError,
+  buildImage,
   CredentialsError,
   ImageBuilder,
   type ProgressEvent,
@@ -198,6 +199,35 @@ describe("pushImage's messages about logins and protocols", () => {
     expect(error).toBeInstanceOf(CredentialsError);
     expect((error as Error).message).toContain("docker-credential-pdu-api-slow");
     expect((error as Error).message).toContain("500 ms");
+  });
+});
+
+describe("buildImage with a credential helper that never answers", () => {
+  it("fails with a CredentialsError after credentialHelperTimeoutMs", async () => {
+    const binDir = await installScriptHelper("pdu-build-slow", "sleep 1000 & wait");
+    const env = envWith(await dockerConfig({ credsStore: "pdu-build-slow" }), binDir);
+    const context = await tempDir("pdu-build-ctx-");
+    await writeFile(path.join(context, "Dockerfile"), "FROM busybox:latest\n");
+    const error = await buildImage(context, { env, credentialHelperTimeoutMs: 500 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CredentialsError);
+    expect((error as Error).message).toContain("docker-credential-pdu-build-slow list");
+    expect((error as Error).message).toContain("500 ms");
+  });
+
+  it("rejects with the signal's reason when aborted", async () => {
+    const binDir = await installScriptHelper("pdu-build-hang", "sleep 1000 & wait");
+    const env = envWith(await dockerConfig({ credsStore: "pdu-build-hang" }), binDir);
+    const context = await tempDir("pdu-build-ctx-");
+    await writeFile(path.join(context, "Dockerfile"), "FROM busybox:latest\n");
+    const reason = new Error("cancelled by the test");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(reason), 1500);
+    const started = performance.now();
+    await expect(buildImage(context, { env, signal: controller.signal })).rejects.toBe(reason);
+    // Within 1 s of the abort, long before the 30 s default timeout.
+    expect(performance.now() - started).toBeLessThan(2500);
   });
 });
 

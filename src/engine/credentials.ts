@@ -5,6 +5,10 @@
  * Lookup order for one registry: explicit credentials passed in code, then the registry's
  * `credHelpers` entry, then `credsStore`, then `auths` in `$DOCKER_CONFIG/config.json` (or
  * `~/.docker/config.json`, or the legacy `~/.dockercfg`).
+ *
+ * Over 400 lines for now: the image-reference grammar still lives here, until it moves to its own
+ * module (`src/reference/`); the lookups use it only through `registryOfImage` and
+ * `parseReference`.
  * @module
  */
 import { createDebug } from "../debug-logger.js";

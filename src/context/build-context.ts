@@ -10,7 +10,7 @@ import { Socket } from "node:net";
 import path from "node:path";
 import { pipeline, Readable, type Writable } from "node:stream";
 import { createGzip } from "node:zlib";
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 import { BuildContextError, DockerUtilsError, InvalidArgumentError } from "../errors.js";
 import { type MatchInfo, PatternMatcher, parseDockerignore } from "./dockerignore.js";
 import { BLOCK, headerSize, padded, type TarHeader, writeHeader } from "./tar-header.js";

@@ -4,9 +4,9 @@
  */
 import { stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
-import createDebug from "debug";
 import type Docker from "dockerode";
 import { type BuildContextOverlay, createBuildContext } from "../context/build-context.js";
+import { createDebug } from "../debug-logger.js";
 import { type CredentialOptions, registryConfigHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
@@ -132,6 +132,12 @@ export interface BuildImageOptions extends RetryOptions {
    */
   readonly auth?: CredentialOptions["auth"];
   /**
+   * How long a credential helper (`docker-credential-*`) may take, in milliseconds, before it is
+   * killed and the build fails with a `CredentialsError` naming it.
+   * @default 30000
+   */
+  readonly credentialHelperTimeoutMs?: number;
+  /**
    * The environment to find the engine and the Docker configuration in.
    * @default process.env
    */
@@ -209,6 +215,8 @@ export async function buildImageInternal(
   const registryConfig = await registryConfigHeader({
     ...(env ? { env } : {}),
     ...(auth ? { auth } : {}),
+    signal,
+    credentialHelperTimeoutMs: options.credentialHelperTimeoutMs,
   });
   const headers: Record<string, string> = { "Content-Type": "application/x-tar" };
   if (registryConfig !== undefined) headers["X-Registry-Config"] = registryConfig;

@@ -5,7 +5,7 @@
  * @module
  */
 import nodeFs from "node:fs";
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 import { BuildContextError } from "../errors.js";
 import { type BuildContextFs, describe, OPEN_FLAGS } from "./context-fs.js";
 import type { ContextEntry, ContextWalker } from "./context-walker.js";

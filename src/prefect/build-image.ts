@@ -267,14 +267,11 @@ async function buildOnce(
       dockerfile: options.dockerfile,
       overlays,
       signal: attempt.signal,
-      // Safe: the stream goes straight into the HTTP request, which is done with each chunk
-      // before it is reused. Keeps a 1 GiB upload under 100 MiB of memory.
-      reuseBuffers: true,
+      // Upload progress keeps the attempt alive; a hook, not a 'data' listener, so the stream
+      // does not start flowing before the request pipes it, however late that is.
+      onChunk: () => attempt.touch(),
     });
     body = buildContext.stream;
-    // This listener makes the stream flow; nothing may await real I/O between here and
-    // requestStream(), which pipes it into the request before the first slice is read.
-    body.on("data", () => attempt.touch());
     body.once("error", (error) => attempt.fail(error));
     const response = await engine.request({
       method: "POST",

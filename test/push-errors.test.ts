@@ -1,26 +1,8 @@
-// What pushImage adds to the engine's text, and which registry failures it retries, replayed on
+// What pushImage adds to the engine's text, replayed on
 // the engine's own messages (the ones a loopback registry cannot be made to produce on demand).
 import { describe, expect, it } from "vitest";
 import { PushError } from "../src/errors.js";
-import { explainPushError, isRegistryRace } from "../src/prefect/push-errors.js";
-import { isTransientError } from "../src/streams/retry.js";
-
-describe("the registry's race between concurrent pushes", () => {
-  it.each([
-    "errors:\ndigest invalid\nmanifest blob unknown: blob unknown to registry\n",
-    "digest invalid: provided digest did not match uploaded content",
-    "manifest blob unknown: blob unknown to registry",
-  ])("is retried: %j", (message) => {
-    const error = new PushError(message);
-    expect(isTransientError(error)).toBe(false);
-    expect(isRegistryRace(error)).toBe(true);
-  });
-
-  it("is told from other failures", () => {
-    expect(isRegistryRace(new PushError("unauthorized: authentication required"))).toBe(false);
-    expect(isRegistryRace(new Error("digest invalid"))).toBe(false);
-  });
-});
+import { explainPushError } from "../src/prefect/push-errors.js";
 
 describe("notes after the engine's text", () => {
   it("name the registry and the login's origin for a refused login, keeping every field", () => {

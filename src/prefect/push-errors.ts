@@ -1,22 +1,10 @@
 /**
- * What a failed push means beyond the engine's text: the registry races that are worth another
- * attempt, and the notes that say which registry and login were involved.
+ * What a failed push means beyond the engine's text: the notes that say which registry and login
+ * were involved. (Which failures are retried, the registry's push race included, is decided in
+ * `streams/retry.ts`.)
  * @module
  */
 import { PushError } from "../errors.js";
-
-/**
- * The registry (distribution) loses a race between concurrent pushes of the same layers to one
- * repository: a manifest PUT meets "digest invalid" or "blob unknown" for a blob another push is
- * still committing. Pushing again succeeds, so these are transient here, unlike the same words
- * after a pull.
- */
-const REGISTRY_RACE = /digest invalid|blob unknown/i;
-
-/** Whether a push failed on the registry's race between concurrent pushes (see above). */
-export function isRegistryRace(error: unknown): boolean {
-  return error instanceof PushError && REGISTRY_RACE.test(error.message);
-}
 
 const AUTH_FAILURE = /no basic auth credentials|unauthorized|authentication required|denied/i;
 const HTTPS_TO_HTTP = /server gave HTTP response to HTTPS client/i;

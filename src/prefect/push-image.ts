@@ -31,7 +31,7 @@ import { slugify } from "../python/slugify.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
 import type { ProgressListener } from "../streams/progress.js";
 import { PushStream } from "../streams/push-stream.js";
-import { isTransientError, type RetryOptions, withRetries } from "../streams/retry.js";
+import { type RetryOptions, withRetries } from "../streams/retry.js";
 import {
   functionOption,
   integerOption,
@@ -40,7 +40,7 @@ import {
   show,
   signalOption,
 } from "../validate.js";
-import { explainPushError, isRegistryRace } from "./push-errors.js";
+import { explainPushError } from "./push-errors.js";
 import { nowMicroseconds, parseRegistryUrl, pythonUtcIsoformat } from "./registry-url.js";
 
 const debug = createDebug("prefect-dockerutils:push");
@@ -272,7 +272,6 @@ export async function pushImageDetailed(
         retryDelayMs: settings.retryDelayMs,
         retryJitter: settings.retryJitter,
         signal,
-        isTransient: (error) => isTransientError(error) || isRegistryRace(error),
         onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
           debug(
             "push failed (attempt %d/%d): %s. Retrying in %d ms",

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import path from "node:path";
-import { Readable, type Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import createDebug from "debug";
 import type { BuildContextOverlay } from "../context/build-context.js";
 import {
@@ -280,10 +280,7 @@ async function buildOnce(
       method: "POST",
       path: "/build",
       query: buildQuery(options, plan.dockerfile, session.id, buildId),
-      // The context travels through the session. An explicitly empty body, because a POST
-      // without one gets its query repeated as a JSON body by docker-modem, which the engine
-      // then takes for the context and answers with an empty stream.
-      body: Readable.from([]),
+      // No body: the context travels through the session (remote=client-session).
       signal: attempt.signal,
     });
     await readResponse(response, attempt, (line) => stream.handle(line));

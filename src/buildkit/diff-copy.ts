@@ -69,13 +69,13 @@ export function statOf(entry: SyncEntry): Stat {
   if (entry.type === "directory") mode |= MODE_DIR;
   if (entry.type === "symlink") mode |= MODE_SYMLINK;
   return {
-    path: entry.name,
+    path: entry.nameBytes ?? entry.name,
     mode: mode >>> 0,
     uid: 0,
     gid: 0,
     size: entry.type === "directory" || entry.type === "link" ? 0 : entry.size,
     modTimeNs: entry.mtimeNs,
-    linkname: entry.linkname ?? "",
+    linkname: entry.linknameBytes ?? entry.linkname ?? "",
   };
 }
 
@@ -281,21 +281,29 @@ export function sendDiffCopy(
     };
 
     const sendFile = async (id: number, entry: SyncEntry) => {
-      const source = entry.source;
-      if (source !== undefined && entry.type === "file") {
+      const { source, content } = entry;
+      if (content !== undefined && entry.type === "file") {
+        for (let at = 0; at < content.length; at += DATA_CHUNK) {
+          const piece = content.subarray(at, at + DATA_CHUNK);
+          const { packet, offset } = dataPacket(id, piece.length);
+          packet.set(piece, offset);
+          stats.bytes += piece.length;
+          if (send(packet, packet.length)) await room();
+          if (settled) return;
+        }
+      } else if (source !== undefined && entry.type === "file") {
+        const where = typeof source === "string" ? source : source.toString();
         let fd: number;
         try {
           fd = nodeFs.openSync(source, OPEN_FLAGS);
         } catch (error) {
-          throw new BuildContextError(
-            `cannot read ${source}: ${(error as Error).message}`,
-            source,
-            { cause: error },
-          );
+          throw new BuildContextError(`cannot read ${where}: ${(error as Error).message}`, where, {
+            cause: error,
+          });
         }
         try {
           if (!nodeFs.fstatSync(fd).isFile()) {
-            throw new BuildContextError(`${source} is no longer a regular file`, source);
+            throw new BuildContextError(`${where} is no longer a regular file`, where);
           }
           // Exactly the size the STAT announced, as the tar path sends: a file that shrank since
           // it was listed fails the build rather than arrive cut.
@@ -308,8 +316,8 @@ export function sendDiffCopy(
               const read = nodeFs.readSync(fd, packet, offset + got, want - got, position + got);
               if (read === 0) {
                 throw new BuildContextError(
-                  `${source} changed while the build context was read: expected ${entry.size} bytes, got ${position + got}`,
-                  source,
+                  `${where} changed while the build context was read: expected ${entry.size} bytes, got ${position + got}`,
+                  where,
                 );
               }
               got += read;

@@ -13,10 +13,9 @@ import type {
 } from "@grpc/grpc-js";
 import createDebug from "debug";
 import { type DiffCopyStats, type PacketChannel, sendDiffCopy } from "./diff-copy.js";
-import { IncludeFilter, resolveFollowPaths } from "./include-filter.js";
 import type { Messages, Packet } from "./messages.js";
 import { defineService, type GrpcModule, type SessionService } from "./session-service.js";
-import { readTreeLink, type SyncTree, walkSyncTree } from "./sync-tree.js";
+import { type SyncTree, walkSyncTree } from "./sync-tree.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
 
@@ -126,26 +125,7 @@ export function fileSyncService(
           excludes,
           followPaths,
         );
-        let includes: IncludeFilter | undefined;
-        try {
-          const patterns = [
-            ...includePatterns,
-            ...(followPaths.length > 0
-              ? resolveFollowPaths(followPaths, (path) => readTreeLink(tree, path))
-              : []),
-          ];
-          includes = patterns.length > 0 ? new IncludeFilter(patterns) : undefined;
-        } catch (error) {
-          hooks.onError?.(error);
-          call.emit("error", { code: grpc.status.INTERNAL, details: (error as Error).message });
-          return;
-        }
-        const entries = walkSyncTree(tree, {
-          excludes,
-          includes: includes
-            ? (path, isDirectory) => includes.includes(path, isDirectory)
-            : undefined,
-        });
+        const entries = walkSyncTree(tree, { excludes, includes: includePatterns, followPaths });
         sendDiffCopy(packetChannel(call, rawCalls.get(call.metadata)), entries, {
           onActivity: hooks.onActivity,
           signal: hooks.signal,

@@ -48,7 +48,8 @@ export const PacketType = { STAT: 0, REQ: 1, DATA: 2, FIN: 3, ERR: 4 } as const;
 
 /** fsutil's `Stat`: one file, folder or link of a synced directory. */
 export interface Stat {
-  readonly path: string;
+  /** The path; bytes for a name that is not UTF-8 (Go strings hold any bytes). */
+  readonly path: string | Uint8Array;
   /** Go's `os.FileMode` bits: permissions plus type bits such as `ModeDir`. */
   readonly mode: number;
   readonly uid: number;
@@ -56,7 +57,7 @@ export interface Stat {
   readonly size: number;
   /** Modification time in nanoseconds since the epoch. */
   readonly modTimeNs: bigint;
-  readonly linkname: string;
+  readonly linkname: string | Uint8Array;
 }
 
 /** fsutil's `Packet`. */
@@ -184,7 +185,10 @@ function makeMessages(protobuf: ProtobufModule): Messages {
   };
 
   const writeStat = (writer: Writer, stat: Stat) => {
-    if (stat.path) writer.uint32(10).string(stat.path);
+    // A string field's wire format is its bytes: names that are not UTF-8 go as they are.
+    if (typeof stat.path === "string") {
+      if (stat.path) writer.uint32(10).string(stat.path);
+    } else if (stat.path.length) writer.uint32(10).bytes(stat.path);
     if (stat.mode) writer.uint32(16).uint32(stat.mode);
     if (stat.uid) writer.uint32(24).uint32(stat.uid);
     if (stat.gid) writer.uint32(32).uint32(stat.gid);
@@ -198,11 +202,21 @@ function makeMessages(protobuf: ProtobufModule): Messages {
         unsigned: false,
       } as unknown as number);
     }
-    if (stat.linkname) writer.uint32(58).string(stat.linkname);
+    if (typeof stat.linkname === "string") {
+      if (stat.linkname) writer.uint32(58).string(stat.linkname);
+    } else if (stat.linkname.length) writer.uint32(58).bytes(stat.linkname);
   };
 
   const readStat = (reader: Reader, end: number): Stat => {
-    const stat = { path: "", mode: 0, uid: 0, gid: 0, size: 0, modTimeNs: 0n, linkname: "" };
+    const stat: { -readonly [K in keyof Stat]: Stat[K] } = {
+      path: "",
+      mode: 0,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      modTimeNs: 0n,
+      linkname: "",
+    };
     while (reader.pos < end) {
       const tag = reader.uint32();
       switch (tag >>> 3) {

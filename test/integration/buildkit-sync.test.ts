@@ -1,6 +1,6 @@
 // The context travels through the session's file sync: the engine keeps what it received under
 // the folder's shared key, so a rebuild sends only what changed.
-import { mkdir, writeFile } from "node:fs/promises";
+import { lstat, mkdir, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildImage } from "../../src/index.js";
@@ -54,4 +54,25 @@ describe("BuildKit file sync", () => {
     expect(unchanged.sync).toMatchObject({ entries: 20_100, files: 0, bytes: 0 });
     expect(unchanged.imageId).toBe(rebuilt.imageId);
   }, 600_000);
+
+  it("notices a file rewritten with the same size within the same second", async () => {
+    const dir = await contextWith({ Dockerfile: "FROM busybox:latest\nCOPY data.txt /data.txt\n" });
+    const file = path.join(dir, "data.txt");
+    await writeFile(file, "first\n");
+    await utimes(file, 1_700_000_000.25, 1_700_000_000.25);
+    const first = await buildImage(dir, { builder: "buildkit", networkMode: "none" });
+    expect(await runIn(first, ["cat", "/data.txt"])).toBe("first\n");
+    // Same size, same second, a quarter of a second later: only the nanoseconds differ.
+    await writeFile(file, "again\n");
+    await utimes(file, 1_700_000_000.5, 1_700_000_000.5);
+    expect(Math.floor((await lstat(file)).mtimeMs / 1000)).toBe(1_700_000_000);
+    const events = recorder();
+    const second = await buildImage(dir, {
+      builder: "buildkit",
+      networkMode: "none",
+      onProgress: events.onProgress,
+    });
+    expect(await runIn(second, ["cat", "/data.txt"])).toBe("again\n");
+    expect(events.contextSyncs().map((sync) => sync.files)).toContain(1);
+  });
 });

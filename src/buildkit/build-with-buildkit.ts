@@ -239,51 +239,58 @@ async function buildOnce(
   plan: BuildPlan,
 ): Promise<string> {
   using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
-  const [grpc, messages] = await Promise.all([loadGrpc(), loadMessages()]);
-  attempt.signal.throwIfAborted();
-  const stream = new BuildKitStream(messages, options);
-  /** A failure on this side (an unreadable file, a credential helper) that explains the build's. */
-  let localFailure: unknown;
-  const services: SessionService[] = [
-    healthService(messages),
-    authService(grpc, messages, plan.lookup, (error) => {
-      if (error instanceof CredentialsError || error instanceof InvalidArgumentError) {
-        localFailure ??= error;
-      }
-    }),
-    secretsService(grpc, messages, plan.secrets),
-    fileSyncService(grpc, messages, plan.dirs, {
-      onActivity: () => attempt.touch(),
-      onSynced: ({ dir, entries, files, bytes }) =>
-        options.onProgress?.({ type: "context-sync", dir, entries, files, bytes }),
-      onError: (error) => {
-        if (error instanceof BuildContextError) localFailure ??= error;
-      },
-      signal: attempt.signal,
-    }),
-  ];
-  if (plan.agents.size > 0) services.push(sshService(grpc, messages, plan.agents));
-
   const session = new BuildKitSession({ name: plan.name, sharedKey: plan.sharedKey });
   const buildId = randomBytes(32).toString("hex");
   debug("BuildKit build %s, session %s (attempt %d)", buildId, session.id, plan.attempt);
-  // The engine waits for the session the build names, so both start at once, as the CLI does.
-  const started = session.start(engine, services, attempt.signal).catch((error: unknown) => {
-    attempt.fail(
-      new BuildError(`Could not open the BuildKit session: ${(error as Error).message}`, {
-        cause: error,
-      }),
-    );
+  // The request goes first: the engine sets the build up for about 100 ms before it reads
+  // anything through the session, time in which grpc-js and protobufjs load (at the first build
+  // of a process) and the session opens. The engine waits for the session the build names.
+  const requested = engine.request({
+    method: "POST",
+    path: "/build",
+    query: buildQuery(options, plan.dockerfile, session.id, buildId),
+    // No body: the context travels through the session (remote=client-session).
+    signal: attempt.signal,
   });
+  requested.catch(() => undefined);
+  let stream: BuildKitStream | undefined;
+  let started: Promise<void> = Promise.resolve();
+  /** A failure on this side (an unreadable file, a credential helper) that explains the build's. */
+  let localFailure: unknown;
+  let succeeded = false;
   try {
-    const response = await engine.request({
-      method: "POST",
-      path: "/build",
-      query: buildQuery(options, plan.dockerfile, session.id, buildId),
-      // No body: the context travels through the session (remote=client-session).
-      signal: attempt.signal,
+    const [grpc, messages] = await Promise.all([loadGrpc(), loadMessages()]);
+    const reader = new BuildKitStream(messages, options);
+    stream = reader;
+    const services: SessionService[] = [
+      healthService(messages),
+      authService(grpc, messages, plan.lookup, (error) => {
+        if (error instanceof CredentialsError || error instanceof InvalidArgumentError) {
+          localFailure ??= error;
+        }
+      }),
+      secretsService(grpc, messages, plan.secrets),
+      fileSyncService(grpc, messages, plan.dirs, {
+        onActivity: () => attempt.touch(),
+        onSynced: ({ dir, entries, files, bytes }) =>
+          options.onProgress?.({ type: "context-sync", dir, entries, files, bytes }),
+        onError: (error) => {
+          if (error instanceof BuildContextError) localFailure ??= error;
+        },
+        signal: attempt.signal,
+      }),
+    ];
+    if (plan.agents.size > 0) services.push(sshService(grpc, messages, plan.agents));
+    started = session.start(engine, services, attempt.signal).catch((error: unknown) => {
+      attempt.fail(
+        new BuildError(`Could not open the BuildKit session: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
     });
-    await readResponse(response, attempt, (line) => stream.handle(line));
+    const response = await requested;
+    await readResponse(response, attempt, (line) => reader.handle(line));
+    succeeded = true;
   } catch (error) {
     if (attempt.signal.aborted) {
       cancelBuild(engine, buildId);
@@ -300,14 +307,19 @@ async function buildOnce(
           });
     }
     if (error instanceof EngineHttpError) {
-      throw stream.error(explainBuildKitError(error.message), {
-        statusCode: error.statusCode,
-        cause: error,
-      });
+      const message = explainBuildKitError(error.message);
+      const details = { statusCode: error.statusCode, cause: error };
+      throw stream ? stream.error(message, details) : new BuildError(message, details);
     }
     throw error;
   } finally {
-    stream.flush();
+    // A request still under way, or a response never read, must not hold its connection.
+    if (!succeeded) attempt.fail(new Error("the BuildKit build ended"));
+    void requested.then(
+      (response) => response.destroy(),
+      () => undefined,
+    );
+    stream?.flush();
     session.close();
     await started;
   }

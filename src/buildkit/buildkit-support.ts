@@ -41,11 +41,13 @@ export function assertBuildKitSupport(ping: EnginePing, endpoint: string): void 
   }
 }
 
-const pings = new WeakMap<EngineConnection, Promise<EnginePing>>();
+/** Answers by endpoint: every `buildImage` call opens its own connection to the same engine. */
+const pings = new Map<string, Promise<EnginePing>>();
 
-/** The engine's `/_ping` headers, asked once per connection. */
+/** The engine's `/_ping` headers, asked once per endpoint and process. */
 export function pingEngine(engine: EngineConnection, signal?: AbortSignal): Promise<EnginePing> {
-  let ping = pings.get(engine);
+  const key = engine.endpoint.url;
+  let ping = pings.get(key);
   if (ping === undefined) {
     ping = engine
       .request({ method: "GET", path: "/_ping", ...(signal ? { signal } : {}) })
@@ -61,8 +63,8 @@ export function pingEngine(engine: EngineConnection, signal?: AbortSignal): Prom
           osType: header("ostype"),
         };
       });
-    pings.set(engine, ping);
-    ping.catch(() => pings.delete(engine));
+    pings.set(key, ping);
+    ping.catch(() => pings.delete(key));
   }
   return ping;
 }

@@ -81,6 +81,7 @@ export {
 export type {
   BuildOutputEvent,
   BuildStepEvent,
+  ContextSyncEvent,
   ImageIdEvent,
   LayerStatusEvent,
   ProgressEvent,

@@ -7,7 +7,7 @@ import { chmodSync, linkSync, rmSync, symlinkSync, utimesSync, writeFileSync } f
 import path from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
-import { type PacketChannel, sendDiffCopy } from "../src/buildkit/diff-copy.js";
+import { FRAME_HEADER, type PacketChannel, sendDiffCopy } from "../src/buildkit/diff-copy.js";
 import { type Packet, PacketType } from "../src/buildkit/messages.js";
 import { type SyncEntry, walkSyncTree } from "../src/buildkit/sync-tree.js";
 import { createBuildContext } from "../src/context/build-context.js";
@@ -189,7 +189,7 @@ class Receiver extends EventEmitter {
     let decoded: Packet;
     if (Buffer.isBuffer(packet)) {
       this.encoded.push(packet);
-      const message = ReferencePacket.decode(packet) as unknown as {
+      const message = ReferencePacket.decode(packet.subarray(FRAME_HEADER)) as unknown as {
         type: number;
         ID: number;
         data: Uint8Array;

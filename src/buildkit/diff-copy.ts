@@ -29,8 +29,9 @@ export interface DiffCopyStats {
 /** The call the packets travel on (a gRPC DiffCopy call, or a test double). */
 export interface PacketChannel {
   /**
-   * Sends one packet (or one already encoded); `done` is called once it is written out. Sends
-   * may overlap: they go out in order, many per write to the connection.
+   * Sends one packet; `done` is called once it is written out. Sends may overlap: they go out in
+   * order, many per write to the connection. A `Buffer` is a packet already encoded, after
+   * {@link FRAME_HEADER} unused bytes where gRPC's message header can go without a copy.
    */
   send(packet: Packet | Buffer, done: () => void): void;
   /** Ends the call successfully. */
@@ -40,6 +41,9 @@ export interface PacketChannel {
   on(event: "error", listener: (error: Error) => void): this;
   off(event: string, listener: (...args: never[]) => void): this;
 }
+
+/** Bytes before an encoded packet, for gRPC's message header (a flag and a 32-bit length). */
+export const FRAME_HEADER = 5;
 
 /** Go's `os.FileMode` type bits. */
 const MODE_DIR = 0x80000000;
@@ -52,7 +56,7 @@ const MODE_STICKY = 0x00100000;
 const DATA_CHUNK = 256 * 1024;
 /** Bytes and packets sent but not written out yet, beyond which sending waits. */
 const PENDING_BYTES = 4 * 1024 * 1024;
-const PENDING_PACKETS = 4096;
+const PENDING_PACKETS = 1024;
 /** Longest stretch of synchronous walking or reading before the event loop gets a turn. */
 const SLICE_MS = 8;
 
@@ -101,15 +105,24 @@ function writeVarint(target: Buffer, at: number, value: number): number {
 
 /**
  * A DATA packet with room for `length` bytes of content at the returned offset, so file content
- * is read straight into the message instead of being copied into it (1 GiB of context is 1 GiB
- * of copying saved). The same bytes protobufjs would write for `{ type: DATA, ID, data }`.
+ * is read straight into the message that goes on the wire instead of being copied into it
+ * (1 GiB of context is 1 GiB of copying saved). After {@link FRAME_HEADER} unused bytes, the same
+ * bytes protobufjs would write for `{ type: DATA, ID, data }`.
  */
-function dataPacket(id: number, length: number): { packet: Buffer; offset: number } {
+function dataPacket(
+  id: number,
+  length: number,
+  memory?: Buffer,
+): { packet: Buffer; offset: number } {
   const header = 2 + (id ? 1 + varintLength(id) : 0) + 1 + varintLength(length);
-  const packet = Buffer.allocUnsafe(header + length);
-  packet[0] = 0x08;
-  packet[1] = PacketType.DATA;
-  let at = 2;
+  const size = FRAME_HEADER + header + length;
+  const packet =
+    memory !== undefined && memory.length >= size
+      ? memory.subarray(0, size)
+      : Buffer.allocUnsafe(size);
+  packet[FRAME_HEADER] = 0x08;
+  packet[FRAME_HEADER + 1] = PacketType.DATA;
+  let at = FRAME_HEADER + 2;
   if (id) {
     packet[at++] = 0x18;
     at = writeVarint(packet, at, id);
@@ -118,6 +131,14 @@ function dataPacket(id: number, length: number): { packet: Buffer; offset: numbe
   at = writeVarint(packet, at, length);
   return { packet, offset: at };
 }
+
+/** Room for a full DATA packet: the frame header, the packet's fields, a whole chunk. */
+const CHUNK_MEMORY = FRAME_HEADER + 16 + DATA_CHUNK;
+/** Chunk memories kept for reuse: more than the bytes allowed unwritten. */
+const CHUNK_POOL = Math.ceil(PENDING_BYTES / DATA_CHUNK) + 2;
+
+/** Where a file's content comes from: a host path, bytes in memory, or nothing (a hard link). */
+type FileSource = string | Buffer | { readonly content: Uint8Array } | null;
 
 /** Options of {@link sendDiffCopy}. */
 export interface DiffCopyOptions {
@@ -139,7 +160,14 @@ export function sendDiffCopy(
   options: DiffCopyOptions = {},
 ): Promise<DiffCopyStats> {
   const stats: DiffCopyStats = { entries: 0, files: 0, bytes: 0 };
-  const files = new Map<number, SyncEntry>();
+  /**
+   * What to send for each file the receiver may ask for, by STAT index: its host path, its
+   * in-memory content, or `null` (a hard link: no content). Kept small (not the entries), as
+   * every file of a rebuild stays here until the end, long enough to outlive V8's young
+   * generation and make it grow.
+   */
+  const files = new Map<number, FileSource>();
+  const sizes = new Map<number, number>();
   const requests: number[] = [];
   let waiters: (() => void)[] = [];
   let settled = false;
@@ -190,11 +218,18 @@ export function sendDiffCopy(
      * Sends a packet; `true` means wait for {@link room} before sending more. Sends overlap, so
      * many small packets leave in one write instead of one write (and one engine wake-up) each.
      */
-    const send = (packet: Packet | Buffer, size: number): boolean => {
+    /**
+     * Memory for big files' chunks, given back once the channel has written them out: without
+     * it, each 256 KiB chunk of a 1 GiB file is a new buffer, and tens of megabytes of written
+     * ones wait for the garbage collector.
+     */
+    const pool: Buffer[] = [];
+    const send = (packet: Packet | Buffer, size: number, memory?: Buffer): boolean => {
       onActivity?.();
       pendingBytes += size;
       pendingPackets++;
       channel.send(packet, () => {
+        if (memory !== undefined && pool.length < CHUNK_POOL && !settled) pool.push(memory);
         pendingBytes -= size;
         pendingPackets--;
         if (
@@ -243,7 +278,15 @@ export function sendDiffCopy(
       let deadline = performance.now() + SLICE_MS;
       for (const entry of entries) {
         if (settled) return;
-        if (entry.type === "file" || entry.type === "link") files.set(index, entry);
+        if (entry.type === "file") {
+          files.set(
+            index,
+            entry.content !== undefined ? { content: entry.content } : (entry.source ?? null),
+          );
+          sizes.set(index, entry.size);
+        } else if (entry.type === "link") {
+          files.set(index, null);
+        }
         index++;
         stats.entries++;
         const stat = statOf(entry);
@@ -264,14 +307,16 @@ export function sendDiffCopy(
         while (!settled) {
           const id = requests.shift();
           if (id === undefined) break;
-          const entry = files.get(id);
-          if (entry === undefined) {
+          const source = files.get(id);
+          if (source === undefined) {
             fail(new Error(`invalid file id ${id}`), true);
             return;
           }
           files.delete(id);
+          const size = sizes.get(id) ?? 0;
+          sizes.delete(id);
           stats.files++;
-          await sendFile(id, entry);
+          await sendFile(id, source, size);
         }
       } catch (error) {
         fail(error as Error, true);
@@ -280,9 +325,9 @@ export function sendDiffCopy(
       }
     };
 
-    const sendFile = async (id: number, entry: SyncEntry) => {
-      const { source, content } = entry;
-      if (content !== undefined && entry.type === "file") {
+    const sendFile = async (id: number, source: FileSource, size: number) => {
+      if (source !== null && typeof source === "object" && "content" in source) {
+        const { content } = source;
         for (let at = 0; at < content.length; at += DATA_CHUNK) {
           const piece = content.subarray(at, at + DATA_CHUNK);
           const { packet, offset } = dataPacket(id, piece.length);
@@ -291,7 +336,7 @@ export function sendDiffCopy(
           if (send(packet, packet.length)) await room();
           if (settled) return;
         }
-      } else if (source !== undefined && entry.type === "file") {
+      } else if (source !== null) {
         const where = typeof source === "string" ? source : source.toString();
         let fd: number;
         try {
@@ -309,14 +354,16 @@ export function sendDiffCopy(
           // it was listed fails the build rather than arrive cut.
           let position = 0;
           let deadline = performance.now() + SLICE_MS;
-          while (position < entry.size) {
-            const want = Math.min(DATA_CHUNK, entry.size - position);
-            const { packet, offset } = dataPacket(id, want);
+          while (position < size) {
+            const want = Math.min(DATA_CHUNK, size - position);
+            const memory =
+              want === DATA_CHUNK ? (pool.pop() ?? Buffer.allocUnsafe(CHUNK_MEMORY)) : undefined;
+            const { packet, offset } = dataPacket(id, want, memory);
             for (let got = 0; got < want; ) {
               const read = nodeFs.readSync(fd, packet, offset + got, want - got, position + got);
               if (read === 0) {
                 throw new BuildContextError(
-                  `${where} changed while the build context was read: expected ${entry.size} bytes, got ${position + got}`,
+                  `${where} changed while the build context was read: expected ${size} bytes, got ${position + got}`,
                   where,
                 );
               }
@@ -324,7 +371,7 @@ export function sendDiffCopy(
             }
             position += want;
             stats.bytes += want;
-            if (send(packet, packet.length)) await room();
+            if (send(packet, packet.length, memory)) await room();
             if (settled) return;
             if (performance.now() > deadline) {
               await yieldToLoop();

@@ -67,6 +67,7 @@ describe("the public API", () => {
     expectTypeOf(api.getPrefectImageName).toBeCallableWith("3.0.0", "3.12", "conda");
     expectTypeOf<api.BuildImageOptions["streamProgressTo"]>().toEqualTypeOf<Writable | undefined>();
     expectTypeOf<api.BuildError["code"]>().toEqualTypeOf<"ERR_DOCKER_BUILD">();
+    expectTypeOf<api.ContextSyncEvent["type"]>().toEqualTypeOf<"context-sync">();
     expectTypeOf<api.PushError["code"]>().toEqualTypeOf<"ERR_DOCKER_PUSH">();
     expectTypeOf(new api.ImageBuilder("busybox")).toMatchTypeOf<AsyncDisposable>();
     expectTypeOf(api.generateDefaultDockerfile).returns.resolves.toMatchTypeOf<

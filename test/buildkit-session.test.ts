@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vites
 import { authService } from "../src/buildkit/auth-service.js";
 import { MAX_SECRET_BYTES, readSecrets, validateSecrets } from "../src/buildkit/build-secrets.js";
 import { isTransientBuildKitError } from "../src/buildkit/build-with-buildkit.js";
-import { assertBuildKitSupport } from "../src/buildkit/buildkit-support.js";
+import { assertBuildKitSupport, assertShmSizeSupport } from "../src/buildkit/buildkit-support.js";
 import { fileSyncService, type SyncReport } from "../src/buildkit/file-sync-service.js";
 import { healthService } from "../src/buildkit/health-service.js";
 import { loadMessages, type Packet, PacketType } from "../src/buildkit/messages.js";
@@ -397,6 +397,15 @@ describe("before a BuildKit build", () => {
     // 20.10 builds with BuildKit on request without announcing it.
     assertBuildKitSupport({ apiVersion: "1.41", builderVersion: undefined, osType: "linux" }, "x");
     assertBuildKitSupport({ apiVersion: "1.43", builderVersion: "2", osType: "linux" }, "x");
+  });
+
+  it("refuses shmSize where the engine's BuildKit would ignore it", () => {
+    expect(() => assertShmSizeSupport(64 * 1024 * 1024, "1.41")).toThrow(
+      /shmSize is ignored by the BuildKit of this engine \(API 1\.41/,
+    );
+    assertShmSizeSupport(64 * 1024 * 1024, "1.42");
+    assertShmSizeSupport(undefined, "1.41");
+    assertShmSizeSupport(0, "1.41");
   });
 
   it("keeps the shared key of a folder stable, and apart from other folders'", async () => {

@@ -30,7 +30,7 @@ import { authService, type SessionCredentials } from "./auth-service.js";
 import { type BuildKitSecret, readSecrets, validateSecrets } from "./build-secrets.js";
 import { BuildKitSession } from "./buildkit-session.js";
 import { BuildKitStream, explainBuildKitError } from "./buildkit-stream.js";
-import { assertBuildKitSupport, pingEngine } from "./buildkit-support.js";
+import { assertBuildKitSupport, assertShmSizeSupport, pingEngine } from "./buildkit-support.js";
 import { fileSyncService } from "./file-sync-service.js";
 import { healthService } from "./health-service.js";
 import { loadMessages } from "./messages.js";
@@ -124,6 +124,11 @@ function validate(options: BuildKitBuildOptions): void {
       'squash is not supported by BuildKit; use builder: "classic", or a multi-stage Dockerfile that copies into a fresh stage',
     );
   }
+  if (options.memory !== undefined && options.memory > 0) {
+    throw new InvalidArgumentError(
+      `memory (${options.memory}) is not supported by BuildKit, whose engine side ignores it; leave it out, or use builder: "classic"`,
+    );
+  }
   validateSecrets(options.secrets);
   const { platform } = options;
   if (platform !== undefined && (typeof platform !== "string" || platform.includes(","))) {
@@ -153,6 +158,7 @@ export async function buildWithBuildKit(
   signal?.throwIfAborted();
   const ping = await pingEngine(engine, signal);
   assertBuildKitSupport(ping, engine.endpoint.url);
+  assertShmSizeSupport(options.shmSize, ping.apiVersion);
   const secrets = await readSecrets(options.secrets, env);
 
   const contextDir = realpathSync(path.resolve(context));

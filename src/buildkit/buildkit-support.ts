@@ -3,7 +3,7 @@
  * @module
  */
 import type { EngineConnection } from "../engine/engine-connection.js";
-import { BuildError } from "../errors.js";
+import { BuildError, InvalidArgumentError } from "../errors.js";
 
 /** The oldest API version whose builds take `version=2` and a session (Docker 18.09). */
 export const MIN_BUILDKIT_API_VERSION = "1.39";
@@ -42,6 +42,25 @@ export function assertBuildKitSupport(ping: EnginePing, endpoint: string): void 
 }
 
 /** Answers by endpoint: every `buildImage` call opens its own connection to the same engine. */
+/** The API version of Docker 23, the first engine whose BuildKit applies `shmsize`. */
+export const MIN_SHM_SIZE_API_VERSION = "1.42";
+
+/**
+ * Throws an {@link InvalidArgumentError} when `shmSize` is set but the engine's BuildKit would
+ * ignore it (engines before Docker 23 leave it out of the build), rather than build without it.
+ */
+export function assertShmSizeSupport(
+  shmSize: number | undefined,
+  apiVersion: string | undefined,
+): void {
+  if (shmSize === undefined || shmSize <= 0) return;
+  if (apiVersion !== undefined && !versionAtLeast(apiVersion, MIN_SHM_SIZE_API_VERSION)) {
+    throw new InvalidArgumentError(
+      `shmSize is ignored by the BuildKit of this engine (API ${apiVersion}; Docker 23, API ${MIN_SHM_SIZE_API_VERSION}, is the first to apply it): leave it out, or use builder: "classic"`,
+    );
+  }
+}
+
 const pings = new Map<string, Promise<EnginePing>>();
 
 /** The engine's `/_ping` headers, asked once per endpoint and process. */

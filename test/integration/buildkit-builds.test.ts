@@ -127,7 +127,8 @@ describe("BuildKit builds", () => {
       (event): event is Extract<ProgressEvent, { type: "vertex-log" }> =>
         event.type === "vertex-log",
     );
-    expect(logs.map((log) => [log.stream, log.text])).toEqual([
+    // stdout and stderr are separate pipes: their order between them is not fixed.
+    expect(logs.map((log) => [log.stream, log.text]).sort()).toEqual([
       [1, `out-${value}\n`],
       [2, "err\n"],
     ]);
@@ -191,6 +192,21 @@ describe("BuildKit builds", () => {
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toContain("build each platform separately");
     expect((await docker.listImages({ all: true })).length).toBeLessThanOrEqual(before);
+  });
+
+  it("refuses options this engine's BuildKit would silently ignore", async () => {
+    const dir = await contextWith({ Dockerfile: "FROM busybox:latest\n" });
+    for (const [options, message] of [
+      [{ memory: 64 * 1024 * 1024 }, "memory (67108864) is not supported by BuildKit"],
+      [{ shmSize: 64 * 1024 * 1024 }, "shmSize is ignored by the BuildKit of this engine"],
+      [{ squash: true }, "squash is not supported by BuildKit"],
+    ] as const) {
+      const error = await buildImage(dir, { ...buildkit, ...options }).catch(
+        (failure: unknown) => failure,
+      );
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toContain(message);
+    }
   });
 
   it("builds a Dockerfile from outside the context, with its own .dockerignore", async () => {

@@ -9,6 +9,7 @@
  */
 import createDebug from "debug";
 import { InvalidArgumentError } from "../errors.js";
+import { isRegistryHost, registryOfImage } from "../reference/image-reference.js";
 import { credentialHelperGet, credentialHelperList, TOKEN_USERNAME } from "./credential-helper.js";
 import {
   type ConfigAuthEntry,
@@ -17,6 +18,7 @@ import {
   loadDockerConfig,
 } from "./docker-config.js";
 
+export { registryOfImage } from "../reference/image-reference.js";
 export { DOCKER_HUB_KEY } from "./docker-config.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
@@ -61,74 +63,7 @@ export interface CredentialOptions {
   auth?: RegistryAuth | Readonly<Record<string, RegistryAuth>>;
 }
 
-const DEFAULT_DOMAIN = "docker.io";
 const HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
-
-// The grammar of github.com/distribution/reference, which the docker CLI parses references with.
-const ALPHANUMERIC = "[a-z0-9]+";
-const SEPARATOR = "(?:[._]|__|[-]+)";
-const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
-const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
-const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
-const TAG = "[\\w][\\w.-]{0,127}";
-const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const REFERENCE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
-const BARE_DOMAIN = new RegExp(`^${DOMAIN}$`);
-const IDENTIFIER = /^[a-f0-9]{64}$/;
-const NAME_TOTAL_LENGTH_MAX = 255;
-
-/**
- * The registry host of an image reference, decided as the docker CLI's reference parsing decides
- * it: the first path component is a registry when it contains `.` or `:`, is `localhost`, or has
- * upper-case letters; otherwise the image is on Docker Hub, `docker.io` (`index.docker.io` is read
- * as `docker.io` too).
- *
- * @throws InvalidArgumentError for a string that is not an image reference.
- * @example
- * ```ts
- * registryOfImage("busybox");                 // "docker.io"
- * registryOfImage("localhost:5000/x");        // "localhost:5000"
- * registryOfImage("127.0.0.1:5556/x:tag");    // "127.0.0.1:5556"
- * registryOfImage("a.b/c/d@sha256:" + "0".repeat(64)); // "a.b"
- * ```
- */
-export function registryOfImage(reference: string): string {
-  if (typeof reference !== "string" || !reference) {
-    throw new InvalidArgumentError(
-      `An image reference such as "busybox", "ghcr.io/team/app:1" or "localhost:5000/app" is required, got ${JSON.stringify(reference)}`,
-    );
-  }
-  if (IDENTIFIER.test(reference)) {
-    throw new InvalidArgumentError(
-      `${JSON.stringify(reference)} is an image ID (64 hex digits), not a reference with a registry; use a name such as "registry.example.com/app:1"`,
-    );
-  }
-  const match = REFERENCE.exec(reference);
-  const name = match?.[1];
-  if (name === undefined) {
-    throw new InvalidArgumentError(
-      `${JSON.stringify(reference)} is not a valid image reference; use [REGISTRY[:PORT]/]REPOSITORY[:TAG][@DIGEST] with a lower-case repository, e.g. "ghcr.io/team/app:1"`,
-    );
-  }
-  if (name.length > NAME_TOTAL_LENGTH_MAX) {
-    throw new InvalidArgumentError(
-      `The repository name of ${JSON.stringify(reference)} is longer than ${NAME_TOTAL_LENGTH_MAX} characters`,
-    );
-  }
-  const slash = name.indexOf("/");
-  const first = slash === -1 ? "" : name.slice(0, slash);
-  const isDomain =
-    slash !== -1 && (/[.:]/.test(first) || first === "localhost" || first.toLowerCase() !== first);
-  if (!isDomain) return DEFAULT_DOMAIN;
-  const remainder = name.slice(slash + 1);
-  if (remainder.toLowerCase() !== remainder) {
-    throw new InvalidArgumentError(
-      `${JSON.stringify(reference)} is not a valid image reference: the repository name must be lower-case`,
-    );
-  }
-  return first === "index.docker.io" ? DEFAULT_DOMAIN : first;
-}
 
 /**
  * The key under which a registry's credentials are stored and sent, as the docker CLI computes
@@ -168,7 +103,7 @@ function registryOf(imageOrRegistry: string): string {
       HUB_ALIASES.has(text.toLowerCase()) ||
       hostPart === "localhost" ||
       /^\[[a-fA-F0-9:]+\]$/.test(hostPart) ||
-      (hostPart.includes(".") && BARE_DOMAIN.test(text))
+      (hostPart.includes(".") && isRegistryHost(text))
     ) {
       return registryKey(text);
     }

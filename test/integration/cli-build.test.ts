@@ -1,5 +1,3 @@
-// `prefect-dockerutils build` and `push` as a child process, against the real engine and registry.
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { getPrefectImageName } from "../../src/index.js";

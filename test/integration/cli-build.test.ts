@@ -1,3 +1,4 @@
+// `prefect-dockerutils build` and `push` as a child process, against the real engine and registry.
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { getPrefectImageName } from "../../src/index.js";

@@ -4,6 +4,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { getPrefectImageName } from "../../src/index.js";
 import {
   CONTROL_CHARACTERS,
+  connectionProbe,
   contextWith,
   dockerfileLines,
   filesIn,
@@ -11,7 +12,9 @@ import {
   registryDigest,
   removeImageAfterTest,
   runBin,
+  startBin,
   uniqueName,
+  until,
 } from "./cli-run.js";
 import { docker, IMAGE_ID_PATTERN, runImage } from "./support.js";
 
@@ -174,6 +177,43 @@ describe("prefect-dockerutils build (classic builder)", () => {
     expect(await filesIn(context)).toEqual(["flow.py", "requirements.txt"]);
   });
 
+  it("removes the generated Dockerfile when SIGINT cancels the build", async () => {
+    const probe = await connectionProbe();
+    // A stand-in whose `uv` holds the generated RUN open until the step is killed.
+    const standIn = await contextWith({
+      Dockerfile: dockerfileLines(
+        "FROM busybox",
+        `RUN printf '#!/bin/sh\\nsleep 600 | nc 127.0.0.1 ${probe.port}\\n' > /bin/uv && chmod +x /bin/uv`,
+      ),
+    });
+    const made = await runBin(["build", "-q", "--network", "none", standIn]);
+    expect(made.code).toBe(0);
+    const standInId = made.stdout.trim();
+    removeImageAfterTest(standInId);
+    await prefectBaseStandIn(standInId);
+    const context = await contextWith({
+      "flow.py": "print('hi')\n",
+      "requirements.txt": "httpx\n",
+    });
+    const bin = startBin([
+      "build",
+      "-f",
+      "auto",
+      "--progress",
+      "plain",
+      "--network",
+      "host",
+      context,
+    ]);
+    await until("the generated RUN to connect", () => probe.connected());
+    expect(await filesIn(context)).toEqual(["Dockerfile", "flow.py", "requirements.txt"]);
+    bin.child.kill("SIGINT");
+    const result = await bin.done;
+    expect(result.code).toBe(130);
+    expect(await filesIn(context)).toEqual(["flow.py", "requirements.txt"]);
+    await until("the RUN to be killed", () => probe.closed(), 30_000);
+  });
+
   it("refuses -f auto where a Dockerfile exists, and leaves it as it was", async () => {
     const context = await helloContext();
     const result = await runBin(["build", "-f", "auto", context]);
@@ -323,20 +363,18 @@ describe("prefect-dockerutils build --push and push", () => {
 });
 
 /**
- * Prefect's base image cannot be pulled here (no Docker Hub): busybox stands in for it under its
- * name, for builds of the Dockerfile Prefect generates. The name is removed again if this test
- * made it.
+ * Prefect's base image cannot be pulled here (no Docker Hub): `image` (busybox unless said
+ * otherwise) stands in for it under its name, for builds of the Dockerfile Prefect generates; the
+ * name is removed when the test finishes. Only this file does this, and its tests run one after
+ * the other.
  */
-async function prefectBaseStandIn(): Promise<void> {
-  const image = getPrefectImageName();
-  if (await imageExists(image)) return;
-  const colon = image.lastIndexOf(":");
-  await docker
-    .getImage("busybox:latest")
-    .tag({ repo: image.slice(0, colon), tag: image.slice(colon + 1) });
+async function prefectBaseStandIn(image = "busybox:latest"): Promise<void> {
+  const base = getPrefectImageName();
+  const colon = base.lastIndexOf(":");
+  await docker.getImage(image).tag({ repo: base.slice(0, colon), tag: base.slice(colon + 1) });
   onTestFinished(async () => {
     await docker
-      .getImage(image)
+      .getImage(base)
       .remove({ noprune: true })
       .catch(() => undefined);
   });

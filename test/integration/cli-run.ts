@@ -3,8 +3,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { inject, onTestFinished } from "vitest";
 import { docker } from "./support.js";
@@ -175,4 +177,47 @@ export async function registryDigest(name: string, tag: string): Promise<string 
   if (response.status === 404) return undefined;
   if (!response.ok) throw new Error(`registry answered ${response.status} for ${name}:${tag}`);
   return response.headers.get("docker-content-digest") ?? undefined;
+}
+
+/** Resolves once `test()` holds, polling; rejects after `timeoutMs`. */
+export async function until(
+  what: string,
+  test: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** A loopback TCP server that records whether a connection came and whether it closed again. */
+export async function connectionProbe(): Promise<{
+  port: number;
+  connected: () => boolean;
+  closed: () => boolean;
+}> {
+  let connected = false;
+  let closed = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connected = true;
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.resume();
+    socket.once("close", () => {
+      closed = true;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  onTestFinished(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connected: () => connected,
+    closed: () => closed,
+  };
 }

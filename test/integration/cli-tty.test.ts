@@ -260,7 +260,7 @@ describe("prefect-dockerutils build on a terminal", () => {
     expect(final).toContain(`[+] Pushing ${repository}:pushed to http://127.0.0.1:5555`);
     expect(final).toContainEqual(expect.stringMatching(/^ => 3 layers: .*\d+ pushed/));
     expect(final).toContainEqual(
-      expect.stringMatching(/^ => pushed: digest: sha256:[0-9a-f]{64} size: \d+$/),
+      expect.stringMatching(/^ => digest: sha256:[0-9a-f]{64} size: \d+$/),
     );
     expect(final).toContainEqual(expect.stringMatching(/^\[\+\] Pushing \d+\.\ds FINISHED$/));
     expect(final).toContain(`127.0.0.1:5555/${repository}:pushed`);

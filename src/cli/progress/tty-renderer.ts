@@ -153,7 +153,8 @@ export class TtyRenderer implements ProgressRenderer {
         this.#pending.push(this.#row(`writing image ${shortId(event.imageId)}`, "done"));
         break;
       case "digest":
-        this.#digestLine = `${event.tag}: digest: ${event.digest}${event.size === undefined ? "" : ` size: ${event.size}`}`;
+        // The tag is in the title already; without it the line fits a terminal's width.
+        this.#digestLine = `digest: ${event.digest}${event.size === undefined ? "" : ` size: ${event.size}`}`;
         break;
       case "retry":
         this.#pending.push(
@@ -327,19 +328,20 @@ export class TtyRenderer implements ProgressRenderer {
   /** Replaces the per-layer lines by one line saying what happened to them. */
   #collapseLayers(): void {
     const byStatus = new Map<string, number>();
-    let bytes = 0;
+    let moved = 0;
     for (const layer of this.#layers.values()) {
       const status = layer.status.replace(/^Mounted from .*/, "Mounted");
       byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      bytes += layer.total ?? 0;
+      if (/^(Pushed|Pull complete|Download complete)$/.test(status)) moved += layer.total ?? 0;
     }
     const what = [...byStatus]
       .map(([status, count]) => `${count} ${status.toLowerCase()}`)
       .join(", ");
     const noun = this.#layers.size === 1 ? "layer" : "layers";
+    const verb = this.#kind === "push" ? "uploaded" : "downloaded";
     this.#pending.push(
       this.#row(
-        `${this.#layers.size} ${noun}: ${what}${bytes > 0 ? ` (${humanSize(bytes)})` : ""}`,
+        `${this.#layers.size} ${noun}: ${what}${moved > 0 ? ` (${humanSize(moved)} ${verb})` : ""}`,
       ),
     );
     this.#layers.clear();

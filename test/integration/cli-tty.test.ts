@@ -2,13 +2,16 @@
 // screen tmux shows (capture-pane), as a person would, instead of the escape codes.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import net from "node:net";
+import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it, onTestFinished } from "vitest";
 import {
   BIN_COMMAND,
   contextWith,
   dockerfileLines,
+  emptyDir,
   removeImageAfterTest,
   uniqueName,
   until,
@@ -30,6 +33,7 @@ class Terminal {
   static async start(
     args: readonly string[],
     options: { cwd: string; env?: Record<string, string>; width?: number; height?: number },
+    program: readonly string[] = BIN_COMMAND,
   ): Promise<Terminal> {
     const terminal = new Terminal();
     const env = { TERM: "xterm-256color", ...options.env };
@@ -39,7 +43,7 @@ class Terminal {
       `cd ${shellQuote(options.cwd)} &&`,
       "env -u NO_COLOR -u FORCE_COLOR",
       ...exports,
-      ...BIN_COMMAND.map(shellQuote),
+      ...program.map(shellQuote),
       ...args.map(shellQuote),
       '; echo "[exit $?]"; sleep 600',
     ].join(" ");
@@ -266,5 +270,84 @@ describe("prefect-dockerutils build on a terminal", () => {
     expect(final).toContain(`127.0.0.1:5555/${repository}:pushed`);
     // No per-layer progress bar is left.
     expect(screen).not.toMatch(/\[=*>? *\]/);
+  });
+
+  it("draws BuildKit vertices and half-pushed layers with bars, then collapses them", async () => {
+    const [node, importFlag, tsx] = BIN_COMMAND as [string, string, string];
+    const replay = path.resolve(import.meta.dirname, "cli-tty-replay.ts");
+    const go = path.join(await emptyDir(), "go");
+    const terminal = await Terminal.start([go], { cwd: import.meta.dirname }, [
+      node,
+      importFlag,
+      tsx,
+      replay,
+    ]);
+
+    let live = "";
+    await until("the running vertices", async () => {
+      live = await terminal.screen();
+      return live.includes("installing package 9");
+    });
+    const liveLines = lines(live);
+    expect(liveLines[0]).toBe("[+] Building replayed");
+    expect(liveLines).toContainEqual(
+      expect.stringMatching(/^ => \[internal\] load build definition from Dockerfile +0\.1s$/),
+    );
+    expect(liveLines).toContainEqual(
+      expect.stringMatching(
+        /^ => CACHED \[1\/3\] FROM docker\.io\/library\/busybox:latest +0\.0s$/,
+      ),
+    );
+    expect(liveLines).toContainEqual(
+      expect.stringMatching(/^ => \[2\/3\] RUN \.\/install\.sh +\d+\.\ds$/),
+    );
+    expect(liveLines).toContainEqual(
+      expect.stringMatching(/^ => => transferring context 1\.5MB \/ 3MB/),
+    );
+    expect(liveLines.filter((line) => line.startsWith(" => => # "))).toEqual(
+      [4, 5, 6, 7, 8, 9].map((i) => ` => => # installing package ${i}`),
+    );
+    expect(liveLines.at(-1)).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Building \d+\.\ds \(2\/4\)$/);
+
+    await writeFile(go, "");
+    let pushing = "";
+    await until("the push's layers", async () => {
+      pushing = await terminal.screen();
+      return pushing.includes("bbbbbbbbbbbb");
+    });
+    const pushLines = lines(pushing);
+    expect(pushLines).toContainEqual(
+      expect.stringMatching(/^ => aaaaaaaaaaaa Pushing +\[=+>? *\] 1\.2MB\/4MB$/),
+    );
+    expect(pushLines).toContainEqual(
+      expect.stringMatching(/^ => bbbbbbbbbbbb Pushing +\[=+>? *\] 3MB\/12MB$/),
+    );
+    expect(pushLines).toContainEqual(
+      expect.stringMatching(/^ => cccccccccccc Layer already exists$/),
+    );
+
+    await writeFile(`${go}2`, "");
+    const { code, screen } = await terminal.finished();
+    expect(code).toBe(0);
+    const final = lines(screen);
+    expect(final.filter((line) => line.includes("[2/3] RUN ./install.sh"))).toEqual([
+      expect.stringMatching(/^ => \[2\/3\] RUN \.\/install\.sh +2\.5s$/),
+    ]);
+    expect(final).toContainEqual(
+      expect.stringMatching(/^ => \[internal\] load build context +0\.5s$/),
+    );
+    expect(
+      final.some((line) => line.includes("installing package") || line.includes("transferring")),
+    ).toBe(false);
+    expect(final).toContainEqual(
+      expect.stringMatching(/^\[\+\] Building \d+\.\ds \(4\/4\) FINISHED$/),
+    );
+    expect(final).toContainEqual(
+      expect.stringMatching(/^ => 3 layers: 2 pushed, 1 layer already exists \(16MB uploaded\)$/),
+    );
+    expect(final).toContainEqual(` => digest: sha256:${"cd".repeat(32)} size: 1234`);
+    expect(final.some((line) => /aaaaaaaaaaaa|\[=/.test(line))).toBe(false);
+    expect(final).toContain("replay done");
+    expect(screen).not.toMatch(SPINNER);
   });
 });

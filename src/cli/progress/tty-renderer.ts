@@ -2,11 +2,10 @@
  * `--progress tty` (and `auto` on a terminal): the docker CLI's look, redrawn in place. Finished
  * steps are written once and scroll away like ordinary output; only what is still running (the
  * current build step or BuildKit vertices with their last log lines, one line per layer being
- * pulled or pushed, and a status line with the elapsed time) is redrawn, by log-update, in a
- * single synchronised write per frame so the terminal never shows a half-drawn one.
+ * pulled or pushed, and a status line with the elapsed time) is redrawn, in a single synchronised
+ * write per frame so the terminal never shows a half-drawn one (see {@link LiveFrame}).
  * @module
  */
-import { createLogUpdate } from "log-update";
 import picocolors from "picocolors";
 import type {
   LayerStatusEvent,
@@ -23,6 +22,7 @@ import {
   shortId,
   truncate,
 } from "../format.js";
+import { LiveFrame } from "./live-frame.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
 /** How often the elapsed times are redrawn. */
@@ -56,16 +56,10 @@ interface Task {
   readonly statuses: Map<string, VertexStatusEvent>;
 }
 
-type Frame = ((...text: string[]) => void) & {
-  clear(): void;
-  done(): void;
-  persist(...text: string[]): void;
-};
-
 /** Draws progress on a terminal. */
 export class TtyRenderer implements ProgressRenderer {
   readonly #target: RenderTarget;
-  readonly #frame: Frame;
+  readonly #frame: LiveFrame;
   readonly #c: Colors;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
@@ -91,7 +85,7 @@ export class TtyRenderer implements ProgressRenderer {
   readonly #outputSplitter = new LineSplitter();
   #digestLine: string | undefined;
 
-  private constructor(target: RenderTarget, frame: Frame, colors: Colors, now: () => number) {
+  private constructor(target: RenderTarget, frame: LiveFrame, colors: Colors, now: () => number) {
     this.#target = target;
     this.#frame = frame;
     this.#c = colors;
@@ -103,10 +97,9 @@ export class TtyRenderer implements ProgressRenderer {
     target: RenderTarget,
     options: { readonly color: boolean; readonly now?: () => number },
   ): TtyRenderer {
-    const frame = createLogUpdate(target as NodeJS.WriteStream) as Frame;
     return new TtyRenderer(
       target,
-      frame,
+      new LiveFrame(target),
       picocolors.createColors(options.color),
       options.now ?? (() => performance.now()),
     );
@@ -353,9 +346,7 @@ export class TtyRenderer implements ProgressRenderer {
     const persisted = this.#pending;
     this.#pending = [];
     const frame = final || this.#closed || !this.#active ? [] : this.#live();
-    if (persisted.length > 0) this.#frame.persist(persisted.join("\n"));
-    if (frame.length > 0) this.#frame(frame.join("\n"));
-    else if (persisted.length === 0) this.#frame.clear();
+    this.#frame.update(persisted, frame);
   }
 
   #live(): string[] {
@@ -372,7 +363,7 @@ export class TtyRenderer implements ProgressRenderer {
     lines.push(
       this.#c.bold(`${spinner} ${verb} ${seconds(this.#now() - this.#started)}${this.#counts()}`),
     );
-    // Never taller than the terminal: log-update cannot redraw what scrolled off the top.
+    // Never taller than the terminal: rows that scrolled off the top cannot be redrawn.
     const rows = Math.max(2, (this.#target.rows ?? 24) - 1);
     return lines.length > rows ? lines.slice(lines.length - rows) : lines;
   }

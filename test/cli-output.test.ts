@@ -10,6 +10,7 @@ import {
   sanitizeLine,
   seconds,
   shortId,
+  textWidth,
   truncate,
 } from "../src/cli/format.js";
 import { eventToJson } from "../src/cli/progress/json-renderer.js";
@@ -95,6 +96,11 @@ describe("text helpers", () => {
     expect(truncate("abcdef", 4)).toBe("abc…");
     expect(truncate("abc", 4)).toBe("abc");
     expect(truncate("abc", 0)).toBe("");
+    // Wide characters take two columns: a cut line never wraps on a terminal.
+    expect(truncate("日本語のテキスト", 7)).toBe("日本語…");
+    expect(textWidth("日本語…")).toBe(7);
+    expect(truncate("ab日本", 6)).toBe("ab日本");
+    expect(truncate("ab日本x", 6)).toBe("ab日…");
     expect(shortId(`sha256:${"0123456789ab".repeat(5)}abcd`)).toBe("0123456789ab");
   });
 });

@@ -90,11 +90,57 @@ export function progressBar(current: number, total: number, width: number): stri
   return `[${"=".repeat(done)}${head}${" ".repeat(inner - done - head.length)}]`;
 }
 
-/** `text` cut to `width` characters, with `…` at the end when it was cut. */
+/** The East Asian wide and emoji ranges of Markus Kuhn's `wcwidth`, which terminals follow. */
+const WIDE_RANGES: readonly (readonly [number, number])[] = [
+  [0x1100, 0x115f],
+  [0x2e80, 0xa4cf],
+  [0xac00, 0xd7a3],
+  [0xf900, 0xfaff],
+  [0xfe30, 0xfe4f],
+  [0xff00, 0xff60],
+  [0xffe0, 0xffe6],
+  [0x1f300, 0x1f64f],
+  [0x1f900, 0x1f9ff],
+  [0x20000, 0x3fffd],
+];
+
+/**
+ * Columns a code point takes on a terminal: two for East Asian wide characters and emoji, else
+ * one. A line cut by this measure never wraps, which would push the redrawn frame out of place.
+ */
+function columns(codePoint: number): number {
+  return WIDE_RANGES.some(([from, to]) => codePoint >= from && codePoint <= to) ? 2 : 1;
+}
+
+/** `text` cut to `width` columns, with `…` at the end when it was cut. */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";
-  if (text.length <= width) return text;
-  return width === 1 ? "…" : `${text.slice(0, width - 1)}…`;
+  let used = 0;
+  let index = 0;
+  for (const char of text) {
+    const next = used + columns(char.codePointAt(0) ?? 0);
+    if (next > width) {
+      // Make room for the ellipsis, one column.
+      let cut = text.slice(0, index);
+      let cutWidth = used;
+      while (cutWidth + 1 > width && cut.length > 0) {
+        const last = [...cut].pop() ?? "";
+        cut = cut.slice(0, cut.length - last.length);
+        cutWidth -= columns(last.codePointAt(0) ?? 0);
+      }
+      return `${cut}…`;
+    }
+    used = next;
+    index += char.length;
+  }
+  return text;
+}
+
+/** Columns `text` takes on a terminal, as {@link truncate} counts them. */
+export function textWidth(text: string): number {
+  let used = 0;
+  for (const char of text) used += columns(char.codePointAt(0) ?? 0);
+  return used;
 }
 
 /** The first 12 hex digits of an image ID or digest, as the docker CLI shortens them. */

@@ -7,6 +7,13 @@
 import process from "node:process";
 import { runCli } from "./run-cli.js";
 
+// A reader that went away (`prefect-dockerutils parse-ref x | head -0`) is no reason to crash.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
+
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

@@ -20,6 +20,7 @@ import {
   sanitizeLine,
   seconds,
   shortId,
+  textWidth,
   truncate,
 } from "../format.js";
 import { LiveFrame } from "./live-frame.js";
@@ -389,7 +390,7 @@ export class TtyRenderer implements ProgressRenderer {
     const right = time ?? "";
     const width = this.#width();
     const left = truncate(` => ${sanitizeLine(label)}`, width - right.length - 1);
-    return `${left}${" ".repeat(Math.max(1, width - left.length - right.length))}${right}`;
+    return `${left}${" ".repeat(Math.max(1, width - textWidth(left) - right.length))}${right}`;
   }
 
   #taskLine(

@@ -364,7 +364,9 @@ describe("PlainRenderer", () => {
       "#1 exporting 1kB / 2kB",
       "#1 exporting done",
       "#1 DONE 1.5s",
-      "#2 [2/2] COPY . . CACHED",
+      "#2 [2/2] COPY . .",
+      "#2 CACHED",
+      "#3 [3/3] RUN false",
       "#3 ERROR: exit code: 1",
     ]);
   });

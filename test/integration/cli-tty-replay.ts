@@ -51,6 +51,17 @@ emit({
   started: undefined,
   completed: undefined,
 });
+// BuildKit may end a vertex twice; the display shows it once.
+emit({
+  type: "vertex",
+  digest: "d2",
+  number: 2,
+  name: "[1/3] FROM docker.io/library/busybox:latest",
+  state: "completed",
+  error: undefined,
+  started: ago(250),
+  completed: ago(250),
+});
 emit({
   type: "vertex",
   digest: "d3",

@@ -298,6 +298,9 @@ describe("prefect-dockerutils build on a terminal", () => {
         /^ => CACHED \[1\/3\] FROM docker\.io\/library\/busybox:latest +0\.0s$/,
       ),
     );
+    expect(
+      liveLines.filter((line) => line.includes("FROM docker.io/library/busybox")),
+    ).toHaveLength(1);
     expect(liveLines).toContainEqual(
       expect.stringMatching(/^ => \[2\/3\] RUN \.\/install\.sh +\d+\.\ds$/),
     );

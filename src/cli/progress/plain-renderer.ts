@@ -3,7 +3,7 @@
  * colour, no cursor movement, no control character of any kind.
  * @module
  */
-import type { ProgressEvent } from "../../index.js";
+import type { ProgressEvent, VertexEvent } from "../../index.js";
 import { humanSize, LineSplitter, sanitizeLine, seconds } from "../format.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
@@ -23,6 +23,9 @@ export class PlainRenderer implements ProgressRenderer {
   readonly #vertexLogs = new Map<string, LineSplitter>();
   /** Last state printed per layer or sub-task, and when. */
   readonly #lastProgress = new Map<string, { state: string; at: number }>();
+  /** BuildKit vertices whose name was printed, and those whose end was. */
+  readonly #namedVertices = new Set<string>();
+  readonly #finishedVertices = new Set<string>();
   #kind: OperationKind = "build";
   #started = 0;
 
@@ -35,6 +38,8 @@ export class PlainRenderer implements ProgressRenderer {
     this.#kind = kind;
     this.#started = this.#now();
     this.#lastProgress.clear();
+    this.#namedVertices.clear();
+    this.#finishedVertices.clear();
     this.#line(`${kind === "build" ? "building" : "pushing"} ${title}`);
   }
 
@@ -66,14 +71,7 @@ export class PlainRenderer implements ProgressRenderer {
         );
         return;
       case "vertex":
-        this.#vertex(
-          event.number,
-          event.name,
-          event.state,
-          event.error,
-          event.started,
-          event.completed,
-        );
+        this.#vertex(event);
         return;
       case "vertex-log": {
         let splitter = this.#vertexLogs.get(event.digest);
@@ -150,29 +148,32 @@ export class PlainRenderer implements ProgressRenderer {
     this.#line(line);
   }
 
-  #vertex(
-    number: number,
-    name: string,
-    state: "started" | "cached" | "completed" | "error",
-    error: string | undefined,
-    started: Date | undefined,
-    completed: Date | undefined,
-  ): void {
-    switch (state) {
+  /** As `docker build --progress=plain`: `#N name` once, then `#N DONE 0.4s`, `CACHED` or `ERROR`. */
+  #vertex(event: VertexEvent): void {
+    const { digest, number } = event;
+    if (this.#finishedVertices.has(digest)) return;
+    if (!this.#namedVertices.has(digest)) {
+      this.#namedVertices.add(digest);
+      this.#line(`#${number} ${event.name}`);
+    }
+    switch (event.state) {
       case "started":
-        this.#line(`#${number} ${name}`);
         return;
       case "cached":
-        this.#line(`#${number} ${name} CACHED`);
+        this.#finishedVertices.add(digest);
+        this.#line(`#${number} CACHED`);
         return;
       case "completed": {
+        this.#finishedVertices.add(digest);
+        const { started, completed } = event;
         const took =
           started && completed ? ` ${seconds(completed.getTime() - started.getTime())}` : "";
         this.#line(`#${number} DONE${took}`);
         return;
       }
       case "error":
-        this.#line(`#${number} ERROR: ${error ?? "failed"}`);
+        this.#finishedVertices.add(digest);
+        this.#line(`#${number} ERROR: ${event.error ?? "failed"}`);
         return;
     }
   }

@@ -80,7 +80,8 @@ export class TtyRenderer implements ProgressRenderer {
   /** BuildKit: running vertices by digest, and how many there were. */
   readonly #vertices = new Map<string, Task>();
   readonly #vertexNumbers = new Set<number>();
-  #verticesDone = 0;
+  /** BuildKit: vertices already written as finished; later states of theirs are ignored. */
+  readonly #finishedVertices = new Set<string>();
   /** Layers being pulled or pushed, by id, in order of appearance. */
   readonly #layers = new Map<string, Layer>();
   readonly #outputSplitter = new LineSplitter();
@@ -114,7 +115,7 @@ export class TtyRenderer implements ProgressRenderer {
     this.#stepsTotal = 0;
     this.#vertices.clear();
     this.#vertexNumbers.clear();
-    this.#verticesDone = 0;
+    this.#finishedVertices.clear();
     this.#layers.clear();
     this.#digestLine = undefined;
     this.#active = true;
@@ -268,6 +269,8 @@ export class TtyRenderer implements ProgressRenderer {
 
   #vertex(event: VertexEvent): void {
     this.#vertexNumbers.add(event.number);
+    // BuildKit may report a vertex's end more than once (completed, then cached): one line.
+    if (this.#finishedVertices.has(event.digest)) return;
     const existing = this.#vertices.get(event.digest);
     if (event.state === "started") {
       if (!existing) {
@@ -282,7 +285,7 @@ export class TtyRenderer implements ProgressRenderer {
     }
     const task = existing ?? this.#task(event.name);
     this.#vertices.delete(event.digest);
-    this.#verticesDone++;
+    this.#finishedVertices.add(event.digest);
     if (event.state === "cached") {
       task.cached = true;
       this.#pending.push(this.#taskLine(task, "done", 0));
@@ -372,7 +375,8 @@ export class TtyRenderer implements ProgressRenderer {
   #counts(): string {
     if (this.#kind === "push") return "";
     if (this.#stepsTotal > 0) return ` (${this.#stepsDone}/${this.#stepsTotal})`;
-    if (this.#vertexNumbers.size > 0) return ` (${this.#verticesDone}/${this.#vertexNumbers.size})`;
+    if (this.#vertexNumbers.size > 0)
+      return ` (${this.#finishedVertices.size}/${this.#vertexNumbers.size})`;
     return "";
   }
 

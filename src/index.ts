@@ -5,6 +5,7 @@
  */
 export {
   type BuildContext,
+  type BuildContextChunk,
   type BuildContextEntry,
   type BuildContextFs,
   type BuildContextOptions,
@@ -60,10 +61,16 @@ export {
 export { CONTAINER_LABELS, IMAGE_LABELS } from "./prefect/labels.js";
 export {
   DEFAULT_PYTHON_VERSION,
+  type DetectPythonVersionOptions,
+  detectPythonVersion,
   getPrefectImageName,
   PREFECT_VERSION,
+  type PrefectImageNameOptions,
+  type PythonVersion,
   pythonVersionMicro,
   pythonVersionMinor,
+  type ResolvePrefectImageNameOptions,
+  resolvePrefectImageName,
 } from "./prefect/prefect-image.js";
 export {
   type PushImageOptions,

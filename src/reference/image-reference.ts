@@ -8,6 +8,7 @@ import { InvalidArgumentError } from "../errors.js";
 import {
   DIGEST_ALGORITHMS,
   digestProblem,
+  isDigestFormat,
   isDomainAndPort,
   isIdentifier,
   isPathComponent,
@@ -248,4 +249,60 @@ export function registryOfImage(reference: string): string {
  */
 export function isRegistryHost(text: string): boolean {
   return isDomainAndPort(text);
+}
+
+/** The parts of an image reference as written, as {@link parseReference} splits it. */
+export interface ReferenceParts {
+  /** `[domain/]path` as written, e.g. `ghcr.io/team/app` or `busybox` (no normalising). */
+  readonly name: string;
+  /** The tag, without `:`. */
+  readonly tag: string | undefined;
+  /** The digest, e.g. `sha256:...`, as written. */
+  readonly digest: string | undefined;
+}
+
+/**
+ * Splits `text` by the grammar alone, as distribution/reference's `Parse` does (no Docker Hub
+ * normalising, any well-formed digest algorithm), or gives `undefined` when it is no reference:
+ * a path component with upper case or a bad separator, a bad registry host, tag or digest, or a
+ * repository path longer than 255 characters. Linear in the length of `text`.
+ *
+ * @example
+ * ```ts
+ * parseReference("ghcr.io/team/app:1"); // { name: "ghcr.io/team/app", tag: "1", digest: undefined }
+ * parseReference("Team/app");           // { name: "Team/app", ... } (an upper-case first part is a host)
+ * parseReference("team/App");           // undefined
+ * ```
+ */
+export function parseReference(text: string): ReferenceParts | undefined {
+  if (typeof text !== "string" || text === "") return undefined;
+  const at = text.indexOf("@");
+  const beforeDigest = at === -1 ? text : text.slice(0, at);
+  const digest = at === -1 ? undefined : text.slice(at + 1);
+  const lastColon = beforeDigest.lastIndexOf(":");
+  const hasTag = lastColon > beforeDigest.lastIndexOf("/");
+  const name = hasTag ? beforeDigest.slice(0, lastColon) : beforeDigest;
+  const tag = hasTag ? beforeDigest.slice(lastColon + 1) : undefined;
+  if (tag !== undefined && !isTag(tag)) return undefined;
+  if (digest !== undefined && !isDigestFormat(digest)) return undefined;
+  const path = pathOfName(name);
+  if (path === undefined || path.length > MAX_PATH_LENGTH) return undefined;
+  return { name, tag, digest };
+}
+
+/**
+ * The path of a name by the grammar: after a first component that is a host when the rest is a
+ * valid path, else the whole name when it is one; `undefined` when neither is.
+ */
+function pathOfName(name: string): string | undefined {
+  const slash = name.indexOf("/");
+  if (slash !== -1) {
+    const rest = name.slice(slash + 1);
+    if (isDomainAndPort(name.slice(0, slash)) && isPath(rest)) return rest;
+  }
+  return isPath(name) ? name : undefined;
+}
+
+function isPath(text: string): boolean {
+  return text.split("/").every(isPathComponent);
 }

@@ -153,6 +153,14 @@ export function digestProblem(text: string): DigestProblem | undefined {
   return undefined;
 }
 
+/**
+ * Whether `text` has the digest grammar (an algorithm, `:`, at least 32 hex digits), whatever the
+ * algorithm and length: distribution/reference's `DigestRegexp`.
+ */
+export function isDigestFormat(text: string): boolean {
+  return digestProblem(text) !== "format";
+}
+
 function isDigestAlgorithm(text: string): boolean {
   // Components of a letter then letters and digits, joined by one of - _ + .
   let atStart = true;

@@ -5,7 +5,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../src/errors.js";
-import { type ImageReference, parseImageReference } from "../src/reference/image-reference.js";
+import {
+  type ImageReference,
+  parseImageReference,
+  parseReference,
+} from "../src/reference/image-reference.js";
 
 const F64 = "f".repeat(64);
 const SHA = `sha256:${F64}`;
@@ -620,6 +624,80 @@ describe("parseImageReference round trips", () => {
         expect(parseImageReference(format(parsed, parsed.normalizedName))).toEqual(parsed);
       }),
       { numRuns: 5_000 },
+    );
+  });
+});
+
+// reference_test.go's TestReferenceParse, on the grammar alone (distribution's `Parse`): names as
+// written, no Docker Hub, any well-formed digest algorithm.
+describe("parseReference", () => {
+  it.each<[string, string, string?, string?]>([
+    ["test_com", "test_com"],
+    ["test.com:tag", "test.com", "tag"],
+    ["test.com:5000", "test.com", "5000"],
+    ["test.com/repo:tag", "test.com/repo", "tag"],
+    ["test:5000/repo", "test:5000/repo"],
+    ["test:5000/repo:tag", "test:5000/repo", "tag"],
+    [`test:5000/repo@${SHA}`, "test:5000/repo", undefined, SHA],
+    [`test:5000/repo:tag@${SHA}`, "test:5000/repo", "tag", SHA],
+    ["lowercase:Uppercase", "lowercase", "Uppercase"],
+    [
+      `${"a/".repeat(127)}a:tag-puts-this-over-max`,
+      `${"a/".repeat(127)}a`,
+      "tag-puts-this-over-max",
+    ],
+    [
+      "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
+      "sub-dom1.foo.com/bar/baz/quux",
+      "some-long-tag",
+    ],
+    [
+      "b.gcr.io/test.example.com/my-app:test.example.com",
+      "b.gcr.io/test.example.com/my-app",
+      "test.example.com",
+    ],
+    [`xn--7o8h.com/myimage:xn--7o8h.com@${SHA}`, "xn--7o8h.com/myimage", "xn--7o8h.com", SHA],
+    ["foo_bar.com:8080", "foo_bar.com", "8080"],
+    ["foo/foo_bar.com:8080", "foo/foo_bar.com", "8080"],
+    ["foo_bar.com/app", "foo_bar.com/app"],
+    ["192.168.1.1:5000/repo:5050", "192.168.1.1:5000/repo", "5050"],
+    [`[2001:db8::1]:5000/repo:tag@${SHA}`, "[2001:db8::1]:5000/repo", "tag", SHA],
+    ["Uppercase/lowercase:tag", "Uppercase/lowercase", "tag"],
+    [`example.com/${"a".repeat(255)}:tag`, `example.com/${"a".repeat(255)}`, "tag"],
+    [`validname@invaliddigest:${F64}`, "validname", undefined, `invaliddigest:${F64}`],
+    [`localhost:8080@${BE17}`, "localhost", "8080", BE17],
+  ])("splits %j", (input, name, tag, digest) => {
+    expect(parseReference(input)).toEqual({ name, tag, digest });
+  });
+
+  it.each([
+    "",
+    ":justtag",
+    `@${SHA}`,
+    // Fewer than 32 hex digits is no digest.
+    "repo@sha256:fffffffffffffff",
+    "Uppercase:tag",
+    "test:5000/Uppercase/lowercase:tag",
+    `domain/${"a".repeat(256)}:tag`,
+    "aa/asdf$$^/aa",
+    "[2001:db8::1]",
+    "[2001:db8::1]:5000",
+    "[fe80::1%eth0]:5000/repo",
+    "registry.com:8080/myapp:invalid~tag",
+    "bad_hostname.com:8080/myapp:tag",
+    "registry.com:8080/myapp@2bad",
+  ])("refuses %j", (input) => {
+    expect(parseReference(input)).toBeUndefined();
+  });
+
+  it("agrees with parseImageReference on what is valid, apart from normalising", () => {
+    fc.assert(
+      fc.property(reference, (text) => {
+        const parts = parseReference(text);
+        const parsed = parseImageReference(text);
+        expect(parts?.tag).toBe(parsed.tag);
+        expect(parts?.digest).toBe(parsed.digest);
+      }),
     );
   });
 });

@@ -1,7 +1,7 @@
 // `prefect-dockerutils build` and `push` as a child process, against the real engine and registry.
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { getPrefectImageName } from "../../src/index.js";
+import { resolvePrefectImageName } from "../../src/index.js";
 import {
   CONTROL_CHARACTERS,
   connectionProbe,
@@ -370,7 +370,7 @@ describe("prefect-dockerutils build --push and push", () => {
  * the other.
  */
 async function prefectBaseStandIn(image = "busybox:latest"): Promise<void> {
-  const base = getPrefectImageName();
+  const base = await resolvePrefectImageName();
   const colon = base.lastIndexOf(":");
   await docker.getImage(image).tag({ repo: base.slice(0, colon), tag: base.slice(colon + 1) });
   onTestFinished(async () => {

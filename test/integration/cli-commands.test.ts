@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { getPrefectImageName } from "../../src/index.js";
+import { resolvePrefectImageName } from "../../src/index.js";
 import { contextWith, emptyDir, filesIn, runBin } from "./cli-run.js";
 
 const packageVersion = (
@@ -178,7 +178,7 @@ describe("prefect-dockerutils image-name", () => {
   it("defaults to the targeted Prefect and the local Python, as the library does", async () => {
     const result = await runBin(["image-name"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`${getPrefectImageName()}\n`);
+    expect(result.stdout).toBe(`${await resolvePrefectImageName()}\n`);
   });
 });
 
@@ -190,7 +190,7 @@ describe("prefect-dockerutils dockerfile", () => {
     const name = path.basename(dir);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
-      `FROM ${getPrefectImageName()}\nCOPY . /opt/prefect/${name}/\nWORKDIR /opt/prefect/${name}/\n`,
+      `FROM ${await resolvePrefectImageName()}\nCOPY . /opt/prefect/${name}/\nWORKDIR /opt/prefect/${name}/\n`,
     );
     expect(await filesIn(dir)).toEqual(["flow.py"]);
     // Its stand-in folder is gone again (tsx, which runs the bin from the sources, keeps a cache
@@ -206,7 +206,7 @@ describe("prefect-dockerutils dockerfile", () => {
     const name = path.basename(dir);
     expect(result.stdout).toBe(
       [
-        `FROM ${getPrefectImageName()}`,
+        `FROM ${await resolvePrefectImageName()}`,
         `COPY requirements.txt /opt/prefect/${name}/requirements.txt`,
         `RUN uv pip install -r /opt/prefect/${name}/requirements.txt`,
         `COPY . /opt/prefect/${name}/`,

@@ -2,7 +2,7 @@
  * `prefect-dockerutils image-name`.
  * @module
  */
-import { getPrefectImageName, InvalidArgumentError } from "../../index.js";
+import { InvalidArgumentError, resolvePrefectImageName } from "../../index.js";
 import type { CommandContext } from "../run-cli.js";
 
 /** The flags of `image-name`. */
@@ -12,7 +12,11 @@ export interface ImageNameFlags {
   readonly flavor?: string;
 }
 
-/** Prints the Prefect base image name, as `get_prefect_image_name` gives it. */
+/**
+ * Prints the Prefect base image name, as Prefect's `get_prefect_image_name` gives it: the Python
+ * version, when not given, is the local `python3`'s, and a development version's commit comes
+ * from git, as `resolvePrefectImageName` finds them.
+ */
 export async function imageNameCommand(
   context: CommandContext,
   flags: ImageNameFlags,
@@ -23,6 +27,9 @@ export async function imageNameCommand(
     );
   }
   context.io.stdout.write(
-    `${getPrefectImageName(flags.prefectVersion, flags.pythonVersion, flags.flavor)}\n`,
+    `${await resolvePrefectImageName(flags.prefectVersion, flags.pythonVersion, flags.flavor, {
+      cwd: context.io.cwd,
+      signal: context.signal,
+    })}\n`,
   );
 }

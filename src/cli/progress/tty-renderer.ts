@@ -16,13 +16,13 @@ import type {
 import {
   humanSize,
   LineSplitter,
-  progressBar,
   sanitizeLine,
   seconds,
   shortId,
   textWidth,
   truncate,
 } from "../format.js";
+import { LayerTable } from "./layer-table.js";
 import { LiveFrame } from "./live-frame.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
@@ -33,18 +33,8 @@ const LOG_LINES = 6;
 /** Log lines kept and shown under a step that failed. */
 const ERROR_LOG_LINES = 12;
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-/** Layer states after which a layer needs no progress bar any more. */
-const LAYER_DONE =
-  /^(Pushed|Layer already exists|Mounted from|Pull complete|Already exists|Download complete)/;
 
 type Colors = ReturnType<typeof picocolors.createColors>;
-
-interface Layer {
-  status: string;
-  current: number | undefined;
-  total: number | undefined;
-  done: boolean;
-}
 
 /** A classic build step or a BuildKit vertex. */
 interface Task {
@@ -83,7 +73,7 @@ export class TtyRenderer implements ProgressRenderer {
   /** BuildKit: vertices already written as finished; later states of theirs are ignored. */
   readonly #finishedVertices = new Set<string>();
   /** Layers being pulled or pushed, by id, in order of appearance. */
-  readonly #layers = new Map<string, Layer>();
+  #layers = new LayerTable();
   readonly #outputSplitter = new LineSplitter();
   #digestLine: string | undefined;
 
@@ -116,7 +106,7 @@ export class TtyRenderer implements ProgressRenderer {
     this.#vertices.clear();
     this.#vertexNumbers.clear();
     this.#finishedVertices.clear();
-    this.#layers.clear();
+    this.#layers = new LayerTable();
     this.#digestLine = undefined;
     this.#active = true;
     const verb = kind === "build" ? "Building" : "Pushing";
@@ -312,36 +302,12 @@ export class TtyRenderer implements ProgressRenderer {
       if (this.#step && event.operation === "pull") this.#log(this.#step, event.status);
       return;
     }
-    const done = LAYER_DONE.test(event.status);
-    const previous = this.#layers.get(event.id);
-    this.#layers.set(event.id, {
-      status: event.status,
-      current: done ? previous?.total : event.current,
-      total: event.total ?? previous?.total,
-      done,
-    });
+    this.#layers.update({ ...event, id: event.id });
   }
 
   /** Replaces the per-layer lines by one line saying what happened to them. */
   #collapseLayers(): void {
-    const byStatus = new Map<string, number>();
-    let moved = 0;
-    for (const layer of this.#layers.values()) {
-      const status = layer.status.replace(/^Mounted from .*/, "Mounted");
-      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      if (/^(Pushed|Pull complete|Download complete)$/.test(status)) moved += layer.total ?? 0;
-    }
-    const what = [...byStatus]
-      .map(([status, count]) => `${count} ${status.toLowerCase()}`)
-      .join(", ");
-    const noun = this.#layers.size === 1 ? "layer" : "layers";
-    const verb = this.#kind === "push" ? "uploaded" : "downloaded";
-    this.#pending.push(
-      this.#row(
-        `${this.#layers.size} ${noun}: ${what}${moved > 0 ? ` (${humanSize(moved)} ${verb})` : ""}`,
-      ),
-    );
-    this.#layers.clear();
+    this.#pending.push(this.#row(this.#layers.collapse(this.#kind === "push" ? "push" : "pull")));
   }
 
   // ---- drawing ---------------------------------------------------------------------------------
@@ -361,7 +327,7 @@ export class TtyRenderer implements ProgressRenderer {
       for (const status of task.statuses.values()) lines.push(this.#statusLine(status));
       for (const line of task.logs.slice(-LOG_LINES)) lines.push(this.#c.dim(this.#logLine(line)));
     }
-    for (const [id, layer] of this.#layers) lines.push(this.#layerLine(id, layer));
+    lines.push(...this.#layers.lines(this.#width(), this.#c.green));
     const spinner = SPINNER[this.#tick % SPINNER.length] ?? "";
     const verb = this.#kind === "build" ? "Building" : "Pushing";
     lines.push(
@@ -428,24 +394,5 @@ export class TtyRenderer implements ProgressRenderer {
         ? humanSize(status.current)
         : `${humanSize(status.current)} / ${humanSize(status.total)}`;
     return this.#c.dim(this.#row(`=> ${name} ${amount}`));
-  }
-
-  #layerLine(id: string, layer: Layer): string {
-    const head = ` => ${truncate(sanitizeLine(id), 12).padEnd(12)} ${truncate(sanitizeLine(layer.status), 22).padEnd(22)}`;
-    if (layer.done) {
-      const size = layer.total === undefined ? "" : ` ${humanSize(layer.total)}`;
-      return this.#c.green(this.#clip(`${head}${size}`, 0));
-    }
-    if (layer.current === undefined) return this.#clip(head, 0);
-    const amount =
-      layer.total === undefined
-        ? humanSize(layer.current)
-        : `${humanSize(layer.current)}/${humanSize(layer.total)}`;
-    const room = this.#width() - head.length - amount.length - 2;
-    const bar =
-      layer.total !== undefined && room >= 10
-        ? ` ${progressBar(layer.current, layer.total, Math.min(40, room))}`
-        : "";
-    return this.#clip(`${head}${bar} ${amount}`, 0);
   }
 }

@@ -3,7 +3,9 @@
 // checks that run before a BuildKit build.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server as NetServer } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -225,10 +227,9 @@ describe("SSH forwarding", () => {
   let socket: string;
   const env = () => ({ ...process.env, SSH_AUTH_SOCK: socket });
 
+  let dir: string;
   beforeAll(async () => {
-    const dir = await import("node:fs/promises").then((fs) =>
-      fs.mkdtemp(path.join(process.env.TMPDIR ?? "/tmp", "pdu-bk-agent-")),
-    );
+    dir = await mkdtemp(path.join(tmpdir(), "pdu-bk-agent-"));
     socket = path.join(dir, "agent.sock");
     agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
     for (let tries = 0; tries < 100; tries++) {
@@ -253,8 +254,9 @@ describe("SSH forwarding", () => {
     ]);
     execFileSync("ssh-add", [path.join(dir, "key")], { env: env(), stdio: "ignore" });
   });
-  afterAll(() => {
+  afterAll(async () => {
     agent.kill();
+    await rm(dir, { recursive: true, force: true });
   });
 
   /** Sends agent requests through ForwardAgent and resolves to the answers' message types. */

@@ -82,6 +82,7 @@ export { type ImageReference, parseImageReference } from "./reference/image-refe
 export type {
   BuildOutputEvent,
   BuildStepEvent,
+  ContextSyncEvent,
   ImageIdEvent,
   LayerStatusEvent,
   ProgressEvent,

@@ -20,6 +20,7 @@ import {
   type RetryOptions,
   withRetries,
 } from "../streams/retry.js";
+import { stringRecordOption } from "../validate.js";
 import { IMAGE_LABELS } from "./labels.js";
 
 const debug = createDebug("prefect-dockerutils:build");
@@ -113,6 +114,12 @@ export interface BuildImageOptions extends RetryOptions {
   /** Squash the new layers into one (experimental engines only). @default false */
   readonly squash?: boolean;
   /**
+   * Labels to put on the image besides {@link IMAGE_LABELS}, which win on a clash (as Prefect's
+   * deployment steps merge them).
+   * @default {}
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
    * Registry credentials for `FROM` images, overriding the Docker configuration: one login for
    * every registry, or a map from registry host to login.
    * @default the Docker configuration's (`DOCKER_CONFIG` or `~/.docker/config.json`)
@@ -165,6 +172,7 @@ export async function buildImageInternal(
       `context must be the path of a folder (a string), got ${typeof context}`,
     );
   }
+  stringRecordOption("labels", options.labels);
   options.signal?.throwIfAborted();
   const info = await stat(context).catch(() => undefined);
   if (!info) {
@@ -295,13 +303,14 @@ function buildQuery(options: BuildImageOptions, dockerfile: string): Record<stri
     shmSize,
     memory,
     squash,
+    labels,
   } = options;
   return {
     dockerfile,
     t: tag,
     pull: pull ? "1" : undefined,
     platform,
-    labels: JSON.stringify(IMAGE_LABELS),
+    labels: JSON.stringify({ ...labels, ...IMAGE_LABELS }),
     buildargs: buildArgs ? JSON.stringify(buildArgs) : undefined,
     target,
     nocache: noCache ? "1" : undefined,

@@ -14,7 +14,11 @@
  * - test_build_docker_image_with_default_namespace, test_build_docker_image_namespace_precedence,
  *   test_push_docker_image_with_default_namespace, test_push_docker_image_namespace_precedence.
  * - From `tests/docker/test_buildx.py` (TestBuildxPushImage, which is the same engine push here):
- *   test_push_image_without_tag (every local tag is pushed, as docker-py's push(tag=None)).
+ *   test_push_image, test_push_streams_progress (with build_backend buildx),
+ *   test_push_image_without_tag (every local tag is pushed, as docker-py's push(tag=None)),
+ *   test_push_raises_on_error (the PushError test).
+ * - TestBuildxBackend: test_push_docker_image_dispatches_to_buildx,
+ *   test_push_docker_image_buildx_with_additional_tags (same engine push; 3 tags in the registry).
  * The name and input checks that need no engine are in test/deploy-steps.test.ts; the buildx
  * tests (test_real_buildx_build, TestBuildxBackend) are in deploy-buildkit.test.ts.
  * Not ported: the stdout write counts (15 and 5 writes of a mocked sys.stdout) are how Prefect
@@ -420,6 +424,24 @@ describe("push_docker_image", () => {
     const lastPushEnded = Math.max(...pushes.map((event) => event.timeNano));
     const firstDigestWritten = writes.find((write) => write.text.startsWith("mytag: digest"))?.at;
     expect(firstDigestWritten).toBeLessThan(lastPushEnded);
+  });
+
+  it("pushes through the engine with build_backend buildx too (TestBuildxBackend push tests)", async () => {
+    const { name, path: repositoryPath } = uniqueRepository();
+    await built(name, ["mytag", "tag1", "tag2"]);
+    const stream = new StringStream();
+    const result = await pushDockerImage(
+      {
+        image_name: name,
+        tag: "mytag",
+        additional_tags: ["tag1", "tag2"],
+        build_backend: "buildx",
+      },
+      { streamProgressTo: stream },
+    );
+    expect(result).toMatchObject({ tag: "mytag", additional_tags: ["tag1", "tag2"] });
+    expect(await registryTags(repositoryPath)).toEqual(["mytag", "tag1", "tag2"]);
+    expect(stream.getValue().match(/^\S+: digest: sha256:/gm)).toHaveLength(3);
   });
 
   it("pushes every local tag when no tag is given (test_push_image_without_tag)", async () => {

@@ -92,6 +92,9 @@ describe("image names", () => {
     await expect(
       buildDockerImage({ image_name: "repo", additional_tags: ["ok", "no good"] }, quiet),
     ).rejects.toThrow(/additional_tags\[1\] must be a tag/);
+    await expect(
+      buildDockerImage({ image_name: "repo", tag: 1.1 as never, ignore_cache: true }, quiet),
+    ).rejects.toThrow('tag must be a string, got the number 1.1; quote it in YAML (tag: "1.1")');
   });
 });
 

@@ -79,6 +79,12 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 
 /** A tag as the reference grammar allows it (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`). */
 export function validateTag(tag: unknown, what: string): string {
+  if (typeof tag === "number") {
+    // YAML reads `tag: 1.10` as the number 1.1: only the quoted text says which tag was meant.
+    throw new InvalidArgumentError(
+      `${what} must be a string, got the number ${tag}; quote it in YAML (tag: "${tag}")`,
+    );
+  }
   if (typeof tag !== "string" || !TAG.test(tag)) {
     throw new InvalidArgumentError(
       `${what} must be a tag of letters, digits, "_", "." and "-" (at most 128, not starting with "." or "-"), got ${typeof tag === "string" ? JSON.stringify(tag) : typeof tag}`,

@@ -43,3 +43,10 @@ export const MAX_ENGINE_LINE_BYTES = 16 * 1024 * 1024;
 export const MAX_CONTROL_FILE_BYTES = 16 * 1024 * 1024;
 /** How long a `python3` or `git` probe may run. */
 export const PROBE_TIMEOUT_MS = 10_000;
+
+/** The Dockerfile `buildImage` reads, relative to the context. */
+export const DEFAULT_DOCKERFILE = "Dockerfile";
+/** Upper bound of `retryJitter`: at most double each delay. */
+export const MAX_RETRY_JITTER = 1;
+/** The engine refuses a `memory` limit under 6 MiB (`Minimum memory limit allowed is 6MB`). */
+export const MIN_BUILD_MEMORY_BYTES = 6 * 1024 * 1024;

@@ -168,3 +168,64 @@ export function stringRecordOption(
   }
   return value as Readonly<Record<string, string>>;
 }
+
+/** An array of non-empty strings (cache sources, ...), or `undefined` when absent. */
+export function stringArrayOption(name: string, value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    throw new InvalidArgumentError(
+      `${name} must be an array of strings such as ["my-app:latest"], got ${show(value)}`,
+    );
+  }
+  for (const [index, item] of value.entries()) {
+    if (typeof item !== "string" || item === "") {
+      throw new InvalidArgumentError(
+        `${name}[${index}] must be a non-empty string, got ${show(item)}`,
+      );
+    }
+  }
+  return value as readonly string[];
+}
+
+/** A plain object (not an array, not `null`), or `undefined` when absent. */
+export function objectOption<T extends object>(
+  name: string,
+  value: unknown,
+  example: string,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${name} must be ${example}, got ${show(value)}`);
+  }
+  return value as T;
+}
+
+/** Something with a `write()` method (a Node `Writable` such as `process.stdout`), or `undefined`. */
+export function writableOption<T extends { write: unknown }>(
+  name: string,
+  value: unknown,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (
+    value === null ||
+    typeof value !== "object" ||
+    typeof (value as { write?: unknown }).write !== "function"
+  ) {
+    throw new InvalidArgumentError(
+      `${name} must be a writable stream such as process.stdout, got ${show(value)}`,
+    );
+  }
+  return value as T;
+}
+
+/**
+ * The control characters (C0, DEL and C1) that would end or corrupt a Dockerfile line, or the
+ * first one in `value` as `\uXXXX`; `undefined` when there is none.
+ */
+export function controlCharacter(value: string): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  const found = /[\u0000-\u001f\u007f-\u009f]/.exec(value)?.[0];
+  return found === undefined
+    ? undefined
+    : `\\u${found.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}

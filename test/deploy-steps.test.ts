@@ -180,9 +180,9 @@ describe("dockerfile: auto", () => {
     await tree(flows, { "requirements.txt": "" });
     expect(await autoDockerfileLines(flows, { baseImage: "busybox" })).toEqual([
       "FROM busybox",
-      String.raw`COPY ["requirements.txt","/opt/prefect/my flows \\$HOME \\'q\\\" \\\\b/requirements.txt"]`,
+      String.raw`COPY ["requirements.txt", "/opt/prefect/my flows \\$HOME \\'q\\\" \\\\b/requirements.txt"]`,
       String.raw`RUN uv pip install -r '/opt/prefect/my flows $HOME '\''q" \b/requirements.txt'`,
-      String.raw`COPY [".","/opt/prefect/my flows \\$HOME \\'q\\\" \\\\b/"]`,
+      String.raw`COPY [".", "/opt/prefect/my flows \\$HOME \\'q\\\" \\\\b/"]`,
       String.raw`WORKDIR /opt/prefect/my flows \$HOME \'q\" \\b/`,
     ]);
   });

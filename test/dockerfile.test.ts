@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { toRunCommand } from "../src/prefect/dockerfile.js";
+import { copyInstruction, parseCopyInstruction, toRunCommand } from "../src/prefect/dockerfile.js";
 import { escapeNewlyAssigned, PythonBatch } from "./support/python.js";
 
 const argUnit = fc.oneof(
@@ -73,5 +73,32 @@ describe("toRunCommand", () => {
 
   it("returns an empty string for an empty list", () => {
     expect(toRunCommand([])).toBe("");
+  });
+});
+
+describe("copyInstruction", () => {
+  const pathText = fc.string({
+    unit: fc.constantFrom("a", "/", ".", " ", "'", '"', "$", "\\", "-", "é", "\u00a0", "\u2028"),
+    minLength: 1,
+    maxLength: 12,
+  });
+
+  it("is read back by the parser as the same two paths (property)", () => {
+    fc.assert(
+      fc.property(pathText, pathText, (source, destination) => {
+        expect(parseCopyInstruction(copyInstruction(source, destination))).toEqual([
+          source,
+          destination,
+        ]);
+      }),
+    );
+  });
+
+  it("is a single line whatever the paths hold", () => {
+    fc.assert(
+      fc.property(pathText, pathText, (source, destination) => {
+        expect(copyInstruction(source, destination)).not.toMatch(/[\n\r]/);
+      }),
+    );
   });
 });

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { registryOfImage } from "../engine/credentials.js";
 import { InvalidArgumentError } from "../errors.js";
+import { copyInstruction } from "../prefect/dockerfile.js";
 import { getPrefectImageName } from "../prefect/prefect-image.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
@@ -17,8 +18,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const PLAIN = /^[^\s\\$'"]*$/;
 
 /**
- * A path as one word of `COPY`'s JSON form or of `WORKDIR`: the builder expands variables and
- * removes quotes there, so `\`, `$` and both quotes are escaped with a backslash.
+ * A path as the one word of `WORKDIR`: the builder expands variables and removes quotes there, so
+ * `\`, `$` and both quotes are escaped with a backslash (as `copyInstruction` does for `COPY`).
  */
 function dockerfileWord(text: string): string {
   return text.replace(/[\\$'"]/g, (char) => `\\${char}`);
@@ -27,12 +28,6 @@ function dockerfileWord(text: string): string {
 /** A path as one word of a shell-form `RUN`. */
 function shellWord(text: string): string {
   return PLAIN.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
-}
-
-/** `COPY <source> <destination>`, in the JSON form when the destination needs escaping. */
-function copyLine(source: string, destination: string): string {
-  if (PLAIN.test(destination)) return `COPY ${source} ${destination}`;
-  return `COPY ${JSON.stringify([source, dockerfileWord(destination)])}`;
 }
 
 /** Options of {@link autoDockerfileLines}. */
@@ -72,10 +67,10 @@ export async function autoDockerfileLines(
   const workdir = `/opt/prefect/${dirName}/`;
   const lines = [`FROM ${baseImage}`];
   if (await exists(path.join(folder, "requirements.txt"))) {
-    lines.push(copyLine("requirements.txt", `${workdir}requirements.txt`));
+    lines.push(copyInstruction("requirements.txt", `${workdir}requirements.txt`));
     lines.push(`RUN uv pip install -r ${shellWord(`${workdir}requirements.txt`)}`);
   }
-  lines.push(copyLine(".", workdir));
+  lines.push(copyInstruction(".", workdir));
   lines.push(`WORKDIR ${PLAIN.test(workdir) ? workdir : dockerfileWord(workdir)}`);
   return lines;
 }

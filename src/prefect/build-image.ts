@@ -10,7 +10,7 @@ import { type BuildContextOverlay, createBuildContext } from "../context/build-c
 import { type CredentialOptions, registryConfigHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
-import { BuildError, EngineHttpError, InvalidArgumentError } from "../errors.js";
+import { BuildContextError, BuildError, EngineHttpError, InvalidArgumentError } from "../errors.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
 import { BuildStream } from "../streams/build-stream.js";
 import type { ProgressListener } from "../streams/progress.js";
@@ -20,7 +20,10 @@ import {
   type RetryOptions,
   withRetries,
 } from "../streams/retry.js";
-import { stringRecordOption } from "../validate.js";
+import {
+  type NormalizedBuildImageOptions,
+  normalizeBuildImageOptions,
+} from "./build-image-options.js";
 import { IMAGE_LABELS } from "./labels.js";
 
 const debug = createDebug("prefect-dockerutils:build");
@@ -43,6 +46,7 @@ export interface BuildImageOptions extends RetryOptions {
   /**
    * The builder: the classic one, or BuildKit spoken through the Engine API (secrets, SSH
    * forwarding, cache mounts, incremental context transfer).
+   * `"buildkit"` is not available yet and rejects with an {@link InvalidArgumentError}.
    * @default "buildkit" when the environment has `DOCKER_BUILDKIT=1`, else "classic" (Prefect's)
    */
   readonly builder?: Builder;
@@ -62,7 +66,11 @@ export interface BuildImageOptions extends RetryOptions {
    * @default "Dockerfile"
    */
   readonly dockerfile?: string;
-  /** The tag to give the image, e.g. `my-image:latest`. @default undefined (no tag) */
+  /**
+   * The tag to give the image, e.g. `my-image:latest`: an image reference with a lower-case
+   * repository and no digest, checked on the client before anything is sent.
+   * @default undefined (no tag)
+   */
   readonly tag?: string;
   /** Pull the base image even when the engine has it. @default false */
   readonly pull?: boolean;
@@ -107,9 +115,13 @@ export interface BuildImageOptions extends RetryOptions {
   readonly networkMode?: string;
   /** Images to use as cache sources. @default [] */
   readonly cacheFrom?: readonly string[];
-  /** Size of `/dev/shm` in bytes. @default the engine's */
+  /** Size of `/dev/shm` in bytes, a whole number (0: the engine's). @default the engine's */
   readonly shmSize?: number;
-  /** Memory limit of RUN steps in bytes. @default none */
+  /**
+   * Memory limit of RUN steps in bytes: 0 (no limit) or a whole number of at least 6 MiB, the
+   * engine's minimum.
+   * @default none
+   */
   readonly memory?: number;
   /** Squash the new layers into one (experimental engines only). @default false */
   readonly squash?: boolean;
@@ -134,17 +146,14 @@ export interface BuildImageOptions extends RetryOptions {
   readonly docker?: Docker;
 }
 
-/** Internal options the {@link ImageBuilder} adds. */
-export interface InternalBuildOptions extends BuildImageOptions {
-  readonly overlays?: readonly BuildContextOverlay[];
-}
-
 /**
  * Builds a Docker image and resolves to its ID (`sha256:` + 64 hex digits).
  *
  * Every image gets the labels in {@link IMAGE_LABELS}. Errors the engine reports, including those
  * inside its (HTTP 200) progress stream, reject with a {@link BuildError} carrying the engine's
- * text. Transient failures are retried as Prefect does (3 retries after 2, 4 and 8 s).
+ * text. Transient failures are retried as Prefect does (3 retries after 2, 4 and 8 s). Options are
+ * checked before anything is read or sent: a bad one rejects with an {@link InvalidArgumentError}
+ * naming it.
  *
  * @param context - The folder to send as the build context.
  * @example
@@ -156,14 +165,12 @@ export async function buildImage(
   context: string,
   options: BuildImageOptions = {},
 ): Promise<string> {
-  return buildImageInternal(context, options);
+  checkContextArgument(context);
+  return buildImageInternal(context, normalizeBuildImageOptions(options));
 }
 
-/** {@link buildImage} with the ImageBuilder's extra options. */
-export async function buildImageInternal(
-  context: string,
-  options: InternalBuildOptions = {},
-): Promise<string> {
+/** The `context` argument, before any I/O. */
+function checkContextArgument(context: unknown): asserts context is string {
   if (!context) {
     throw new InvalidArgumentError("context required to build an image");
   }
@@ -172,7 +179,25 @@ export async function buildImageInternal(
       `context must be the path of a folder (a string), got ${typeof context}`,
     );
   }
-  stringRecordOption("labels", options.labels);
+}
+
+/**
+ * {@link buildImage} with options already normalised, and the host files the {@link ImageBuilder}
+ * adds to the context.
+ */
+export async function buildImageInternal(
+  context: string,
+  options: NormalizedBuildImageOptions,
+  overlays: readonly BuildContextOverlay[] = [],
+): Promise<string> {
+  checkContextArgument(context);
+  // --- The builder dispatch. The BuildKit helper replaces this check with the BuildKit path. ---
+  if (options.builder === "buildkit") {
+    throw new InvalidArgumentError(
+      'builder: "buildkit" is not available yet; use builder: "classic" (or unset DOCKER_BUILDKIT)',
+    );
+  }
+  // --- End of the builder dispatch. ---
   options.signal?.throwIfAborted();
   const info = await stat(context).catch(() => undefined);
   if (!info) {
@@ -193,14 +218,12 @@ export async function buildImageInternal(
   });
   const headers: Record<string, string> = { "Content-Type": "application/x-tar" };
   if (registryConfig !== undefined) headers["X-Registry-Config"] = registryConfig;
-  return withRetries((attempt) => buildOnce(engine, context, options, headers, attempt), {
-    ...options,
+  return withRetries((attempt) => buildOnce(engine, context, options, overlays, headers, attempt), {
+    retries: options.retries,
+    retryDelayMs: options.retryDelayMs,
+    retryJitter: options.retryJitter,
     signal,
-    // Prefect retries only what its patterns match; connection-level failures are retried too.
-    isTransient: (error) =>
-      error instanceof BuildError
-        ? isTransientMessage(error.message) || isTransientError(error)
-        : isTransientError(error),
+    isTransient: isTransientBuildError,
     onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
       debug(
         "Docker build encountered transient error (attempt %d/%d): %s. Retrying in %ds...",
@@ -214,10 +237,22 @@ export async function buildImageInternal(
   });
 }
 
+/**
+ * Prefect retries only what its patterns match; connection-level failures are retried too. What
+ * the client decided (a context it cannot read, a bad argument) is never worth another try.
+ */
+function isTransientBuildError(error: unknown): boolean {
+  if (error instanceof BuildContextError || error instanceof InvalidArgumentError) return false;
+  return error instanceof BuildError
+    ? isTransientMessage(error.message) || isTransientError(error)
+    : isTransientError(error);
+}
+
 async function buildOnce(
   engine: EngineConnection,
   contextDir: string,
-  options: InternalBuildOptions,
+  options: NormalizedBuildImageOptions,
+  overlays: readonly BuildContextOverlay[],
   headers: Record<string, string>,
   attemptNumber: number,
 ): Promise<string> {
@@ -227,8 +262,8 @@ async function buildOnce(
   debug("build %s (attempt %d)", contextDir, attemptNumber);
   try {
     const buildContext = await createBuildContext(contextDir, {
-      dockerfile: options.dockerfile ?? "Dockerfile",
-      overlays: options.overlays ?? [],
+      dockerfile: options.dockerfile,
+      overlays,
       signal: attempt.signal,
       // Safe: the stream goes straight into the HTTP request, which is done with each chunk
       // before it is reused. Keeps a 1 GiB upload under 100 MiB of memory.
@@ -287,16 +322,19 @@ async function findBuiltImage(
   }
 }
 
-function buildQuery(options: BuildImageOptions, dockerfile: string): Record<string, unknown> {
+function buildQuery(
+  options: NormalizedBuildImageOptions,
+  dockerfile: string,
+): Record<string, unknown> {
   const {
     tag,
-    pull = false,
+    pull,
     platform,
     buildArgs,
     target,
-    noCache = false,
-    rm = true,
-    forceRm = true,
+    noCache,
+    rm,
+    forceRm,
     extraHosts,
     networkMode,
     cacheFrom,

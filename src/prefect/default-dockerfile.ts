@@ -2,10 +2,11 @@
  * Prefect's default Dockerfile for deploying flows.
  * @module
  */
-import { existsSync } from "node:fs";
-import { unlink, writeFile } from "node:fs/promises";
+import { lstat, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { purePosixName } from "../python/pure-posix-path.js";
+import { BuildContextError, InvalidArgumentError } from "../errors.js";
+import { controlCharacter, show } from "../validate.js";
+import { copyInstruction } from "./dockerfile.js";
 import { getPrefectImageName } from "./prefect-image.js";
 
 /** A Dockerfile written by {@link generateDefaultDockerfile}; disposing it removes the file. */
@@ -13,6 +14,9 @@ export interface GeneratedDockerfile extends AsyncDisposable {
   /** Where the Dockerfile was written: `<context>/Dockerfile`. */
   readonly path: string;
 }
+
+/** Prefect's first sentence of every failure here. */
+const FAILED = "Failed to generate Dockerfile.";
 
 /**
  * Writes Prefect's default Dockerfile for deploying flows into `context` and resolves to a handle
@@ -26,41 +30,56 @@ export interface GeneratedDockerfile extends AsyncDisposable {
  * WORKDIR /opt/prefect/<dir>/
  * ```
  *
+ * `<dir>` is the name of the folder once resolved, so `"."` and no argument agree. A name the
+ * Dockerfile parser or the shell would split (a space, a quote, `$`) is written in a form they
+ * read back as one path (`COPY [...]`, a single-quoted shell word); elsewhere the text is
+ * Prefect's, byte for byte.
+ *
  * Refuses (rejects) when `context` already has a Dockerfile: it is never overwritten.
  *
  * @param context - The folder to write the Dockerfile into. @default process.cwd()
+ * @throws InvalidArgumentError when `context` is not an existing folder, already has a
+ *   Dockerfile, or its name holds control characters; BuildContextError when the Dockerfile
+ *   cannot be written. Every message starts with Prefect's `Failed to generate Dockerfile.`
  * @example
  * ```ts
  * await using dockerfile = await generateDefaultDockerfile("./my-flows");
  * const imageId = await buildImage("./my-flows");
  * ```
  */
-export async function generateDefaultDockerfile(
-  context: string = process.cwd(),
-): Promise<GeneratedDockerfile> {
-  const directory = context || process.cwd();
+export async function generateDefaultDockerfile(context?: string): Promise<GeneratedDockerfile> {
+  const directory = normalizeContext(context);
+  const dirName = path.basename(directory);
+  await checkFolder(directory);
+
   const lines = [`FROM ${getPrefectImageName()}`];
-  const dirName = purePosixName(directory);
-  if (existsSync(path.join(directory, "requirements.txt"))) {
-    lines.push(`COPY requirements.txt /opt/prefect/${dirName}/requirements.txt`);
-    lines.push(`RUN uv pip install -r /opt/prefect/${dirName}/requirements.txt`);
+  const target = `/opt/prefect/${dirName}/`;
+  if (await exists(path.join(directory, "requirements.txt"))) {
+    lines.push(copyInstruction("requirements.txt", `${target}requirements.txt`));
+    lines.push(`RUN uv pip install -r ${shellWord(`${target}requirements.txt`)}`);
   }
-  lines.push(`COPY . /opt/prefect/${dirName}/`);
-  lines.push(`WORKDIR /opt/prefect/${dirName}/`);
+  lines.push(copyInstruction(".", target));
+  lines.push(`WORKDIR ${wordEscaped(target)}`);
 
   const dockerfile = path.join(directory, "Dockerfile");
   const refuse = (cause?: unknown) =>
-    new Error(
-      "Failed to generate Dockerfile. Dockerfile already exists in the current directory.",
+    new InvalidArgumentError(
+      `${FAILED} Dockerfile already exists in ${
+        directory === process.cwd() ? `the current directory (${directory})` : directory
+      }; remove or rename it, or build with that Dockerfile`,
       cause === undefined ? undefined : { cause },
     );
-  if (existsSync(dockerfile)) throw refuse();
+  if (await exists(dockerfile)) throw refuse();
   try {
     // "wx" so that a Dockerfile appearing since the check above is never overwritten.
     await writeFile(dockerfile, lines.map((line) => `${line}\n`).join(""), { flag: "wx" });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") throw refuse(error);
-    throw error;
+    throw new BuildContextError(
+      `${FAILED} Cannot write ${dockerfile}: ${(error as Error).message}`,
+      dockerfile,
+      { cause: error },
+    );
   }
   let removed = false;
   return {
@@ -73,4 +92,59 @@ export async function generateDefaultDockerfile(
       });
     },
   };
+}
+
+/** The `context` argument, checked and resolved before anything is read. */
+function normalizeContext(context: unknown): string {
+  if (context === undefined || context === null || context === "") return process.cwd();
+  if (typeof context !== "string") {
+    throw new InvalidArgumentError(
+      `${FAILED} context must be the path of a folder (a string), got ${show(context)}`,
+    );
+  }
+  const directory = path.resolve(context);
+  const control = controlCharacter(path.basename(directory));
+  if (control !== undefined) {
+    throw new InvalidArgumentError(
+      `${FAILED} The folder name of ${JSON.stringify(directory)} has a control character (${control}), which would break the Dockerfile; rename the folder`,
+    );
+  }
+  return directory;
+}
+
+async function checkFolder(directory: string): Promise<void> {
+  let isFolder: boolean;
+  try {
+    isFolder = (await stat(directory)).isDirectory();
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new InvalidArgumentError(
+      `${FAILED} The folder ${directory} ${
+        code === "ENOENT" || code === "ENOTDIR"
+          ? "does not exist"
+          : `cannot be read (${code ?? String(cause)})`
+      }`,
+      { cause },
+    );
+  }
+  if (!isFolder) {
+    throw new InvalidArgumentError(`${FAILED} ${directory} is not a folder`);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** `value` as one `/bin/sh` word: as is when nothing in it is special, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w./@%+=:,-]+$/u.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** `value` for an instruction the engine expands (`$VAR`, quotes, backslashes) as one word. */
+function wordEscaped(value: string): string {
+  return value.replace(/[\\$'"]/gu, "\\$&");
 }

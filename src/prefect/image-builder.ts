@@ -4,16 +4,19 @@
  */
 import { AssertionError } from "node:assert";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
+import { lstatSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { BuildContextOverlay } from "../context/build-context.js";
-import { InvalidArgumentError } from "../errors.js";
+import { BuildContextError, InvalidArgumentError, InvalidStateError } from "../errors.js";
 import { purePosixPath } from "../python/pure-posix-path.js";
 import { pythonRepr } from "../python/repr.js";
+import { controlCharacter, optionsObject, show } from "../validate.js";
 import { type BuildImageOptions, buildImageInternal } from "./build-image.js";
+import { normalizeBuildImageOptions } from "./build-image-options.js";
 import { builderCreated } from "./builder-registry.js";
+import { copyInstruction, parseCopyInstruction } from "./dockerfile.js";
 
 /** Options of the {@link ImageBuilder} constructor. */
 export interface ImageBuilderOptions {
@@ -25,8 +28,9 @@ export interface ImageBuilderOptions {
   /** The platform to build for, e.g. `linux/amd64`. @default the engine's */
   readonly platform?: string;
   /**
-   * Use this folder as the build context instead of a temporary one. It must not hold a
-   * `Dockerfile`; `build()` writes one there and always removes it again.
+   * Use this existing folder as the build context instead of a temporary one. It must not hold a
+   * `Dockerfile` (Prefect's rule). Nothing is written into it: the Dockerfile and the
+   * `writeText()` files are sent from a private temporary folder.
    * @default a temporary folder made by `open()`
    */
   readonly context?: string;
@@ -36,11 +40,27 @@ export interface ImageBuilderOptions {
 export type ImageBuilderBuildOptions = Omit<BuildImageOptions, "dockerfile" | "platform">;
 
 /**
+ * Where `copy(".")` puts the base directory in the build context. The context's root also holds
+ * the `writeText()` files, which `COPY .` would carry into the image.
+ */
+const BASE_DIRECTORY_ENTRY = ".base-directory";
+
+/** COPY treats these as wildcards in a source (Go's `filepath.Match`). */
+const WILDCARDS = /[*?[]/;
+
+/** A host file or folder `copy()` sends, and the source it was given as. */
+interface CopiedSource {
+  readonly hostPath: string;
+  readonly source: string;
+}
+
+/**
  * Assembles a Dockerfile and its build context, then builds the image: Prefect's `ImageBuilder`.
  *
  * Files given to {@link ImageBuilder.copy} are not copied into the temporary context: they are
  * sent to the engine straight from where they are when {@link ImageBuilder.build} runs, under the
- * same names Prefect's copies would have.
+ * same names Prefect's copies would have. Symlinks are sent as symlinks, and nothing from outside
+ * `baseDirectory` is ever sent.
  *
  * @example
  * ```ts
@@ -60,23 +80,27 @@ export class ImageBuilder implements AsyncDisposable {
   readonly dockerfileLines: string[] = [];
   #context: string | null;
   #temporaryDirectory: string | null = null;
-  /** Host files sent in place of Prefect's copies, keyed by their path in the context. */
-  readonly #overlays = new Map<string, string>();
+  #opening: Promise<this> | undefined;
+  #closed = false;
+  /** Host files sent for `copy()`, keyed by their path in the context. */
+  readonly #copies = new Map<string, CopiedSource>();
   /** Texts from writeText(), by file name, for contexts we must not write into. */
   readonly #texts = new Map<string, string>();
   /** Builds under way, which close() lets finish before it removes their context. */
   readonly #builds = new Set<Promise<unknown>>();
 
+  /**
+   * @param baseImage - The `FROM` image, e.g. `python:3.12-slim`.
+   * @throws InvalidArgumentError for a bad option, a `context` that is not an existing folder, or
+   *   a `context` that already has a `Dockerfile`.
+   */
   constructor(baseImage: string, options: ImageBuilderOptions = {}) {
-    builderCreated(this);
-    const { baseDirectory, platform, context } = options;
-    this.baseDirectory = path.resolve(baseDirectory || context || process.cwd());
+    const { baseDirectory, platform, context } = normalizeImageBuilderOptions(baseImage, options);
+    this.baseDirectory = path.resolve(baseDirectory ?? context ?? process.cwd());
     this.platform = platform;
-    this.#context = context ? path.resolve(context) : null;
-    if (this.#context && existsSync(path.join(this.#context, "Dockerfile"))) {
-      throw new InvalidArgumentError(`There is already a Dockerfile at ${context}`);
-    }
+    this.#context = context === undefined ? null : checkContextFolder(context);
     this.addLine(`FROM ${baseImage}`);
+    builderCreated(this);
   }
 
   /** The build context folder, or `null` before `open()` and after `close()` of a temporary one. */
@@ -86,16 +110,32 @@ export class ImageBuilder implements AsyncDisposable {
 
   /**
    * Allocates a temporary context folder unless a context was given. Resolves to the builder.
+   * @throws InvalidStateError after `close()`.
    */
   async open(): Promise<this> {
+    this.#throwIfClosed("open");
     if (this.#context) return this;
-    this.#temporaryDirectory = await mkdtemp(path.join(tmpdir(), "prefect-dockerutils-"));
-    this.#context = this.#temporaryDirectory;
-    return this;
+    this.#opening ??= (async () => {
+      const directory = await mkdtemp(path.join(tmpdir(), "prefect-dockerutils-"));
+      if (this.#closed) {
+        await rm(directory, { recursive: true, force: true });
+        this.#throwIfClosed("open");
+      }
+      this.#temporaryDirectory = directory;
+      this.#context = directory;
+      return this;
+    })();
+    return this.#opening;
   }
 
-  /** Removes the temporary context folder, if there is one. Safe to call more than once. */
+  /**
+   * Removes the temporary context folder, if there is one, after letting running builds finish.
+   * Safe to call more than once. The builder cannot be used to copy or build afterwards; its
+   * Dockerfile lines and assertions stay available.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
+    await this.#opening?.catch(() => undefined);
     // `await using` disposes as soon as its block returns, which with `return image.build()`
     // is before the build has read the context: let running builds finish first.
     await Promise.allSettled(this.#builds);
@@ -103,7 +143,8 @@ export class ImageBuilder implements AsyncDisposable {
     if (!directory) return;
     this.#temporaryDirectory = null;
     this.#context = null;
-    this.#overlays.clear();
+    this.#copies.clear();
+    this.#texts.clear();
     await rm(directory, { recursive: true, force: true });
   }
 
@@ -124,51 +165,67 @@ export class ImageBuilder implements AsyncDisposable {
 
   /**
    * Copies a file or folder into the image: adds `COPY <source> <destination>` and puts the
-   * source into the build context. A relative source is found in `baseDirectory`; an absolute one
-   * must lie inside it and is written relative to it.
+   * source into the build context.
+   *
+   * A relative source is found in `baseDirectory`; an absolute one must lie inside it and is
+   * written relative to it. Both are resolved lexically (`..` removed, no link followed). Nothing
+   * from outside `baseDirectory` is ever sent: a source that is itself a symlink is sent as that
+   * link, as the docker CLI sends it, and a source reached through a symlink that leaves
+   * `baseDirectory` is refused. `copy(".")` sends the base directory's entries only (as the
+   * folder `.base-directory` of the context), not the Dockerfile or `writeText()` files.
+   *
+   * @throws InvalidArgumentError for a source outside `baseDirectory`, reached through a link
+   *   leaving it, missing, or with wildcard characters (`*`, `?`, `[`); for a path with control
+   *   characters.
+   * @throws InvalidStateError before `open()` (temporary context) or after `close()`.
    */
   copy(source: string, destination: string): void {
-    this.#requireContext();
-    const relative = this.#relativeSource(source, true);
-    if (this.#temporaryDirectory) {
-      const hostPath = path.join(this.baseDirectory, relative);
-      try {
-        lstatSync(hostPath);
-      } catch (cause) {
-        throw new InvalidArgumentError(
-          `Cannot copy ${JSON.stringify(source)}: ${hostPath} does not exist`,
-          { cause },
-        );
-      }
-      if (relative === ".") {
-        // The whole base directory: its entries become the context's. Its own Dockerfile, if any,
-        // cannot be sent, since the builder's Dockerfile takes that name (Prefect's copytree
-        // fails outright here, as the temporary context already exists).
-        for (const name of readdirSync(hostPath)) {
-          if (name !== "Dockerfile") this.#overlays.set(name, path.join(hostPath, name));
-        }
-      } else {
-        this.#overlays.set(relative, hostPath);
-      }
+    this.#requireContext("copy");
+    const relative = this.#relativeSource(source, "copy");
+    const target = containerPath("copy", "destination", destination);
+    if (WILDCARDS.test(relative)) {
+      throw new InvalidArgumentError(
+        `Cannot copy ${show(source)}: COPY would read *, ? and [ in it as wildcards; copy the folder that holds it instead`,
+      );
     }
-    this.addLine(`COPY ${relative} ${purePosixPath(destination)}`);
+    if (relative.split("/")[0] === BASE_DIRECTORY_ENTRY) {
+      throw new InvalidArgumentError(
+        `Cannot copy ${show(source)}: ${BASE_DIRECTORY_ENTRY} is where copy(".") puts the base directory; copy its parent folder or rename it`,
+      );
+    }
+    const hostPath = this.#hostPath(source, relative);
+    const contextPath = relative === "." ? BASE_DIRECTORY_ENTRY : relative;
+    this.#copies.set(contextPath, { hostPath, source });
+    this.addLine(copyInstruction(contextPath, target));
   }
 
-  /** Writes `text` to a file named `.<sha256 of text>` in the context and copies it to `destination`. */
+  /**
+   * Writes `text` to a file named `.<sha256 of text>` in the context and copies it to
+   * `destination`.
+   * @throws InvalidArgumentError for a destination with control characters.
+   * @throws InvalidStateError before `open()` (temporary context) or after `close()`.
+   */
   writeText(text: string, destination: string): void {
-    const context = this.#requireContext();
+    const context = this.#requireContext("writeText");
+    if (typeof text !== "string") {
+      throw new InvalidArgumentError(`writeText() text must be a string, got ${show(text)}`);
+    }
+    const target = containerPath("writeText", "destination", destination);
     const name = `.${createHash("sha256").update(text, "utf8").digest("hex")}`;
     this.#texts.set(name, text);
     if (this.#temporaryDirectory) {
       // Visible in the temporary context like Prefect's, so `context` shows what will be sent.
       writeFileSync(path.join(context, name), text, "utf8");
     }
-    this.addLine(`COPY ${name} ${purePosixPath(destination)}`);
+    this.addLine(copyInstruction(name, target));
   }
 
   /**
-   * Writes the Dockerfile, builds the image and resolves to its ID. The Dockerfile is removed
-   * again whatever happens; an existing Dockerfile is never overwritten.
+   * Builds the image from the Dockerfile lines and resolves to its ID. The Dockerfile is sent
+   * from a private temporary file, never written into the context, so builds of one builder may
+   * run at the same time. Options are checked before anything is read or sent.
+   * @throws InvalidArgumentError for a bad option; InvalidStateError before `open()` (temporary
+   *   context) or after `close()`; BuildError and the others {@link buildImage} throws.
    */
   build(options: ImageBuilderBuildOptions = {}): Promise<string> {
     const build = this.#build(options);
@@ -179,48 +236,48 @@ export class ImageBuilder implements AsyncDisposable {
   }
 
   async #build(options: ImageBuilderBuildOptions): Promise<string> {
-    const context = this.#context;
-    if (!context) {
-      throw new InvalidArgumentError("No context available: call open() first, or pass a context");
+    const context = this.#requireContext("build");
+    const given = optionsObject<BuildImageOptions>("build() options", options);
+    for (const option of ["dockerfile", "platform"] as const) {
+      if (given[option] !== undefined) {
+        throw new InvalidArgumentError(
+          option === "platform"
+            ? "build() takes no platform option; pass it to the ImageBuilder constructor"
+            : "build() takes no dockerfile option; the builder sends its own Dockerfile",
+        );
+      }
     }
-    options.signal?.throwIfAborted();
-    const dockerfile = path.join(context, "Dockerfile");
-    const overlays: BuildContextOverlay[] = [...this.#overlays].map(([contextPath, hostPath]) => ({
+    const normalized = normalizeBuildImageOptions(
+      { ...given, ...(this.platform ? { platform: this.platform } : {}) },
+      "build() options",
+    );
+    normalized.signal?.throwIfAborted();
+    const copies = [...this.#copies];
+    const overlays: BuildContextOverlay[] = copies.map(([contextPath, { hostPath }]) => ({
       contextPath,
       hostPath,
     }));
-    let textDirectory: string | undefined;
+    const privateDirectory = await mkdtemp(path.join(tmpdir(), "prefect-dockerutils-build-"));
     try {
-      if (!this.#temporaryDirectory && this.#texts.size > 0) {
-        // A context the user owns is never written into, but for the Dockerfile Prefect puts there.
-        textDirectory = await mkdtemp(path.join(tmpdir(), "prefect-dockerutils-text-"));
+      if (!this.#temporaryDirectory) {
+        // A context the user owns is never written into: texts come from the private folder.
         for (const [name, text] of this.#texts) {
-          const hostPath = path.join(textDirectory, name);
+          const hostPath = path.join(privateDirectory, name);
           await writeFile(hostPath, text, "utf8");
           overlays.push({ contextPath: name, hostPath });
         }
       }
+      // Outside the context, so it is sent as the CLI sends such a Dockerfile: under a generated
+      // name that the engine keeps out of every COPY.
+      const dockerfile = path.join(privateDirectory, "Dockerfile");
+      await writeFile(dockerfile, this.dockerfileLines.map((line) => `${line}\n`).join(""));
       try {
-        await writeFile(dockerfile, this.dockerfileLines.map((line) => `${line}\n`).join(""), {
-          flag: "wx",
-        });
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code === "EEXIST") {
-          throw new InvalidArgumentError(`There is already a Dockerfile at ${context}`, { cause });
-        }
-        throw cause;
-      }
-      try {
-        return await buildImageInternal(context, {
-          ...options,
-          ...(this.platform ? { platform: this.platform } : {}),
-          overlays,
-        });
-      } finally {
-        await unlink(dockerfile).catch(() => undefined);
+        return await buildImageInternal(context, { ...normalized, dockerfile }, overlays);
+      } catch (error) {
+        throw describeCopyFailure(error, copies);
       }
     } finally {
-      if (textDirectory) await rm(textDirectory, { recursive: true, force: true });
+      await rm(privateDirectory, { recursive: true, force: true });
     }
   }
 
@@ -264,34 +321,53 @@ export class ImageBuilder implements AsyncDisposable {
 
   /** Asserts that `source` (file or folder) will be copied into the image at `containerPath`. */
   assertHasFile(source: string, containerPath: string): void {
-    this.assertHasLine(
-      `COPY ${this.#relativeSource(source, false)} ${purePosixPath(containerPath)}`,
-    );
+    const relative = this.#relativeSource(source, "assertHasFile");
+    const destination = purePosixPath(String(containerPath));
+    const sources = relative === "." ? [BASE_DIRECTORY_ENTRY, "."] : [relative];
+    const found = this.dockerfileLines.some((line) => {
+      const copy = parseCopyInstruction(line);
+      return (
+        copy !== undefined && sources.includes(copy[0]) && purePosixPath(copy[1]) === destination
+      );
+    });
+    if (!found) this.assertHasLine(copyInstruction(sources[0] as string, destination));
   }
 
-  #requireContext(): string {
+  #throwIfClosed(method: string): void {
+    if (this.#closed) {
+      throw new InvalidStateError(
+        `Cannot ${method}(): this ImageBuilder was closed (by close() or at the end of its \`await using\` block); make a new ImageBuilder`,
+      );
+    }
+  }
+
+  #requireContext(method: string): string {
+    this.#throwIfClosed(method);
     if (!this.#context) {
-      throw new InvalidArgumentError("No context available: call open() first, or pass a context");
+      throw new InvalidStateError(
+        `No context available: call open() first (await new ImageBuilder(...).open()), or pass a context`,
+      );
     }
     return this.#context;
   }
 
   /**
-   * The source as Prefect writes it in the COPY line: relative to `baseDirectory`, `..` resolved.
-   * Prefect resolves symlinks of absolute sources (`Path.resolve()`) when copying.
+   * The source as Prefect writes it in the COPY line: relative to `baseDirectory`, resolved
+   * lexically (`..` removed, no link followed).
    */
-  #relativeSource(source: string, resolveLinks: boolean): string {
-    if (typeof source !== "string" || source === "") {
-      throw new InvalidArgumentError(`source must be a path, got ${JSON.stringify(source)}`);
+  #relativeSource(source: unknown, method: string): string {
+    checkPath(method, "source", source);
+    if (source === "") {
+      throw new InvalidArgumentError(`${method}() source must be a path, got ""`);
     }
-    let absolute = path.resolve(this.baseDirectory, source);
-    let base = this.baseDirectory;
-    if (resolveLinks && path.isAbsolute(source)) {
-      absolute = realpathOr(absolute);
-      base = realpathOr(base);
+    const absolute = path.resolve(this.baseDirectory, source);
+    let relative = inside(this.baseDirectory, absolute);
+    if (relative === undefined && path.isAbsolute(source)) {
+      // baseDirectory may be reached through a link itself (/tmp on macOS): an absolute source
+      // under its real name is inside it too.
+      relative = inside(realpathOr(this.baseDirectory), absolute);
     }
-    const relative = path.relative(base, absolute);
-    if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    if (relative === undefined) {
       throw new InvalidArgumentError(
         `${JSON.stringify(source)} is not in the subpath of ${JSON.stringify(this.baseDirectory)}; ` +
           "copy only files inside baseDirectory, or pass a baseDirectory that contains them",
@@ -299,6 +375,180 @@ export class ImageBuilder implements AsyncDisposable {
     }
     return relative === "" ? "." : relative.split(path.sep).join("/");
   }
+
+  /**
+   * Where `copy()` reads `relative` from: under the real base directory, its parent folders
+   * resolved (refused when a link among them leaves the base directory), its last component
+   * never followed. It must exist now.
+   */
+  #hostPath(source: string, relative: string): string {
+    const missing = (what: string, cause: unknown) =>
+      new InvalidArgumentError(
+        `Cannot copy ${show(source)}: ${what} ${isMissing(cause) ? "does not exist" : `cannot be read (${describe(cause)})`}`,
+        { cause },
+      );
+    let base: string;
+    try {
+      base = realpathSync(this.baseDirectory);
+    } catch (cause) {
+      throw missing(`baseDirectory ${this.baseDirectory}`, cause);
+    }
+    if (relative === ".") {
+      if (!statSync(base).isDirectory()) {
+        throw new InvalidArgumentError(
+          `Cannot copy ".": baseDirectory ${this.baseDirectory} is not a folder`,
+        );
+      }
+      return base;
+    }
+    const parent = path.posix.dirname(relative);
+    let realParent = base;
+    if (parent !== ".") {
+      const lexical = path.join(this.baseDirectory, parent);
+      try {
+        realParent = realpathSync(path.join(base, parent));
+      } catch (cause) {
+        throw missing(lexical, cause);
+      }
+      if (inside(base, realParent) === undefined) {
+        throw new InvalidArgumentError(
+          `Cannot copy ${show(source)}: ${lexical} leads through a symlink to ${realParent}, outside baseDirectory ${this.baseDirectory}; only files inside baseDirectory are sent`,
+        );
+      }
+    }
+    const hostPath = path.join(realParent, path.posix.basename(relative));
+    try {
+      lstatSync(hostPath);
+    } catch (cause) {
+      throw missing(path.join(this.baseDirectory, relative), cause);
+    }
+    return hostPath;
+  }
+}
+
+/** The constructor's arguments, checked before anything is read. */
+function normalizeImageBuilderOptions(
+  baseImage: unknown,
+  options: unknown,
+): { baseDirectory?: string; platform?: string; context?: string } {
+  if (typeof baseImage !== "string" || baseImage.trim() === "") {
+    throw new InvalidArgumentError(
+      `baseImage must be an image such as "python:3.12-slim", got ${show(baseImage)}`,
+    );
+  }
+  const control = controlCharacter(baseImage);
+  if (control !== undefined) {
+    throw new InvalidArgumentError(
+      `baseImage must not contain control characters (found ${control}), got ${JSON.stringify(baseImage)}`,
+    );
+  }
+  const given = optionsObject<ImageBuilderOptions>("ImageBuilder options", options as undefined);
+  const result: { baseDirectory?: string; platform?: string; context?: string } = {};
+  for (const name of ["baseDirectory", "platform", "context"] as const) {
+    const value: unknown = given[name];
+    // Prefect treats every falsy value as absent (`base_directory or context or cwd`).
+    if (value === undefined || value === null || value === "") continue;
+    if (typeof value !== "string") {
+      throw new InvalidArgumentError(`${name} must be a string, got ${show(value)}`);
+    }
+    result[name] = value;
+  }
+  return result;
+}
+
+/** A user's `context` folder: it must exist, be a folder and hold no Dockerfile (Prefect's rule). */
+function checkContextFolder(context: string): string {
+  const absolute = path.resolve(context);
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(absolute).isDirectory();
+  } catch (cause) {
+    throw new InvalidArgumentError(
+      `context ${JSON.stringify(context)} (${absolute}) ${isMissing(cause) ? "does not exist" : `cannot be read (${describe(cause)})`}; pass an existing folder, or no context for a temporary one`,
+      { cause },
+    );
+  }
+  if (!isFolder) {
+    throw new InvalidArgumentError(
+      `context ${JSON.stringify(context)} (${absolute}) is not a folder; pass a folder, or no context for a temporary one`,
+    );
+  }
+  let hasDockerfile = true;
+  try {
+    lstatSync(path.join(absolute, "Dockerfile"));
+  } catch {
+    hasDockerfile = false;
+  }
+  if (hasDockerfile) throw new InvalidArgumentError(`There is already a Dockerfile at ${context}`);
+  return absolute;
+}
+
+/** A path a Dockerfile line will hold: a well-formed string without control characters. */
+function checkPath(method: string, role: string, value: unknown): asserts value is string {
+  if (typeof value !== "string") {
+    throw new InvalidArgumentError(`${method}() ${role} must be a string, got ${show(value)}`);
+  }
+  const control = controlCharacter(value);
+  if (control !== undefined) {
+    throw new InvalidArgumentError(
+      `${method}() ${role} must not contain control characters (found ${control}): they would end the Dockerfile line; got ${JSON.stringify(value)}`,
+    );
+  }
+  // With the u flag, a surrogate pair is one code point: this matches lone surrogates only.
+  if (/[\uD800-\uDFFF]/u.test(value)) {
+    throw new InvalidArgumentError(
+      `${method}() ${role} must be well-formed Unicode (it has a lone surrogate), got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/** A destination in the image, checked and written as Python's `PurePosixPath` writes it. */
+function containerPath(method: string, role: string, value: unknown): string {
+  checkPath(method, role, value);
+  return purePosixPath(value);
+}
+
+/**
+ * A build failure about a copied file, told in terms of the `copy()` call (the context's own
+ * wording names internal overlays).
+ */
+function describeCopyFailure(
+  error: unknown,
+  copies: readonly (readonly [string, CopiedSource])[],
+): unknown {
+  if (!(error instanceof BuildContextError)) return error;
+  const copy = copies.find(([, { hostPath }]) => hostPath === error.path)?.[1];
+  if (copy === undefined) return error;
+  const cause = error.cause;
+  const reason = isMissing(cause)
+    ? "it no longer exists"
+    : cause instanceof Error
+      ? describe(cause)
+      : error.message;
+  return new BuildContextError(
+    `Cannot send ${show(copy.source)} given to copy(): ${copy.hostPath}: ${reason}`,
+    copy.hostPath,
+    { cause: error },
+  );
+}
+
+/** `target` relative to `base` ("" for `base` itself), or `undefined` when it is outside. */
+function inside(base: string, target: string): string | undefined {
+  const relative = path.relative(base, target);
+  if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    return undefined;
+  }
+  return relative;
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+function describe(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code ?? (error instanceof Error ? error.message : String(error));
 }
 
 function realpathOr(value: string): string {

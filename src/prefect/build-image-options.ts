@@ -1,0 +1,271 @@
+/**
+ * The one normalising pass over a build's options: every check and every default of
+ * {@link buildImage} and `ImageBuilder.build()`, before any I/O.
+ * @module
+ */
+import type { Writable } from "node:stream";
+import type Docker from "dockerode";
+import {
+  DEFAULT_DOCKERFILE,
+  DEFAULT_INACTIVITY_TIMEOUT_MS,
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_RETRY_JITTER,
+  MAX_RETRIES,
+  MAX_RETRY_DELAY_MS,
+  MAX_RETRY_JITTER,
+  MAX_TIMEOUT_MS,
+  MIN_BUILD_MEMORY_BYTES,
+} from "../defaults.js";
+import type { CredentialOptions } from "../engine/credentials.js";
+import { registryOfImage } from "../engine/credentials.js";
+import { InvalidArgumentError } from "../errors.js";
+import type { ProgressListener } from "../streams/progress.js";
+import {
+  booleanOption,
+  enumOption,
+  functionOption,
+  integerOption,
+  numberOption,
+  objectOption,
+  optionsObject,
+  show,
+  signalOption,
+  stringArrayOption,
+  stringOption,
+  stringRecordOption,
+  writableOption,
+} from "../validate.js";
+import type { Builder, BuildImageOptions, BuildSecret } from "./build-image.js";
+
+/** {@link BuildImageOptions} after {@link normalizeBuildImageOptions}: checked, defaults filled. */
+export interface NormalizedBuildImageOptions {
+  readonly builder: Builder;
+  readonly secrets: Readonly<Record<string, BuildSecret>>;
+  readonly ssh: Readonly<Record<string, string | true>>;
+  readonly dockerfile: string;
+  readonly tag: string | undefined;
+  readonly pull: boolean;
+  readonly platform: string | undefined;
+  readonly streamProgressTo: Writable | undefined;
+  readonly onProgress: ProgressListener | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly inactivityTimeoutMs: number;
+  readonly buildArgs: Readonly<Record<string, string>> | undefined;
+  readonly target: string | undefined;
+  readonly noCache: boolean;
+  readonly rm: boolean;
+  readonly forceRm: boolean;
+  readonly extraHosts: Readonly<Record<string, string>> | undefined;
+  readonly networkMode: string | undefined;
+  readonly cacheFrom: readonly string[] | undefined;
+  readonly shmSize: number | undefined;
+  readonly memory: number | undefined;
+  readonly squash: boolean;
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  readonly auth: CredentialOptions["auth"];
+  readonly env: NodeJS.ProcessEnv | undefined;
+  readonly docker: Docker | undefined;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly retryJitter: number;
+}
+
+const BUILDERS = ["classic", "buildkit"] as const;
+// The docker CLI reads DOCKER_BUILDKIT with Go's strconv.ParseBool.
+const TRUE_WORDS = new Set(["1", "t", "T", "true", "TRUE", "True"]);
+
+/**
+ * Checks a build's options and fills in their defaults, in one pass before any I/O: numbers must
+ * be finite whole numbers in range, enums known, types right. Every failure is an
+ * {@link InvalidArgumentError} naming the option and the bad value.
+ *
+ * @param options - what the caller passed (anything: JavaScript callers are not type-checked).
+ * @param name - how the options argument is named in messages.
+ */
+export function normalizeBuildImageOptions(
+  options: unknown,
+  name = "options",
+): NormalizedBuildImageOptions {
+  const given = optionsObject<BuildImageOptions>(name, options as BuildImageOptions | undefined);
+  const env = objectOption<NodeJS.ProcessEnv>(
+    "env",
+    given.env,
+    "an environment object such as process.env",
+  );
+  const builder = enumOption(
+    "builder",
+    given.builder,
+    BUILDERS,
+    defaultBuilder(env ?? process.env),
+  );
+  const secrets = secretsOption(given.secrets);
+  const ssh = sshOption(given.ssh);
+  if (builder === "classic") {
+    for (const [option, value] of [
+      ["secrets", secrets],
+      ["ssh", ssh],
+    ] as const) {
+      const ids = Object.keys(value);
+      if (ids.length > 0) {
+        throw new InvalidArgumentError(
+          `${option} (${ids.map((id) => JSON.stringify(id)).join(", ")}) needs builder: "buildkit"; the classic builder cannot mount them`,
+        );
+      }
+    }
+  }
+  const memory = integerOption("memory", given.memory, 0, {
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+  });
+  if (memory > 0 && memory < MIN_BUILD_MEMORY_BYTES) {
+    throw new InvalidArgumentError(
+      `memory must be 0 (no limit) or at least ${MIN_BUILD_MEMORY_BYTES} bytes (6 MiB, the engine's minimum), got ${memory}`,
+    );
+  }
+  return {
+    builder,
+    secrets,
+    ssh,
+    dockerfile: stringOption("dockerfile", given.dockerfile) ?? DEFAULT_DOCKERFILE,
+    tag: tagOption(given.tag),
+    pull: booleanOption("pull", given.pull, false),
+    platform: stringOption("platform", given.platform),
+    streamProgressTo: writableOption<Writable>("streamProgressTo", given.streamProgressTo),
+    onProgress: functionOption<ProgressListener>("onProgress", given.onProgress),
+    signal: signalOption("signal", given.signal),
+    inactivityTimeoutMs: integerOption(
+      "inactivityTimeoutMs",
+      given.inactivityTimeoutMs,
+      DEFAULT_INACTIVITY_TIMEOUT_MS,
+      { min: 0, max: MAX_TIMEOUT_MS },
+    ),
+    buildArgs: stringRecordOption("buildArgs", given.buildArgs),
+    target: stringOption("target", given.target),
+    noCache: booleanOption("noCache", given.noCache, false),
+    rm: booleanOption("rm", given.rm, true),
+    forceRm: booleanOption("forceRm", given.forceRm, true),
+    extraHosts: extraHostsOption(given.extraHosts),
+    networkMode: stringOption("networkMode", given.networkMode),
+    cacheFrom: stringArrayOption("cacheFrom", given.cacheFrom),
+    shmSize:
+      given.shmSize === undefined
+        ? undefined
+        : integerOption("shmSize", given.shmSize, 0, { min: 0, max: Number.MAX_SAFE_INTEGER }),
+    memory: given.memory === undefined ? undefined : memory,
+    squash: booleanOption("squash", given.squash, false),
+    labels: stringRecordOption("labels", given.labels),
+    auth: objectOption<NonNullable<CredentialOptions["auth"]>>(
+      "auth",
+      given.auth,
+      'a login such as { username, password } or a map such as { "ghcr.io": { username, password } }',
+    ),
+    env,
+    docker: objectOption<Docker>("docker", given.docker, "a dockerode client (dockerClient())"),
+    retries: integerOption("retries", given.retries, DEFAULT_RETRIES, {
+      min: 0,
+      max: MAX_RETRIES,
+    }),
+    retryDelayMs: integerOption("retryDelayMs", given.retryDelayMs, DEFAULT_RETRY_DELAY_MS, {
+      min: 0,
+      max: MAX_RETRY_DELAY_MS,
+    }),
+    retryJitter: numberOption("retryJitter", given.retryJitter, DEFAULT_RETRY_JITTER, {
+      min: 0,
+      max: MAX_RETRY_JITTER,
+    }),
+  };
+}
+
+/** `buildkit` when `DOCKER_BUILDKIT` says so, as the docker CLI decides; else `classic`. */
+function defaultBuilder(env: NodeJS.ProcessEnv): Builder {
+  const value = env.DOCKER_BUILDKIT;
+  return value !== undefined && TRUE_WORDS.has(value) ? "buildkit" : "classic";
+}
+
+/**
+ * The tag, checked on the client with the reference grammar `pushImage` uses: the engine answers
+ * a bad one with an HTTP 500 (`invalid reference format`) that looks transient.
+ */
+function tagOption(value: unknown): string | undefined {
+  const tag = stringOption("tag", value);
+  if (tag === undefined) return undefined;
+  if (tag.includes("@")) {
+    throw new InvalidArgumentError(
+      `tag must be a name with an optional tag such as "my-app:latest", not a digest reference, got ${show(tag)}`,
+    );
+  }
+  try {
+    registryOfImage(tag);
+  } catch (cause) {
+    throw new InvalidArgumentError(
+      `tag must be an image reference such as "my-app:latest" or "registry.example.com/team/app:1" (lower-case repository; tag of letters, digits, "_", "." and "-"), got ${show(tag)}`,
+      { cause },
+    );
+  }
+  return tag;
+}
+
+function extraHostsOption(value: unknown): Readonly<Record<string, string>> | undefined {
+  const hosts = stringRecordOption("extraHosts", value);
+  for (const [host, address] of Object.entries(hosts ?? {})) {
+    // The engine receives them joined as "host:ip,host:ip".
+    if (host === "" || /[\s,:]/.test(host) || address === "" || /[\s,]/.test(address)) {
+      throw new InvalidArgumentError(
+        `extraHosts entries must map a host name to an address, such as { db: "127.0.0.1" }, got ${show(host)}: ${show(address)}`,
+      );
+    }
+  }
+  return hosts;
+}
+
+function secretsOption(value: unknown): Readonly<Record<string, BuildSecret>> {
+  const secrets = objectOption<Record<string, unknown>>(
+    "secrets",
+    value,
+    'an object of secrets by id such as { npmrc: { file: "~/.npmrc" } }',
+  );
+  for (const [id, secret] of Object.entries(secrets ?? {})) {
+    const label = `secrets[${JSON.stringify(id)}]`;
+    if (id === "") throw new InvalidArgumentError("secrets ids must not be empty");
+    if (secret === null || typeof secret !== "object" || Array.isArray(secret)) {
+      throw new InvalidArgumentError(
+        `${label} must be { value }, { file } or { env }, got ${show(secret)}`,
+      );
+    }
+    const sources = (["value", "file", "env"] as const).filter(
+      (key) => (secret as BuildSecret)[key] !== undefined,
+    );
+    if (sources.length !== 1) {
+      throw new InvalidArgumentError(
+        `${label} must have exactly one of value, file or env, got ${sources.length === 0 ? "none" : sources.join(" and ")}`,
+      );
+    }
+    const { value: content, file, env } = secret as BuildSecret;
+    if (content !== undefined && typeof content !== "string" && !(content instanceof Uint8Array)) {
+      throw new InvalidArgumentError(
+        `${label}.value must be a string or a Uint8Array, got ${show(content)}`,
+      );
+    }
+    if (file !== undefined) stringOption(`${label}.file`, file);
+    if (env !== undefined) stringOption(`${label}.env`, env);
+  }
+  return (secrets ?? {}) as Readonly<Record<string, BuildSecret>>;
+}
+
+function sshOption(value: unknown): Readonly<Record<string, string | true>> {
+  const ssh = objectOption<Record<string, unknown>>(
+    "ssh",
+    value,
+    'an object of agent sockets by id such as { default: true } or { github: "/run/agent.sock" }',
+  );
+  for (const [id, socket] of Object.entries(ssh ?? {})) {
+    if (id === "") throw new InvalidArgumentError("ssh ids must not be empty");
+    if (socket !== true && (typeof socket !== "string" || socket === "")) {
+      throw new InvalidArgumentError(
+        `ssh[${JSON.stringify(id)}] must be a socket path or true (for SSH_AUTH_SOCK), got ${show(socket)}`,
+      );
+    }
+  }
+  return (ssh ?? {}) as Readonly<Record<string, string | true>>;
+}

@@ -200,6 +200,18 @@ describe("DockerImage's default namespace (TestDockerImage in test_runner.py)", 
     }
   });
 
+  it("checks buildImage's options when constructed", () => {
+    expect(
+      () => new DockerImage("test-image", { env: noEnv, labels: { team: 1 as never } }),
+    ).toThrow(/labels\["team"\] must be a string/);
+    expect(() => new DockerImage("test-image", { env: noEnv, retries: -1 })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(
+      () => new DockerImage("test-image", { env: noEnv, secrets: { id: { value: "x" } } }),
+    ).toThrow(/needs builder: "buildkit"/);
+  });
+
   it("keeps the other options for buildImage", () => {
     const image = new DockerImage("test-image", {
       env: noEnv,

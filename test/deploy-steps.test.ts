@@ -344,6 +344,24 @@ describe("build options by docker-py's and python-on-whales' names", () => {
     expect(() => mapBuildKwargs(kwargs, builder)).toThrow(message);
   });
 
+  it("checks the mapped options before persisting the auto Dockerfile", async () => {
+    const context = await tree(await tempDir(), { "flow.py": "" });
+    await expect(
+      buildDockerImage(
+        {
+          image_name: "repo",
+          dockerfile: "auto",
+          persist_dockerfile: true,
+          path: context,
+          container_limits: { memory: 1024 },
+          ignore_cache: true,
+        },
+        quiet,
+      ),
+    ).rejects.toThrow(/memory must be 0 \(no limit\) or at least/);
+    expect(await readdir(context)).toEqual(["flow.py"]);
+  });
+
   it("refuses an unknown build option in the step before contacting the engine", async () => {
     const error = await buildDockerImage(
       { image_name: "repo", tag: "x", nocahce: true, ignore_cache: true },

@@ -7,6 +7,7 @@ import path from "node:path";
 import type { Writable } from "node:stream";
 import { BuildError, InvalidArgumentError } from "../errors.js";
 import { type BuildImageOptions, buildImage } from "../prefect/build-image.js";
+import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
 import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
 import { slugify } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";
@@ -185,6 +186,8 @@ async function build(
       ? {}
       : { inactivityTimeoutMs: mapped.options.inactivityTimeoutMs }),
   };
+  // Checked before anything is written (persist_dockerfile) or sent.
+  normalizeBuildImageOptions({ ...buildOptions, dockerfile }, "options");
   let imageId: string;
   try {
     if (dockerfile === "auto") {

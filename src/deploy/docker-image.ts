@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Writable } from "node:stream";
 import { InvalidArgumentError } from "../errors.js";
 import { type Builder, type BuildImageOptions, buildImage } from "../prefect/build-image.js";
+import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
 import { parseImageTag } from "../prefect/image-name.js";
 import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
 import { pythonRepr } from "../python/repr.js";
@@ -184,6 +185,8 @@ export class DockerImage {
       );
     }
     this.buildOptions = { ...buildOptions };
+    // Every buildImage option is checked now, not at build time.
+    normalizeBuildImageOptions({ ...buildOptions, builder: this.builder }, "options");
   }
 
   /** `name:tag`, what a deployment's `job_variables.image` gets. */

@@ -1,5 +1,12 @@
 import { defineConfig } from "vitest/config";
 
+// Four projects, each saying what it needs:
+// - unit: nothing but Node (no python3, no engine, no network): hermetic.
+// - python: differential tests against /usr/bin/python3 with python3-slugify, python3-packaging
+//   and python3-unidecode (scripts/test-services.sh installs them); they fail, never skip,
+//   when Python is missing.
+// - types: the *.test-d.ts type tests, checked by tsc through vitest's typecheck mode.
+// - integration: the real Docker engine and registries (scripts/test-services.sh).
 export default defineConfig({
   test: {
     projects: [
@@ -8,6 +15,26 @@ export default defineConfig({
           name: "unit",
           include: ["test/*.test.ts"],
           testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "python",
+          include: ["test/python/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "types",
+          include: [],
+          typecheck: {
+            enabled: true,
+            only: true,
+            include: ["test/**/*.test-d.ts"],
+            tsconfig: "./tsconfig.json",
+          },
         },
       },
       {

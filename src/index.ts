@@ -67,10 +67,16 @@ export {
 export { CONTAINER_LABELS, IMAGE_LABELS } from "./prefect/labels.js";
 export {
   DEFAULT_PYTHON_VERSION,
+  type DetectPythonVersionOptions,
+  detectPythonVersion,
   getPrefectImageName,
   PREFECT_VERSION,
+  type PrefectImageNameOptions,
+  type PythonVersion,
   pythonVersionMicro,
   pythonVersionMinor,
+  type ResolvePrefectImageNameOptions,
+  resolvePrefectImageName,
 } from "./prefect/prefect-image.js";
 export {
   type PushImageOptions,

@@ -1,13 +1,17 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { stripVTControlCharacters } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { LOG_TAIL_LINES, MAX_LOG_TAIL_LINE_CHARS } from "../src/defaults.js";
 import { BuildError, PushError } from "../src/errors.js";
 import { BuildStream } from "../src/streams/build-stream.js";
 import { readJsonLines } from "../src/streams/json-lines.js";
+import { LineTail } from "../src/streams/line-tail.js";
 import type { ProgressEvent } from "../src/streams/progress.js";
 import { PushStream } from "../src/streams/push-stream.js";
+import { generated, MiB, measure } from "./support/cost.js";
 import { StringStream } from "./support/string-stream.js";
 
 /** Streams recorded from Debian's docker.io 20.10 engine with curl. */
@@ -80,6 +84,116 @@ describe("BuildStream", () => {
       reader.handle({ kind: "message", message: { stream: `line ${i}\n` } });
     expect(reader.logTail).toHaveLength(50);
     expect(reader.logTail.at(-1)).toBe("line 119");
+  });
+});
+
+describe("BuildStream on hostile output", () => {
+  it("keeps a bounded tail of a 50 MB output line, in linear time (issue 12)", async () => {
+    // What the engine sends for a RUN that prints 50 MB without a newline: many `stream`
+    // messages of a few KiB each, which together make one line of text.
+    const piece = "0123456789abcdef".repeat(2048);
+    const message = Buffer.from(`${JSON.stringify({ stream: piece })}\n`);
+    const total = Math.ceil(50_000_000 / piece.length) * message.length;
+    const reader = new BuildStream();
+    let printed = 0;
+    const cost = await measure((sample) =>
+      readJsonLines(
+        generated(total, () => Buffer.from(message), sample),
+        (line) => {
+          reader.handle(line);
+          printed += line.kind === "message" ? (line.message.stream?.length ?? 0) : 0;
+        },
+      ),
+    );
+    expect(printed).toBeGreaterThanOrEqual(50_000_000);
+    expect(reader.logTail).toHaveLength(1);
+    expect(reader.logTail[0]).toHaveLength(MAX_LOG_TAIL_LINE_CHARS);
+    expect(reader.logTail[0]?.endsWith("\u2026")).toBe(true);
+    const error = reader.error("failed");
+    expect(error.logTail.join("").length).toBeLessThanOrEqual(MAX_LOG_TAIL_LINE_CHARS);
+    // Before: the tail re-joined and re-split its whole unfinished line on every message.
+    expect(cost.cpuMs).toBeLessThan(2_000);
+    expect(cost.peakGrowthBytes).toBeLessThan(64 * MiB);
+  });
+
+  it("strips ANSI escape codes from the tail but writes the output unchanged", () => {
+    const text = new StringStream();
+    const events: ProgressEvent[] = [];
+    const reader = new BuildStream({ streamProgressTo: text, onProgress: (e) => events.push(e) });
+    const coloured = "\u001b[1;31merror:\u001b[0m bad \u001b]0;title\u0007thing\u001b[K\r\n";
+    reader.handle({ kind: "message", message: { stream: coloured } });
+    expect(reader.logTail).toEqual(["error: bad thing"]);
+    expect(text.getValue()).toBe(coloured);
+    expect(events).toEqual([{ type: "output", text: coloured }]);
+  });
+
+  it("fails the build with a BuildError on a line past the limit", () => {
+    const reader = new BuildStream();
+    reader.handle({ kind: "message", message: { stream: "Step 1/2 : FROM busybox\n" } });
+    expect(() => reader.handle({ kind: "too-long", maxBytes: 16 * MiB })).toThrow(
+      expect.objectContaining({
+        name: "BuildError",
+        message: expect.stringMatching(/more than 16777216 bytes without a newline/),
+        step: "Step 1/2 : FROM busybox",
+      }),
+    );
+  });
+
+  it("fails the push with a PushError on a line past the limit", () => {
+    const reader = new PushStream({ tag: "t" });
+    expect(() => reader.handle({ kind: "too-long", maxBytes: 1024 })).toThrow(PushError);
+  });
+});
+
+describe("LineTail", () => {
+  it(`keeps the last ${LOG_TAIL_LINES} non-empty lines, split across pushes in any way`, () => {
+    const tail = new LineTail();
+    const text = Array.from({ length: 80 }, (_, i) => `line ${i}\r\n\n`).join("");
+    for (let i = 0; i < text.length; i += 7) tail.push(text.slice(i, i + 7));
+    tail.push("unfinished");
+    expect(tail.lines()).toHaveLength(LOG_TAIL_LINES);
+    expect(tail.lines().at(-2)).toBe("line 79");
+    expect(tail.lines().at(-1)).toBe("unfinished");
+  });
+
+  it("cuts long lines with an ellipsis, never inside a surrogate pair", () => {
+    const tail = new LineTail({ lines: 3, maxLineChars: 6 });
+    tail.push("abcdefghij\n123456\nab\u{1F600}\u{1F600}\u{1F600}\n");
+    expect(tail.lines()).toEqual(["abcde\u2026", "123456", "ab\u{1F600}\u2026"]);
+  });
+
+  it("counts what is left after removing escape codes", () => {
+    const tail = new LineTail({ maxLineChars: 5 });
+    tail.push("\u001b[32mhello\u001b[0m\n");
+    expect(tail.lines()).toEqual(["hello"]);
+  });
+
+  it("always holds at most the configured lines and characters (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.string({ unit: "binary", maxLength: 60 }),
+            fc.constantFrom("\u001b[31m", "\u001b[0m", "\u001b]0;t\u0007", "\r\n", "\n"),
+          ),
+          { maxLength: 40 },
+        ),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 2, max: 20 }),
+        (pushes, lines, maxLineChars) => {
+          const tail = new LineTail({ lines, maxLineChars });
+          for (const text of pushes) tail.push(text);
+          const kept = tail.lines();
+          expect(kept.length).toBeLessThanOrEqual(lines);
+          for (const line of kept) {
+            expect(line.length).toBeLessThanOrEqual(maxLineChars);
+            expect(line).not.toContain("\n");
+            expect(stripVTControlCharacters(line)).toBe(line);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

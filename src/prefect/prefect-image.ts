@@ -4,10 +4,11 @@
  * @module
  */
 
-import { execFileSync } from "node:child_process";
-import { VERSION_PATTERN } from "@renovatebot/pep440/lib/version.js";
+import { execFile } from "node:child_process";
+import { PROBE_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
-import { slugify } from "../python/slugify.js";
+import { parseVersion } from "../python/parse-version.js";
+import { slugifyImageTag } from "../python/slugify.js";
 
 /**
  * The Prefect release this package targets, standing in for Python's `prefect.__version__`: the
@@ -16,12 +17,12 @@ import { slugify } from "../python/slugify.js";
 export const PREFECT_VERSION = "3.8.3";
 
 /**
- * The Python minor version assumed when no `python3` can be run (Prefect reads
+ * The Python minor version assumed until {@link detectPythonVersion} found another (Prefect reads
  * `sys.version_info` of its own interpreter instead).
  */
 export const DEFAULT_PYTHON_VERSION = "3.12";
 
-/** A Python version as {@link probePythonVersion} reports it. */
+/** A Python version as {@link detectPythonVersion} reports it. */
 export interface PythonVersion {
   /** `major.minor`, e.g. `3.12`. */
   readonly minor: string;
@@ -29,145 +30,121 @@ export interface PythonVersion {
   readonly micro: string;
 }
 
-/**
- * Asks an interpreter for its version, with no caching: `python -c` printing
- * `sys.version_info[:3]`.
- *
- * @param python - the interpreter to run, looked up on `PATH`.
- * @returns its version, or {@link DEFAULT_PYTHON_VERSION} (micro `.0`) when it is missing, fails,
- *   takes more than 10 s or prints something else.
- * @example
- * ```ts
- * probePythonVersion("python3.11"); // { minor: "3.11", micro: "3.11.7" }
- * ```
- */
-export function probePythonVersion(python = "python3"): PythonVersion {
-  try {
-    const output = execFileSync(
-      python,
-      ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 },
-    ).trim();
-    const match = /^(\d+)\.(\d+)\.\d+$/.exec(output);
-    if (match) return { minor: `${match[1]}.${match[2]}`, micro: output };
-  } catch {
-    // No usable interpreter: fall through to the documented default.
-  }
-  return { minor: DEFAULT_PYTHON_VERSION, micro: `${DEFAULT_PYTHON_VERSION}.0` };
+/** Options of {@link detectPythonVersion}. */
+export interface DetectPythonVersionOptions {
+  /**
+   * The interpreter to ask, looked up on `PATH`. Only the answer of the default one is kept for
+   * {@link pythonVersionMinor} and {@link pythonVersionMicro}.
+   * @default "python3"
+   */
+  readonly python?: string;
+  /** Cancels the probe: its process is killed and the promise rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
 }
 
-let pythonOnPath: PythonVersion | undefined;
+const DEFAULT_INTERPRETER = "python3";
+const FALLBACK: PythonVersion = {
+  minor: DEFAULT_PYTHON_VERSION,
+  micro: `${DEFAULT_PYTHON_VERSION}.0`,
+};
+/** What {@link detectPythonVersion} found for the `python3` on `PATH`, once it did. */
+let detected: PythonVersion | undefined;
 
 /**
- * The `major.minor` version of the `python3` on `PATH` (Prefect's `python_version_minor`, which
- * reads its own interpreter). Runs `python3` once per process and remembers the answer; falls
- * back to {@link DEFAULT_PYTHON_VERSION} when `python3` is missing or fails.
+ * Asks a Python interpreter for its version, without blocking: runs `python3 -c` printing
+ * `sys.version_info[:3]` as a child process (killed after 10 s or on abort). This and
+ * {@link resolvePrefectImageName} are the only functions of this module that run a process.
+ *
+ * The answer for the default `python3` is kept for the process: later calls return it without
+ * running Python again, and {@link pythonVersionMinor} / {@link pythonVersionMicro} (which never
+ * run anything) report it from then on.
+ *
+ * @returns its version, or {@link DEFAULT_PYTHON_VERSION} (micro `.0`) when it is missing, fails,
+ *   takes more than 10 s or prints something else.
+ * @throws `signal.reason` when `signal` aborts.
+ * @example
+ * ```ts
+ * await detectPythonVersion();                        // { minor: "3.12", micro: "3.12.4" }
+ * await detectPythonVersion({ python: "python3.11" }); // { minor: "3.11", micro: "3.11.7" }
+ * ```
+ */
+export async function detectPythonVersion(
+  options: DetectPythonVersionOptions = {},
+): Promise<PythonVersion> {
+  const { python = DEFAULT_INTERPRETER, signal } = options;
+  signal?.throwIfAborted();
+  if (python === DEFAULT_INTERPRETER && detected) return detected;
+  const output = await run(
+    python,
+    ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+    signal,
+  );
+  const match = output === undefined ? null : /^(\d+)\.(\d+)\.\d+$/.exec(output);
+  const version = match ? { minor: `${match[1]}.${match[2]}`, micro: output ?? "" } : FALLBACK;
+  if (python === DEFAULT_INTERPRETER && match) detected = version;
+  return version;
+}
+
+/**
+ * Runs a probe (`python3`, `git`) as a child process and resolves to its trimmed output, or
+ * `undefined` when it cannot run, fails or times out; rejects with `signal.reason` on abort.
+ */
+function run(
+  file: string,
+  args: readonly string[],
+  signal: AbortSignal | undefined,
+  cwd?: string,
+): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      file,
+      args,
+      {
+        encoding: "utf8",
+        timeout: PROBE_TIMEOUT_MS,
+        maxBuffer: 64 * 1024,
+        windowsHide: true,
+        ...(cwd === undefined ? {} : { cwd }),
+        ...(signal === undefined ? {} : { signal }),
+      },
+      (error, stdout) => {
+        if (signal?.aborted) reject(signal.reason);
+        else resolve(error ? undefined : stdout.trim());
+      },
+    );
+  });
+}
+
+/**
+ * The `major.minor` version of Python (Prefect's `python_version_minor`, which reads its own
+ * interpreter). Runs nothing: it reports what {@link detectPythonVersion} found for the `python3`
+ * on `PATH` once that ran (as {@link resolvePrefectImageName} and `generateDefaultDockerfile` do),
+ * and {@link DEFAULT_PYTHON_VERSION} before.
  *
  * @example
  * ```ts
  * pythonVersionMinor(); // "3.12"
+ * await detectPythonVersion();
+ * pythonVersionMinor(); // "3.11", the python3 on PATH
  * ```
  */
 export function pythonVersionMinor(): string {
-  pythonOnPath ??= probePythonVersion();
-  return pythonOnPath.minor;
+  return (detected ?? FALLBACK).minor;
 }
 
 /**
- * The `major.minor.micro` version of the `python3` on `PATH` (Prefect's `python_version_micro`),
- * probed once like {@link pythonVersionMinor}; `"3.12.0"` when `python3` is missing or fails.
+ * The `major.minor.micro` version of Python (Prefect's `python_version_micro`). Runs nothing,
+ * like {@link pythonVersionMinor}: `"3.12.0"` until {@link detectPythonVersion} found the
+ * `python3` on `PATH`.
  *
  * @example
  * ```ts
+ * await detectPythonVersion();
  * pythonVersionMicro(); // "3.12.4"
  * ```
  */
 export function pythonVersionMicro(): string {
-  pythonOnPath ??= probePythonVersion();
-  return pythonOnPath.micro;
-}
-
-/** The parts of a PEP 440 version that Prefect reads, normalised as `packaging` does. */
-export interface ParsedVersion {
-  /** `Version.public`: the normalised version without its local label, e.g. `3.0.0rc1`. */
-  readonly public: string;
-  /** `Version.local`: the normalised local label (`1.gabc1234`), or `null` when there is none. */
-  readonly local: string | null;
-  /** `Version.base_version`: epoch and release only, e.g. `1!2.0`. */
-  readonly baseVersion: string;
-}
-
-// packaging's `^\s*VERSION_PATTERN\s*$`, where `\s` is Python's Unicode whitespace.
-const PY_WHITESPACE =
-  "[\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-const VERSION_REGEX = new RegExp(`^${PY_WHITESPACE}*${VERSION_PATTERN}${PY_WHITESPACE}*$`, "id");
-
-/**
- * Python's `re.IGNORECASE` also equates these with ASCII letters (`ı`/`İ` with `i`, `ſ` with `s`,
- * the Kelvin sign with `k`); JavaScript's `i` flag does not, so they are folded before matching.
- * Each is one UTF-16 unit, so offsets into the folded text are offsets into the original.
- */
-const foldPythonIgnoreCase = (text: string): string =>
-  text
-    .replace(/[\u0130\u0131]/g, "i")
-    .replace(/\u017f/g, "s")
-    .replace(/\u212a/g, "k");
-
-/** Python's `str(int(digits))`, exact for any length. */
-const int = (digits: string): string => BigInt(digits).toString();
-
-const PRE_RELEASE_SPELLINGS: Readonly<Record<string, string>> = {
-  alpha: "a",
-  beta: "b",
-  c: "rc",
-  pre: "rc",
-  preview: "rc",
-};
-
-/**
- * Parses and normalises a PEP 440 version exactly like `packaging.version.Version` (grammar from
- * `@renovatebot/pep440`; its own `explain()` is not used because it rejects the surrounding
- * whitespace packaging allows and rounds numbers beyond 2^53).
- *
- * @param version - e.g. `v3.0.0-RC.1+Build.7`.
- * @returns `public`, `local` and `baseVersion`, e.g. `3.0.0rc1`, `build.7`, `3.0.0`.
- * @throws InvalidArgumentError with packaging's text, `Invalid version: '...'`, for anything else.
- * @example
- * ```ts
- * parseVersion("3.0.0.DEV0+1.gABC1234"); // { public: "3.0.0.dev0", local: "1.gabc1234", baseVersion: "3.0.0" }
- * ```
- */
-export function parseVersion(version: string): ParsedVersion {
-  const match = VERSION_REGEX.exec(foldPythonIgnoreCase(version));
-  const groups = match?.groups;
-  if (!match || !groups || groups.release === undefined) {
-    throw new InvalidArgumentError(
-      `Invalid version: '${version}' (expected a PEP 440 version such as "${PREFECT_VERSION}" or "3.0.0.dev1+1.gabc1234")`,
-    );
-  }
-  // The letters and the local label are read from the original text: Python lower-cases what it
-  // matched, and `"ſ".lower()` is still "ſ".
-  const original = (name: string): string | undefined => {
-    const span = match.indices?.groups?.[name];
-    return span ? version.slice(span[0], span[1]) : undefined;
-  };
-  const epoch = groups.epoch ? int(groups.epoch) : "0";
-  const baseVersion = `${epoch === "0" ? "" : `${epoch}!`}${groups.release.split(".").map(int).join(".")}`;
-  let publicVersion = baseVersion;
-  const preLetter = original("pre_l")?.toLowerCase();
-  if (preLetter !== undefined) {
-    publicVersion += `${PRE_RELEASE_SPELLINGS[preLetter] ?? preLetter}${int(groups.pre_n ?? "0")}`;
-  }
-  if (groups.post_l !== undefined || groups.post_n1 !== undefined) {
-    publicVersion += `.post${int(groups.post_n1 ?? groups.post_n2 ?? "0")}`;
-  }
-  if (groups.dev_l !== undefined) publicVersion += `.dev${int(groups.dev_n ?? "0")}`;
-  const local =
-    original("local")
-      ?.split(/[._-]/)
-      .map((part) => (/^[0-9]+$/.test(part) ? int(part) : part.toLowerCase()))
-      .join(".") ?? null;
-  return { public: publicVersion, local, baseVersion };
+  return (detected ?? FALLBACK).micro;
 }
 
 /** Collaborators of {@link getPrefectImageName}, replaceable in tests. */
@@ -180,29 +157,16 @@ export interface PrefectImageNameOptions {
   readonly defaultPrefectVersion?: string;
   /**
    * Returns the Python `major.minor` used when `pythonVersion` is omitted or empty.
-   * @default pythonVersionMinor
+   * @default pythonVersionMinor (runs nothing)
    */
   readonly detectPythonVersion?: () => string;
   /**
    * Returns the short SHA of the checked-out commit, or `null` when there is none; consulted for
    * a version with a local label that names no commit.
-   * @default runs `git rev-parse --short=7 HEAD` in the current directory
+   * @default none: such a version throws, since this function runs no `git`; use
+   *   {@link resolvePrefectImageName}, which does
    */
   readonly gitShortSha?: () => string | null;
-}
-
-/** `git rev-parse --short=7 HEAD` in the current directory, or `null` when git cannot say. */
-function readGitShortSha(): string | null {
-  try {
-    const sha = execFileSync("git", ["rev-parse", "--short=7", "HEAD"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      timeout: 10_000,
-    }).trim();
-    return sha || null;
-  } catch {
-    return null;
-  }
 }
 
 /** The commit in a local label such as `1.gabc1234` (setuptools-scm / versioneer style). */
@@ -213,17 +177,21 @@ function shaFromLocalLabel(local: string): string | null {
 
 /**
  * Names the Prefect image matching a Prefect and a Python version, like Prefect's
- * `get_prefect_image_name`.
+ * `get_prefect_image_name`. Pure: it runs no process and reads no file, so it never blocks.
  *
  * A release (no local label) gives `prefecthq/prefect:<public version>-python<x.y>[-<flavor>]`,
  * with the version normalised (`3.0.0-rc.1` gives `3.0.0rc1`). A version with a local label gives
  * `prefecthq/prefect-dev:sha-<sha>-python<x.y>[-<flavor>]`, the SHA taken from the label's
- * `g<hex>` segment (first 7 hex digits) or else from `git rev-parse --short=7 HEAD`. The tag is
+ * `g<hex>` segment (first 7 hex digits) or else from `options.gitShortSha`. The tag is
  * slugified as Prefect does it: case kept, only `[a-zA-Z0-9_.-]`, at most 128 characters.
  *
- * Unlike Python, which asks git first and otherwise falls back to the commit Prefect was built
- * from, the label comes first here (this package is no Prefect checkout) and a label without a
- * commit in a directory without git is an error.
+ * Where Python runs `git rev-parse --short=7 HEAD` and reads its own interpreter's version, this
+ * function runs nothing: the Python version defaults to {@link pythonVersionMinor} (what
+ * {@link detectPythonVersion} found, else {@link DEFAULT_PYTHON_VERSION}), and a local label
+ * without a commit needs `options.gitShortSha`. {@link resolvePrefectImageName} does both
+ * probes, asynchronously. Unlike Python, which asks git first and otherwise falls back to the
+ * commit Prefect was built from, the label comes first here (this package is no Prefect
+ * checkout).
  *
  * @param prefectVersion - a PEP 440 version; omitted or `""` means {@link PREFECT_VERSION}.
  * @param pythonVersion - `major.minor`; omitted or `""` means {@link pythonVersionMinor}.
@@ -231,7 +199,7 @@ function shaFromLocalLabel(local: string): string | null {
  * @param options - collaborators, see {@link PrefectImageNameOptions}.
  * @returns the image name with its tag.
  * @throws InvalidArgumentError `Invalid version: '...'` for a version PEP 440 rejects, or when a
- *   development version names no commit and git cannot tell it.
+ *   development version names no commit and `options.gitShortSha` gives none.
  * @example
  * ```ts
  * getPrefectImageName("3.0.0", "3.12");               // "prefecthq/prefect:3.0.0-python3.12"
@@ -247,28 +215,86 @@ export function getPrefectImageName(
 ): string {
   const {
     defaultPrefectVersion = PREFECT_VERSION,
-    detectPythonVersion = pythonVersionMinor,
-    gitShortSha = readGitShortSha,
+    detectPythonVersion: pythonMinor = pythonVersionMinor,
+    gitShortSha,
   } = options;
   const version = prefectVersion || defaultPrefectVersion;
   const parsed = parseVersion(version);
   const isProdBuild = parsed.local === null;
   let versionTag = parsed.public;
   if (parsed.local !== null) {
-    const sha = shaFromLocalLabel(parsed.local) ?? gitShortSha();
+    const sha = shaFromLocalLabel(parsed.local) ?? gitShortSha?.() ?? null;
     if (!sha) {
       throw new InvalidArgumentError(
-        `No commit SHA could be found for Prefect version '${version}': its local label '${parsed.local}' has no g<sha> segment and \`git rev-parse --short=7 HEAD\` failed in ${process.cwd()}; pass a version whose local label names the commit (e.g. "3.0.0+1.gabc1234"), a release version (e.g. "${PREFECT_VERSION}"), or options.gitShortSha`,
+        `No commit SHA could be found for Prefect version '${version}': its local label '${parsed.local}' has no g<sha> segment${gitShortSha ? " and options.gitShortSha gave none" : ""}; pass a version whose local label names the commit (e.g. "3.0.0+1.gabc1234"), a release version (e.g. "${PREFECT_VERSION}"), options.gitShortSha, or call resolvePrefectImageName(), which asks \`git rev-parse --short=7 HEAD\``,
       );
     }
     versionTag = `sha-${sha}`;
   }
-  const python = pythonVersion || detectPythonVersion();
-  const tag = slugify(`${versionTag}-python${python}${flavor ? `-${flavor}` : ""}`, {
-    lowercase: false,
-    maxLength: 128,
-    // Docker allows these characters in tags.
-    regexPattern: /[^a-zA-Z0-9_.-]+/,
-  });
+  const python = pythonVersion || pythonMinor();
+  const tag = slugifyImageTag(`${versionTag}-python${python}${flavor ? `-${flavor}` : ""}`);
   return `prefecthq/${isProdBuild ? "prefect" : "prefect-dev"}:${tag}`;
+}
+
+/** Options of {@link resolvePrefectImageName}. */
+export interface ResolvePrefectImageNameOptions {
+  /**
+   * The Prefect version used when `prefectVersion` is omitted or empty.
+   * @default PREFECT_VERSION
+   */
+  readonly defaultPrefectVersion?: string;
+  /**
+   * The interpreter asked for the Python version when `pythonVersion` is omitted or empty.
+   * @default "python3"
+   */
+  readonly python?: string;
+  /**
+   * Where `git rev-parse --short=7 HEAD` runs, for a version with a local label that names no
+   * commit.
+   * @default process.cwd()
+   */
+  readonly cwd?: string;
+  /** Cancels the probes: their processes are killed and the promise rejects with the reason. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * {@link getPrefectImageName} with Prefect's probes, run asynchronously as child processes (never
+ * blocking the event loop): the Python version from {@link detectPythonVersion} when
+ * `pythonVersion` is omitted or empty, and the commit from `git rev-parse --short=7 HEAD` (in
+ * `options.cwd`) when the version's local label names none. Each probe runs only when needed and
+ * is killed after 10 s; a probe that fails falls back (Python) or leaves the SHA unknown (an
+ * `InvalidArgumentError`, as from {@link getPrefectImageName}).
+ *
+ * @example
+ * ```ts
+ * await resolvePrefectImageName();              // "prefecthq/prefect:3.8.3-python3.11", the python3 on PATH
+ * await resolvePrefectImageName("3.0.0+local"); // "prefecthq/prefect-dev:sha-1a2b3c4-python3.11"
+ * ```
+ */
+export async function resolvePrefectImageName(
+  prefectVersion?: string | null,
+  pythonVersion?: string | null,
+  flavor?: string | null,
+  options: ResolvePrefectImageNameOptions = {},
+): Promise<string> {
+  const { defaultPrefectVersion = PREFECT_VERSION, python, cwd, signal } = options;
+  signal?.throwIfAborted();
+  const parsed = parseVersion(prefectVersion || defaultPrefectVersion);
+  const sha =
+    parsed.local !== null && shaFromLocalLabel(parsed.local) === null
+      ? ((await run("git", ["rev-parse", "--short=7", "HEAD"], signal, cwd)) ?? null)
+      : null;
+  const minor =
+    pythonVersion ||
+    (
+      await detectPythonVersion({
+        ...(python === undefined ? {} : { python }),
+        ...(signal === undefined ? {} : { signal }),
+      })
+    ).minor;
+  return getPrefectImageName(prefectVersion, minor, flavor, {
+    defaultPrefectVersion,
+    gitShortSha: () => sha || null,
+  });
 }

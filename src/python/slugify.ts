@@ -1,17 +1,20 @@
 /**
- * A port of python-slugify 8.x's `slugify` and `smart_truncate` (the versions Prefect depends on:
- * `python-slugify>=5.0,<9.0`), step for step.
+ * A port of python-slugify 8.x's `slugify` (the version Prefect depends on:
+ * `python-slugify>=5.0,<9.0`), step for step, for the two calls Prefect's dockerutils makes:
+ * `slugify(timestamp)` for `push_image`'s default tag ({@link slugify}) and `slugify(tag,
+ * lowercase=False, max_length=128, regex_pattern=r"[^a-zA-Z0-9_.-]+")` for
+ * `get_prefect_image_name` ({@link slugifyImageTag}). python-slugify's other options (stopwords,
+ * replacements, separators, word boundaries, custom patterns) have no caller and are left out.
  *
  * Transliteration to ASCII uses the `unidecode` npm package (tables from Perl's Text::Unidecode,
  * the ancestor of both Python transliterators python-slugify may load). It agrees with Python's
  * Unidecode 1.3.6 on 99.8% of assigned code points once each is NFKD-normalised; the rest
  * (e.g. `"シ"` gives `"si"` here and `"shi"` in Python, `"₹"` gives `""` here and `"Rs"` in Python)
- * is listed in the tests. Pass `transliterate` to plug in another table.
+ * is listed in the tests.
  * @module
  */
 
 import { createRequire } from "node:module";
-import { InvalidArgumentError } from "../errors.js";
 
 /**
  * HTML 4 character entity names and their code points: Python's
@@ -59,93 +62,24 @@ function entityCodePoints(): Map<string, number> {
   return entities;
 }
 
-const DEFAULT_SEPARATOR = "-";
+const SEPARATOR = "-";
 // Every entity name is alphanumeric and must be followed by ";", so matching the whole run and
 // looking it up is equivalent to python-slugify's alternation of all 252 names.
 const CHAR_ENTITY_PATTERN = /&([A-Za-z0-9]+);/g;
 const DECIMAL_PATTERN = /&#([0-9]+);/g;
 const HEX_PATTERN = /&#x([0-9a-fA-F]+);/g;
 const QUOTE_PATTERN = /'+/g;
-/** python-slugify's `DISALLOWED_CHARS_PATTERN`, the default `regexPattern`. */
+/** python-slugify's `DISALLOWED_CHARS_PATTERN`, its default `regex_pattern`. */
 const DISALLOWED_CHARS_PATTERN = /[^-a-zA-Z0-9]+/gu;
+/** The `regex_pattern` Prefect passes for image tags: the characters Docker allows in tags. */
+const DISALLOWED_TAG_CHARS_PATTERN = /[^a-zA-Z0-9_.-]+/g;
+/** Docker's longest tag, Prefect's `max_length` for image tags. */
+const MAX_TAG_LENGTH = 128;
 const DUPLICATE_DASH_PATTERN = /-{2,}/g;
 // Python's `\d` is any Unicode decimal digit (category Nd).
 const NUMBERS_PATTERN = /(?<=\p{Nd}),(?=\p{Nd})/gu;
 /** CPython's default `sys.get_int_max_str_digits()`: `int()` of a longer decimal raises. */
 const INT_MAX_STR_DIGITS = 4300;
-
-/** Options of {@link slugify}, named after python-slugify's keyword arguments. */
-export interface SlugifyOptions {
-  /**
-   * Decode HTML 4 named character references (`&amp;`, `&eacute;`) after transliteration.
-   * @default true
-   */
-  readonly entities?: boolean;
-  /**
-   * Decode decimal character references (`&#381;`). As in Python, if any of them is beyond
-   * U+10FFFF (or longer than 4300 digits), none is decoded.
-   * @default true
-   */
-  readonly decimal?: boolean;
-  /**
-   * Decode hexadecimal character references (`&#x17D;`, lower-case `x` only), with the same
-   * all-or-nothing rule as `decimal`.
-   * @default true
-   */
-  readonly hexadecimal?: boolean;
-  /**
-   * Truncate the slug to this many code points with `smart_truncate`; `0` (or less) keeps it
-   * whole. Must be an integer.
-   * @default 0
-   */
-  readonly maxLength?: number;
-  /**
-   * When truncating, keep whole words only (see {@link smartTruncate}).
-   * @default false
-   */
-  readonly wordBoundary?: boolean;
-  /**
-   * Separator between words, substituted for `-` as the very last step.
-   * @default "-"
-   */
-  readonly separator?: string;
-  /**
-   * With `wordBoundary`, stop at the first word that does not fit instead of trying later, shorter
-   * words.
-   * @default false
-   */
-  readonly saveOrder?: boolean;
-  /**
-   * Words removed from the slug (compared lower-cased when `lowercase` is on).
-   * @default []
-   */
-  readonly stopwords?: readonly string[];
-  /**
-   * Pattern of disallowed characters; each match becomes `-`. Python's `re` pattern goes here as a
-   * JavaScript RegExp: a string is compiled with flags `gu`, a RegExp keeps its flags plus `g`.
-   * Write the JavaScript syntax (`(?<name>...)`, not `(?P<name>...)`). An empty string means the
-   * default, as in Python; a pattern that can match the empty string may replace differently from
-   * Python's `re.sub`. Prefect passes `[^a-zA-Z0-9_.-]+` for image tags.
-   * @default /[^-a-zA-Z0-9]+/gu (python-slugify's DISALLOWED_CHARS_PATTERN)
-   */
-  readonly regexPattern?: RegExp | string | null;
-  /**
-   * Lower-case the text before filtering.
-   * @default true
-   */
-  readonly lowercase?: boolean;
-  /**
-   * `[old, new]` pairs replaced (every occurrence) before anything else and again after
-   * stopwords are removed.
-   * @default []
-   */
-  readonly replacements?: readonly (readonly [string, string])[];
-  /**
-   * Transliterates NFKD-normalised text to ASCII, in place of Python's `unidecode.unidecode`.
-   * @default toAscii
-   */
-  readonly transliterate?: (text: string) => string;
-}
 
 type Unidecode = (text: string) => string;
 /** What the `unidecode` package returns for characters it has no transliteration for. */
@@ -161,8 +95,8 @@ function loadUnidecode(): Unidecode {
 }
 
 /**
- * Transliterates text to ASCII one code point at a time with the `unidecode` npm package, the
- * default `transliterate` of {@link slugify}.
+ * Transliterates text to ASCII one code point at a time with the `unidecode` npm package, as
+ * python-slugify does with Unidecode.
  *
  * Four fixes bring the package closer to Python's Unidecode: C1 controls (U+0080–U+009F) give
  * nothing (the package reads them as Windows-1252); unknown characters give nothing instead of
@@ -193,13 +127,6 @@ export function toAscii(text: string): string {
     }
   }
   return ascii;
-}
-
-/** Python's `text.replace(old, new)`; an empty `old` inserts between code points, not units. */
-function pyReplace(text: string, old: string, replacement: string): string {
-  if (old !== "") return text.split(old).join(replacement);
-  if (text === "") return replacement;
-  return replacement + Array.from(text).join(replacement) + replacement;
 }
 
 /** Python's `text.strip(chars)`: removes any of the code points in `chars` from both ends. */
@@ -240,146 +167,76 @@ function decodeCharacterReferences(text: string, pattern: RegExp, radix: 10 | 16
   return failed ? text : decoded;
 }
 
-/** The disallowed-characters pattern as a global RegExp, defaulted like Python's `or`. */
-function disallowedPattern(regexPattern: RegExp | string | null | undefined): RegExp {
-  if (regexPattern === undefined || regexPattern === null || regexPattern === "") {
-    return DISALLOWED_CHARS_PATTERN;
-  }
-  if (typeof regexPattern === "string") return new RegExp(regexPattern, "gu");
-  const { flags, source } = regexPattern;
-  return new RegExp(source, flags.includes("g") ? flags : `${flags}g`);
+/** The arguments of python-slugify's `slugify` that Prefect's two calls set. */
+interface SlugArguments {
+  readonly lowercase: boolean;
+  /** `max_length`; 0 keeps the whole slug. */
+  readonly maxLength: number;
+  /** `regex_pattern`, with the `g` flag. */
+  readonly disallowed: RegExp;
 }
 
 /**
- * Truncates a slug to at most `maxLength` code points, exactly like python-slugify's
- * `smart_truncate`.
- *
- * The text is first stripped of `separator` characters at both ends. Without `wordBoundary` it is
- * cut at `maxLength` and stripped again. With it, whole words are collected while they fit,
- * skipping a word that does not (or stopping there when `saveOrder` is set); a text without the
- * separator is cut at `maxLength` instead.
- *
- * @param text - the slug.
- * @param maxLength - the longest result in code points; `0` returns the stripped text.
- * @param wordBoundary - keep whole words only.
- * @param separator - the word separator (Python's default is a space; slugify passes `-`).
- * @param saveOrder - stop at the first word that does not fit.
- * @returns the truncated text.
- * @throws InvalidArgumentError for an empty separator with `wordBoundary`, where Python raises.
- * @example
- * ```ts
- * smartTruncate("one-two-three-four-five", 12, true, "-"); // "one-two-four"
- * ```
+ * python-slugify's `slugify` with `entities`, `decimal` and `hexadecimal` on, no stopwords or
+ * replacements, separator `-`, and `smart_truncate` without word boundaries, in Python's order:
+ * `'` runs become `-`; NFKD; transliteration to ASCII; HTML entity, decimal and hexadecimal
+ * references decoded; NFKD again; lower-casing (optional); quotes removed; commas between digits
+ * removed (`1,000` gives `1000`); each run of disallowed characters becomes `-`; runs of `-`
+ * collapse and are stripped from both ends; the slug is cut to `maxLength` code points and
+ * stripped of `-` again.
  */
-export function smartTruncate(
-  text: string,
-  maxLength = 0,
-  wordBoundary = false,
-  separator = " ",
-  saveOrder = false,
-): string {
-  const string = pyStrip(text, separator);
-  if (!maxLength) return string;
-  if (codePointLength(string) < maxLength) return string;
-  if (!wordBoundary) return pyStrip(codePointPrefix(string, maxLength), separator);
-  if (!string.includes(separator)) return codePointPrefix(string, maxLength);
-  // Python's `str.split("")` raises "ValueError: empty separator" here.
-  if (separator === "")
-    throw new InvalidArgumentError("smartTruncate: separator must not be empty");
-  let truncated = "";
-  for (const word of string.split(separator)) {
-    if (!word) continue;
-    const nextLength = codePointLength(truncated) + codePointLength(word);
-    if (nextLength < maxLength) {
-      truncated += `${word}${separator}`;
-    } else if (nextLength === maxLength) {
-      truncated += word;
-      break;
-    } else if (saveOrder) {
-      break;
-    }
-  }
-  if (!truncated) truncated = codePointPrefix(string, maxLength);
-  return pyStrip(truncated, separator);
-}
-
-/**
- * Makes a slug from text, exactly like python-slugify 8.x's `slugify` (Prefect's
- * `prefect.utilities.slugify`), with its keyword arguments as options.
- *
- * The steps, in Python's order: replacements; `'` runs become `-`; NFKD; transliteration to ASCII;
- * HTML entity, decimal and hexadecimal references decoded; NFKD again; lower-casing (optional);
- * quotes removed; commas between digits removed (`1,000` gives `1000`); each run of disallowed
- * characters becomes `-`; runs of `-` collapse and are stripped from both ends; stopwords removed;
- * replacements again; {@link smartTruncate} when `maxLength > 0`; `-` replaced by `separator`.
- * Lengths count code points, as Python's `len` does.
- *
- * @param text - the text to slugify.
- * @param options - python-slugify's keyword arguments; see {@link SlugifyOptions}.
- * @returns the slug.
- * @throws InvalidArgumentError when `maxLength` is not an integer.
- * @example
- * ```ts
- * slugify("C'est déjà l'été."); // "c-est-deja-l-ete"
- * slugify("3.0.0+dev-python3.12", {
- *   lowercase: false,
- *   maxLength: 128,
- *   regexPattern: /[^a-zA-Z0-9_.-]+/,
- * }); // "3.0.0-dev-python3.12", as Prefect tags images
- * ```
- */
-export function slugify(text: string, options: SlugifyOptions = {}): string {
-  const {
-    entities = true,
-    decimal = true,
-    hexadecimal = true,
-    maxLength = 0,
-    wordBoundary = false,
-    separator = DEFAULT_SEPARATOR,
-    saveOrder = false,
-    stopwords = [],
-    regexPattern = null,
-    lowercase = true,
-    replacements = [],
-    transliterate = toAscii,
-  } = options;
-  if (!Number.isInteger(maxLength)) {
-    throw new InvalidArgumentError(
-      `slugify: maxLength must be an integer, got ${String(maxLength)}; use 0 to keep the whole slug`,
-    );
-  }
-  const pattern = disallowedPattern(regexPattern);
-
-  let slug = text;
-  for (const [old, replacement] of replacements) slug = pyReplace(slug, old, replacement);
-  slug = slug.replace(QUOTE_PATTERN, DEFAULT_SEPARATOR);
-  slug = transliterate(slug.normalize("NFKD"));
-  if (entities) {
-    const table = entityCodePoints();
-    slug = slug.replace(CHAR_ENTITY_PATTERN, (match, name: string) => {
-      const codePoint = table.get(name);
-      return codePoint === undefined ? match : String.fromCodePoint(codePoint);
-    });
-  }
-  if (decimal) slug = decodeCharacterReferences(slug, DECIMAL_PATTERN, 10);
-  if (hexadecimal) slug = decodeCharacterReferences(slug, HEX_PATTERN, 16);
+function slug(text: string, { lowercase, maxLength, disallowed }: SlugArguments): string {
+  let slug = text.replace(QUOTE_PATTERN, SEPARATOR);
+  slug = toAscii(slug.normalize("NFKD"));
+  const table = entityCodePoints();
+  slug = slug.replace(CHAR_ENTITY_PATTERN, (match, name: string) => {
+    const codePoint = table.get(name);
+    return codePoint === undefined ? match : String.fromCodePoint(codePoint);
+  });
+  slug = decodeCharacterReferences(slug, DECIMAL_PATTERN, 10);
+  slug = decodeCharacterReferences(slug, HEX_PATTERN, 16);
   slug = slug.normalize("NFKD");
   if (lowercase) slug = slug.toLowerCase();
   slug = slug.replace(QUOTE_PATTERN, "");
   slug = slug.replace(NUMBERS_PATTERN, "");
-  slug = slug.replace(pattern, DEFAULT_SEPARATOR);
-  slug = pyStrip(slug.replace(DUPLICATE_DASH_PATTERN, DEFAULT_SEPARATOR), DEFAULT_SEPARATOR);
-  if (stopwords.length > 0) {
-    const stop = new Set(lowercase ? stopwords.map((word) => word.toLowerCase()) : stopwords);
-    slug = slug
-      .split(DEFAULT_SEPARATOR)
-      .filter((word) => !stop.has(word))
-      .join(DEFAULT_SEPARATOR);
+  slug = slug.replace(disallowed, SEPARATOR);
+  slug = pyStrip(slug.replace(DUPLICATE_DASH_PATTERN, SEPARATOR), SEPARATOR);
+  // smart_truncate(slug, max_length, word_boundary=False, separator="-").
+  if (maxLength > 0 && codePointLength(slug) >= maxLength) {
+    slug = pyStrip(codePointPrefix(slug, maxLength), SEPARATOR);
   }
-  for (const [old, replacement] of replacements) slug = pyReplace(slug, old, replacement);
-  if (maxLength > 0) {
-    slug = smartTruncate(slug, maxLength, wordBoundary, DEFAULT_SEPARATOR, saveOrder);
-  }
-  if (separator !== DEFAULT_SEPARATOR) slug = pyReplace(slug, DEFAULT_SEPARATOR, separator);
   return slug;
+}
+
+/**
+ * Makes a slug with python-slugify's default arguments, as Prefect's `push_image` does for its
+ * default tag, `slugify(datetime.now(timezone.utc).isoformat())`: lower-case ASCII letters,
+ * digits and single inner dashes.
+ *
+ * @param text - the text to slugify.
+ * @returns the slug.
+ * @example
+ * ```ts
+ * slugify("2026-11-27T03:52:22.123456+00:00"); // "2026-11-27t03-52-22-123456-00-00"
+ * slugify("C'est déjà l'été.");                // "c-est-deja-l-ete"
+ * ```
+ */
+export function slugify(text: string): string {
+  return slug(text, { lowercase: true, maxLength: 0, disallowed: DISALLOWED_CHARS_PATTERN });
+}
+
+/**
+ * Makes an image tag as Prefect's `get_prefect_image_name` does: `slugify(text, lowercase=False,
+ * max_length=128, regex_pattern=r"[^a-zA-Z0-9_.-]+")`, so only the characters Docker allows in a
+ * tag remain, case kept, at most 128 of them.
+ *
+ * @param text - the tag to clean, e.g. `3.0.0rc1-python3.12-my flavor!`.
+ * @returns the tag, e.g. `3.0.0rc1-python3.12-my-flavor`.
+ */
+export function slugifyImageTag(text: string): string {
+  return slug(text, {
+    lowercase: false,
+    maxLength: MAX_TAG_LENGTH,
+    disallowed: DISALLOWED_TAG_CHARS_PATTERN,
+  });
 }

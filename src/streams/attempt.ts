@@ -60,32 +60,6 @@ export class Attempt implements Disposable {
   }
 }
 
-/** Keeps the last `size` lines of a text stream. */
-export class LineTail {
-  readonly #lines: string[] = [];
-  #partial = "";
-  constructor(readonly size = 50) {}
-
-  push(text: string): void {
-    const parts = (this.#partial + text).split("\n");
-    this.#partial = parts.pop() ?? "";
-    for (const line of parts) this.#add(line);
-  }
-
-  #add(line: string): void {
-    const trimmed = line.replace(/\r$/, "");
-    if (trimmed === "") return;
-    this.#lines.push(trimmed);
-    if (this.#lines.length > this.size) this.#lines.shift();
-  }
-
-  /** The kept lines, including an unfinished last one. */
-  lines(): string[] {
-    const all = this.#partial ? [...this.#lines, this.#partial] : [...this.#lines];
-    return all.slice(-this.size);
-  }
-}
-
 /**
  * Reads an engine response line by line until it ends, keeping the attempt alive on every line.
  * When the attempt aborts (caller, inactivity, a failed upload) the response is destroyed at once

@@ -4,8 +4,14 @@
  */
 import type { Writable } from "node:stream";
 import { BuildError } from "../errors.js";
-import { LineTail } from "./attempt.js";
-import { engineError, field, type JsonLine, objectField } from "./json-lines.js";
+import {
+  engineError,
+  field,
+  type JsonLine,
+  objectField,
+  tooLongLineMessage,
+} from "./json-lines.js";
+import { LineTail } from "./line-tail.js";
 import {
   type BuildStepEvent,
   layerStatusEvent,
@@ -40,7 +46,10 @@ export class BuildStream {
     return this.#imageId;
   }
 
-  /** The last lines of output (at most 50). */
+  /**
+   * The last lines of output: at most `LOG_TAIL_LINES` (50), each cut at `MAX_LOG_TAIL_LINE_CHARS`
+   * (4096), ANSI escape codes removed.
+   */
   get logTail(): string[] {
     return this.#tail.lines();
   }
@@ -48,6 +57,7 @@ export class BuildStream {
   /** Handles one line; throws a {@link BuildError} for an error the engine reported. */
   handle(line: JsonLine): void {
     const { streamProgressTo, onProgress } = this.#outputs;
+    if (line.kind === "too-long") throw this.error(tooLongLineMessage(line.maxBytes));
     if (line.kind === "text") {
       // Not JSON: a proxy's or an old engine's plain text. Shown as output, never dropped.
       const text = `${line.text}\n`;

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Readable } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
+import { MAX_ENGINE_LINE_BYTES } from "../defaults.js";
 
 /**
  * One message of the engine's progress stream, as far as this library reads it. Fields come from
@@ -26,10 +26,26 @@ export interface EngineMessage {
   readonly message?: string;
 }
 
-/** What {@link readJsonLines} hands to its callback: a parsed message or a line that was not JSON. */
+/**
+ * What {@link readJsonLines} hands to its callback: a parsed message, a line that was not JSON, or
+ * notice that a line grew past the limit (its bytes are dropped up to the next newline).
+ */
 export type JsonLine =
   | { readonly kind: "message"; readonly message: EngineMessage }
-  | { readonly kind: "text"; readonly text: string };
+  | { readonly kind: "text"; readonly text: string }
+  | { readonly kind: "too-long"; readonly maxBytes: number };
+
+/** Options of {@link readJsonLines}. */
+export interface ReadJsonLinesOptions {
+  /**
+   * The longest line, in bytes, that is kept and parsed. A longer one is reported once as
+   * `{ kind: "too-long" }` as soon as it passes the limit, and its remaining bytes are skipped.
+   * @default MAX_ENGINE_LINE_BYTES (16 MiB)
+   */
+  readonly maxLineBytes?: number;
+}
+
+const NEWLINE = 0x0a;
 
 /**
  * Splits a byte stream into lines and parses each as JSON. Lines may be split across chunks
@@ -37,13 +53,26 @@ export type JsonLine =
  * handed over as text rather than thrown, because engines and proxies do emit such lines
  * (dockerode's `followProgress` throws on them and loses the rest of the stream).
  *
+ * Linear in the bytes read, with bounded memory: each byte is scanned once, the chunks of an
+ * unfinished line are kept as they came and joined once when its newline arrives, and no line is
+ * kept beyond `maxLineBytes` (see {@link ReadJsonLinesOptions.maxLineBytes}). A newline byte never
+ * occurs inside a multi-byte UTF-8 character, so each whole line is decoded on its own.
+ *
  * Resolves when the stream ends; rejects with the stream's error or with whatever `onLine` throws,
  * and in that case destroys the stream so the connection is released.
  */
-export function readJsonLines(stream: Readable, onLine: (line: JsonLine) => void): Promise<void> {
+export function readJsonLines(
+  stream: Readable,
+  onLine: (line: JsonLine) => void,
+  options: ReadJsonLinesOptions = {},
+): Promise<void> {
+  const { maxLineBytes = MAX_ENGINE_LINE_BYTES } = options;
   return new Promise<void>((resolve, reject) => {
-    const decoder = new StringDecoder("utf8");
-    let buffered = "";
+    /** The unfinished line's bytes, as received. */
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    /** Inside a line that passed the limit: its bytes are dropped until the next newline. */
+    let skipping = false;
     let settled = false;
 
     const fail = (error: unknown) => {
@@ -53,20 +82,51 @@ export function readJsonLines(stream: Readable, onLine: (line: JsonLine) => void
       stream.destroy();
       reject(error);
     };
-    const emit = (line: string) => {
-      const trimmed = line.trim();
+    const emit = (bytes: Buffer) => {
+      const trimmed = bytes.toString("utf8").trim();
       if (trimmed === "") return;
       onLine(parseLine(trimmed));
     };
-    const onData = (chunk: Buffer | string) => {
+    const takePending = (last?: Buffer): Buffer => {
+      const parts = last === undefined ? pending : [...pending, last];
+      const line = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+      pending = [];
+      pendingBytes = 0;
+      return line;
+    };
+    /** Handles the bytes of `chunk` from `start` up to `end`, the end of a line or of the chunk. */
+    const take = (chunk: Buffer, start: number, end: number, endsLine: boolean) => {
+      if (skipping) {
+        if (endsLine) skipping = false;
+        return;
+      }
+      if (pendingBytes + (end - start) > maxLineBytes) {
+        pending = [];
+        pendingBytes = 0;
+        skipping = !endsLine;
+        onLine({ kind: "too-long", maxBytes: maxLineBytes });
+        return;
+      }
+      if (endsLine) {
+        emit(takePending(chunk.subarray(start, end)));
+      } else if (end > start) {
+        pending.push(chunk.subarray(start, end));
+        pendingBytes += end - start;
+      }
+    };
+    const onData = (data: Buffer | string) => {
       try {
-        buffered += typeof chunk === "string" ? chunk : decoder.write(chunk);
-        let newline = buffered.indexOf("\n");
-        while (newline !== -1) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          emit(line);
-          newline = buffered.indexOf("\n");
+        const chunk = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+        let start = 0;
+        for (;;) {
+          const newline = chunk.indexOf(NEWLINE, start);
+          if (newline === -1) {
+            take(chunk, start, chunk.length, false);
+            return;
+          }
+          take(chunk, start, newline, true);
+          if (settled) return;
+          start = newline + 1;
         }
       } catch (error) {
         fail(error);
@@ -75,7 +135,7 @@ export function readJsonLines(stream: Readable, onLine: (line: JsonLine) => void
     const onEnd = () => {
       if (settled) return;
       try {
-        emit(buffered + decoder.end());
+        if (!skipping && pendingBytes > 0) emit(takePending());
       } catch (error) {
         fail(error);
         return;
@@ -122,6 +182,16 @@ export function readJsonLines(stream: Readable, onLine: (line: JsonLine) => void
     stream.on("error", onError);
     stream.on("close", onClose);
   });
+}
+
+/**
+ * The error text for a `too-long` line. No engine message comes near the limit (the engine sends
+ * output in chunks of at most a few KiB), so such a line means the peer is not a Docker engine's
+ * progress stream or is broken; parsing it would take unbounded memory, and cutting it would
+ * garble the one message that may carry the result (an image ID, a digest or an error).
+ */
+export function tooLongLineMessage(maxBytes: number): string {
+  return `The engine sent a line of more than ${maxBytes} bytes without a newline, longer than any Docker progress message; the connection is not a Docker engine's progress stream, or it is broken`;
 }
 
 function parseLine(line: string): JsonLine {

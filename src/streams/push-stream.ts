@@ -4,8 +4,14 @@
  */
 import type { Writable } from "node:stream";
 import { PushError } from "../errors.js";
-import { LineTail } from "./attempt.js";
-import { engineError, field, type JsonLine, objectField } from "./json-lines.js";
+import {
+  engineError,
+  field,
+  type JsonLine,
+  objectField,
+  tooLongLineMessage,
+} from "./json-lines.js";
+import { LineTail } from "./line-tail.js";
 import { layerStatusEvent, type ProgressListener, writeProgress } from "./progress.js";
 
 /** Where {@link PushStream} sends what it reads. */
@@ -35,7 +41,10 @@ export class PushStream {
     return this.#digest;
   }
 
-  /** The last lines of output (at most 50). */
+  /**
+   * The last lines of output: at most `LOG_TAIL_LINES` (50), each cut at `MAX_LOG_TAIL_LINE_CHARS`
+   * (4096), ANSI escape codes removed.
+   */
   get logTail(): string[] {
     return this.#tail.lines();
   }
@@ -43,6 +52,9 @@ export class PushStream {
   /** Handles one line; throws a {@link PushError} for an error the engine reported. */
   handle(line: JsonLine): void {
     const { streamProgressTo, onProgress, tag } = this.#outputs;
+    if (line.kind === "too-long") {
+      throw new PushError(tooLongLineMessage(line.maxBytes), { logTail: this.#tail.lines() });
+    }
     if (line.kind === "text") {
       this.#tail.push(`${line.text}\n`);
       return;

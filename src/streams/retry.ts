@@ -39,20 +39,106 @@ export const TRANSIENT_ERROR_PATTERNS: readonly string[] = [
   "context deadline exceeded",
 ];
 
-/** Failures that are never transient, whatever else the message says. */
-const PERMANENT_PATTERNS = [
-  "unauthorized",
-  "authentication required",
-  "no basic auth credentials",
-  "denied",
-  "manifest unknown",
-  "not found",
-  "cannot locate specified dockerfile",
-  "returned a non-zero code",
-  "copy failed",
-  "dockerfile parse error",
-  "unknown instruction",
+/** An engine or registry message the retry policy recognises, and where it comes from. */
+export interface KnownMessage {
+  /** Matched case-insensitively as a substring of the error message (or of a cause's). */
+  readonly text: string;
+  /** Where the message is made, so the entry can be checked against the source. */
+  readonly source: string;
+}
+
+/**
+ * Registry answers caused by a race between concurrent pushes of the same content to one
+ * repository, which another attempt gets past (the blobs are all there by then). Among 20
+ * concurrent pushes of one image to Debian's docker-registry 2.8, a manifest PUT was refused with
+ * both; the engine relays them as `errors:\ndigest invalid\nmanifest blob unknown: blob unknown to
+ * registry\n` (recorded in `test/fixtures/engine-streams/push-race-digest-invalid.jsonl`).
+ */
+export const REGISTRY_RACE_MESSAGES: readonly KnownMessage[] = [
+  {
+    text: "digest invalid",
+    source:
+      "distribution/distribution registry/api/v2/errors.go: ErrorCodeDigestInvalid (DIGEST_INVALID)",
+  },
+  {
+    text: "manifest blob unknown",
+    source:
+      "distribution/distribution registry/api/v2/errors.go: ErrorCodeManifestBlobUnknown (MANIFEST_BLOB_UNKNOWN)",
+  },
 ];
+
+/**
+ * Engine and registry messages that mean the same request fails the same way every time. The
+ * engine answers HTTP 500 for every error it does not classify, deterministic or not (a Dockerfile
+ * path that is a folder, an upper-case tag), so the status alone cannot tell; these messages can.
+ * Each is recorded from Debian's docker.io 20.10 in `test/fixtures/engine-errors.json`.
+ */
+export const DETERMINISTIC_MESSAGES: readonly KnownMessage[] = [
+  { text: "unauthorized", source: "registry UNAUTHORIZED (distribution registry/api/errcode)" },
+  { text: "authentication required", source: "registry UNAUTHORIZED message" },
+  {
+    text: "no basic auth credentials",
+    source: "distribution registry/client/auth: ErrNoBasicAuthCredentials",
+  },
+  { text: "denied", source: "registry DENIED; moby distribution: pull access denied" },
+  { text: "manifest unknown", source: "registry MANIFEST_UNKNOWN" },
+  { text: "not found", source: "moby errdefs.NotFound texts: manifest, network, image" },
+  { text: "no such image", source: "moby daemon/images: ErrImageDoesNotExist (404)" },
+  {
+    text: "an image does not exist locally with the tag",
+    source: "moby distribution/push.go (in the push stream)",
+  },
+  {
+    text: "cannot locate specified dockerfile",
+    source: "moby builder/remotecontext/detect.go: withDockerfileFromContext (HTTP 500)",
+  },
+  {
+    text: "unexpected error reading dockerfile",
+    source:
+      "moby builder/remotecontext/detect.go: readAndParseDockerfile, e.g. the Dockerfile path is a folder (HTTP 500)",
+  },
+  {
+    text: "forbidden path outside the build context",
+    source: "moby builder/remotecontext/detect.go: FullPath (HTTP 500), and COPY",
+  },
+  {
+    text: "invalid reference format",
+    source:
+      "distribution/reference: ErrReferenceInvalidFormat, for the build's `t`, a push or a tag, and FROM (HTTP 500)",
+  },
+  {
+    text: "repository name must",
+    source: "distribution/reference: ErrNameContainsUppercase, ErrNameTooLong (HTTP 500)",
+  },
+  {
+    text: "returned a non-zero code",
+    source: "moby builder/dockerfile/internals.go: a RUN that failed",
+  },
+  { text: "copy failed", source: "moby builder/dockerfile/copy.go: COPY/ADD sources" },
+  {
+    text: "when using copy with more than one source file",
+    source: "moby builder/dockerfile/dispatchers.go",
+  },
+  {
+    text: "dockerfile parse error",
+    source: "buildkit frontend/dockerfile/parser (HTTP 400)",
+  },
+  { text: "unknown instruction", source: "buildkit frontend/dockerfile/parser (HTTP 400)" },
+  {
+    text: "requires buildkit",
+    source: "moby builder/dockerfile/dispatchers.go: --mount, --chmod on the classic builder",
+  },
+  {
+    text: "failed to process",
+    source: "moby builder/dockerfile: variable substitution (shell lexer) errors",
+  },
+];
+
+/** Prefect's test for a transient build error: a substring match on its patterns. */
+export function isTransientMessage(message: string): boolean {
+  const lower = message.toLowerCase();
+  return TRANSIENT_ERROR_PATTERNS.some((pattern) => lower.includes(pattern.toLowerCase()));
+}
 
 const TRANSIENT_CODES = new Set([
   "ECONNRESET",
@@ -62,17 +148,24 @@ const TRANSIENT_CODES = new Set([
   "UND_ERR_SOCKET",
 ]);
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const TRANSIENT_WORDS =
+  /\b(eof|unexpected eof|too many requests|service unavailable|bad gateway|gateway timeout)\b/;
 
-/** Prefect's test for a transient build error: a substring match on its patterns. */
-export function isTransientMessage(message: string): boolean {
-  const lower = message.toLowerCase();
-  return TRANSIENT_ERROR_PATTERNS.some((pattern) => lower.includes(pattern.toLowerCase()));
-}
+const mentions = (lower: string, known: readonly KnownMessage[]): boolean =>
+  known.some(({ text }) => lower.includes(text));
 
 /**
- * Whether an error is worth retrying: Prefect's patterns, plus connection resets and EOFs,
- * and the statuses 408, 429 and 5xx; never authentication, missing manifests, or Dockerfile and
- * RUN failures.
+ * Whether an error is worth retrying, judged by what the engine said, in this order:
+ *
+ * 1. a registry race between concurrent pushes ({@link REGISTRY_RACE_MESSAGES}): retried;
+ * 2. Prefect's patterns ({@link TRANSIENT_ERROR_PATTERNS}): retried, as Prefect retries them;
+ * 3. a known deterministic failure ({@link DETERMINISTIC_MESSAGES}), whatever its HTTP status:
+ *    never retried (authentication, missing images and manifests, Dockerfile, RUN and COPY
+ *    failures, invalid references, a Dockerfile path that is a folder);
+ * 4. connection resets and EOFs, and the statuses 408, 429 and 5xx: retried.
+ *
+ * An HTTP 500 with a message none of these know is retried: the engine answers 500 both for
+ * deterministic errors it does not classify and for trouble reaching a registry.
  */
 export function isTransientError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -80,15 +173,10 @@ export function isTransientError(error: unknown): boolean {
   for (let cause = error.cause; cause instanceof Error; cause = cause.cause)
     texts.push(cause.message);
   const lower = texts.join("\n").toLowerCase();
-  if (PERMANENT_PATTERNS.some((pattern) => lower.includes(pattern))) return false;
+  if (mentions(lower, REGISTRY_RACE_MESSAGES)) return true;
   if (texts.some(isTransientMessage)) return true;
-  if (
-    /\b(eof|unexpected eof|too many requests|service unavailable|bad gateway|gateway timeout)\b/.test(
-      lower,
-    )
-  ) {
-    return true;
-  }
+  if (mentions(lower, DETERMINISTIC_MESSAGES)) return false;
+  if (TRANSIENT_WORDS.test(lower)) return true;
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
     const code = (current as NodeJS.ErrnoException).code;
     if (code && TRANSIENT_CODES.has(code)) return true;

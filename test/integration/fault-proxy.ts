@@ -1,19 +1,22 @@
 import http from "node:http";
 import net from "node:net";
+import { Transform, type TransformCallback } from "node:stream";
 
 /** Where a {@link FaultProxy} forwards to: a unix socket path or a loopback TCP port. */
 export type ProxyTarget = { readonly socketPath: string } | { readonly port: number };
 
 /**
  * A loopback TCP proxy in front of a real engine or registry, to inject the faults the real
- * services cannot produce on demand: cutting every connection, or answering the first HTTP
- * requests with 503. It listens on 127.0.0.1 only.
+ * services cannot produce on demand: cutting every connection, answering the first HTTP
+ * requests with 503, or going silent in the middle of a response. It listens on 127.0.0.1 only.
  */
 export class FaultProxy implements AsyncDisposable {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #bytesToTarget = 0;
   #failNext = 0;
+  #stallMarker: Buffer | undefined;
+  #heldBytes = 0;
   /** HTTP requests answered with 503 so far. */
   failed = 0;
 
@@ -46,6 +49,20 @@ export class FaultProxy implements AsyncDisposable {
   /** Answers the next `count` connections' first request with `503 Service Unavailable`. */
   failNextRequests(count: number): void {
     this.#failNext = count;
+  }
+
+  /**
+   * Makes the next response that contains `marker` go silent right before it: the bytes up to the
+   * marker reach the client, nothing after them does, and the response never ends, while the
+   * connection stays open. Only that connection stalls; the others (and new ones) pass as usual.
+   */
+  stallAt(marker: string): void {
+    this.#stallMarker = Buffer.from(marker);
+  }
+
+  /** Bytes the target sent after a stall (see {@link stallAt}) that the client never got. */
+  get heldBytes(): number {
+    return this.#heldBytes;
   }
 
   /** Cuts every open connection at once (a reset, as when a proxy or network dies). */
@@ -93,7 +110,44 @@ export class FaultProxy implements AsyncDisposable {
     client.on("data", (chunk: Buffer) => {
       this.#bytesToTarget += chunk.length;
     });
-    client.pipe(upstream).pipe(client);
+    // One side gone means the other goes too, as with a real connection through a proxy.
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(this.#gate()).pipe(client);
+  }
+
+  /** Passes the target's bytes on until a stall (see {@link stallAt}); then holds them back. */
+  #gate(): Transform {
+    const proxy = this;
+    let stalled = false;
+    /** The last bytes passed on, in case the marker is split between two chunks. */
+    let previous: Buffer = Buffer.alloc(0);
+    return new Transform({
+      transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+        if (!stalled && proxy.#stallMarker) {
+          const at = Buffer.concat([previous, chunk]).indexOf(proxy.#stallMarker);
+          if (at !== -1) {
+            proxy.#stallMarker = undefined;
+            stalled = true;
+            const passed = Math.max(0, at - previous.length);
+            proxy.#heldBytes += chunk.length - passed;
+            callback(null, chunk.subarray(0, passed));
+            return;
+          }
+          previous = chunk.subarray(Math.max(0, chunk.length - 64));
+        }
+        if (stalled) {
+          proxy.#heldBytes += chunk.length;
+          callback();
+        } else {
+          callback(null, chunk);
+        }
+      },
+      flush(callback: TransformCallback) {
+        if (!stalled) callback();
+      },
+    });
   }
 }
 

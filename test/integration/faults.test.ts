@@ -1,15 +1,17 @@
 // Issue 5: every operation settles, explains its failure, and leaves nothing behind.
+import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import {
-  BuildError,
   buildImage,
+  DockerUtilsError,
   dockerClient,
   EngineUnreachableError,
   ImageBuilder,
+  InactivityTimeoutError,
   type ProgressEvent,
   PushError,
   pushImage,
@@ -32,12 +34,19 @@ beforeAll(async () => {
 });
 afterAll(() => docker.getImage(`localhost/pdu-big:${process.pid}`).remove({ noprune: true }));
 
-/** Registry tags of this file's pushes (repositories named pdu-faults-*) left on the engine. */
+/**
+ * This run's repositories are named `pdu-faults-<run>-*`: the engine is shared with other test
+ * runs, whose tags of the same tests must not count here.
+ */
+const repo = (name: string) => `pdu-faults-${run}-${name}`;
+const run = randomUUID().slice(0, 8);
+
+/** Registry tags of this run's pushes left on the engine. */
 async function registryTags(): Promise<string[]> {
   const images = await docker.listImages();
   return images
     .flatMap((image) => image.RepoTags ?? [])
-    .filter((tag) => /^127\.0\.0\.1:\d+\/pdu-faults-/.test(tag));
+    .filter((tag) => /^127\.0\.0\.1:\d+\//.test(tag) && tag.includes(`/pdu-faults-${run}-`));
 }
 
 describe("an unreachable engine", () => {
@@ -48,11 +57,12 @@ describe("an unreachable engine", () => {
       "unix:///tmp/pdu-no-such-engine.sock",
     ],
     ["a loopback port where nothing listens", "tcp://127.0.0.1:1", "tcp://127.0.0.1:1"],
-  ])("fails a build within 2 s naming %s", async (_, host, endpoint) => {
+  ])("fails a build at once naming %s", async (_, host, endpoint) => {
     const client = dockerClient({ env: { DOCKER_HOST: host } });
     const started = performance.now();
     const error = await buildImage(tiny, { docker: client }).catch((e: unknown) => e);
-    expect(performance.now() - started).toBeLessThan(2000);
+    // What this test is about: no wait beyond the 2 s ping timeout (a margin for a loaded machine).
+    expect(performance.now() - started).toBeLessThan(5_000);
     expect(error).toBeInstanceOf(EngineUnreachableError);
     expect((error as EngineUnreachableError).message).toContain(endpoint);
     expect((error as EngineUnreachableError).message).toContain("DOCKER_HOST");
@@ -60,13 +70,13 @@ describe("an unreachable engine", () => {
     expect((error as EngineUnreachableError).cause).toBeInstanceOf(Error);
   });
 
-  it("fails a push within 2 s and says which engine it tried", async () => {
+  it("fails a push at once and says which engine it tried", async () => {
     const client = dockerClient({ env: { DOCKER_HOST: "unix:///tmp/pdu-no-such-engine.sock" } });
     const started = performance.now();
     const error = await pushImage(bigImage, REGISTRY_URL, "nowhere", { docker: client }).catch(
       (e: unknown) => e,
     );
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(5_000);
     expect(String((error as Error).message)).toContain("unix:///tmp/pdu-no-such-engine.sock");
   });
 });
@@ -124,7 +134,7 @@ describe("a connection cut in the middle", () => {
     await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
     const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
     let cut = false;
-    const error = await pushImage(bigImage, REGISTRY_URL, "pdu-faults-cut", {
+    const error = await pushImage(bigImage, REGISTRY_URL, repo("cut"), {
       docker: client,
       tag: `cut-${Date.now()}`,
       retries: 0,
@@ -147,17 +157,12 @@ describe("a registry that fails", () => {
     // The engine retries layer uploads itself, but not the manifest: that failure reaches us.
     proxy.failNext(2, (method, url) => method === "PUT" && url.includes("/manifests/"));
     const events: ProgressEvent[] = [];
-    const reference = await pushImage(
-      bigImage,
-      `http://127.0.0.1:${proxy.port}`,
-      "pdu-faults-503",
-      {
-        tag: "recovered",
-        ...fast,
-        onProgress: (event) => events.push(event),
-      },
-    );
-    expect(reference).toBe(`127.0.0.1:${proxy.port}/pdu-faults-503:recovered`);
+    const reference = await pushImage(bigImage, `http://127.0.0.1:${proxy.port}`, repo("503"), {
+      tag: "recovered",
+      ...fast,
+      onProgress: (event) => events.push(event),
+    });
+    expect(reference).toBe(`127.0.0.1:${proxy.port}/${repo("503")}:recovered`);
     expect(proxy.failed).toBe(2);
     const retries = events.filter((e) => e.type === "retry");
     expect(retries.length).toBeGreaterThanOrEqual(1);
@@ -167,7 +172,7 @@ describe("a registry that fails", () => {
 
   it("by refusing authentication is not retried", async () => {
     const events: ProgressEvent[] = [];
-    const error = await pushImage(bigImage, "http://127.0.0.1:5556", "pdu-faults-auth", {
+    const error = await pushImage(bigImage, "http://127.0.0.1:5556", repo("auth"), {
       tag: "refused",
       onProgress: (event) => events.push(event),
     }).catch((e: unknown) => e);
@@ -175,6 +180,28 @@ describe("a registry that fails", () => {
     expect((error as PushError).message).toMatch(/no basic auth credentials|unauthorized/);
     expect(events.filter((e) => e.type === "retry")).toEqual([]);
     expect(await registryTags()).toEqual([]);
+  });
+});
+
+describe("a deterministic engine failure", () => {
+  it.each([
+    ["a Dockerfile path that is a folder", { dockerfile: "folder" }, /is a directory|folder/i],
+    // Checked before the build now; the engine's own answer is a 500 (engine-errors.json).
+    ["an upper-case tag", { tag: "localhost/PDU-Upper:x" }, /lowercase|tag must be/i],
+  ])("(%s) fails at once instead of being retried", async (_, options, message) => {
+    const context = await mkdtemp(path.join(tmpdir(), "pdu-deterministic-"));
+    onTestFinished(() => rm(context, { recursive: true, force: true }));
+    await writeFile(path.join(context, "Dockerfile"), "FROM busybox\n");
+    await mkdir(path.join(context, "folder"));
+    const events: ProgressEvent[] = [];
+    // Prefect's delays: retrying the engine's HTTP 500 took 2 + 4 + 8 s before (issue 12).
+    const error = await buildImage(context, {
+      ...options,
+      onProgress: (event) => events.push(event),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DockerUtilsError);
+    expect((error as Error).message).toMatch(message);
+    expect(events.filter((e) => e.type === "retry")).toEqual([]);
   });
 });
 
@@ -255,7 +282,7 @@ describe("cancellation", () => {
     const handles = openFiles();
     const controller = new AbortController();
     let abortedAt = 0;
-    const pending = pushImage(bigImage, REGISTRY_URL, "pdu-faults-cancel", {
+    const pending = pushImage(bigImage, REGISTRY_URL, repo("cancel"), {
       tag: `cancel-${Date.now()}`,
       signal: controller.signal,
       onProgress: (event) => {
@@ -281,14 +308,51 @@ describe("cancellation", () => {
 });
 
 describe("an engine that goes silent", () => {
-  it("fails with an inactivity timeout instead of hanging", async () => {
-    const error = await buildImage(path.join(contexts, "tiny"), {
-      dockerfile: "Dockerfile",
-      inactivityTimeoutMs: 1,
+  it("fails the build with an inactivity timeout instead of hanging", async () => {
+    // The real engine answers through a proxy that stops passing its answer on mid-response.
+    await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
+    const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
+    const context = await mkdtemp(path.join(tmpdir(), "pdu-silent-"));
+    onTestFinished(() => rm(context, { recursive: true, force: true }));
+    await writeFile(
+      path.join(context, "Dockerfile"),
+      `FROM busybox\nRUN echo pdu-silent-${randomUUID()}\n`,
+    );
+    const events: ProgressEvent[] = [];
+    // Labels the test setup adds make more steps; the cut comes before the second, the RUN.
+    proxy.stallAt("Step 2/");
+    const error = await buildImage(context, {
+      docker: client,
+      inactivityTimeoutMs: 1_500,
       retries: 0,
+      onProgress: (event) => events.push(event),
     }).catch((e: unknown) => e);
-    // 1 ms is shorter than any engine answers, so the build must fail by the timeout, not hang.
-    expect((error as { code?: string }).code).toBe("ERR_DOCKER_INACTIVITY_TIMEOUT");
-    expect(error).not.toBeInstanceOf(BuildError);
+    expect(error).toBeInstanceOf(InactivityTimeoutError);
+    expect(error).toMatchObject({ code: "ERR_DOCKER_INACTIVITY_TIMEOUT", timeoutMs: 1_500 });
+    // The engine had answered, and went on answering, but nothing more got through.
+    expect(events.filter((e) => e.type === "step")).toEqual([
+      expect.objectContaining({ step: 1, instruction: "FROM busybox" }),
+    ]);
+    expect(proxy.heldBytes).toBeGreaterThan(0);
+  });
+
+  it("fails the push with an inactivity timeout instead of hanging", async () => {
+    await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
+    const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
+    const statuses: string[] = [];
+    proxy.stallAt("Preparing");
+    const error = await pushImage(bigImage, REGISTRY_URL, repo("silent"), {
+      docker: client,
+      tag: `silent-${randomUUID()}`,
+      inactivityTimeoutMs: 1_500,
+      retries: 0,
+      onProgress: (event) => {
+        if (event.type === "status") statuses.push(event.status);
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InactivityTimeoutError);
+    expect(statuses).toEqual([expect.stringMatching(/^The push refers to repository/)]);
+    expect(proxy.heldBytes).toBeGreaterThan(0);
+    expect(await registryTags()).toEqual([]);
   });
 });

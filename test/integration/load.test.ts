@@ -41,6 +41,9 @@ it("runs 20 builds and 20 pushes at once, all succeeding, leaking no file, folde
     // "return await": a bare "return" would dispose the builder before the build finishes.
     return await image.build();
   });
+  // Twenty pushes of one image to one repository race in the registry: a manifest PUT may be
+  // refused with "digest invalid" / "manifest blob unknown", or a 500. Such a push is retried as
+  // transient (see REGISTRY_RACE_MESSAGES), so every push succeeds whoever wins the race.
   const pushes = Array.from({ length: 20 }, (_, i) =>
     pushImageDetailed(baseImage, REGISTRY_URL, "pdu-load", { tag: `load-${i}` }),
   );

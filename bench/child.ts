@@ -4,11 +4,15 @@
  * `pack` only writes the tar to stdout (the benchmark pipes it to `cat >/dev/null`, as it does
  * GNU tar's). Prints one JSON line with the in-process numbers on stderr.
  *
- * Usage: node .bench-work/dist/bench/child.js build|pack <context> <overlays-json> [tag]
+ * The library is loaded at run time from `PDU_BENCH_LIB` (the compiled `index.js` of the checkout
+ * under test, see `--lib` in context.ts), the way a user imports it, so the same child measures
+ * any version of the library.
+ *
+ * Usage: PDU_BENCH_LIB=<index.js> node .bench-work/child/child.js build|pack <context> <overlays-json> [tag]
  * @module
  */
 import { Socket } from "node:net";
-import { type BuildContextOverlay, createBuildContext } from "../src/context/build-context.js";
+import type { Readable } from "node:stream";
 
 /** What one run measured, from inside the process. */
 export interface ChildResult {
@@ -20,22 +24,37 @@ export interface ChildResult {
   readonly maxRssKiB: number;
 }
 
+/** The part of the library's API the benchmark uses, in every version measured. */
+interface Library {
+  createBuildContext(
+    dir: string,
+    options: Record<string, unknown>,
+  ): Promise<{ stream: Readable; dockerfile: string; entries: Promise<readonly unknown[]> }>;
+}
+
 async function main(): Promise<void> {
   const [mode, context, overlaysJson, tag] = process.argv.slice(2);
-  if ((mode !== "build" && mode !== "pack") || context === undefined) {
-    throw new Error("usage: child.js build|pack <context> <overlays-json> [tag]");
+  const libraryPath = process.env.PDU_BENCH_LIB;
+  if ((mode !== "build" && mode !== "pack") || context === undefined || !libraryPath) {
+    throw new Error(
+      "usage: PDU_BENCH_LIB=<index.js> child.js build|pack <context> <overlays-json> [tag]",
+    );
   }
-  const overlays = JSON.parse(overlaysJson ?? "[]") as BuildContextOverlay[];
+  const overlays = JSON.parse(overlaysJson ?? "[]") as unknown[];
+  const library = (await import(libraryPath)) as Library;
   // Only the build needs dockerode (and its memory); packing alone measures the library by itself.
   const Docker = mode === "build" ? (await import("dockerode")).default : undefined;
   const started = performance.now();
   const cpu = process.cpuUsage();
-  // dockerode pipes the stream into an http.ClientRequest and stdout is a pipe (a net.Socket):
-  // both hand the bytes to the kernel before calling back, so chunk memory can be reused.
-  const built = await createBuildContext(context, { overlays, reuseBuffers: true });
   let bytes = 0;
-  built.stream.on("data", (chunk: Buffer) => {
-    bytes += chunk.length;
+  const built = await library.createBuildContext(context, {
+    overlays,
+    // Versions with the hook count through it; it leaves the stream's consumers alone.
+    onChunk: (chunk: { bytes: number }) => {
+      bytes += chunk.bytes;
+    },
+    // Versions before the hook reused chunk memory only when asked; later ones ignore this.
+    reuseBuffers: true,
   });
   if (mode === "pack") {
     // process.stdout writes to a pipe synchronously; a socket on the same descriptor writes
@@ -49,7 +68,6 @@ async function main(): Promise<void> {
     });
   } else if (Docker !== undefined) {
     const docker = new Docker({ socketPath: "/var/run/docker.sock" });
-    built.stream.pause();
     const response = await docker.buildImage(built.stream, {
       t: tag,
       dockerfile: built.dockerfile,

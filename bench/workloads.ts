@@ -70,19 +70,24 @@ async function writeBigFile(file: string, size: number): Promise<void> {
   }
 }
 
-/** Creates the four workloads of issue 3 below `root` and returns them. */
+/**
+ * Creates the four workloads of issue 3 below `root` and returns them. `scale` shrinks them for
+ * smoke runs (0.01: 200 small files, 10 MiB, 1,000 ignored files); names stay the same.
+ */
 export async function createWorkloads(
   root: string,
   only?: ReadonlySet<string>,
+  scale = 1,
 ): Promise<Workload[]> {
   const workloads: Workload[] = [];
   const want = (name: string) => only === undefined || only.has(name);
+  const count = (full: number) => Math.max(10, Math.round(full * scale));
 
   if (want("small-20k") || want("copy-20k")) {
     const small = path.join(root, "small-20k");
     await mkdir(small, { recursive: true });
     await writeFile(path.join(small, "Dockerfile"), DOCKERFILE);
-    await writeSmallFiles(small, 20_000, 200);
+    await writeSmallFiles(small, count(20_000), 200);
     if (want("small-20k"))
       workloads.push({ name: "small-20k", context: small, overlays: [], cliContext: small });
     if (want("copy-20k")) {
@@ -91,12 +96,12 @@ export async function createWorkloads(
       await mkdir(tiny, { recursive: true });
       await writeFile(path.join(tiny, "Dockerfile"), "FROM busybox\nCOPY app /app\n");
       const source = path.join(root, "copy-source");
-      await writeSmallFiles(source, 20_000, 200);
+      await writeSmallFiles(source, count(20_000), 200);
       // What Prefect's copy() would have produced on disk, for docker build and tar.
       const cli = path.join(root, "copy-20k-cli");
       await mkdir(cli, { recursive: true });
       await writeFile(path.join(cli, "Dockerfile"), "FROM busybox\nCOPY app /app\n");
-      await writeSmallFiles(path.join(cli, "app"), 20_000, 200);
+      await writeSmallFiles(path.join(cli, "app"), count(20_000), 200);
       workloads.push({
         name: "copy-20k",
         context: tiny,
@@ -110,7 +115,7 @@ export async function createWorkloads(
     const big = path.join(root, "big-1g");
     await mkdir(big, { recursive: true });
     await writeFile(path.join(big, "Dockerfile"), DOCKERFILE);
-    await writeBigFile(path.join(big, "big.bin"), 1 << 30);
+    await writeBigFile(path.join(big, "big.bin"), count(1 << 30));
     workloads.push({ name: "big-1g", context: big, overlays: [], cliContext: big });
   }
 
@@ -119,8 +124,8 @@ export async function createWorkloads(
     await mkdir(ignored, { recursive: true });
     await writeFile(path.join(ignored, "Dockerfile"), DOCKERFILE);
     await writeFile(path.join(ignored, ".dockerignore"), "node_modules\n");
-    await writeSmallFiles(path.join(ignored, "src"), 2_000, 20);
-    await writeSmallFiles(path.join(ignored, "node_modules"), 100_000, 1_000);
+    await writeSmallFiles(path.join(ignored, "src"), count(2_000), 20);
+    await writeSmallFiles(path.join(ignored, "node_modules"), count(100_000), 1_000);
     workloads.push({ name: "ignored-100k", context: ignored, overlays: [], cliContext: ignored });
   }
   return workloads;

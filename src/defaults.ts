@@ -50,3 +50,13 @@ export const DEFAULT_DOCKERFILE = "Dockerfile";
 export const MAX_RETRY_JITTER = 1;
 /** The engine refuses a `memory` limit under 6 MiB (`Minimum memory limit allowed is 6MB`). */
 export const MIN_BUILD_MEMORY_BYTES = 6 * 1024 * 1024;
+
+/** Largest short JSON answer of the engine read into memory (inspect, tag, remove, info). */
+export const MAX_ENGINE_JSON_BODY_BYTES = 1024 * 1024;
+/** Largest error answer of the engine read for its message; the rest is dropped. */
+export const MAX_ENGINE_ERROR_BODY_BYTES = 64 * 1024;
+/**
+ * Longest image ID, name or reference accepted from a caller: a repository name has at most 255
+ * characters, a tag 128 and a digest about 135, so anything longer is not one.
+ */
+export const MAX_IMAGE_REFERENCE_CHARS = 600;

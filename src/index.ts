@@ -5,6 +5,7 @@
  */
 export {
   type BuildContext,
+  type BuildContextChunk,
   type BuildContextEntry,
   type BuildContextFs,
   type BuildContextOptions,

@@ -1,12 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import nodeFs from "node:fs";
 import { chmod, link, symlink, utimes, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { extract } from "tar-stream";
 import { describe, expect, expectTypeOf, it, onTestFinished } from "vitest";
 import {
   type BuildContext,
@@ -15,73 +12,8 @@ import {
   createBuildContext,
 } from "../src/context/build-context.js";
 import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
+import { pack, untar } from "./support/context-tar.js";
 import { tempDir, tree } from "./support/files.js";
-
-interface TarEntry {
-  name: string;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  uname: string;
-  gname: string;
-  size: number;
-  mtime: number;
-  linkname: string | null;
-  data: string;
-}
-
-async function untar(stream: Readable): Promise<TarEntry[]> {
-  const entries: TarEntry[] = [];
-  const extractor = extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extractor.on("entry", (header, body, next) => {
-      const chunks: Buffer[] = [];
-      body.on("data", (chunk: unknown) => {
-        chunks.push(chunk as Buffer);
-      });
-      body.on("end", () => {
-        entries.push({
-          name: header.name,
-          type: header.type ?? "file",
-          mode: header.mode ?? 0,
-          uid: header.uid ?? -1,
-          gid: header.gid ?? -1,
-          uname: header.uname ?? "",
-          gname: header.gname ?? "",
-          size: header.size ?? 0,
-          mtime: Math.floor((header.mtime?.getTime() ?? 0) / 1000),
-          linkname: header.linkname ?? null,
-          data: Buffer.concat(chunks).toString("utf8"),
-        });
-        next();
-      });
-    });
-    extractor.on("finish", resolve);
-    extractor.on("error", reject);
-    stream.on("error", reject);
-  });
-  stream.pipe(extractor);
-  await done;
-  return entries;
-}
-
-async function pack(dir: string, options?: Parameters<typeof createBuildContext>[1]) {
-  const context = await createBuildContext(dir, options);
-  const entries = await untar(context.stream);
-  return { context, entries, names: entries.map((entry) => entry.name) };
-}
-
-async function errorOf(stream: Readable): Promise<unknown> {
-  try {
-    for await (const _ of stream) {
-      // drain
-    }
-  } catch (error) {
-    return error;
-  }
-  throw new Error("the stream ended without an error");
-}
 
 describe("createBuildContext: tar entries", () => {
   it("archives files, folders, empty folders, symlinks and hardlinks like the CLI", async () => {
@@ -132,7 +64,7 @@ describe("createBuildContext: tar entries", () => {
   });
 
   it("keeps permission bits exactly, whatever the umask", async () => {
-    const dir = await tempDir();
+    const dir = await tree(await tempDir(), { Dockerfile: "FROM busybox\n" });
     const modes = [0o600, 0o644, 0o664, 0o666, 0o700, 0o755, 0o775, 0o777, 0o2755, 0o1755];
     for (const mode of modes) {
       const file = path.join(dir, `f-${mode.toString(8)}`);
@@ -142,7 +74,8 @@ describe("createBuildContext: tar entries", () => {
     const previous = process.umask(0o077);
     try {
       const { entries } = await pack(dir);
-      expect(entries.map((entry) => [entry.name, entry.mode.toString(8)])).toEqual(
+      const files = entries.filter((entry) => entry.name !== "Dockerfile");
+      expect(files.map((entry) => [entry.name, entry.mode.toString(8)])).toEqual(
         modes
           .map((mode) => [`f-${mode.toString(8)}`, mode.toString(8)])
           .sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1)),
@@ -167,7 +100,12 @@ describe("createBuildContext: tar entries", () => {
     const deep = `${"d".repeat(60)}/${"e".repeat(60)}/${"f".repeat(90)}.txt`;
     const longName = `${"l".repeat(200)}.txt`;
     const longTarget = `${"t".repeat(150)}/target`;
-    await tree(dir, { [deep]: "deep", [longName]: "long", "ünïcødé-文件.txt": "u" });
+    await tree(dir, {
+      Dockerfile: "FROM busybox\n",
+      [deep]: "deep",
+      [longName]: "long",
+      "ünïcødé-文件.txt": "u",
+    });
     await symlink(longTarget, path.join(dir, "long-link"));
     const { entries, context } = await pack(dir);
     const byName = new Map(entries.map((entry) => [entry.name, entry]));
@@ -210,7 +148,7 @@ describe("createBuildContext: tar entries", () => {
   });
 
   it("streams big files with backpressure: the reader stays close behind the consumer", async () => {
-    const dir = await tempDir();
+    const dir = await tree(await tempDir(), { Dockerfile: "x" });
     const size = 48 * 1024 * 1024;
     const file = await nodeFs.promises.open(path.join(dir, "big.bin"), "w");
     await file.truncate(size);
@@ -234,62 +172,8 @@ describe("createBuildContext: tar entries", () => {
       maxAhead = Math.max(maxAhead, readFromDisk - consumed);
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    expect(consumed).toBe(512 + size + 1024);
+    expect(consumed).toBe(1024 + 512 + size + 1024);
     expect(maxAhead).toBeLessThanOrEqual(4 * 1024 * 1024);
-  });
-});
-
-describe("createBuildContext: reuseBuffers", () => {
-  async function contextWithBigFile(): Promise<string> {
-    const dir = await tree(await tempDir(), { Dockerfile: "FROM busybox\n", "z/small.txt": "s" });
-    // Random bytes, so a chunk overwritten too early could not go unnoticed.
-    await writeFile(path.join(dir, "big.bin"), randomBytes(7 * 1024 * 1024 + 123));
-    return dir;
-  }
-
-  async function plainBytes(dir: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of (await createBuildContext(dir)).stream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  }
-
-  it("sends the same bytes through a socket while recycling chunk memory", async () => {
-    const dir = await contextWithBigFile();
-    const socketPath = path.join(dir, "sink.sock");
-    const received: Buffer[] = [];
-    const server = net.createServer((connection) => {
-      connection.on("data", (chunk: Buffer) => received.push(Buffer.from(chunk)));
-    });
-    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const serverDone = new Promise<void>((resolve) =>
-      server.once("connection", (c) => c.on("end", resolve)),
-    );
-
-    const { stream, entries } = await createBuildContext(dir, { reuseBuffers: true });
-    const seen: number[] = [];
-    stream.on("data", (chunk: Buffer) => seen.push(chunk.length));
-    const ended = new Promise((resolve) => stream.once("end", resolve));
-    const socket = net.connect(socketPath);
-    stream.pipe(socket);
-    await Promise.all([ended, serverDone]);
-
-    const sent = Buffer.concat(received);
-    expect(sent.equals(await plainBytes(dir))).toBe(true);
-    expect(seen.reduce((sum, length) => sum + length, 0)).toBe(sent.length);
-    expect((await entries).map((entry) => entry.name)).toContain("big.bin");
-  });
-
-  it("behaves like a plain stream when piped anywhere else", async () => {
-    const dir = await contextWithBigFile();
-    const { stream } = await createBuildContext(dir, { reuseBuffers: true });
-    const kept: Buffer[] = [];
-    const sink = new PassThrough();
-    sink.on("data", (chunk: Buffer) => kept.push(chunk));
-    const done = new Promise((resolve) => sink.on("end", resolve));
-    stream.pipe(sink);
-    await done;
-    expect(Buffer.concat(kept).equals(await plainBytes(dir))).toBe(true);
   });
 });
 
@@ -476,266 +360,5 @@ describe("createBuildContext: .dockerignore", () => {
       path.join(nodeFs.realpathSync(dir), ".dockerignore"),
     );
     expect((error as Error).cause).toBeInstanceOf(InvalidArgumentError);
-  });
-});
-
-describe("createBuildContext: Dockerfile outside the context", () => {
-  it("adds it under a generated name and hides it from COPY through .dockerignore", async () => {
-    const parent = await tempDir();
-    const dir = await tree(path.join(parent, "ctx"), { "a.txt": "a", ".dockerignore": "secret\n" });
-    await writeFile(path.join(parent, "outside.Dockerfile"), "FROM busybox\nCOPY . /ctx\n");
-    const { names, entries, context } = await pack(dir, {
-      dockerfile: path.join(parent, "outside.Dockerfile"),
-    });
-    expect(context.dockerfile).toMatch(/^\.dockerfile\.[0-9a-f]{20}$/);
-    expect(names).toEqual([context.dockerfile, ".dockerignore", "a.txt"].sort());
-    const byName = new Map(entries.map((entry) => [entry.name, entry]));
-    expect(byName.get(context.dockerfile)?.data).toBe("FROM busybox\nCOPY . /ctx\n");
-    expect(byName.get(".dockerignore")?.data).toBe(`secret\n\n${context.dockerfile}\n`);
-  });
-
-  it("creates a .dockerignore listing itself when there is none", async () => {
-    const parent = await tempDir();
-    const dir = await tree(path.join(parent, "ctx"), { "a.txt": "a" });
-    await writeFile(path.join(parent, "Dockerfile"), "FROM busybox\n");
-    const { entries, context } = await pack(dir, { dockerfile: "../Dockerfile" });
-    const ignore = entries.find((entry) => entry.name === ".dockerignore");
-    expect(ignore?.data).toBe(`.dockerignore\n${context.dockerfile}\n`);
-  });
-
-  it("rejects a Dockerfile outside the context that does not exist", async () => {
-    const dir = await tempDir();
-    await expect(createBuildContext(dir, { dockerfile: "../nope/Dockerfile" })).rejects.toThrow(
-      BuildContextError,
-    );
-  });
-
-  it("passes a missing Dockerfile inside the context through for the engine to report", async () => {
-    const dir = await tree(await tempDir(), { "a.txt": "a" });
-    const { context, names } = await pack(dir);
-    expect(context.dockerfile).toBe("Dockerfile");
-    expect(names).toEqual(["a.txt"]);
-  });
-});
-
-describe("createBuildContext: overlays", () => {
-  it("lays files and folders over the context, creating parent folders", async () => {
-    const parent = await tempDir();
-    const dir = await tree(path.join(parent, "ctx"), {
-      Dockerfile: "FROM busybox\n",
-      "lib/real.txt": "real",
-      "lib/clash.txt": "real",
-      ".dockerignore": "**/*.txt\n",
-    });
-    const source = await tree(path.join(parent, "src"), {
-      "pkg/a.txt": "a",
-      "pkg/sub/b.txt": "b",
-      "one.txt": "one",
-      "clash.txt": "overlay",
-    });
-    await chmod(path.join(source, "pkg/sub"), 0o700);
-    const { names, entries } = await pack(dir, {
-      overlays: [
-        { contextPath: "deep/in/pkg", hostPath: path.join(source, "pkg") },
-        { contextPath: "lib/clash.txt", hostPath: path.join(source, "clash.txt") },
-        { contextPath: "./single.txt", hostPath: path.join(source, "one.txt") },
-      ],
-    });
-    expect(names).toEqual([
-      ".dockerignore",
-      "Dockerfile",
-      "deep/",
-      "deep/in/",
-      "deep/in/pkg/",
-      "deep/in/pkg/a.txt",
-      "deep/in/pkg/sub/",
-      "deep/in/pkg/sub/b.txt",
-      "lib/",
-      "lib/clash.txt",
-      "single.txt",
-    ]);
-    const byName = new Map(entries.map((entry) => [entry.name, entry]));
-    expect(byName.get("lib/clash.txt")?.data).toBe("overlay");
-    expect(byName.get("deep/in/pkg/sub/")?.mode).toBe(0o700);
-    expect(byName.get("deep/")?.mode).toBe(0o755);
-  });
-
-  it("lets a deeper or later overlay win", async () => {
-    const parent = await tempDir();
-    const dir = await tree(path.join(parent, "ctx"), { Dockerfile: "FROM busybox\n" });
-    const source = await tree(path.join(parent, "src"), {
-      "pkg/a.txt": "from-dir",
-      "b.txt": "from-file",
-      "c.txt": "later",
-    });
-    const { entries } = await pack(dir, {
-      overlays: [
-        { contextPath: "app", hostPath: path.join(source, "pkg") },
-        { contextPath: "app/a.txt", hostPath: path.join(source, "b.txt") },
-        { contextPath: "x.txt", hostPath: path.join(source, "b.txt") },
-        { contextPath: "x.txt", hostPath: path.join(source, "c.txt") },
-      ],
-    });
-    const data = Object.fromEntries(entries.map((entry) => [entry.name, entry.data]));
-    expect(data["app/a.txt"]).toBe("from-file");
-    expect(data["x.txt"]).toBe("later");
-  });
-
-  it.each([["/abs"], ["../up"], ["a/../../b"], ["."], [""]])(
-    "rejects the contextPath %j before reading anything",
-    async (contextPath) => {
-      const dir = await tempDir();
-      await expect(
-        createBuildContext(dir, { overlays: [{ contextPath, hostPath: dir }] }),
-      ).rejects.toThrow(InvalidArgumentError);
-    },
-  );
-
-  it("rejects an overlay whose host path does not exist, naming it", async () => {
-    const dir = await tempDir();
-    const missing = path.join(dir, "missing");
-    const error = await createBuildContext(dir, {
-      overlays: [{ contextPath: "x", hostPath: missing }],
-    }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(BuildContextError);
-    expect((error as BuildContextError).path).toBe(missing);
-  });
-});
-
-describe("createBuildContext: failures", () => {
-  it("rejects the stream, naming the file, when a file vanishes", async () => {
-    const dir = await tree(await tempDir(), { Dockerfile: "x", "a.txt": "a", "b.txt": "b" });
-    const victim = path.join(nodeFs.realpathSync(dir), "b.txt");
-    const fs: BuildContextFs = {
-      ...nodeFs,
-      lstatSync: ((target: string) => {
-        const stats = nodeFs.lstatSync(target);
-        if (target === victim) nodeFs.rmSync(victim);
-        return stats;
-      }) as typeof nodeFs.lstatSync,
-    };
-    const { stream, entries } = await createBuildContext(dir, { fs });
-    const error = await errorOf(stream);
-    expect(error).toBeInstanceOf(BuildContextError);
-    expect((error as BuildContextError).path).toBe(victim);
-    expect((error as Error).message).toContain(victim);
-    await expect(entries).rejects.toBe(error);
-  });
-
-  it("rejects when a file is replaced by a folder while being read", async () => {
-    const dir = await tree(await tempDir(), { Dockerfile: "x", "b.txt": "bbbb" });
-    const victim = path.join(nodeFs.realpathSync(dir), "b.txt");
-    const fs: BuildContextFs = {
-      ...nodeFs,
-      lstatSync: ((target: string) => {
-        const stats = nodeFs.lstatSync(target);
-        if (target === victim) {
-          nodeFs.rmSync(victim);
-          nodeFs.mkdirSync(victim);
-        }
-        return stats;
-      }) as typeof nodeFs.lstatSync,
-    };
-    const error = await errorOf((await createBuildContext(dir, { fs })).stream);
-    expect(error).toBeInstanceOf(BuildContextError);
-    expect((error as BuildContextError).path).toBe(victim);
-  });
-
-  it("rejects, without hanging, when a file is swapped for a FIFO after it was listed", async () => {
-    const dir = await tree(await tempDir(), { Dockerfile: "x", "b.txt": "bbbb" });
-    const victim = path.join(nodeFs.realpathSync(dir), "b.txt");
-    const fs: BuildContextFs = {
-      ...nodeFs,
-      lstatSync: ((target: string) => {
-        const stats = nodeFs.lstatSync(target);
-        if (target === victim) {
-          nodeFs.rmSync(victim);
-          execFileSync("mkfifo", [victim]);
-        }
-        return stats;
-      }) as typeof nodeFs.lstatSync,
-    };
-    const error = await errorOf((await createBuildContext(dir, { fs })).stream);
-    expect(error).toBeInstanceOf(BuildContextError);
-    expect((error as BuildContextError).path).toBe(victim);
-  });
-
-  it("rejects when a file shrinks while being read", async () => {
-    const dir = await tree(await tempDir(), { Dockerfile: "x", "b.txt": "bbbb" });
-    const fs: BuildContextFs = {
-      ...nodeFs,
-      readSync: (() => 0) as typeof nodeFs.readSync,
-    };
-    const error = await errorOf((await createBuildContext(dir, { fs })).stream);
-    expect(error).toBeInstanceOf(BuildContextError);
-    expect((error as Error).message).toMatch(/changed while the build context was read/);
-  });
-
-  it("rejects when a folder cannot be listed", async () => {
-    const dir = await tree(await tempDir(), { Dockerfile: "x", "sub/a": "a" });
-    const sub = path.join(nodeFs.realpathSync(dir), "sub");
-    const fs: BuildContextFs = {
-      ...nodeFs,
-      readdirSync: ((target: string, options: { withFileTypes: true }) => {
-        if (target === sub) {
-          throw Object.assign(new Error(`EACCES: permission denied, scandir '${sub}'`), {
-            code: "EACCES",
-            path: sub,
-          });
-        }
-        return nodeFs.readdirSync(target, options);
-      }) as typeof nodeFs.readdirSync,
-    };
-    const error = await errorOf((await createBuildContext(dir, { fs })).stream);
-    expect(error).toBeInstanceOf(BuildContextError);
-    expect((error as BuildContextError).path).toBe(sub);
-  });
-
-  it("rejects a context directory that does not exist", async () => {
-    const dir = await tempDir();
-    await expect(createBuildContext(path.join(dir, "nope"))).rejects.toBeInstanceOf(
-      BuildContextError,
-    );
-  });
-
-  it("validates its arguments before any I/O", async () => {
-    await expect(createBuildContext("")).rejects.toThrow(InvalidArgumentError);
-    await expect(createBuildContext("/x", { dockerfile: "" })).rejects.toThrow(/dockerfile/);
-  });
-});
-
-describe("createBuildContext: abort", () => {
-  it("rejects at once with the reason when the signal is already aborted", async () => {
-    const reason = new Error("stop");
-    await expect(
-      createBuildContext(await tempDir(), { signal: AbortSignal.abort(reason) }),
-    ).rejects.toBe(reason);
-  });
-
-  it("destroys the stream with the signal's reason", async () => {
-    const dir = await tempDir();
-    const file = await nodeFs.promises.open(path.join(dir, "big.bin"), "w");
-    await file.truncate(32 * 1024 * 1024);
-    await file.close();
-    const controller = new AbortController();
-    const { stream, entries } = await createBuildContext(dir, { signal: controller.signal });
-    const reason = new Error("cancelled");
-    let caught: unknown;
-    try {
-      for await (const _ of stream) controller.abort(reason);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBe(reason);
-    await expect(entries).rejects.toBe(reason);
-  });
-
-  it("also aborts a gzipped stream", async () => {
-    const dir = await tree(await tempDir(), { Dockerfile: "x" });
-    const controller = new AbortController();
-    const { stream } = await createBuildContext(dir, { gzip: true, signal: controller.signal });
-    const reason = new Error("cancelled");
-    controller.abort(reason);
-    expect(await errorOf(stream)).toBe(reason);
   });
 });

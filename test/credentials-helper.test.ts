@@ -70,12 +70,16 @@ describe("the credential-helper protocol", () => {
     expect((error as Error).message).toContain('credHelpers["r.example"] in /x/config.json');
   });
 
-  it("reports a failing helper with its own text", async () => {
+  it("reports a failing helper by its exit code and how to run it, never by its output", async () => {
     const helper = await installHelper("proto", {});
     const env = { ...envWith(await tempDir(), helper.binDir), PDU_HELPER_MODE: "fail" };
-    await expect(credentialHelperGet("proto", "r.example", { env })).rejects.toThrow(
-      /docker-credential-proto get .*exited with code 1: keychain is locked/,
+    const error = await credentialHelperGet("proto", "r.example", { env }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CredentialsError);
+    expect((error as Error).message).toMatch(/docker-credential-proto get .*exited with code 1\./);
+    expect((error as Error).message).toContain(
+      "printf %s 'r.example' | docker-credential-proto get",
     );
+    expect((error as Error).message).not.toContain("keychain is locked");
   });
 
   it("does not echo an answer that is not JSON, which could be the secret", async () => {

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import {
   DockerUtilsError,
   generateDefaultDockerfile,
-  getPrefectImageName,
   InvalidArgumentError,
+  resolvePrefectImageName,
 } from "../src/index.js";
 import { tempDir } from "./support/files.js";
 
@@ -26,7 +26,7 @@ describe("generateDefaultDockerfile", () => {
     const root = await tempDir();
     const flows = path.join(root, "my-flows");
     await mkdir(flows);
-    const expected = `FROM ${getPrefectImageName()}\nCOPY . /opt/prefect/my-flows/\nWORKDIR /opt/prefect/my-flows/\n`;
+    const expected = `FROM ${await resolvePrefectImageName()}\nCOPY . /opt/prefect/my-flows/\nWORKDIR /opt/prefect/my-flows/\n`;
     for (const argument of [".", "", "./", undefined]) {
       const text = await inDirectory(flows, async () => {
         await using generated = await generateDefaultDockerfile(argument);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest"
 import { type CheckEngineOptions, checkEngine } from "../src/engine/check-engine.js";
 import { dockerClient, hideCredentialHeaders } from "../src/engine/docker-client.js";
 import { type EngineEndpoint, resolveEngine } from "../src/engine/endpoint.js";
+import { openEngine } from "../src/engine/engine-connection.js";
 import { EngineUnreachableError, InvalidArgumentError } from "../src/errors.js";
 import { dockerConfig, tempDir, writeContext } from "./support/credentials/support.js";
 import { type Certificates, makeCertificates } from "./support/credentials/tls.js";
@@ -451,5 +452,47 @@ describe("hideCredentialHeaders", () => {
   it("returns a plain copy when there is nothing to hide", () => {
     const headers = hideCredentialHeaders({ "Content-Type": "a" });
     expect(inspect(headers)).toBe("{ 'Content-Type': 'a' }");
+  });
+});
+
+describe("the engine connection", () => {
+  it("reaches ssh:// engines through docker-modem's SSH agent, explaining a refused connection", async () => {
+    const sshError = await openEngine({
+      env: await env({ DOCKER_HOST: "ssh://me@127.0.0.1:1" }),
+    })
+      .ping({ timeoutMs: 5000 })
+      .catch((e: unknown) => e);
+    expect(sshError).toBeInstanceOf(EngineUnreachableError);
+    expect((sshError as Error).message).toContain("ssh://me@127.0.0.1:1 (from DOCKER_HOST)");
+    expect((sshError as Error).message).toContain("ECONNREFUSED");
+  });
+
+  it("refuses a path with a dot segment, a query or a control character before connecting", async () => {
+    const engine = openEngine({ env: await env({ DOCKER_HOST: "unix:///tmp/pdu-none.sock" }) });
+    for (const path of ["/images/../x", "/images/%2e%2e/x", "/x?y", "/x#y", "//x", "/x\n", "x"]) {
+      await expect(engine.request({ method: "GET", path })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+    }
+    await expect(engine.request({ method: "GET", path: "/_ping" })).rejects.toBeInstanceOf(
+      EngineUnreachableError,
+    );
+  });
+
+  it("makes dockerClient() refuse a steered path before connecting", async () => {
+    const client = dockerClient({ env: await env({ DOCKER_HOST: "unix:///tmp/pdu-none.sock" }) });
+    await expect(client.getImage("../../containers/prune?").inspect()).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(client.getImage("busybox").inspect()).rejects.toBeInstanceOf(
+      EngineUnreachableError,
+    );
+  });
+
+  it("rejects a request header that would split the request", async () => {
+    const engine = openEngine({ env: await env({ DOCKER_HOST: "unix:///tmp/pdu-none.sock" }) });
+    await expect(
+      engine.request({ method: "GET", path: "/_ping", headers: { "X-A": "1\r\nX-B: 2" } }),
+    ).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });

@@ -10,15 +10,34 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
+import { type MatchInfo, Pattern, validateGlob } from "./moby-pattern.js";
+
+export type { MatchInfo } from "./moby-pattern.js";
 
 /** Go's `unicode.IsSpace` set, which `strings.TrimSpace` uses (JavaScript's `trim` differs). */
-const GO_SPACE =
-  "\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
-const LEADING_SPACE = new RegExp(`^[${GO_SPACE}]+`);
-const TRAILING_SPACE = new RegExp(`[${GO_SPACE}]+$`);
+function isGoSpace(code: number): boolean {
+  return (
+    (code >= 0x09 && code <= 0x0d) ||
+    code === 0x20 ||
+    code === 0x85 ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000
+  );
+}
 
+/** `strings.TrimSpace`, by index: a regular expression here would be quadratic on long runs. */
 function trimSpace(text: string): string {
-  return text.replace(LEADING_SPACE, "").replace(TRAILING_SPACE, "");
+  let start = 0;
+  let end = text.length;
+  while (start < end && isGoSpace(text.charCodeAt(start))) start++;
+  while (end > start && isGoSpace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
 /**
@@ -69,268 +88,6 @@ export function parseDockerignore(text: string): string[] {
     patterns.push(invert ? `!${pattern}` : pattern);
   }
   return patterns;
-}
-
-/** Per-pattern results for a folder, handed to its children (moby's `MatchInfo`). */
-export type MatchInfo = readonly boolean[];
-
-type MatchKind = "exact" | "prefix" | "suffix" | "regexp";
-
-/** Characters moby escapes before handing the pattern to Go's regexp engine. */
-const MOBY_ESCAPED = new Set([".", "+", "(", ")", "|", "{", "}", "$"]);
-
-function literal(char: string): string {
-  return /^[A-Za-z0-9_]$/.test(char) ? char : `\\u{${(char.codePointAt(0) ?? 0).toString(16)}}`;
-}
-
-const GO_PERL_CLASSES: Readonly<Record<string, string>> = {
-  d: "[0-9]",
-  D: "[^0-9]",
-  s: "[\\t\\n\\f\\r ]",
-  S: "[^\\t\\n\\f\\r ]",
-  w: "[0-9A-Za-z_]",
-  W: "[^0-9A-Za-z_]",
-  b: "\\b",
-  B: "\\B",
-  A: "^",
-  z: "$",
-  a: "\\u{7}",
-  f: "\\f",
-  t: "\\t",
-  n: "\\n",
-  r: "\\r",
-  v: "\\v",
-};
-
-function badPattern(pattern: string, why: string): InvalidArgumentError {
-  return new InvalidArgumentError(`syntax error in pattern ${JSON.stringify(pattern)}: ${why}`);
-}
-
-/**
- * Checks the pattern with Go's `filepath.Match` syntax rules, which moby applies to every pattern
- * before using it: unterminated or empty character classes, a class item starting with `-` or `]`,
- * and a trailing `\` are errors.
- */
-function validateGlob(pattern: string): void {
-  const chars = Array.from(pattern);
-  let i = 0;
-  const classChar = (): string => {
-    let char = chars[i];
-    if (char === undefined || char === "-" || char === "]") {
-      throw badPattern(pattern, "malformed character class");
-    }
-    if (char === "\\") {
-      i++;
-      char = chars[i];
-      if (char === undefined) throw badPattern(pattern, "unterminated escape");
-    }
-    i++;
-    if (i >= chars.length) throw badPattern(pattern, "unterminated character class");
-    return char;
-  };
-  while (i < chars.length) {
-    const char = chars[i];
-    if (char === "\\") {
-      i += 2;
-      if (i > chars.length) throw badPattern(pattern, "trailing backslash");
-    } else if (char === "[") {
-      i++;
-      if (chars[i] === "^") i++;
-      let items = 0;
-      for (;;) {
-        if (chars[i] === "]" && items > 0) {
-          i++;
-          break;
-        }
-        const low = classChar();
-        if (chars[i] === "-") {
-          i++;
-          const high = classChar();
-          if ((low.codePointAt(0) ?? 0) > (high.codePointAt(0) ?? 0)) {
-            // Go's regexp rejects it when moby compiles the pattern.
-            throw badPattern(pattern, "invalid character class range");
-          }
-        }
-        items++;
-      }
-    } else {
-      i++;
-    }
-  }
-}
-
-/** One compiled `.dockerignore` pattern (moby's `Pattern`). */
-class Pattern {
-  readonly exclusion: boolean;
-  readonly cleaned: string;
-  readonly kind: MatchKind;
-  readonly regexp: RegExp | undefined;
-  private segmentMatchers: (RegExp | "any")[] | "any" | undefined;
-
-  constructor(cleaned: string, exclusion: boolean) {
-    this.cleaned = cleaned;
-    this.exclusion = exclusion;
-    const { kind, source } = compile(cleaned);
-    this.kind = kind;
-    this.regexp = kind === "regexp" ? new RegExp(source, "u") : undefined;
-  }
-
-  match(file: string): boolean {
-    switch (this.kind) {
-      case "exact":
-        return file === this.cleaned;
-      case "prefix":
-        return file.startsWith(this.cleaned.slice(0, -2));
-      case "suffix": {
-        // moby compares by plain string suffix here: `**file` also matches `dir/afile`.
-        const suffix = this.cleaned.slice(2);
-        if (file.endsWith(suffix)) return true;
-        return suffix.startsWith("/") && file === suffix.slice(1);
-      }
-      case "regexp":
-        return this.regexp?.test(file) ?? false;
-    }
-  }
-
-  /**
-   * Whether this pattern could match some path strictly below `dir`. Conservative: `true` unless
-   * a literal segment rules it out, so it never prunes a folder that holds a match.
-   */
-  mayMatchBelow(dir: string): boolean {
-    const dirSlash = `${dir}/`;
-    switch (this.kind) {
-      case "exact":
-        return this.cleaned.startsWith(dirSlash);
-      case "prefix": {
-        const prefix = this.cleaned.slice(0, -2);
-        return dirSlash.startsWith(prefix) || prefix.startsWith(dirSlash);
-      }
-      case "suffix":
-        return true;
-      case "regexp": {
-        const segments = this.segments();
-        if (segments === "any") return true;
-        const dirSegments = dir.split("/");
-        for (let index = 0; index < dirSegments.length; index++) {
-          const segment = segments[index];
-          if (segment === undefined) return false;
-          if (segment === "any") return true;
-          if (!segment.test(dirSegments[index] ?? "")) return false;
-        }
-        return segments.length > dirSegments.length;
-      }
-    }
-  }
-
-  private segments(): (RegExp | "any")[] | "any" {
-    if (this.segmentMatchers !== undefined) return this.segmentMatchers;
-    // Classes can match `/` and escapes can hide one, and `^` is a regexp anchor in moby:
-    // give up on pruning for those rather than risk skipping a folder that holds a match.
-    if (/[[\\^]/.test(this.cleaned)) {
-      this.segmentMatchers = "any";
-      return "any";
-    }
-    this.segmentMatchers = this.cleaned.split("/").map((segment) => {
-      if (segment.includes("**")) return "any";
-      let source = "^";
-      for (const char of segment) {
-        if (char === "*") source += "[^/]*";
-        else if (char === "?") source += "[^/]";
-        else source += literal(char);
-      }
-      return new RegExp(`${source}$`, "u");
-    });
-    return this.segmentMatchers;
-  }
-}
-
-/**
- * Translates a cleaned pattern the way moby's `Pattern.compile` does, emitting a JavaScript
- * regular expression with the meaning of the Go one moby builds. Inside `[...]` the characters
- * keep `filepath.Match` meanings (moby rewrites `*` and `?` even there, which nobody relies on).
- */
-function compile(pattern: string): { kind: MatchKind; source: string } {
-  const chars = Array.from(pattern);
-  let kind: MatchKind = "exact";
-  let source = "^";
-  for (let i = 0; i < chars.length; i++) {
-    const char = chars[i] ?? "";
-    if (char === "*") {
-      if (chars[i + 1] === "*") {
-        const start = i;
-        i++;
-        if (chars[i + 1] === "/") i++;
-        if (i + 1 >= chars.length) {
-          if (kind === "exact") kind = "prefix";
-          else {
-            source += "[^\\n]*";
-            kind = "regexp";
-          }
-        } else {
-          // Go's `.` does not match a newline; JavaScript's also skips `\r`, `\u2028` and `\u2029`.
-          source += "(?:[^\\n]*/)?";
-          kind = "regexp";
-        }
-        if (start === 0) kind = "suffix";
-      } else {
-        source += "[^/]*";
-        kind = "regexp";
-      }
-    } else if (char === "?") {
-      source += "[^/]";
-      kind = "regexp";
-    } else if (MOBY_ESCAPED.has(char)) {
-      source += literal(char);
-    } else if (char === "\\") {
-      const next = chars[i + 1];
-      if (next === undefined) {
-        source += literal("\\");
-        continue;
-      }
-      i++;
-      kind = "regexp";
-      if (/^[A-Za-z0-9]$/.test(next)) {
-        const translated = GO_PERL_CLASSES[next];
-        if (translated === undefined) {
-          throw badPattern(pattern, `escape sequence \\${next} is not supported`);
-        }
-        source += translated;
-      } else {
-        source += literal(next);
-      }
-    } else if (char === "[") {
-      kind = "regexp";
-      let end = i + 1;
-      let body = "[";
-      if (chars[end] === "^") {
-        body += "^";
-        end++;
-      }
-      let first = true;
-      while (end < chars.length && (chars[end] !== "]" || first)) {
-        first = false;
-        let item = chars[end] ?? "";
-        if (item === "\\") {
-          end++;
-          item = chars[end] ?? "";
-        }
-        if (item === "-" && chars[end - 1] !== "\\") body += "-";
-        else body += literal(item);
-        end++;
-      }
-      source += `${body}]`;
-      i = end;
-    } else if (char === "]") {
-      kind = "regexp";
-      source += literal("]");
-    } else if (char === "^") {
-      // moby passes `^` through to Go's regexp, where it is an anchor.
-      source += "^";
-    } else {
-      source += literal(char);
-    }
-  }
-  return { kind, source: `${source}$` };
 }
 
 /**
@@ -429,8 +186,18 @@ export class PatternMatcher {
    */
   mayIncludeBelow(dir: string, info: MatchInfo): boolean {
     if (!this.exclusions) return false;
+    return this.mayMatchBelow(dir, info, true);
+  }
+
+  /**
+   * Whether a pattern (`exclusion`: an exception, else a plain one) that `dir` did not match
+   * already (`info`) could match something below `dir`. Used for include patterns, where a plain
+   * pattern below a folder that is not included means the folder must be walked.
+   */
+  mayMatchBelow(dir: string, info: MatchInfo, exclusion = false): boolean {
     return this.patterns.some(
-      (pattern, index) => pattern.exclusion && info[index] !== true && pattern.mayMatchBelow(dir),
+      (pattern, index) =>
+        pattern.exclusion === exclusion && info[index] !== true && pattern.mayMatchBelow(dir),
     );
   }
 }

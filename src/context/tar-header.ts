@@ -1,7 +1,8 @@
 /**
  * Encodes tar headers the way the Docker CLI's Go `archive/tar` writer does for build contexts:
  * USTAR headers, uid/gid 0 with empty user and group names, and a PAX extended header only when a
- * value does not fit (long or non-ASCII names and link targets, sizes of 8 GiB and more).
+ * value does not fit (names and link targets that are long or not ASCII, including names that
+ * are not valid UTF-8, sizes of 8 GiB and more), laid out byte for byte as Go lays it out.
  *
  * Written here rather than taken from tar-stream because the context engine writes headers and
  * file data straight into reused 1 MiB chunks, one socket write per chunk and no allocation per
@@ -18,8 +19,14 @@ export type TarEntryType = "file" | "directory" | "symlink" | "link";
 
 /** The fields of one tar header. */
 export interface TarHeader {
-  /** Path inside the archive, POSIX, without a trailing slash (added for directories). */
+  /**
+   * Path inside the archive, POSIX, without a trailing slash (added for directories). When the
+   * name on disk is not valid UTF-8 this is a readable stand-in (each invalid byte as U+FFFD)
+   * and {@link TarHeader.nameBytes} holds the real name.
+   */
   readonly name: string;
+  /** The exact bytes of the name, present only when they are not valid UTF-8. */
+  readonly nameBytes?: Uint8Array | undefined;
   readonly type: TarEntryType;
   /** Permission bits plus setuid, setgid and sticky (`st_mode & 0o7777`). */
   readonly mode: number;
@@ -29,6 +36,8 @@ export interface TarHeader {
   readonly mtime: number;
   /** Target of a symlink, or the first name of a hardlinked file. */
   readonly linkname?: string | undefined;
+  /** The exact bytes of the link target, present only when they are not valid UTF-8. */
+  readonly linknameBytes?: Uint8Array | undefined;
 }
 
 const TYPEFLAG: Readonly<Record<TarEntryType, number>> = {
@@ -39,6 +48,9 @@ const TYPEFLAG: Readonly<Record<TarEntryType, number>> = {
 };
 const PAX_TYPEFLAG = 0x78;
 const MAX_OCTAL_11 = 0o77777777777;
+const NAME_SIZE = 100;
+const PREFIX_SIZE = 155;
+const SLASH = 0x2f;
 
 const TEMPLATE = (() => {
   const block = Buffer.alloc(BLOCK);
@@ -52,31 +64,53 @@ const TEMPLATE = (() => {
 })();
 const TEMPLATE_SUM = TEMPLATE.reduce((sum, byte) => sum + byte, 0);
 
-/** Whether `text` is printable ASCII only, so its UTF-16 length is its byte length. */
+/** Go's `isASCII`: every code unit below 0x80 and no NUL (control characters are fine). */
 function isAscii(text: string): boolean {
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
-    if (code < 0x20 || code > 0x7e) return false;
+    if (code >= 0x80 || code === 0) return false;
   }
   return true;
 }
 
-/** Splits a long ASCII name into USTAR's prefix (≤155) and name (≤100) where Go's writer does. */
-function splitUstar(name: string): [prefix: string, rest: string] | undefined {
-  if (name.length <= 100) return ["", name];
-  const slash = name.lastIndexOf("/", Math.min(name.length, 156) - 1);
-  const restLength = name.length - slash - 1;
-  if (slash <= 0 || restLength > 100 || restLength === 0) return undefined;
-  return [name.slice(0, slash), name.slice(slash + 1)];
+function isAsciiBytes(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte >= 0x80 || byte === 0) return false;
+  return true;
 }
 
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  const bodyLength = Buffer.byteLength(body);
+/** Go's `toASCII`: drops every byte that is not ASCII. */
+function toAscii(bytes: Buffer): Buffer {
+  return isAsciiBytes(bytes) ? bytes : Buffer.from(bytes.filter((byte) => byte < 0x80 && byte));
+}
+
+/** Go's `formatString` for a name field: cut to the field, never ending in a cut-off `/`. */
+function fitField(bytes: Buffer, size: number): Buffer {
+  if (bytes.length <= size) return bytes;
+  let end = size;
+  if (bytes[size - 1] === SLASH) {
+    end = size - 1;
+    while (end > 0 && bytes[end - 1] === SLASH) end--;
+  }
+  return bytes.subarray(0, end);
+}
+
+/** Go's `splitUSTARPath`: a prefix (≤155) and name (≤100) split at a slash, for ASCII names. */
+function splitUstar(name: Buffer): [prefix: Buffer, rest: Buffer] | undefined {
+  if (name.length <= NAME_SIZE) return undefined;
+  let slash = name.lastIndexOf(SLASH, Math.min(name.length, PREFIX_SIZE + 1) - 1);
+  if (slash === name.length - 1) slash = name.lastIndexOf(SLASH, slash - 1);
+  const restLength = name.length - slash - 1;
+  if (slash <= 0 || restLength > NAME_SIZE || restLength === 0) return undefined;
+  return [name.subarray(0, slash), name.subarray(slash + 1)];
+}
+
+/** One PAX record, `"<length> <key>=<value>\n"`, its length counting itself. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const bodyLength = key.length + value.length + 3;
   let length = bodyLength + String(bodyLength).length;
   if (String(length).length > String(bodyLength).length)
     length = bodyLength + String(length).length;
-  return `${length}${body}`;
+  return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from("\n")]);
 }
 
 /** Writes `value` as `digits` zero-padded octal digits and a NUL; returns the bytes' sum. */
@@ -93,41 +127,133 @@ function writeOctal(block: Buffer, at: number, value: number, digits: number): n
   return sum;
 }
 
-function writeAscii(block: Buffer, at: number, text: string): number {
+function writeBytes(block: Buffer, at: number, bytes: Uint8Array | string): number {
   let sum = 0;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
+  for (let index = 0; index < bytes.length; index++) {
+    const code = typeof bytes === "string" ? bytes.charCodeAt(index) : (bytes[index] as number);
     block[at + index] = code;
     sum += code;
   }
   return sum;
 }
 
+interface Fields {
+  readonly name: Uint8Array | string;
+  readonly prefix: Uint8Array | string;
+  readonly linkname: Uint8Array | string;
+  readonly typeflag: number;
+  readonly mode: number;
+  readonly size: number;
+  readonly mtime: number;
+}
+
 /** Writes one 512-byte USTAR header at `at`; every field must already fit. */
-function writeUstar(
-  target: Buffer,
-  at: number,
-  name: string,
-  prefix: string,
-  typeflag: number,
-  mode: number,
-  size: number,
-  mtime: number,
-  linkname: string,
-): void {
+function writeUstar(target: Buffer, at: number, fields: Fields): void {
   TEMPLATE.copy(target, at);
   // TEMPLATE_SUM already counts the checksum field as eight spaces, as the format requires.
   let sum = TEMPLATE_SUM;
-  sum += writeAscii(target, at, name);
-  sum += writeOctal(target, at + 100, mode, 7);
-  sum += writeOctal(target, at + 124, size, 11);
-  sum += writeOctal(target, at + 136, mtime, 11);
-  target[at + 156] = typeflag;
-  sum += typeflag;
-  sum += writeAscii(target, at + 157, linkname);
-  sum += writeAscii(target, at + 345, prefix);
+  sum += writeBytes(target, at, fields.name);
+  sum += writeOctal(target, at + 100, fields.mode, 7);
+  sum += writeOctal(target, at + 124, fields.size, 11);
+  sum += writeOctal(target, at + 136, fields.mtime, 11);
+  target[at + 156] = fields.typeflag;
+  sum += fields.typeflag;
+  sum += writeBytes(target, at + 157, fields.linkname);
+  sum += writeBytes(target, at + 345, fields.prefix);
   writeOctal(target, at + 148, sum, 6);
   target[at + 155] = 0x20;
+}
+
+/** The PAX extended header block: Go leaves mode, mtime and the device numbers at zero. */
+function writePaxHeader(target: Buffer, at: number, name: Buffer, size: number): void {
+  writeUstar(target, at, {
+    name,
+    prefix: "",
+    linkname: "",
+    typeflag: PAX_TYPEFLAG,
+    mode: 0,
+    size,
+    mtime: 0,
+  });
+  target.fill(0, at + 329, at + 345);
+  let sum = 0;
+  target.fill(0x20, at + 148, at + 156);
+  for (let index = 0; index < BLOCK; index++) sum += target[at + index] as number;
+  writeOctal(target, at + 148, sum, 6);
+  target[at + 155] = 0x20;
+}
+
+/** The common case: one USTAR header with the name in its name field. */
+function fitsUstar(header: TarHeader): boolean {
+  const { name, linkname } = header;
+  return (
+    header.nameBytes === undefined &&
+    header.linknameBytes === undefined &&
+    name.length < NAME_SIZE &&
+    isAscii(name) &&
+    (linkname === undefined || (linkname.length <= NAME_SIZE && isAscii(linkname))) &&
+    header.size <= MAX_OCTAL_11 &&
+    header.mtime >= 0 &&
+    header.mtime <= MAX_OCTAL_11
+  );
+}
+
+interface Layout {
+  readonly fields: Fields;
+  /** The PAX extended header's name and records, when one is needed. */
+  readonly pax?: { readonly name: Buffer; readonly records: Buffer };
+}
+
+/** What Go's `tar.Writer.WriteHeader` writes for `header`: USTAR when it can, else PAX. */
+function layout(header: TarHeader): Layout {
+  const suffix = header.type === "directory" ? "/" : "";
+  const name = header.nameBytes
+    ? Buffer.concat([header.nameBytes, Buffer.from(suffix)])
+    : Buffer.from(`${header.name}${suffix}`);
+  const linkname = header.linknameBytes
+    ? Buffer.from(header.linknameBytes)
+    : Buffer.from(header.linkname ?? "");
+  const typeflag = TYPEFLAG[header.type];
+  const mode = header.mode & 0o7777;
+  const nameAscii = isAsciiBytes(name);
+  const split = nameAscii ? splitUstar(name) : undefined;
+  const nameFits = nameAscii && (name.length <= NAME_SIZE || split !== undefined);
+  const linkFits = isAsciiBytes(linkname) && linkname.length <= NAME_SIZE;
+  const sizeFits = header.size <= MAX_OCTAL_11;
+  const mtimeFits = header.mtime >= 0 && header.mtime <= MAX_OCTAL_11;
+  if (nameFits && linkFits && sizeFits && mtimeFits) {
+    const [prefix, rest] = split ?? [Buffer.alloc(0), name];
+    const { size, mtime } = header;
+    return { fields: { name: rest, prefix, linkname, typeflag, mode, size, mtime } };
+  }
+  // Go sorts the records by key.
+  const records: Buffer[] = [];
+  if (!linkFits) records.push(paxRecord("linkpath", linkname));
+  if (!mtimeFits) records.push(paxRecord("mtime", Buffer.from(String(header.mtime))));
+  if (!nameAscii || name.length > NAME_SIZE) records.push(paxRecord("path", name));
+  if (!sizeFits) records.push(paxRecord("size", Buffer.from(String(header.size))));
+  const slash = name.lastIndexOf(SLASH, name.length - 1);
+  const directory = name.subarray(0, slash + 1);
+  const file = name.subarray(slash + 1);
+  const paxName = Buffer.concat([
+    directory,
+    Buffer.from(file.length > 0 ? "PaxHeaders.0/" : "PaxHeaders.0"),
+    file,
+  ]);
+  let stub = toAscii(paxName).subarray(0, NAME_SIZE);
+  while (stub.length > 0 && stub[stub.length - 1] === SLASH) stub = stub.subarray(0, -1);
+  return {
+    fields: {
+      name: fitField(toAscii(name), NAME_SIZE),
+      prefix: "",
+      linkname: fitField(toAscii(linkname), NAME_SIZE),
+      typeflag,
+      mode,
+      size: sizeFits ? header.size : 0,
+      mtime: mtimeFits ? header.mtime : 0,
+    },
+    pax: { name: stub, records: Buffer.concat(records) },
+  };
 }
 
 /**
@@ -136,8 +262,8 @@ function writeUstar(
  */
 export function headerSize(header: TarHeader): number {
   if (fitsUstar(header)) return BLOCK;
-  const pax = layout(header).pax;
-  return pax === undefined ? BLOCK : 2 * BLOCK + padded(Buffer.byteLength(pax));
+  const { pax } = layout(header);
+  return pax === undefined ? BLOCK : 2 * BLOCK + padded(pax.records.length);
 }
 
 /** `size` rounded up to a whole number of blocks. */
@@ -145,91 +271,34 @@ export function padded(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK;
 }
 
-interface Layout {
-  readonly name: string;
-  readonly prefix: string;
-  readonly pax: string | undefined;
-}
-
-function layout(header: TarHeader): Layout {
-  const fullName = header.type === "directory" ? `${header.name}/` : header.name;
-  const linkname = header.linkname ?? "";
-  let records = "";
-  let name = fullName;
-  let prefix = "";
-  const split = isAscii(fullName) ? splitUstar(fullName) : undefined;
-  if (split === undefined) {
-    records += paxRecord("path", fullName);
-    name = asciiStub(fullName);
-  } else {
-    [prefix, name] = split;
-  }
-  if (linkname.length > 100 || !isAscii(linkname)) records += paxRecord("linkpath", linkname);
-  if (header.size > MAX_OCTAL_11) records += paxRecord("size", String(header.size));
-  if (header.mtime < 0 || header.mtime > MAX_OCTAL_11)
-    records += paxRecord("mtime", String(header.mtime));
-  return { name, prefix, pax: records === "" ? undefined : records };
-}
-
-/** The common case: one USTAR header with the name in its name field. */
-function fitsUstar(header: TarHeader): boolean {
-  const { name, linkname } = header;
-  return (
-    name.length < 100 &&
-    isAscii(name) &&
-    (linkname === undefined || (linkname.length <= 100 && isAscii(linkname))) &&
-    header.size <= MAX_OCTAL_11 &&
-    header.mtime >= 0 &&
-    header.mtime <= MAX_OCTAL_11
-  );
-}
-
-/** A printable ASCII stand-in of at most 100 bytes for readers that ignore PAX headers. */
-function asciiStub(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]/g, "_");
-  return ascii.length <= 100 ? ascii : ascii.slice(ascii.length - 100);
-}
-
 /**
  * Writes the header(s) for `header` into `target` at `at` and returns the number of bytes written
  * (see {@link headerSize}). `target` must have room for them.
  */
 export function writeHeader(target: Buffer, at: number, header: TarHeader): number {
-  const typeflag = TYPEFLAG[header.type];
   if (fitsUstar(header)) {
     const name = header.type === "directory" ? `${header.name}/` : header.name;
-    const { mode, size, mtime } = header;
-    writeUstar(target, at, name, "", typeflag, mode & 0o7777, size, mtime, header.linkname ?? "");
+    writeUstar(target, at, {
+      name,
+      prefix: "",
+      linkname: header.linkname ?? "",
+      typeflag: TYPEFLAG[header.type],
+      mode: header.mode & 0o7777,
+      size: header.size,
+      mtime: header.mtime,
+    });
     return BLOCK;
   }
-  const { name, prefix, pax } = layout(header);
-  const linkname = header.linkname ?? "";
-  const fitsLink = linkname.length <= 100 && isAscii(linkname);
-  const size = header.size > MAX_OCTAL_11 ? 0 : header.size;
-  const mtime = header.mtime < 0 || header.mtime > MAX_OCTAL_11 ? 0 : header.mtime;
+  const { fields, pax } = layout(header);
   let offset = at;
   if (pax !== undefined) {
-    const data = Buffer.from(pax, "utf8");
-    const paxName = asciiStub(
-      `PaxHeaders.0/${header.name.slice(header.name.lastIndexOf("/") + 1)}`,
-    );
-    writeUstar(target, offset, paxName, "", PAX_TYPEFLAG, 0o644, data.length, mtime, "");
+    writePaxHeader(target, offset, pax.name, pax.records.length);
     offset += BLOCK;
-    data.copy(target, offset);
-    const end = offset + padded(data.length);
-    target.fill(0, offset + data.length, end);
+    pax.records.copy(target, offset);
+    const end = offset + padded(pax.records.length);
+    target.fill(0, offset + pax.records.length, end);
     offset = end;
   }
-  writeUstar(
-    target,
-    offset,
-    name,
-    prefix,
-    typeflag,
-    header.mode & 0o7777,
-    size,
-    mtime,
-    fitsLink ? linkname : asciiStub(linkname),
-  );
+  writeUstar(target, offset, fields);
   return offset + BLOCK - at;
 }

@@ -4,7 +4,11 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
+import {
+  DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
+  MAX_CREDENTIAL_HELPER_OUTPUT_BYTES,
+} from "../defaults.js";
 import { CredentialsError } from "../errors.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
@@ -26,14 +30,23 @@ export const TOKEN_USERNAME = "<token>";
 /** Options of {@link credentialHelperGet} and {@link credentialHelperList}. */
 export interface CredentialHelperOptions {
   /** The environment of the helper; its `PATH` finds the program. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: NodeJS.ProcessEnv | undefined;
   /**
    * Where the helper was configured, for error messages, e.g. `credsStore in ~/.docker/config.json`.
    * @default "the Docker config"
    */
-  readonly origin?: string;
-  /** Cancels the helper: the process is killed and the promise rejects with the signal's reason. */
-  readonly signal?: AbortSignal;
+  readonly origin?: string | undefined;
+  /**
+   * Cancels the helper: its process group is killed and the promise rejects with the signal's
+   * reason at once.
+   */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * How long the helper may take before its process group is killed and the call fails with a
+   * {@link CredentialsError}.
+   * @default 30000 (DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS)
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 /**
@@ -56,7 +69,7 @@ export async function credentialHelperGet(
       debug("%s has no credentials for %s", program(helper), serverUrl);
       return undefined;
     }
-    throw helperFailed(helper, "get", result, options);
+    throw helperFailed(helper, "get", serverUrl, result, options);
   }
   const answer = parseAnswer(helper, "get", result.stdout, options);
   const username = answer?.Username;
@@ -84,7 +97,7 @@ export async function credentialHelperList(
   const result = await runHelper(helper, "list", "", options);
   if (!result.ok) {
     if (NOT_FOUND.test(result.output)) return new Map();
-    throw helperFailed(helper, "list", result, options);
+    throw helperFailed(helper, "list", "", result, options);
   }
   const answer = parseAnswer(helper, "list", result.stdout, options);
   const servers = new Map<string, string>();
@@ -106,9 +119,27 @@ function originOf(options: CredentialHelperOptions): string {
 interface HelperResult {
   readonly ok: boolean;
   readonly exitCode: number | null;
+  readonly exitSignal: NodeJS.Signals | null;
   readonly stdout: string;
-  /** stdout and stderr, trimmed: where helpers put their error text. */
+  /** stdout and stderr, trimmed: where helpers say "credentials not found". Never shown. */
   readonly output: string;
+}
+
+/** A helper name is the tail of a program name on PATH, never a path to run something else. */
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+/** Process groups of helpers still running, killed if this process exits before they do. */
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  running.delete(pid);
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
 }
 
 function runHelper(
@@ -118,25 +149,82 @@ function runHelper(
   options: CredentialHelperOptions,
 ): Promise<HelperResult> {
   const { env = process.env, signal } = options;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS;
   const name = program(helper);
   signal?.throwIfAborted();
+  if (typeof helper !== "string" || !HELPER_NAME.test(helper)) {
+    return Promise.reject(
+      new CredentialsError(
+        `${originOf(options)} names the credential helper ${JSON.stringify(String(helper))}, which is not a helper name: it must be the part after "docker-credential-" of a program on PATH (letters, digits, ".", "_", "+" and "-")`,
+        name,
+      ),
+    );
+  }
   debug("%s %s", name, action);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", () => {
+      for (const pid of [...running]) killGroup(pid);
+    });
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(name, [action], { env, stdio: ["pipe", "pipe", "pipe"], signal });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    // Its own process group (a new session), so that killing it also kills whatever it started:
+    // a keychain prompt or an agent it waits on.
+    const child = spawn(name, [action], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    if (child.pid !== undefined) running.add(child.pid);
+    const chunks: Buffer[] = [];
+    const errChunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (error: unknown, result?: HelperResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (error !== undefined) {
+        killGroup(child.pid);
+        child.stdout.destroy();
+        child.stderr.destroy();
+        child.stdin.destroy();
+        reject(error);
+        return;
+      }
+      if (child.pid !== undefined) running.delete(child.pid);
+      resolve(result as HelperResult);
+    };
+    const onAbort = () => finish(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = setTimeout(
+      () =>
+        finish(
+          new CredentialsError(
+            `The credential helper ${name} ${action} (${originOf(options)}) did not answer within ${timeoutMs} ms and was stopped. It may be waiting for a keychain or passphrase prompt: run \`${byHand(name, action, input)}\` to see what it does, or raise credentialHelperTimeoutMs.`,
+            name,
+          ),
+        ),
+      timeoutMs,
+    );
+    const collect = (target: Buffer[]) => (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_CREDENTIAL_HELPER_OUTPUT_BYTES) {
+        finish(
+          new CredentialsError(
+            `The credential helper ${name} ${action} (${originOf(options)}) printed more than ${MAX_CREDENTIAL_HELPER_OUTPUT_BYTES} bytes, far more than an answer, and was stopped; run \`${byHand(name, action, input)}\` to see what it prints.`,
+            name,
+          ),
+        );
+        return;
+      }
+      target.push(chunk);
+    };
+    child.stdout.on("data", collect(chunks));
+    child.stderr.on("data", collect(errChunks));
     // A helper may exit without reading its input; EPIPE on stdin is not the failure to report.
     child.stdin.on("error", () => undefined);
     child.stdin.end(input);
     child.once("error", (error: NodeJS.ErrnoException) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
       if (error.code === "ENOENT") {
-        reject(
+        finish(
           new CredentialsError(
             `The credential helper ${name} is not installed or not on PATH; it is named by ${originOf(options)}. Install it, or remove it from the Docker config.`,
             name,
@@ -145,39 +233,50 @@ function runHelper(
         );
         return;
       }
-      reject(
+      finish(
         new CredentialsError(
           `Cannot run the credential helper ${name} (${originOf(options)}): ${error.message}`,
           name,
-          {
-            cause: error,
-          },
+          { cause: error },
         ),
       );
     });
-    child.once("close", (exitCode) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const out = Buffer.concat(stdout).toString("utf8");
-      const err = Buffer.concat(stderr).toString("utf8");
-      resolve({ ok: exitCode === 0, exitCode, stdout: out, output: `${out}\n${err}`.trim() });
+    child.once("close", (exitCode, exitSignal) => {
+      const out = Buffer.concat(chunks).toString("utf8");
+      const err = Buffer.concat(errChunks).toString("utf8");
+      finish(undefined, {
+        ok: exitCode === 0,
+        exitCode,
+        exitSignal,
+        stdout: out,
+        output: `${out}\n${err}`.trim(),
+      });
     });
   });
 }
 
+/** The shell command that runs a helper by hand, as the CLI would. */
+function byHand(name: string, action: string, input: string): string {
+  if (action !== "get") return `${name} ${action}`;
+  return `printf %s '${input.replace(/'/g, "'\\''")}' | ${name} get`;
+}
+
 function helperFailed(
   helper: string,
-  action: string,
+  action: "get" | "list",
+  input: string,
   result: HelperResult,
   options: CredentialHelperOptions,
 ): CredentialsError {
-  // The CLI shows the helper's own text; it is an error message, not the stored secret.
-  const text = result.output.length > 500 ? `${result.output.slice(0, 500)}...` : result.output;
+  const name = program(helper);
+  const how =
+    result.exitCode === null
+      ? `was killed by ${result.exitSignal}`
+      : `exited with code ${result.exitCode}`;
+  // Never the helper's output: a helper may print the secret before it fails.
   return new CredentialsError(
-    `The credential helper ${program(helper)} ${action} (${originOf(options)}) exited with code ${result.exitCode}${text ? `: ${text}` : ""}`,
-    program(helper),
+    `The credential helper ${name} ${action} (${originOf(options)}) ${how}. Its output is not shown, since it may hold a secret: run \`${byHand(name, action, input)}\` to see it.`,
+    name,
   );
 }
 

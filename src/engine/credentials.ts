@@ -5,11 +5,23 @@
  * Lookup order for one registry: explicit credentials passed in code, then the registry's
  * `credHelpers` entry, then `credsStore`, then `auths` in `$DOCKER_CONFIG/config.json` (or
  * `~/.docker/config.json`, or the legacy `~/.dockercfg`).
+ *
+ * Over 400 lines for now: the image-reference grammar still lives here, until it moves to its own
+ * module (`src/reference/`); the lookups use it only through `registryOfImage` and
+ * `parseReference`.
  * @module
  */
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
+import { DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS, MAX_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
-import { credentialHelperGet, credentialHelperList, TOKEN_USERNAME } from "./credential-helper.js";
+import { integerOption, optionsObject, show, signalOption } from "../validate.js";
+import {
+  credentialHelperGet,
+  credentialHelperList,
+  type HelperCredentials,
+  program,
+  TOKEN_USERNAME,
+} from "./credential-helper.js";
 import {
   type ConfigAuthEntry,
   DOCKER_HUB_KEY,
@@ -59,6 +71,77 @@ export interface CredentialOptions {
    * @default undefined (the Docker config alone)
    */
   auth?: RegistryAuth | Readonly<Record<string, RegistryAuth>>;
+  /**
+   * Cancels the lookup: a credential helper that is running is killed (with its process group)
+   * and the lookup rejects with the signal's reason.
+   */
+  signal?: AbortSignal | undefined;
+  /**
+   * How long each credential helper (`docker-credential-*`) may take, in milliseconds, before it
+   * is killed and the lookup fails with a {@link CredentialsError} naming it: a whole number from
+   * 1 to 2147483647.
+   * @default 30000
+   */
+  credentialHelperTimeoutMs?: number | undefined;
+}
+
+/**
+ * One lookup's settings, checked once, and the helper answers it already has: within one
+ * operation each helper is asked at most once per registry (never across operations: tokens
+ * expire).
+ */
+interface Lookup {
+  readonly env: NodeJS.ProcessEnv;
+  readonly signal: AbortSignal | undefined;
+  readonly timeoutMs: number;
+  readonly answers: Map<string, Promise<unknown>>;
+}
+
+/** Checks the options of a lookup before anything is read or run. */
+function lookupOf(options: CredentialOptions | undefined): Lookup {
+  const given = optionsObject("the credential options", options);
+  const env = given.env ?? process.env;
+  if (env === null || typeof env !== "object") {
+    throw new InvalidArgumentError(`env must be an object such as process.env, got ${show(env)}`);
+  }
+  const signal = signalOption("signal", given.signal);
+  const timeoutMs = integerOption(
+    "credentialHelperTimeoutMs",
+    given.credentialHelperTimeoutMs,
+    DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
+    { min: 1, max: MAX_TIMEOUT_MS },
+  );
+  signal?.throwIfAborted();
+  return { env, signal, timeoutMs, answers: new Map() };
+}
+
+function helperGet(
+  lookup: Lookup,
+  helper: string,
+  server: string,
+  origin: string,
+): Promise<HelperCredentials | undefined> {
+  const key = `get\0${helper}\0${server}`;
+  let answer = lookup.answers.get(key) as Promise<HelperCredentials | undefined> | undefined;
+  if (!answer) {
+    answer = credentialHelperGet(helper, server, helperOptions(lookup, origin));
+    lookup.answers.set(key, answer);
+  }
+  return answer;
+}
+
+function helperList(lookup: Lookup, helper: string, origin: string): Promise<Map<string, string>> {
+  const key = `list\0${helper}`;
+  let answer = lookup.answers.get(key) as Promise<Map<string, string>> | undefined;
+  if (!answer) {
+    answer = credentialHelperList(helper, helperOptions(lookup, origin));
+    lookup.answers.set(key, answer);
+  }
+  return answer;
+}
+
+function helperOptions(lookup: Lookup, origin: string) {
+  return { env: lookup.env, origin, signal: lookup.signal, timeoutMs: lookup.timeoutMs };
 }
 
 const DEFAULT_DOMAIN = "docker.io";
@@ -77,6 +160,30 @@ const REFERENCE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
 const BARE_DOMAIN = new RegExp(`^${DOMAIN}$`);
 const IDENTIFIER = /^[a-f0-9]{64}$/;
 const NAME_TOTAL_LENGTH_MAX = 255;
+
+/** The parts of an image reference, as the distribution grammar splits it. */
+export interface ReferenceParts {
+  /** `[domain/]path`, e.g. `ghcr.io/team/app`. */
+  readonly name: string;
+  /** The tag, without `:`. */
+  readonly tag: string | undefined;
+  /** The digest, e.g. `sha256:...`. */
+  readonly digest: string | undefined;
+}
+
+/**
+ * Splits `text` by the grammar of github.com/distribution/reference, or `undefined` when it is not
+ * a reference (a repository name longer than 255 characters included). Case is not checked here:
+ * see {@link registryOfImage}.
+ */
+export function parseReference(text: string): ReferenceParts | undefined {
+  // The grammar is linear in practice, but no reference is this long: bound the work.
+  if (typeof text !== "string" || text.length > 1024) return undefined;
+  const match = REFERENCE.exec(text);
+  const name = match?.[1];
+  if (name === undefined || name.length > NAME_TOTAL_LENGTH_MAX) return undefined;
+  return { name, tag: match?.[2], digest: match?.[3] };
+}
 
 /**
  * The registry host of an image reference, decided as the docker CLI's reference parsing decides
@@ -287,15 +394,15 @@ function authsEntryFor(config: DockerConfig, key: string): [string, ConfigAuthEn
 }
 
 async function fromHelper(
+  lookup: Lookup,
   config: DockerConfig,
   key: string,
   helper: string,
   origin: string,
-  env: NodeJS.ProcessEnv,
 ): Promise<RegistryAuth | undefined> {
   // Helpers are asked with the key itself: for Docker Hub that is the full
   // `https://index.docker.io/v1/`, under which `docker login` stores it (docker-py does the same).
-  const found = await credentialHelperGet(helper, key, { env, origin });
+  const found = await helperGet(lookup, helper, key, origin);
   if (!found) return undefined;
   debug("credentials for %s from docker-credential-%s", key, helper);
   const email = authsEntryFor(config, key)?.[1].email;
@@ -307,50 +414,86 @@ async function fromHelper(
   return engineAuth(auth, key);
 }
 
+/** A login and where it came from (or where it was looked for), for messages. */
+export interface RegistryAuthLookup {
+  /** The login, or `undefined` when there is none. */
+  readonly auth: RegistryAuth | undefined;
+  /** The registry key that was looked up, e.g. `ghcr.io` or `https://index.docker.io/v1/`. */
+  readonly key: string;
+  /**
+   * Where the login came from (`auths["ghcr.io"] in /home/me/.docker/config.json`, `options.auth`,
+   * `docker-credential-pass (credsStore in ...)`) or, without one, everything that was searched.
+   */
+  readonly origin: string;
+}
+
 async function fromConfig(
+  lookup: Lookup,
   config: DockerConfig,
   key: string,
-  env: NodeJS.ProcessEnv,
-): Promise<RegistryAuth | undefined> {
+): Promise<RegistryAuthLookup> {
   const helper = helperFor(config, key);
+  const searched: string[] = [];
   if (helper) {
-    const auth = await fromHelper(config, key, helper.helper, helper.origin, env);
-    if (auth) return auth;
+    const auth = await fromHelper(lookup, config, key, helper.helper, helper.origin);
+    if (auth) return { auth, key, origin: `${program(helper.helper)} (${helper.origin})` };
+    searched.push(`${program(helper.helper)} (${helper.origin})`);
     // docker-py: nothing in the helper, so look in `auths`.
   }
+  const where = config.file ?? `${config.dir}/config.json (which does not exist)`;
   const entry = authsEntryFor(config, key);
-  if (!entry || !hasCredentials(entry[1])) return undefined;
+  if (!entry || !hasCredentials(entry[1])) {
+    searched.push(`auths in ${where}`);
+    return { auth: undefined, key, origin: `no login for ${key} in ${searched.join(" or ")}` };
+  }
   debug("credentials for %s from auths[%j]", key, entry[0]);
-  return engineAuth(entry[1], entry[0]);
+  return {
+    auth: engineAuth(entry[1], entry[0]),
+    key,
+    origin: `auths[${JSON.stringify(entry[0])}] in ${where}`,
+  };
+}
+
+/**
+ * Like {@link resolveRegistryAuth}, and says where the login came from or, without one, where it
+ * was looked for (for error messages such as the engine's "no basic auth credentials").
+ */
+export async function lookupRegistryAuth(
+  imageOrRegistry: string,
+  options: CredentialOptions = {},
+): Promise<RegistryAuthLookup> {
+  const lookup = lookupOf(options);
+  const key = registryOf(imageOrRegistry);
+  const explicit = explicitAuths(options.auth);
+  if (explicit.single) {
+    debug("explicit credentials for %s", key);
+    return { auth: engineAuth(explicit.single, key), key, origin: "options.auth" };
+  }
+  const mapped = explicit.byKey.get(key);
+  if (mapped) {
+    debug("explicit credentials for %s", key);
+    return { auth: engineAuth(mapped, key), key, origin: `options.auth for ${key}` };
+  }
+  return fromConfig(lookup, loadDockerConfig(lookup.env), key);
 }
 
 /**
  * The credentials the engine should use for one registry, or `undefined` when there are none:
  * explicit ones from `options.auth`, else from the Docker config (`credHelpers`, `credsStore`,
- * `auths`).
+ * `auths`). A credential helper gets `options.signal` and at most
+ * `options.credentialHelperTimeoutMs` (30 s by default) to answer.
  *
  * @param imageOrRegistry - an image reference (`127.0.0.1:5556/team/app:1`, `busybox`), a registry
  *   URL (`https://ghcr.io`) or a registry host (`ghcr.io`, `localhost:5000`, `docker.io`).
- * @throws InvalidArgumentError for an invalid reference, `auth` or config file;
- *   {@link CredentialsError} when a credential helper is missing or fails.
+ * @throws InvalidArgumentError for an invalid reference, option, `auth` or config file;
+ *   {@link CredentialsError} when a credential helper is missing, fails or times out; the
+ *   signal's reason when cancelled.
  */
 export async function resolveRegistryAuth(
   imageOrRegistry: string,
   options: CredentialOptions = {},
 ): Promise<RegistryAuth | undefined> {
-  const { env = process.env } = options;
-  const key = registryOf(imageOrRegistry);
-  const explicit = explicitAuths(options.auth);
-  if (explicit.single) {
-    debug("explicit credentials for %s", key);
-    return engineAuth(explicit.single, key);
-  }
-  const mapped = explicit.byKey.get(key);
-  if (mapped) {
-    debug("explicit credentials for %s", key);
-    return engineAuth(mapped, key);
-  }
-  return fromConfig(loadDockerConfig(env), key, env);
+  return (await lookupRegistryAuth(imageOrRegistry, options)).auth;
 }
 
 /**
@@ -374,21 +517,21 @@ export async function registryAuthHeader(
  * Every login the Docker config (and `options.auth`) knows, keyed as the engine looks them up
  * (`https://index.docker.io/v1/` for Docker Hub, the host otherwise). Like docker-py: `auths`,
  * then every server `credsStore`'s helper lists, then every `credHelpers` registry, then the
- * explicit logins, each overriding the ones before.
+ * explicit logins, each overriding the ones before. Each helper is asked at most once per server.
  *
  * @throws as {@link resolveRegistryAuth} does.
  */
 export async function resolveAllRegistryAuths(
   options: CredentialOptions = {},
 ): Promise<Map<string, RegistryAuth>> {
-  const { env = process.env } = options;
+  const lookup = lookupOf(options);
   const explicit = explicitAuths(options.auth);
   if (explicit.single && !explicit.single.serveraddress) {
     throw new InvalidArgumentError(
       'auth is a single login without serveraddress, but a build may pull from any registry; pass a map such as { "ghcr.io": { username, password } }, or set auth.serveraddress',
     );
   }
-  const config = loadDockerConfig(env);
+  const config = loadDockerConfig(lookup.env);
   const all = new Map<string, RegistryAuth>();
   // Entries under their exact key come last so they win over look-alikes (`https://host/v2/`).
   const authsInOrder = [...config.auths].sort(
@@ -399,10 +542,10 @@ export async function resolveAllRegistryAuths(
   }
   if (config.credsStore) {
     const origin = configOrigin(config, "credsStore");
-    const servers = await credentialHelperList(config.credsStore, { env, origin });
+    const servers = await helperList(lookup, config.credsStore, origin);
     for (const server of servers.keys()) {
       const key = registryKey(server);
-      const found = await credentialHelperGet(config.credsStore, server, { env, origin });
+      const found = await helperGet(lookup, config.credsStore, server, origin);
       if (!found) continue;
       const auth: RegistryAuth =
         found.username === TOKEN_USERNAME
@@ -414,7 +557,7 @@ export async function resolveAllRegistryAuths(
   for (const [registry, helper] of config.credHelpers) {
     const key = registryKey(registry);
     const origin = configOrigin(config, `credHelpers[${JSON.stringify(registry)}]`);
-    const auth = await fromHelper(config, key, helper, origin, env);
+    const auth = await fromHelper(lookup, config, key, helper, origin);
     if (auth) all.set(key, auth);
   }
   if (explicit.single?.serveraddress) {
@@ -434,7 +577,7 @@ export async function resolveAllRegistryAuths(
  *
  * @example
  * ```ts
- * const config = await registryConfigHeader();
+ * const config = await registryConfigHeader({ signal });
  * const headers = config ? { "X-Registry-Config": config } : {};
  * ```
  */
@@ -444,6 +587,16 @@ export async function registryConfigHeader(
   const all = await resolveAllRegistryAuths(options);
   if (all.size === 0) return undefined;
   return encodeRegistryHeader(Object.fromEntries(all));
+}
+
+/**
+ * Checks an `auth` option (one login, or a map of registry to login) without printing any value,
+ * so an operation can refuse it before any I/O.
+ *
+ * @throws InvalidArgumentError naming the field that is wrong.
+ */
+export function checkAuthOption(auth: unknown): void {
+  explicitAuths(auth as CredentialOptions["auth"]);
 }
 
 /**

@@ -1,48 +1,37 @@
 /**
- * The public dockerode client, configured from the environment like the docker CLI.
+ * The public dockerode client, configured from the environment like the docker CLI, loaded only
+ * when asked for, and hardened: it never follows a redirect and refuses request paths that a
+ * caller's string could have steered to another endpoint.
  * @module
  */
-import type { Readable } from "node:stream";
-import createDebug from "debug";
-import Docker from "dockerode";
-import { EngineUnreachableError } from "../errors.js";
+import http, { type ClientRequest, type IncomingMessage } from "node:http";
+import { createRequire } from "node:module";
+import { addAbortSignal, type Readable } from "node:stream";
+import type Docker from "dockerode";
+import { createDebug } from "../debug-logger.js";
+import { InvalidArgumentError } from "../errors.js";
+import { show } from "../validate.js";
 import { encodeRegistryHeader } from "./credentials.js";
-import { type DockerClientOptions, type EngineEndpoint, resolveEngine } from "./endpoint.js";
+import {
+  type DockerClientOptions,
+  type EngineEndpoint,
+  type ModemOptions,
+  resolveEngine,
+} from "./endpoint.js";
+import { explainConnectionError } from "./engine-errors.js";
+import { checkEnginePath } from "./engine-path.js";
+import { https, sshAgent } from "./engine-transport.js";
 
 const debug = createDebug("prefect-dockerutils:engine");
 
-/** Connection failures that mean nothing answers at the endpoint, as opposed to a dropped one. */
-const UNREACHABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOENT",
-  "EACCES",
-  "EPERM",
-  "ENOTSOCK",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-]);
+const endpoints = new WeakMap<object, EngineEndpoint>();
 
-const endpoints = new WeakMap<Docker, EngineEndpoint>();
+let DockerClass: typeof Docker | undefined;
 
-/** The endpoint a client made by {@link dockerClient} talks to, if it was made there. */
-export function engineEndpointOf(docker: Docker): EngineEndpoint | undefined {
-  return endpoints.get(docker);
-}
-
-/** Wraps a connection failure in an {@link EngineUnreachableError}; other errors pass unchanged. */
-export function explainConnectionError(error: unknown, endpoint: EngineEndpoint): unknown {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (error instanceof EngineUnreachableError || !code || !UNREACHABLE_CODES.has(code)) {
-    return error;
-  }
-  return new EngineUnreachableError(
-    `Cannot reach the Docker engine at ${endpoint.url} (from ${endpoint.source}): ${(error as Error).message}. This error is often thrown because Docker is not running. Please ensure Docker is running.`,
-    endpoint.url,
-    { cause: error },
-  );
+/** dockerode, loaded at the first {@link dockerClient} call: it brings ssh2, grpc and protobuf. */
+function loadDockerode(): typeof Docker {
+  DockerClass ??= createRequire(import.meta.url)("dockerode") as typeof Docker;
+  return DockerClass;
 }
 
 /**
@@ -50,9 +39,14 @@ export function explainConnectionError(error: unknown, endpoint: EngineEndpoint)
  * {@link resolveEngine}). Every request made through it that cannot reach the engine fails with an
  * {@link EngineUnreachableError} naming the endpoint that was tried and how it was chosen.
  *
- * Registry credentials given to dockerode (`authconfig`, `registryconfig`) are sent URL-safe
- * base64 encoded, as the engine expects (docker-modem sends `registryconfig` in standard base64,
- * which the engine drops), and are kept out of docker-modem's `DEBUG=modem` log.
+ * Beyond plain dockerode, the client never follows a redirect from the engine (a 3xx fails the
+ * call with its status), and refuses a request whose path holds a `.` or `..` segment, a second
+ * `?`, a `#` or a control character, which only a hostile name (`getImage("../../x")`) produces.
+ * Registry credentials given to it (`authconfig`, `registryconfig`) are sent URL-safe base64
+ * encoded, as the engine expects (docker-modem sends `registryconfig` in standard base64, which
+ * the engine drops), and no header is ever logged.
+ *
+ * dockerode itself is loaded on the first call, not when the package is imported.
  *
  * @example
  * ```ts
@@ -64,46 +58,247 @@ export function explainConnectionError(error: unknown, endpoint: EngineEndpoint)
 export function dockerClient(options: DockerClientOptions = {}): Docker {
   const endpoint = resolveEngine(options);
   debug("engine %s (from %s)", endpoint.url, endpoint.source);
-  const docker = new Docker(endpoint.modemOptions);
-  const modem = docker.modem as DialingModem;
+  const DockerCtor = loadDockerode();
+  const docker = new DockerCtor(endpoint.modemOptions);
+  const modem = docker.modem as unknown as ModemInternals;
   const dial = modem.dial.bind(modem);
-  modem.dial = (dialOptions, callback) =>
+  modem.dial = (dialOptions, callback) => {
+    try {
+      checkEnginePath(dialOptions.path.replace(/\?$/, ""));
+    } catch (error) {
+      process.nextTick(() => callback(error, null));
+      return;
+    }
     dial(protectCredentials(dialOptions, modem), (error, result) =>
       callback(error ? explainConnectionError(error, endpoint) : error, result),
     );
+  };
+  modem.buildRequest = buildRequestWithoutRedirects;
   endpoints.set(docker, endpoint);
   return docker;
 }
 
-/** The part of docker-modem's API this library calls; @types/dockerode does not describe it. */
-export interface DialingModem {
+/**
+ * Where a dockerode client talks to: the endpoint {@link dockerClient} resolved for it, or what
+ * its modem's options say for a client made elsewhere.
+ *
+ * @throws InvalidArgumentError when `docker` is not a dockerode client.
+ */
+export function endpointOfClient(docker: Docker): EngineEndpoint {
+  if (docker === null || typeof docker !== "object") {
+    throw new InvalidArgumentError(
+      `docker must be a dockerode client such as dockerClient(), got ${show(docker)}`,
+    );
+  }
+  const known = endpoints.get(docker);
+  if (known) return known;
+  const modem = (docker as { modem?: unknown }).modem as ModemInternals | undefined;
+  if (!modem || typeof modem !== "object") {
+    throw new InvalidArgumentError(
+      "docker must be a dockerode client such as dockerClient(): it has no modem",
+    );
+  }
+  const source = "the client passed in";
+  if (modem.host) {
+    const port = modem.port ?? "";
+    if (modem.protocol === "ssh") {
+      const user = modem.username ? `${modem.username}@` : "";
+      return {
+        url: `ssh://${user}${modem.host}:${port || 22}`,
+        source,
+        modemOptions: {
+          protocol: "ssh",
+          host: modem.host,
+          port: port || 22,
+          ...(modem.username ? { username: modem.username } : {}),
+          ...(modem.password ? { password: modem.password } : {}),
+          ...(modem.sshOptions ? { sshOptions: modem.sshOptions } : {}),
+        } as ModemOptions,
+      };
+    }
+    const tls = modem.protocol === "https";
+    return {
+      url: `tcp://${modem.host}:${port}${tls ? " (TLS)" : ""}`,
+      source,
+      modemOptions: {
+        protocol: tls ? "https" : "http",
+        host: modem.host,
+        ...(port ? { port } : {}),
+        ...(tls && modem.agent ? { agent: modem.agent } : {}),
+        ...(tls && modem.ca ? { ca: modem.ca } : {}),
+        ...(tls && modem.cert ? { cert: modem.cert } : {}),
+        ...(tls && modem.key ? { key: modem.key } : {}),
+      } as ModemOptions,
+    };
+  }
+  const socketPath = modem.socketPath;
+  return {
+    url: typeof socketPath === "string" ? `unix://${socketPath}` : "docker-modem's default socket",
+    source,
+    modemOptions: { socketPath } as ModemOptions,
+  };
+}
+
+/** docker-modem's instance fields and methods this module reads or replaces. */
+interface ModemInternals {
   dial(options: DialOptions, callback: (error: unknown, result: unknown) => void): void;
+  buildRequest: typeof buildRequestWithoutRedirects;
+  buildPayload(
+    error: unknown,
+    isStream: boolean | undefined,
+    statusCodes: Record<number, unknown> | undefined,
+    openStdin: boolean | undefined,
+    request: unknown,
+    response: unknown,
+    json: unknown,
+    callback: (error: unknown, result: unknown) => void,
+  ): void;
   headers?: Record<string, string>;
   socketPath?: unknown;
   host?: string;
   port?: string | number;
   protocol?: string;
+  username?: string;
+  password?: string;
+  sshOptions?: Record<string, unknown>;
+  agent?: http.Agent;
+  ca?: unknown;
+  cert?: unknown;
+  key?: unknown;
+  timeout?: number;
+  connectionTimeout?: number;
 }
 
 interface DialOptions {
   path: string;
-  method: "GET" | "POST" | "DELETE";
-  options?: Record<string, unknown>;
-  file?: Readable;
+  method?: string;
   headers?: Record<string, string>;
-  isStream?: boolean;
-  abortSignal?: AbortSignal;
-  statusCodes: Record<number, true | string>;
   authconfig?: { key?: string; base64?: string } & Record<string, unknown>;
   registryconfig?: { base64?: string } & Record<string, unknown>;
+  [option: string]: unknown;
+}
+
+interface RequestContext {
+  hijack?: boolean;
+  isStream?: boolean;
+  openStdin?: boolean;
+  statusCodes?: Record<number, unknown>;
+}
+
+/**
+ * docker-modem's `buildRequest`, minus the one thing this library cannot accept: docker-modem
+ * sends every request through its own copy of follow-redirects, which follows an engine's 301 to
+ * wherever its `Location` points (a host taken from a hostile path) and crashes the process when
+ * that host does not answer. Here a 3xx is just an unexpected status, which `buildPayload` turns
+ * into an error. Everything else (hijack, timeouts, streams, SSH) is as docker-modem does it.
+ */
+function buildRequestWithoutRedirects(
+  this: ModemInternals,
+  options: http.RequestOptions & { signal?: AbortSignal },
+  context: RequestContext,
+  data: string | Buffer | Readable | undefined,
+  callback: (error: unknown, result: unknown) => void,
+): void {
+  let finished = false;
+  let connectionTimer: NodeJS.Timeout | undefined;
+  const requestOptions =
+    this.protocol === "ssh"
+      ? Object.assign(options, {
+          agent: sshAgent({
+            ...this.sshOptions,
+            host: this.host,
+            port: this.port,
+            username: this.username,
+            password: this.password,
+          }),
+          protocol: "http:",
+        })
+      : options;
+  let request: ClientRequest;
+  try {
+    request = (this.protocol === "https" ? https() : http).request(requestOptions);
+  } catch (error) {
+    callback(error, null);
+    return;
+  }
+  // Method and path only: headers carry credentials and the query may carry build args.
+  debug("dockerode %s %s", options.method, String(options.path).replace(/\?.*$/, ""));
+  if (this.connectionTimeout) {
+    connectionTimer = setTimeout(() => request.destroy(), this.connectionTimeout);
+  }
+  if (this.timeout) {
+    request.setTimeout(this.timeout);
+    request.on("timeout", () => request.destroy());
+  }
+  if (context.hijack === true) {
+    clearTimeout(connectionTimer);
+    request.on("upgrade", (_response, socket, head: Buffer) => {
+      if (finished) return;
+      finished = true;
+      if (head.length > 0) socket.unshift(head);
+      callback(null, socket);
+    });
+  }
+  request.on("connect", () => clearTimeout(connectionTimer));
+  request.on("response", (response: IncomingMessage) => {
+    clearTimeout(connectionTimer);
+    if (context.isStream === true) {
+      if (finished) return;
+      finished = true;
+      this.buildPayload(
+        null,
+        true,
+        context.statusCodes,
+        context.openStdin,
+        request,
+        response,
+        null,
+        callback,
+      );
+      return;
+    }
+    if (options.signal) addAbortSignal(options.signal, response);
+    const chunks: Buffer[] = [];
+    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+    response.on("end", () => {
+      const buffer = Buffer.concat(chunks);
+      let json: unknown;
+      try {
+        json = JSON.parse(buffer.toString());
+      } catch {
+        json = buffer;
+      }
+      if (finished) return;
+      finished = true;
+      this.buildPayload(null, false, context.statusCodes, false, request, response, json, callback);
+    });
+  });
+  request.on("error", (error) => {
+    clearTimeout(connectionTimer);
+    if (finished) return;
+    finished = true;
+    this.buildPayload(error, context.isStream, context.statusCodes, false, {}, {}, null, callback);
+  });
+  if (typeof data === "string" || Buffer.isBuffer(data)) {
+    request.write(data);
+  } else if (data) {
+    data.on("error", (error) => request.destroy(error));
+    data.pipe(request);
+  }
+  if (
+    !context.openStdin &&
+    (typeof data === "string" || data === undefined || Buffer.isBuffer(data))
+  ) {
+    request.end();
+  }
 }
 
 /** Headers that carry credentials. */
 const SECRET_HEADER = /^(x-registry-auth|x-registry-config|authorization)$/i;
 
 /**
- * Headers whose credential entries Node's HTTP client sends but `util.inspect` does not show:
- * docker-modem logs each request's options with `util.inspect` under `DEBUG=modem`, and
+ * Headers whose credential entries Node's HTTP client sends but `util.inspect` does not show, so
+ * that no debug log of request options (docker-modem's, or a user's) can print them:
  * `util.inspect` shows a proxy's target, which holds only the harmless headers.
  */
 export function hideCredentialHeaders(
@@ -143,9 +338,9 @@ export function hideCredentialHeaders(
 
 /**
  * Turns dockerode's `authconfig` / `registryconfig` into URL-safe base64 headers and hides every
- * credential header from docker-modem's debug log.
+ * credential header from debug logs.
  */
-function protectCredentials(options: DialOptions, modem: DialingModem): DialOptions {
+function protectCredentials(options: DialOptions, modem: ModemInternals): DialOptions {
   const { authconfig, registryconfig, ...rest } = options;
   const extra: Record<string, string> = {};
   if (authconfig)
@@ -161,21 +356,4 @@ function protectCredentials(options: DialOptions, modem: DialingModem): DialOpti
   // docker-modem's own rule: the client's default headers only apply when a request has none.
   const base = given ?? { ...(modem.headers ?? {}) };
   return { ...rest, headers: hideCredentialHeaders({ ...base, ...extra }) };
-}
-
-/** What can be said about a client that {@link dockerClient} did not make. */
-export function describeClient(docker: Docker): EngineEndpoint {
-  const modem = docker.modem as unknown as DialingModem;
-  const source = "the client passed in";
-  if (modem.host) {
-    const scheme = modem.protocol === "ssh" ? "ssh" : "tcp";
-    const tls = modem.protocol === "https" ? " (TLS)" : "";
-    return { url: `${scheme}://${modem.host}:${modem.port ?? ""}${tls}`, source, modemOptions: {} };
-  }
-  const socketPath = typeof modem.socketPath === "string" ? modem.socketPath : undefined;
-  return {
-    url: socketPath ? `unix://${socketPath}` : "docker-modem's default socket",
-    source,
-    modemOptions: socketPath ? { socketPath } : {},
-  };
 }

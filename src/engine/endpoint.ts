@@ -6,9 +6,9 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { Agent as HttpsAgent } from "node:https";
+import type { Agent as HttpsAgent } from "node:https";
+import { createRequire } from "node:module";
 import path from "node:path";
-import { createSecureContext } from "node:tls";
 import type Docker from "dockerode";
 import { InvalidArgumentError } from "../errors.js";
 import {
@@ -218,6 +218,10 @@ function endpointFromHost(
   if (!settings) {
     return { url, source, modemOptions: { ...NEUTRAL, protocol: "http", host: hostname, port } };
   }
+  // TLS is loaded only for TLS endpoints: node:https and node:tls cost about 2 MiB at start-up.
+  const require = createRequire(import.meta.url);
+  const { createSecureContext } = require("node:tls") as typeof import("node:tls");
+  const { Agent } = require("node:https") as typeof import("node:https");
   let secureContext: ReturnType<typeof createSecureContext>;
   try {
     secureContext = createSecureContext({
@@ -233,7 +237,7 @@ function endpointFromHost(
   }
   // TLS lives in the agent as a native secure context: docker-modem logs its request options
   // (DEBUG=modem), and a private key passed as an option would be part of that log.
-  const agent = new HttpsAgent({ secureContext, rejectUnauthorized: settings.verify });
+  const agent: HttpsAgent = new Agent({ secureContext, rejectUnauthorized: settings.verify });
   return {
     url,
     source,

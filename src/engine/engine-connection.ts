@@ -1,16 +1,28 @@
 /**
  * The one way the library's operations talk to an engine: a connection object with `ping`,
- * `request` and (for BuildKit sessions) `upgrade`. Operations never touch dockerode directly.
+ * `request`, `requestJson` and (for BuildKit sessions) `upgrade`, spoken natively over node:http
+ * and node:https (see engine-transport.ts). Operations never load dockerode: a dockerode client
+ * given as the `docker` option only tells where the engine is.
  * @module
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import type Docker from "dockerode";
-import { InvalidArgumentError } from "../errors.js";
-import { type CheckEngineOptions, checkEngine } from "./check-engine.js";
-import { type DialingModem, dockerClient, engineEndpointOf } from "./docker-client.js";
-import type { EngineEndpoint } from "./endpoint.js";
-import { requestStream } from "./engine-request.js";
+import { createDebug } from "../debug-logger.js";
+import {
+  DEFAULT_PING_TIMEOUT_MS,
+  DEFAULT_SSH_PING_TIMEOUT_MS,
+  MAX_ENGINE_ERROR_BODY_BYTES,
+  MAX_ENGINE_JSON_BODY_BYTES,
+} from "../defaults.js";
+import { EngineHttpError, EngineUnreachableError } from "../errors.js";
+import { endpointOfClient } from "./docker-client.js";
+import { type EngineEndpoint, resolveEngine } from "./endpoint.js";
+import { explainConnectionError, unreachableError } from "./engine-errors.js";
+import { checkEnginePath } from "./engine-path.js";
+import { type EngineTarget, engineTarget, sendRequest } from "./engine-transport.js";
+
+const debug = createDebug("prefect-dockerutils:engine");
 
 /** Options of {@link EngineConnection.request}. */
 export interface EngineRequestOptions {
@@ -18,19 +30,23 @@ export interface EngineRequestOptions {
   readonly method: "GET" | "HEAD" | "POST" | "DELETE";
   /**
    * API path such as `/build`, without the version prefix. Build it with `enginePath` when any
-   * part of it comes from a caller.
+   * part of it comes from a caller; it is checked again before sending (no query, no `.` or `..`
+   * segment, no control character).
    */
   readonly path: string;
-  /** Query parameters; objects are sent as JSON, `undefined` values are left out. */
+  /**
+   * Query parameters; objects are sent as JSON, arrays as repeated keys, `undefined` and `null`
+   * values are left out. Every value is percent-encoded.
+   */
   readonly query?: Readonly<Record<string, unknown>>;
   /** The request body, e.g. a build context tar. */
   readonly body?: Readable;
   /**
-   * Request headers. `X-Registry-Auth`, `X-Registry-Config` and `Authorization` are sent but kept
-   * out of every debug log.
+   * Request headers. They are never logged (`X-Registry-Auth`, `X-Registry-Config` and
+   * `Authorization` carry credentials).
    */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Cancels the request. */
+  /** Cancels the request; it then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
 }
 
@@ -46,6 +62,17 @@ export interface EngineUpgradeOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of {@link EngineConnection.ping}. */
+export interface PingOptions {
+  /** Cancels the ping; it then rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * How long to wait for the engine's answer, connecting included, before giving up.
+   * @default 2000 (10000 for `ssh://` endpoints, whose handshake takes longer)
+   */
+  readonly timeoutMs?: number | undefined;
+}
+
 /** A connection to one engine. Making one does no I/O. */
 export interface EngineConnection {
   /** Where the engine is and how that was decided. */
@@ -54,7 +81,7 @@ export interface EngineConnection {
    * Pings the engine (`GET /_ping`) and resolves to its endpoint, or rejects with an
    * `EngineUnreachableError` that says what to fix.
    */
-  ping(options?: CheckEngineOptions): Promise<EngineEndpoint>;
+  ping(options?: PingOptions): Promise<EngineEndpoint>;
   /**
    * Sends one request and resolves to the streamed response when its status is 2xx. Any other
    * status (redirects included: they are never followed) rejects with an `EngineHttpError`
@@ -66,13 +93,21 @@ export interface EngineConnection {
    * 1 MiB) and resolves to its JSON, or `undefined` for an empty body.
    */
   requestJson(options: EngineRequestOptions): Promise<unknown>;
-  /** Sends an HTTP upgrade request and resolves to the hijacked socket once the engine agrees. */
+  /**
+   * Sends an HTTP upgrade request (`POST`, `Connection: Upgrade`) and resolves to the raw socket
+   * once the engine answers `101 Switching Protocols`. Any other answer rejects with an
+   * `EngineHttpError`.
+   */
   upgrade(options: EngineUpgradeOptions): Promise<Duplex>;
 }
 
 /** Options of {@link openEngine}. */
 export interface OpenEngineOptions {
-  /** A dockerode client to talk through. @default one made from `env` like the docker CLI */
+  /**
+   * A dockerode client whose engine to talk to: its endpoint (socket, host, TLS, SSH) is used,
+   * never its request code.
+   * @default the engine `env` names, like the docker CLI
+   */
   readonly docker?: Docker | undefined;
   /** The environment to find the engine in. @default process.env */
   readonly env?: NodeJS.ProcessEnv | undefined;
@@ -80,80 +115,286 @@ export interface OpenEngineOptions {
 
 /** A connection to the engine `options` name. No I/O happens until a method is called. */
 export function openEngine(options: OpenEngineOptions = {}): EngineConnection {
-  const docker = options.docker ?? dockerClient(options.env ? { env: options.env } : {});
-  const endpoint = engineEndpointOf(docker);
-  return {
-    get endpoint() {
-      return (
-        endpoint ?? { url: "the client passed in", source: "the docker option", modemOptions: {} }
-      );
-    },
-    ping: (pingOptions) => checkEngine(docker, pingOptions),
-    request(request) {
-      if (request.method === "HEAD") {
-        // Placeholder until the native transport: docker-modem's dial has no HEAD.
-        return Promise.reject(new InvalidArgumentError(`${request.method} is not supported yet`));
-      }
-      return requestStream(docker, {
-        method: request.method,
-        path: request.path,
-        ...(request.query ? { query: { ...request.query } } : {}),
-        ...(request.body ? { body: request.body } : {}),
-        ...(request.headers ? { headers: { ...request.headers } } : {}),
-        ...(request.signal ? { signal: request.signal } : {}),
-      });
-    },
-    async requestJson(request) {
-      const response = await this.request(request);
-      return readJsonBody(response, request.signal);
-    },
-    upgrade(upgrade) {
-      const modem = docker.modem as unknown as DialingModem & {
-        dial(
-          options: Record<string, unknown>,
-          callback: (error: unknown, socket: unknown) => void,
-        ): void;
-      };
-      upgrade.signal?.throwIfAborted();
-      return new Promise<Duplex>((resolve, reject) => {
-        modem.dial(
-          {
-            method: "POST",
-            path: upgrade.path,
-            hijack: true,
-            headers: { Upgrade: upgrade.protocol, ...upgrade.headers },
-            ...(upgrade.signal ? { abortSignal: upgrade.signal } : {}),
-            statusCodes: { 101: true, 200: true },
-          },
-          (error, socket) => (error ? reject(error) : resolve(socket as Duplex)),
-        );
-      });
-    },
-  };
+  const endpoint = options.docker
+    ? endpointOfClient(options.docker)
+    : resolveEngine(options.env ? { env: options.env } : {});
+  return new NativeEngineConnection(endpoint);
 }
 
-const MAX_JSON_BODY = 1024 * 1024;
+class NativeEngineConnection implements EngineConnection {
+  readonly endpoint: EngineEndpoint;
+  #target: Promise<EngineTarget> | undefined;
 
-/** Reads a short JSON answer; bounded, so a hostile or broken engine cannot fill the memory. */
-async function readJsonBody(response: IncomingMessage, signal?: AbortSignal): Promise<unknown> {
+  constructor(endpoint: EngineEndpoint) {
+    this.endpoint = endpoint;
+  }
+
+  #resolveTarget(): Promise<EngineTarget> {
+    this.#target ??= engineTarget(this.endpoint);
+    return this.#target;
+  }
+
+  async ping(options: PingOptions = {}): Promise<EngineEndpoint> {
+    const { signal } = options;
+    const timeoutMs =
+      options.timeoutMs ??
+      (this.endpoint.url.startsWith("ssh://")
+        ? DEFAULT_SSH_PING_TIMEOUT_MS
+        : DEFAULT_PING_TIMEOUT_MS);
+    signal?.throwIfAborted();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const response = await this.request({
+        method: "GET",
+        path: "/_ping",
+        signal: controller.signal,
+      });
+      await readBody(response, MAX_ENGINE_ERROR_BODY_BYTES, controller.signal);
+      debug("engine %s (from %s) answered", this.endpoint.url, this.endpoint.source);
+      return this.endpoint;
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (controller.signal.aborted) {
+        throw new EngineUnreachableError(
+          `Cannot reach the Docker engine at ${this.endpoint.url} (from ${this.endpoint.source}): no answer within ${timeoutMs} ms`,
+          this.endpoint.url,
+          { cause: error },
+        );
+      }
+      throw unreachableError(error, this.endpoint);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async request(request: EngineRequestOptions): Promise<IncomingMessage> {
+    const { method, body, signal } = request;
+    const path = checkEnginePath(request.path);
+    const search = queryString(request.query);
+    signal?.throwIfAborted();
+    // Nothing may flow out of the body before it is piped into the request, whatever the caller
+    // attached to it: pipe() resumes it.
+    body?.pause();
+    const target = await this.#resolveTarget().catch((error: unknown) => {
+      throw explainConnectionError(error, this.endpoint);
+    });
+    signal?.throwIfAborted();
+    const headers: OutgoingHttpHeaders = { ...request.headers };
+    if (!body && method === "POST") headers["Content-Length"] = 0;
+    debug("%s %s%s (%s)", method, path, queryKeys(request.query), this.endpoint.url);
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      let settled = false;
+      const fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(signal?.aborted ? signal.reason : explainConnectionError(error, this.endpoint));
+      };
+      const clientRequest = sendRequest(target, {
+        method,
+        path: path + search,
+        headers,
+        signal,
+      });
+      // Errors after the answer belong to the response's reader; before it, they reject.
+      clientRequest.on("error", fail);
+      clientRequest.once("response", (response) => {
+        const status = response.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          settled = true;
+          resolve(response);
+          return;
+        }
+        if (body) body.unpipe(clientRequest);
+        errorOf(method, path, response, signal).then((error) => {
+          clientRequest.destroy();
+          fail(error);
+        }, fail);
+      });
+      if (body) {
+        body.once("error", (error) => clientRequest.destroy(error));
+        body.pipe(clientRequest);
+      } else {
+        clientRequest.end();
+      }
+    });
+  }
+
+  async requestJson(request: EngineRequestOptions): Promise<unknown> {
+    const response = await this.request(request);
+    const text = (await readBody(response, MAX_ENGINE_JSON_BODY_BYTES, request.signal))
+      .toString("utf8")
+      .trim();
+    if (response.errored || !response.complete) {
+      throw new EngineHttpError(
+        `The engine's answer to ${request.method} ${request.path} was cut off`,
+        response.statusCode ?? 0,
+      );
+    }
+    if (text === "") return undefined;
+    try {
+      return JSON.parse(text);
+    } catch (cause) {
+      throw new EngineHttpError(
+        `The engine's answer to ${request.method} ${request.path} is not JSON`,
+        response.statusCode ?? 0,
+        { cause },
+      );
+    }
+  }
+
+  async upgrade(upgrade: EngineUpgradeOptions): Promise<Duplex> {
+    const path = checkEnginePath(upgrade.path);
+    const { signal } = upgrade;
+    signal?.throwIfAborted();
+    const target = await this.#resolveTarget().catch((error: unknown) => {
+      throw explainConnectionError(error, this.endpoint);
+    });
+    signal?.throwIfAborted();
+    debug("POST %s, upgrading to %s (%s)", path, upgrade.protocol, this.endpoint.url);
+    return new Promise<Duplex>((resolve, reject) => {
+      let settled = false;
+      const clientRequest = sendRequest(target, {
+        method: "POST",
+        path,
+        headers: { ...upgrade.headers, Connection: "Upgrade", Upgrade: upgrade.protocol },
+      });
+      const onAbort = () => clientRequest.destroy();
+      const settle = (action: () => void) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        action();
+      };
+      const fail = (error: unknown) =>
+        settle(() =>
+          reject(signal?.aborted ? signal.reason : explainConnectionError(error, this.endpoint)),
+        );
+      signal?.addEventListener("abort", onAbort, { once: true });
+      clientRequest.on("error", fail);
+      clientRequest.once("upgrade", (_response, socket, head) => {
+        if (head.length > 0) socket.unshift(head);
+        settle(() => resolve(socket));
+      });
+      clientRequest.once("response", (response) => {
+        errorOf("POST", path, response, signal, "did not switch protocols").then((error) => {
+          clientRequest.destroy();
+          fail(error);
+        }, fail);
+      });
+      clientRequest.end();
+    });
+  }
+}
+
+/** The query string of `query`, with a leading `?`, or `""`. */
+function queryString(query: Readonly<Record<string, unknown>> | undefined): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) {
+      for (const item of value) params.append(key, String(item));
+    } else if (typeof value === "object") {
+      params.append(key, JSON.stringify(value));
+    } else {
+      params.append(key, String(value));
+    }
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+/** The query's keys for the debug log: values such as build args may hold secrets. */
+function queryKeys(query: Readonly<Record<string, unknown>> | undefined): string {
+  const keys = Object.entries(query ?? {})
+    .filter(([, value]) => value !== undefined && value !== null)
+    .map(([key]) => key);
+  return keys.length > 0 ? ` [query: ${keys.join(", ")}]` : "";
+}
+
+/** Reads a response body into memory, failing past `limit` bytes. */
+async function readBody(
+  response: IncomingMessage,
+  limit: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   const onAbort = () => response.destroy(signal?.reason);
+  if (signal?.aborted) onAbort();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     for await (const chunk of response) {
       size += (chunk as Buffer).length;
-      if (size > MAX_JSON_BODY) {
+      if (size > limit) {
         response.destroy();
-        throw new InvalidArgumentError(
-          `The engine's answer is larger than ${MAX_JSON_BODY} bytes, which no short answer is`,
+        throw new EngineHttpError(
+          `The engine's answer is larger than ${limit} bytes, more than any short answer`,
+          response.statusCode ?? 0,
         );
       }
       chunks.push(chunk as Buffer);
     }
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
-  const text = Buffer.concat(chunks).toString("utf8").trim();
-  return text === "" ? undefined : JSON.parse(text);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The {@link EngineHttpError} for an answer that is not a success: the engine's own `message`
+ * (from its JSON, else its text, at most 64 KiB read). A redirect is never followed, nor is its
+ * body read.
+ */
+async function errorOf(
+  method: string,
+  path: string,
+  response: IncomingMessage,
+  signal: AbortSignal | undefined,
+  what = "failed",
+): Promise<EngineHttpError> {
+  const status = response.statusCode ?? 0;
+  if (status >= 300 && status < 400) {
+    response.destroy();
+    const location = String(response.headers.location ?? "nowhere").slice(0, 200);
+    return new EngineHttpError(
+      `The engine answered ${method} ${path} with HTTP ${status}, a redirect to ${JSON.stringify(location)}; redirects from the engine are never followed`,
+      status,
+    );
+  }
+  let text = "";
+  let cause: unknown;
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response) {
+      const buffer = chunk as Buffer;
+      chunks.push(buffer.subarray(0, Math.max(0, MAX_ENGINE_ERROR_BODY_BYTES - size)));
+      size += buffer.length;
+      if (size >= MAX_ENGINE_ERROR_BODY_BYTES) break;
+    }
+    text = Buffer.concat(chunks).toString("utf8").trim();
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    cause = error;
+  } finally {
+    response.destroy();
+  }
+  let message = text;
+  try {
+    const json = JSON.parse(text) as { message?: unknown };
+    if (typeof json?.message === "string") message = json.message;
+  } catch {
+    // Not JSON: the engine's (or a proxy's) plain text is the message.
+  }
+  if (!message)
+    message = `${method} ${path} ${what}: HTTP ${status} ${response.statusMessage ?? ""}`;
+  return new EngineHttpError(message.trim(), status, cause === undefined ? undefined : { cause });
 }

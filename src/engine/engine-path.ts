@@ -7,6 +7,9 @@ import { InvalidArgumentError } from "../errors.js";
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+/** Longest path segment accepted: no image ID, name or reference comes near it. */
+const MAX_SEGMENT_CHARS = 1024;
+
 /**
  * Builds an Engine API path from a template whose interpolations are path segments that came from
  * a caller (image IDs, references, names): each is checked (not empty, not `.` or `..`, no control
@@ -34,10 +37,59 @@ function encodeSegment(segment: unknown): string {
       `${JSON.stringify(segment)} cannot be part of an Engine API path; pass an image ID, name or reference`,
     );
   }
+  if (segment.length > MAX_SEGMENT_CHARS) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(`${segment.slice(0, 100)}...`)} (${segment.length} characters) is too long to be part of an Engine API path; no image ID, name or reference is longer than ${MAX_SEGMENT_CHARS} characters`,
+    );
+  }
   if (CONTROL.test(segment)) {
     throw new InvalidArgumentError(
       `${JSON.stringify(segment)} contains control characters and cannot be part of an Engine API path`,
     );
   }
   return encodeURIComponent(segment);
+}
+
+/**
+ * Checks a whole API path just before it is sent, whoever built it: it must be absolute, without a
+ * query or fragment, without control characters, and neither as written nor once the engine
+ * percent-decodes it may it hold an empty, `.` or `..` segment. The engine answers such paths with
+ * a redirect to the cleaned path (a client that followed it would end up elsewhere), so they are
+ * refused before any byte is sent.
+ *
+ * @throws InvalidArgumentError naming the path.
+ */
+export function checkEnginePath(path: string): string {
+  const text = String(path);
+  const shown = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
+  if (
+    typeof path !== "string" ||
+    !path.startsWith("/") ||
+    /[?#\s]/.test(path) ||
+    CONTROL.test(path)
+  ) {
+    throw new InvalidArgumentError(
+      `${shown} is not an Engine API path: it must start with "/" and hold no query, fragment, space or control character`,
+    );
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch (cause) {
+    throw new InvalidArgumentError(`${shown} is not an Engine API path: a %-escape is broken`, {
+      cause,
+    });
+  }
+  for (const form of [path, decoded]) {
+    const segments = form.slice(1).split("/");
+    if (segments.some((segment) => segment === "" || segment === "." || segment === "..")) {
+      throw new InvalidArgumentError(
+        `${shown} is not an Engine API path: it has an empty, "." or ".." segment, which the engine would redirect elsewhere`,
+      );
+    }
+    if (CONTROL.test(form)) {
+      throw new InvalidArgumentError(`${shown} decodes to control characters`);
+    }
+  }
+  return path;
 }

@@ -6,6 +6,7 @@
 import type { Writable } from "node:stream";
 import type Docker from "dockerode";
 import {
+  DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
   DEFAULT_DOCKERFILE,
   DEFAULT_INACTIVITY_TIMEOUT_MS,
   DEFAULT_RETRIES,
@@ -64,6 +65,7 @@ export interface NormalizedBuildImageOptions {
   readonly squash: boolean;
   readonly labels: Readonly<Record<string, string>> | undefined;
   readonly auth: CredentialOptions["auth"];
+  readonly credentialHelperTimeoutMs: number;
   readonly env: NodeJS.ProcessEnv | undefined;
   readonly docker: Docker | undefined;
   readonly retries: number;
@@ -159,6 +161,12 @@ export function normalizeBuildImageOptions(
       "auth",
       given.auth,
       'a login such as { username, password } or a map such as { "ghcr.io": { username, password } }',
+    ),
+    credentialHelperTimeoutMs: integerOption(
+      "credentialHelperTimeoutMs",
+      given.credentialHelperTimeoutMs,
+      DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
+      { min: 1, max: MAX_TIMEOUT_MS },
     ),
     env,
     docker: objectOption<Docker>("docker", given.docker, "a dockerode client (dockerClient())"),

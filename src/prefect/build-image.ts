@@ -4,9 +4,9 @@
  */
 import { stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
-import createDebug from "debug";
 import type Docker from "dockerode";
 import { type BuildContextOverlay, createBuildContext } from "../context/build-context.js";
+import { createDebug } from "../debug-logger.js";
 import { type CredentialOptions, registryConfigHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
@@ -138,6 +138,12 @@ export interface BuildImageOptions extends RetryOptions {
    */
   readonly auth?: CredentialOptions["auth"];
   /**
+   * How long a credential helper (`docker-credential-*`) may take, in milliseconds, before it is
+   * killed and the build fails with a `CredentialsError` naming it.
+   * @default 30000
+   */
+  readonly credentialHelperTimeoutMs?: number;
+  /**
    * The environment to find the engine and the Docker configuration in.
    * @default process.env
    */
@@ -215,6 +221,8 @@ export async function buildImageInternal(
   const registryConfig = await registryConfigHeader({
     ...(env ? { env } : {}),
     ...(auth ? { auth } : {}),
+    signal,
+    credentialHelperTimeoutMs: options.credentialHelperTimeoutMs,
   });
   const headers: Record<string, string> = { "Content-Type": "application/x-tar" };
   if (registryConfig !== undefined) headers["X-Registry-Config"] = registryConfig;
@@ -265,14 +273,11 @@ async function buildOnce(
       dockerfile: options.dockerfile,
       overlays,
       signal: attempt.signal,
-      // Safe: the stream goes straight into the HTTP request, which is done with each chunk
-      // before it is reused. Keeps a 1 GiB upload under 100 MiB of memory.
-      reuseBuffers: true,
+      // Upload progress keeps the attempt alive; a hook, not a 'data' listener, so the stream
+      // does not start flowing before the request pipes it, however late that is.
+      onChunk: () => attempt.touch(),
     });
     body = buildContext.stream;
-    // This listener makes the stream flow; nothing may await real I/O between here and
-    // requestStream(), which pipes it into the request before the first slice is read.
-    body.on("data", () => attempt.touch());
     body.once("error", (error) => attempt.fail(error));
     const response = await engine.request({
       method: "POST",

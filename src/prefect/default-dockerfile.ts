@@ -7,7 +7,7 @@ import path from "node:path";
 import { BuildContextError, InvalidArgumentError } from "../errors.js";
 import { controlCharacter, show } from "../validate.js";
 import { copyInstruction } from "./dockerfile.js";
-import { getPrefectImageName } from "./prefect-image.js";
+import { resolvePrefectImageName } from "./prefect-image.js";
 
 /** A Dockerfile written by {@link generateDefaultDockerfile}; disposing it removes the file. */
 export interface GeneratedDockerfile extends AsyncDisposable {
@@ -52,7 +52,8 @@ export async function generateDefaultDockerfile(context?: string): Promise<Gener
   const dirName = path.basename(directory);
   await checkFolder(directory);
 
-  const lines = [`FROM ${getPrefectImageName()}`];
+  // Runs `python3` once (asynchronously) to learn its version, as Prefect reads its own.
+  const lines = [`FROM ${await resolvePrefectImageName()}`];
   const target = `/opt/prefect/${dirName}/`;
   if (await exists(path.join(directory, "requirements.txt"))) {
     lines.push(copyInstruction("requirements.txt", `${target}requirements.txt`));

@@ -3,25 +3,53 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import createDebug from "debug";
 import type Docker from "dockerode";
-import { type CredentialOptions, registryAuthHeader } from "../engine/credentials.js";
+import { createDebug } from "../debug-logger.js";
+import {
+  DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
+  DEFAULT_INACTIVITY_TIMEOUT_MS,
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_RETRY_JITTER,
+  MAX_RETRIES,
+  MAX_RETRY_DELAY_MS,
+  MAX_RETRY_JITTER,
+  MAX_TIMEOUT_MS,
+} from "../defaults.js";
+import {
+  type CredentialOptions,
+  checkAuthOption,
+  encodeRegistryHeader,
+  lookupRegistryAuth,
+} from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
+import { checkImageId, checkRepositoryName, checkTag } from "../engine/image-reference.js";
+import { engineTreatsAsInsecure } from "../engine/registry-security.js";
 import { EngineHttpError, InvalidArgumentError, PushError } from "../errors.js";
 import { slugify } from "../python/slugify.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
 import type { ProgressListener } from "../streams/progress.js";
 import { PushStream } from "../streams/push-stream.js";
 import { type RetryOptions, withRetries } from "../streams/retry.js";
-import { nowMicroseconds, pythonUtcIsoformat, registryHost } from "./registry-url.js";
+import {
+  functionOption,
+  integerOption,
+  numberOption,
+  optionsObject,
+  show,
+  signalOption,
+} from "../validate.js";
+import { explainPushError } from "./push-errors.js";
+import { nowMicroseconds, parseRegistryUrl, pythonUtcIsoformat } from "./registry-url.js";
 
 const debug = createDebug("prefect-dockerutils:push");
 
 /** Options of {@link pushImage}. */
 export interface PushImageOptions extends RetryOptions {
   /**
-   * The tag to push. @default the slug of the current UTC time, as Prefect makes it
+   * The tag to push: a letter, digit or `_`, then up to 127 letters, digits, `_`, `.` or `-`.
+   * @default the slug of the current UTC time, as Prefect makes it
    * (e.g. `2026-11-27t03-52-22-123456-00-00`)
    */
   readonly tag?: string;
@@ -43,11 +71,20 @@ export interface PushImageOptions extends RetryOptions {
    */
   readonly auth?: CredentialOptions["auth"];
   /**
+   * How long a credential helper (`docker-credential-*`) may take, in milliseconds, before it is
+   * killed and the push fails with a `CredentialsError` naming it.
+   * @default 30000
+   */
+  readonly credentialHelperTimeoutMs?: number;
+  /**
    * The environment to find the engine and the Docker configuration in.
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
-  /** The engine client. @default dockerClient({ env }) */
+  /**
+   * A dockerode client whose engine to push on (only its endpoint is used).
+   * @default the engine `env` names, as dockerClient({ env }) finds it
+   */
   readonly docker?: Docker;
   /** The clock for the default tag, in microseconds since the epoch. */
   readonly now?: () => bigint;
@@ -63,6 +100,87 @@ export interface PushResult {
   readonly digest: string;
   /** The manifest size in bytes, when the engine reports it. */
   readonly size: number | undefined;
+  /**
+   * What the caller should know although the push succeeded, e.g. that `registryUrl` says
+   * `https://` but the engine treats the registry as insecure, so it may have pushed over plain
+   * HTTP. Each is also logged under `DEBUG=prefect-dockerutils:push`.
+   */
+  readonly warnings: readonly string[];
+}
+
+/** {@link PushImageOptions} after the one normalising pass. */
+interface PushSettings {
+  readonly tag: string | undefined;
+  readonly streamProgressTo: Writable | undefined;
+  readonly onProgress: ProgressListener | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly inactivityTimeoutMs: number;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly retryJitter: number;
+  readonly auth: CredentialOptions["auth"];
+  readonly credentialHelperTimeoutMs: number;
+  readonly env: NodeJS.ProcessEnv | undefined;
+  readonly docker: Docker | undefined;
+  readonly now: () => bigint;
+}
+
+/** Checks every option once, before any I/O, naming the option and the bad value. */
+function pushSettings(options: PushImageOptions | undefined): PushSettings {
+  const given = optionsObject<PushImageOptions>("pushImage's options", options);
+  const streamProgressTo = given.streamProgressTo;
+  if (
+    streamProgressTo !== undefined &&
+    (streamProgressTo === null ||
+      typeof (streamProgressTo as { write?: unknown }).write !== "function")
+  ) {
+    throw new InvalidArgumentError(
+      `streamProgressTo must be a writable stream such as process.stdout, got ${show(streamProgressTo)}`,
+    );
+  }
+  const env = given.env;
+  if (env !== undefined && (env === null || typeof env !== "object")) {
+    throw new InvalidArgumentError(`env must be an object such as process.env, got ${show(env)}`);
+  }
+  const docker = given.docker;
+  if (docker !== undefined && (docker === null || typeof docker !== "object")) {
+    throw new InvalidArgumentError(
+      `docker must be a dockerode client such as dockerClient(), got ${show(docker)}`,
+    );
+  }
+  if (given.auth !== undefined) checkAuthOption(given.auth);
+  return {
+    // Prefect: `tag = tag or slugify(...)`, so an empty tag means the default.
+    tag: given.tag === undefined || given.tag === "" ? undefined : checkTag(given.tag, "tag"),
+    streamProgressTo,
+    onProgress: functionOption<ProgressListener>("onProgress", given.onProgress),
+    signal: signalOption("signal", given.signal),
+    inactivityTimeoutMs: integerOption(
+      "inactivityTimeoutMs",
+      given.inactivityTimeoutMs,
+      DEFAULT_INACTIVITY_TIMEOUT_MS,
+      { min: 0, max: MAX_TIMEOUT_MS },
+    ),
+    retries: integerOption("retries", given.retries, DEFAULT_RETRIES, { min: 0, max: MAX_RETRIES }),
+    retryDelayMs: integerOption("retryDelayMs", given.retryDelayMs, DEFAULT_RETRY_DELAY_MS, {
+      min: 0,
+      max: MAX_RETRY_DELAY_MS,
+    }),
+    retryJitter: numberOption("retryJitter", given.retryJitter, DEFAULT_RETRY_JITTER, {
+      min: 0,
+      max: MAX_RETRY_JITTER,
+    }),
+    auth: given.auth,
+    credentialHelperTimeoutMs: integerOption(
+      "credentialHelperTimeoutMs",
+      given.credentialHelperTimeoutMs,
+      DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
+      { min: 1, max: MAX_TIMEOUT_MS },
+    ),
+    env,
+    docker,
+    now: functionOption<() => bigint>("now", given.now) ?? nowMicroseconds,
+  };
 }
 
 /**
@@ -71,8 +189,15 @@ export interface PushResult {
  *
  * The image is tagged with that reference for the push, and the tag is removed afterwards
  * (without pruning the image) whether the push succeeded, failed or was cancelled. Errors, also
- * those inside the engine's progress stream, reject with a {@link PushError}.
+ * those inside the engine's progress stream, reject with a {@link PushError}. Every argument and
+ * option is checked before any request: a bad one rejects with an `InvalidArgumentError`.
  *
+ * @param imageId - the image to push: its ID (`sha256:...`, or 12 to 64 hex digits) or a
+ *   reference such as `my-image:latest`.
+ * @param registryUrl - `http://host[:port]` or `https://host[:port]`. The engine decides how it
+ *   talks to the registry: HTTPS, with a fall-back to plain HTTP for registries it treats as
+ *   insecure (its `insecure-registries`, and always 127.0.0.0/8), whatever the scheme says.
+ * @param name - the repository, e.g. `team/app` (the tag goes in `options.tag`).
  * @example
  * ```ts
  * const ref = await pushImage(imageId, "http://localhost:5000", "team/app", { tag: "v1" });
@@ -83,46 +208,55 @@ export async function pushImage(
   imageId: string,
   registryUrl: string,
   name: string,
-  options: PushImageOptions = {},
+  options?: PushImageOptions,
 ): Promise<string> {
   return (await pushImageDetailed(imageId, registryUrl, name, options)).reference;
 }
 
-/** Like {@link pushImage}, and also resolves to the pushed digest. */
+/** Like {@link pushImage}, and also resolves to the pushed digest and any warnings. */
 export async function pushImageDetailed(
   imageId: string,
   registryUrl: string,
   name: string,
-  options: PushImageOptions = {},
+  options?: PushImageOptions,
 ): Promise<PushResult> {
-  const { signal, onProgress, now = nowMicroseconds } = options;
-  if (!imageId || typeof imageId !== "string") {
-    throw new InvalidArgumentError(
-      `imageId must be an image ID or name, got ${JSON.stringify(imageId)}`,
-    );
-  }
-  if (!name || typeof name !== "string") {
-    throw new InvalidArgumentError(
-      `name must be a repository name such as "my-image" or "team/my-image", got ${JSON.stringify(name)}`,
-    );
-  }
-  const host = registryHost(registryUrl);
+  const settings = pushSettings(options);
+  const image = checkImageId(imageId, "imageId");
+  const registry = parseRegistryUrl(registryUrl);
+  const { host } = registry;
+  checkRepositoryName(name, host);
+  const { signal, onProgress, env } = settings;
   signal?.throwIfAborted();
-  const tag = options.tag || slugify(pythonUtcIsoformat(now()));
+  const tag = settings.tag ?? slugify(pythonUtcIsoformat(settings.now()));
   const repository = `${host}/${name}`;
   const reference = `${repository}:${tag}`;
-  const { env, auth } = options;
-  const engine = openEngine({ docker: options.docker, env });
+  const engine = openEngine({ docker: settings.docker, env });
   await engine.ping(signal ? { signal } : {});
-  const authHeader = await registryAuthHeader(reference, {
+  const warnings: string[] = [];
+  if (registry.scheme === "https") {
+    const insecure = await engineTreatsAsInsecure(engine, host, signal).catch((error: unknown) => {
+      signal?.throwIfAborted();
+      debug("cannot read the engine's registry settings: %s", errorText(error));
+      return undefined;
+    });
+    if (insecure) {
+      const warning = `registryUrl says https://, but the engine treats ${host} as an insecure registry (its insecure-registries, or loopback), so it falls back to plain HTTP when HTTPS fails: this push may not have used TLS`;
+      debug(warning);
+      warnings.push(warning);
+    }
+  }
+  const credentials = await lookupRegistryAuth(reference, {
     ...(env ? { env } : {}),
-    ...(auth ? { auth } : {}),
+    ...(settings.auth ? { auth: settings.auth } : {}),
+    ...(signal ? { signal } : {}),
+    credentialHelperTimeoutMs: settings.credentialHelperTimeoutMs,
   });
+  const authHeader = encodeRegistryHeader(credentials.auth ?? {});
 
   try {
     await engine.requestJson({
       method: "POST",
-      path: enginePath`/images/${imageId}/tag`,
+      path: enginePath`/images/${image}/tag`,
       query: { repo: repository, tag },
       ...(signal ? { signal } : {}),
     });
@@ -132,9 +266,11 @@ export async function pushImageDetailed(
   }
   try {
     const pushed = await withRetries(
-      (attempt) => pushOnce(engine, repository, tag, authHeader, options, attempt),
+      (attempt) => pushOnce(engine, repository, tag, authHeader, settings, attempt),
       {
-        ...options,
+        retries: settings.retries,
+        retryDelayMs: settings.retryDelayMs,
+        retryJitter: settings.retryJitter,
         signal,
         onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
           debug(
@@ -147,8 +283,10 @@ export async function pushImageDetailed(
           onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error });
         },
       },
-    );
-    return { reference, tag, ...pushed };
+    ).catch((error: unknown) => {
+      throw explainPushError(error, host, credentials.origin);
+    });
+    return { reference, tag, ...pushed, warnings };
   } finally {
     // Prefect's push always removes its registry tag; noprune keeps the image itself.
     await engine
@@ -166,11 +304,15 @@ async function pushOnce(
   repository: string,
   tag: string,
   authHeader: string,
-  options: PushImageOptions,
+  options: PushSettings,
   attemptNumber: number,
 ): Promise<{ digest: string; size: number | undefined }> {
   using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
-  const reader = new PushStream({ ...options, tag });
+  const reader = new PushStream({
+    streamProgressTo: options.streamProgressTo,
+    onProgress: options.onProgress,
+    tag,
+  });
   debug("push %s:%s (attempt %d)", repository, tag, attemptNumber);
   try {
     const response = await engine.request({

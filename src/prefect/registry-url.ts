@@ -2,6 +2,7 @@
  * Reading registry URLs the way Prefect's Python code does.
  * @module
  */
+import { isRegistryHost } from "../engine/image-reference.js";
 import { InvalidArgumentError } from "../errors.js";
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
@@ -20,18 +21,84 @@ export function urlNetloc(url: string): string {
   return end === -1 ? rest : rest.slice(0, end);
 }
 
+/** A registry URL, read as Prefect reads it and checked. */
+export interface RegistryUrl {
+  /** The host (and port) the image is pushed to: Python's `urlsplit(url).netloc`. */
+  readonly host: string;
+  /** The scheme, lower-case, e.g. `http`. */
+  readonly scheme: string;
+}
+
 /**
- * The registry host Prefect pushes to for `registryUrl` (`urlsplit(registry_url).netloc`).
- * Python would build a repository like `/name` from a URL without `//`; this throws instead.
+ * `url` with any user info replaced by `***`, for messages: `http://alice:pw@host` becomes
+ * `http://***@host`.
  */
-export function registryHost(registryUrl: string): string {
-  const host = typeof registryUrl === "string" ? urlNetloc(registryUrl) : "";
-  if (!host) {
+export function redactUrl(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1***@");
+}
+
+/** How a caller's URL is shown: redacted, JSON-quoted, at most 200 characters. */
+function shownUrl(url: string): string {
+  const redacted = redactUrl(url);
+  return JSON.stringify(redacted.length > 200 ? `${redacted.slice(0, 200)}...` : redacted);
+}
+
+/**
+ * The registry Prefect pushes to for `registryUrl`: `urlsplit(registry_url).netloc`, checked.
+ * Python would build a repository like `/name` from a URL without `//`; this throws instead, and
+ * also for user info in the URL (it would become part of the image reference; its password is
+ * never shown), a scheme other than `http` or `https`, and a host the engine would read as a
+ * Docker Hub account.
+ *
+ * @throws InvalidArgumentError saying what is wrong and what to write instead.
+ */
+export function parseRegistryUrl(registryUrl: string): RegistryUrl {
+  if (typeof registryUrl !== "string" || registryUrl.trim() === "") {
     throw new InvalidArgumentError(
-      `registryUrl ${JSON.stringify(registryUrl)} has no host; pass a URL such as "http://localhost:5000" or "https://registry.example.com"`,
+      `registryUrl must be a URL such as "http://localhost:5000" or "https://registry.example.com", got ${typeof registryUrl === "string" ? JSON.stringify(registryUrl) : typeof registryUrl}`,
     );
   }
-  return host;
+  const shown = shownUrl(registryUrl);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
+  if (/[\u0000-\u0020\u007f]/.test(registryUrl) || registryUrl.length > 2048) {
+    throw new InvalidArgumentError(
+      `registryUrl ${shown} holds spaces or control characters, or is too long; pass a URL such as "http://localhost:5000"`,
+    );
+  }
+  const netloc = urlNetloc(registryUrl);
+  if (!netloc) {
+    const looksLikeHost = /^[A-Za-z0-9.[\]:-]+(\/.*)?$/.test(registryUrl);
+    throw new InvalidArgumentError(
+      `registryUrl ${shown} has no scheme, so it names no host (Prefect reads it with Python's urlsplit, which needs "scheme://"); ${looksLikeHost ? `write ${JSON.stringify(`http://${redactUrl(registryUrl)}`)} (or https://)` : 'pass a URL such as "http://localhost:5000" or "https://registry.example.com"'}`,
+    );
+  }
+  if (netloc.includes("@")) {
+    throw new InvalidArgumentError(
+      `registryUrl ${shown} holds a user name or password, which would become part of the image reference; remove it and pass the login as options.auth ({ username, password }) or with \`docker login\``,
+    );
+  }
+  const scheme = (SCHEME.exec(registryUrl)?.[0] ?? "").slice(0, -1).toLowerCase();
+  if (scheme !== "http" && scheme !== "https") {
+    throw new InvalidArgumentError(
+      `registryUrl ${shown} has the scheme ${JSON.stringify(scheme)}; use http:// or https://`,
+    );
+  }
+  if (!isRegistryHost(netloc)) {
+    throw new InvalidArgumentError(
+      `registryUrl ${shown} has the host ${JSON.stringify(netloc)}, which is not a registry host; use a host name or IP address with an optional port, such as "http://localhost:5000"`,
+    );
+  }
+  if (!/[.:]/.test(netloc) && netloc !== "localhost" && netloc === netloc.toLowerCase()) {
+    throw new InvalidArgumentError(
+      `registryUrl ${shown} has the host ${JSON.stringify(netloc)}, which the engine would read as a Docker Hub account ("${netloc}/app" means docker.io/${netloc}/app); add its port (e.g. "${scheme}://${netloc}:5000") or its domain`,
+    );
+  }
+  return { host: netloc, scheme };
+}
+
+/** The registry host Prefect pushes to for `registryUrl`; see {@link parseRegistryUrl}. */
+export function registryHost(registryUrl: string): string {
+  return parseRegistryUrl(registryUrl).host;
 }
 
 /**

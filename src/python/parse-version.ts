@@ -3,8 +3,20 @@
  * `@renovatebot/pep440`'s `explain()` behind a small adapter.
  * @module
  */
-import { explain } from "@renovatebot/pep440";
+import { createRequire } from "node:module";
 import { InvalidArgumentError } from "../errors.js";
+
+type Pep440 = typeof import("@renovatebot/pep440");
+let pep440: Pep440 | undefined;
+
+/**
+ * `@renovatebot/pep440`, loaded on first use with `require`: only image names need it, and an ES
+ * import of a CommonJS package costs start-up time and memory for every user of the library.
+ */
+function explain(version: string): ReturnType<Pep440["explain"]> {
+  pep440 ??= createRequire(import.meta.url)("@renovatebot/pep440") as Pep440;
+  return pep440.explain(version);
+}
 
 /** The parts of a PEP 440 version that Prefect reads, normalised as `packaging` does. */
 export interface ParsedVersion {

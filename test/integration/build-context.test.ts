@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { chmod, link, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -199,11 +200,11 @@ describe("build contexts on the real engine", () => {
     expect(files.get("app/main.py")?.data).toBe("print('hi')\n");
   });
 
-  it("delivers every byte when chunk memory is reused (reuseBuffers)", async () => {
+  it("delivers every byte when chunk memory is reused (piped into the engine's socket)", async () => {
     const dir = await tree(await tempDir(), { Dockerfile: COPY_ALL, "small.txt": "s" });
     const big = randomBytes(5 * 1024 * 1024 + 7);
     await writeFile(path.join(dir, "big.bin"), big);
-    const files = await filesIn(await build(dir, { reuseBuffers: true }));
+    const files = await filesIn(await build(dir));
     expect(files.get("small.txt")?.data).toBe("s");
     expect(files.get("big.bin")?.raw.equals(big)).toBe(true);
   });
@@ -212,5 +213,54 @@ describe("build contexts on the real engine", () => {
     const dir = await tree(await tempDir(), { Dockerfile: COPY_ALL, "a.txt": "a" });
     const files = await filesIn(await build(dir, { gzip: true }));
     expect([...files.keys()].sort()).toEqual(["Dockerfile", "a.txt"]);
+  });
+
+  it("delivers files whose names are not valid UTF-8, byte for byte", async () => {
+    const dir = await tree(await tempDir(), { Dockerfile: COPY_ALL });
+    const name = Buffer.from("caf\xe9-\xff.txt", "latin1");
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), name]), "latin1 name");
+    const image = await build(dir);
+    const container = await docker.createContainer({
+      Image: image,
+      Labels: LABELS,
+      HostConfig: { NetworkMode: "none" },
+    });
+    try {
+      const archive = (await container.getArchive({ path: "/ctx" })) as unknown as Readable;
+      const chunks: Buffer[] = [];
+      for await (const chunk of archive) chunks.push(chunk as Buffer);
+      // The engine's own tar of /ctx names the file in a PAX record, with the exact bytes.
+      const raw = Buffer.concat(chunks);
+      expect(raw.includes(Buffer.concat([Buffer.from("path=ctx/"), name, Buffer.from("\n")]))).toBe(
+        true,
+      );
+      expect(raw.includes(Buffer.from("latin1 name"))).toBe(true);
+    } finally {
+      await container.remove({ force: true });
+    }
+  });
+
+  it("sends overlays that are symlinks as links: nothing they point to reaches the image", async () => {
+    const parent = await tempDir();
+    const dir = await tree(path.join(parent, "ctx"), { Dockerfile: COPY_ALL });
+    const base = await tree(path.join(parent, "base"), { "keep.txt": "k" });
+    await symlink("/etc", path.join(base, "link-etc"));
+    await symlink("nowhere", path.join(base, "dangling"));
+    await symlink("loop", path.join(base, "loop"));
+    const overlays = ["link-etc", "dangling", "loop", "keep.txt"].map((name) => ({
+      contextPath: name,
+      hostPath: path.join(base, name),
+    }));
+    const files = await filesIn(await build(dir, { overlays }));
+    expect([...files.keys()].sort()).toEqual([
+      "Dockerfile",
+      "dangling",
+      "keep.txt",
+      "link-etc",
+      "loop",
+    ]);
+    expect(files.get("link-etc")).toMatchObject({ type: "symlink", linkname: "/etc" });
+    expect(files.get("dangling")).toMatchObject({ type: "symlink", linkname: "nowhere" });
+    expect(files.get("loop")).toMatchObject({ type: "symlink", linkname: "loop" });
   });
 });

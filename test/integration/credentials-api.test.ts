@@ -1,10 +1,13 @@
 // The public API with credentials, as users call it: pushImage, buildImage and ImageBuilder
 // against the htpasswd registry of scripts/test-services.sh.
 import { randomUUID } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BuildError,
+  buildImage,
+  CredentialsError,
   ImageBuilder,
   type ProgressEvent,
   PushError,
@@ -17,7 +20,13 @@ import {
   type Login,
   registryDigest,
 } from "../support/credentials/engine-ops.js";
-import { basicAuth, dockerConfig, envWith } from "../support/credentials/support.js";
+import {
+  basicAuth,
+  dockerConfig,
+  envWith,
+  installScriptHelper,
+  tempDir,
+} from "../support/credentials/support.js";
 import { docker, runImage } from "./support.js";
 
 let registry: Login & { host: string };
@@ -90,6 +99,135 @@ describe("pushImage with credentials", () => {
     ).rejects.toMatchObject({
       statusCode: 404,
     });
+  });
+});
+
+describe("pushImage's messages about logins and protocols", () => {
+  it("names the registry and the config it searched when the engine says no basic auth credentials", async () => {
+    const config = await dockerConfig({});
+    const error = await pushImage(image, `http://${registry.host}`, "pdu-cred-api/nologin", {
+      tag: "1",
+      env: envWith(config),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PushError);
+    const message = (error as PushError).message;
+    expect(message.startsWith("no basic auth credentials (")).toBe(true);
+    expect(message).toContain(`registry ${registry.host}`);
+    expect(message).toContain(path.join(config, "config.json"));
+    expect(message).toContain(`docker login ${registry.host}`);
+  });
+
+  it("says where a refused login came from", async () => {
+    const error = await pushImage(image, `http://${registry.host}`, "pdu-cred-api/refused", {
+      tag: "1",
+      env: await configWithLogin("wrong"),
+    }).catch((e: unknown) => e);
+    expect((error as PushError).message).toMatch(
+      new RegExp(
+        `^unauthorized.*\\(registry ${registry.host.replace(/\./g, "\\.")}; login: auths\\["`,
+      ),
+    );
+  });
+
+  it("warns that an https:// URL to a registry the engine treats as insecure may go over plain HTTP", async () => {
+    const repository = `pdu-cred-api/${randomUUID()}`;
+    const result = await pushImageDetailed(image, `https://${registry.host}`, repository, {
+      tag: "1",
+      env: await configWithLogin(),
+    });
+    pushed.push({ repository, digest: result.digest });
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toContain(
+      `the engine treats ${registry.host} as an insecure registry`,
+    );
+    expect(result.warnings[0]).toContain("may not have used TLS");
+
+    const plain = await pushImageDetailed(image, `http://${registry.host}`, repository, {
+      tag: "2",
+      env: await configWithLogin(),
+    });
+    pushed.push({ repository, digest: plain.digest });
+    expect(plain.warnings).toEqual([]);
+  });
+
+  it("rejects within 1 s with the signal's reason when aborted during a helper that never answers", async () => {
+    const pidFile = path.join(await tempDir("pdu-pids-"), "pid");
+    const binDir = await installScriptHelper(
+      "pdu-api-hang",
+      `echo $$ > "${pidFile}.tmp" && mv "${pidFile}.tmp" "${pidFile}"\nsleep 1000 &\nwait`,
+    );
+    const env = envWith(
+      await dockerConfig({ credHelpers: { [registry.host]: "pdu-api-hang" } }),
+      binDir,
+    );
+    const controller = new AbortController();
+    const reason = new Error("cancelled by the test");
+    const push = pushImage(image, `http://${registry.host}`, "pdu-cred-api/hang", {
+      tag: "1",
+      env,
+      signal: controller.signal,
+    }).catch((e: unknown) => ({ error: e, at: performance.now() }));
+    // Abort only once the push is inside the helper.
+    let pid: number | undefined;
+    for (let i = 0; i < 400 && pid === undefined; i++) {
+      const text = await readFile(pidFile, "utf8").catch(() => "");
+      if (text.trim()) pid = Number(text);
+      else await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(pid).toBeDefined();
+    const abortedAt = performance.now();
+    controller.abort(reason);
+    const outcome = (await push) as { error: unknown; at: number };
+    expect(outcome.error).toBe(reason);
+    expect(outcome.at - abortedAt).toBeLessThan(1000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const state = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    expect(state === "" || / Z /.test(state.slice(state.lastIndexOf(")")))).toBe(true);
+  });
+
+  it("fails with a CredentialsError after credentialHelperTimeoutMs", async () => {
+    const binDir = await installScriptHelper("pdu-api-slow", "sleep 1000 & wait");
+    const env = envWith(
+      await dockerConfig({ credHelpers: { [registry.host]: "pdu-api-slow" } }),
+      binDir,
+    );
+    const error = await pushImage(image, `http://${registry.host}`, "pdu-cred-api/slow", {
+      tag: "1",
+      env,
+      credentialHelperTimeoutMs: 500,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CredentialsError);
+    expect((error as Error).message).toContain("docker-credential-pdu-api-slow");
+    expect((error as Error).message).toContain("500 ms");
+  });
+});
+
+describe("buildImage with a credential helper that never answers", () => {
+  it("fails with a CredentialsError after credentialHelperTimeoutMs", async () => {
+    const binDir = await installScriptHelper("pdu-build-slow", "sleep 1000 & wait");
+    const env = envWith(await dockerConfig({ credsStore: "pdu-build-slow" }), binDir);
+    const context = await tempDir("pdu-build-ctx-");
+    await writeFile(path.join(context, "Dockerfile"), "FROM busybox:latest\n");
+    const error = await buildImage(context, { env, credentialHelperTimeoutMs: 500 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CredentialsError);
+    expect((error as Error).message).toContain("docker-credential-pdu-build-slow list");
+    expect((error as Error).message).toContain("500 ms");
+  });
+
+  it("rejects with the signal's reason when aborted", async () => {
+    const binDir = await installScriptHelper("pdu-build-hang", "sleep 1000 & wait");
+    const env = envWith(await dockerConfig({ credsStore: "pdu-build-hang" }), binDir);
+    const context = await tempDir("pdu-build-ctx-");
+    await writeFile(path.join(context, "Dockerfile"), "FROM busybox:latest\n");
+    const reason = new Error("cancelled by the test");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(reason), 1500);
+    const started = performance.now();
+    await expect(buildImage(context, { env, signal: controller.signal })).rejects.toBe(reason);
+    // Within 1 s of the abort, long before the 30 s default timeout.
+    expect(performance.now() - started).toBeLessThan(2500);
   });
 });
 

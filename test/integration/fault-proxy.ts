@@ -110,20 +110,25 @@ export class FaultProxy implements AsyncDisposable {
     client.on("data", (chunk: Buffer) => {
       this.#bytesToTarget += chunk.length;
     });
-    // One side gone means the other goes too, as with a real connection through a proxy.
+    const gate = this.#gate();
+    // One side gone means the other goes too, as with a real connection through a proxy; but a
+    // stalled connection stays open towards the client even when the target has hung up (an
+    // engine that answered with `Connection: close`), as a proxy that went silent would.
     client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
+    upstream.on("close", () => {
+      if (!gate.stalled) client.destroy();
+    });
     client.pipe(upstream);
-    upstream.pipe(this.#gate()).pipe(client);
+    upstream.pipe(gate).pipe(client);
   }
 
   /** Passes the target's bytes on until a stall (see {@link stallAt}); then holds them back. */
-  #gate(): Transform {
+  #gate(): Transform & { readonly stalled: boolean } {
     const proxy = this;
     let stalled = false;
     /** The last bytes passed on, in case the marker is split between two chunks. */
     let previous: Buffer = Buffer.alloc(0);
-    return new Transform({
+    const gate = new Transform({
       transform(chunk: Buffer, _encoding, callback: TransformCallback) {
         if (!stalled && proxy.#stallMarker) {
           const at = Buffer.concat([previous, chunk]).indexOf(proxy.#stallMarker);
@@ -148,6 +153,9 @@ export class FaultProxy implements AsyncDisposable {
         if (!stalled) callback();
       },
     });
+    return Object.defineProperty(gate, "stalled", { get: () => stalled }) as Transform & {
+      readonly stalled: boolean;
+    };
   }
 }
 

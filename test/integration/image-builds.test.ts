@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  BuildContextError,
   BuildError,
   buildImage,
   generateDefaultDockerfile,
@@ -99,13 +100,16 @@ describe("buildImage", () => {
     await expect(buildImage(path.join(contexts, "missing"))).rejects.toThrow(/does not exist/);
   });
 
-  it("requires a real Dockerfile", async () => {
+  it("requires a real Dockerfile, and says so before sending the context", async () => {
+    // Found missing on the client, naming the full path, instead of by the engine after the
+    // whole context was uploaded ("Cannot locate specified Dockerfile").
+    const missing = path.join(contexts, "tiny", "Nowhere");
     await expect(
       buildImage(path.join(contexts, "tiny"), { dockerfile: "Nowhere" }),
-    ).rejects.toThrow(BuildError);
+    ).rejects.toThrow(BuildContextError);
     await expect(
       buildImage(path.join(contexts, "tiny"), { dockerfile: "Nowhere" }),
-    ).rejects.toThrow(/Cannot locate specified Dockerfile/);
+    ).rejects.toThrow(`cannot find the Dockerfile ${missing}`);
   });
 
   it.each([

@@ -108,8 +108,10 @@ describe("pushImage", () => {
     );
   });
 
-  it("rejects a registry URL without a host before doing anything", async () => {
-    await expect(pushImage(howdy, "127.0.0.1:5555", "howdy")).rejects.toThrow(/has no host/);
+  it("rejects a registry URL without a scheme before doing anything, showing the fix", async () => {
+    await expect(pushImage(howdy, "127.0.0.1:5555", "howdy")).rejects.toThrow(
+      /has no scheme.*write "http:\/\/127\.0\.0\.1:5555"/,
+    );
   });
 
   it("streams nowhere by default", async () => {

@@ -1,6 +1,6 @@
 /**
  * Integration-test support for credentials and engines: pushes and builds sent with exactly the
- * headers the library computes (through `requestStream`), the authenticated test registry, a
+ * headers the library computes (through the engine connection every operation uses), the authenticated test registry, a
  * registry of the test's own with several users, and a second dockerd reached over TCP+TLS.
  * Every process started here is stopped, and every folder removed, by the returned `stop()`.
  */
@@ -12,7 +12,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type Docker from "dockerode";
 import { pack } from "tar-stream";
-import { requestStream } from "../../../src/engine/engine-request.js";
+import { openEngine } from "../../../src/engine/engine-connection.js";
 
 const run = promisify(execFile);
 const HOW_TO_FIX =
@@ -90,7 +90,7 @@ export async function pushWith(
   authHeader: string,
 ): Promise<StreamResult> {
   const colon = reference.lastIndexOf(":");
-  const response = await requestStream(docker, {
+  const response = await openEngine({ docker }).request({
     method: "POST",
     path: `/images/${encodeURIComponent(reference.slice(0, colon))}/push`,
     query: { tag: reference.slice(colon + 1) },
@@ -120,7 +120,7 @@ export async function buildWith(
   },
 ): Promise<StreamResult> {
   const { Readable } = await import("node:stream");
-  const response = await requestStream(docker, {
+  const response = await openEngine({ docker }).request({
     method: "POST",
     path: "/build",
     query: { labels: options.labels, rm: true, forcerm: true, pull: options.pull ? 1 : undefined },

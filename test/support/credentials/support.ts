@@ -128,3 +128,16 @@ export async function writeContext(
     await copyFile(file, path.join(tlsDir, `${part}.pem`));
   }
 }
+
+/**
+ * Installs `docker-credential-<name>` as the given shell script (a real executable) in a new
+ * temporary folder, and returns that folder, to put first on PATH. For helpers that misbehave:
+ * sleep, flood, fail.
+ */
+export async function installScriptHelper(name: string, script: string): Promise<string> {
+  const binDir = await tempDir("pdu-helper-");
+  const program = path.join(binDir, `docker-credential-${name}`);
+  await writeFile(program, `#!/bin/sh\n${script}\n`);
+  await chmod(program, 0o755);
+  return binDir;
+}

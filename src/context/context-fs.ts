@@ -1,0 +1,43 @@
+/**
+ * The file system functions the build context reads with.
+ * @module
+ */
+import nodeFs from "node:fs";
+
+/**
+ * The synchronous `node:fs` functions the context reader uses. Pass your own (for example the real
+ * module with one function replaced) to test failure paths or read from a virtual file system.
+ * `fstatSync` is optional for objects written before it was used; `node:fs`'s is used then.
+ */
+export type BuildContextFs = Pick<
+  typeof nodeFs,
+  | "readdirSync"
+  | "lstatSync"
+  | "statSync"
+  | "readlinkSync"
+  | "realpathSync"
+  | "readFileSync"
+  | "openSync"
+  | "readSync"
+  | "closeSync"
+> &
+  Partial<Pick<typeof nodeFs, "fstatSync">>;
+
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = nodeFs.constants;
+
+/**
+ * How every file of a context is opened: never through a symlink (`O_NOFOLLOW`), and never
+ * blocking on a FIFO swapped in after the file was listed (`O_NONBLOCK`).
+ */
+export const OPEN_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+
+/** Whether `error` says the path does not exist. */
+export function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/** An error's message, for wrapping it in ours. */
+export function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

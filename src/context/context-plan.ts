@@ -1,0 +1,277 @@
+/**
+ * Everything decided before the first byte of a classic build context is sent: the context
+ * root, where the Dockerfile is and what it is called in the tar, the `.dockerignore` patterns,
+ * and the files made in memory (a Dockerfile from outside the context and the `.dockerignore`
+ * that hides it). Every check that can fail without reading the whole context fails here.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { BuildContextError } from "../errors.js";
+import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import { readControlFile } from "./control-file.js";
+import { PatternMatcher, parseDockerignore } from "./dockerignore.js";
+import {
+  type BuildContextOverlay,
+  type ContextFile,
+  overlaySource,
+  overlayTree,
+} from "./overlay-tree.js";
+
+/** What {@link planContext} decided. */
+export interface ContextPlan {
+  /** The context directory, absolute and real. */
+  readonly root: string;
+  /** The Dockerfile's name inside the tar. */
+  readonly dockerfile: string;
+  /** The `.dockerignore` patterns. */
+  readonly excludes: readonly string[];
+  /** Sent even when excluded: the Dockerfile and `.dockerignore`, which the engine needs. */
+  readonly alwaysInclude: readonly string[];
+  /** Files made in memory. */
+  readonly files: readonly ContextFile[];
+}
+
+interface Dockerfile {
+  readonly name: string;
+  /** Where to look for `<Dockerfile>.dockerignore`. */
+  readonly ignoreFile: string;
+  /** Folders a `.dockerignore` symlink may lead into. */
+  readonly ignoreRoots: readonly string[];
+  /** Set when the Dockerfile lives outside the context and must be added to the tar. */
+  readonly outside?: { readonly content: Buffer; readonly source: string };
+}
+
+function isInside(relative: string): boolean {
+  return (
+    relative !== "" &&
+    relative !== ".." &&
+    !relative.startsWith(`..${path.sep}`) &&
+    !path.isAbsolute(relative)
+  );
+}
+
+function toPosix(relative: string): string {
+  return relative.split(path.sep).join("/");
+}
+
+/** Checks that the Dockerfile at `file` (real, inside the context) is a regular file. */
+function checkRegular(fs: BuildContextFs, file: string, given: string): void {
+  const stats = fs.statSync(file);
+  if (stats.isDirectory()) {
+    throw new BuildContextError(
+      `the Dockerfile ${given} is a folder; give the path of the Dockerfile itself`,
+      given,
+    );
+  }
+  if (!stats.isFile()) {
+    throw new BuildContextError(`the Dockerfile ${given} is not a regular file`, given);
+  }
+}
+
+function notFound(given: string, root: string, cause?: unknown): BuildContextError {
+  return new BuildContextError(
+    `cannot find the Dockerfile ${given}: it is neither in the build context ${root} nor added to it; check the path, or create the file`,
+    given,
+    { cause },
+  );
+}
+
+function resolveDockerfile(
+  fs: BuildContextFs,
+  dir: string,
+  root: string,
+  option: string | undefined,
+  overlays: ReturnType<typeof overlayTree>,
+): Dockerfile {
+  const base = path.resolve(dir);
+  const provided = (file: string) => {
+    const relative = path.relative(base, file);
+    return isInside(relative) && overlaySource(overlays, toPosix(relative)) !== undefined;
+  };
+  const exists = (file: string) => {
+    try {
+      fs.lstatSync(file);
+      return true;
+    } catch {
+      return provided(file);
+    }
+  };
+  let given = path.resolve(dir, option ?? "Dockerfile");
+  if (option === undefined) {
+    // The Docker CLI falls back to a lower-case `dockerfile` when `Dockerfile` does not exist.
+    const lower = path.resolve(dir, "dockerfile");
+    if (!exists(given) && exists(lower)) given = lower;
+  }
+  const ignoreFile = `${given}.dockerignore`;
+  const lexical = path.relative(base, given);
+  if (isInside(lexical)) {
+    // Overlays win over the context's own files, so they are asked first.
+    const name = toPosix(lexical);
+    const source = overlaySource(overlays, name);
+    if (source !== undefined) {
+      if ("hostPath" in source) {
+        let isFolder: boolean;
+        try {
+          isFolder = fs.lstatSync(source.hostPath).isDirectory();
+        } catch (error) {
+          throw notFound(given, root, error);
+        }
+        if (isFolder) checkRegular(fs, source.hostPath, given);
+      }
+      return { name, ignoreFile, ignoreRoots: [root] };
+    }
+  }
+  let real: string;
+  try {
+    real = fs.realpathSync(given);
+  } catch (error) {
+    if (isMissing(error)) throw notFound(given, root, error);
+    throw new BuildContextError(
+      `cannot resolve the Dockerfile ${given}: ${describe(error)}`,
+      given,
+      {
+        cause: error,
+      },
+    );
+  }
+  const relative = path.relative(root, real);
+  if (isInside(relative)) {
+    checkRegular(fs, real, given);
+    return { name: toPosix(relative), ignoreFile, ignoreRoots: [root] };
+  }
+  if (isInside(lexical)) {
+    // Named inside the context but a symlink on the way leads out: its content is not sent.
+    throw new BuildContextError(
+      `the Dockerfile ${given} leads outside the build context ${root} through a symlink (to ${real}); files outside the context are not read through links: pass the real path as the dockerfile, or copy it into the context`,
+      given,
+    );
+  }
+  const content = readControlFile(fs, real, "Dockerfile");
+  if (content === undefined) throw notFound(given, root);
+  // The CLI uses a random name; a content hash is as unlikely to collide and keeps the tar stable.
+  const name = `.dockerfile.${createHash("sha256").update(content).digest("hex").slice(0, 20)}`;
+  return {
+    name,
+    ignoreFile,
+    ignoreRoots: [root, path.dirname(real)],
+    outside: { content, source: real },
+  };
+}
+
+interface IgnoreFile {
+  readonly text: string;
+  /** Whether `.dockerignore` is a symlink (its target's text is used, never sent). */
+  readonly link: boolean;
+  readonly mode: number;
+  readonly mtime: number;
+}
+
+/**
+ * Reads a `.dockerignore`. A symlink is followed only to a regular file inside `roots` (the
+ * context, or the folder of a Dockerfile from outside it), so no pattern comes from elsewhere;
+ * a dangling link means no patterns, as for the Docker CLI.
+ */
+function readIgnoreFile(
+  fs: BuildContextFs,
+  file: string,
+  roots: readonly string[],
+): IgnoreFile | undefined {
+  let stats: ReturnType<BuildContextFs["lstatSync"]>;
+  try {
+    stats = fs.lstatSync(file);
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw new BuildContextError(`cannot read ${file}: ${describe(error)}`, file, { cause: error });
+  }
+  let target = file;
+  const link = stats.isSymbolicLink();
+  if (link) {
+    try {
+      target = fs.realpathSync(file);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw new BuildContextError(`cannot resolve the symlink ${file}: ${describe(error)}`, file, {
+        cause: error,
+      });
+    }
+    if (!roots.some((root) => target === root || isInside(path.relative(root, target)))) {
+      throw new BuildContextError(
+        `${file} is a symlink to ${target}, outside the build context; patterns are read only from inside it: make ${path.basename(file)} a regular file`,
+        file,
+      );
+    }
+  }
+  const content = readControlFile(fs, target, ".dockerignore");
+  if (content === undefined) return undefined;
+  return {
+    text: content.toString("utf8"),
+    link,
+    mode: stats.mode & 0o7777,
+    mtime: Math.floor(stats.mtimeMs / 1000),
+  };
+}
+
+/** Options of {@link planContext}. */
+export interface PlanContextOptions {
+  readonly dockerfile?: string | undefined;
+  readonly overlays: readonly BuildContextOverlay[];
+  readonly fs: BuildContextFs;
+}
+
+/**
+ * Plans the classic build context of `dir`.
+ * @throws BuildContextError when the context, the Dockerfile, an overlay or `.dockerignore`
+ *   cannot be used (missing, unreadable, a link out of the context, not a regular file, too big,
+ *   invalid patterns), InvalidArgumentError for a bad overlay path.
+ */
+export function planContext(dir: string, options: PlanContextOptions): ContextPlan {
+  const { fs } = options;
+  let root: string;
+  try {
+    root = fs.realpathSync(path.resolve(dir));
+    if (!fs.statSync(root).isDirectory()) {
+      throw new BuildContextError(`the build context ${dir} is not a folder`, path.resolve(dir));
+    }
+  } catch (error) {
+    if (error instanceof BuildContextError) throw error;
+    throw new BuildContextError(
+      `cannot read the build context folder ${dir}: ${describe(error)}`,
+      path.resolve(dir),
+      { cause: error },
+    );
+  }
+  const overlays = overlayTree(fs, options.overlays);
+  const dockerfile = resolveDockerfile(fs, dir, root, options.dockerfile, overlays);
+  const rootIgnoreFile = path.join(root, ".dockerignore");
+  const specific = readIgnoreFile(fs, dockerfile.ignoreFile, dockerfile.ignoreRoots);
+  const rootIgnore = readIgnoreFile(fs, rootIgnoreFile, [root]);
+  const used = specific ?? rootIgnore;
+  const usedFile = specific === undefined ? rootIgnoreFile : dockerfile.ignoreFile;
+  const excludes = parseDockerignore(used?.text ?? "");
+  try {
+    new PatternMatcher(excludes);
+  } catch (error) {
+    throw new BuildContextError(`invalid ${usedFile}: ${describe(error)}`, usedFile, {
+      cause: error,
+    });
+  }
+  const alwaysInclude = [dockerfile.name, ".dockerignore"];
+  const files: ContextFile[] = [];
+  if (dockerfile.outside !== undefined) {
+    const { content, source } = dockerfile.outside;
+    const now = Math.floor(Date.now() / 1000);
+    files.push({ path: dockerfile.name, content, mode: 0o600, mtime: now, origin: source });
+    // As the CLI does: list the generated name in .dockerignore so the engine keeps it out of
+    // COPY. A .dockerignore that is a symlink is replaced, and its target's text is not sent
+    // (the CLI fails there with "archive/tar: write too long").
+    const own = rootIgnore !== undefined && !rootIgnore.link ? rootIgnore : undefined;
+    files.push({
+      path: ".dockerignore",
+      content: Buffer.from(`${own?.text ?? ".dockerignore"}\n${dockerfile.name}\n`),
+      mode: own?.mode ?? 0o600,
+      mtime: own?.mtime ?? now,
+    });
+  }
+  return { root, dockerfile: dockerfile.name, excludes, alwaysInclude, files };
+}

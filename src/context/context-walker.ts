@@ -1,0 +1,387 @@
+/**
+ * The walk of a build context: every entry to send, in the Docker CLI's order, with its tar header
+ * fields and where its bytes come from. Pure in the sense that it only reads: no tar, no stream,
+ * no scheduling. The tar writer consumes it for the classic builder's upload; BuildKit's file
+ * sync can consume the same entries.
+ * @module
+ */
+import nodeFs, { type Stats } from "node:fs";
+import { type ContextEntry, type ContextEntryOrigin, Entry } from "./context-entry.js";
+import type { BuildContextFs } from "./context-fs.js";
+import { type MatchInfo, PatternMatcher } from "./dockerignore.js";
+import { type HostPath, joinRelative, readLink } from "./host-names.js";
+import {
+  type BuildContextOverlay,
+  type ContextFile,
+  type OverlayNode,
+  overlayTree,
+} from "./overlay-tree.js";
+import { type Child, type Kind, kindOfStats, listChildren, seconds } from "./walk-children.js";
+import { followTargets } from "./walk-follow.js";
+
+export type { ContextEntry, ContextEntryOrigin } from "./context-entry.js";
+export type { BuildContextOverlay, ContextFile } from "./overlay-tree.js";
+
+const DEFAULT_DIR_MODE = 0o755;
+
+/** Options of {@link walkContext}. */
+export interface WalkContextOptions {
+  /**
+   * Exclude patterns with moby's `.dockerignore` semantics (`!` for exceptions, later patterns
+   * win), as returned by `parseDockerignore` or sent by the engine. They apply to the context
+   * directory's files, not to overlays or generated files. Excluded folders are not read unless
+   * an exception may re-include something below them.
+   * @default []
+   */
+  readonly excludes?: readonly string[];
+  /**
+   * Include patterns (fsutil's `IncludePatterns`): when given, only matching entries are sent,
+   * with the folders above them. Same syntax and scope as `excludes`.
+   * @default undefined (everything)
+   */
+  readonly includes?: readonly string[];
+  /**
+   * Paths whose symlinks are resolved inside the context and their targets included (fsutil's
+   * `FollowPaths`, e.g. the Dockerfile). The links themselves are still sent as links; turns on
+   * include filtering like `includes` does.
+   * @default undefined
+   */
+  readonly followPaths?: readonly string[];
+  /** Context paths sent even when excluded (the classic builder's Dockerfile and `.dockerignore`). @default [] */
+  readonly alwaysInclude?: readonly string[];
+  /** Host files and folders laid over the context; later ones win. @default [] */
+  readonly overlays?: readonly BuildContextOverlay[];
+  /** Files made in memory, laid over everything else. @default [] */
+  readonly files?: readonly ContextFile[];
+  /** The file system to read. @default node:fs */
+  readonly fs?: BuildContextFs;
+}
+
+interface Filter {
+  readonly matcher: PatternMatcher;
+  readonly info: MatchInfo | undefined;
+}
+
+interface Frame {
+  readonly rel: string;
+  readonly relBytes: Buffer | undefined;
+  readonly children: Child[];
+  index: number;
+  /** Whether the patterns apply to this folder's real entries, and their results for it. */
+  readonly exclude: Filter | undefined;
+  readonly include: Filter | undefined;
+  /** The folder's own entry while it is held back (a filtered-out folder walked for what is below). */
+  pending: ContextEntry | undefined;
+  readonly origin: ContextEntryOrigin;
+}
+
+/**
+ * Walks a build context one entry at a time, synchronously: folders before what they hold, names
+ * in byte order, excluded folders pruned, hard links (same device and inode) sent once as a file
+ * and then as links, symlinks sent as links and never followed, FIFOs, sockets and devices
+ * skipped. Call {@link ContextWalker.next} until it returns `undefined`, or iterate it.
+ *
+ * Errors from the file system (a folder that cannot be listed, a file that vanished) are thrown
+ * from `next()` as they are, with their `path`; the caller names them in its own error.
+ */
+export class ContextWalker implements Iterable<ContextEntry> {
+  /** The context directory, as given. */
+  readonly root: string;
+  private readonly fs: BuildContextFs;
+  private readonly excludes: PatternMatcher | undefined;
+  private readonly includes: PatternMatcher | undefined;
+  private readonly forced: ReadonlySet<string>;
+  private readonly forcedDirs: ReadonlySet<string>;
+  private readonly rootMtime: number;
+  private readonly stack: Frame[] = [];
+  private readonly ready: ContextEntry[] = [];
+  private readonly hardlinks = new Map<string, ContextEntry>();
+  private pendingFrames = 0;
+
+  /** Use {@link walkContext}. */
+  constructor(root: string, options: WalkContextOptions = {}) {
+    this.root = root;
+    const fs = options.fs ?? nodeFs;
+    this.fs = fs;
+    const excludes = options.excludes ?? [];
+    this.excludes = excludes.length > 0 ? new PatternMatcher(excludes) : undefined;
+    const follow =
+      options.followPaths === undefined ? [] : followTargets(fs, root, options.followPaths);
+    if (options.includes !== undefined || options.followPaths !== undefined) {
+      this.includes = new PatternMatcher([...(options.includes ?? []), ...follow]);
+    }
+    this.forced = new Set(options.alwaysInclude ?? []);
+    const forcedDirs = new Set<string>();
+    for (const name of this.forced) {
+      const parts = name.split("/");
+      for (let depth = 1; depth < parts.length; depth++)
+        forcedDirs.add(parts.slice(0, depth).join("/"));
+    }
+    this.forcedDirs = forcedDirs;
+    const overlays = overlayTree(fs, options.overlays ?? [], options.files ?? []);
+    this.rootMtime = seconds(fs.statSync(root));
+    this.stack.push({
+      rel: "",
+      relBytes: undefined,
+      children: listChildren(this.fs, root, overlays),
+      index: 0,
+      exclude: this.excludes && { matcher: this.excludes, info: undefined },
+      include: this.includes && { matcher: this.includes, info: undefined },
+      pending: undefined,
+      origin: "context",
+    });
+  }
+
+  /** The next entry, or `undefined` once every entry has been returned. */
+  next(): ContextEntry | undefined {
+    while (this.ready.length === 0) {
+      if (!this.step()) return undefined;
+    }
+    return this.ready.shift();
+  }
+
+  *[Symbol.iterator](): Iterator<ContextEntry> {
+    for (let entry = this.next(); entry !== undefined; entry = this.next()) yield entry;
+  }
+
+  /** Handles the next child of the innermost folder; `false` once the walk is over. */
+  private step(): boolean {
+    const frame = this.stack[this.stack.length - 1];
+    if (frame === undefined) return false;
+    const next = frame.children[frame.index++];
+    if (next === undefined) {
+      this.stack.pop();
+      if (frame.pending !== undefined) this.pendingFrames--;
+      return true;
+    }
+    const rel = joinRelative(frame.rel, frame.relBytes, next.name);
+    if (next.overlay !== undefined) {
+      this.overlay(frame, next, next.overlay, rel);
+      return true;
+    }
+    const host = next.host as HostPath;
+    if (next.kind === "other") return true;
+    let excludeInfo: MatchInfo | undefined;
+    let includeInfo: MatchInfo | undefined;
+    let excluded = false;
+    let notIncluded = false;
+    if (frame.exclude !== undefined) {
+      const result = frame.exclude.matcher.matchesUsingParentResults(rel.text, frame.exclude.info);
+      excludeInfo = result.info;
+      excluded = result.matched;
+    }
+    if (frame.include !== undefined) {
+      const result = frame.include.matcher.matchesUsingParentResults(rel.text, frame.include.info);
+      includeInfo = result.info;
+      notIncluded = !result.matched;
+    }
+    const filtered = (excluded || notIncluded) && !this.forced.has(rel.text);
+    const walk = () => this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo);
+    if (filtered && next.kind !== "dir" && next.kind !== "unknown") return true;
+    if (filtered && next.kind === "dir" && !walk()) return true;
+    const stats = this.fs.lstatSync(host);
+    const kind = kindOfStats(stats);
+    if (kind === "dir") {
+      if (filtered && next.kind === "unknown" && !walk()) return true;
+      const entry = this.dirEntry(rel, stats, host, frame.origin);
+      this.pushFrame({
+        rel: rel.text,
+        relBytes: rel.bytes,
+        children: listChildren(this.fs, host, undefined),
+        index: 0,
+        exclude: frame.exclude && { matcher: frame.exclude.matcher, info: excludeInfo },
+        include: frame.include && { matcher: frame.include.matcher, info: includeInfo },
+        pending: filtered ? entry : undefined,
+        origin: frame.origin,
+      });
+      if (!filtered) this.send(entry);
+    } else if (!filtered) {
+      this.nonDirectory(rel, host, stats, kind, frame.origin);
+    }
+    return true;
+  }
+
+  /** Whether a filtered-out folder must still be read for what may be sent below it. */
+  private mustWalk(
+    rel: string,
+    excluded: boolean,
+    excludeInfo: MatchInfo | undefined,
+    notIncluded: boolean,
+    includeInfo: MatchInfo | undefined,
+  ): boolean {
+    if (this.forcedDirs.has(rel)) return true;
+    if (excluded && !this.excludes?.mayIncludeBelow(rel, excludeInfo as MatchInfo)) return false;
+    return !notIncluded || this.includes?.mayMatchBelow(rel, includeInfo as MatchInfo) === true;
+  }
+
+  private overlay(
+    frame: Frame,
+    next: Child,
+    node: OverlayNode,
+    rel: { text: string; bytes: Buffer | undefined },
+  ): void {
+    const { fs } = this;
+    if (node.file !== undefined) {
+      const { content, mode = 0o644, mtime = Math.floor(Date.now() / 1000), origin } = node.file;
+      this.send(
+        new Entry(
+          rel.text,
+          rel.bytes,
+          "file",
+          mode,
+          content.length,
+          mtime,
+          "generated",
+          undefined,
+          undefined,
+          undefined,
+          content,
+          origin,
+        ),
+      );
+      return;
+    }
+    const base = { rel: rel.text, relBytes: rel.bytes, index: 0, pending: undefined };
+    if (node.hostPath !== undefined) {
+      const stats = fs.lstatSync(node.hostPath);
+      const kind = kindOfStats(stats);
+      if (kind === "dir" || node.children.size > 0) {
+        const host = kind === "dir" ? node.hostPath : undefined;
+        this.send(
+          host === undefined ? this.syntheticDir(rel) : this.dirEntry(rel, stats, host, "overlay"),
+        );
+        const children = listChildren(this.fs, host, node);
+        this.pushFrame({
+          ...base,
+          children,
+          exclude: undefined,
+          include: undefined,
+          origin: "overlay",
+        });
+      } else {
+        this.nonDirectory(rel, node.hostPath, stats, kind, "overlay");
+      }
+      return;
+    }
+    // A folder that only exists to hold deeper overlays: keep the real one, if any, beneath them.
+    let stats: Stats | undefined;
+    if (next.host !== undefined && (next.kind === "dir" || next.kind === "unknown")) {
+      stats = fs.lstatSync(next.host);
+      if (!stats.isDirectory()) stats = undefined;
+    }
+    const host = stats === undefined ? undefined : next.host;
+    const filter = (parent: Filter | undefined): Filter | undefined =>
+      parent === undefined || host === undefined
+        ? undefined
+        : {
+            matcher: parent.matcher,
+            info: parent.matcher.matchesUsingParentResults(rel.text, parent.info).info,
+          };
+    this.send(
+      stats === undefined ? this.syntheticDir(rel) : this.dirEntry(rel, stats, host, frame.origin),
+    );
+    this.pushFrame({
+      ...base,
+      children: listChildren(this.fs, host, node),
+      exclude: filter(frame.exclude),
+      include: filter(frame.include),
+      origin: host === undefined ? "overlay" : frame.origin,
+    });
+  }
+
+  private pushFrame(frame: Frame): void {
+    this.stack.push(frame);
+    if (frame.pending !== undefined) this.pendingFrames++;
+  }
+
+  private dirEntry(
+    rel: { text: string; bytes: Buffer | undefined },
+    stats: Stats,
+    host: HostPath | undefined,
+    origin: ContextEntryOrigin,
+  ): ContextEntry {
+    return new Entry(
+      rel.text,
+      rel.bytes,
+      "directory",
+      stats.mode & 0o7777,
+      0,
+      seconds(stats),
+      origin,
+      host,
+    );
+  }
+
+  private syntheticDir(rel: { text: string; bytes: Buffer | undefined }): ContextEntry {
+    return new Entry(
+      rel.text,
+      rel.bytes,
+      "directory",
+      DEFAULT_DIR_MODE,
+      0,
+      this.rootMtime,
+      "synthetic",
+      undefined,
+    );
+  }
+
+  private nonDirectory(
+    rel: { text: string; bytes: Buffer | undefined },
+    host: HostPath,
+    stats: Stats,
+    kind: Kind,
+    origin: ContextEntryOrigin,
+  ): void {
+    const mode = stats.mode & 0o7777;
+    const mtime = seconds(stats);
+    const { text, bytes } = rel;
+    if (kind === "symlink") {
+      const target = readLink(this.fs, host);
+      this.send(
+        new Entry(text, bytes, "symlink", mode, 0, mtime, origin, host, target.text, target.bytes),
+      );
+      return;
+    }
+    if (kind !== "file") return;
+    if (stats.nlink > 1) {
+      const key = `${stats.dev}:${stats.ino}`;
+      const first = this.hardlinks.get(key);
+      if (first !== undefined) {
+        const { name, nameBytes } = first;
+        this.send(new Entry(text, bytes, "link", mode, 0, mtime, origin, host, name, nameBytes));
+        return;
+      }
+      const entry = new Entry(text, bytes, "file", mode, stats.size, mtime, origin, host);
+      this.hardlinks.set(key, entry);
+      this.send(entry);
+      return;
+    }
+    this.send(new Entry(text, bytes, "file", mode, stats.size, mtime, origin, host));
+  }
+
+  /** Queues `entry`, after the held-back folders above it. */
+  private send(entry: ContextEntry): void {
+    if (this.pendingFrames > 0) {
+      for (const frame of this.stack) {
+        if (frame.pending === undefined) continue;
+        this.ready.push(frame.pending);
+        frame.pending = undefined;
+        this.pendingFrames--;
+      }
+    }
+    this.ready.push(entry);
+  }
+}
+
+/**
+ * Walks the build context `root` (an absolute, real path to a folder): see {@link ContextWalker}.
+ * Overlays are checked now: a host path that does not exist throws a `BuildContextError` naming
+ * it, a bad context path an `InvalidArgumentError`; bad patterns throw `InvalidArgumentError`.
+ * @example
+ * for (const entry of walkContext("/src/app", { excludes: ["node_modules"] })) {
+ *   console.log(entry.type, entry.name, entry.size);
+ * }
+ */
+export function walkContext(root: string, options: WalkContextOptions = {}): ContextWalker {
+  return new ContextWalker(root, options);
+}

@@ -1,0 +1,325 @@
+/**
+ * One `.dockerignore` pattern with moby's semantics (`patternmatcher.Pattern`): the pattern is
+ * checked with Go's `filepath.Match` rules, then translated the way moby translates it to a Go
+ * regular expression, which is compiled to a linear-time {@link Program} (see
+ * `pattern-program.ts` for why not a JavaScript `RegExp`).
+ * @module
+ */
+import { InvalidArgumentError } from "../errors.js";
+import { type Program, ProgramBuilder, runProgram } from "./pattern-program.js";
+
+/** Per-pattern results for a folder, handed to its children (moby's `MatchInfo`). */
+export type MatchInfo = readonly boolean[];
+
+type MatchKind = "exact" | "prefix" | "suffix" | "regexp";
+
+const SLASH = 0x2f;
+const NEWLINE = 0x0a;
+
+/** Characters moby escapes before handing the pattern to Go's regexp engine. */
+const MOBY_ESCAPED = new Set([".", "+", "(", ")", "|", "{", "}", "$"]);
+
+const inRange = (low: number, high: number) => (code: number) => code >= low && code <= high;
+const DIGIT = inRange(0x30, 0x39);
+const SPACE = (code: number) =>
+  code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d || code === 0x20;
+const WORD = (code: number) =>
+  DIGIT(code) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f;
+
+const not =
+  (test: (code: number) => boolean) =>
+  (code: number): boolean =>
+    !test(code);
+
+/** Go's Perl classes: what `\d` and friends match in the expression moby builds. */
+const PERL_CLASSES: Readonly<Record<string, (code: number) => boolean>> = {
+  d: DIGIT,
+  D: not(DIGIT),
+  s: SPACE,
+  S: not(SPACE),
+  w: WORD,
+  W: not(WORD),
+};
+
+/** Go's escapes for control characters. */
+const CONTROL_ESCAPES: Readonly<Record<string, number>> = {
+  a: 0x07,
+  f: 0x0c,
+  t: 0x09,
+  n: 0x0a,
+  r: 0x0d,
+  v: 0x0b,
+};
+
+/** Emits what `\<letter>` means to Go's regexp; `false` for an escape Go does not know. */
+function emitEscape(builder: ProgramBuilder, letter: string): boolean {
+  const perlClass = PERL_CLASSES[letter];
+  const control = CONTROL_ESCAPES[letter];
+  if (perlClass !== undefined) builder.oneOf(perlClass);
+  else if (control !== undefined) builder.literal(control);
+  else if (letter === "b" || letter === "B") builder.assertWordBoundary(letter === "b");
+  else if (letter === "A") builder.assertBegin();
+  else if (letter === "z") builder.assertEnd();
+  else return false;
+  return true;
+}
+
+function badPattern(pattern: string, why: string): InvalidArgumentError {
+  return new InvalidArgumentError(`syntax error in pattern ${JSON.stringify(pattern)}: ${why}`);
+}
+
+/**
+ * Checks the pattern with Go's `filepath.Match` syntax rules, which moby applies to every pattern
+ * before using it: unterminated or empty character classes, a class item starting with `-` or `]`,
+ * and a trailing `\` are errors.
+ */
+export function validateGlob(pattern: string): void {
+  const chars = Array.from(pattern);
+  let i = 0;
+  const classChar = (): string => {
+    let char = chars[i];
+    if (char === undefined || char === "-" || char === "]") {
+      throw badPattern(pattern, "malformed character class");
+    }
+    if (char === "\\") {
+      i++;
+      char = chars[i];
+      if (char === undefined) throw badPattern(pattern, "unterminated escape");
+    }
+    i++;
+    if (i >= chars.length) throw badPattern(pattern, "unterminated character class");
+    return char;
+  };
+  while (i < chars.length) {
+    const char = chars[i];
+    if (char === "\\") {
+      i += 2;
+      if (i > chars.length) throw badPattern(pattern, "trailing backslash");
+    } else if (char === "[") {
+      i++;
+      if (chars[i] === "^") i++;
+      let items = 0;
+      for (;;) {
+        if (chars[i] === "]" && items > 0) {
+          i++;
+          break;
+        }
+        const low = classChar();
+        if (chars[i] === "-") {
+          i++;
+          const high = classChar();
+          if ((low.codePointAt(0) ?? 0) > (high.codePointAt(0) ?? 0)) {
+            // Go's regexp rejects it when moby compiles the pattern.
+            throw badPattern(pattern, "invalid character class range");
+          }
+        }
+        items++;
+      }
+    } else {
+      i++;
+    }
+  }
+}
+
+/**
+ * The test of a `[...]` class body: items are code points, `-` between two of them makes a
+ * range, `-` anywhere else is itself. Inside a class the characters keep `filepath.Match`
+ * meanings (moby rewrites `*` and `?` even there, which nobody relies on).
+ */
+function classTest(items: readonly (number | "-")[], negated: boolean): (code: number) => boolean {
+  const singles = new Set<number>();
+  const ranges: [number, number][] = [];
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index] as number | "-";
+    const high = items[index + 2];
+    if (item !== "-" && items[index + 1] === "-" && high !== undefined && high !== "-") {
+      ranges.push([item, high]);
+      index += 2;
+    } else {
+      singles.add(item === "-" ? 0x2d : item);
+    }
+  }
+  return (code) => {
+    let found = singles.has(code);
+    for (let index = 0; !found && index < ranges.length; index++) {
+      const [low, high] = ranges[index] as [number, number];
+      found = code >= low && code <= high;
+    }
+    return found !== negated;
+  };
+}
+
+/** Translates a cleaned pattern the way moby's `Pattern.compile` does, into a {@link Program}. */
+function compile(pattern: string): { kind: MatchKind; program: Program } {
+  const chars = Array.from(pattern);
+  const builder = new ProgramBuilder();
+  let kind: MatchKind = "exact";
+  for (let i = 0; i < chars.length; i++) {
+    const char = chars[i] ?? "";
+    const code = char.codePointAt(0) as number;
+    if (char === "*") {
+      if (chars[i + 1] === "*") {
+        const start = i;
+        i++;
+        if (chars[i + 1] === "/") i++;
+        if (i + 1 >= chars.length) {
+          if (kind === "exact") kind = "prefix";
+          else {
+            builder.starNot(NEWLINE);
+            kind = "regexp";
+          }
+        } else {
+          // moby's `(.*/)?`; Go's `.` does not match a newline.
+          builder.optional(() => {
+            builder.starNot(NEWLINE);
+            builder.literal(SLASH);
+          });
+          kind = "regexp";
+        }
+        if (start === 0) kind = "suffix";
+      } else {
+        builder.starNot(SLASH);
+        kind = "regexp";
+      }
+    } else if (char === "?") {
+      builder.not(SLASH);
+      kind = "regexp";
+    } else if (MOBY_ESCAPED.has(char)) {
+      builder.literal(code);
+    } else if (char === "\\") {
+      const next = chars[i + 1];
+      if (next === undefined) {
+        builder.literal(code);
+        continue;
+      }
+      i++;
+      kind = "regexp";
+      if (/^[A-Za-z0-9]$/.test(next)) {
+        if (!emitEscape(builder, next)) {
+          throw badPattern(pattern, `escape sequence \\${next} is not supported`);
+        }
+      } else {
+        builder.literal(next.codePointAt(0) as number);
+      }
+    } else if (char === "[") {
+      kind = "regexp";
+      let end = i + 1;
+      const negated = chars[end] === "^";
+      if (negated) end++;
+      const items: (number | "-")[] = [];
+      let first = true;
+      while (end < chars.length && (chars[end] !== "]" || first)) {
+        first = false;
+        let item = chars[end] ?? "";
+        if (item === "\\") {
+          end++;
+          item = chars[end] ?? "";
+        }
+        items.push(item === "-" && chars[end - 1] !== "\\" ? "-" : (item.codePointAt(0) ?? 0));
+        end++;
+      }
+      builder.oneOf(classTest(items, negated));
+      i = end;
+    } else if (char === "]") {
+      kind = "regexp";
+      builder.literal(code);
+    } else if (char === "^") {
+      // moby passes `^` through to Go's regexp, where it is an anchor.
+      builder.assertBegin();
+    } else {
+      builder.literal(code);
+    }
+  }
+  return { kind, program: builder.build() };
+}
+
+/** A program for one path segment of a simple glob: `*`, `?` and literals. */
+function segmentProgram(segment: string): Program {
+  const builder = new ProgramBuilder();
+  for (const char of segment) {
+    if (char === "*") builder.starNot(SLASH);
+    else if (char === "?") builder.not(SLASH);
+    else builder.literal(char.codePointAt(0) as number);
+  }
+  return builder.build();
+}
+
+/** One compiled `.dockerignore` pattern (moby's `Pattern`). */
+export class Pattern {
+  readonly exclusion: boolean;
+  readonly cleaned: string;
+  private readonly kind: MatchKind;
+  private readonly program: Program;
+  private segmentPrograms: (Program | "any")[] | "any" | undefined;
+
+  /** @throws InvalidArgumentError for an escape Go's regexp does not know. */
+  constructor(cleaned: string, exclusion: boolean) {
+    this.cleaned = cleaned;
+    this.exclusion = exclusion;
+    const { kind, program } = compile(cleaned);
+    this.kind = kind;
+    this.program = program;
+  }
+
+  /** Whether the pattern matches `file` itself (moby's `Pattern.match`). */
+  match(file: string): boolean {
+    switch (this.kind) {
+      case "exact":
+        return file === this.cleaned;
+      case "prefix":
+        return file.startsWith(this.cleaned.slice(0, -2));
+      case "suffix": {
+        // moby compares by plain string suffix here: `**file` also matches `dir/afile`.
+        const suffix = this.cleaned.slice(2);
+        if (file.endsWith(suffix)) return true;
+        return suffix.startsWith("/") && file === suffix.slice(1);
+      }
+      case "regexp":
+        return runProgram(this.program, file);
+    }
+  }
+
+  /**
+   * Whether this pattern could match some path strictly below `dir`. Conservative: `true` unless
+   * a literal segment rules it out, so it never prunes a folder that holds a match.
+   */
+  mayMatchBelow(dir: string): boolean {
+    const dirSlash = `${dir}/`;
+    switch (this.kind) {
+      case "exact":
+        return this.cleaned.startsWith(dirSlash);
+      case "prefix": {
+        const prefix = this.cleaned.slice(0, -2);
+        return dirSlash.startsWith(prefix) || prefix.startsWith(dirSlash);
+      }
+      case "suffix":
+        return true;
+      case "regexp": {
+        const segments = this.segments();
+        if (segments === "any") return true;
+        const dirSegments = dir.split("/");
+        for (let index = 0; index < dirSegments.length; index++) {
+          const segment = segments[index];
+          if (segment === undefined) return false;
+          if (segment === "any") return true;
+          if (!runProgram(segment, dirSegments[index] ?? "")) return false;
+        }
+        return segments.length > dirSegments.length;
+      }
+    }
+  }
+
+  private segments(): (Program | "any")[] | "any" {
+    if (this.segmentPrograms !== undefined) return this.segmentPrograms;
+    // Classes can match `/` and escapes can hide one, and `^` is a regexp anchor in moby:
+    // give up on pruning for those rather than risk skipping a folder that holds a match.
+    if (/[[\\^]/.test(this.cleaned)) {
+      this.segmentPrograms = "any";
+      return "any";
+    }
+    this.segmentPrograms = this.cleaned
+      .split("/")
+      .map((segment) => (segment.includes("**") ? "any" : segmentProgram(segment)));
+    return this.segmentPrograms;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Host files and folders, and files made in memory, laid over a build context: the tree the
+ * walker merges with the context directory, checked before anything is read.
+ * @module
+ */
+import path from "node:path";
+import { BuildContextError, InvalidArgumentError } from "../errors.js";
+import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+
+/** A file or folder from outside the context directory that appears in the context at `contextPath`. */
+export interface BuildContextOverlay {
+  /** Where the entry appears in the context (POSIX, relative, no `..`). */
+  readonly contextPath: string;
+  /**
+   * The file, folder or symlink on the host sent there. A symlink is sent as a symlink, never
+   * followed, wherever it points (as the Docker CLI sends links); so are symlinks inside an
+   * overlaid folder.
+   */
+  readonly hostPath: string;
+  /**
+   * A folder `hostPath` must stay inside (ImageBuilder's `baseDirectory`): `hostPath` is refused
+   * when it lies outside it or is reached through a symlink below it, which could lead anywhere.
+   * `hostPath` itself may be a symlink: it is sent as one.
+   * @default undefined (no check)
+   */
+  readonly within?: string;
+}
+
+/** A file made in memory that appears in the context at `path`. */
+export interface ContextFile {
+  /** Where the file appears in the context (POSIX, relative, no `..`). */
+  readonly path: string;
+  /** Its bytes. */
+  readonly content: Buffer;
+  /** Permission bits. @default 0o644 */
+  readonly mode?: number;
+  /** Modification time, seconds since the epoch. @default now */
+  readonly mtime?: number;
+  /** Where the bytes came from, reported as the entry's `source` (e.g. an outside Dockerfile). */
+  readonly origin?: string;
+}
+
+/** One node of the overlay tree. */
+export interface OverlayNode {
+  /** The host file, folder or symlink laid here (lstat'ed, never followed). */
+  hostPath: string | undefined;
+  /** A file made in memory laid here. */
+  file: ContextFile | undefined;
+  readonly children: Map<string, OverlayNode>;
+}
+
+function emptyNode(): OverlayNode {
+  return { hostPath: undefined, file: undefined, children: new Map() };
+}
+
+/**
+ * `value` as a clean relative path inside the context, or `undefined` when it is absolute, empty
+ * or climbs out with `..`.
+ */
+export function contextRelative(value: string): string | undefined {
+  const segments = value.split("/").filter((segment) => segment !== "" && segment !== ".");
+  if (value.startsWith("/") || segments.length === 0 || segments.includes("..")) return undefined;
+  return segments.join("/");
+}
+
+/** Refuses `hostPath` outside `within` or reached through a symlink below it. */
+function checkWithin(fs: BuildContextFs, hostPath: string, within: string): void {
+  const base = path.resolve(within);
+  const relative = path.relative(base, hostPath);
+  if (
+    relative === "" ||
+    relative === ".." ||
+    relative.startsWith(`..${path.sep}`) ||
+    path.isAbsolute(relative)
+  ) {
+    throw new InvalidArgumentError(
+      `cannot add ${hostPath} to the build context: it is not inside ${base}; give a path inside it`,
+    );
+  }
+  const parts = relative.split(path.sep);
+  let current = base;
+  for (const part of parts.slice(0, -1)) {
+    current = path.join(current, part);
+    if (fs.lstatSync(current).isSymbolicLink()) {
+      throw new BuildContextError(
+        `cannot add ${hostPath} to the build context: it is reached through the symlink ${current}, which may lead outside ${base}; add the link itself, or the real path of what it points to inside ${base}`,
+        hostPath,
+      );
+    }
+  }
+}
+
+/** Checks overlays' shapes and paths before any I/O. */
+export function validateOverlays(overlays: unknown): void {
+  if (!Array.isArray(overlays)) {
+    throw new InvalidArgumentError(
+      "overlays must be an array of { contextPath, hostPath } objects, the files to add to the build context",
+    );
+  }
+  for (const overlay of overlays as unknown[]) {
+    const { contextPath, hostPath, within } = (overlay ?? {}) as Record<string, unknown>;
+    if (
+      typeof contextPath !== "string" ||
+      typeof hostPath !== "string" ||
+      (within !== undefined && typeof within !== "string")
+    ) {
+      throw new InvalidArgumentError(
+        `cannot add ${JSON.stringify(overlay)} to the build context: give { contextPath, hostPath }, both strings (and within, a string, if any)`,
+      );
+    }
+    if (hostPath === "") {
+      throw new InvalidArgumentError(
+        `cannot add an empty host path to the build context at ${JSON.stringify(contextPath)}: give the file or folder to add`,
+      );
+    }
+    if (contextRelative(contextPath) === undefined) {
+      throw new InvalidArgumentError(
+        `cannot add ${hostPath} to the build context at ${JSON.stringify(contextPath)}: the place in the context must be a relative path without ".." (for example "app/main.py")`,
+      );
+    }
+  }
+}
+
+function nodeAt(root: OverlayNode, relative: string): OverlayNode {
+  let node = root;
+  for (const segment of relative.split("/")) {
+    let next = node.children.get(segment);
+    if (next === undefined) {
+      next = emptyNode();
+      node.children.set(segment, next);
+    }
+    node = next;
+  }
+  return node;
+}
+
+/**
+ * Builds the tree of overlays and in-memory files, later ones replacing earlier ones at the same
+ * path (deeper ones included). Every host path is `lstat`ed now, so a missing one fails before
+ * anything is sent.
+ * @throws InvalidArgumentError for a bad path, BuildContextError for a host path that cannot be read.
+ */
+export function overlayTree(
+  fs: BuildContextFs,
+  overlays: readonly BuildContextOverlay[],
+  files: readonly ContextFile[] = [],
+): OverlayNode {
+  validateOverlays(overlays);
+  const root = emptyNode();
+  for (const overlay of overlays) {
+    const node = nodeAt(root, contextRelative(overlay.contextPath) as string);
+    // Resolved but not realpath'ed: the last component is sent as what it is, a link included.
+    const hostPath = path.resolve(overlay.hostPath);
+    try {
+      fs.lstatSync(hostPath);
+    } catch (error) {
+      const why = isMissing(error) ? "it does not exist" : describe(error);
+      throw new BuildContextError(
+        `cannot add ${hostPath} to the build context: ${why}; check the path`,
+        hostPath,
+        { cause: error },
+      );
+    }
+    if (overlay.within !== undefined) checkWithin(fs, hostPath, overlay.within);
+    node.hostPath = hostPath;
+    node.file = undefined;
+    node.children.clear();
+  }
+  for (const file of files) {
+    const relative = contextRelative(file.path);
+    if (relative === undefined) {
+      throw new InvalidArgumentError(
+        `cannot add a file at ${JSON.stringify(file.path)} to the build context: the place in the context must be a relative path without ".."`,
+      );
+    }
+    const node = nodeAt(root, relative);
+    node.hostPath = undefined;
+    node.file = file;
+    node.children.clear();
+  }
+  return root;
+}
+
+/** The overlay node at `relative`, if the tree has one exactly there. */
+export function overlayAt(root: OverlayNode, relative: string): OverlayNode | undefined {
+  let node: OverlayNode | undefined = root;
+  for (const segment of relative.split("/")) {
+    node = node?.children.get(segment);
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
+
+/**
+ * Where the overlays put something at `relative`: a host path (maybe inside an overlaid folder),
+ * an in-memory file, or `undefined` when no overlay covers it.
+ */
+export function overlaySource(
+  root: OverlayNode,
+  relative: string,
+): { hostPath: string } | { file: ContextFile } | undefined {
+  const segments = relative.split("/");
+  let node: OverlayNode = root;
+  for (let index = 0; index < segments.length; index++) {
+    const next = node.children.get(segments[index] as string);
+    if (next === undefined) {
+      if (node.hostPath === undefined) return undefined;
+      return { hostPath: path.join(node.hostPath, ...segments.slice(index)) };
+    }
+    node = next;
+  }
+  if (node.file !== undefined) return { file: node.file };
+  if (node.hostPath !== undefined) return { hostPath: node.hostPath };
+  return undefined;
+}

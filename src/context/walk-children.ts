@@ -1,0 +1,92 @@
+/**
+ * The children of a folder as the walker sees them: host entries merged with overlays, in the
+ * Docker CLI's order.
+ * @module
+ */
+import type { Dirent, Stats } from "node:fs";
+import type { BuildContextFs } from "./context-fs.js";
+import { type HostName, type HostPath, joinHost, listDirectory } from "./host-names.js";
+import type { OverlayNode } from "./overlay-tree.js";
+
+/** What a child is, as far as the listing or `lstat` tells. */
+export type Kind = "dir" | "file" | "symlink" | "other" | "unknown";
+
+/** One child of a folder. */
+export interface Child {
+  readonly name: HostName;
+  /** Byte order differs from UTF-16 order here: names with bytes, surrogates or U+E000 and up. */
+  readonly wide: boolean;
+  host: HostPath | undefined;
+  kind: Kind;
+  overlay: OverlayNode | undefined;
+}
+
+const WIDE = /[\ud800-\uffff]/;
+
+function kindOf(dirent: Dirent | Dirent<Buffer>): Kind {
+  if (dirent.isFile()) return "file";
+  if (dirent.isDirectory()) return "dir";
+  if (dirent.isSymbolicLink()) return "symlink";
+  if (dirent.isFIFO() || dirent.isSocket() || dirent.isCharacterDevice() || dirent.isBlockDevice())
+    return "other";
+  return "unknown";
+}
+
+/** The kind `lstat` reports. */
+export function kindOfStats(stats: Stats): Kind {
+  if (stats.isFile()) return "file";
+  if (stats.isDirectory()) return "dir";
+  if (stats.isSymbolicLink()) return "symlink";
+  return "other";
+}
+
+function child(name: HostName, host: HostPath | undefined, kind: Kind): Child {
+  const wide = name.bytes !== undefined || WIDE.test(name.text);
+  return { name, wide, host, kind, overlay: undefined };
+}
+
+/** Byte order of the names, like Go's `filepath.WalkDir` and GNU tar's `--sort=name`. */
+function compareChildren(a: Child, b: Child): number {
+  if (a.wide || b.wide) {
+    return Buffer.compare(
+      a.name.bytes ?? Buffer.from(a.name.text),
+      b.name.bytes ?? Buffer.from(b.name.text),
+    );
+  }
+  return a.name.text < b.name.text ? -1 : a.name.text > b.name.text ? 1 : 0;
+}
+
+/** Modification time in whole seconds, as the tar header has it. */
+export function seconds(stats: Stats): number {
+  return Math.floor(stats.mtimeMs / 1000);
+}
+
+/**
+ * The children of the folder `host` (if any) merged with the overlays below `overlay` (which win
+ * by name), in byte order of their names.
+ */
+export function listChildren(
+  fs: BuildContextFs,
+  host: HostPath | undefined,
+  overlay: OverlayNode | undefined,
+): Child[] {
+  const children: Child[] = [];
+  if (host !== undefined) {
+    for (const { name, dirent } of listDirectory(fs, host)) {
+      children.push(child(name, joinHost(host, name), kindOf(dirent)));
+    }
+  }
+  if (overlay !== undefined && overlay.children.size > 0) {
+    const byName = new Map(children.map((entry) => [entry.name.text, entry]));
+    for (const [name, node] of overlay.children) {
+      let existing = byName.get(name);
+      if (existing === undefined) {
+        existing = child({ text: name, bytes: undefined }, undefined, "unknown");
+        byName.set(name, existing);
+        children.push(existing);
+      }
+      existing.overlay = node;
+    }
+  }
+  return children.sort(compareChildren);
+}

@@ -1,0 +1,23 @@
+/** Hostile image IDs: each once steered a request to another endpoint or crashed the process. */
+export const HOSTILE_IMAGE_IDS = [
+  "../../containers/prune?filters=%7B%22label%22%3A%5B%22x%22%5D%7D&",
+  "busybox:latest/tag?tag=x&repo=localhost/pdu-stray&y=",
+  "..",
+  ".",
+  "%2e%2e",
+  "a/../../x",
+  "busybox/../../_ping",
+  "busybox?",
+  "busybox#x",
+  "busybox\r\nX-Injected: 1",
+  "busybox\n",
+  "busybox latest",
+  "//127.0.0.1:1/x",
+  "http://127.0.0.1:1/x",
+  "/images/busybox",
+  "busybox%2Flatest",
+  "BUSYBOX",
+  "",
+  "a".repeat(100_000),
+  "a".repeat(256),
+];

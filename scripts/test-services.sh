@@ -36,6 +36,8 @@ install_packages() {
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v git >/dev/null 2>&1 || missing+=(git)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The command line's terminal display is tested on a real pseudo-terminal inside tmux.
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   # The parity tests compare our pure helpers with the Python libraries Prefect uses.
   /usr/bin/python3 -c 'import slugify' >/dev/null 2>&1 || missing+=(python3-slugify)
   /usr/bin/python3 -c 'import packaging.version' >/dev/null 2>&1 || missing+=(python3-packaging)

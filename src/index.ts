@@ -85,6 +85,7 @@ export {
   pushImage,
   pushImageDetailed,
 } from "./prefect/push-image.js";
+export { type ImageReference, parseImageReference } from "./reference/image-reference.js";
 export type {
   BuildOutputEvent,
   BuildStepEvent,

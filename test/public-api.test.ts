@@ -35,6 +35,7 @@ describe("the public API", () => {
         "generateDefaultDockerfile",
         "getPrefectImageName",
         "isTransientError",
+        "parseImageReference",
         "parseImageTag",
         "pushImage",
         "pushImageDetailed",
@@ -133,5 +134,18 @@ describe("the public API", () => {
   it("has IMAGE_LABELS and CONTAINER_LABELS with the targeted Prefect version", () => {
     expect(api.IMAGE_LABELS["io.prefect.version"]).toBe(api.PREFECT_VERSION);
     expect(api.CONTAINER_LABELS).toEqual({ "io.prefect.version": api.PREFECT_VERSION });
+  });
+
+  it("types parseImageReference's result exactly", () => {
+    expectTypeOf(api.parseImageReference).parameters.toEqualTypeOf<[string]>();
+    expectTypeOf(api.parseImageReference).returns.toEqualTypeOf<api.ImageReference>();
+    expectTypeOf<api.ImageReference>().toEqualTypeOf<{
+      readonly registry: string;
+      readonly path: string;
+      readonly tag: string | undefined;
+      readonly digest: string | undefined;
+      readonly familiarName: string;
+      readonly normalizedName: string;
+    }>();
   });
 });

@@ -63,16 +63,12 @@ export function contextRelative(value: string): string | undefined {
   return segments.join("/");
 }
 
-/** Refuses `hostPath` outside `within` or reached through a symlink below it. */
+/** Refuses `hostPath` outside `within` (which it may be itself) or reached through a symlink below it. */
 function checkWithin(fs: BuildContextFs, hostPath: string, within: string): void {
   const base = path.resolve(within);
   const relative = path.relative(base, hostPath);
-  if (
-    relative === "" ||
-    relative === ".." ||
-    relative.startsWith(`..${path.sep}`) ||
-    path.isAbsolute(relative)
-  ) {
+  if (relative === "") return;
+  if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
     throw new InvalidArgumentError(
       `cannot add ${hostPath} to the build context: it is not inside ${base}; give a path inside it`,
     );

@@ -5,15 +5,12 @@
  * Lookup order for one registry: explicit credentials passed in code, then the registry's
  * `credHelpers` entry, then `credsStore`, then `auths` in `$DOCKER_CONFIG/config.json` (or
  * `~/.docker/config.json`, or the legacy `~/.dockercfg`).
- *
- * Over 400 lines for now: the image-reference grammar still lives here, until it moves to its own
- * module (`src/reference/`); the lookups use it only through `registryOfImage` and
- * `parseReference`.
  * @module
  */
 import { createDebug } from "../debug-logger.js";
 import { DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS, MAX_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
+import { isRegistryHost, registryOfImage } from "../reference/image-reference.js";
 import { integerOption, optionsObject, show, signalOption } from "../validate.js";
 import {
   credentialHelperGet,
@@ -29,6 +26,11 @@ import {
   loadDockerConfig,
 } from "./docker-config.js";
 
+export {
+  parseReference,
+  type ReferenceParts,
+  registryOfImage,
+} from "../reference/image-reference.js";
 export { DOCKER_HUB_KEY } from "./docker-config.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
@@ -144,98 +146,7 @@ function helperOptions(lookup: Lookup, origin: string) {
   return { env: lookup.env, origin, signal: lookup.signal, timeoutMs: lookup.timeoutMs };
 }
 
-const DEFAULT_DOMAIN = "docker.io";
 const HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
-
-// The grammar of github.com/distribution/reference, which the docker CLI parses references with.
-const ALPHANUMERIC = "[a-z0-9]+";
-const SEPARATOR = "(?:[._]|__|[-]+)";
-const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
-const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
-const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
-const TAG = "[\\w][\\w.-]{0,127}";
-const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const REFERENCE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
-const BARE_DOMAIN = new RegExp(`^${DOMAIN}$`);
-const IDENTIFIER = /^[a-f0-9]{64}$/;
-const NAME_TOTAL_LENGTH_MAX = 255;
-
-/** The parts of an image reference, as the distribution grammar splits it. */
-export interface ReferenceParts {
-  /** `[domain/]path`, e.g. `ghcr.io/team/app`. */
-  readonly name: string;
-  /** The tag, without `:`. */
-  readonly tag: string | undefined;
-  /** The digest, e.g. `sha256:...`. */
-  readonly digest: string | undefined;
-}
-
-/**
- * Splits `text` by the grammar of github.com/distribution/reference, or `undefined` when it is not
- * a reference (a repository name longer than 255 characters included). Case is not checked here:
- * see {@link registryOfImage}.
- */
-export function parseReference(text: string): ReferenceParts | undefined {
-  // The grammar is linear in practice, but no reference is this long: bound the work.
-  if (typeof text !== "string" || text.length > 1024) return undefined;
-  const match = REFERENCE.exec(text);
-  const name = match?.[1];
-  if (name === undefined || name.length > NAME_TOTAL_LENGTH_MAX) return undefined;
-  return { name, tag: match?.[2], digest: match?.[3] };
-}
-
-/**
- * The registry host of an image reference, decided as the docker CLI's reference parsing decides
- * it: the first path component is a registry when it contains `.` or `:`, is `localhost`, or has
- * upper-case letters; otherwise the image is on Docker Hub, `docker.io` (`index.docker.io` is read
- * as `docker.io` too).
- *
- * @throws InvalidArgumentError for a string that is not an image reference.
- * @example
- * ```ts
- * registryOfImage("busybox");                 // "docker.io"
- * registryOfImage("localhost:5000/x");        // "localhost:5000"
- * registryOfImage("127.0.0.1:5556/x:tag");    // "127.0.0.1:5556"
- * registryOfImage("a.b/c/d@sha256:" + "0".repeat(64)); // "a.b"
- * ```
- */
-export function registryOfImage(reference: string): string {
-  if (typeof reference !== "string" || !reference) {
-    throw new InvalidArgumentError(
-      `An image reference such as "busybox", "ghcr.io/team/app:1" or "localhost:5000/app" is required, got ${JSON.stringify(reference)}`,
-    );
-  }
-  if (IDENTIFIER.test(reference)) {
-    throw new InvalidArgumentError(
-      `${JSON.stringify(reference)} is an image ID (64 hex digits), not a reference with a registry; use a name such as "registry.example.com/app:1"`,
-    );
-  }
-  const match = REFERENCE.exec(reference);
-  const name = match?.[1];
-  if (name === undefined) {
-    throw new InvalidArgumentError(
-      `${JSON.stringify(reference)} is not a valid image reference; use [REGISTRY[:PORT]/]REPOSITORY[:TAG][@DIGEST] with a lower-case repository, e.g. "ghcr.io/team/app:1"`,
-    );
-  }
-  if (name.length > NAME_TOTAL_LENGTH_MAX) {
-    throw new InvalidArgumentError(
-      `The repository name of ${JSON.stringify(reference)} is longer than ${NAME_TOTAL_LENGTH_MAX} characters`,
-    );
-  }
-  const slash = name.indexOf("/");
-  const first = slash === -1 ? "" : name.slice(0, slash);
-  const isDomain =
-    slash !== -1 && (/[.:]/.test(first) || first === "localhost" || first.toLowerCase() !== first);
-  if (!isDomain) return DEFAULT_DOMAIN;
-  const remainder = name.slice(slash + 1);
-  if (remainder.toLowerCase() !== remainder) {
-    throw new InvalidArgumentError(
-      `${JSON.stringify(reference)} is not a valid image reference: the repository name must be lower-case`,
-    );
-  }
-  return first === "index.docker.io" ? DEFAULT_DOMAIN : first;
-}
 
 /**
  * The key under which a registry's credentials are stored and sent, as the docker CLI computes
@@ -275,7 +186,7 @@ function registryOf(imageOrRegistry: string): string {
       HUB_ALIASES.has(text.toLowerCase()) ||
       hostPart === "localhost" ||
       /^\[[a-fA-F0-9:]+\]$/.test(hostPart) ||
-      (hostPart.includes(".") && BARE_DOMAIN.test(text))
+      (hostPart.includes(".") && isRegistryHost(text))
     ) {
       return registryKey(text);
     }

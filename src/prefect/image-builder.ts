@@ -253,9 +253,12 @@ export class ImageBuilder implements AsyncDisposable {
     );
     normalized.signal?.throwIfAborted();
     const copies = [...this.#copies];
+    // `within` checks again, when the files are read, that no symlink created since copy() leads
+    // out of baseDirectory.
     const overlays: BuildContextOverlay[] = copies.map(([contextPath, { hostPath }]) => ({
       contextPath,
       hostPath,
+      within: this.baseDirectory,
     }));
     const privateDirectory = await mkdtemp(path.join(tmpdir(), "prefect-dockerutils-build-"));
     try {

@@ -22,7 +22,12 @@ async function baseWithHostLinks(): Promise<{ base: string; secret: string; secr
   const root = await tempDir();
   const secret = `host-secret-${randomUUID()}`;
   const secretPath = path.join(root, "outside", "secret.txt");
-  await tree(root, { "base/hello.txt": "hello\n", "outside/secret.txt": `${secret}\n` });
+  // hello.txt is unique per run: the classic builder's COPY cache ignores symlink targets, so an
+  // earlier run's links (to another temporary folder) would otherwise come back from the cache.
+  await tree(root, {
+    "base/hello.txt": `hello-${randomUUID()}\n`,
+    "outside/secret.txt": `${secret}\n`,
+  });
   const base = path.join(root, "base");
   await symlink("/etc", path.join(base, "link-etc"));
   await symlink(secretPath, path.join(base, "link-secret"));
@@ -53,7 +58,6 @@ describe("ImageBuilder sends nothing from outside baseDirectory", () => {
     ]);
   });
 
-  // Waits for the context branch: overlays must lstat their hostPath instead of realpath-ing it.
   it("sends a copy() source that is itself a symlink as the link, as the docker CLI does", async () => {
     const { base, secret } = await baseWithHostLinks();
     await using image = await new ImageBuilder("busybox", { baseDirectory: base }).open();
@@ -76,6 +80,21 @@ describe("ImageBuilder sends nothing from outside baseDirectory", () => {
     expect(() => image.copy(path.join(base, "link-etc", "passwd"), "/passwd")).toThrow(
       InvalidArgumentError,
     );
+  });
+
+  it("refuses at build() a folder swapped for a symlink out of baseDirectory after copy()", async () => {
+    const { base, secret, secretPath } = await baseWithHostLinks();
+    await tree(base, { "conf/app.txt": "app\n" });
+    await using image = await new ImageBuilder("busybox", { baseDirectory: base }).open();
+    image.copy("conf/app.txt", "/app.txt");
+    // Between copy() and build(), conf/ becomes a link to the folder holding the secret.
+    await rm(path.join(base, "conf"), { recursive: true });
+    await symlink(path.dirname(secretPath), path.join(base, "conf"));
+    await writeFile(path.join(path.dirname(secretPath), "app.txt"), `${secret}\n`);
+    const error = await image.build().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DockerUtilsError);
+    expect(String(error)).not.toContain(secret);
+    expect(String(error)).toContain("conf");
   });
 });
 
@@ -238,7 +257,9 @@ describe("generateDefaultDockerfile lines on the engine", () => {
     const { generateDefaultDockerfile } = await import("../../src/index.js");
     const folder = path.join(await tempDir(), `it's my $flows`);
     await mkdir(folder);
-    await tree(folder, { "requirements.txt": "reqs\n", "flow.py": "flow\n" });
+    // Unique content, so the engine's cache cannot answer the RUN from an earlier run.
+    const reqs = `reqs-${randomUUID()}`;
+    await tree(folder, { "requirements.txt": `${reqs}\n`, "flow.py": "flow\n" });
     let lines: string[];
     {
       await using generated = await generateDefaultDockerfile(folder);
@@ -257,7 +278,7 @@ describe("generateDefaultDockerfile lines on the engine", () => {
       dockerfile: "Dockerfile.test",
       streamProgressTo: output,
     });
-    expect(output.getValue()).toContain("reqs");
+    expect(output.getValue()).toContain(reqs);
     expect(await runImage(imageId)).toBe(
       `/opt/prefect/it's my $flows\nDockerfile.test\nflow.py\nrequirements.txt\n`,
     );

@@ -1,0 +1,163 @@
+/**
+ * The values of `build`'s flags that carry structure (`--secret`, `--ssh`, `--build-arg`, `-t`),
+ * parsed as `docker build` reads them.
+ * @module
+ */
+import path from "node:path";
+import { type BuildSecret, InvalidArgumentError, parseImageReference } from "../index.js";
+
+/**
+ * `--secret id=ID,src=PATH` or `--secret id=ID,env=VAR` (also `source=`, and `type=file|env` as
+ * `docker build` allows), into the library's `secrets` map. Relative paths are from `cwd`.
+ */
+export function parseSecrets(values: readonly string[], cwd: string): Record<string, BuildSecret> {
+  const secrets: Record<string, BuildSecret> = {};
+  for (const value of values) {
+    const fields = new Map<string, string>();
+    for (const part of value.split(",")) {
+      const eq = part.indexOf("=");
+      if (eq <= 0) {
+        throw new InvalidArgumentError(
+          `--secret ${JSON.stringify(value)}: ${JSON.stringify(part)} is not KEY=VALUE; use id=ID,src=PATH or id=ID,env=VAR`,
+        );
+      }
+      const key = part.slice(0, eq).trim().toLowerCase();
+      if (!["id", "src", "source", "env", "type"].includes(key)) {
+        throw new InvalidArgumentError(
+          `--secret ${JSON.stringify(value)}: unknown key ${JSON.stringify(key)}; use id=ID,src=PATH or id=ID,env=VAR`,
+        );
+      }
+      fields.set(key === "source" ? "src" : key, part.slice(eq + 1));
+    }
+    const id = fields.get("id");
+    if (!id) {
+      throw new InvalidArgumentError(
+        `--secret ${JSON.stringify(value)} has no id; use id=ID,src=PATH or id=ID,env=VAR`,
+      );
+    }
+    const type = fields.get("type");
+    if (type !== undefined && type !== "file" && type !== "env") {
+      throw new InvalidArgumentError(
+        `--secret ${JSON.stringify(value)}: type must be file or env, got ${JSON.stringify(type)}`,
+      );
+    }
+    const src = fields.get("src");
+    const env = fields.get("env");
+    if ((src === undefined) === (env === undefined)) {
+      throw new InvalidArgumentError(
+        `--secret ${JSON.stringify(value)} needs exactly one of src=PATH and env=VAR`,
+      );
+    }
+    if (Object.hasOwn(secrets, id)) {
+      throw new InvalidArgumentError(`--secret id ${JSON.stringify(id)} is given twice`);
+    }
+    if (src !== undefined) {
+      if (type === "env" || src === "") {
+        throw new InvalidArgumentError(
+          `--secret ${JSON.stringify(value)}: src must be a file path (and type file)`,
+        );
+      }
+      secrets[id] = { file: path.resolve(cwd, src) };
+    } else {
+      if (type === "file" || !env) {
+        throw new InvalidArgumentError(
+          `--secret ${JSON.stringify(value)}: env must name an environment variable (and type env)`,
+        );
+      }
+      secrets[id] = { env };
+    }
+  }
+  return secrets;
+}
+
+/**
+ * `--ssh default` (the agent at `SSH_AUTH_SOCK`) or `--ssh ID=SOCKET`, into the library's `ssh`
+ * map. Relative socket paths are from `cwd`.
+ */
+export function parseSsh(values: readonly string[], cwd: string): Record<string, string | true> {
+  const ssh: Record<string, string | true> = {};
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    const id = eq === -1 ? value : value.slice(0, eq);
+    const socket = eq === -1 ? undefined : value.slice(eq + 1);
+    if (!/^[A-Za-z0-9_.-]+$/.test(id)) {
+      throw new InvalidArgumentError(
+        `--ssh ${JSON.stringify(value)}: use default, default=SOCKET or ID=SOCKET`,
+      );
+    }
+    if (socket !== undefined && (socket === "" || socket.includes(","))) {
+      throw new InvalidArgumentError(
+        `--ssh ${JSON.stringify(value)}: give one agent socket path after "=" (keys are not supported)`,
+      );
+    }
+    if (Object.hasOwn(ssh, id)) {
+      throw new InvalidArgumentError(`--ssh id ${JSON.stringify(id)} is given twice`);
+    }
+    ssh[id] = socket === undefined ? true : path.resolve(cwd, socket);
+  }
+  return ssh;
+}
+
+/**
+ * `--build-arg KEY=VALUE`, or `--build-arg KEY` to pass the variable from the environment (left
+ * out when it is not set, as `docker build` does).
+ */
+export function parseBuildArgs(
+  values: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    const key = eq === -1 ? value : value.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new InvalidArgumentError(
+        `--build-arg ${JSON.stringify(value)}: use KEY=VALUE (or KEY to take it from the environment), KEY being letters, digits and _`,
+      );
+    }
+    if (eq !== -1) args[key] = value.slice(eq + 1);
+    else if (env[key] !== undefined) args[key] = env[key] as string;
+  }
+  return args;
+}
+
+/** A `-t` value: the reference as written, split into what the engine's tag call takes. */
+export interface TagFlag {
+  /** As the user wrote it, e.g. `localhost:5000/app:v1`. */
+  readonly reference: string;
+  /** Everything before the tag, e.g. `localhost:5000/app`. */
+  readonly repository: string;
+  /** The tag; `latest` when none was written, as the engine does. */
+  readonly tag: string;
+  /** The name to push under, without registry: `app`, `team/app`. */
+  readonly pushName: string;
+  /** Whether a tag was written. */
+  readonly explicitTag: boolean;
+}
+
+/** Checks `-t` values by the reference grammar before anything is built. */
+export function parseTags(values: readonly string[]): TagFlag[] {
+  return values.map((value) => {
+    let parsed: ReturnType<typeof parseImageReference>;
+    try {
+      parsed = parseImageReference(value);
+    } catch (error) {
+      throw new InvalidArgumentError(`-t ${(error as Error).message}`, { cause: error });
+    }
+    if (parsed.digest !== undefined) {
+      throw new InvalidArgumentError(
+        `-t ${JSON.stringify(value)}: a tag cannot have a digest; use NAME[:TAG]`,
+      );
+    }
+    const repository =
+      parsed.tag === undefined ? value : value.slice(0, value.length - parsed.tag.length - 1);
+    const pushName = parsed.registry === "docker.io" ? parsed.familiarName : parsed.path;
+    return {
+      reference: value,
+      repository,
+      tag: parsed.tag ?? "latest",
+      pushName,
+      explicitTag: parsed.tag !== undefined,
+    };
+  });
+}

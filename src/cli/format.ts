@@ -1,0 +1,150 @@
+/**
+ * Small text helpers of the command line's output: sizes, durations, progress bars, and making
+ * engine text safe to print.
+ * @module
+ */
+
+// CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), charset designations and two-character
+// escapes; built from strings so the control characters are spelled out.
+const ESC = "\\u001b";
+const ESCAPE_SEQUENCE = new RegExp(
+  `${ESC}\\[[0-?]*[ -/]*[@-~]|${ESC}\\][^\\u0007${ESC}]*(?:\\u0007|${ESC}\\\\)?|${ESC}[()*+#%][0-~]?|${ESC}[@-_]?`,
+  "g",
+);
+
+/** Whether a code point is a C0 or C1 control character other than the line feed. */
+function isControl(code: number): boolean {
+  return (code < 0x20 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f);
+}
+
+/**
+ * One line of text as it may be printed anywhere: escape sequences removed, a carriage-return
+ * overwrite reduced to what a terminal would finally show, tabs as spaces, and no other control
+ * character. Engine output is the output of whatever a RUN step ran, so it is never trusted.
+ */
+export function sanitizeLine(text: string): string {
+  const withoutEscapes = text.replace(ESCAPE_SEQUENCE, "");
+  const lastReturn = withoutEscapes.lastIndexOf("\r");
+  const shown = lastReturn === -1 ? withoutEscapes : withoutEscapes.slice(lastReturn + 1);
+  let clean = "";
+  for (const char of shown.replace(/\t/g, "  ")) {
+    if (!isControl(char.codePointAt(0) ?? 0)) clean += char;
+  }
+  return clean;
+}
+
+/**
+ * Splits engine text, which arrives in chunks that need not end at a line break, into complete
+ * lines. At most `maxLineLength` characters of one line are kept, so a step printing megabytes
+ * without a newline cannot grow memory.
+ */
+export class LineSplitter {
+  #partial = "";
+
+  constructor(private readonly maxLineLength = 4_096) {}
+
+  /** The complete lines in `text` (plus what was kept from before), without their `\n`. */
+  push(text: string): string[] {
+    const parts = (this.#partial + text).split("\n");
+    this.#partial = (parts.pop() ?? "").slice(-this.maxLineLength);
+    return parts.map((line) => line.slice(0, this.maxLineLength));
+  }
+
+  /** What is left after the last line break, if anything; clears it. */
+  flush(): string[] {
+    const rest = this.#partial;
+    this.#partial = "";
+    return rest === "" ? [] : [rest];
+  }
+}
+
+const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
+
+/**
+ * A byte count as the docker CLI prints it (go-units' `HumanSize`): decimal units, three
+ * significant digits, no space: `512B`, `12.3kB`, `1.23MB`. Written here because the npm packages
+ * for this use binary units or put a space in, which would not look like docker.
+ */
+export function humanSize(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "?";
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < SIZE_UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${Number(value.toPrecision(3))}${SIZE_UNITS[unit]}`;
+}
+
+/** A duration as BuildKit prints it: seconds with one decimal, `0.0s`, `12.3s`. */
+export function seconds(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
+}
+
+/** A progress bar `[=====>      ]` of `width` characters in all. */
+export function progressBar(current: number, total: number, width: number): string {
+  const inner = Math.max(1, width - 2);
+  const ratio = total > 0 ? Math.min(1, Math.max(0, current / total)) : 0;
+  const done = Math.floor(ratio * inner);
+  const head = done < inner ? ">" : "";
+  return `[${"=".repeat(done)}${head}${" ".repeat(inner - done - head.length)}]`;
+}
+
+/** The East Asian wide and emoji ranges of Markus Kuhn's `wcwidth`, which terminals follow. */
+const WIDE_RANGES: readonly (readonly [number, number])[] = [
+  [0x1100, 0x115f],
+  [0x2e80, 0xa4cf],
+  [0xac00, 0xd7a3],
+  [0xf900, 0xfaff],
+  [0xfe30, 0xfe4f],
+  [0xff00, 0xff60],
+  [0xffe0, 0xffe6],
+  [0x1f300, 0x1f64f],
+  [0x1f900, 0x1f9ff],
+  [0x20000, 0x3fffd],
+];
+
+/**
+ * Columns a code point takes on a terminal: two for East Asian wide characters and emoji, else
+ * one. A line cut by this measure never wraps, which would push the redrawn frame out of place.
+ */
+function columns(codePoint: number): number {
+  return WIDE_RANGES.some(([from, to]) => codePoint >= from && codePoint <= to) ? 2 : 1;
+}
+
+/** `text` cut to `width` columns, with `…` at the end when it was cut. */
+export function truncate(text: string, width: number): string {
+  if (width <= 0) return "";
+  let used = 0;
+  let index = 0;
+  for (const char of text) {
+    const next = used + columns(char.codePointAt(0) ?? 0);
+    if (next > width) {
+      // Make room for the ellipsis, one column.
+      let cut = text.slice(0, index);
+      let cutWidth = used;
+      while (cutWidth + 1 > width && cut.length > 0) {
+        const last = [...cut].pop() ?? "";
+        cut = cut.slice(0, cut.length - last.length);
+        cutWidth -= columns(last.codePointAt(0) ?? 0);
+      }
+      return `${cut}…`;
+    }
+    used = next;
+    index += char.length;
+  }
+  return text;
+}
+
+/** Columns `text` takes on a terminal, as {@link truncate} counts them. */
+export function textWidth(text: string): number {
+  let used = 0;
+  for (const char of text) used += columns(char.codePointAt(0) ?? 0);
+  return used;
+}
+
+/** The first 12 hex digits of an image ID or digest, as the docker CLI shortens them. */
+export function shortId(id: string): string {
+  const hex = id.startsWith("sha256:") ? id.slice("sha256:".length) : id;
+  return hex.slice(0, 12);
+}

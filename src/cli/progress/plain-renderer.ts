@@ -1,0 +1,184 @@
+/**
+ * `--progress plain` (and `auto` off a terminal): one line per event, for CI logs and pipes. No
+ * colour, no cursor movement, no control character of any kind.
+ * @module
+ */
+import type { ProgressEvent, VertexEvent } from "../../index.js";
+import { humanSize, LineSplitter, sanitizeLine, seconds } from "../format.js";
+import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
+
+/**
+ * Byte-progress updates of one layer or sub-task are many per second; one line each would bury
+ * the log. A repeat of the same state is printed again only after this long.
+ */
+const PROGRESS_REPEAT_MS = 2_000;
+
+const STEP_LINE = /^Step \d+\/\d+ : /;
+
+/** Prints events as lines. */
+export class PlainRenderer implements ProgressRenderer {
+  readonly #target: RenderTarget;
+  readonly #now: () => number;
+  readonly #output = new LineSplitter();
+  readonly #vertexLogs = new Map<string, LineSplitter>();
+  /** Last state printed per layer or sub-task, and when. */
+  readonly #lastProgress = new Map<string, { state: string; at: number }>();
+  /** BuildKit vertices whose name was printed, and those whose end was. */
+  readonly #namedVertices = new Set<string>();
+  readonly #finishedVertices = new Set<string>();
+  #kind: OperationKind = "build";
+  #started = 0;
+
+  constructor(target: RenderTarget, now: () => number = () => performance.now()) {
+    this.#target = target;
+    this.#now = now;
+  }
+
+  start(kind: OperationKind, title: string): void {
+    this.#kind = kind;
+    this.#started = this.#now();
+    this.#lastProgress.clear();
+    this.#namedVertices.clear();
+    this.#finishedVertices.clear();
+    this.#line(`${kind === "build" ? "building" : "pushing"} ${title}`);
+  }
+
+  readonly onProgress = (event: ProgressEvent): void => {
+    switch (event.type) {
+      case "step":
+        this.#line(`Step ${event.step}/${event.totalSteps} : ${event.instruction}`);
+        return;
+      case "output":
+        for (const line of this.#output.push(event.text)) {
+          // The step line was printed for the step event already.
+          if (!STEP_LINE.test(line)) this.#line(line);
+        }
+        return;
+      case "status":
+        this.#status(event.id, event.status, event.current, event.total);
+        return;
+      case "image-id":
+        this.#line(`writing image ${event.imageId}`);
+        return;
+      case "digest":
+        this.#line(
+          `${event.tag}: digest: ${event.digest}${event.size === undefined ? "" : ` size: ${event.size}`}`,
+        );
+        return;
+      case "retry":
+        this.#line(
+          `retrying the ${event.operation} in ${seconds(event.delayMs)}: attempt ${event.attempt}/${event.maxAttempts} failed: ${event.error.message}`,
+        );
+        return;
+      case "vertex":
+        this.#vertex(event);
+        return;
+      case "vertex-log": {
+        let splitter = this.#vertexLogs.get(event.digest);
+        if (!splitter) {
+          splitter = new LineSplitter();
+          this.#vertexLogs.set(event.digest, splitter);
+        }
+        for (const line of splitter.push(event.text)) this.#line(`#${event.number} ${line}`);
+        return;
+      }
+      case "vertex-status": {
+        const name = event.name ?? event.id;
+        if (event.completed) {
+          this.#progress(`#${event.number} ${event.id}`, "done", `#${event.number} ${name} done`);
+          return;
+        }
+        const amount =
+          event.total === undefined
+            ? humanSize(event.current)
+            : `${humanSize(event.current)} / ${humanSize(event.total)}`;
+        this.#progress(
+          `#${event.number} ${event.id}`,
+          "running",
+          `#${event.number} ${name} ${amount}`,
+        );
+        return;
+      }
+    }
+  };
+
+  end(outcome: Outcome): void {
+    for (const line of this.#output.flush()) this.#line(line);
+    for (const splitter of this.#vertexLogs.values()) {
+      for (const line of splitter.flush()) this.#line(line);
+    }
+    this.#vertexLogs.clear();
+    const took = seconds(this.#now() - this.#started);
+    const what = this.#kind === "build" ? "build" : "push";
+    if (outcome.kind === "done") {
+      this.#line(`${what} finished in ${took}`);
+    } else if (outcome.kind === "cancelled") {
+      this.#line(`${what} cancelled after ${took}`);
+    } else {
+      this.#line(`${what} failed after ${took}`);
+    }
+  }
+
+  close(): void {}
+
+  #status(
+    id: string | undefined,
+    status: string,
+    current: number | undefined,
+    total: number | undefined,
+  ): void {
+    // The registry's "<tag>: digest: ... size: ..." line is printed for the digest event.
+    if (id === undefined && /^\S+: digest: \S+ size: \d+$/.test(status)) return;
+    const text = id === undefined ? status : `${id}: ${status}`;
+    if (current === undefined) {
+      this.#line(text);
+      return;
+    }
+    const amount =
+      total === undefined ? humanSize(current) : `${humanSize(current)}/${humanSize(total)}`;
+    this.#progress(`${id ?? ""} ${status}`, status, `${text} ${amount}`);
+  }
+
+  /** Prints a progress line unless the same state was printed less than a while ago. */
+  #progress(key: string, state: string, line: string): void {
+    const now = this.#now();
+    const last = this.#lastProgress.get(key);
+    if (last && last.state === state && now - last.at < PROGRESS_REPEAT_MS) return;
+    this.#lastProgress.set(key, { state, at: now });
+    this.#line(line);
+  }
+
+  /** As `docker build --progress=plain`: `#N name` once, then `#N DONE 0.4s`, `CACHED` or `ERROR`. */
+  #vertex(event: VertexEvent): void {
+    const { digest, number } = event;
+    if (this.#finishedVertices.has(digest)) return;
+    if (!this.#namedVertices.has(digest)) {
+      this.#namedVertices.add(digest);
+      this.#line(`#${number} ${event.name}`);
+    }
+    switch (event.state) {
+      case "started":
+        return;
+      case "cached":
+        this.#finishedVertices.add(digest);
+        this.#line(`#${number} CACHED`);
+        return;
+      case "completed": {
+        this.#finishedVertices.add(digest);
+        const { started, completed } = event;
+        const took =
+          started && completed ? ` ${seconds(completed.getTime() - started.getTime())}` : "";
+        this.#line(`#${number} DONE${took}`);
+        return;
+      }
+      case "error":
+        this.#finishedVertices.add(digest);
+        this.#line(`#${number} ERROR: ${event.error ?? "failed"}`);
+        return;
+    }
+  }
+
+  #line(text: string): void {
+    this.#target.write(`${sanitizeLine(text)}\n`);
+  }
+}

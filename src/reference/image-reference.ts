@@ -1,0 +1,308 @@
+/**
+ * Image references (`ghcr.io/team/app:1`, `ubuntu`, `localhost:5000/x@sha256:...`) parsed and
+ * normalised as the docker CLI does it with github.com/distribution/reference's
+ * `ParseNormalizedNamed`.
+ * @module
+ */
+import { InvalidArgumentError } from "../errors.js";
+import {
+  DIGEST_ALGORITHMS,
+  digestProblem,
+  isDigestFormat,
+  isDomainAndPort,
+  isIdentifier,
+  isPathComponent,
+  isTag,
+  MAX_PATH_LENGTH,
+  MAX_TAG_LENGTH,
+} from "./reference-grammar.js";
+
+/** An image reference split into its parts and normalised; what {@link parseImageReference} returns. */
+export interface ImageReference {
+  /**
+   * The registry host, with its port when it has one: `docker.io` for Docker Hub (also when the
+   * reference says `index.docker.io`), else as written, e.g. `ghcr.io` or `localhost:5000`.
+   */
+  readonly registry: string;
+  /**
+   * The repository path inside the registry, e.g. `team/app`; Docker Hub's official images get
+   * their `library/` namespace (`ubuntu` has the path `library/ubuntu`).
+   */
+  readonly path: string;
+  /** The tag, e.g. `1.0`, or `undefined` when the reference has none (no `latest` is assumed). */
+  readonly tag: string | undefined;
+  /** The digest, e.g. `sha256:` and 64 hex digits, or `undefined` when the reference has none. */
+  readonly digest: string | undefined;
+  /**
+   * The short name the docker CLI shows: without `docker.io/`, and without `library/` for
+   * official images (`ubuntu`, `team/app`, `ghcr.io/team/app`). No tag, no digest.
+   */
+  readonly familiarName: string;
+  /** `registry/path`, e.g. `docker.io/library/ubuntu`. No tag, no digest. */
+  readonly normalizedName: string;
+}
+
+const DEFAULT_DOMAIN = "docker.io";
+const LEGACY_DEFAULT_DOMAIN = "index.docker.io";
+const OFFICIAL_PREFIX = "library/";
+const SHOWN_MAX = 100;
+const FORMAT_HINT =
+  'use [REGISTRY[:PORT]/]REPOSITORY[:TAG][@DIGEST] with a lower-case repository, e.g. "ghcr.io/team/app:1"';
+
+/** A value for an error message: quoted, and cut short when a hostile caller made it huge. */
+function quote(text: string): string {
+  if (text.length <= SHOWN_MAX) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, SHOWN_MAX))}... (${text.length} characters)`;
+}
+
+function invalid(reference: string, problem: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${quote(reference)} is not a valid image reference: ${problem}`);
+}
+
+/**
+ * Parses and normalises an image reference by the grammar of github.com/distribution/reference,
+ * as the docker CLI does (`ParseNormalizedNamed`): the first path component is the registry when
+ * it contains `.` or `:`, is `localhost`, or has upper-case letters; otherwise the image is on
+ * Docker Hub (`docker.io`), and a single-component name gets the `library/` namespace.
+ *
+ * Runs in time linear in the length of `reference`, whatever it holds.
+ *
+ * @throws InvalidArgumentError naming the offending part: an empty reference or path component,
+ *   an upper-case repository, a bad registry host, tag or digest, a repository path longer than
+ *   255 characters, or a 64-hex-digit image ID where a name is expected.
+ * @example
+ * ```ts
+ * parseImageReference("ubuntu");
+ * // { registry: "docker.io", path: "library/ubuntu", tag: undefined, digest: undefined,
+ * //   familiarName: "ubuntu", normalizedName: "docker.io/library/ubuntu" }
+ * parseImageReference("localhost:5000/foo/bar:v1");
+ * // { registry: "localhost:5000", path: "foo/bar", tag: "v1", digest: undefined,
+ * //   familiarName: "localhost:5000/foo/bar", normalizedName: "localhost:5000/foo/bar" }
+ * ```
+ */
+export function parseImageReference(reference: string): ImageReference {
+  if (typeof reference !== "string") {
+    throw new InvalidArgumentError(
+      `An image reference must be a string such as "ghcr.io/team/app:1", got ${typeof reference}`,
+    );
+  }
+  if (reference === "") {
+    throw new InvalidArgumentError(
+      'An image reference is required (the repository name must have at least one component), e.g. "busybox" or "ghcr.io/team/app:1"',
+    );
+  }
+  if (isIdentifier(reference)) {
+    throw invalid(
+      reference,
+      'it is an image ID (64 hex digits), which cannot be a repository name; give it a registry, e.g. "docker.io/<name>", or use the ID itself where an ID is accepted',
+    );
+  }
+
+  // Neither tag nor name contains "@", so the first one starts the digest.
+  const at = reference.indexOf("@");
+  const beforeDigest = at === -1 ? reference : reference.slice(0, at);
+  const digest = at === -1 ? undefined : reference.slice(at + 1);
+
+  // A ":" after the last "/" can only start the tag: inside a name, ":" belongs to the
+  // registry's port, which a "/" always follows.
+  const lastColon = beforeDigest.lastIndexOf(":");
+  const lastSlash = beforeDigest.lastIndexOf("/");
+  const hasTag = lastColon > lastSlash;
+  const name = hasTag ? beforeDigest.slice(0, lastColon) : beforeDigest;
+  const tag = hasTag ? beforeDigest.slice(lastColon + 1) : undefined;
+
+  const { registry, path } = splitRegistry(reference, name);
+
+  if (path.toLowerCase() !== path) {
+    // Name the repository as it was written, without the "library/" added above.
+    const written = name.includes("/") ? path : name;
+    throw invalid(reference, `the repository name ${quote(written)} must be lower-case`);
+  }
+  const components = path.split("/");
+  for (const component of components) {
+    if (component === "") {
+      throw invalid(
+        reference,
+        `the repository name ${quote(path)} has an empty path component (a leading, trailing or doubled "/"); ${FORMAT_HINT}`,
+      );
+    }
+    if (!isPathComponent(component)) {
+      throw invalid(
+        reference,
+        `the path component ${quote(component)} is not allowed: components are lower-case letters and digits, separated inside by ".", "_", "__" or dashes; ${FORMAT_HINT}`,
+      );
+    }
+  }
+  if (tag !== undefined && !isTag(tag)) {
+    throw invalid(
+      reference,
+      `the tag ${quote(tag)} is not valid: a tag is 1 to ${MAX_TAG_LENGTH} letters, digits, "_", "." and "-", not starting with "." or "-"`,
+    );
+  }
+  if (digest !== undefined) checkDigest(reference, digest);
+  if (path.length > MAX_PATH_LENGTH) {
+    throw invalid(
+      reference,
+      `the repository name is too long: ${path.length} characters, at most ${MAX_PATH_LENGTH} are allowed`,
+    );
+  }
+
+  const normalizedName = `${registry}/${path}`;
+  return {
+    registry,
+    path,
+    tag,
+    digest,
+    familiarName: familiarName(registry, path),
+    normalizedName,
+  };
+}
+
+/**
+ * Splits a name (no tag, no digest) into registry and path as `splitDockerDomain` does, and checks
+ * the registry host.
+ */
+function splitRegistry(reference: string, name: string): { registry: string; path: string } {
+  const slash = name.indexOf("/");
+  if (slash === -1) {
+    if (name === "") {
+      throw invalid(reference, `the repository name is empty; ${FORMAT_HINT}`);
+    }
+    return { registry: DEFAULT_DOMAIN, path: OFFICIAL_PREFIX + name };
+  }
+  const first = name.slice(0, slash);
+  const rest = name.slice(slash + 1);
+  const isRegistry = first === "localhost" || /[.:]/.test(first) || first.toLowerCase() !== first;
+  if (!isRegistry) {
+    return { registry: DEFAULT_DOMAIN, path: name };
+  }
+  if (!isDomainAndPort(first)) {
+    // distribution/reference takes a first component with a "." that is no host name (such as
+    // "foo_bar.com") as a path on no registry at all; no registry can be reached that way, so
+    // it is refused here.
+    throw invalid(
+      reference,
+      `the registry ${quote(first)} is not a valid host[:port] (letters, digits and inner "-" in dot-separated labels, or an IPv6 address in brackets, then an optional numeric port); ${FORMAT_HINT}`,
+    );
+  }
+  const registry = first === LEGACY_DEFAULT_DOMAIN ? DEFAULT_DOMAIN : first;
+  // Docker Hub's official images live in "library/": "docker.io/ubuntu" is "library/ubuntu".
+  const path = registry === DEFAULT_DOMAIN && !rest.includes("/") ? OFFICIAL_PREFIX + rest : rest;
+  return { registry, path };
+}
+
+function checkDigest(reference: string, digest: string): void {
+  const problem = digestProblem(digest);
+  if (problem === "format") {
+    throw invalid(
+      reference,
+      `the digest ${quote(digest)} is not valid: a digest is an algorithm, ":" and at least 32 hex digits, e.g. "sha256:" and 64 hex digits`,
+    );
+  }
+  if (problem === "algorithm") {
+    throw invalid(
+      reference,
+      `the digest algorithm of ${quote(digest)} is not supported; use ${[...DIGEST_ALGORITHMS.keys()].join(" or ")}`,
+    );
+  }
+  if (problem === "length") {
+    const algorithm = digest.slice(0, digest.indexOf(":"));
+    throw invalid(
+      reference,
+      `the digest ${quote(digest)} is not valid: a ${algorithm} digest has exactly ${DIGEST_ALGORITHMS.get(algorithm)} lower-case hex digits`,
+    );
+  }
+}
+
+/** `familiarizeName`: Docker Hub names lose `docker.io/`, and official images `library/`. */
+function familiarName(registry: string, path: string): string {
+  if (registry !== DEFAULT_DOMAIN) return `${registry}/${path}`;
+  if (path.startsWith(OFFICIAL_PREFIX)) {
+    const remainder = path.slice(OFFICIAL_PREFIX.length);
+    if (!remainder.includes("/")) return remainder;
+  }
+  return path;
+}
+
+/**
+ * The registry host of an image reference, decided as the docker CLI's reference parsing decides
+ * it: the first path component is a registry when it contains `.` or `:`, is `localhost`, or has
+ * upper-case letters; otherwise the image is on Docker Hub, `docker.io` (`index.docker.io` is read
+ * as `docker.io` too). The `registry` of {@link parseImageReference}.
+ *
+ * @throws InvalidArgumentError for a string that is not an image reference.
+ * @example
+ * ```ts
+ * registryOfImage("busybox");                 // "docker.io"
+ * registryOfImage("localhost:5000/x");        // "localhost:5000"
+ * registryOfImage("127.0.0.1:5556/x:tag");    // "127.0.0.1:5556"
+ * registryOfImage("a.b/c/d@sha256:" + "0".repeat(64)); // "a.b"
+ * ```
+ */
+export function registryOfImage(reference: string): string {
+  return parseImageReference(reference).registry;
+}
+
+/**
+ * Whether `text` alone is a registry host with an optional port (`ghcr.io`, `localhost:5000`,
+ * `[::1]:5000`), by the same grammar as the registry part of a reference.
+ */
+export function isRegistryHost(text: string): boolean {
+  return isDomainAndPort(text);
+}
+
+/** The parts of an image reference as written, as {@link parseReference} splits it. */
+export interface ReferenceParts {
+  /** `[domain/]path` as written, e.g. `ghcr.io/team/app` or `busybox` (no normalising). */
+  readonly name: string;
+  /** The tag, without `:`. */
+  readonly tag: string | undefined;
+  /** The digest, e.g. `sha256:...`, as written. */
+  readonly digest: string | undefined;
+}
+
+/**
+ * Splits `text` by the grammar alone, as distribution/reference's `Parse` does (no Docker Hub
+ * normalising, any well-formed digest algorithm), or gives `undefined` when it is no reference:
+ * a path component with upper case or a bad separator, a bad registry host, tag or digest, or a
+ * repository path longer than 255 characters. Linear in the length of `text`.
+ *
+ * @example
+ * ```ts
+ * parseReference("ghcr.io/team/app:1"); // { name: "ghcr.io/team/app", tag: "1", digest: undefined }
+ * parseReference("Team/app");           // { name: "Team/app", ... } (an upper-case first part is a host)
+ * parseReference("team/App");           // undefined
+ * ```
+ */
+export function parseReference(text: string): ReferenceParts | undefined {
+  if (typeof text !== "string" || text === "") return undefined;
+  const at = text.indexOf("@");
+  const beforeDigest = at === -1 ? text : text.slice(0, at);
+  const digest = at === -1 ? undefined : text.slice(at + 1);
+  const lastColon = beforeDigest.lastIndexOf(":");
+  const hasTag = lastColon > beforeDigest.lastIndexOf("/");
+  const name = hasTag ? beforeDigest.slice(0, lastColon) : beforeDigest;
+  const tag = hasTag ? beforeDigest.slice(lastColon + 1) : undefined;
+  if (tag !== undefined && !isTag(tag)) return undefined;
+  if (digest !== undefined && !isDigestFormat(digest)) return undefined;
+  const path = pathOfName(name);
+  if (path === undefined || path.length > MAX_PATH_LENGTH) return undefined;
+  return { name, tag, digest };
+}
+
+/**
+ * The path of a name by the grammar: after a first component that is a host when the rest is a
+ * valid path, else the whole name when it is one; `undefined` when neither is.
+ */
+function pathOfName(name: string): string | undefined {
+  const slash = name.indexOf("/");
+  if (slash !== -1) {
+    const rest = name.slice(slash + 1);
+    if (isDomainAndPort(name.slice(0, slash)) && isPath(rest)) return rest;
+  }
+  return isPath(name) ? name : undefined;
+}
+
+function isPath(text: string): boolean {
+  return text.split("/").every(isPathComponent);
+}

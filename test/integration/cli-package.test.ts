@@ -1,0 +1,85 @@
+// The published package: built, packed with npm, installed into an empty project, and run with
+// npx, as a user gets it.
+import { execFile } from "node:child_process";
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { emptyDir } from "./cli-run.js";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+describe("the prefect-dockerutils package", () => {
+  it("installs a prefect-dockerutils bin that npx runs, with the LICENSE in the package", async () => {
+    const work = await emptyDir("pdu-cli-package-");
+    const pkg = path.join(work, "pkg");
+    await mkdir(pkg);
+    await run(process.execPath, [
+      path.join(ROOT, "node_modules/typescript/bin/tsc"),
+      "-p",
+      path.join(ROOT, "tsconfig.build.json"),
+      "--outDir",
+      path.join(pkg, "dist"),
+    ]);
+    for (const file of ["package.json", "LICENSE", "README.md"]) {
+      await cp(path.join(ROOT, file), path.join(pkg, file));
+    }
+    const { stdout: packed } = await run("npm", ["pack", "--json", "--pack-destination", work], {
+      cwd: pkg,
+    });
+    const [info] = JSON.parse(packed) as [{ filename: string; files: { path: string }[] }];
+    const files = info.files.map((file) => file.path);
+    expect(files).toContain("LICENSE");
+    expect(files).toContain("dist/cli/main.js");
+    expect(files).toContain("dist/index.js");
+    expect(files.some((file) => file.startsWith("src/") || file.startsWith("test/"))).toBe(false);
+
+    const project = path.join(work, "project");
+    await mkdir(project);
+    await writeFile(
+      path.join(project, "package.json"),
+      '{ "name": "user-project", "private": true }\n',
+    );
+    await run(
+      "npm",
+      [
+        "install",
+        "--prefer-offline",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        path.join(work, info.filename),
+      ],
+      { cwd: project },
+    );
+    const installed = path.join(project, "node_modules/prefect-dockerutils");
+    expect((await readFile(path.join(installed, "dist/cli/main.js"), "utf8")).split("\n")[0]).toBe(
+      "#!/usr/bin/env node",
+    );
+    expect(await readFile(path.join(installed, "LICENSE"), "utf8")).toContain(
+      "Apache License\n                           Version 2.0, January 2004",
+    );
+
+    const version = (
+      JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8")) as {
+        version: string;
+      }
+    ).version;
+    const npx = (args: string[]) =>
+      run("npx", ["--no-install", "prefect-dockerutils", ...args], { cwd: project });
+    expect((await npx(["--version"])).stdout).toBe(`${version}\n`);
+    expect((await npx(["--help"])).stdout).toMatch(
+      /Usage: prefect-dockerutils \[options\] \[command\]/,
+    );
+    expect(JSON.parse((await npx(["parse-ref", "ubuntu:24.04"])).stdout)).toMatchObject({
+      registry: "docker.io",
+      path: "library/ubuntu",
+      tag: "24.04",
+    });
+    const failed = await npx(["parse-ref", "Nope"]).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed).toMatchObject({ code: 2 });
+  }, 300_000);
+});

@@ -36,6 +36,8 @@ install_packages() {
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v git >/dev/null 2>&1 || missing+=(git)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # BuildKit's SSH forwarding tests run a real agent (ssh-agent, ssh-keygen, ssh-add).
+  command -v ssh-agent >/dev/null 2>&1 || missing+=(openssh-client)
   # The command line's terminal display is tested on a real pseudo-terminal inside tmux.
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   # The parity tests compare our pure helpers with the Python libraries Prefect uses.
@@ -140,6 +142,31 @@ make_base_image() {
     - busybox:latest >/dev/null
 }
 
+# BuildKit's private FROM tests: busybox on the htpasswd registry, and not tagged in the engine,
+# so that BuildKit must pull it with the session's credentials.
+PRIVATE_BASE_REPOSITORY=pdu-buildkit/private-base
+PRIVATE_BASE="127.0.0.1:$AUTH_REGISTRY_PORT/$PRIVATE_BASE_REPOSITORY:1"
+
+push_private_base() {
+  if curl -sSf -o /dev/null -u "$AUTH_REGISTRY_USER:$AUTH_REGISTRY_PASSWORD" \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://127.0.0.1:$AUTH_REGISTRY_PORT/v2/$PRIVATE_BASE_REPOSITORY/manifests/1" 2>/dev/null; then
+    log "private base image $PRIVATE_BASE already pushed"
+  else
+    log "pushing the private base image $PRIVATE_BASE"
+    local config
+    config=$(mktemp -d)
+    printf '%s' "$AUTH_REGISTRY_PASSWORD" |
+      DOCKER_CONFIG=$config "$DOCKER" login -u "$AUTH_REGISTRY_USER" --password-stdin \
+        "127.0.0.1:$AUTH_REGISTRY_PORT" >/dev/null 2>&1
+    "$DOCKER" tag busybox:latest "$PRIVATE_BASE"
+    DOCKER_CONFIG=$config "$DOCKER" push "$PRIVATE_BASE" >/dev/null
+    rm -rf "$config"
+  fi
+  # Untagged (not removed: the layers are busybox's) so that builds must pull it.
+  "$DOCKER" image rm --no-prune "$PRIVATE_BASE" >/dev/null 2>&1 || true
+}
+
 need_root
 mkdir -p "$STATE_DIR" "$LOG_DIR"
 install_packages
@@ -147,4 +174,5 @@ start_engine
 start_registry "$REGISTRY_PORT" open
 start_registry "$AUTH_REGISTRY_PORT" htpasswd
 make_base_image
+push_private_base
 log "ready: engine $("$DOCKER" version --format '{{.Server.Version}}'), registries 127.0.0.1:$REGISTRY_PORT and 127.0.0.1:$AUTH_REGISTRY_PORT, busybox:latest"

@@ -89,6 +89,7 @@ export { type ImageReference, parseImageReference } from "./reference/image-refe
 export type {
   BuildOutputEvent,
   BuildStepEvent,
+  ContextSyncEvent,
   ImageIdEvent,
   LayerStatusEvent,
   ProgressEvent,

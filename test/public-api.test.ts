@@ -96,6 +96,7 @@ describe("the public API", () => {
     expectTypeOf(api.getPrefectImageName).toBeCallableWith("3.0.0", "3.12", "conda");
     expectTypeOf<api.BuildImageOptions["streamProgressTo"]>().toEqualTypeOf<Writable | undefined>();
     expectTypeOf<api.BuildError["code"]>().toEqualTypeOf<"ERR_DOCKER_BUILD">();
+    expectTypeOf<api.ContextSyncEvent["type"]>().toEqualTypeOf<"context-sync">();
     expectTypeOf<api.PushError["code"]>().toEqualTypeOf<"ERR_DOCKER_PUSH">();
     expectTypeOf(new api.ImageBuilder("busybox")).toMatchTypeOf<AsyncDisposable>();
     expectTypeOf(api.generateDefaultDockerfile).returns.resolves.toMatchTypeOf<
@@ -124,6 +125,8 @@ describe("the public API", () => {
           return `#${event.number} ${event.text}`;
         case "vertex-status":
           return `#${event.number} ${event.id} ${event.current}/${event.total ?? 0}`;
+        case "context-sync":
+          return `${event.dir}: ${event.files}/${event.entries} files, ${event.bytes} bytes`;
       }
     };
     expect(describeEvent({ type: "step", step: 2, totalSteps: 4, instruction: "RUN x" })).toBe(

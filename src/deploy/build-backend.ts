@@ -39,19 +39,3 @@ export function builderOf(value: unknown, wording: "Must be" | "Expected"): Buil
     `Invalid build_backend ${shown}. ${wording} 'docker-py' or 'buildx'. (This library also accepts 'classic' and 'buildkit'.)`,
   );
 }
-
-/**
- * The builder `buildImage` will use when none is named: BuildKit when `DOCKER_BUILDKIT` is true
- * (as Go's `strconv.ParseBool`, which the docker CLI uses, reads it), else the classic builder.
- *
- * @throws InvalidArgumentError for a `DOCKER_BUILDKIT` that is no boolean.
- */
-export function defaultBuilder(env: NodeJS.ProcessEnv): Builder {
-  const value = env.DOCKER_BUILDKIT;
-  if (value === undefined || value === "") return "classic";
-  if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) return "buildkit";
-  if (["0", "f", "F", "false", "FALSE", "False"].includes(value)) return "classic";
-  throw new InvalidArgumentError(
-    `DOCKER_BUILDKIT must be a boolean such as 1 or 0, got ${JSON.stringify(value)}`,
-  );
-}

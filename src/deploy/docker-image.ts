@@ -17,7 +17,7 @@ import {
   refuseExistingDockerfile,
   withTemporaryDockerfile,
 } from "./auto-dockerfile.js";
-import { type BuildBackend, builderOf, defaultBuilder } from "./build-backend.js";
+import { type BuildBackend, builderOf } from "./build-backend.js";
 import { validateReference, withDefaultNamespace } from "./deploy-image-name.js";
 import { type PushedReference, pushReference } from "./push-reference.js";
 
@@ -175,7 +175,12 @@ export class DockerImage {
     validateReference(this.name, this.tag, "The image reference");
     this.dockerfile = stringOption("dockerfile", dockerfile) ?? "auto";
     this.streamProgressTo = streamProgressTo;
-    this.builder = chosen ?? defaultBuilder(env);
+    // Every buildImage option is checked now, not at build time; the builder is decided as
+    // buildImage decides it (DOCKER_BUILDKIT in env when none is named).
+    this.builder = normalizeBuildImageOptions(
+      { ...buildOptions, ...(chosen ? { builder: chosen } : {}) },
+      "options",
+    ).builder;
     this.#context = stringOption("context", context);
     this.#push = booleanOption("push", push, false);
     this.#baseImage = stringOption("baseImage", baseImage);
@@ -185,8 +190,6 @@ export class DockerImage {
       );
     }
     this.buildOptions = { ...buildOptions };
-    // Every buildImage option is checked now, not at build time.
-    normalizeBuildImageOptions({ ...buildOptions, builder: this.builder }, "options");
   }
 
   /** `name:tag`, what a deployment's `job_variables.image` gets. */

@@ -197,13 +197,6 @@ export async function buildImageInternal(
   overlays: readonly BuildContextOverlay[] = [],
 ): Promise<string> {
   checkContextArgument(context);
-  // --- The builder dispatch. The BuildKit helper replaces this check with the BuildKit path. ---
-  if (options.builder === "buildkit") {
-    throw new InvalidArgumentError(
-      'builder: "buildkit" is not available yet; use builder: "classic" (or unset DOCKER_BUILDKIT)',
-    );
-  }
-  // --- End of the builder dispatch. ---
   options.signal?.throwIfAborted();
   const info = await stat(context).catch(() => undefined);
   if (!info) {
@@ -217,6 +210,16 @@ export async function buildImageInternal(
   const { signal, onProgress, env, auth } = options;
   const engine = openEngine({ docker: options.docker, env });
   await engine.ping(signal ? { signal } : {});
+  // --- The builder dispatch: BuildKit (src/buildkit) is loaded only by the builds that use it. ---
+  if (options.builder === "buildkit") {
+    const { buildWithBuildKit } = await import("../buildkit/build-with-buildkit.js");
+    return buildWithBuildKit(engine, context, {
+      ...options,
+      labels: { ...options.labels, ...IMAGE_LABELS },
+      overlays,
+    });
+  }
+  // --- End of the builder dispatch. ---
   // Every configured registry, as the docker CLI sends them: the engine picks what FROM needs.
   const registryConfig = await registryConfigHeader({
     ...(env ? { env } : {}),

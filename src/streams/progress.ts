@@ -121,6 +121,23 @@ export interface VertexStatusEvent {
   readonly completed: boolean;
 }
 
+/**
+ * BuildKit finished reading a folder of the build through the session (`context`, or
+ * `dockerfile` for the Dockerfile's folder). The engine keeps what it read between builds of the
+ * same folder, so `files` and `bytes` count only what was new or changed.
+ */
+export interface ContextSyncEvent {
+  readonly type: "context-sync";
+  /** The folder's name in the session: `context` or `dockerfile`. */
+  readonly dir: string;
+  /** Entries listed to the engine (files, folders, links). */
+  readonly entries: number;
+  /** Files the engine asked for, because they were new or changed. */
+  readonly files: number;
+  /** Bytes of file content sent. */
+  readonly bytes: number;
+}
+
 /** Everything `onProgress` can receive; switch on `type`. */
 export type ProgressEvent =
   | BuildStepEvent
@@ -131,7 +148,8 @@ export type ProgressEvent =
   | RetryEvent
   | VertexEvent
   | VertexLogEvent
-  | VertexStatusEvent;
+  | VertexStatusEvent
+  | ContextSyncEvent;
 
 /** A callback receiving typed progress events. Exceptions it throws fail the operation. */
 export type ProgressListener = (event: ProgressEvent) => void;

@@ -1,0 +1,338 @@
+/**
+ * Benchmark of BuildKit builds through this library against the docker CLI's BuildKit builds
+ * (`DOCKER_BUILDKIT=1 /usr/bin/docker build --network host`, Debian's 20.10 client), as whole
+ * processes: Node's start-up and the library's import count, as they do for a script or a
+ * command line.
+ *
+ *   npm run bench:buildkit -- [--rounds 5] [--only trivial,batch,small-20k,small-20k-rebuild,big-1g,big-1g-rebuild,ignored-100k] [--scale 1]
+ *
+ * Workloads (issue 9), each round alternating who goes first:
+ * - **trivial**: `FROM busybox` + `RUN echo $BUST` with a new `BUST` each build (cold RUN);
+ * - **batch**: the same ten times in one process, against ten CLI processes in a row;
+ * - **small-20k** / **small-20k-rebuild**: 20,000 small files, built cold (a fresh path each
+ *   round, so the engine has no copy of it), then again after one file changed;
+ * - **big-1g** / **big-1g-rebuild**: one 1 GiB file, cold, then again unchanged;
+ * - **ignored-100k**: 2,000 files plus 100,000 in a `node_modules` that `.dockerignore` excludes.
+ * The context workloads `COPY . /app`: once the engine has the layer, only the context transfer
+ * and the client differ. "Cold" contexts are hard-linked copies at a new path (same files, a new
+ * session shared key for both clients; the CLI is given the absolute path, as `.` would share
+ * one key between all folders).
+ *
+ * Wall time, user + system CPU and max RSS come from `/usr/bin/time`. Needs the engine and
+ * busybox:latest from `scripts/test-services.sh`, and `/usr/bin/time` (Debian package `time`).
+ * @module
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { createWorkloads } from "./workloads.js";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const WORK = path.join(ROOT, ".bench-work", "buildkit");
+const DOCKER = "/usr/bin/docker";
+const LABEL = "io.prefect-dockerutils.bench=buildkit";
+const NAMES = [
+  "trivial",
+  "batch",
+  "small-20k",
+  "small-20k-rebuild",
+  "big-1g",
+  "big-1g-rebuild",
+  "ignored-100k",
+] as const;
+type Name = (typeof NAMES)[number];
+const BATCH = 10;
+
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+  maxRssKiB: number;
+}
+
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+/** Runs `command` under /usr/bin/time; resolves to wall time, CPU and max RSS. */
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
+  const report = path.join(WORK, `time-${process.pid}.txt`);
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn("/usr/bin/time", ["-o", report, "-f", "%U %S %M", command, ...args], {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", async (code) => {
+      const wallMs = performance.now() - started;
+      if (code !== 0) {
+        reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${stderr}`));
+        return;
+      }
+      const [user, system, rss] = (await readFile(report, "utf8")).trim().split(/\s+/).map(Number);
+      resolve({ wallMs, cpuMs: ((user ?? 0) + (system ?? 0)) * 1000, maxRssKiB: rss ?? 0 });
+    });
+  });
+}
+
+/** Sums samples of processes run one after the other (a batch of CLI runs); RSS is the largest. */
+function total(samples: Sample[]): Sample {
+  return {
+    wallMs: samples.reduce((sum, sample) => sum + sample.wallMs, 0),
+    cpuMs: samples.reduce((sum, sample) => sum + sample.cpuMs, 0),
+    maxRssKiB: Math.max(...samples.map((sample) => sample.maxRssKiB)),
+  };
+}
+
+/** Compiles the library's `src` and the child for plain node into `.bench-work/buildkit/`. */
+function compile(): { library: string; child: string } {
+  const source = path.join(ROOT, "src");
+  const files = (readdirSync(source, { recursive: true }) as string[])
+    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
+    .map((file) => path.join(source, file));
+  const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
+  const flags = [
+    ...["--outDir", WORK, "--rootDir", ROOT, "--target", "ES2022"],
+    ...["--module", "nodenext", "--moduleResolution", "nodenext"],
+    ...["--lib", "ES2023,ESNext.Disposable", "--types", "node", "--skipLibCheck"],
+    ...["--esModuleInterop", "--typeRoots", path.join(ROOT, "node_modules/@types")],
+  ];
+  try {
+    execFileSync(
+      process.execPath,
+      [tsc, ...flags, ...files, path.join(ROOT, "bench/buildkit-child.ts")],
+      { stdio: "ignore" },
+    );
+  } catch {
+    // Type errors still emit JavaScript; the files' existence is what counts.
+  }
+  const library = path.join(WORK, "src/index.js");
+  const child = path.join(WORK, "bench/buildkit-child.js");
+  for (const file of [library, child]) {
+    if (!existsSync(file)) throw new Error(`compiling produced no ${file}`);
+  }
+  return { library, child };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** A hard-linked copy of `source` at a new path: the same files, a new shared key. */
+async function freshCopy(source: string, parent: string, name: string): Promise<string> {
+  const target = path.join(parent, `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  execFileSync("cp", ["-al", source, target]);
+  return target;
+}
+
+/** Replaces one file of a hard-linked copy without touching the original it shares inodes with. */
+async function changeOneFile(context: string): Promise<void> {
+  const dir = readdirSync(context).find((name) => name.startsWith("dir-")) ?? "";
+  const file = path.join(context, dir, "file-00000.txt");
+  const temporary = `${file}.new`;
+  await writeFile(temporary, `changed ${Date.now()}\n`);
+  await rename(temporary, file);
+}
+
+async function main(): Promise<void> {
+  const rounds = Number(option("rounds") ?? 5);
+  const scale = Number(option("scale") ?? 1);
+  const only = new Set((option("only")?.split(",") ?? NAMES) as Name[]);
+  for (const name of only) {
+    if (!NAMES.includes(name))
+      throw new Error(`--only: unknown workload ${name}; use ${NAMES.join(",")}`);
+  }
+  execFileSync(DOCKER, ["image", "inspect", "busybox:latest"], { stdio: "ignore" });
+  await rm(WORK, { recursive: true, force: true });
+  await mkdir(WORK, { recursive: true });
+  process.stderr.write("compiling the library and the child for plain node…\n");
+  const { library, child } = compile();
+
+  const scratch = await mkdtemp(path.join(os.tmpdir(), "pdu-bench-buildkit-"));
+  const cleanup = () => rm(scratch, { recursive: true, force: true });
+  process.once("SIGINT", () => {
+    void cleanup().finally(() => process.exit(130));
+  });
+  const samples = new Map<string, Sample[]>();
+  const record = (name: Name, who: "ours" | "cli", sample: Sample, counted: boolean) => {
+    process.stderr.write(
+      `  ${name} ${who}: ${sample.wallMs.toFixed(0)} ms, cpu ${sample.cpuMs.toFixed(0)} ms, rss ${(sample.maxRssKiB / 1024).toFixed(0)} MiB\n`,
+    );
+    if (!counted) return;
+    const key = `${name}/${who}`;
+    samples.set(key, [...(samples.get(key) ?? []), sample]);
+  };
+  const ours = (context: string, count: number) =>
+    timed(process.execPath, [child, context, String(count)], {
+      ...process.env,
+      PDU_BENCH_LIB: library,
+    });
+  const cli = (context: string) =>
+    timed(
+      DOCKER,
+      [
+        "build",
+        "-q",
+        "--network",
+        "host",
+        "--label",
+        LABEL,
+        "--build-arg",
+        `BUST=cli-${Date.now()}-${Math.random()}`,
+        context,
+      ],
+      { ...process.env, DOCKER_BUILDKIT: "1" },
+    );
+
+  try {
+    process.stderr.write(`making workloads in ${scratch} (scale ${scale})…\n`);
+    const trivial = path.join(scratch, "trivial");
+    await mkdir(trivial);
+    await writeFile(path.join(trivial, "Dockerfile"), "FROM busybox\nARG BUST\nRUN echo $BUST\n");
+    const wanted = new Set<string>();
+    if (only.has("small-20k") || only.has("small-20k-rebuild")) wanted.add("small-20k");
+    if (only.has("big-1g") || only.has("big-1g-rebuild")) wanted.add("big-1g");
+    if (only.has("ignored-100k")) wanted.add("ignored-100k");
+    const contexts = new Map(
+      (wanted.size > 0 ? await createWorkloads(scratch, wanted, scale) : []).map((workload) => [
+        workload.name,
+        workload.context,
+      ]),
+    );
+    const copies = path.join(scratch, "copies");
+    await mkdir(copies);
+
+    for (let round = 0; round <= rounds; round++) {
+      const counted = round > 0;
+      process.stderr.write(
+        counted ? `round ${round}/${rounds}…\n` : "warm-up round (not counted)…\n",
+      );
+      const oursFirst = round % 2 === 1;
+      const both = async (first: () => Promise<void>, second: () => Promise<void>) => {
+        if (oursFirst) {
+          await first();
+          await second();
+        } else {
+          await second();
+          await first();
+        }
+      };
+      if (only.has("trivial")) {
+        await both(
+          async () => record("trivial", "ours", await ours(trivial, 1), counted),
+          async () => record("trivial", "cli", await cli(trivial), counted),
+        );
+      }
+      if (only.has("batch")) {
+        await both(
+          async () => record("batch", "ours", await ours(trivial, BATCH), counted),
+          async () => {
+            const runs: Sample[] = [];
+            for (let index = 0; index < BATCH; index++) runs.push(await cli(trivial));
+            record("batch", "cli", total(runs), counted);
+          },
+        );
+      }
+      for (const [name, rebuild] of [
+        ["small-20k", "small-20k-rebuild"],
+        ["big-1g", "big-1g-rebuild"],
+        ["ignored-100k", undefined],
+      ] as const) {
+        const source = contexts.get(name);
+        if (source === undefined) continue;
+        const runOne = (who: "ours" | "cli") => async () => {
+          const context = await freshCopy(source, copies, `${name}-${who}`);
+          try {
+            const build = () => (who === "ours" ? ours(context, 1) : cli(context));
+            const cold = await build();
+            if (only.has(name)) record(name, who, cold, counted);
+            if (rebuild !== undefined && only.has(rebuild)) {
+              if (rebuild === "small-20k-rebuild") await changeOneFile(context);
+              record(rebuild, who, await build(), counted);
+            }
+          } finally {
+            await rm(context, { recursive: true, force: true });
+          }
+        };
+        await both(runOne("ours"), runOne("cli"));
+      }
+    }
+    process.stdout.write(`${report(samples, rounds, scale)}\n`);
+  } finally {
+    // Every image this run made, and only those, carries LABEL (ours via IMAGE_LABELS).
+    const images = execFileSync(DOCKER, ["images", "-a", "-q", "--filter", `label=${LABEL}`], {
+      encoding: "utf8",
+    })
+      .split("\n")
+      .filter(Boolean);
+    if (images.length > 0) {
+      try {
+        execFileSync(DOCKER, ["rmi", "-f", ...new Set(images)], { stdio: "ignore" });
+      } catch {
+        // Already gone.
+      }
+    }
+    await cleanup();
+  }
+}
+
+function report(samples: ReadonlyMap<string, Sample[]>, rounds: number, scale: number): string {
+  const stat = (name: Name, who: "ours" | "cli", field: keyof Sample) =>
+    median((samples.get(`${name}/${who}`) ?? []).map((sample) => sample[field]));
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+  const x = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : "–");
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  const version = (format: string) => {
+    try {
+      return execFileSync(DOCKER, ["version", "--format", format], { encoding: "utf8" }).trim();
+    } catch {
+      return "?";
+    }
+  };
+  const lines = [
+    `Medians of ${rounds} rounds (after one warm-up round), scale ${scale}, ${new Date().toISOString().slice(0, 10)}:`,
+    "",
+    "```",
+    `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Linux ${os.release()}`,
+    `Node ${process.version}; Docker engine ${version("{{.Server.Version}}")}; CLI ${version("{{.Client.Version}}")} (${DOCKER}, DOCKER_BUILDKIT=1, --network host)`,
+    "```",
+    "",
+    "Whole processes, as `/usr/bin/time` sees them (batch: one process of ours against ten CLI processes):",
+    "",
+    "| workload | wall: ours / CLI | ratio | CPU (user+sys): ours / CLI | ratio | max RSS: ours / CLI |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const name of NAMES) {
+    if (!samples.has(`${name}/ours`)) continue;
+    const [ow, cw] = [stat(name, "ours", "wallMs"), stat(name, "cli", "wallMs")];
+    const [oc, cc] = [stat(name, "ours", "cpuMs"), stat(name, "cli", "cpuMs")];
+    lines.push(
+      `| ${name} | ${s(ow)} / ${s(cw)} | ${x(ow, cw)} | ${oc.toFixed(0)} / ${cc.toFixed(0)} ms | ${x(oc, cc)} | ${mib(stat(name, "ours", "maxRssKiB"))} / ${mib(stat(name, "cli", "maxRssKiB"))} |`,
+    );
+  }
+  lines.push(
+    "",
+    "Targets (issue 9): batch ≤ 0.8x the CLI's ten runs; every other workload ≤ 1.0x as whole processes; client peak RSS < 100 MiB.",
+  );
+  return lines.join("\n");
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  if (String(error).includes("docker")) {
+    process.stderr.write("Is the engine up? Run `bash scripts/test-services.sh` (as root).\n");
+  }
+  process.exitCode = 1;
+});

@@ -1,0 +1,398 @@
+/**
+ * Building an image with BuildKit through the Engine API, with a session this library serves:
+ * the context and Dockerfile synced incrementally (FileSync), secrets, SSH agents, per-registry
+ * credentials, decoded progress.
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { realpathSync, statSync } from "node:fs";
+import path from "node:path";
+import type { Writable } from "node:stream";
+import createDebug from "debug";
+import type { BuildContextOverlay } from "../context/build-context.js";
+import {
+  type CredentialOptions,
+  type RegistryAuth,
+  resolveRegistryAuth,
+} from "../engine/credentials.js";
+import type { EngineConnection } from "../engine/engine-connection.js";
+import {
+  BuildContextError,
+  BuildError,
+  CredentialsError,
+  EngineHttpError,
+  InvalidArgumentError,
+} from "../errors.js";
+import { Attempt, readResponse } from "../streams/attempt.js";
+import type { ProgressListener } from "../streams/progress.js";
+import { isTransientError, type RetryOptions, withRetries } from "../streams/retry.js";
+import { authService, type SessionCredentials } from "./auth-service.js";
+import { type BuildKitSecret, readSecrets, validateSecrets } from "./build-secrets.js";
+import { BuildKitSession } from "./buildkit-session.js";
+import { BuildKitStream, explainBuildKitError } from "./buildkit-stream.js";
+import { assertBuildKitSupport, assertShmSizeSupport, pingEngine } from "./buildkit-support.js";
+import { fileSyncService } from "./file-sync-service.js";
+import { healthService } from "./health-service.js";
+import { loadMessages } from "./messages.js";
+import { secretsService } from "./secrets-service.js";
+import { loadGrpc, type SessionService } from "./session-service.js";
+import { sessionSharedKey } from "./shared-key.js";
+import { resolveSshAgents, sshService } from "./ssh-service.js";
+import type { SyncTree } from "./sync-tree.js";
+
+const debug = createDebug("prefect-dockerutils:buildkit");
+
+/** Options of {@link buildWithBuildKit}: those of `buildImage` that BuildKit has. */
+export interface BuildKitBuildOptions extends RetryOptions {
+  /** The Dockerfile, relative to the context or absolute. @default "Dockerfile" */
+  readonly dockerfile?: string | undefined;
+  readonly tag?: string | undefined;
+  readonly pull?: boolean | undefined;
+  readonly platform?: string | undefined;
+  /** Receives `docker build --progress=plain` text. */
+  readonly streamProgressTo?: Writable | undefined;
+  readonly onProgress?: ProgressListener | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly inactivityTimeoutMs?: number | undefined;
+  readonly buildArgs?: Readonly<Record<string, string>> | undefined;
+  readonly target?: string | undefined;
+  readonly noCache?: boolean | undefined;
+  readonly extraHosts?: Readonly<Record<string, string>> | undefined;
+  readonly networkMode?: string | undefined;
+  readonly cacheFrom?: readonly string[] | undefined;
+  readonly shmSize?: number | undefined;
+  readonly memory?: number | undefined;
+  /** Not supported by BuildKit: `true` is refused. */
+  readonly squash?: boolean | undefined;
+  /** Labels of the image. */
+  readonly labels?: Readonly<Record<string, string>> | undefined;
+  /** Secrets for `RUN --mount=type=secret`, by ID. */
+  readonly secrets?: Readonly<Record<string, BuildKitSecret>> | undefined;
+  /** SSH agents for `RUN --mount=type=ssh`, by ID: a socket path, or `true` for `SSH_AUTH_SOCK`. */
+  readonly ssh?: Readonly<Record<string, string | true>> | undefined;
+  /** Registry credentials overriding the Docker configuration's. */
+  readonly auth?: CredentialOptions["auth"] | undefined;
+  /** The environment (Docker configuration, `SSH_AUTH_SOCK`, secrets' `env`). */
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  /** Host files and folders laid over the context (ImageBuilder's copies). */
+  readonly overlays?: readonly BuildContextOverlay[] | undefined;
+}
+
+/** BuildKit failures that a retry cannot fix, whatever else their text says. */
+const PERMANENT_BUILDKIT = [
+  "executor failed running",
+  "did not complete successfully",
+  "failed to compute cache key",
+  "failed to read dockerfile",
+  "network bridge not found",
+  "not supported by buildkit",
+  "no ssh key",
+  "unset ssh forward key",
+  "error from sender",
+];
+
+/** Whether a BuildKit failure is worth another attempt. */
+export function isTransientBuildKitError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof InvalidArgumentError || error instanceof BuildContextError) return false;
+  const text = error.message.toLowerCase();
+  if (PERMANENT_BUILDKIT.some((pattern) => text.includes(pattern))) return false;
+  if (/secret .* not found/.test(text)) return false;
+  return isTransientError(error);
+}
+
+/** A single login applies to one registry in a build, which may pull from several. */
+function authByRegistry(auth: CredentialOptions["auth"]): CredentialOptions["auth"] {
+  if (auth === undefined || auth === null || typeof auth !== "object") return auth;
+  const values = Object.values(auth as Record<string, unknown>);
+  if (values.length === 0 || values.some((value) => typeof value === "object" && value !== null)) {
+    return auth;
+  }
+  const single = auth as RegistryAuth;
+  if (!single.serveraddress) {
+    throw new InvalidArgumentError(
+      'auth is a single login without serveraddress, but a build may pull from any registry; pass a map such as { "ghcr.io": { username, password } }, or set auth.serveraddress',
+    );
+  }
+  return { [single.serveraddress]: single };
+}
+
+/** Checks what can be checked before any I/O. */
+function validate(options: BuildKitBuildOptions): void {
+  if (options.squash) {
+    throw new InvalidArgumentError(
+      'squash is not supported by BuildKit; use builder: "classic", or a multi-stage Dockerfile that copies into a fresh stage',
+    );
+  }
+  if (options.memory !== undefined && options.memory > 0) {
+    throw new InvalidArgumentError(
+      `memory (${options.memory}) is not supported by BuildKit, whose engine side ignores it; leave it out, or use builder: "classic"`,
+    );
+  }
+  validateSecrets(options.secrets);
+  const { platform } = options;
+  if (platform !== undefined && (typeof platform !== "string" || platform.includes(","))) {
+    throw new InvalidArgumentError(
+      `platform ${JSON.stringify(platform)} names several platforms, but an image in the engine's image store has one platform: build each platform separately (platform: "linux/amd64", then "linux/arm64")`,
+    );
+  }
+}
+
+/**
+ * Builds `context` with BuildKit on `engine` and resolves to the image ID. The session is closed
+ * on every path; transient failures are retried, a failed RUN or a missing secret never.
+ *
+ * @param engine - a connection the caller has pinged.
+ * @param context - the context folder (checked by the caller).
+ */
+export async function buildWithBuildKit(
+  engine: EngineConnection,
+  context: string,
+  options: BuildKitBuildOptions,
+): Promise<string> {
+  validate(options);
+  const env = options.env ?? process.env;
+  const auth = authByRegistry(options.auth);
+  const agents = resolveSshAgents(options.ssh, env);
+  const { signal, onProgress } = options;
+  signal?.throwIfAborted();
+  const ping = await pingEngine(engine, signal);
+  assertBuildKitSupport(ping, engine.endpoint.url);
+  assertShmSizeSupport(options.shmSize, ping.apiVersion);
+  const secrets = await readSecrets(options.secrets, env);
+
+  const contextDir = realpathSync(path.resolve(context));
+  const dockerfilePath = path.resolve(contextDir, options.dockerfile ?? "Dockerfile");
+  const dockerfileDir = path.dirname(dockerfilePath);
+  let dockerfileDirExists = false;
+  try {
+    dockerfileDirExists = statSync(dockerfileDir).isDirectory();
+  } catch {
+    // Reported below.
+  }
+  if (!dockerfileDirExists) {
+    throw new InvalidArgumentError(
+      `dockerfile ${JSON.stringify(options.dockerfile)}: the folder ${dockerfileDir} does not exist`,
+    );
+  }
+  const dirs = new Map<string, SyncTree>([
+    ["context", { root: contextDir, overlays: options.overlays ?? [] }],
+    ["dockerfile", { root: dockerfileDir }],
+  ]);
+  const sharedKey = sessionSharedKey(contextDir, env);
+  const credentials = new Map<string, Promise<SessionCredentials | undefined>>();
+  const lookup = (host: string) => {
+    let found = credentials.get(host);
+    if (found === undefined) {
+      // As a URL, so that a host without a dot (`myregistry:5000`) is not read as an image name.
+      found = resolveRegistryAuth(`https://${host}`, { env, ...(auth ? { auth } : {}) }).then(
+        (login) => {
+          if (!login) return undefined;
+          if (login.identitytoken) return { username: "", secret: login.identitytoken };
+          if (!login.username && !login.password) return undefined;
+          return { username: login.username ?? "", secret: login.password ?? "" };
+        },
+      );
+      credentials.set(host, found);
+    }
+    return found;
+  };
+
+  return withRetries(
+    (attempt) =>
+      buildOnce(engine, options, {
+        attempt,
+        name: path.basename(contextDir),
+        sharedKey,
+        dockerfile: path.basename(dockerfilePath),
+        dirs,
+        secrets,
+        agents,
+        lookup,
+      }),
+    {
+      ...options,
+      signal,
+      isTransient: isTransientBuildKitError,
+      onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
+        debug(
+          "BuildKit build encountered transient error (attempt %d/%d): %s. Retrying in %ds...",
+          attempt,
+          maxAttempts,
+          error.message,
+          delayMs / 1000,
+        );
+        onProgress?.({ type: "retry", operation: "build", attempt, maxAttempts, delayMs, error });
+      },
+    },
+  );
+}
+
+interface BuildPlan {
+  readonly attempt: number;
+  readonly name: string;
+  readonly sharedKey: string;
+  readonly dockerfile: string;
+  readonly dirs: ReadonlyMap<string, SyncTree>;
+  readonly secrets: ReadonlyMap<string, Uint8Array>;
+  readonly agents: ReadonlyMap<string, string>;
+  readonly lookup: (host: string) => Promise<SessionCredentials | undefined>;
+}
+
+async function buildOnce(
+  engine: EngineConnection,
+  options: BuildKitBuildOptions,
+  plan: BuildPlan,
+): Promise<string> {
+  using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
+  const session = new BuildKitSession({ name: plan.name, sharedKey: plan.sharedKey });
+  const buildId = randomBytes(32).toString("hex");
+  debug("BuildKit build %s, session %s (attempt %d)", buildId, session.id, plan.attempt);
+  // The request goes first: the engine sets the build up for about 100 ms before it reads
+  // anything through the session, time in which grpc-js and protobufjs load (at the first build
+  // of a process) and the session opens. The engine waits for the session the build names.
+  const requested = engine.request({
+    method: "POST",
+    path: "/build",
+    query: buildQuery(options, plan.dockerfile, session.id, buildId),
+    // No body: the context travels through the session (remote=client-session).
+    signal: attempt.signal,
+  });
+  requested.catch(() => undefined);
+  let stream: BuildKitStream | undefined;
+  let started: Promise<void> = Promise.resolve();
+  /** A failure on this side (an unreadable file, a credential helper) that explains the build's. */
+  let localFailure: unknown;
+  let succeeded = false;
+  try {
+    const [grpc, messages] = await Promise.all([loadGrpc(), loadMessages()]);
+    const reader = new BuildKitStream(messages, options);
+    stream = reader;
+    const services: SessionService[] = [
+      healthService(messages),
+      authService(grpc, messages, plan.lookup, (error) => {
+        if (error instanceof CredentialsError || error instanceof InvalidArgumentError) {
+          localFailure ??= error;
+        }
+      }),
+      secretsService(grpc, messages, plan.secrets),
+      fileSyncService(grpc, messages, plan.dirs, {
+        onActivity: () => attempt.touch(),
+        onSynced: ({ dir, entries, files, bytes }) =>
+          options.onProgress?.({ type: "context-sync", dir, entries, files, bytes }),
+        onError: (error) => {
+          if (error instanceof BuildContextError) localFailure ??= error;
+        },
+        signal: attempt.signal,
+      }),
+    ];
+    if (plan.agents.size > 0) services.push(sshService(grpc, messages, plan.agents));
+    started = session.start(engine, services, attempt.signal).catch((error: unknown) => {
+      attempt.fail(
+        new BuildError(`Could not open the BuildKit session: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
+    });
+    const response = await requested;
+    await readResponse(response, attempt, (line) => reader.handle(line));
+    succeeded = true;
+  } catch (error) {
+    if (attempt.signal.aborted) {
+      cancelBuild(engine, buildId);
+      throw attempt.reason;
+    }
+    if (error instanceof BuildError) {
+      throw localFailure === undefined || error.cause !== undefined
+        ? error
+        : new BuildError(error.message, {
+            statusCode: error.statusCode,
+            step: error.step,
+            logTail: error.logTail,
+            cause: localFailure,
+          });
+    }
+    if (error instanceof EngineHttpError) {
+      const message = explainBuildKitError(error.message);
+      const details = { statusCode: error.statusCode, cause: error };
+      throw stream ? stream.error(message, details) : new BuildError(message, details);
+    }
+    throw error;
+  } finally {
+    // A request still under way, or a response never read, must not hold its connection.
+    if (!succeeded) attempt.fail(new Error("the BuildKit build ended"));
+    void requested.then(
+      (response) => response.destroy(),
+      () => undefined,
+    );
+    stream?.flush();
+    session.close();
+    await started;
+  }
+  const imageId = stream.imageId;
+  if (!imageId) throw stream.error("The Docker daemon did not return an image ID");
+  return imageId;
+}
+
+/**
+ * Asks the engine to stop a build whose request was cut (it would notice the closed connection
+ * too, but this ends a running RUN at once, as the CLI does). Best effort, in the background.
+ */
+function cancelBuild(engine: EngineConnection, buildId: string): void {
+  engine
+    .request({
+      method: "POST",
+      path: "/build/cancel",
+      query: { id: buildId },
+      signal: AbortSignal.timeout(5_000),
+    })
+    .then(
+      (response) => response.resume(),
+      (error: unknown) => debug("cancelling build %s: %s", buildId, (error as Error).message),
+    );
+}
+
+function buildQuery(
+  options: BuildKitBuildOptions,
+  dockerfile: string,
+  session: string,
+  buildId: string,
+): Record<string, unknown> {
+  const {
+    tag,
+    pull,
+    platform,
+    buildArgs,
+    target,
+    noCache,
+    extraHosts,
+    networkMode,
+    cacheFrom,
+    shmSize,
+    memory,
+    labels,
+  } = options;
+  return {
+    version: "2",
+    session,
+    remote: "client-session",
+    buildid: buildId,
+    dockerfile,
+    t: tag,
+    pull: pull ? "1" : undefined,
+    platform,
+    labels: labels ? JSON.stringify(labels) : undefined,
+    buildargs: buildArgs ? JSON.stringify(buildArgs) : undefined,
+    target,
+    nocache: noCache ? "1" : undefined,
+    extrahosts: extraHosts
+      ? Object.entries(extraHosts)
+          .map(([host, ip]) => `${host}:${ip}`)
+          .join(",")
+      : undefined,
+    networkmode: networkMode,
+    cachefrom: cacheFrom ? JSON.stringify(cacheFrom) : undefined,
+    shmsize: shmSize,
+    memory,
+  };
+}

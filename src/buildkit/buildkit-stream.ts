@@ -1,0 +1,137 @@
+/**
+ * Reading a BuildKit build's response: the `moby.buildkit.trace` progress messages, the image ID
+ * (`moby.image.id`), and errors, which arrive inside the HTTP 200 stream.
+ * @module
+ */
+import type { Writable } from "node:stream";
+import { BuildError } from "../errors.js";
+import {
+  engineError,
+  field,
+  type JsonLine,
+  objectField,
+  tooLongLineMessage,
+} from "../streams/json-lines.js";
+import { LineTail } from "../streams/line-tail.js";
+import { type ProgressListener, writeProgress } from "../streams/progress.js";
+import type { Messages } from "./messages.js";
+import { PlainProgress } from "./plain-progress.js";
+import { VertexTracker } from "./vertex-tracker.js";
+
+/** Where {@link BuildKitStream} sends what it reads. */
+export interface BuildKitStreamOutputs {
+  /** Receives `docker build --progress=plain` text. */
+  readonly streamProgressTo?: Writable | undefined;
+  /** Receives typed events. */
+  readonly onProgress?: ProgressListener | undefined;
+}
+
+/** The hint added to BuildKit's `network bridge not found`. */
+export const NO_BRIDGE_HINT =
+  'this engine has no "bridge" network, the default of RUN steps: pass networkMode: "host" or "none"';
+
+/** Adds what to do to the engine's errors that need it. */
+export function explainBuildKitError(message: string): string {
+  if (/network bridge not found/i.test(message) && !message.includes(NO_BRIDGE_HINT)) {
+    return `${message} (${NO_BRIDGE_HINT})`;
+  }
+  return message;
+}
+
+/**
+ * Reads one BuildKit build's messages. Pure apart from its outputs: recorded streams can be
+ * replayed through it in tests.
+ */
+export class BuildKitStream {
+  readonly #messages: Messages;
+  readonly #outputs: BuildKitStreamOutputs;
+  readonly #tracker = new VertexTracker();
+  readonly #printer: PlainProgress | undefined;
+  /** Text lines that were not BuildKit progress (old engines, proxies), for the log tail. */
+  readonly #text = new LineTail();
+  #imageId: string | undefined;
+  #failed = false;
+
+  constructor(messages: Messages, outputs: BuildKitStreamOutputs = {}) {
+    this.#messages = messages;
+    this.#outputs = outputs;
+    const stream = outputs.streamProgressTo;
+    this.#printer = stream ? new PlainProgress((text) => writeProgress(stream, text)) : undefined;
+  }
+
+  /** The image ID the engine reported, if it did. */
+  get imageId(): string | undefined {
+    return this.#imageId;
+  }
+
+  /** Handles one line; throws a {@link BuildError} for an error the engine reported. */
+  handle(line: JsonLine): void {
+    const { onProgress } = this.#outputs;
+    if (line.kind === "too-long") throw this.error(tooLongLineMessage(line.maxBytes));
+    if (line.kind === "text") {
+      this.#text.push(`${line.text}\n`);
+      onProgress?.({ type: "output", text: `${line.text}\n` });
+      return;
+    }
+    const message = line.message;
+    const id = field(message.id);
+    if (id === "moby.buildkit.trace") {
+      const aux = (message as { aux?: unknown }).aux;
+      if (typeof aux !== "string") return;
+      let status: ReturnType<Messages["decodeStatusResponse"]>;
+      try {
+        status = this.#messages.decodeStatusResponse(Buffer.from(aux, "base64"));
+      } catch {
+        // A trace this library cannot read is progress lost, not a failed build.
+        return;
+      }
+      this.#printer?.update(status);
+      if (onProgress) for (const event of this.#tracker.update(status)) onProgress(event);
+      else this.#tracker.update(status);
+      return;
+    }
+    if (id === "moby.image.id") {
+      const imageId = field(objectField(message.aux)?.ID);
+      if (imageId !== undefined) {
+        this.#imageId = imageId;
+        onProgress?.({ type: "image-id", imageId });
+      }
+      return;
+    }
+    const failure = engineError(message);
+    if (failure !== undefined) {
+      throw this.error(failure.text, { statusCode: failure.code });
+    }
+    const stream = field(message.stream);
+    if (stream !== undefined) {
+      // "Successfully tagged ...": the CLI does not print these with BuildKit; events only.
+      this.#text.push(stream);
+      onProgress?.({ type: "output", text: stream });
+    }
+  }
+
+  /** Writes the progress text not written yet; call it when the build ends, however it ends. */
+  flush(): void {
+    this.#printer?.flush();
+  }
+
+  /**
+   * A {@link BuildError} for `message`, with the failing step and its last lines when BuildKit
+   * named one. Also prints the CLI's error summary to the progress stream, once.
+   */
+  error(
+    message: string,
+    details: { statusCode?: number | undefined; cause?: unknown } = {},
+  ): BuildError {
+    if (!this.#failed) {
+      this.#failed = true;
+      this.#printer?.summary();
+    }
+    const failure = this.#tracker.failure;
+    return new BuildError(explainBuildKitError(message), {
+      ...details,
+      step: failure?.step,
+      logTail: failure?.logTail ?? this.#text.lines(),
+    });
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Whether an engine can build with BuildKit, decided from its `/_ping` answer.
+ * @module
+ */
+import type { EngineConnection } from "../engine/engine-connection.js";
+import { BuildError, InvalidArgumentError } from "../errors.js";
+
+/** The oldest API version whose builds take `version=2` and a session (Docker 18.09). */
+export const MIN_BUILDKIT_API_VERSION = "1.39";
+
+function versionAtLeast(version: string, minimum: string): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  const [wantMajor = 0, wantMinor = 0] = minimum.split(".").map(Number);
+  return major > wantMajor || (major === wantMajor && minor >= wantMinor);
+}
+
+/** What the engine said about itself in `/_ping`. */
+export interface EnginePing {
+  readonly apiVersion: string | undefined;
+  readonly builderVersion: string | undefined;
+  readonly osType: string | undefined;
+}
+
+/**
+ * Throws a {@link BuildError} naming what is missing when the engine cannot build with BuildKit:
+ * an API older than 1.39, or a Windows engine that does not announce BuildKit
+ * (`Builder-Version: 2`). Linux engines of 18.09 and later build with BuildKit on request even
+ * when it is not their default (they then send no `Builder-Version`, as 20.10 does).
+ */
+export function assertBuildKitSupport(ping: EnginePing, endpoint: string): void {
+  const { apiVersion, builderVersion, osType } = ping;
+  if (apiVersion !== undefined && !versionAtLeast(apiVersion, MIN_BUILDKIT_API_VERSION)) {
+    throw new BuildError(
+      `The Docker engine at ${endpoint} speaks API ${apiVersion}, older than the ${MIN_BUILDKIT_API_VERSION} BuildKit needs; upgrade the engine or use builder: "classic"`,
+    );
+  }
+  if (builderVersion === "1" && osType === "windows") {
+    throw new BuildError(
+      `The Docker engine at ${endpoint} is a Windows engine without BuildKit (Builder-Version 1); use builder: "classic"`,
+    );
+  }
+}
+
+/** Answers by endpoint: every `buildImage` call opens its own connection to the same engine. */
+/** The API version of Docker 23, the first engine whose BuildKit applies `shmsize`. */
+export const MIN_SHM_SIZE_API_VERSION = "1.42";
+
+/**
+ * Throws an {@link InvalidArgumentError} when `shmSize` is set but the engine's BuildKit would
+ * ignore it (engines before Docker 23 leave it out of the build), rather than build without it.
+ */
+export function assertShmSizeSupport(
+  shmSize: number | undefined,
+  apiVersion: string | undefined,
+): void {
+  if (shmSize === undefined || shmSize <= 0) return;
+  if (apiVersion !== undefined && !versionAtLeast(apiVersion, MIN_SHM_SIZE_API_VERSION)) {
+    throw new InvalidArgumentError(
+      `shmSize is ignored by the BuildKit of this engine (API ${apiVersion}; Docker 23, API ${MIN_SHM_SIZE_API_VERSION}, is the first to apply it): leave it out, or use builder: "classic"`,
+    );
+  }
+}
+
+const pings = new Map<string, Promise<EnginePing>>();
+
+/** The engine's `/_ping` headers, asked once per endpoint and process. */
+export function pingEngine(engine: EngineConnection, signal?: AbortSignal): Promise<EnginePing> {
+  const key = engine.endpoint.url;
+  let ping = pings.get(key);
+  if (ping === undefined) {
+    ping = engine
+      .request({ method: "GET", path: "/_ping", ...(signal ? { signal } : {}) })
+      .then((response) => {
+        response.resume();
+        const header = (name: string) => {
+          const value = response.headers[name];
+          return typeof value === "string" ? value : undefined;
+        };
+        return {
+          apiVersion: header("api-version"),
+          builderVersion: header("builder-version"),
+          osType: header("ostype"),
+        };
+      });
+    pings.set(key, ping);
+    ping.catch(() => pings.delete(key));
+  }
+  return ping;
+}

@@ -1,0 +1,37 @@
+/**
+ * The session's shared key: the engine keeps what it synced from a folder under this key, so the
+ * next build of the same folder sends only what changed.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+/** Where the docker CLI keeps its configuration (`DOCKER_CONFIG`, else `~/.docker`). */
+function dockerConfigDir(env: NodeJS.ProcessEnv): string {
+  return env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), ".docker");
+}
+
+/**
+ * This machine's identity for shared keys: the docker CLI's own (`.buildNodeID` in its
+ * configuration folder) when it has made one, so the CLI and this library share the engine's
+ * copy of a folder; otherwise one derived from the host and user, written nowhere.
+ */
+export function buildNodeId(env: NodeJS.ProcessEnv): string {
+  try {
+    const id = readFileSync(path.join(dockerConfigDir(env), ".buildNodeID"), "utf8").trim();
+    if (/^[0-9a-f]{64}$/.test(id)) return id;
+  } catch {
+    // No CLI identity: derive one below.
+  }
+  const user = typeof process.getuid === "function" ? process.getuid() : os.userInfo().username;
+  return createHash("sha256").update(`prefect-dockerutils:${os.hostname()}:${user}`).digest("hex");
+}
+
+/** The CLI's key for a folder: `sha256("<node id>:<absolute folder>")` in hex. */
+export function sessionSharedKey(folder: string, env: NodeJS.ProcessEnv): string {
+  return createHash("sha256")
+    .update(`${buildNodeId(env)}:${path.resolve(folder)}`)
+    .digest("hex");
+}

@@ -1,0 +1,213 @@
+/**
+ * `moby.sshforward.v1.SSH`: `RUN --mount=type=ssh` reaches an SSH agent on this machine through
+ * the session. Like the docker CLI's, the forwarded agent is read-only: the build can list keys
+ * and sign with them, never add, remove or lock keys.
+ * @module
+ */
+import { statSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import type {
+  ServerDuplexStream,
+  ServerUnaryCall,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import createDebug from "debug";
+import { InvalidArgumentError } from "../errors.js";
+import { show } from "../validate.js";
+import type { Messages } from "./messages.js";
+import { defineService, type GrpcModule, type SessionService } from "./session-service.js";
+
+const debug = createDebug("prefect-dockerutils:buildkit");
+
+/** The ID of a plain `RUN --mount=type=ssh`. */
+export const DEFAULT_SSH_ID = "default";
+/** The metadata key that names the agent of a ForwardAgent call. */
+const SSH_ID_KEY = "buildkit.ssh.id";
+/** How long connecting to an agent socket may take (the CLI's is 1 s too). */
+const CONNECT_TIMEOUT_MS = 1_000;
+/** The largest agent message passed on; real ones are a few kilobytes. */
+const MAX_AGENT_MESSAGE = 256 * 1024;
+/** SSH_AGENTC_REQUEST_IDENTITIES and SSH_AGENTC_SIGN_REQUEST: all a read-only agent answers. */
+const ALLOWED_REQUESTS = new Set([11, 13]);
+/** SSH_AGENT_FAILURE, the answer to everything else. */
+const AGENT_FAILURE = Buffer.from([0, 0, 0, 1, 5]);
+
+/**
+ * Checks the `ssh` option and resolves each ID to its agent socket: a path, or `true` for
+ * `SSH_AUTH_SOCK` from `env`. The socket must exist; it is connected to only when a RUN asks.
+ */
+export function resolveSshAgents(
+  ssh: unknown,
+  env: NodeJS.ProcessEnv,
+): ReadonlyMap<string, string> {
+  const agents = new Map<string, string>();
+  if (ssh === undefined) return agents;
+  if (ssh === null || typeof ssh !== "object" || Array.isArray(ssh)) {
+    throw new InvalidArgumentError(
+      `ssh must be an object such as { default: true } or { github: "/run/user/1000/agent.sock" }, got ${show(ssh)}`,
+    );
+  }
+  for (const [id, value] of Object.entries(ssh)) {
+    const name = `ssh[${JSON.stringify(id)}]`;
+    if (id === "" || /[\0,=]/.test(id)) {
+      throw new InvalidArgumentError(
+        `ssh: ${JSON.stringify(id)} is not a usable ID; use the id of RUN --mount=type=ssh,id=<id> ("default" without one)`,
+      );
+    }
+    let socket: string;
+    if (value === true) {
+      const fromEnv = env.SSH_AUTH_SOCK;
+      if (!fromEnv) {
+        throw new InvalidArgumentError(
+          `${name} is true, which means the agent at SSH_AUTH_SOCK, but SSH_AUTH_SOCK is not set; start an agent (eval "$(ssh-agent)") or pass the socket's path`,
+        );
+      }
+      socket = fromEnv;
+    } else if (typeof value === "string" && value !== "") {
+      socket = value;
+    } else {
+      throw new InvalidArgumentError(
+        `${name} must be the path of an SSH agent socket, or true for SSH_AUTH_SOCK, got ${show(value)}`,
+      );
+    }
+    let isSocket = false;
+    try {
+      isSocket = statSync(socket).isSocket();
+    } catch (cause) {
+      throw new InvalidArgumentError(`${name}: the agent socket ${socket} does not exist`, {
+        cause,
+      });
+    }
+    if (!isSocket) {
+      throw new InvalidArgumentError(`${name}: ${socket} is not a socket (an SSH agent's)`);
+    }
+    agents.set(id, socket);
+  }
+  return agents;
+}
+
+/** The SSH service for the agents of {@link resolveSshAgents}. */
+export function sshService(
+  grpc: GrpcModule,
+  messages: Messages,
+  agents: ReadonlyMap<string, string>,
+): SessionService {
+  const bytes = { decode: messages.decodeBytes, encode: messages.encodeBytes };
+  const implementation: UntypedServiceImplementation = {
+    CheckAgent: (call: ServerUnaryCall<{ value: string }, void>, callback: sendUnaryData<void>) => {
+      const id = call.request.value || DEFAULT_SSH_ID;
+      if (agents.has(id)) callback(null);
+      else callback({ code: grpc.status.NOT_FOUND, details: `unset ssh forward key ${id}` });
+    },
+    ForwardAgent: (call: ServerDuplexStream<Uint8Array, Uint8Array>) => {
+      const id = String(call.metadata.get(SSH_ID_KEY)[0] ?? "") || DEFAULT_SSH_ID;
+      const path = agents.get(id);
+      if (path === undefined) {
+        call.emit("error", { code: grpc.status.NOT_FOUND, details: `unset ssh forward key ${id}` });
+        return;
+      }
+      forwardAgent(call, path, id, grpc);
+    },
+  };
+  return defineService(
+    "moby.sshforward.v1.SSH",
+    {
+      CheckAgent: {
+        kind: "unary",
+        decode: messages.decodeFirstString,
+        encode: messages.encodeEmpty,
+      },
+      ForwardAgent: { kind: "bidi", ...bytes },
+    },
+    implementation,
+  );
+}
+
+/**
+ * Passes agent requests from the call to the socket one at a time, each answer back before the
+ * next request goes, so a refused request can be answered here without reordering answers.
+ */
+function forwardAgent(
+  call: ServerDuplexStream<Uint8Array, Uint8Array>,
+  path: string,
+  id: string,
+  grpc: GrpcModule,
+): void {
+  let requests = Buffer.alloc(0);
+  let answers = Buffer.alloc(0);
+  let waiting = false;
+  let finished = false;
+  const socket: Socket = connect(path);
+  const timer = setTimeout(
+    () => fail(new Error(`connecting to ${path} timed out`)),
+    CONNECT_TIMEOUT_MS,
+  );
+  timer.unref();
+  socket.once("connect", () => clearTimeout(timer));
+
+  const fail = (error: Error) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    debug("ssh %j: %s", id, error.message);
+    socket.destroy();
+    // grpc-js turns an 'error' event on a server stream into the call's status.
+    call.emit("error", {
+      code: grpc.status.UNAVAILABLE,
+      details: `ssh agent ${id}: ${error.message}`,
+    });
+  };
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    socket.destroy();
+    call.end();
+  };
+  const frame = (buffer: Buffer): number | undefined => {
+    if (buffer.length < 4) return undefined;
+    const length = buffer.readUInt32BE(0);
+    if (length === 0 || length > MAX_AGENT_MESSAGE) {
+      fail(new Error(`an agent message of ${length} bytes is not valid`));
+      return undefined;
+    }
+    return buffer.length >= 4 + length ? 4 + length : undefined;
+  };
+  const pump = () => {
+    while (!waiting && !finished) {
+      const size = frame(requests);
+      if (size === undefined) return;
+      const request = requests.subarray(0, size);
+      requests = requests.subarray(size);
+      if (ALLOWED_REQUESTS.has(request[4] ?? 0)) {
+        waiting = true;
+        socket.write(request);
+      } else {
+        debug("ssh %j: refused agent request %d", id, request[4]);
+        call.write(AGENT_FAILURE);
+      }
+    }
+  };
+
+  call.on("data", (chunk: Uint8Array) => {
+    requests = Buffer.concat([requests, chunk]);
+    pump();
+  });
+  call.on("end", finish);
+  call.on("error", (error: Error) => fail(error));
+  call.on("cancelled", finish);
+  socket.on("data", (chunk: Buffer) => {
+    answers = Buffer.concat([answers, chunk]);
+    for (;;) {
+      const size = frame(answers);
+      if (size === undefined) break;
+      call.write(answers.subarray(0, size));
+      answers = answers.subarray(size);
+      waiting = false;
+    }
+    pump();
+  });
+  socket.on("error", (error) => fail(error));
+  socket.on("close", finish);
+}

@@ -1,0 +1,357 @@
+// BuildKit's file sync: which paths the engine's patterns select, the walk the sender lists,
+// and the DiffCopy protocol against a receiver that behaves as fsutil's does.
+
+import { execFileSync } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { chmodSync, linkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import protobuf from "protobufjs";
+import { describe, expect, it } from "vitest";
+import { FRAME_HEADER, type PacketChannel, sendDiffCopy } from "../src/buildkit/diff-copy.js";
+import { type Packet, PacketType } from "../src/buildkit/messages.js";
+import { type SyncEntry, walkSyncTree } from "../src/buildkit/sync-tree.js";
+import { createBuildContext } from "../src/context/build-context.js";
+import { parseDockerignore } from "../src/context/dockerignore.js";
+import { BuildContextError } from "../src/errors.js";
+import { tempDir, tree } from "./support/files.js";
+
+/** The entries of a walk as `type name`, for readable expectations. */
+const names = (entries: Iterable<SyncEntry>) =>
+  [...entries].map((entry) => `${entry.type === "directory" ? "d" : entry.type[0]} ${entry.name}`);
+
+describe("walkSyncTree", () => {
+  it("lists folders before what they hold, names in byte order, symlinks as links", async () => {
+    const root = await tempDir();
+    await tree(root, { "b.txt": "b", "a/x.txt": "x", "a.txt": "a", "Z.txt": "z", "é.txt": "e" });
+    symlinkSync("/etc/passwd", path.join(root, "link"));
+    expect(names(walkSyncTree({ root }))).toEqual([
+      "f Z.txt",
+      "d a",
+      "f a/x.txt",
+      "f a.txt",
+      "f b.txt",
+      "s link",
+      "f é.txt",
+    ]);
+    const link = [...walkSyncTree({ root })].find((entry) => entry.name === "link");
+    expect(link).toMatchObject({ type: "symlink", linkname: "/etc/passwd", size: 11 });
+  });
+
+  it("keeps exact modes and nanosecond times, sends hard links once, skips FIFOs", async () => {
+    const root = await tempDir();
+    await tree(root, { "run.sh": "#!/bin/sh\n", "data.txt": "data" });
+    chmodSync(path.join(root, "run.sh"), 0o4751);
+    utimesSync(path.join(root, "data.txt"), 1_700_000_000.123456, 1_700_000_000.123456);
+    linkSync(path.join(root, "data.txt"), path.join(root, "same.txt"));
+    execFileSync("mkfifo", [path.join(root, "pipe")]);
+    const entries = [...walkSyncTree({ root })];
+    expect(names(entries)).toEqual(["f data.txt", "f run.sh", "l same.txt"]);
+    const [data, run, same] = entries;
+    expect(run?.mode).toBe(0o4751);
+    expect(same).toMatchObject({ linkname: "data.txt", size: 0 });
+    expect(Number((data?.mtimeNs ?? 0n) / 1000n)).toBe(1_700_000_000_123_456);
+  });
+
+  it("applies exclude patterns with .dockerignore semantics, exceptions re-including files", async () => {
+    const root = await tempDir();
+    await tree(root, {
+      "node_modules/a/index.js": "",
+      "docs/intro.md": "",
+      "docs/README.md": "",
+      "src/app.ts": "",
+      "src/app.test.ts": "",
+    });
+    const excludes = parseDockerignore("node_modules\ndocs\n!docs/README.md\n**/*.test.ts\n");
+    expect(names(walkSyncTree({ root }, { excludes }))).toEqual([
+      "d docs",
+      "f docs/README.md",
+      "d src",
+      "f src/app.ts",
+    ]);
+  });
+
+  it("sends the same files as the classic build context for the same .dockerignore", async () => {
+    const root = await tempDir();
+    await tree(root, {
+      ".dockerignore": "*.log\n!keep.log\nbuild/\n**/secret*\n",
+      Dockerfile: "FROM busybox\n",
+      "a.log": "",
+      "keep.log": "",
+      "build/out.bin": "",
+      "src/secret.key": "",
+      "src/lib/main.js": "",
+      "src/lib/secretive/x": "",
+      "empty/": "",
+    });
+    const context = await createBuildContext(root);
+    context.stream.resume();
+    const classic = (await context.entries).map((entry) => entry.name);
+    const excludes = parseDockerignore("*.log\n!keep.log\nbuild/\n**/secret*\n");
+    const synced = [...walkSyncTree({ root }, { excludes })].map((entry) => entry.name);
+    // The classic context always carries the Dockerfile and .dockerignore (the engine needs
+    // them and hides them from COPY when excluded); BuildKit reads them separately.
+    expect(synced).toEqual(classic);
+  });
+
+  it("lays overlays over the context, unaffected by the exclude patterns", async () => {
+    const root = await tempDir();
+    const host = await tempDir();
+    await tree(root, { "app/main.py": "old", "app/util.py": "util" });
+    await tree(host, { "main.py": "new", "extra/data.csv": "1,2" });
+    const entries = [
+      ...walkSyncTree(
+        {
+          root,
+          overlays: [
+            { contextPath: "app/main.py", hostPath: path.join(host, "main.py") },
+            { contextPath: "vendor/extra", hostPath: path.join(host, "extra") },
+          ],
+        },
+        { excludes: ["vendor", "app/main.py"] },
+      ),
+    ];
+    expect(names(entries)).toEqual([
+      "d app",
+      "f app/main.py",
+      "f app/util.py",
+      "d vendor",
+      "d vendor/extra",
+      "f vendor/extra/data.csv",
+    ]);
+    expect(entries[1]?.source).toBe(path.join(host, "main.py"));
+  });
+
+  it("walks only what the include patterns and follow paths name, without reading the rest", async () => {
+    const root = await tempDir();
+    await tree(root, {
+      "build/Dockerfile.real": "FROM x\n",
+      "big/a": "",
+      "big/b": "",
+      "other.txt": "",
+    });
+    symlinkSync("build/Dockerfile.real", path.join(root, "Dockerfile"));
+    chmodSync(path.join(root, "big"), 0);
+    try {
+      expect(names(walkSyncTree({ root }, { followPaths: ["Dockerfile"] }))).toEqual([
+        "s Dockerfile",
+        "d build",
+        "f build/Dockerfile.real",
+      ]);
+      expect(names(walkSyncTree({ root }, { includes: ["other.txt"] }))).toEqual(["f other.txt"]);
+    } finally {
+      chmodSync(path.join(root, "big"), 0o755);
+    }
+  });
+
+  it("sends files made in memory", async () => {
+    const root = await tempDir();
+    await tree(root, { "fresh.txt": "fresh" });
+    const entries = [
+      ...walkSyncTree({
+        root,
+        files: [{ path: "made/in-memory.txt", content: Buffer.from("memory"), mtime: 1_000 }],
+      }),
+    ];
+    expect(names(entries)).toEqual(["f fresh.txt", "d made", "f made/in-memory.txt"]);
+    const fresh = entries[0] as SyncEntry;
+    const { mtimeNs } = (await import("node:fs")).lstatSync(path.join(root, "fresh.txt"), {
+      bigint: true,
+    });
+    expect(fresh.mtimeNs).toBe(mtimeNs);
+    expect(entries[2]).toMatchObject({ mtimeNs: 1_000_000_000_000n, size: 6 });
+    const receiver = new Receiver(() => true);
+    await sendDiffCopy(receiver.channel, entries);
+    expect(receiver.contentOf("made/in-memory.txt")).toBe("memory");
+  });
+});
+
+/**
+ * The receiving side of DiffCopy as fsutil's receiver runs it: it reads every STAT, asks (REQ)
+ * for the files `wanted` picks, collects their DATA, then sends FIN.
+ */
+class Receiver extends EventEmitter {
+  readonly stats: Packet[] = [];
+  readonly data = new Map<number, Buffer[]>();
+  readonly encoded: Buffer[] = [];
+  readonly done = new Set<number>();
+  ended = false;
+  #asked = 0;
+  constructor(private readonly wanted: (path: string) => boolean) {
+    super();
+  }
+
+  get channel(): PacketChannel {
+    return this as unknown as PacketChannel;
+  }
+
+  send(packet: Packet | Buffer, done: () => void): void {
+    setImmediate(done);
+    let decoded: Packet;
+    if (Buffer.isBuffer(packet)) {
+      this.encoded.push(packet);
+      const message = ReferencePacket.decode(packet.subarray(FRAME_HEADER)) as unknown as {
+        type: number;
+        ID: number;
+        data: Uint8Array;
+      };
+      decoded = { type: message.type, id: message.ID, data: message.data };
+    } else {
+      decoded = packet;
+    }
+    if (decoded.type === PacketType.STAT) {
+      if (decoded.stat === undefined) {
+        this.#requestAll();
+        return;
+      }
+      this.stats.push(decoded);
+    } else if (decoded.type === PacketType.DATA) {
+      if (decoded.data?.length) {
+        this.data.set(decoded.id, [
+          ...(this.data.get(decoded.id) ?? []),
+          Buffer.from(decoded.data),
+        ]);
+      } else {
+        this.done.add(decoded.id);
+        if (this.done.size === this.#asked)
+          setImmediate(() => this.emit("data", { type: PacketType.FIN, id: 0 }));
+      }
+    }
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  #requestAll(): void {
+    const ids = this.stats
+      .map((packet, index) => ({ packet, index }))
+      .filter(
+        ({ packet }) =>
+          (packet.stat?.mode ?? 0) >>> 24 === 0 && this.wanted(String(packet.stat?.path ?? "")),
+      );
+    this.#asked = ids.length;
+    if (ids.length === 0) {
+      setImmediate(() => this.emit("data", { type: PacketType.FIN, id: 0 }));
+      return;
+    }
+    for (const { index } of ids)
+      setImmediate(() => this.emit("data", { type: PacketType.REQ, id: index }));
+  }
+
+  contentOf(path: string): string {
+    const index = this.stats.findIndex((packet) => String(packet.stat?.path) === path);
+    return Buffer.concat(this.data.get(index) ?? []).toString();
+  }
+}
+
+const ReferencePacket = protobuf
+  .parse('syntax = "proto3"; message P { int32 type = 1; uint32 ID = 3; bytes data = 4; }')
+  .root.lookupType("P");
+
+describe("sendDiffCopy", () => {
+  it("lists every entry, sends only the files asked for, and ends with FIN", async () => {
+    const root = await tempDir();
+    await tree(root, { "a.txt": "alpha", "dir/b.txt": "bravo", "dir/c.txt": "" });
+    const receiver = new Receiver((p) => p !== "a.txt");
+    const stats = await sendDiffCopy(receiver.channel, walkSyncTree({ root }));
+    expect(receiver.stats.map((packet) => packet.stat?.path)).toEqual([
+      "a.txt",
+      "dir",
+      "dir/b.txt",
+      "dir/c.txt",
+    ]);
+    expect(receiver.contentOf("dir/b.txt")).toBe("bravo");
+    expect(receiver.contentOf("a.txt")).toBe("");
+    expect(stats).toEqual({ entries: 4, files: 2, bytes: 5 });
+    expect(receiver.ended).toBe(true);
+  });
+
+  it("sends big files in pieces that decode as protobuf DATA packets", async () => {
+    const root = await tempDir();
+    const big = Buffer.alloc(700 * 1024 + 3, 7);
+    big.write("start", 0);
+    big.write("end", big.length - 3);
+    writeFileSync(path.join(root, "big.bin"), big);
+    const receiver = new Receiver(() => true);
+    const stats = await sendDiffCopy(receiver.channel, walkSyncTree({ root }));
+    expect(stats.bytes).toBe(big.length);
+    // Buffer.equals: a deep toEqual walks 700,000 bytes one by one.
+    expect(Buffer.concat(receiver.data.get(0) ?? []).equals(big)).toBe(true);
+    expect(receiver.encoded.length).toBeGreaterThan(1);
+  });
+
+  it("fails with a BuildContextError, and tells the receiver, when a file vanished", async () => {
+    const root = await tempDir();
+    await tree(root, { "gone.txt": "soon gone" });
+    const receiver = new Receiver(() => true);
+    const entries = walkSyncTree({ root });
+    const walked = [...entries];
+    rmSync(path.join(root, "gone.txt"));
+    const sent: Packet[] = [];
+    const original = receiver.send.bind(receiver);
+    receiver.send = (packet, done) => {
+      if (!Buffer.isBuffer(packet)) sent.push(packet);
+      original(packet, done);
+    };
+    const error = await sendDiffCopy(receiver.channel, walked).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(BuildContextError);
+    expect((error as BuildContextError).path).toBe(path.join(root, "gone.txt"));
+    expect(sent.at(-1)?.type).toBe(PacketType.ERR);
+  });
+
+  it("rejects with the receiver's error and when the engine cancels the call", async () => {
+    const root = await tempDir();
+    await tree(root, { "a.txt": "a" });
+    const failing = new Receiver(() => true);
+    failing.send = () =>
+      setImmediate(() =>
+        failing.emit("data", { type: PacketType.ERR, id: 0, data: Buffer.from("disk full") }),
+      );
+    await expect(sendDiffCopy(failing.channel, walkSyncTree({ root }))).rejects.toThrow(
+      "error from receiver: disk full",
+    );
+    const cancelled = new Receiver(() => true);
+    cancelled.send = () => setImmediate(() => cancelled.emit("cancelled"));
+    await expect(sendDiffCopy(cancelled.channel, walkSyncTree({ root }))).rejects.toThrow(
+      "the engine ended the file transfer before it finished",
+    );
+  });
+
+  it("stops at once when aborted", async () => {
+    const root = await tempDir();
+    await tree(root, { "a.txt": "a" });
+    const receiver = new Receiver(() => true);
+    receiver.send = () => undefined;
+    const controller = new AbortController();
+    const sending = sendDiffCopy(receiver.channel, walkSyncTree({ root }), {
+      signal: controller.signal,
+    });
+    controller.abort(new Error("stop"));
+    await expect(sending).rejects.toThrow("stop");
+  });
+
+  it("waits for the connection once too much is unwritten, and lists 20,000 entries", async () => {
+    const entries = Array.from({ length: 20_000 }, (_, index) => ({
+      name: `f${String(index).padStart(5, "0")}`,
+      type: "file" as const,
+      mode: 0o644,
+      size: 0,
+      mtimeNs: 0n,
+    }));
+    let unwritten = 0;
+    let most = 0;
+    const receiver = new Receiver(() => false);
+    const original = receiver.send.bind(receiver);
+    receiver.send = (packet, done) => {
+      unwritten++;
+      most = Math.max(most, unwritten);
+      original(packet, () => {
+        unwritten--;
+        done();
+      });
+    };
+    const stats = await sendDiffCopy(receiver.channel, entries);
+    expect(stats.entries).toBe(20_000);
+    expect(most).toBeLessThanOrEqual(4097);
+  });
+});

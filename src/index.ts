@@ -12,6 +12,13 @@ export {
   type BuildContextOverlay,
   createBuildContext,
 } from "./context/build-context.js";
+export type { BuildBackend } from "./deploy/build-backend.js";
+export {
+  DockerImage,
+  type DockerImageCallOptions,
+  type DockerImageOptions,
+} from "./deploy/docker-image.js";
+export type { PushedReference } from "./deploy/push-reference.js";
 export { type CheckEngineOptions, checkEngine } from "./engine/check-engine.js";
 export {
   type CredentialOptions,

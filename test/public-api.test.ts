@@ -1,6 +1,7 @@
 import type { Writable } from "node:stream";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import * as api from "../src/index.js";
+import * as steps from "../src/steps.js";
 import * as testing from "../src/testing.js";
 
 describe("the public API", () => {
@@ -13,6 +14,7 @@ describe("the public API", () => {
         "CredentialsError",
         "DEFAULT_PYTHON_VERSION",
         "DOCKER_HUB_KEY",
+        "DockerImage",
         "DockerUtilsError",
         "EngineHttpError",
         "EngineUnreachableError",
@@ -53,6 +55,32 @@ describe("the public API", () => {
 
   it("exports captureBuilders from prefect-dockerutils/testing", () => {
     expect(Object.keys(testing).sort()).toEqual(["CapturedBuilders", "captureBuilders"]);
+  });
+
+  it("exports the deployment steps from prefect-dockerutils/steps", () => {
+    expect(Object.keys(steps).sort()).toEqual([
+      "DENIED_MESSAGE_HINT",
+      "buildDockerImage",
+      "clearStepCache",
+      "pushDockerImage",
+    ]);
+    expectTypeOf(
+      steps.buildDockerImage,
+    ).returns.resolves.toEqualTypeOf<steps.BuildDockerImageResult>();
+    expectTypeOf<steps.BuildDockerImageResult>().toEqualTypeOf<{
+      readonly image_name: string;
+      readonly tag: string;
+      readonly image: string;
+      readonly image_id: string;
+      readonly additional_tags: string[];
+    }>();
+    expectTypeOf<steps.PushDockerImageResult>().toEqualTypeOf<{
+      readonly image_name: string;
+      readonly tag: string | null;
+      readonly image: string;
+      readonly additional_tags: string[];
+    }>();
+    expectTypeOf(new api.DockerImage("x").build).returns.resolves.toBeString();
   });
 
   it("keeps Prefect's signatures", () => {

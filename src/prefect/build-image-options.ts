@@ -63,6 +63,7 @@ export interface NormalizedBuildImageOptions {
   readonly shmSize: number | undefined;
   readonly memory: number | undefined;
   readonly squash: boolean;
+  readonly labels: Readonly<Record<string, string>> | undefined;
   readonly auth: CredentialOptions["auth"];
   readonly credentialHelperTimeoutMs: number;
   readonly env: NodeJS.ProcessEnv | undefined;
@@ -155,6 +156,7 @@ export function normalizeBuildImageOptions(
         : integerOption("shmSize", given.shmSize, 0, { min: 0, max: Number.MAX_SAFE_INTEGER }),
     memory: given.memory === undefined ? undefined : memory,
     squash: booleanOption("squash", given.squash, false),
+    labels: stringRecordOption("labels", given.labels),
     auth: objectOption<NonNullable<CredentialOptions["auth"]>>(
       "auth",
       given.auth,

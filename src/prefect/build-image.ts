@@ -126,6 +126,12 @@ export interface BuildImageOptions extends RetryOptions {
   /** Squash the new layers into one (experimental engines only). @default false */
   readonly squash?: boolean;
   /**
+   * Labels to put on the image besides {@link IMAGE_LABELS}, which win on a clash (as Prefect's
+   * deployment steps merge them).
+   * @default {}
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
    * Registry credentials for `FROM` images, overriding the Docker configuration: one login for
    * every registry, or a map from registry host to login.
    * @default the Docker configuration's (`DOCKER_CONFIG` or `~/.docker/config.json`)
@@ -207,7 +213,11 @@ export async function buildImageInternal(
   // --- The builder dispatch: BuildKit (src/buildkit) is loaded only by the builds that use it. ---
   if (options.builder === "buildkit") {
     const { buildWithBuildKit } = await import("../buildkit/build-with-buildkit.js");
-    return buildWithBuildKit(engine, context, { ...options, labels: IMAGE_LABELS, overlays });
+    return buildWithBuildKit(engine, context, {
+      ...options,
+      labels: { ...options.labels, ...IMAGE_LABELS },
+      overlays,
+    });
   }
   // --- End of the builder dispatch. ---
   // Every configured registry, as the docker CLI sends them: the engine picks what FROM needs.
@@ -339,13 +349,14 @@ function buildQuery(
     shmSize,
     memory,
     squash,
+    labels,
   } = options;
   return {
     dockerfile,
     t: tag,
     pull: pull ? "1" : undefined,
     platform,
-    labels: JSON.stringify(IMAGE_LABELS),
+    labels: JSON.stringify({ ...labels, ...IMAGE_LABELS }),
     buildargs: buildArgs ? JSON.stringify(buildArgs) : undefined,
     target,
     nocache: noCache ? "1" : undefined,

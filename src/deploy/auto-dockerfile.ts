@@ -1,0 +1,168 @@
+/**
+ * `dockerfile: "auto"` for the deploy side: Prefect's default Dockerfile, made for the build
+ * context (not the current directory) and kept out of the user's folder.
+ * @module
+ */
+import { constants } from "node:fs";
+import { lstat, mkdtemp, open, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { registryOfImage } from "../engine/credentials.js";
+import { InvalidArgumentError } from "../errors.js";
+import { copyInstruction } from "../prefect/dockerfile.js";
+import { getPrefectImageName } from "../prefect/prefect-image.js";
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** Characters a Dockerfile word can hold as they are: no white space, quotes, `\` or `$`. */
+const PLAIN = /^[^\s\\$'"]*$/;
+
+/**
+ * A path as the one word of `WORKDIR`: the builder expands variables and removes quotes there, so
+ * `\`, `$` and both quotes are escaped with a backslash (as `copyInstruction` does for `COPY`).
+ */
+function dockerfileWord(text: string): string {
+  return text.replace(/[\\$'"]/g, (char) => `\\${char}`);
+}
+
+/** A path as one word of a shell-form `RUN`. */
+function shellWord(text: string): string {
+  return PLAIN.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Options of {@link autoDockerfileLines}. */
+export interface AutoDockerfileOptions {
+  /** The image the Dockerfile starts `FROM`. @default getPrefectImageName() */
+  readonly baseImage?: string | undefined;
+}
+
+/**
+ * The lines of Prefect's auto-generated Dockerfile for `context`, as prefect-docker's
+ * `build_docker_image` writes them, but with `requirements.txt` looked for in the context and
+ * `/opt/prefect/<dir>` named after the context's folder (Prefect uses the current directory for
+ * both). A folder name with spaces, quotes, `\` or `$` is escaped so that it means itself.
+ *
+ * @param context - The build context folder.
+ * @throws InvalidArgumentError when the folder's name holds control characters (no Dockerfile
+ *   line can carry them) or `baseImage` is not an image reference.
+ */
+export async function autoDockerfileLines(
+  context: string,
+  options: AutoDockerfileOptions = {},
+): Promise<string[]> {
+  const baseImage = options.baseImage ?? getPrefectImageName();
+  if (typeof baseImage !== "string" || CONTROL.test(baseImage) || /\s/.test(baseImage)) {
+    throw new InvalidArgumentError(
+      `baseImage must be an image reference such as "prefecthq/prefect:3-latest", got ${JSON.stringify(baseImage)}`,
+    );
+  }
+  registryOfImage(baseImage);
+  const folder = path.resolve(context);
+  const dirName = path.basename(folder);
+  if (CONTROL.test(dirName)) {
+    throw new InvalidArgumentError(
+      `The build context's folder name ${JSON.stringify(dirName)} contains control characters, which cannot be written into /opt/prefect/<folder> in a Dockerfile; rename the folder`,
+    );
+  }
+  const workdir = `/opt/prefect/${dirName}/`;
+  const lines = [`FROM ${baseImage}`];
+  if (await exists(path.join(folder, "requirements.txt"))) {
+    lines.push(copyInstruction("requirements.txt", `${workdir}requirements.txt`));
+    lines.push(`RUN uv pip install -r ${shellWord(`${workdir}requirements.txt`)}`);
+  }
+  lines.push(copyInstruction(".", workdir));
+  lines.push(`WORKDIR ${PLAIN.test(workdir) ? workdir : dockerfileWord(workdir)}`);
+  return lines;
+}
+
+/** Python's `Path.exists()`: true when `stat` succeeds (links followed). */
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Throws `message` when the context already has a `Dockerfile` (a symlink, even a dangling one,
+ * counts): Prefect refuses `dockerfile: "auto"` then, since `COPY .` would put that file in the
+ * image beside the generated one.
+ */
+export async function refuseExistingDockerfile(context: string, message: string): Promise<void> {
+  const file = path.join(path.resolve(context), "Dockerfile");
+  const found = await lstat(file).then(
+    () => true,
+    () => false,
+  );
+  if (found) throw new InvalidArgumentError(message);
+}
+
+/**
+ * Writes `lines` as a Dockerfile into a private temporary folder (mode 0700) and runs `fn` with
+ * its path, removing the folder afterwards whatever happens. The build reads the Dockerfile from
+ * there: a Dockerfile outside the context is sent under a generated name and kept out of `COPY .`,
+ * so nothing is ever written into the user's folder.
+ */
+export async function withTemporaryDockerfile<T>(
+  lines: readonly string[],
+  fn: (dockerfile: string) => Promise<T>,
+): Promise<T> {
+  const folder = await mkdtemp(path.join(tmpdir(), "prefect-dockerutils-auto-"));
+  try {
+    const dockerfile = path.join(folder, "Dockerfile");
+    await writeFile(dockerfile, dockerfileText(lines), { flag: "wx", mode: 0o600 });
+    return await fn(dockerfile);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** The Dockerfile's text: one line each, newline-terminated, as Prefect writes it. */
+export function dockerfileText(lines: readonly string[]): string {
+  return lines.map((line) => `${line}\n`).join("");
+}
+
+/**
+ * Writes the Dockerfile to `file` for `persist_dockerfile`, replacing an earlier one as Prefect
+ * does, but never through a symbolic link and never into a folder.
+ */
+export async function persistDockerfile(file: string, lines: readonly string[]): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(
+      file,
+      // O_NONBLOCK: a FIFO without a reader fails at once (ENXIO) instead of hanging.
+      constants.O_WRONLY |
+        constants.O_CREAT |
+        constants.O_TRUNC |
+        constants.O_NOFOLLOW |
+        constants.O_NONBLOCK,
+      0o644,
+    );
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why =
+      code === "ELOOP"
+        ? "it is a symbolic link"
+        : code === "EISDIR"
+          ? "it is a folder"
+          : code === "ENXIO"
+            ? "it is a FIFO or socket"
+            : (cause as Error).message;
+    throw new InvalidArgumentError(
+      `Cannot persist the auto-generated Dockerfile to ${file}: ${why}; choose another dockerfile_output_path`,
+      { cause },
+    );
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new InvalidArgumentError(
+        `Cannot persist the auto-generated Dockerfile to ${file}: it is not a regular file; choose another dockerfile_output_path`,
+      );
+    }
+    await handle.writeFile(dockerfileText(lines));
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * prefect-docker's `build_docker_image` deployment step.
+ * @module
+ */
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import type { Writable } from "node:stream";
+import { BuildError, InvalidArgumentError } from "../errors.js";
+import { type BuildImageOptions, buildImage } from "../prefect/build-image.js";
+import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
+import { slugify } from "../python/slugify.js";
+import { writeProgress } from "../streams/progress.js";
+import { booleanOption, optionsObject, stringOption } from "../validate.js";
+import {
+  autoDockerfileLines,
+  persistDockerfile,
+  refuseExistingDockerfile,
+  withTemporaryDockerfile,
+} from "./auto-dockerfile.js";
+import { type BuildBackend, builderOf } from "./build-backend.js";
+import { mapBuildKwargs } from "./build-kwargs.js";
+import {
+  defaultDockerBuildNamespace,
+  tagList,
+  validateReference,
+  validateStepImageName,
+  validateTag,
+  withDefaultNamespace,
+} from "./deploy-image-name.js";
+import { pushReference } from "./push-reference.js";
+import { StepCache, stepCacheKey } from "./step-cache.js";
+import { type BuildStepOptions, normalizeStepOptions } from "./step-options.js";
+import { tagImage } from "./tag-image.js";
+
+/**
+ * The inputs of the `build_docker_image` step, exactly as a `prefect.yaml` step carries them
+ * (snake_case). Keys other than the named ones are build options under docker-py's names
+ * (`build_backend: docker-py`) or python-on-whales' (`buildx`); see the README for the table.
+ */
+export interface BuildDockerImageInputs {
+  /** The image name, registry and namespace included (a tag here is not split off). */
+  readonly image_name: string;
+  /**
+   * The Dockerfile, relative to `path`; `"auto"` builds Prefect's default Dockerfile for the
+   * context without writing it there.
+   * @default "Dockerfile"
+   */
+  readonly dockerfile?: string;
+  /** The tag. @default the slug of the current UTC time, e.g. `2026-11-27t03-52-22-123456-00-00` */
+  readonly tag?: string | null;
+  /** More tags for the same image. @default [] */
+  readonly additional_tags?: readonly string[] | null;
+  /** Build even when the same inputs were built before in this process. @default false */
+  readonly ignore_cache?: boolean;
+  /** With `dockerfile: auto`, also write the Dockerfile to `dockerfile_output_path`. @default false */
+  readonly persist_dockerfile?: boolean;
+  /**
+   * Where `persist_dockerfile` writes, relative to `path` (so it can be the next run's
+   * `dockerfile`).
+   * @default "Dockerfile.generated"
+   */
+  readonly dockerfile_output_path?: string | null;
+  /** `"docker-py"` (the classic builder) or `"buildx"` (BuildKit). @default "docker-py" */
+  readonly build_backend?: BuildBackend;
+  /** The build context. @default the current directory */
+  readonly path?: string;
+  /** Any other build option, by docker-py's or python-on-whales' name. */
+  readonly [buildOption: string]: unknown;
+}
+
+/** What the `build_docker_image` step returns, for `{{ step_id.key }}` templating. */
+export interface BuildDockerImageResult {
+  /** The image name, with the default namespace when one applied. */
+  readonly image_name: string;
+  /** The tag. */
+  readonly tag: string;
+  /** `image_name:tag`. */
+  readonly image: string;
+  /** The built image's ID, `sha256:...` (with BuildKit too: Prefect's buildx returns a tag). */
+  readonly image_id: string;
+  /** The additional tags given, `[]` when none. */
+  readonly additional_tags: string[];
+}
+
+const NAMED_INPUTS = new Set([
+  "image_name",
+  "dockerfile",
+  "tag",
+  "additional_tags",
+  "ignore_cache",
+  "persist_dockerfile",
+  "dockerfile_output_path",
+  "build_backend",
+]);
+
+/**
+ * prefect-docker's hint for errors that say "denied", appended to the engine's message.
+ */
+export const DENIED_MESSAGE_HINT =
+  "Docker reported access denied. This can happen if the base image requires authentication, if you are not logged in to the registry, or if the image name is invalid. Check your image name (no spaces) and run `docker login` for the registry you are using.";
+
+const cache = new StepCache<BuildDockerImageResult>("build_docker_image");
+
+/**
+ * Builds a Docker image for a Prefect deployment: prefect-docker's `build_docker_image` step, with
+ * the same inputs, outputs, defaults and messages, so a `prefect.yaml` build step behaves the same
+ * whichever language runs it.
+ *
+ * Beyond Prefect: `dockerfile: auto` looks at the build context (`path`), not the current
+ * directory, and never writes a Dockerfile into it; user `labels` are kept on both backends; the
+ * classic builder retries transient failures; the output streams as it arrives; an unknown build
+ * option fails by name instead of reaching the engine.
+ *
+ * Identical inputs (`ignore_cache` aside) build once per process; see `clearStepCache`.
+ *
+ * @param inputs - The step's mapping from `prefect.yaml`.
+ * @param options - Where output goes, cancellation, the engine.
+ * @example
+ * ```ts
+ * const build = await buildDockerImage({ image_name: "ghcr.io/team/flows", tag: "v1", dockerfile: "auto" });
+ * // { image_name: "ghcr.io/team/flows", tag: "v1", image: "ghcr.io/team/flows:v1", image_id: "sha256:…", additional_tags: [] }
+ * ```
+ */
+export async function buildDockerImage(
+  inputs: BuildDockerImageInputs,
+  options: BuildStepOptions = {},
+): Promise<BuildDockerImageResult> {
+  const { ignore_cache, ...rest } = optionsObject("inputs", inputs);
+  const force = booleanOption("ignore_cache", ignore_cache, false);
+  const settings = normalizeStepOptions(options);
+  const key = stepCacheKey({
+    inputs: rest,
+    namespace: defaultDockerBuildNamespace(settings.env) ?? null,
+    baseImage: settings.baseImage ?? null,
+    cwd: rest.path === undefined || !path.isAbsolute(String(rest.path)) ? process.cwd() : null,
+  });
+  const result = await cache.run(key, force, () => build(rest, settings));
+  return { ...result, additional_tags: [...result.additional_tags] };
+}
+
+async function build(
+  inputs: Omit<BuildDockerImageInputs, "ignore_cache">,
+  options: ReturnType<typeof normalizeStepOptions<BuildStepOptions>>,
+): Promise<BuildDockerImageResult> {
+  const { env, output, signal } = options;
+  const imageName = withDefaultNamespace(validateStepImageName(inputs.image_name), env);
+  const builder = builderOf(inputs.build_backend, "Expected") ?? "classic";
+  const kwargs = Object.fromEntries(
+    Object.entries(inputs).filter(([key]) => !NAMED_INPUTS.has(key)),
+  );
+  const mapped = mapBuildKwargs(kwargs, builder);
+  const dockerfile = stringOption("dockerfile", inputs.dockerfile) ?? "Dockerfile";
+  const persist = booleanOption("persist_dockerfile", inputs.persist_dockerfile, false);
+  const outputPath =
+    inputs.dockerfile_output_path === null || inputs.dockerfile_output_path === ""
+      ? "Dockerfile.generated"
+      : (stringOption("dockerfile_output_path", inputs.dockerfile_output_path) ??
+        "Dockerfile.generated");
+  const tag =
+    inputs.tag === undefined || inputs.tag === null || inputs.tag === ""
+      ? slugify(pythonUtcIsoformat((options.now ?? nowMicroseconds)()))
+      : validateTag(inputs.tag, "tag");
+  const additionalTags = tagList(inputs.additional_tags);
+  validateReference(imageName, tag, "image_name and tag");
+  signal?.throwIfAborted();
+
+  const context = path.resolve(mapped.context ?? process.cwd());
+  const info = await stat(context).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new InvalidArgumentError(
+      info
+        ? `Context path ${context} is not a folder; pass the folder to build in path`
+        : `Context path ${context} does not exist`,
+    );
+  }
+
+  const buildOptions: BuildImageOptions = {
+    ...mapped.options,
+    builder,
+    tag: `${imageName}:${tag}`,
+    pull: mapped.pull,
+    ...(mapped.quiet || !output ? {} : { streamProgressTo: output }),
+    ...runtime(options),
+    ...(mapped.options.inactivityTimeoutMs === undefined
+      ? {}
+      : { inactivityTimeoutMs: mapped.options.inactivityTimeoutMs }),
+  };
+  // Checked before anything is written (persist_dockerfile) or sent.
+  normalizeBuildImageOptions({ ...buildOptions, dockerfile }, "options");
+  let imageId: string;
+  try {
+    if (dockerfile === "auto") {
+      await refuseExistingDockerfile(
+        context,
+        `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
+      );
+      const lines = await autoDockerfileLines(context, { baseImage: options.baseImage });
+      if (persist) {
+        await persistDockerfile(path.resolve(context, outputPath), lines);
+        writeProgress(
+          output,
+          `Persisting auto-generated Dockerfile to ${outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
+        );
+      }
+      imageId = await withTemporaryDockerfile(lines, (file) =>
+        buildImage(context, { ...buildOptions, dockerfile: file }),
+      );
+    } else {
+      imageId = await buildImage(context, { ...buildOptions, dockerfile });
+    }
+  } catch (error) {
+    throw withDeniedHint(error);
+  }
+  await tagImage(imageId, imageName, additionalTags, { env, docker: options.docker, signal });
+  if (mapped.push) {
+    for (const pushed of [tag, ...additionalTags]) {
+      await pushReference(imageName, pushed, { ...runtime(options), streamProgressTo: output });
+    }
+  }
+  return {
+    image_name: imageName,
+    tag,
+    image: `${imageName}:${tag}`,
+    image_id: imageId,
+    additional_tags: additionalTags,
+  };
+}
+
+/** The step options `buildImage` and `pushReference` share. */
+function runtime(options: BuildStepOptions & { readonly env: NodeJS.ProcessEnv }) {
+  const { onProgress, signal, env, docker, retries, retryDelayMs, retryJitter } = options;
+  const { inactivityTimeoutMs } = options;
+  return Object.fromEntries(
+    Object.entries({
+      onProgress,
+      signal,
+      env,
+      docker,
+      retries,
+      retryDelayMs,
+      retryJitter,
+      inactivityTimeoutMs,
+    }).filter(([, value]) => value !== undefined),
+  ) as Pick<
+    BuildImageOptions,
+    | "onProgress"
+    | "signal"
+    | "env"
+    | "docker"
+    | "retries"
+    | "retryDelayMs"
+    | "retryJitter"
+    | "inactivityTimeoutMs"
+  > & { streamProgressTo?: Writable };
+}
+
+/** prefect-docker's `_build_error_with_guidance`: the hint after errors that say "denied". */
+function withDeniedHint(error: unknown): unknown {
+  if (!(error instanceof BuildError) || !error.message.toLowerCase().includes("denied")) {
+    return error;
+  }
+  return new BuildError(`${error.message}\n${DENIED_MESSAGE_HINT}`, {
+    statusCode: error.statusCode,
+    step: error.step,
+    logTail: error.logTail,
+    cause: error,
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * The image-name rules Prefect's deploy side applies before building or pushing: the default
+ * namespace setting and the steps' whitespace check.
+ * @module
+ */
+import { registryOfImage } from "../engine/credentials.js";
+import { InvalidArgumentError } from "../errors.js";
+import { splitRepositoryPath } from "../prefect/image-name.js";
+import { pythonRepr } from "../python/repr.js";
+import { show } from "../validate.js";
+
+/**
+ * The environment variables of Prefect's `deployments.default_docker_build_namespace` setting, in
+ * the order pydantic's `AliasChoices` tries them (`src/prefect/settings/models/deployments.py`):
+ * the first one that is set wins, even when it is empty.
+ */
+export const DEFAULT_NAMESPACE_VARIABLES = [
+  "PREFECT_DEPLOYMENTS_DEFAULT_DOCKER_BUILD_NAMESPACE",
+  "PREFECT_DEFAULT_DOCKER_BUILD_NAMESPACE",
+] as const;
+
+/** Prefect's `PREFECT_DEFAULT_DOCKER_BUILD_NAMESPACE` setting, read from `env`. */
+export function defaultDockerBuildNamespace(env: NodeJS.ProcessEnv): string | undefined {
+  for (const variable of DEFAULT_NAMESPACE_VARIABLES) {
+    const value = env[variable];
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Prefect's `"/".join(filter(None, [namespace, repository]))`: a name without a namespace gets the
+ * default one, when it is set.
+ */
+export function withDefaultNamespace(imageName: string, env: NodeJS.ProcessEnv): string {
+  const [namespace, repository] = splitRepositoryPath(imageName);
+  const chosen = namespace || defaultDockerBuildNamespace(env);
+  return [chosen, repository].filter(Boolean).join("/");
+}
+
+/**
+ * The characters Python's `str.isspace()` accepts: Unicode white space plus the four ASCII
+ * separators (`\x1c`-`\x1f`) and NEL, which JavaScript's `\s` leaves out; `\s`'s U+FEFF is not one.
+ */
+const PYTHON_SPACE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the separators are what it matches.
+  /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
+/** prefect-docker's `_validate_image_name`: no white space anywhere in the name. */
+export function validateStepImageName(imageName: unknown): string {
+  if (typeof imageName !== "string" || imageName === "") {
+    throw new InvalidArgumentError(
+      `image_name must be an image name such as "registry.example.com/team/app", got ${imageName === "" ? '""' : typeof imageName}`,
+    );
+  }
+  if (PYTHON_SPACE.test(imageName)) {
+    throw new InvalidArgumentError(
+      `Invalid Docker image name ${pythonRepr(imageName)}. Image names cannot contain spaces. Use lowercase letters, numbers, and separators like '-', '_', '.', and '/'.`,
+    );
+  }
+  return imageName;
+}
+
+/**
+ * Checks `name:tag` against the docker CLI's reference grammar before anything reaches the
+ * engine, so a bad name fails with a message that names it instead of the engine's
+ * `invalid reference format`.
+ */
+export function validateReference(name: string, tag: string | null, what: string): void {
+  const reference = tag === null ? name : `${name}:${tag}`;
+  try {
+    registryOfImage(reference);
+  } catch (error) {
+    throw new InvalidArgumentError(`${what}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+/** A tag as the reference grammar allows it (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`). */
+export function validateTag(tag: unknown, what: string): string {
+  if (typeof tag === "number") {
+    // YAML reads `tag: 1.10` as the number 1.1: only the quoted text says which tag was meant.
+    throw new InvalidArgumentError(
+      `${what} must be a string, got the number ${tag}; quote it in YAML (tag: "${tag}")`,
+    );
+  }
+  if (typeof tag !== "string" || !TAG.test(tag)) {
+    throw new InvalidArgumentError(
+      `${what} must be a tag of letters, digits, "_", "." and "-" (at most 128, not starting with "." or "-"), got ${typeof tag === "string" ? JSON.stringify(tag) : typeof tag}`,
+    );
+  }
+  return tag;
+}
+
+/** `additional_tags`: `None` or a list of tags. */
+export function tagList(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    throw new InvalidArgumentError(
+      `additional_tags must be a list of tags such as ["v1", "latest"], got ${show(value)}`,
+    );
+  }
+  return value.map((tag, index) => validateTag(tag, `additional_tags[${index}]`));
+}

@@ -1,0 +1,269 @@
+/**
+ * Prefect's `prefect.docker.DockerImage`: the image `flow.deploy()` builds and pushes.
+ * @module
+ */
+import path from "node:path";
+import type { Writable } from "node:stream";
+import { InvalidArgumentError } from "../errors.js";
+import { type Builder, type BuildImageOptions, buildImage } from "../prefect/build-image.js";
+import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import { parseImageTag } from "../prefect/image-name.js";
+import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
+import { pythonRepr } from "../python/repr.js";
+import { slugify } from "../python/slugify.js";
+import { booleanOption, optionsObject, show, signalOption, stringOption } from "../validate.js";
+import {
+  autoDockerfileLines,
+  refuseExistingDockerfile,
+  withTemporaryDockerfile,
+} from "./auto-dockerfile.js";
+import { type BuildBackend, builderOf } from "./build-backend.js";
+import { validateReference, withDefaultNamespace } from "./deploy-image-name.js";
+import { type PushedReference, pushReference } from "./push-reference.js";
+
+/** Options of the {@link DockerImage} constructor: the image's, and `buildImage`'s. */
+export interface DockerImageOptions
+  extends Omit<BuildImageOptions, "tag" | "dockerfile" | "builder" | "streamProgressTo"> {
+  /**
+   * The tag, when `name` has none (giving both throws, as in Prefect).
+   * @default the tag in `name`, else the slug of the current UTC time (`2026-11-27t03-52-22-123456-00-00`)
+   */
+  readonly tag?: string;
+  /**
+   * The Dockerfile, relative to `context`; `"auto"` builds Prefect's default Dockerfile for the
+   * context without ever writing it there.
+   * @default "auto"
+   */
+  readonly dockerfile?: string;
+  /**
+   * Receives the build output and the push status lines; `null` for silence (what Prefect's
+   * `deploy()` uses for an image given as a string).
+   * @default process.stdout
+   */
+  readonly streamProgressTo?: Writable | null;
+  /**
+   * The builder: `"classic"` or `"buildkit"`, or Prefect's `build_backend` names `"docker-py"` and
+   * `"buildx"` for the same two.
+   * @default "buildkit" when the environment has `DOCKER_BUILDKIT=1`, else "classic"
+   */
+  readonly builder?: BuildBackend;
+  /** The build context. @default the current directory when `build()` runs */
+  readonly context?: string;
+  /**
+   * Pull the base image even when the engine has it.
+   * @default true (Prefect's, unlike `buildImage`'s false)
+   */
+  readonly pull?: boolean;
+  /**
+   * BuildKit only, as Prefect's buildx backend: push the image as part of `build()`, after which
+   * `push()` does nothing.
+   * @default false
+   */
+  readonly push?: boolean;
+  /** The image `dockerfile: "auto"` starts `FROM`. @default getPrefectImageName() */
+  readonly baseImage?: string;
+  /**
+   * The environment: the default namespace (`PREFECT_DEPLOYMENTS_DEFAULT_DOCKER_BUILD_NAMESPACE`,
+   * else `PREFECT_DEFAULT_DOCKER_BUILD_NAMESPACE`), `DOCKER_BUILDKIT`, the engine's location and
+   * the Docker configuration.
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The clock for the default tag, in microseconds since the epoch. */
+  readonly now?: () => bigint;
+}
+
+/** Options of {@link DockerImage.build} and {@link DockerImage.push}. */
+export interface DockerImageCallOptions {
+  /** Cancels this build or push (instead of the constructor's `signal`). */
+  readonly signal?: AbortSignal;
+}
+
+/** The constructor options that are the image's own, not `buildImage`'s. */
+type OwnOptions =
+  | "tag"
+  | "dockerfile"
+  | "streamProgressTo"
+  | "builder"
+  | "context"
+  | "push"
+  | "baseImage"
+  | "now";
+
+/**
+ * An image to build and push for a deployment: Prefect's `DockerImage`, with its rules and
+ * messages. `build()` resolves to the image ID (Prefect's returns nothing) and `push()` to the
+ * pushed digest.
+ *
+ * Beyond Prefect: `dockerfile: "auto"` generates for the build context, not the current
+ * directory, and never leaves a file there; user `labels` are kept; a digest in `name` is refused
+ * instead of becoming the invalid `repo:sha256:...`; `push()` sends the Docker configuration's
+ * credentials for the image's registry, as docker-py does, without logging the engine in.
+ *
+ * @example
+ * ```ts
+ * const image = new DockerImage("ghcr.io/team/flows", { tag: "v1", context: "./flows" });
+ * const imageId = await image.build(); // FROM prefecthq/prefect:…, COPY . /opt/prefect/flows/
+ * await image.push();
+ * // deploy with job_variables: { image: image.reference }
+ * ```
+ */
+export class DockerImage {
+  /** The repository, registry and namespace included (the default namespace applied). */
+  readonly name: string;
+  /** The tag. */
+  readonly tag: string;
+  /** The Dockerfile, or `"auto"`. */
+  readonly dockerfile: string;
+  /** Where build output and push status lines go; `null` for nowhere. */
+  readonly streamProgressTo: Writable | null;
+  /** The builder `build()` uses. */
+  readonly builder: Builder;
+  /** The rest of the options, passed to `buildImage` (Prefect's `build_kwargs`). */
+  readonly buildOptions: Readonly<Omit<DockerImageOptions, OwnOptions>>;
+  readonly #context: string | undefined;
+  readonly #push: boolean;
+  readonly #baseImage: string | undefined;
+  #pushedDuringBuild: PushedReference | undefined;
+
+  /**
+   * @param name - The image name, e.g. `registry.example.com/team/app` or `team/app:v1`.
+   * @throws InvalidArgumentError for a bad builder name, a tag given twice, a digest in `name`, a
+   *   name that is not an image reference, or `push` without BuildKit.
+   */
+  constructor(name: string, options: DockerImageOptions = {}) {
+    const {
+      tag,
+      dockerfile = "auto",
+      streamProgressTo = process.stdout,
+      builder,
+      context,
+      push,
+      baseImage,
+      now = nowMicroseconds,
+      ...buildOptions
+    } = optionsObject("options", options);
+    const env = buildOptions.env ?? process.env;
+    const chosen = builderOf(builder, "Must be");
+    if (typeof name !== "string" || name === "") {
+      throw new InvalidArgumentError(
+        `name must be an image name such as "registry.example.com/team/app", got ${show(name)}`,
+      );
+    }
+    const givenTag = stringOption("tag", tag === "" ? undefined : tag);
+    const [imageName, imageTag] = parseImageTag(name);
+    if (name.includes("@")) {
+      throw new InvalidArgumentError(
+        `The image name ${JSON.stringify(name)} has a digest (${imageTag}). A digest names an image that already exists and cannot be given to a new build: pass ${JSON.stringify(imageName)}, with a tag if you want one`,
+      );
+    }
+    if (givenTag && imageTag) {
+      throw new InvalidArgumentError(
+        `Only one tag can be provided - both ${pythonRepr(imageTag)} and ${pythonRepr(givenTag)} were provided as tags.`,
+      );
+    }
+    if (
+      streamProgressTo !== null &&
+      typeof (streamProgressTo as Writable | undefined)?.write !== "function"
+    ) {
+      throw new InvalidArgumentError(
+        `streamProgressTo must be a writable stream such as process.stdout, or null, got ${show(streamProgressTo)}`,
+      );
+    }
+    this.name = withDefaultNamespace(imageName, env);
+    this.tag = givenTag || imageTag || slugify(pythonUtcIsoformat(now()));
+    validateReference(this.name, this.tag, "The image reference");
+    this.dockerfile = stringOption("dockerfile", dockerfile) ?? "auto";
+    this.streamProgressTo = streamProgressTo;
+    // Every buildImage option is checked now, not at build time; the builder is decided as
+    // buildImage decides it (DOCKER_BUILDKIT in env when none is named).
+    this.builder = normalizeBuildImageOptions(
+      { ...buildOptions, ...(chosen ? { builder: chosen } : {}) },
+      "options",
+    ).builder;
+    this.#context = stringOption("context", context);
+    this.#push = booleanOption("push", push, false);
+    this.#baseImage = stringOption("baseImage", baseImage);
+    if (this.#push && this.builder !== "buildkit") {
+      throw new InvalidArgumentError(
+        'push: true pushes during a BuildKit build (Prefect\'s buildx backend); use builder: "buildkit", or call push() after build()',
+      );
+    }
+    this.buildOptions = { ...buildOptions };
+  }
+
+  /** `name:tag`, what a deployment's `job_variables.image` gets. */
+  get reference(): string {
+    return `${this.name}:${this.tag}`;
+  }
+
+  /** Whether `build()` pushed the image already (BuildKit with `push: true`). */
+  get pushedDuringBuild(): boolean {
+    return this.#pushedDuringBuild !== undefined;
+  }
+
+  /**
+   * Builds the image, tagged {@link DockerImage.reference}, and resolves to its ID. With `push:
+   * true` (BuildKit) it is pushed too.
+   *
+   * @throws InvalidArgumentError for `dockerfile: "auto"` when the context has a Dockerfile.
+   * @throws BuildError for a failed build, PushError for a failed push.
+   */
+  async build(options: DockerImageCallOptions = {}): Promise<string> {
+    const signal = signalOption("signal", optionsObject("options", options).signal);
+    const context = path.resolve(this.#context ?? process.cwd());
+    const buildOptions: BuildImageOptions = {
+      ...this.buildOptions,
+      builder: this.builder,
+      tag: this.reference,
+      pull: this.buildOptions.pull ?? true,
+      ...(this.streamProgressTo ? { streamProgressTo: this.streamProgressTo } : {}),
+      ...(signal ? { signal } : {}),
+    };
+    let imageId: string;
+    if (this.dockerfile === "auto") {
+      await refuseExistingDockerfile(
+        context,
+        `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
+      );
+      const lines = await autoDockerfileLines(context, { baseImage: this.#baseImage });
+      imageId = await withTemporaryDockerfile(lines, (dockerfile) =>
+        buildImage(context, { ...buildOptions, dockerfile }),
+      );
+    } else {
+      imageId = await buildImage(context, { ...buildOptions, dockerfile: this.dockerfile });
+    }
+    if (this.#push) this.#pushedDuringBuild = await this.#pushNow(signal);
+    return imageId;
+  }
+
+  /**
+   * Pushes {@link DockerImage.reference} to its registry, writing Prefect's status lines to
+   * `streamProgressTo`, and resolves to the digest the registry confirmed. Does nothing (and
+   * resolves to that push) when `build()` already pushed.
+   *
+   * @throws PushError for every failure the engine or registry reports.
+   */
+  async push(options: DockerImageCallOptions = {}): Promise<PushedReference> {
+    const signal = signalOption("signal", optionsObject("options", options).signal);
+    return this.#pushedDuringBuild ?? this.#pushNow(signal);
+  }
+
+  #pushNow(signal: AbortSignal | undefined): Promise<PushedReference> {
+    const { env, docker, auth, onProgress, retries, retryDelayMs, retryJitter } = this.buildOptions;
+    const { inactivityTimeoutMs } = this.buildOptions;
+    const chosenSignal = signal ?? this.buildOptions.signal;
+    return pushReference(this.name, this.tag, {
+      ...(this.streamProgressTo ? { streamProgressTo: this.streamProgressTo } : {}),
+      ...(chosenSignal ? { signal: chosenSignal } : {}),
+      env,
+      docker,
+      auth,
+      onProgress,
+      retries,
+      retryDelayMs,
+      retryJitter,
+      inactivityTimeoutMs,
+    });
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * prefect-docker's `push_docker_image` deployment step.
+ * @module
+ */
+import { DOCKER_HUB_KEY, type RegistryAuth } from "../engine/credentials.js";
+import { InvalidArgumentError } from "../errors.js";
+import { booleanOption, optionsObject, show, stringOption } from "../validate.js";
+import { type BuildBackend, builderOf } from "./build-backend.js";
+import {
+  defaultDockerBuildNamespace,
+  tagList,
+  validateStepImageName,
+  validateTag,
+  withDefaultNamespace,
+} from "./deploy-image-name.js";
+import { pushReference } from "./push-reference.js";
+import { StepCache, stepCacheKey } from "./step-cache.js";
+import { normalizeStepOptions, type StepOptions } from "./step-options.js";
+
+/**
+ * Registry credentials as prefect-docker's `DockerRegistryCredentials` block gives them
+ * (`"{{ prefect.blocks.docker-registry-credentials.NAME }}"` in a `prefect.yaml`).
+ */
+export interface DockerRegistryCredentials {
+  /** The user name. */
+  readonly username: string;
+  /** The password or access token. */
+  readonly password: string;
+  /**
+   * The registry the login is for, e.g. `https://registry.example.com` or `ghcr.io`.
+   * @default Docker Hub, as docker-py's `login()`
+   */
+  readonly registry_url?: string | null;
+  /**
+   * docker-py's `login(reauth=...)`: whether to log in again over a cached login. Accepted for
+   * the block's sake; there is no login to repeat here, since the credentials go with the push.
+   * @default true
+   */
+  readonly reauth?: boolean;
+}
+
+/** The inputs of the `push_docker_image` step, exactly as a `prefect.yaml` step carries them. */
+export interface PushDockerImageInputs {
+  /** The image name, registry and namespace included, as the build step returned it. */
+  readonly image_name: string;
+  /**
+   * The tag to push. Without one every local tag of `image_name` is pushed, as docker-py's
+   * `push(repository, tag=None)` does.
+   */
+  readonly tag?: string | null;
+  /** Credentials for this push only: never stored, and the engine is never logged in. */
+  readonly credentials?: DockerRegistryCredentials | null;
+  /** More tags to push, each already on the image (the build step's `additional_tags`). */
+  readonly additional_tags?: readonly string[] | null;
+  /** Push even when the same inputs were pushed before in this process. @default false */
+  readonly ignore_cache?: boolean;
+  /** Accepted as in Prefect; both backends push through the engine. @default "docker-py" */
+  readonly build_backend?: BuildBackend;
+}
+
+/** What the `push_docker_image` step returns, for `{{ step_id.key }}` templating. */
+export interface PushDockerImageResult {
+  /** The image name, with the default namespace when one applied. */
+  readonly image_name: string;
+  /** The tag, `null` when none was given. */
+  readonly tag: string | null;
+  /** `image_name:tag`, or `image_name` without a tag (Prefect gives `image_name:None`). */
+  readonly image: string;
+  /** The additional tags given, `[]` when none. */
+  readonly additional_tags: string[];
+}
+
+const INPUTS = new Set([
+  "image_name",
+  "tag",
+  "credentials",
+  "additional_tags",
+  "ignore_cache",
+  "build_backend",
+]);
+const CREDENTIAL_FIELDS = new Set(["username", "password", "registry_url", "reauth"]);
+
+const cache = new StepCache<PushDockerImageResult>("push_docker_image");
+
+/**
+ * Pushes an image and its additional tags to their registry: prefect-docker's `push_docker_image`
+ * step, with the same inputs, outputs and defaults.
+ *
+ * Beyond Prefect: status lines stream as each push runs (Prefect prints nothing until every tag
+ * is pushed); `credentials` go with these pushes only, and nothing is written to the Docker
+ * configuration or the engine; failures are `PushError`s (Prefect raises `OSError`).
+ *
+ * Identical inputs (`ignore_cache` aside) push once per process; see `clearStepCache`.
+ *
+ * @example
+ * ```ts
+ * await pushDockerImage({ image_name: build.image_name, tag: build.tag, additional_tags: build.additional_tags });
+ * ```
+ */
+export async function pushDockerImage(
+  inputs: PushDockerImageInputs,
+  options: StepOptions = {},
+): Promise<PushDockerImageResult> {
+  const { ignore_cache, ...rest } = optionsObject("inputs", inputs);
+  const force = booleanOption("ignore_cache", ignore_cache, false);
+  const settings = normalizeStepOptions(options);
+  const key = stepCacheKey({
+    inputs: rest,
+    namespace: defaultDockerBuildNamespace(settings.env) ?? null,
+  });
+  const result = await cache.run(key, force, () => push(rest, settings));
+  return { ...result, additional_tags: [...result.additional_tags] };
+}
+
+async function push(
+  inputs: Omit<PushDockerImageInputs, "ignore_cache">,
+  options: ReturnType<typeof normalizeStepOptions<StepOptions>>,
+): Promise<PushDockerImageResult> {
+  const unknown = Object.keys(inputs).find((key) => !INPUTS.has(key));
+  if (unknown !== undefined) {
+    throw new InvalidArgumentError(
+      `Unknown input ${JSON.stringify(unknown)} of push_docker_image; it takes ${[...INPUTS].join(", ")}`,
+    );
+  }
+  const { env, output } = options;
+  const imageName = withDefaultNamespace(validateStepImageName(inputs.image_name), env);
+  const tag =
+    inputs.tag === undefined || inputs.tag === null || inputs.tag === ""
+      ? null
+      : validateTag(inputs.tag, "tag");
+  const additionalTags = tagList(inputs.additional_tags);
+  builderOf(inputs.build_backend, "Expected");
+  const auth = credentialsAuth(inputs.credentials);
+  const pushOptions = {
+    streamProgressTo: output,
+    env,
+    ...(auth ? { auth } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.docker ? { docker: options.docker } : {}),
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
+    ...(options.retryJitter === undefined ? {} : { retryJitter: options.retryJitter }),
+    ...(options.inactivityTimeoutMs === undefined
+      ? {}
+      : { inactivityTimeoutMs: options.inactivityTimeoutMs }),
+  };
+  await pushReference(imageName, tag ?? undefined, pushOptions);
+  for (const additional of additionalTags) {
+    await pushReference(imageName, additional, pushOptions);
+  }
+  return {
+    image_name: imageName,
+    tag,
+    image: tag === null ? imageName : `${imageName}:${tag}`,
+    additional_tags: additionalTags,
+  };
+}
+
+/** The block's fields as a login for its registry alone, so no other registry ever sees them. */
+function credentialsAuth(credentials: unknown): Readonly<Record<string, RegistryAuth>> | undefined {
+  if (credentials === undefined || credentials === null) return undefined;
+  if (typeof credentials !== "object" || Array.isArray(credentials)) {
+    throw new InvalidArgumentError(
+      `credentials must be a mapping with username, password and registry_url, got ${show(credentials)}`,
+    );
+  }
+  const fields = credentials as Record<string, unknown>;
+  const unknown = Object.keys(fields).find((key) => !CREDENTIAL_FIELDS.has(key));
+  if (unknown !== undefined) {
+    throw new InvalidArgumentError(
+      `credentials has the unknown field ${JSON.stringify(unknown)}; it takes username, password, registry_url and reauth`,
+    );
+  }
+  const username = stringOption("credentials.username", fields.username);
+  const password = typeof fields.password === "string" ? fields.password : undefined;
+  if (username === undefined || password === undefined || password === "") {
+    // Never show the password, not even its type.
+    throw new InvalidArgumentError(
+      "credentials needs a username and a password (non-empty strings)",
+    );
+  }
+  booleanOption("credentials.reauth", fields.reauth, true);
+  const registry =
+    fields.registry_url === undefined || fields.registry_url === null || fields.registry_url === ""
+      ? DOCKER_HUB_KEY
+      : (stringOption("credentials.registry_url", fields.registry_url) as string);
+  return { [registry]: { username, password } };
+}

@@ -31,7 +31,7 @@ describe("generateDefaultDockerfile", () => {
       const text = await inDirectory(flows, async () => {
         await using generated = await generateDefaultDockerfile(argument);
         expect(generated.path).toBe(path.join(flows, "Dockerfile"));
-        return readFile(generated.path, "utf8");
+        return await readFile(generated.path, "utf8");
       });
       expect(text, JSON.stringify(argument)).toBe(expected);
     }

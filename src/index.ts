@@ -19,7 +19,6 @@ export {
   type RegistryAuth,
   registryAuthHeader,
   registryConfigHeader,
-  registryOfImage,
   resolveRegistryAuth,
 } from "./engine/credentials.js";
 export { dockerClient } from "./engine/docker-client.js";
@@ -78,7 +77,11 @@ export {
   pushImage,
   pushImageDetailed,
 } from "./prefect/push-image.js";
-export { type ImageReference, parseImageReference } from "./reference/image-reference.js";
+export {
+  type ImageReference,
+  parseImageReference,
+  registryOfImage,
+} from "./reference/image-reference.js";
 export type {
   BuildOutputEvent,
   BuildStepEvent,

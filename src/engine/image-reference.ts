@@ -6,7 +6,7 @@
  */
 import { MAX_IMAGE_REFERENCE_CHARS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
-import { parseReference, type ReferenceParts } from "./credentials.js";
+import { parseReference, type ReferenceParts } from "../reference/image-reference.js";
 
 const FULL_ID = /^sha256:[0-9a-f]{64}$/;
 const SHORT_ID = /^[0-9a-f]{12,64}$/;

@@ -19,8 +19,8 @@ import {
   MIN_BUILD_MEMORY_BYTES,
 } from "../defaults.js";
 import type { CredentialOptions } from "../engine/credentials.js";
-import { registryOfImage } from "../engine/credentials.js";
 import { InvalidArgumentError } from "../errors.js";
+import { registryOfImage } from "../reference/image-reference.js";
 import type { ProgressListener } from "../streams/progress.js";
 import {
   booleanOption,

@@ -16,15 +16,12 @@ import {
   MAX_RETRY_JITTER,
   MAX_TIMEOUT_MS,
 } from "../defaults.js";
-import {
-  type CredentialOptions,
-  checkAuthOption,
-  encodeRegistryHeader,
-  lookupRegistryAuth,
-} from "../engine/credentials.js";
+import { type CredentialOptions, lookupRegistryAuth } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { checkImageId, checkRepositoryName, checkTag } from "../engine/image-reference.js";
+import { checkAuthOption } from "../engine/registry-auth.js";
+import { encodeRegistryHeader } from "../engine/registry-header.js";
 import { engineTreatsAsInsecure } from "../engine/registry-security.js";
 import { EngineHttpError, InvalidArgumentError, PushError } from "../errors.js";
 import { slugify } from "../python/slugify.js";

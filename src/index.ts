@@ -58,6 +58,7 @@ export {
   splitRepositoryPath,
 } from "./prefect/image-name.js";
 export { CONTAINER_LABELS, IMAGE_LABELS } from "./prefect/labels.js";
+export type { EngineOperationOptions } from "./prefect/operation-options.js";
 export {
   DEFAULT_PYTHON_VERSION,
   type DetectPythonVersionOptions,

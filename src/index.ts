@@ -26,7 +26,6 @@ export {
   type RegistryAuth,
   registryAuthHeader,
   registryConfigHeader,
-  registryOfImage,
   resolveRegistryAuth,
 } from "./engine/credentials.js";
 export { dockerClient } from "./engine/docker-client.js";
@@ -66,6 +65,7 @@ export {
   splitRepositoryPath,
 } from "./prefect/image-name.js";
 export { CONTAINER_LABELS, IMAGE_LABELS } from "./prefect/labels.js";
+export type { EngineOperationOptions } from "./prefect/operation-options.js";
 export {
   DEFAULT_PYTHON_VERSION,
   type DetectPythonVersionOptions,
@@ -85,7 +85,11 @@ export {
   pushImage,
   pushImageDetailed,
 } from "./prefect/push-image.js";
-export { type ImageReference, parseImageReference } from "./reference/image-reference.js";
+export {
+  type ImageReference,
+  parseImageReference,
+  registryOfImage,
+} from "./reference/image-reference.js";
 export type {
   BuildOutputEvent,
   BuildStepEvent,

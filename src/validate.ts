@@ -45,18 +45,7 @@ export function integerOption(
   fallback: number,
   range: IntegerRange,
 ): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new InvalidArgumentError(
-      `${name} must be a whole number from ${range.min} to ${range.max}, got ${show(value)}`,
-    );
-  }
-  if (value < range.min || value > range.max) {
-    throw new InvalidArgumentError(
-      `${name} must be from ${range.min} to ${range.max}, got ${value}`,
-    );
-  }
-  return value;
+  return rangeOption(name, value, fallback, range, Number.isInteger, "a whole number");
 }
 
 /** A finite number in `[min, max]`, or `fallback` when absent. */
@@ -66,10 +55,22 @@ export function numberOption(
   fallback: number,
   range: IntegerRange,
 ): number {
+  return rangeOption(name, value, fallback, range, Number.isFinite, "a number");
+}
+
+/** A number of the kind `accepts` admits (`what` in messages) in `[min, max]`, or `fallback`. */
+function rangeOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  range: IntegerRange,
+  accepts: (value: number) => boolean,
+  what: string,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value)) {
+  if (typeof value !== "number" || !accepts(value)) {
     throw new InvalidArgumentError(
-      `${name} must be a number from ${range.min} to ${range.max}, got ${show(value)}`,
+      `${name} must be ${what} from ${range.min} to ${range.max}, got ${show(value)}`,
     );
   }
   if (value < range.min || value > range.max) {

@@ -5,17 +5,17 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   type CredentialOptions,
   DOCKER_HUB_KEY,
-  encodeRegistryHeader,
   type RegistryAuth,
   registryAuthHeader,
   registryConfigHeader,
-  registryKey,
-  registryOfImage,
   resolveAllRegistryAuths,
   resolveRegistryAuth,
 } from "../src/engine/credentials.js";
 import { loadDockerConfig } from "../src/engine/docker-config.js";
+import { encodeRegistryHeader } from "../src/engine/registry-header.js";
+import { registryKey } from "../src/engine/registry-key.js";
 import { InvalidArgumentError } from "../src/errors.js";
+import { registryOfImage } from "../src/reference/image-reference.js";
 import {
   basicAuth,
   decodeHeader,

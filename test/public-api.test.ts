@@ -104,6 +104,14 @@ describe("the public API", () => {
     >();
   });
 
+  it("gives builds and pushes the same engine operation options", () => {
+    expectTypeOf<api.BuildImageOptions>().toMatchTypeOf<api.EngineOperationOptions>();
+    expectTypeOf<api.PushImageOptions>().toMatchTypeOf<api.EngineOperationOptions>();
+    expectTypeOf<api.EngineOperationOptions["auth"]>().toEqualTypeOf<
+      api.CredentialOptions["auth"]
+    >();
+  });
+
   it("narrows progress events by type", () => {
     const describeEvent = (event: api.ProgressEvent): string => {
       switch (event.type) {

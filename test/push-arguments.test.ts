@@ -106,6 +106,9 @@ describe("pushImage's arguments", () => {
     ["ftp://127.0.0.1:5555", 'the scheme "ftp"'],
     ["http://registry", "Docker Hub account"],
     ["http://bad_host:5000", "not a registry host"],
+    // A path component with a dot, not a host: the engine would push "bad_host.example/app" to
+    // Docker Hub's account bad_host.example.
+    ["http://bad_host.example", "not a registry host"],
     ["http://127.0.0.1:5555 x", "spaces or control characters"],
   ])("refuses the registry URL %j", async (url, reason) => {
     const error = await pushError(undefined, url);

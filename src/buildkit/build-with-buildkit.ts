@@ -8,14 +8,11 @@ import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Writable } from "node:stream";
-import createDebug from "debug";
 import type { BuildContextOverlay } from "../context/build-context.js";
-import {
-  type CredentialOptions,
-  type RegistryAuth,
-  resolveRegistryAuth,
-} from "../engine/credentials.js";
+import { createDebug } from "../debug-logger.js";
+import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
+import { buildAuthOption } from "../engine/registry-auth.js";
 import {
   BuildContextError,
   BuildError,
@@ -101,22 +98,6 @@ export function isTransientBuildKitError(error: unknown): boolean {
   return isTransientError(error);
 }
 
-/** A single login applies to one registry in a build, which may pull from several. */
-function authByRegistry(auth: CredentialOptions["auth"]): CredentialOptions["auth"] {
-  if (auth === undefined || auth === null || typeof auth !== "object") return auth;
-  const values = Object.values(auth as Record<string, unknown>);
-  if (values.length === 0 || values.some((value) => typeof value === "object" && value !== null)) {
-    return auth;
-  }
-  const single = auth as RegistryAuth;
-  if (!single.serveraddress) {
-    throw new InvalidArgumentError(
-      'auth is a single login without serveraddress, but a build may pull from any registry; pass a map such as { "ghcr.io": { username, password } }, or set auth.serveraddress',
-    );
-  }
-  return { [single.serveraddress]: single };
-}
-
 /** Checks what can be checked before any I/O. */
 function validate(options: BuildKitBuildOptions): void {
   if (options.squash) {
@@ -152,7 +133,8 @@ export async function buildWithBuildKit(
 ): Promise<string> {
   validate(options);
   const env = options.env ?? process.env;
-  const auth = authByRegistry(options.auth);
+  // A single login applies to one registry in a build, which may pull from several.
+  const auth = buildAuthOption(options.auth);
   const agents = resolveSshAgents(options.ssh, env);
   const { signal, onProgress } = options;
   signal?.throwIfAborted();

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type { ConnectionInjector, Server } from "@grpc/grpc-js";
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { InvalidStateError } from "../errors.js";
 import { loadGrpc, methodPaths, type SessionService } from "./session-service.js";

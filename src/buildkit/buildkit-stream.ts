@@ -3,7 +3,6 @@
  * (`moby.image.id`), and errors, which arrive inside the HTTP 200 stream.
  * @module
  */
-import type { Writable } from "node:stream";
 import { BuildError } from "../errors.js";
 import {
   engineError,
@@ -13,18 +12,10 @@ import {
   tooLongLineMessage,
 } from "../streams/json-lines.js";
 import { LineTail } from "../streams/line-tail.js";
-import { type ProgressListener, writeProgress } from "../streams/progress.js";
+import { type ProgressOutputs, writeProgress } from "../streams/progress.js";
 import type { Messages } from "./messages.js";
 import { PlainProgress } from "./plain-progress.js";
 import { VertexTracker } from "./vertex-tracker.js";
-
-/** Where {@link BuildKitStream} sends what it reads. */
-export interface BuildKitStreamOutputs {
-  /** Receives `docker build --progress=plain` text. */
-  readonly streamProgressTo?: Writable | undefined;
-  /** Receives typed events. */
-  readonly onProgress?: ProgressListener | undefined;
-}
 
 /** The hint added to BuildKit's `network bridge not found`. */
 export const NO_BRIDGE_HINT =
@@ -40,11 +31,11 @@ export function explainBuildKitError(message: string): string {
 
 /**
  * Reads one BuildKit build's messages. Pure apart from its outputs: recorded streams can be
- * replayed through it in tests.
+ * replayed through it in tests. `streamProgressTo` receives `docker build --progress=plain` text.
  */
 export class BuildKitStream {
   readonly #messages: Messages;
-  readonly #outputs: BuildKitStreamOutputs;
+  readonly #outputs: ProgressOutputs;
   readonly #tracker = new VertexTracker();
   readonly #printer: PlainProgress | undefined;
   /** Text lines that were not BuildKit progress (old engines, proxies), for the log tail. */
@@ -52,7 +43,7 @@ export class BuildKitStream {
   #imageId: string | undefined;
   #failed = false;
 
-  constructor(messages: Messages, outputs: BuildKitStreamOutputs = {}) {
+  constructor(messages: Messages, outputs: ProgressOutputs = {}) {
     this.#messages = messages;
     this.#outputs = outputs;
     const stream = outputs.streamProgressTo;

@@ -13,7 +13,7 @@ import type {
   ServerInterceptingCallInterface,
   ServerInterceptor,
 } from "@grpc/grpc-js";
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 import { type DiffCopyStats, FRAME_HEADER, type PacketChannel, sendDiffCopy } from "./diff-copy.js";
 import type { Messages, Packet } from "./messages.js";
 import { defineService, type GrpcModule, type SessionService } from "./session-service.js";

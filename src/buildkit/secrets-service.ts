@@ -3,7 +3,7 @@
  * @module
  */
 import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 import type { Messages } from "./messages.js";
 import { defineService, type GrpcModule, type SessionService } from "./session-service.js";
 

@@ -12,7 +12,7 @@ import type {
   sendUnaryData,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 import { InvalidArgumentError } from "../errors.js";
 import { show } from "../validate.js";
 import type { Messages } from "./messages.js";

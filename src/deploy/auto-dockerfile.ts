@@ -7,7 +7,7 @@ import { constants } from "node:fs";
 import { lstat, mkdtemp, open, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { registryOfImage } from "../engine/credentials.js";
+import { registryOfImage } from "../reference/image-reference.js";
 import { InvalidArgumentError } from "../errors.js";
 import { copyInstruction } from "../prefect/dockerfile.js";
 import { getPrefectImageName } from "../prefect/prefect-image.js";

@@ -3,7 +3,7 @@
  * namespace setting and the steps' whitespace check.
  * @module
  */
-import { registryOfImage } from "../engine/credentials.js";
+import { registryOfImage } from "../reference/image-reference.js";
 import { InvalidArgumentError } from "../errors.js";
 import { splitRepositoryPath } from "../prefect/image-name.js";
 import { pythonRepr } from "../python/repr.js";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 import type Docker from "dockerode";
 import { type CredentialOptions, registryAuthHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";

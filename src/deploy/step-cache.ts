@@ -4,7 +4,7 @@
  * deployments sharing one image builds and pushes it once (PrefectHQ/prefect#12928).
  * @module
  */
-import createDebug from "debug";
+import { createDebug } from "../debug-logger.js";
 
 const debug = createDebug("prefect-dockerutils:steps");
 

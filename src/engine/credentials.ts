@@ -10,7 +10,6 @@
 import { createDebug } from "../debug-logger.js";
 import { DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS, MAX_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
-import { isRegistryHost, registryOfImage } from "../reference/image-reference.js";
 import { integerOption, optionsObject, show, signalOption } from "../validate.js";
 import {
   credentialHelperGet,
@@ -19,43 +18,22 @@ import {
   program,
   TOKEN_USERNAME,
 } from "./credential-helper.js";
+import { type ConfigAuthEntry, type DockerConfig, loadDockerConfig } from "./docker-config.js";
 import {
-  type ConfigAuthEntry,
-  DOCKER_HUB_KEY,
-  type DockerConfig,
-  loadDockerConfig,
-} from "./docker-config.js";
+  buildAuthOption,
+  engineAuth,
+  explicitAuths,
+  hasCredentials,
+  type RegistryAuth,
+  type RegistryAuthOption,
+} from "./registry-auth.js";
+import { encodeRegistryHeader } from "./registry-header.js";
+import { registryKey, registryKeyOf } from "./registry-key.js";
 
-export {
-  parseReference,
-  type ReferenceParts,
-  registryOfImage,
-} from "../reference/image-reference.js";
 export { DOCKER_HUB_KEY } from "./docker-config.js";
+export type { RegistryAuth } from "./registry-auth.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
-
-/**
- * A registry login as the engine accepts it (the engine's `AuthConfig`). Give `username` and
- * `password`, or an `identitytoken` (OAuth refresh token), or a `registrytoken` (bearer token).
- */
-export interface RegistryAuth {
-  /** The user name. */
-  username?: string;
-  /** The password (or an access token used as password, e.g. for GitHub or ECR). */
-  password?: string;
-  /** An identity token: the engine exchanges it for a registry token (Docker Desktop, ACR). */
-  identitytoken?: string;
-  /** A bearer token the engine sends to the registry as is. */
-  registrytoken?: string;
-  /**
-   * The registry the login is for, e.g. `ghcr.io` or `https://index.docker.io/v1/`. Filled in
-   * from the registry being used when absent.
-   */
-  serveraddress?: string;
-  /** Deprecated by Docker; passed along when present. */
-  email?: string;
-}
 
 /** Options of the credential lookups. */
 export interface CredentialOptions {
@@ -72,7 +50,7 @@ export interface CredentialOptions {
    * An empty object overrides nothing.
    * @default undefined (the Docker config alone)
    */
-  auth?: RegistryAuth | Readonly<Record<string, RegistryAuth>>;
+  auth?: RegistryAuthOption;
   /**
    * Cancels the lookup: a credential helper that is running is killed (with its process group)
    * and the lookup rejects with the signal's reason.
@@ -144,132 +122,6 @@ function helperList(lookup: Lookup, helper: string, origin: string): Promise<Map
 
 function helperOptions(lookup: Lookup, origin: string) {
   return { env: lookup.env, origin, signal: lookup.signal, timeoutMs: lookup.timeoutMs };
-}
-
-const HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
-
-/**
- * The key under which a registry's credentials are stored and sent, as the docker CLI computes
- * it: the scheme and any path are stripped (`https://ghcr.io/v2/` becomes `ghcr.io`), and Docker
- * Hub under any of its names (`docker.io`, `index.docker.io`, `registry-1.docker.io`, with or
- * without scheme and path) becomes `https://index.docker.io/v1/`.
- */
-export function registryKey(registry: string): string {
-  let host = registry.trim().replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "");
-  const slash = host.indexOf("/");
-  if (slash !== -1) host = host.slice(0, slash);
-  host = host.replace(/^[^@]*@/, "");
-  return HUB_ALIASES.has(host.toLowerCase()) ? DOCKER_HUB_KEY : host;
-}
-
-/**
- * The registry a string names: a URL (`https://host:5000/...`), a bare registry host (Docker Hub's
- * names, `localhost[:port]`, a host with a dot or an IPv6 address, each with an optional port), or
- * else an image reference, whose registry {@link registryOfImage} decides. A bare `name:port`
- * without a dot reads as an image with a tag, as it does for the CLI: write a URL for such hosts.
- */
-function registryOf(imageOrRegistry: string): string {
-  if (typeof imageOrRegistry !== "string") return registryOfImage(imageOrRegistry);
-  const text = imageOrRegistry.trim();
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) {
-    const key = registryKey(text);
-    if (!key) {
-      // A URL may carry user:password before the host; never echo that part.
-      const shown = text.replace(/\/\/[^/]*@/, "//...@");
-      throw new InvalidArgumentError(`The registry URL ${JSON.stringify(shown)} has no host`);
-    }
-    return key;
-  }
-  if (!text.includes("/")) {
-    const hostPart = text.replace(/:[0-9]+$/, "");
-    if (
-      HUB_ALIASES.has(text.toLowerCase()) ||
-      hostPart === "localhost" ||
-      /^\[[a-fA-F0-9:]+\]$/.test(hostPart) ||
-      (hostPart.includes(".") && isRegistryHost(text))
-    ) {
-      return registryKey(text);
-    }
-  }
-  return registryKey(registryOfImage(text));
-}
-
-interface ExplicitAuths {
-  readonly single: RegistryAuth | undefined;
-  readonly byKey: ReadonlyMap<string, RegistryAuth>;
-}
-
-const AUTH_FIELDS = new Set<string>([
-  "username",
-  "password",
-  "identitytoken",
-  "registrytoken",
-  "serveraddress",
-  "email",
-]);
-
-/** Tells a single login from a map of logins, and checks it without ever printing a value. */
-function explicitAuths(auth: CredentialOptions["auth"]): ExplicitAuths {
-  if (auth === undefined || auth === null) return { single: undefined, byKey: new Map() };
-  if (typeof auth !== "object" || Array.isArray(auth)) {
-    throw new InvalidArgumentError(
-      `auth must be a login such as { username, password } or a map such as { "ghcr.io": { username, password } }, got ${Array.isArray(auth) ? "an array" : typeof auth}`,
-    );
-  }
-  const entries = Object.entries(auth as Record<string, unknown>);
-  const isMap = entries.some(([, value]) => typeof value === "object" && value !== null);
-  if (!isMap) {
-    if (entries.length === 0) return { single: undefined, byKey: new Map() };
-    for (const [field, value] of entries) {
-      if (!AUTH_FIELDS.has(field)) {
-        throw new InvalidArgumentError(
-          `auth has the unknown field ${JSON.stringify(field)}; a login has ${[...AUTH_FIELDS].join(", ")}, and a map of logins has objects as values`,
-        );
-      }
-      if (value !== undefined && typeof value !== "string") {
-        throw new InvalidArgumentError(`auth.${field} must be a string, got ${typeof value}`);
-      }
-    }
-    return { single: auth as RegistryAuth, byKey: new Map() };
-  }
-  const byKey = new Map<string, RegistryAuth>();
-  for (const [registry, value] of entries) {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new InvalidArgumentError(
-        `auth[${JSON.stringify(registry)}] must be a login such as { username, password }; a map of logins cannot mix in fields of a single login`,
-      );
-    }
-    for (const [field, fieldValue] of Object.entries(value)) {
-      if (!AUTH_FIELDS.has(field)) {
-        throw new InvalidArgumentError(
-          `auth[${JSON.stringify(registry)}] has the unknown field ${JSON.stringify(field)}; a login has ${[...AUTH_FIELDS].join(", ")}`,
-        );
-      }
-      if (fieldValue !== undefined && typeof fieldValue !== "string") {
-        throw new InvalidArgumentError(
-          `auth[${JSON.stringify(registry)}].${field} must be a string, got ${typeof fieldValue}`,
-        );
-      }
-    }
-    byKey.set(registryKey(registry), value as RegistryAuth);
-  }
-  return { single: undefined, byKey };
-}
-
-/** The engine's AuthConfig JSON: only the fields that carry something, in the CLI's order. */
-function engineAuth(auth: RegistryAuth, serveraddress: string): RegistryAuth {
-  const out: RegistryAuth = {};
-  if (auth.username) out.username = auth.username;
-  if (auth.password) out.password = auth.password;
-  if (auth.email) out.email = auth.email;
-  out.serveraddress = auth.serveraddress || serveraddress;
-  if (auth.identitytoken) out.identitytoken = auth.identitytoken;
-  if (auth.registrytoken) out.registrytoken = auth.registrytoken;
-  return out;
-}
-
-function hasCredentials(auth: RegistryAuth): boolean {
-  return Boolean(auth.username || auth.password || auth.identitytoken || auth.registrytoken);
 }
 
 function configOrigin(config: DockerConfig, field: string): string {
@@ -374,7 +226,7 @@ export async function lookupRegistryAuth(
   options: CredentialOptions = {},
 ): Promise<RegistryAuthLookup> {
   const lookup = lookupOf(options);
-  const key = registryOf(imageOrRegistry);
+  const key = registryKeyOf(imageOrRegistry);
   const explicit = explicitAuths(options.auth);
   if (explicit.single) {
     debug("explicit credentials for %s", key);
@@ -436,12 +288,7 @@ export async function resolveAllRegistryAuths(
   options: CredentialOptions = {},
 ): Promise<Map<string, RegistryAuth>> {
   const lookup = lookupOf(options);
-  const explicit = explicitAuths(options.auth);
-  if (explicit.single && !explicit.single.serveraddress) {
-    throw new InvalidArgumentError(
-      'auth is a single login without serveraddress, but a build may pull from any registry; pass a map such as { "ghcr.io": { username, password } }, or set auth.serveraddress',
-    );
-  }
+  const explicit = explicitAuths(buildAuthOption(options.auth));
   const config = loadDockerConfig(lookup.env);
   const all = new Map<string, RegistryAuth>();
   // Entries under their exact key come last so they win over look-alikes (`https://host/v2/`).
@@ -471,10 +318,6 @@ export async function resolveAllRegistryAuths(
     const auth = await fromHelper(lookup, config, key, helper, origin);
     if (auth) all.set(key, auth);
   }
-  if (explicit.single?.serveraddress) {
-    const key = registryKey(explicit.single.serveraddress);
-    all.set(key, engineAuth(explicit.single, key));
-  }
   for (const [key, auth] of explicit.byKey) all.set(key, engineAuth(auth, key));
   for (const [key, auth] of all) if (!hasCredentials(auth)) all.delete(key);
   debug("registry config for %s", [...all.keys()].join(", ") || "no registry");
@@ -498,26 +341,4 @@ export async function registryConfigHeader(
   const all = await resolveAllRegistryAuths(options);
   if (all.size === 0) return undefined;
   return encodeRegistryHeader(Object.fromEntries(all));
-}
-
-/**
- * Checks an `auth` option (one login, or a map of registry to login) without printing any value,
- * so an operation can refuse it before any I/O.
- *
- * @throws InvalidArgumentError naming the field that is wrong.
- */
-export function checkAuthOption(auth: unknown): void {
-  explicitAuths(auth as CredentialOptions["auth"]);
-}
-
-/**
- * URL-safe base64 of `value`'s JSON, with `=` padding: the engine decodes these headers with Go's
- * `base64.URLEncoding`, and silently ignores a header it cannot decode (standard base64 with `+`
- * or `/`, or a missing pad), which then looks like a missing login.
- */
-export function encodeRegistryHeader(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), "utf8")
-    .toString("base64")
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_");
 }

@@ -11,7 +11,6 @@ import type Docker from "dockerode";
 import { createDebug } from "../debug-logger.js";
 import { InvalidArgumentError } from "../errors.js";
 import { show } from "../validate.js";
-import { encodeRegistryHeader } from "./credentials.js";
 import {
   type DockerClientOptions,
   type EngineEndpoint,
@@ -21,6 +20,7 @@ import {
 import { explainConnectionError } from "./engine-errors.js";
 import { checkEnginePath } from "./engine-path.js";
 import { https, sshAgent } from "./engine-transport.js";
+import { encodeRegistryHeader } from "./registry-header.js";
 
 const debug = createDebug("prefect-dockerutils:engine");
 

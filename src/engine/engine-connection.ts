@@ -18,9 +18,11 @@ import {
 import { EngineHttpError, EngineUnreachableError } from "../errors.js";
 import { endpointOfClient } from "./docker-client.js";
 import { type EngineEndpoint, resolveEngine } from "./endpoint.js";
+import { httpErrorOf, readBody } from "./engine-answer.js";
 import { explainConnectionError, unreachableError } from "./engine-errors.js";
 import { checkEnginePath } from "./engine-path.js";
 import { type EngineTarget, engineTarget, sendRequest } from "./engine-transport.js";
+import { queryKeys, queryString } from "./query-string.js";
 
 const debug = createDebug("prefect-dockerutils:engine");
 
@@ -209,7 +211,7 @@ class NativeEngineConnection implements EngineConnection {
           return;
         }
         if (body) body.unpipe(clientRequest);
-        errorOf(method, path, response, signal).then((error) => {
+        httpErrorOf(method, path, response, signal).then((error) => {
           clientRequest.destroy();
           fail(error);
         }, fail);
@@ -280,7 +282,7 @@ class NativeEngineConnection implements EngineConnection {
         settle(() => resolve(socket));
       });
       clientRequest.once("response", (response) => {
-        errorOf("POST", path, response, signal, "did not switch protocols").then((error) => {
+        httpErrorOf("POST", path, response, signal, "did not switch protocols").then((error) => {
           clientRequest.destroy();
           fail(error);
         }, fail);
@@ -288,113 +290,4 @@ class NativeEngineConnection implements EngineConnection {
       clientRequest.end();
     });
   }
-}
-
-/** The query string of `query`, with a leading `?`, or `""`. */
-function queryString(query: Readonly<Record<string, unknown>> | undefined): string {
-  if (!query) return "";
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (value === undefined || value === null) continue;
-    if (Array.isArray(value)) {
-      for (const item of value) params.append(key, String(item));
-    } else if (typeof value === "object") {
-      params.append(key, JSON.stringify(value));
-    } else {
-      params.append(key, String(value));
-    }
-  }
-  const text = params.toString();
-  return text ? `?${text}` : "";
-}
-
-/** The query's keys for the debug log: values such as build args may hold secrets. */
-function queryKeys(query: Readonly<Record<string, unknown>> | undefined): string {
-  const keys = Object.entries(query ?? {})
-    .filter(([, value]) => value !== undefined && value !== null)
-    .map(([key]) => key);
-  return keys.length > 0 ? ` [query: ${keys.join(", ")}]` : "";
-}
-
-/** Reads a response body into memory, failing past `limit` bytes. */
-async function readBody(
-  response: IncomingMessage,
-  limit: number,
-  signal?: AbortSignal,
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const onAbort = () => response.destroy(signal?.reason);
-  if (signal?.aborted) onAbort();
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    for await (const chunk of response) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        response.destroy();
-        throw new EngineHttpError(
-          `The engine's answer is larger than ${limit} bytes, more than any short answer`,
-          response.statusCode ?? 0,
-        );
-      }
-      chunks.push(chunk as Buffer);
-    }
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    throw error;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-  }
-  return Buffer.concat(chunks);
-}
-
-/**
- * The {@link EngineHttpError} for an answer that is not a success: the engine's own `message`
- * (from its JSON, else its text, at most 64 KiB read). A redirect is never followed, nor is its
- * body read.
- */
-async function errorOf(
-  method: string,
-  path: string,
-  response: IncomingMessage,
-  signal: AbortSignal | undefined,
-  what = "failed",
-): Promise<EngineHttpError> {
-  const status = response.statusCode ?? 0;
-  if (status >= 300 && status < 400) {
-    response.destroy();
-    const location = String(response.headers.location ?? "nowhere").slice(0, 200);
-    return new EngineHttpError(
-      `The engine answered ${method} ${path} with HTTP ${status}, a redirect to ${JSON.stringify(location)}; redirects from the engine are never followed`,
-      status,
-    );
-  }
-  let text = "";
-  let cause: unknown;
-  try {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response) {
-      const buffer = chunk as Buffer;
-      chunks.push(buffer.subarray(0, Math.max(0, MAX_ENGINE_ERROR_BODY_BYTES - size)));
-      size += buffer.length;
-      if (size >= MAX_ENGINE_ERROR_BODY_BYTES) break;
-    }
-    text = Buffer.concat(chunks).toString("utf8").trim();
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    cause = error;
-  } finally {
-    response.destroy();
-  }
-  let message = text;
-  try {
-    const json = JSON.parse(text) as { message?: unknown };
-    if (typeof json?.message === "string") message = json.message;
-  } catch {
-    // Not JSON: the engine's (or a proxy's) plain text is the message.
-  }
-  if (!message)
-    message = `${method} ${path} ${what}: HTTP ${status} ${response.statusMessage ?? ""}`;
-  return new EngineHttpError(message.trim(), status, cause === undefined ? undefined : { cause });
 }

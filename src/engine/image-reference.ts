@@ -6,19 +6,11 @@
  */
 import { MAX_IMAGE_REFERENCE_CHARS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
-import { parseReference, type ReferenceParts } from "./credentials.js";
+import { parseReference } from "../reference/image-reference.js";
 
 const FULL_ID = /^sha256:[0-9a-f]{64}$/;
 const SHORT_ID = /^[0-9a-f]{12,64}$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
-
-/**
- * The one place this module consults the image-reference grammar (github.com/distribution/
- * reference), so that it can move without touching the checks below.
- */
-function referenceParts(text: string): ReferenceParts | undefined {
-  return parseReference(text);
-}
 
 /** A caller's string as messages show it: JSON, at most 100 characters of it. */
 function shown(value: unknown): string {
@@ -38,7 +30,7 @@ function shown(value: unknown): string {
 export function checkImageId(value: unknown, what: string): string {
   if (typeof value === "string" && value.length <= MAX_IMAGE_REFERENCE_CHARS) {
     if (FULL_ID.test(value) || SHORT_ID.test(value)) return value;
-    const parts = referenceParts(value);
+    const parts = parseReference(value);
     if (parts && isLowerCasePath(parts.name)) return value;
   }
   throw new InvalidArgumentError(
@@ -60,9 +52,9 @@ export function checkRepositoryName(name: unknown, host: string): string {
     );
   }
   const full = `${host}/${name}`;
-  const parts = name.length <= MAX_IMAGE_REFERENCE_CHARS ? referenceParts(full) : undefined;
+  const parts = name.length <= MAX_IMAGE_REFERENCE_CHARS ? parseReference(full) : undefined;
   if (!parts) {
-    if (referenceParts(full.toLowerCase()) && name !== name.toLowerCase()) {
+    if (parseReference(full.toLowerCase()) && name !== name.toLowerCase()) {
       throw new InvalidArgumentError(
         `name ${shown(name)} must be lower-case: use ${JSON.stringify(name.toLowerCase())}`,
       );
@@ -95,14 +87,6 @@ export function checkTag(tag: unknown, what: string): string {
   throw new InvalidArgumentError(
     `${what} must be a tag: a letter, digit or "_", then up to 127 letters, digits, "_", "." or "-", such as "v1" or "2024-06-01"; got ${shown(tag)}`,
   );
-}
-
-/**
- * Whether `host` can stand as the registry part of a reference (`host/name`): a domain or IP
- * address with an optional port, as the grammar has it.
- */
-export function isRegistryHost(host: string): boolean {
-  return referenceParts(`${host}/x`)?.name === `${host}/x`;
 }
 
 /** The engine refuses upper case anywhere in a repository path (the domain may have it). */

@@ -3,44 +3,25 @@
  * {@link buildImage} and `ImageBuilder.build()`, before any I/O.
  * @module
  */
-import type { Writable } from "node:stream";
-import type Docker from "dockerode";
-import {
-  DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
-  DEFAULT_DOCKERFILE,
-  DEFAULT_INACTIVITY_TIMEOUT_MS,
-  DEFAULT_RETRIES,
-  DEFAULT_RETRY_DELAY_MS,
-  DEFAULT_RETRY_JITTER,
-  MAX_RETRIES,
-  MAX_RETRY_DELAY_MS,
-  MAX_RETRY_JITTER,
-  MAX_TIMEOUT_MS,
-  MIN_BUILD_MEMORY_BYTES,
-} from "../defaults.js";
-import type { CredentialOptions } from "../engine/credentials.js";
-import { registryOfImage } from "../engine/credentials.js";
+import { DEFAULT_DOCKERFILE, MIN_BUILD_MEMORY_BYTES } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
-import type { ProgressListener } from "../streams/progress.js";
+import { registryOfImage } from "../reference/image-reference.js";
 import {
   booleanOption,
   enumOption,
-  functionOption,
   integerOption,
-  numberOption,
   objectOption,
   optionsObject,
   show,
-  signalOption,
   stringArrayOption,
   stringOption,
   stringRecordOption,
-  writableOption,
 } from "../validate.js";
 import type { Builder, BuildImageOptions, BuildSecret } from "./build-image.js";
+import { type NormalizedOperationOptions, normalizeOperationOptions } from "./operation-options.js";
 
 /** {@link BuildImageOptions} after {@link normalizeBuildImageOptions}: checked, defaults filled. */
-export interface NormalizedBuildImageOptions {
+export interface NormalizedBuildImageOptions extends NormalizedOperationOptions {
   readonly builder: Builder;
   readonly secrets: Readonly<Record<string, BuildSecret>>;
   readonly ssh: Readonly<Record<string, string | true>>;
@@ -48,10 +29,6 @@ export interface NormalizedBuildImageOptions {
   readonly tag: string | undefined;
   readonly pull: boolean;
   readonly platform: string | undefined;
-  readonly streamProgressTo: Writable | undefined;
-  readonly onProgress: ProgressListener | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly inactivityTimeoutMs: number;
   readonly buildArgs: Readonly<Record<string, string>> | undefined;
   readonly target: string | undefined;
   readonly noCache: boolean;
@@ -64,13 +41,6 @@ export interface NormalizedBuildImageOptions {
   readonly memory: number | undefined;
   readonly squash: boolean;
   readonly labels: Readonly<Record<string, string>> | undefined;
-  readonly auth: CredentialOptions["auth"];
-  readonly credentialHelperTimeoutMs: number;
-  readonly env: NodeJS.ProcessEnv | undefined;
-  readonly docker: Docker | undefined;
-  readonly retries: number;
-  readonly retryDelayMs: number;
-  readonly retryJitter: number;
 }
 
 const BUILDERS = ["classic", "buildkit"] as const;
@@ -90,16 +60,12 @@ export function normalizeBuildImageOptions(
   name = "options",
 ): NormalizedBuildImageOptions {
   const given = optionsObject<BuildImageOptions>(name, options as BuildImageOptions | undefined);
-  const env = objectOption<NodeJS.ProcessEnv>(
-    "env",
-    given.env,
-    "an environment object such as process.env",
-  );
+  const common = normalizeOperationOptions(given);
   const builder = enumOption(
     "builder",
     given.builder,
     BUILDERS,
-    defaultBuilder(env ?? process.env),
+    defaultBuilder(common.env ?? process.env),
   );
   const secrets = secretsOption(given.secrets);
   const ssh = sshOption(given.ssh);
@@ -126,6 +92,7 @@ export function normalizeBuildImageOptions(
     );
   }
   return {
+    ...common,
     builder,
     secrets,
     ssh,
@@ -133,15 +100,6 @@ export function normalizeBuildImageOptions(
     tag: tagOption(given.tag),
     pull: booleanOption("pull", given.pull, false),
     platform: stringOption("platform", given.platform),
-    streamProgressTo: writableOption<Writable>("streamProgressTo", given.streamProgressTo),
-    onProgress: functionOption<ProgressListener>("onProgress", given.onProgress),
-    signal: signalOption("signal", given.signal),
-    inactivityTimeoutMs: integerOption(
-      "inactivityTimeoutMs",
-      given.inactivityTimeoutMs,
-      DEFAULT_INACTIVITY_TIMEOUT_MS,
-      { min: 0, max: MAX_TIMEOUT_MS },
-    ),
     buildArgs: stringRecordOption("buildArgs", given.buildArgs),
     target: stringOption("target", given.target),
     noCache: booleanOption("noCache", given.noCache, false),
@@ -157,31 +115,6 @@ export function normalizeBuildImageOptions(
     memory: given.memory === undefined ? undefined : memory,
     squash: booleanOption("squash", given.squash, false),
     labels: stringRecordOption("labels", given.labels),
-    auth: objectOption<NonNullable<CredentialOptions["auth"]>>(
-      "auth",
-      given.auth,
-      'a login such as { username, password } or a map such as { "ghcr.io": { username, password } }',
-    ),
-    credentialHelperTimeoutMs: integerOption(
-      "credentialHelperTimeoutMs",
-      given.credentialHelperTimeoutMs,
-      DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
-      { min: 1, max: MAX_TIMEOUT_MS },
-    ),
-    env,
-    docker: objectOption<Docker>("docker", given.docker, "a dockerode client (dockerClient())"),
-    retries: integerOption("retries", given.retries, DEFAULT_RETRIES, {
-      min: 0,
-      max: MAX_RETRIES,
-    }),
-    retryDelayMs: integerOption("retryDelayMs", given.retryDelayMs, DEFAULT_RETRY_DELAY_MS, {
-      min: 0,
-      max: MAX_RETRY_DELAY_MS,
-    }),
-    retryJitter: numberOption("retryJitter", given.retryJitter, DEFAULT_RETRY_JITTER, {
-      min: 0,
-      max: MAX_RETRY_JITTER,
-    }),
   };
 }
 

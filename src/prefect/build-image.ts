@@ -3,28 +3,22 @@
  * @module
  */
 import { stat } from "node:fs/promises";
-import type { Readable, Writable } from "node:stream";
-import type Docker from "dockerode";
+import type { Readable } from "node:stream";
 import { type BuildContextOverlay, createBuildContext } from "../context/build-context.js";
 import { createDebug } from "../debug-logger.js";
-import { type CredentialOptions, registryConfigHeader } from "../engine/credentials.js";
+import { registryConfigHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { BuildContextError, BuildError, EngineHttpError, InvalidArgumentError } from "../errors.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
 import { BuildStream } from "../streams/build-stream.js";
-import type { ProgressListener } from "../streams/progress.js";
-import {
-  isTransientError,
-  isTransientMessage,
-  type RetryOptions,
-  withRetries,
-} from "../streams/retry.js";
+import { isTransientError, isTransientMessage, withRetries } from "../streams/retry.js";
 import {
   type NormalizedBuildImageOptions,
   normalizeBuildImageOptions,
 } from "./build-image-options.js";
 import { IMAGE_LABELS } from "./labels.js";
+import type { EngineOperationOptions } from "./operation-options.js";
 
 const debug = createDebug("prefect-dockerutils:build");
 
@@ -42,7 +36,7 @@ export interface BuildSecret {
 export type Builder = "classic" | "buildkit";
 
 /** Options of {@link buildImage}. */
-export interface BuildImageOptions extends RetryOptions {
+export interface BuildImageOptions extends EngineOperationOptions {
   /**
    * The builder: the classic one, or BuildKit spoken through the Engine API (secrets, SSH
    * forwarding, cache mounts, incremental context transfer).
@@ -76,22 +70,6 @@ export interface BuildImageOptions extends RetryOptions {
   readonly pull?: boolean;
   /** Target platform, e.g. `linux/amd64`. @default the engine's */
   readonly platform?: string;
-  /**
-   * Receives the engine's build output text as it arrives (like Prefect's `stream_progress_to`),
-   * e.g. `process.stdout`. Nothing at all is written anywhere when it is absent.
-   * @default undefined
-   */
-  readonly streamProgressTo?: Writable;
-  /** Receives typed progress events. @default undefined */
-  readonly onProgress?: ProgressListener;
-  /** Cancels the build: the request and the context stream are destroyed. */
-  readonly signal?: AbortSignal;
-  /**
-   * Fail when the engine sends nothing for this many milliseconds (a long silent RUN counts as
-   * nothing). 0 disables the check.
-   * @default 0
-   */
-  readonly inactivityTimeoutMs?: number;
   /** `ARG` values. @default {} */
   readonly buildArgs?: Readonly<Record<string, string>>;
   /** The stage to build in a multi-stage Dockerfile. @default the last */
@@ -131,25 +109,6 @@ export interface BuildImageOptions extends RetryOptions {
    * @default {}
    */
   readonly labels?: Readonly<Record<string, string>>;
-  /**
-   * Registry credentials for `FROM` images, overriding the Docker configuration: one login for
-   * every registry, or a map from registry host to login.
-   * @default the Docker configuration's (`DOCKER_CONFIG` or `~/.docker/config.json`)
-   */
-  readonly auth?: CredentialOptions["auth"];
-  /**
-   * How long a credential helper (`docker-credential-*`) may take, in milliseconds, before it is
-   * killed and the build fails with a `CredentialsError` naming it.
-   * @default 30000
-   */
-  readonly credentialHelperTimeoutMs?: number;
-  /**
-   * The environment to find the engine and the Docker configuration in.
-   * @default process.env
-   */
-  readonly env?: NodeJS.ProcessEnv;
-  /** The engine client. @default dockerClient({ env }) */
-  readonly docker?: Docker;
 }
 
 /**

@@ -2,21 +2,30 @@
  * Prefect's ImageBuilder: assemble a Dockerfile and its build context from code.
  * @module
  */
-import { AssertionError } from "node:assert";
 import { createHash } from "node:crypto";
-import { lstatSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { BuildContextOverlay } from "../context/build-context.js";
-import { BuildContextError, InvalidArgumentError, InvalidStateError } from "../errors.js";
+import { InvalidArgumentError, InvalidStateError } from "../errors.js";
 import { purePosixPath } from "../python/pure-posix-path.js";
-import { pythonRepr } from "../python/repr.js";
 import { controlCharacter, optionsObject, show } from "../validate.js";
 import { type BuildImageOptions, buildImageInternal } from "./build-image.js";
 import { normalizeBuildImageOptions } from "./build-image-options.js";
+import {
+  BASE_DIRECTORY_ENTRY,
+  type CopiedSource,
+  checkContextFolder,
+  containerPath,
+  copyContextPath,
+  copyHostPath,
+  describeCopyFailure,
+  relativeSource,
+} from "./builder-paths.js";
 import { builderCreated } from "./builder-registry.js";
 import { copyInstruction, parseCopyInstruction } from "./dockerfile.js";
+import { assertHasLine, assertLineAbsent, assertLineBefore } from "./dockerfile-assertions.js";
 
 /** Options of the {@link ImageBuilder} constructor. */
 export interface ImageBuilderOptions {
@@ -38,21 +47,6 @@ export interface ImageBuilderOptions {
 
 /** Options of {@link ImageBuilder.build}. */
 export type ImageBuilderBuildOptions = Omit<BuildImageOptions, "dockerfile" | "platform">;
-
-/**
- * Where `copy(".")` puts the base directory in the build context. The context's root also holds
- * the `writeText()` files, which `COPY .` would carry into the image.
- */
-const BASE_DIRECTORY_ENTRY = ".base-directory";
-
-/** COPY treats these as wildcards in a source (Go's `filepath.Match`). */
-const WILDCARDS = /[*?[]/;
-
-/** A host file or folder `copy()` sends, and the source it was given as. */
-interface CopiedSource {
-  readonly hostPath: string;
-  readonly source: string;
-}
 
 /**
  * Assembles a Dockerfile and its build context, then builds the image: Prefect's `ImageBuilder`.
@@ -181,20 +175,10 @@ export class ImageBuilder implements AsyncDisposable {
    */
   copy(source: string, destination: string): void {
     this.#requireContext("copy");
-    const relative = this.#relativeSource(source, "copy");
+    const relative = relativeSource(this.baseDirectory, source, "copy");
     const target = containerPath("copy", "destination", destination);
-    if (WILDCARDS.test(relative)) {
-      throw new InvalidArgumentError(
-        `Cannot copy ${show(source)}: COPY would read *, ? and [ in it as wildcards; copy the folder that holds it instead`,
-      );
-    }
-    if (relative.split("/")[0] === BASE_DIRECTORY_ENTRY) {
-      throw new InvalidArgumentError(
-        `Cannot copy ${show(source)}: ${BASE_DIRECTORY_ENTRY} is where copy(".") puts the base directory; copy its parent folder or rename it`,
-      );
-    }
-    const hostPath = this.#hostPath(source, relative);
-    const contextPath = relative === "." ? BASE_DIRECTORY_ENTRY : relative;
+    const contextPath = copyContextPath(source, relative);
+    const hostPath = copyHostPath(this.baseDirectory, source, relative);
     this.#copies.set(contextPath, { hostPath, source });
     this.addLine(copyInstruction(contextPath, target));
   }
@@ -286,45 +270,27 @@ export class ImageBuilder implements AsyncDisposable {
 
   /** Asserts that `line` is in the Dockerfile. */
   assertHasLine(line: string): void {
-    const allLines = numbered(this.dockerfileLines);
-    const message = `Expected ${pythonRepr(line)} not found in Dockerfile.  Dockerfile:\n${allLines}`;
-    if (!this.dockerfileLines.includes(line)) throw new AssertionError({ message });
+    assertHasLine(this.dockerfileLines, line);
   }
 
   /** Asserts that `line` is not in the Dockerfile. */
   assertLineAbsent(line: string): void {
-    const index = this.dockerfileLines.indexOf(line);
-    if (index === -1) return;
-    const surrounding = numbered(pySlice(this.dockerfileLines, index - 2, index + 2));
-    throw new AssertionError({
-      message: `Unexpected ${pythonRepr(line)} found in Dockerfile at line ${index + 1}.  Surrounding lines:\n${surrounding}`,
-    });
+    assertLineAbsent(this.dockerfileLines, line);
   }
 
   /** Asserts that `first` appears before `second`. */
   assertLineBefore(first: string, second: string): void {
-    this.assertHasLine(first);
-    this.assertHasLine(second);
-    const firstIndex = this.dockerfileLines.indexOf(first);
-    const secondIndex = this.dockerfileLines.indexOf(second);
-    if (firstIndex < secondIndex) return;
-    const surrounding = numbered(pySlice(this.dockerfileLines, secondIndex - 2, firstIndex + 2));
-    throw new AssertionError({
-      message:
-        `Expected ${pythonRepr(first)} to appear before ${pythonRepr(second)} in the Dockerfile, but ` +
-        `${pythonRepr(first)} was at line ${firstIndex + 1} and ${pythonRepr(second)} as at line ` +
-        `${secondIndex + 1}.  Surrounding lines:\n${surrounding}`,
-    });
+    assertLineBefore(this.dockerfileLines, first, second);
   }
 
   /** Asserts that `second` appears after `first`. */
   assertLineAfter(second: string, first: string): void {
-    this.assertLineBefore(first, second);
+    assertLineBefore(this.dockerfileLines, first, second);
   }
 
   /** Asserts that `source` (file or folder) will be copied into the image at `containerPath`. */
   assertHasFile(source: string, containerPath: string): void {
-    const relative = this.#relativeSource(source, "assertHasFile");
+    const relative = relativeSource(this.baseDirectory, source, "assertHasFile");
     const destination = purePosixPath(String(containerPath));
     const sources = relative === "." ? [BASE_DIRECTORY_ENTRY, "."] : [relative];
     const found = this.dockerfileLines.some((line) => {
@@ -352,80 +318,6 @@ export class ImageBuilder implements AsyncDisposable {
       );
     }
     return this.#context;
-  }
-
-  /**
-   * The source as Prefect writes it in the COPY line: relative to `baseDirectory`, resolved
-   * lexically (`..` removed, no link followed).
-   */
-  #relativeSource(source: unknown, method: string): string {
-    checkPath(method, "source", source);
-    if (source === "") {
-      throw new InvalidArgumentError(`${method}() source must be a path, got ""`);
-    }
-    const absolute = path.resolve(this.baseDirectory, source);
-    let relative = inside(this.baseDirectory, absolute);
-    if (relative === undefined && path.isAbsolute(source)) {
-      // baseDirectory may be reached through a link itself (/tmp on macOS): an absolute source
-      // under its real name is inside it too.
-      relative = inside(realpathOr(this.baseDirectory), absolute);
-    }
-    if (relative === undefined) {
-      throw new InvalidArgumentError(
-        `${JSON.stringify(source)} is not in the subpath of ${JSON.stringify(this.baseDirectory)}; ` +
-          "copy only files inside baseDirectory, or pass a baseDirectory that contains them",
-      );
-    }
-    return relative === "" ? "." : relative.split(path.sep).join("/");
-  }
-
-  /**
-   * Where `copy()` reads `relative` from: under the real base directory, its parent folders
-   * resolved (refused when a link among them leaves the base directory), its last component
-   * never followed. It must exist now.
-   */
-  #hostPath(source: string, relative: string): string {
-    const missing = (what: string, cause: unknown) =>
-      new InvalidArgumentError(
-        `Cannot copy ${show(source)}: ${what} ${isMissing(cause) ? "does not exist" : `cannot be read (${describe(cause)})`}`,
-        { cause },
-      );
-    let base: string;
-    try {
-      base = realpathSync(this.baseDirectory);
-    } catch (cause) {
-      throw missing(`baseDirectory ${this.baseDirectory}`, cause);
-    }
-    if (relative === ".") {
-      if (!statSync(base).isDirectory()) {
-        throw new InvalidArgumentError(
-          `Cannot copy ".": baseDirectory ${this.baseDirectory} is not a folder`,
-        );
-      }
-      return base;
-    }
-    const parent = path.posix.dirname(relative);
-    let realParent = base;
-    if (parent !== ".") {
-      const lexical = path.join(this.baseDirectory, parent);
-      try {
-        realParent = realpathSync(path.join(base, parent));
-      } catch (cause) {
-        throw missing(lexical, cause);
-      }
-      if (inside(base, realParent) === undefined) {
-        throw new InvalidArgumentError(
-          `Cannot copy ${show(source)}: ${lexical} leads through a symlink to ${realParent}, outside baseDirectory ${this.baseDirectory}; only files inside baseDirectory are sent`,
-        );
-      }
-    }
-    const hostPath = path.join(realParent, path.posix.basename(relative));
-    try {
-      lstatSync(hostPath);
-    } catch (cause) {
-      throw missing(path.join(this.baseDirectory, relative), cause);
-    }
-    return hostPath;
   }
 }
 
@@ -457,119 +349,4 @@ function normalizeImageBuilderOptions(
     result[name] = value;
   }
   return result;
-}
-
-/** A user's `context` folder: it must exist, be a folder and hold no Dockerfile (Prefect's rule). */
-function checkContextFolder(context: string): string {
-  const absolute = path.resolve(context);
-  let isFolder: boolean;
-  try {
-    isFolder = statSync(absolute).isDirectory();
-  } catch (cause) {
-    throw new InvalidArgumentError(
-      `context ${JSON.stringify(context)} (${absolute}) ${isMissing(cause) ? "does not exist" : `cannot be read (${describe(cause)})`}; pass an existing folder, or no context for a temporary one`,
-      { cause },
-    );
-  }
-  if (!isFolder) {
-    throw new InvalidArgumentError(
-      `context ${JSON.stringify(context)} (${absolute}) is not a folder; pass a folder, or no context for a temporary one`,
-    );
-  }
-  let hasDockerfile = true;
-  try {
-    lstatSync(path.join(absolute, "Dockerfile"));
-  } catch {
-    hasDockerfile = false;
-  }
-  if (hasDockerfile) throw new InvalidArgumentError(`There is already a Dockerfile at ${context}`);
-  return absolute;
-}
-
-/** A path a Dockerfile line will hold: a well-formed string without control characters. */
-function checkPath(method: string, role: string, value: unknown): asserts value is string {
-  if (typeof value !== "string") {
-    throw new InvalidArgumentError(`${method}() ${role} must be a string, got ${show(value)}`);
-  }
-  const control = controlCharacter(value);
-  if (control !== undefined) {
-    throw new InvalidArgumentError(
-      `${method}() ${role} must not contain control characters (found ${control}): they would end the Dockerfile line; got ${JSON.stringify(value)}`,
-    );
-  }
-  // With the u flag, a surrogate pair is one code point: this matches lone surrogates only.
-  if (/[\uD800-\uDFFF]/u.test(value)) {
-    throw new InvalidArgumentError(
-      `${method}() ${role} must be well-formed Unicode (it has a lone surrogate), got ${JSON.stringify(value)}`,
-    );
-  }
-}
-
-/** A destination in the image, checked and written as Python's `PurePosixPath` writes it. */
-function containerPath(method: string, role: string, value: unknown): string {
-  checkPath(method, role, value);
-  return purePosixPath(value);
-}
-
-/**
- * A build failure about a copied file, told in terms of the `copy()` call (the context's own
- * wording names internal overlays).
- */
-function describeCopyFailure(
-  error: unknown,
-  copies: readonly (readonly [string, CopiedSource])[],
-): unknown {
-  if (!(error instanceof BuildContextError)) return error;
-  const copy = copies.find(([, { hostPath }]) => hostPath === error.path)?.[1];
-  if (copy === undefined) return error;
-  const cause = error.cause;
-  const reason = isMissing(cause)
-    ? "it no longer exists"
-    : cause instanceof Error
-      ? describe(cause)
-      : error.message;
-  return new BuildContextError(
-    `Cannot send ${show(copy.source)} given to copy(): ${copy.hostPath}: ${reason}`,
-    copy.hostPath,
-    { cause: error },
-  );
-}
-
-/** `target` relative to `base` ("" for `base` itself), or `undefined` when it is outside. */
-function inside(base: string, target: string): string | undefined {
-  const relative = path.relative(base, target);
-  if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
-    return undefined;
-  }
-  return relative;
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-
-function describe(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code ?? (error instanceof Error ? error.message : String(error));
-}
-
-function realpathOr(value: string): string {
-  try {
-    return realpathSync(value);
-  } catch {
-    return value;
-  }
-}
-
-/** Prefect's `f"  {i + 1:>3}: {line}"` listing, numbered from 1 whatever the slice. */
-function numbered(lines: readonly string[]): string {
-  return lines.map((line, i) => `  ${String(i + 1).padStart(3)}: ${line}`).join("\n");
-}
-
-/** Python's `list[start:stop]`, including its negative indices. */
-function pySlice<T>(items: readonly T[], start: number, stop: number): T[] {
-  const norm = (index: number) =>
-    index < 0 ? Math.max(items.length + index, 0) : Math.min(index, items.length);
-  return items.slice(norm(start), Math.max(norm(start), norm(stop)));
 }

@@ -2,90 +2,37 @@
  * Pushing an image to a registry.
  * @module
  */
-import type { Writable } from "node:stream";
-import type Docker from "dockerode";
 import { createDebug } from "../debug-logger.js";
-import {
-  DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
-  DEFAULT_INACTIVITY_TIMEOUT_MS,
-  DEFAULT_RETRIES,
-  DEFAULT_RETRY_DELAY_MS,
-  DEFAULT_RETRY_JITTER,
-  MAX_RETRIES,
-  MAX_RETRY_DELAY_MS,
-  MAX_RETRY_JITTER,
-  MAX_TIMEOUT_MS,
-} from "../defaults.js";
-import {
-  type CredentialOptions,
-  checkAuthOption,
-  encodeRegistryHeader,
-  lookupRegistryAuth,
-} from "../engine/credentials.js";
+import { lookupRegistryAuth } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { checkImageId, checkRepositoryName, checkTag } from "../engine/image-reference.js";
+import { encodeRegistryHeader } from "../engine/registry-header.js";
 import { engineTreatsAsInsecure } from "../engine/registry-security.js";
-import { EngineHttpError, InvalidArgumentError, PushError } from "../errors.js";
+import { EngineHttpError, PushError } from "../errors.js";
 import { slugify } from "../python/slugify.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
-import type { ProgressListener } from "../streams/progress.js";
 import { PushStream } from "../streams/push-stream.js";
-import { type RetryOptions, withRetries } from "../streams/retry.js";
+import { withRetries } from "../streams/retry.js";
+import { functionOption, optionsObject } from "../validate.js";
 import {
-  functionOption,
-  integerOption,
-  numberOption,
-  optionsObject,
-  show,
-  signalOption,
-} from "../validate.js";
+  type EngineOperationOptions,
+  type NormalizedOperationOptions,
+  normalizeOperationOptions,
+} from "./operation-options.js";
 import { explainPushError } from "./push-errors.js";
 import { nowMicroseconds, parseRegistryUrl, pythonUtcIsoformat } from "./registry-url.js";
 
 const debug = createDebug("prefect-dockerutils:push");
 
 /** Options of {@link pushImage}. */
-export interface PushImageOptions extends RetryOptions {
+export interface PushImageOptions extends EngineOperationOptions {
   /**
    * The tag to push: a letter, digit or `_`, then up to 127 letters, digits, `_`, `.` or `-`.
    * @default the slug of the current UTC time, as Prefect makes it
    * (e.g. `2026-11-27t03-52-22-123456-00-00`)
    */
   readonly tag?: string;
-  /**
-   * Receives one line per status message of the push (`status` and ` progress`), as Prefect
-   * writes them. Nothing is written anywhere when it is absent.
-   */
-  readonly streamProgressTo?: Writable;
-  /** Receives typed progress events. */
-  readonly onProgress?: ProgressListener;
-  /** Cancels the push; the temporary registry tag is still removed. */
-  readonly signal?: AbortSignal;
-  /** Fail when the engine sends nothing for this many milliseconds; 0 disables. @default 0 */
-  readonly inactivityTimeoutMs?: number;
-  /**
-   * Credentials for the registry, overriding the Docker configuration: one login, or a map from
-   * registry host to login.
-   * @default the Docker configuration's (`DOCKER_CONFIG` or `~/.docker/config.json`)
-   */
-  readonly auth?: CredentialOptions["auth"];
-  /**
-   * How long a credential helper (`docker-credential-*`) may take, in milliseconds, before it is
-   * killed and the push fails with a `CredentialsError` naming it.
-   * @default 30000
-   */
-  readonly credentialHelperTimeoutMs?: number;
-  /**
-   * The environment to find the engine and the Docker configuration in.
-   * @default process.env
-   */
-  readonly env?: NodeJS.ProcessEnv;
-  /**
-   * A dockerode client whose engine to push on (only its endpoint is used).
-   * @default the engine `env` names, as dockerClient({ env }) finds it
-   */
-  readonly docker?: Docker;
   /** The clock for the default tag, in microseconds since the epoch. */
   readonly now?: () => bigint;
 }
@@ -109,76 +56,18 @@ export interface PushResult {
 }
 
 /** {@link PushImageOptions} after the one normalising pass. */
-interface PushSettings {
+interface PushSettings extends NormalizedOperationOptions {
   readonly tag: string | undefined;
-  readonly streamProgressTo: Writable | undefined;
-  readonly onProgress: ProgressListener | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly inactivityTimeoutMs: number;
-  readonly retries: number;
-  readonly retryDelayMs: number;
-  readonly retryJitter: number;
-  readonly auth: CredentialOptions["auth"];
-  readonly credentialHelperTimeoutMs: number;
-  readonly env: NodeJS.ProcessEnv | undefined;
-  readonly docker: Docker | undefined;
   readonly now: () => bigint;
 }
 
 /** Checks every option once, before any I/O, naming the option and the bad value. */
 function pushSettings(options: PushImageOptions | undefined): PushSettings {
   const given = optionsObject<PushImageOptions>("pushImage's options", options);
-  const streamProgressTo = given.streamProgressTo;
-  if (
-    streamProgressTo !== undefined &&
-    (streamProgressTo === null ||
-      typeof (streamProgressTo as { write?: unknown }).write !== "function")
-  ) {
-    throw new InvalidArgumentError(
-      `streamProgressTo must be a writable stream such as process.stdout, got ${show(streamProgressTo)}`,
-    );
-  }
-  const env = given.env;
-  if (env !== undefined && (env === null || typeof env !== "object")) {
-    throw new InvalidArgumentError(`env must be an object such as process.env, got ${show(env)}`);
-  }
-  const docker = given.docker;
-  if (docker !== undefined && (docker === null || typeof docker !== "object")) {
-    throw new InvalidArgumentError(
-      `docker must be a dockerode client such as dockerClient(), got ${show(docker)}`,
-    );
-  }
-  if (given.auth !== undefined) checkAuthOption(given.auth);
   return {
+    ...normalizeOperationOptions(given),
     // Prefect: `tag = tag or slugify(...)`, so an empty tag means the default.
     tag: given.tag === undefined || given.tag === "" ? undefined : checkTag(given.tag, "tag"),
-    streamProgressTo,
-    onProgress: functionOption<ProgressListener>("onProgress", given.onProgress),
-    signal: signalOption("signal", given.signal),
-    inactivityTimeoutMs: integerOption(
-      "inactivityTimeoutMs",
-      given.inactivityTimeoutMs,
-      DEFAULT_INACTIVITY_TIMEOUT_MS,
-      { min: 0, max: MAX_TIMEOUT_MS },
-    ),
-    retries: integerOption("retries", given.retries, DEFAULT_RETRIES, { min: 0, max: MAX_RETRIES }),
-    retryDelayMs: integerOption("retryDelayMs", given.retryDelayMs, DEFAULT_RETRY_DELAY_MS, {
-      min: 0,
-      max: MAX_RETRY_DELAY_MS,
-    }),
-    retryJitter: numberOption("retryJitter", given.retryJitter, DEFAULT_RETRY_JITTER, {
-      min: 0,
-      max: MAX_RETRY_JITTER,
-    }),
-    auth: given.auth,
-    credentialHelperTimeoutMs: integerOption(
-      "credentialHelperTimeoutMs",
-      given.credentialHelperTimeoutMs,
-      DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
-      { min: 1, max: MAX_TIMEOUT_MS },
-    ),
-    env,
-    docker,
     now: functionOption<() => bigint>("now", given.now) ?? nowMicroseconds,
   };
 }

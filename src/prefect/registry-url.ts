@@ -2,8 +2,9 @@
  * Reading registry URLs the way Prefect's Python code does.
  * @module
  */
-import { isRegistryHost } from "../engine/image-reference.js";
+
 import { InvalidArgumentError } from "../errors.js";
+import { isRegistryHost } from "../reference/image-reference.js";
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 

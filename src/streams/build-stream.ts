@@ -2,7 +2,6 @@
  * Interpreting the engine's build stream: progress, the image ID, and in-stream errors.
  * @module
  */
-import type { Writable } from "node:stream";
 import { BuildError } from "../errors.js";
 import {
   engineError,
@@ -15,16 +14,10 @@ import { LineTail } from "./line-tail.js";
 import {
   type BuildStepEvent,
   layerStatusEvent,
-  type ProgressListener,
+  type ProgressOutputs,
   parseBuildStep,
   writeProgress,
 } from "./progress.js";
-
-/** Where {@link BuildStream} sends what it reads. */
-export interface BuildStreamOutputs {
-  readonly streamProgressTo?: Writable | undefined;
-  readonly onProgress?: ProgressListener | undefined;
-}
 
 /**
  * Reads one build's messages as Prefect's `_build_image_once` does: `stream` text goes to the
@@ -32,12 +25,12 @@ export interface BuildStreamOutputs {
  * Pure: it never talks to the engine, so recorded streams can be replayed in tests.
  */
 export class BuildStream {
-  readonly #outputs: BuildStreamOutputs;
+  readonly #outputs: ProgressOutputs;
   readonly #tail = new LineTail();
   #step: BuildStepEvent | undefined;
   #imageId: string | undefined;
 
-  constructor(outputs: BuildStreamOutputs = {}) {
+  constructor(outputs: ProgressOutputs = {}) {
     this.#outputs = outputs;
   }
 

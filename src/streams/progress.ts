@@ -154,6 +154,14 @@ export type ProgressEvent =
 /** A callback receiving typed progress events. Exceptions it throws fail the operation. */
 export type ProgressListener = (event: ProgressEvent) => void;
 
+/** Where a stream reader sends what it reads: the text, and typed events. */
+export interface ProgressOutputs {
+  /** Receives the output as text, as the docker CLI and Prefect write it. */
+  readonly streamProgressTo?: Writable | undefined;
+  /** Receives typed progress events. */
+  readonly onProgress?: ProgressListener | undefined;
+}
+
 const STEP = /^Step (\d+)\/(\d+) : (.*)$/s;
 
 /** Parses the `Step N/M : INSTRUCTION` line the classic builder prints before each step. */

@@ -2,7 +2,6 @@
  * Interpreting the engine's push stream: status lines, the digest, and in-stream errors.
  * @module
  */
-import type { Writable } from "node:stream";
 import { PushError } from "../errors.js";
 import {
   engineError,
@@ -12,12 +11,10 @@ import {
   tooLongLineMessage,
 } from "./json-lines.js";
 import { LineTail } from "./line-tail.js";
-import { layerStatusEvent, type ProgressListener, writeProgress } from "./progress.js";
+import { layerStatusEvent, type ProgressOutputs, writeProgress } from "./progress.js";
 
 /** Where {@link PushStream} sends what it reads. */
-export interface PushStreamOutputs {
-  readonly streamProgressTo?: Writable | undefined;
-  readonly onProgress?: ProgressListener | undefined;
+export interface PushStreamOutputs extends ProgressOutputs {
   /** The tag being pushed, for digest events of engines that leave `aux.Tag` out. */
   readonly tag: string;
 }

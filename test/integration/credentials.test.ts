@@ -5,12 +5,9 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
-import {
-  encodeRegistryHeader,
-  registryAuthHeader,
-  registryConfigHeader,
-} from "../../src/engine/credentials.js";
+import { registryAuthHeader, registryConfigHeader } from "../../src/engine/credentials.js";
 import { dockerClient } from "../../src/engine/docker-client.js";
+import { encodeRegistryHeader } from "../../src/engine/registry-header.js";
 import {
   authRegistry,
   buildWith,

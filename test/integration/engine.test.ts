@@ -13,13 +13,10 @@ import path from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { checkEngine } from "../../src/engine/check-engine.js";
-import {
-  encodeRegistryHeader,
-  registryAuthHeader,
-  registryConfigHeader,
-} from "../../src/engine/credentials.js";
+import { registryAuthHeader, registryConfigHeader } from "../../src/engine/credentials.js";
 import { dockerClient } from "../../src/engine/docker-client.js";
 import { resolveEngine } from "../../src/engine/endpoint.js";
+import { encodeRegistryHeader } from "../../src/engine/registry-header.js";
 import { EngineUnreachableError } from "../../src/errors.js";
 import {
   authRegistry,

@@ -1,0 +1,147 @@
+/**
+ * The options every engine operation takes (`buildImage`, `pushImage`, `ImageBuilder.build()`):
+ * where the engine and the Docker configuration are, registry logins, progress, cancellation,
+ * inactivity and retries. Declared, documented and checked once here; each operation's options
+ * extend them.
+ * @module
+ */
+import type { Writable } from "node:stream";
+import type Docker from "dockerode";
+import {
+  DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
+  DEFAULT_INACTIVITY_TIMEOUT_MS,
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_RETRY_JITTER,
+  MAX_RETRIES,
+  MAX_RETRY_DELAY_MS,
+  MAX_RETRY_JITTER,
+  MAX_TIMEOUT_MS,
+} from "../defaults.js";
+import type { CredentialOptions } from "../engine/credentials.js";
+import { checkAuthOption } from "../engine/registry-auth.js";
+import type { ProgressListener } from "../streams/progress.js";
+import type { RetryOptions } from "../streams/retry.js";
+import {
+  functionOption,
+  integerOption,
+  numberOption,
+  objectOption,
+  signalOption,
+  writableOption,
+} from "../validate.js";
+
+/** The options of every engine operation: {@link BuildImageOptions} and {@link PushImageOptions}. */
+export interface EngineOperationOptions extends RetryOptions {
+  /**
+   * Receives the engine's output as text as it arrives, as Prefect writes it (a build's output,
+   * one line per status message of a push), e.g. `process.stdout`. Nothing at all is written
+   * anywhere when it is absent.
+   * @default undefined
+   */
+  readonly streamProgressTo?: Writable;
+  /** Receives typed progress events. @default undefined */
+  readonly onProgress?: ProgressListener;
+  /**
+   * Cancels the operation: its requests and streams are destroyed and it rejects with the
+   * signal's reason. What it made on the way (a push's temporary tag, a build's files) is still
+   * removed.
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * Fail when the engine sends nothing for this many milliseconds (a long silent RUN counts as
+   * nothing). 0 disables the check.
+   * @default 0
+   */
+  readonly inactivityTimeoutMs?: number;
+  /**
+   * Registry credentials overriding the Docker configuration: one login, or a map from registry
+   * host to login (a build may pull `FROM` images from several registries: give a map, or a login
+   * with `serveraddress`).
+   * @default the Docker configuration's (`DOCKER_CONFIG` or `~/.docker/config.json`)
+   */
+  readonly auth?: CredentialOptions["auth"];
+  /**
+   * How long a credential helper (`docker-credential-*`) may take, in milliseconds, before it is
+   * killed and the operation fails with a `CredentialsError` naming it.
+   * @default 30000
+   */
+  readonly credentialHelperTimeoutMs?: number;
+  /**
+   * The environment to find the engine and the Docker configuration in.
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /**
+   * A dockerode client whose engine to use (only its endpoint is used, never its request code).
+   * @default the engine `env` names, as dockerClient({ env }) finds it
+   */
+  readonly docker?: Docker;
+}
+
+/** {@link EngineOperationOptions} after {@link normalizeOperationOptions}. */
+export interface NormalizedOperationOptions {
+  readonly streamProgressTo: Writable | undefined;
+  readonly onProgress: ProgressListener | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly inactivityTimeoutMs: number;
+  readonly auth: CredentialOptions["auth"];
+  readonly credentialHelperTimeoutMs: number;
+  readonly env: NodeJS.ProcessEnv | undefined;
+  readonly docker: Docker | undefined;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly retryJitter: number;
+}
+
+/**
+ * Checks the options every operation shares and fills in their defaults, before any I/O. Each
+ * failure is an `InvalidArgumentError` naming the option and the bad value.
+ *
+ * @param given - the caller's options object, already known to be an object.
+ */
+export function normalizeOperationOptions(
+  given: EngineOperationOptions,
+): NormalizedOperationOptions {
+  if (given.auth !== undefined) checkAuthOption(given.auth);
+  return {
+    streamProgressTo: writableOption<Writable>("streamProgressTo", given.streamProgressTo),
+    onProgress: functionOption<ProgressListener>("onProgress", given.onProgress),
+    signal: signalOption("signal", given.signal),
+    inactivityTimeoutMs: integerOption(
+      "inactivityTimeoutMs",
+      given.inactivityTimeoutMs,
+      DEFAULT_INACTIVITY_TIMEOUT_MS,
+      { min: 0, max: MAX_TIMEOUT_MS },
+    ),
+    auth: given.auth,
+    credentialHelperTimeoutMs: integerOption(
+      "credentialHelperTimeoutMs",
+      given.credentialHelperTimeoutMs,
+      DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
+      { min: 1, max: MAX_TIMEOUT_MS },
+    ),
+    env: objectOption<NodeJS.ProcessEnv>(
+      "env",
+      given.env,
+      "an environment object such as process.env",
+    ),
+    docker: objectOption<Docker>(
+      "docker",
+      given.docker,
+      "a dockerode client such as dockerClient()",
+    ),
+    retries: integerOption("retries", given.retries, DEFAULT_RETRIES, {
+      min: 0,
+      max: MAX_RETRIES,
+    }),
+    retryDelayMs: integerOption("retryDelayMs", given.retryDelayMs, DEFAULT_RETRY_DELAY_MS, {
+      min: 0,
+      max: MAX_RETRY_DELAY_MS,
+    }),
+    retryJitter: numberOption("retryJitter", given.retryJitter, DEFAULT_RETRY_JITTER, {
+      min: 0,
+      max: MAX_RETRY_JITTER,
+    }),
+  };
+}

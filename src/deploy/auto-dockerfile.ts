@@ -7,10 +7,10 @@ import { constants } from "node:fs";
 import { lstat, mkdtemp, open, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { registryOfImage } from "../reference/image-reference.js";
 import { InvalidArgumentError } from "../errors.js";
 import { copyInstruction } from "../prefect/dockerfile.js";
 import { getPrefectImageName } from "../prefect/prefect-image.js";
+import { registryOfImage } from "../reference/image-reference.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;

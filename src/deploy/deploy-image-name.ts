@@ -3,10 +3,11 @@
  * namespace setting and the steps' whitespace check.
  * @module
  */
-import { registryOfImage } from "../reference/image-reference.js";
+
 import { InvalidArgumentError } from "../errors.js";
 import { splitRepositoryPath } from "../prefect/image-name.js";
 import { pythonRepr } from "../python/repr.js";
+import { registryOfImage } from "../reference/image-reference.js";
 import { show } from "../validate.js";
 
 /**

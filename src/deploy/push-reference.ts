@@ -5,8 +5,8 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import { createDebug } from "../debug-logger.js";
 import type Docker from "dockerode";
+import { createDebug } from "../debug-logger.js";
 import { type CredentialOptions, registryAuthHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";

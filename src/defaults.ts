@@ -19,6 +19,12 @@ export const DEFAULT_INACTIVITY_TIMEOUT_MS = 0;
 /** Largest timeout any option accepts: what `setTimeout` can wait (about 24.8 days). */
 export const MAX_TIMEOUT_MS = 2_147_483_647;
 
+/**
+ * How long removing a push's registry tag may take once the push has settled (success, failure or
+ * abort): the engine is asked, but an engine that never answers must not keep the push pending.
+ */
+export const CLEANUP_TIMEOUT_MS = 10_000;
+
 /** How long `checkEngine` waits for `/_ping`. */
 export const DEFAULT_PING_TIMEOUT_MS = 2_000;
 /** The same for `ssh://` endpoints, whose handshake takes longer. */

@@ -2,7 +2,9 @@
  * Pushing an image to a registry.
  * @module
  */
+
 import { createDebug } from "../debug-logger.js";
+import { CLEANUP_TIMEOUT_MS } from "../defaults.js";
 import { lookupRegistryAuth } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
@@ -177,12 +179,15 @@ export async function pushImageDetailed(
     });
     return { reference, tag, ...pushed, warnings };
   } finally {
-    // Prefect's push always removes its registry tag; noprune keeps the image itself.
+    // Prefect's push always removes its registry tag; noprune keeps the image itself. Not the
+    // caller's signal (an aborted push still removes its tag), but bounded: a silent engine
+    // must not keep the push pending forever.
     await engine
       .requestJson({
         method: "DELETE",
         path: enginePath`/images/${reference}`,
         query: { noprune: "1" },
+        signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS),
       })
       .catch((error: unknown) => debug("could not remove %s: %s", reference, errorText(error)));
   }

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { CLEANUP_TIMEOUT_MS } from "../../src/defaults.js";
 import {
   buildImage,
   DockerUtilsError,
@@ -147,6 +148,27 @@ describe("a connection cut in the middle", () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PushError);
     expect((error as Error).message).toMatch(/connection was cut/);
+    expect(await registryTags()).toEqual([]);
+  });
+});
+
+describe("an engine that goes silent while the push cleans up", () => {
+  it("still settles the push, within the cleanup bound, when removing the tag gets no answer", async () => {
+    await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
+    const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
+    // Only the answer to DELETE /images/<tag> holds "Untagged": the engine removes the tag, but
+    // its answer never arrives.
+    proxy.stallAt('"Untagged"');
+    const started = performance.now();
+    const reference = await pushImage(bigImage, REGISTRY_URL, repo("silent-cleanup"), {
+      docker: client,
+      tag: "silent",
+      retries: 0,
+    });
+    const elapsedMs = performance.now() - started;
+    expect(reference).toBe(`127.0.0.1:5555/${repo("silent-cleanup")}:silent`);
+    expect(elapsedMs).toBeGreaterThanOrEqual(CLEANUP_TIMEOUT_MS - 100);
+    expect(elapsedMs).toBeLessThan(CLEANUP_TIMEOUT_MS + 15_000);
     expect(await registryTags()).toEqual([]);
   });
 });

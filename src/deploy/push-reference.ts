@@ -8,12 +8,9 @@ import type { Writable } from "node:stream";
 import type Docker from "dockerode";
 import { createDebug } from "../debug-logger.js";
 import { type CredentialOptions, registryAuthHeader } from "../engine/credentials.js";
-import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
-import { enginePath } from "../engine/engine-path.js";
-import { EngineHttpError, PushError } from "../errors.js";
-import { Attempt, readResponse } from "../streams/attempt.js";
+import { openEngine } from "../engine/engine-connection.js";
+import { pushAttempt } from "../prefect/push-attempt.js";
 import type { ProgressListener } from "../streams/progress.js";
-import { PushStream } from "../streams/push-stream.js";
 import { type RetryOptions, withRetries } from "../streams/retry.js";
 import { validateReference } from "./deploy-image-name.js";
 
@@ -72,7 +69,7 @@ export async function pushReference(
     ...(auth ? { auth } : {}),
   });
   const pushed = await withRetries(
-    (attempt) => pushOnce(engine, repository, tag, authHeader, options, attempt),
+    (attempt) => pushAttempt(engine, repository, tag, authHeader, options, attempt),
     {
       ...options,
       signal,
@@ -83,45 +80,4 @@ export async function pushReference(
     },
   );
   return { reference, ...pushed };
-}
-
-async function pushOnce(
-  engine: EngineConnection,
-  repository: string,
-  tag: string | undefined,
-  authHeader: string,
-  options: PushReferenceOptions,
-  attemptNumber: number,
-): Promise<{ digest: string; size: number | undefined }> {
-  using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
-  const reader = new PushStream({
-    streamProgressTo: options.streamProgressTo,
-    onProgress: options.onProgress,
-    tag: tag ?? "",
-  });
-  debug("push %s:%s (attempt %d)", repository, tag ?? "*", attemptNumber);
-  try {
-    const response = await engine.request({
-      method: "POST",
-      path: enginePath`/images/${repository}/push`,
-      query: tag === undefined ? {} : { tag },
-      headers: { "X-Registry-Auth": authHeader },
-      signal: attempt.signal,
-    });
-    await readResponse(response, attempt, (line) => reader.handle(line));
-  } catch (error) {
-    if (attempt.signal.aborted) throw attempt.reason;
-    if (error instanceof PushError) throw error;
-    throw new PushError(error instanceof Error ? error.message : String(error), {
-      statusCode: error instanceof EngineHttpError ? error.statusCode : undefined,
-      logTail: reader.logTail,
-      cause: error,
-    });
-  }
-  if (!reader.pushed) {
-    throw new PushError("The push ended without the registry confirming a digest", {
-      logTail: reader.logTail,
-    });
-  }
-  return reader.pushed;
 }

@@ -6,15 +6,13 @@
 import { createDebug } from "../debug-logger.js";
 import { CLEANUP_TIMEOUT_MS } from "../defaults.js";
 import { lookupRegistryAuth } from "../engine/credentials.js";
-import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
+import { openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { checkImageId, checkRepositoryName, checkTag } from "../engine/image-reference.js";
 import { encodeRegistryHeader } from "../engine/registry-header.js";
 import { engineTreatsAsInsecure } from "../engine/registry-security.js";
-import { EngineHttpError, PushError } from "../errors.js";
+import { PushError } from "../errors.js";
 import { slugify } from "../python/slugify.js";
-import { Attempt, readResponse } from "../streams/attempt.js";
-import { PushStream } from "../streams/push-stream.js";
 import { withRetries } from "../streams/retry.js";
 import { functionOption, optionsObject } from "../validate.js";
 import {
@@ -22,6 +20,7 @@ import {
   type NormalizedOperationOptions,
   normalizeOperationOptions,
 } from "./operation-options.js";
+import { engineErrorText, engineStatusOf, pushAttempt } from "./push-attempt.js";
 import { explainPushError } from "./push-errors.js";
 import { nowMicroseconds, parseRegistryUrl, pythonUtcIsoformat } from "./registry-url.js";
 
@@ -127,7 +126,7 @@ export async function pushImageDetailed(
   if (registry.scheme === "https") {
     const insecure = await engineTreatsAsInsecure(engine, host, signal).catch((error: unknown) => {
       signal?.throwIfAborted();
-      debug("cannot read the engine's registry settings: %s", errorText(error));
+      debug("cannot read the engine's registry settings: %s", engineErrorText(error));
       return undefined;
     });
     if (insecure) {
@@ -153,11 +152,14 @@ export async function pushImageDetailed(
     });
   } catch (error) {
     signal?.throwIfAborted();
-    throw new PushError(errorText(error), { statusCode: statusOf(error), cause: error });
+    throw new PushError(engineErrorText(error), {
+      statusCode: engineStatusOf(error),
+      cause: error,
+    });
   }
   try {
     const pushed = await withRetries(
-      (attempt) => pushOnce(engine, repository, tag, authHeader, settings, attempt),
+      (attempt) => pushAttempt(engine, repository, tag, authHeader, settings, attempt),
       {
         retries: settings.retries,
         retryDelayMs: settings.retryDelayMs,
@@ -189,59 +191,8 @@ export async function pushImageDetailed(
         query: { noprune: "1" },
         signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS),
       })
-      .catch((error: unknown) => debug("could not remove %s: %s", reference, errorText(error)));
+      .catch((error: unknown) =>
+        debug("could not remove %s: %s", reference, engineErrorText(error)),
+      );
   }
-}
-
-async function pushOnce(
-  engine: EngineConnection,
-  repository: string,
-  tag: string,
-  authHeader: string,
-  options: PushSettings,
-  attemptNumber: number,
-): Promise<{ digest: string; size: number | undefined }> {
-  using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
-  const reader = new PushStream({
-    streamProgressTo: options.streamProgressTo,
-    onProgress: options.onProgress,
-    tag,
-  });
-  debug("push %s:%s (attempt %d)", repository, tag, attemptNumber);
-  try {
-    const response = await engine.request({
-      method: "POST",
-      path: enginePath`/images/${repository}/push`,
-      query: { tag },
-      headers: { "X-Registry-Auth": authHeader },
-      signal: attempt.signal,
-    });
-    await readResponse(response, attempt, (line) => reader.handle(line));
-  } catch (error) {
-    if (attempt.signal.aborted) throw attempt.reason;
-    if (error instanceof PushError) throw error;
-    throw new PushError(errorText(error), {
-      statusCode: statusOf(error),
-      logTail: reader.logTail,
-      cause: error,
-    });
-  }
-  if (!reader.pushed) {
-    throw new PushError("The push ended without the registry confirming a digest", {
-      logTail: reader.logTail,
-    });
-  }
-  return reader.pushed;
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof EngineHttpError) return error.message;
-  const json = (error as { json?: { message?: unknown } } | undefined)?.json;
-  if (json && typeof json.message === "string") return json.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof status === "number" ? status : undefined;
 }

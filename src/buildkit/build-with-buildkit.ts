@@ -10,6 +10,7 @@ import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BuildContextOverlay } from "../context/build-context.js";
 import { createDebug } from "../debug-logger.js";
+import { buildQuery } from "../engine/build-query.js";
 import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { buildAuthOption } from "../engine/registry-auth.js";
@@ -236,7 +237,7 @@ async function buildOnce(
   const requested = engine.request({
     method: "POST",
     path: "/build",
-    query: buildQuery(options, plan.dockerfile, session.id, buildId),
+    query: buildKitQuery(options, plan.dockerfile, session.id, buildId),
     // No body: the context travels through the session (remote=client-session).
     signal: attempt.signal,
   });
@@ -334,47 +335,18 @@ function cancelBuild(engine: EngineConnection, buildId: string): void {
     );
 }
 
-function buildQuery(
+/** BuildKit's query: the shared build settings, plus the session and file sync it uses. */
+function buildKitQuery(
   options: BuildKitBuildOptions,
   dockerfile: string,
   session: string,
   buildId: string,
 ): Record<string, unknown> {
-  const {
-    tag,
-    pull,
-    platform,
-    buildArgs,
-    target,
-    noCache,
-    extraHosts,
-    networkMode,
-    cacheFrom,
-    shmSize,
-    memory,
-    labels,
-  } = options;
   return {
     version: "2",
     session,
     remote: "client-session",
     buildid: buildId,
-    dockerfile,
-    t: tag,
-    pull: pull ? "1" : undefined,
-    platform,
-    labels: labels ? JSON.stringify(labels) : undefined,
-    buildargs: buildArgs ? JSON.stringify(buildArgs) : undefined,
-    target,
-    nocache: noCache ? "1" : undefined,
-    extrahosts: extraHosts
-      ? Object.entries(extraHosts)
-          .map(([host, ip]) => `${host}:${ip}`)
-          .join(",")
-      : undefined,
-    networkmode: networkMode,
-    cachefrom: cacheFrom ? JSON.stringify(cacheFrom) : undefined,
-    shmsize: shmSize,
-    memory,
+    ...buildQuery(options, dockerfile, options.labels),
   };
 }

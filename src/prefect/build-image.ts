@@ -6,6 +6,7 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { type BuildContextOverlay, createBuildContext } from "../context/build-context.js";
 import { createDebug } from "../debug-logger.js";
+import { buildQuery } from "../engine/build-query.js";
 import { registryConfigHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
@@ -244,7 +245,7 @@ async function buildOnce(
     const response = await engine.request({
       method: "POST",
       path: "/build",
-      query: buildQuery(options, buildContext.dockerfile),
+      query: classicQuery(options, buildContext.dockerfile),
       body,
       headers,
       signal: attempt.signal,
@@ -289,47 +290,15 @@ async function findBuiltImage(
   }
 }
 
-function buildQuery(
+/** The classic builder's query: the shared build settings, plus what only it takes. */
+function classicQuery(
   options: NormalizedBuildImageOptions,
   dockerfile: string,
 ): Record<string, unknown> {
-  const {
-    tag,
-    pull,
-    platform,
-    buildArgs,
-    target,
-    noCache,
-    rm,
-    forceRm,
-    extraHosts,
-    networkMode,
-    cacheFrom,
-    shmSize,
-    memory,
-    squash,
-    labels,
-  } = options;
   return {
-    dockerfile,
-    t: tag,
-    pull: pull ? "1" : undefined,
-    platform,
-    labels: JSON.stringify({ ...labels, ...IMAGE_LABELS }),
-    buildargs: buildArgs ? JSON.stringify(buildArgs) : undefined,
-    target,
-    nocache: noCache ? "1" : undefined,
-    rm: rm ? "1" : "0",
-    forcerm: forceRm ? "1" : "0",
-    extrahosts: extraHosts
-      ? Object.entries(extraHosts)
-          .map(([host, ip]) => `${host}:${ip}`)
-          .join(",")
-      : undefined,
-    networkmode: networkMode,
-    cachefrom: cacheFrom ? JSON.stringify(cacheFrom) : undefined,
-    shmsize: shmSize,
-    memory,
-    squash: squash ? "1" : undefined,
+    ...buildQuery(options, dockerfile, { ...options.labels, ...IMAGE_LABELS }),
+    rm: options.rm ? "1" : "0",
+    forcerm: options.forceRm ? "1" : "0",
+    squash: options.squash ? "1" : undefined,
   };
 }

@@ -1,0 +1,52 @@
+/**
+ * The query parameters of the engine's `POST /build` that the classic builder and BuildKit share.
+ * @module
+ */
+
+/** The build settings both builders send in the query of `POST /build`. */
+export interface BuildQueryOptions {
+  readonly tag?: string | undefined;
+  readonly pull?: boolean | undefined;
+  readonly platform?: string | undefined;
+  readonly buildArgs?: Readonly<Record<string, string>> | undefined;
+  readonly target?: string | undefined;
+  readonly noCache?: boolean | undefined;
+  readonly extraHosts?: Readonly<Record<string, string>> | undefined;
+  readonly networkMode?: string | undefined;
+  readonly cacheFrom?: readonly string[] | undefined;
+  readonly shmSize?: number | undefined;
+  readonly memory?: number | undefined;
+}
+
+/**
+ * The shared part of a build's query, in the engine's names: `t`, `pull`, `platform`, `labels`,
+ * `buildargs`, `target`, `nocache`, `extrahosts`, `networkmode`, `cachefrom`, `shmsize`,
+ * `memory`. Absent settings are `undefined`, which the request leaves out.
+ */
+export function buildQuery(
+  options: BuildQueryOptions,
+  dockerfile: string,
+  labels: Readonly<Record<string, string>> | undefined,
+): Record<string, unknown> {
+  const { buildArgs, extraHosts, cacheFrom } = options;
+  return {
+    dockerfile,
+    t: options.tag,
+    pull: options.pull ? "1" : undefined,
+    platform: options.platform,
+    labels: labels ? JSON.stringify(labels) : undefined,
+    buildargs: buildArgs ? JSON.stringify(buildArgs) : undefined,
+    target: options.target,
+    nocache: options.noCache ? "1" : undefined,
+    // The engine splits "host:ip,host:ip" (the normaliser refuses `,` and `:` in host names).
+    extrahosts: extraHosts
+      ? Object.entries(extraHosts)
+          .map(([host, ip]) => `${host}:${ip}`)
+          .join(",")
+      : undefined,
+    networkmode: options.networkMode,
+    cachefrom: cacheFrom ? JSON.stringify(cacheFrom) : undefined,
+    shmsize: options.shmSize,
+    memory: options.memory,
+  };
+}

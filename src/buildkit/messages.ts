@@ -36,6 +36,9 @@
  * The codecs are written in the shape protobufjs's static code generator emits, against its
  * `minimal` runtime: the reflection runtime would add about 20 ms to the first build of a process
  * and nothing else, and these messages are few and frozen.
+ *
+ * Over 400 lines on purpose: it is the one place the wire schema above lives, a codec per message
+ * in the same order, so that a field number is checked against BuildKit's in one read.
  * @module
  */
 import type * as Protobuf from "protobufjs/minimal.js";

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BuildContextOverlay } from "../context/build-context.js";
@@ -74,6 +75,15 @@ export interface BuildKitBuildOptions extends RetryOptions {
   readonly env?: NodeJS.ProcessEnv | undefined;
   /** Host files and folders laid over the context (ImageBuilder's copies). */
   readonly overlays?: readonly BuildContextOverlay[] | undefined;
+}
+
+/**
+ * Starts loading what a BuildKit session needs (grpc-js, protobufjs), about 100 ms at the first
+ * build of a process, so that it overlaps other waits (the engine's ping). Never rejects: a
+ * failure to load surfaces when the session needs the modules.
+ */
+export function preloadBuildKit(): void {
+  Promise.all([loadGrpc(), loadMessages()]).catch(() => undefined);
 }
 
 /** BuildKit failures that a retry cannot fix, whatever else their text says. */
@@ -231,17 +241,7 @@ async function buildOnce(
   const session = new BuildKitSession({ name: plan.name, sharedKey: plan.sharedKey });
   const buildId = randomBytes(32).toString("hex");
   debug("BuildKit build %s, session %s (attempt %d)", buildId, session.id, plan.attempt);
-  // The request goes first: the engine sets the build up for about 100 ms before it reads
-  // anything through the session, time in which grpc-js and protobufjs load (at the first build
-  // of a process) and the session opens. The engine waits for the session the build names.
-  const requested = engine.request({
-    method: "POST",
-    path: "/build",
-    query: buildKitQuery(options, plan.dockerfile, session.id, buildId),
-    // No body: the context travels through the session (remote=client-session).
-    signal: attempt.signal,
-  });
-  requested.catch(() => undefined);
+  let requested: Promise<IncomingMessage> | undefined;
   let stream: BuildKitStream | undefined;
   let started: Promise<void> = Promise.resolve();
   /** A failure on this side (an unreadable file, a credential helper) that explains the build's. */
@@ -249,6 +249,7 @@ async function buildOnce(
   let succeeded = false;
   try {
     const [grpc, messages] = await Promise.all([loadGrpc(), loadMessages()]);
+    attempt.signal.throwIfAborted();
     const reader = new BuildKitStream(messages, options);
     stream = reader;
     const services: SessionService[] = [
@@ -270,6 +271,9 @@ async function buildOnce(
       }),
     ];
     if (plan.agents.size > 0) services.push(sshService(grpc, messages, plan.agents));
+    // The session opens first, as the docker CLI's does, and the build request goes out while
+    // it does: the engine finds the session the build names as soon as it looks for it, instead
+    // of waiting for it.
     started = session.start(engine, services, attempt.signal).catch((error: unknown) => {
       attempt.fail(
         new BuildError(`Could not open the BuildKit session: ${(error as Error).message}`, {
@@ -277,12 +281,20 @@ async function buildOnce(
         }),
       );
     });
+    requested = engine.request({
+      method: "POST",
+      path: "/build",
+      query: buildKitQuery(options, plan.dockerfile, session.id, buildId),
+      // No body: the context travels through the session (remote=client-session).
+      signal: attempt.signal,
+    });
+    requested.catch(() => undefined);
     const response = await requested;
     await readResponse(response, attempt, (line) => reader.handle(line));
     succeeded = true;
   } catch (error) {
     if (attempt.signal.aborted) {
-      cancelBuild(engine, buildId);
+      if (requested !== undefined) cancelBuild(engine, buildId);
       throw attempt.reason;
     }
     if (error instanceof BuildError) {
@@ -304,7 +316,7 @@ async function buildOnce(
   } finally {
     // A request still under way, or a response never read, must not hold its connection.
     if (!succeeded) attempt.fail(new Error("the BuildKit build ended"));
-    void requested.then(
+    void requested?.then(
       (response) => response.destroy(),
       () => undefined,
     );

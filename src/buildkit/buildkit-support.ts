@@ -2,7 +2,7 @@
  * Whether an engine can build with BuildKit, decided from its `/_ping` answer.
  * @module
  */
-import type { EngineConnection } from "../engine/engine-connection.js";
+import type { EngineConnection, EnginePing } from "../engine/engine-connection.js";
 import { BuildError, InvalidArgumentError } from "../errors.js";
 
 /** The oldest API version whose builds take `version=2` and a session (Docker 18.09). */
@@ -12,13 +12,6 @@ function versionAtLeast(version: string, minimum: string): boolean {
   const [major = 0, minor = 0] = version.split(".").map(Number);
   const [wantMajor = 0, wantMinor = 0] = minimum.split(".").map(Number);
   return major > wantMajor || (major === wantMajor && minor >= wantMinor);
-}
-
-/** What the engine said about itself in `/_ping`. */
-export interface EnginePing {
-  readonly apiVersion: string | undefined;
-  readonly builderVersion: string | undefined;
-  readonly osType: string | undefined;
 }
 
 /**
@@ -41,7 +34,6 @@ export function assertBuildKitSupport(ping: EnginePing, endpoint: string): void 
   }
 }
 
-/** Answers by endpoint: every `buildImage` call opens its own connection to the same engine. */
 /** The API version of Docker 23, the first engine whose BuildKit applies `shmsize`. */
 export const MIN_SHM_SIZE_API_VERSION = "1.42";
 
@@ -61,10 +53,15 @@ export function assertShmSizeSupport(
   }
 }
 
+/** Answers by endpoint: every `buildImage` call opens its own connection to the same engine. */
 const pings = new Map<string, Promise<EnginePing>>();
 
-/** The engine's `/_ping` headers, asked once per endpoint and process. */
+/**
+ * The engine's `/_ping` headers: those of the connection's own last ping when it has one, else
+ * asked once per endpoint and process.
+ */
 export function pingEngine(engine: EngineConnection, signal?: AbortSignal): Promise<EnginePing> {
+  if (engine.lastPing !== undefined) return Promise.resolve(engine.lastPing);
   const key = engine.endpoint.url;
   let ping = pings.get(key);
   if (ping === undefined) {

@@ -5,7 +5,6 @@
  * for, its entries turned into what the DiffCopy sender needs.
  * @module
  */
-import nodeFs from "node:fs";
 import type { BuildContextOverlay, ContextFile } from "../context/context-walker.js";
 import { type ContextEntry, walkContext } from "../context/context-walker.js";
 
@@ -54,18 +53,12 @@ export interface SyncFilter {
 
 /**
  * The engine decides whether a file changed since the last build by comparing its time to the
- * nanosecond; the walker reads whole seconds, as tar headers have them, so a file rewritten
- * within the second a build read it would look unchanged. Files get their exact time here (one
- * more `lstat` each, about 2 µs); folders and links need none, as no content is sent for them.
+ * nanosecond; tar headers have whole seconds, so a file rewritten within the second a build read
+ * it would look unchanged. The walker gives files their exact time (from the one `lstat` it makes
+ * anyway); folders and links need none, as no content is sent for them.
  */
 function exactTime(entry: ContextEntry): bigint {
-  if (entry.type === "file" && entry.hostPath !== undefined) {
-    try {
-      return nodeFs.lstatSync(entry.hostPath, { bigint: true }).mtimeNs;
-    } catch {
-      // Gone already: reading it fails later, naming the file.
-    }
-  }
+  if (entry.type === "file" && entry.mtimeNs !== undefined) return entry.mtimeNs;
   return BigInt(entry.mtime) * 1_000_000_000n;
 }
 
@@ -106,6 +99,7 @@ export function* walkSyncTree(tree: SyncTree, filter: SyncFilter = {}): Generato
       : {}),
     overlays: tree.overlays ?? [],
     files: tree.files ?? [],
+    exactTimes: true,
   });
   for (const entry of walker) {
     const synced = entryOf(entry);

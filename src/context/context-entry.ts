@@ -32,6 +32,8 @@ export interface ContextEntry extends TarHeader {
   readonly sourceHint?: string | undefined;
   /** `hostPath` as text, else `sourceHint`: the `source` of a `BuildContextEntry`. */
   readonly source?: string | undefined;
+  /** A host file's modification time to the nanosecond, when the walk keeps exact times. */
+  readonly mtimeNs?: bigint | undefined;
 }
 
 /**
@@ -53,6 +55,7 @@ export class Entry implements ContextEntry {
     readonly linknameBytes: Uint8Array | undefined = undefined,
     readonly content: Buffer | undefined = undefined,
     readonly sourceHint: string | undefined = undefined,
+    readonly mtimeNs: bigint | undefined = undefined,
   ) {}
 
   /** The host path as text, or the hint for generated files (`BuildContextEntry.source`). */

@@ -5,7 +5,7 @@
  * sync can consume the same entries.
  * @module
  */
-import nodeFs, { type Stats } from "node:fs";
+import nodeFs from "node:fs";
 import { type ContextEntry, type ContextEntryOrigin, Entry } from "./context-entry.js";
 import type { BuildContextFs } from "./context-fs.js";
 import { type MatchInfo, PatternMatcher } from "./dockerignore.js";
@@ -16,7 +16,15 @@ import {
   type OverlayNode,
   overlayTree,
 } from "./overlay-tree.js";
-import { type Child, type Kind, kindOfStats, listChildren, seconds } from "./walk-children.js";
+import {
+  type Child,
+  type EntryStats,
+  type Kind,
+  kindOfStats,
+  listChildren,
+  permissions,
+  seconds,
+} from "./walk-children.js";
 import { followTargets } from "./walk-follow.js";
 
 export type { ContextEntry, ContextEntryOrigin } from "./context-entry.js";
@@ -55,6 +63,12 @@ export interface WalkContextOptions {
   readonly files?: readonly ContextFile[];
   /** The file system to read. @default node:fs */
   readonly fs?: BuildContextFs;
+  /**
+   * Give files their modification time to the nanosecond ({@link ContextEntry.mtimeNs}), as
+   * BuildKit's file sync compares it; read with the same one `lstat` per entry.
+   * @default false
+   */
+  readonly exactTimes?: boolean;
 }
 
 interface Filter {
@@ -96,6 +110,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
   private readonly stack: Frame[] = [];
   private readonly ready: ContextEntry[] = [];
   private readonly hardlinks = new Map<string, ContextEntry>();
+  private readonly exactTimes: boolean;
   private pendingFrames = 0;
 
   /** Use {@link walkContext}. */
@@ -103,6 +118,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
     this.root = root;
     const fs = options.fs ?? nodeFs;
     this.fs = fs;
+    this.exactTimes = options.exactTimes === true;
     const excludes = options.excludes ?? [];
     this.excludes = excludes.length > 0 ? new PatternMatcher(excludes) : undefined;
     const follow =
@@ -179,7 +195,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
     const walk = () => this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo);
     if (filtered && next.kind !== "dir" && next.kind !== "unknown") return true;
     if (filtered && next.kind === "dir" && !walk()) return true;
-    const stats = this.fs.lstatSync(host);
+    const stats = this.lstat(host);
     const kind = kindOfStats(stats);
     if (kind === "dir") {
       if (filtered && next.kind === "unknown" && !walk()) return true;
@@ -220,7 +236,6 @@ export class ContextWalker implements Iterable<ContextEntry> {
     node: OverlayNode,
     rel: { text: string; bytes: Buffer | undefined },
   ): void {
-    const { fs } = this;
     if (node.file !== undefined) {
       const { content, mode = 0o644, mtime = Math.floor(Date.now() / 1000), origin } = node.file;
       this.send(
@@ -243,7 +258,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
     }
     const base = { rel: rel.text, relBytes: rel.bytes, index: 0, pending: undefined };
     if (node.hostPath !== undefined) {
-      const stats = fs.lstatSync(node.hostPath);
+      const stats = this.lstat(node.hostPath);
       const kind = kindOfStats(stats);
       if (kind === "dir" || node.children.size > 0) {
         const host = kind === "dir" ? node.hostPath : undefined;
@@ -264,9 +279,9 @@ export class ContextWalker implements Iterable<ContextEntry> {
       return;
     }
     // A folder that only exists to hold deeper overlays: keep the real one, if any, beneath them.
-    let stats: Stats | undefined;
+    let stats: EntryStats | undefined;
     if (next.host !== undefined && (next.kind === "dir" || next.kind === "unknown")) {
-      stats = fs.lstatSync(next.host);
+      stats = this.lstat(next.host);
       if (!stats.isDirectory()) stats = undefined;
     }
     const host = stats === undefined ? undefined : next.host;
@@ -289,6 +304,11 @@ export class ContextWalker implements Iterable<ContextEntry> {
     });
   }
 
+  /** One `lstat`, with nanosecond times when the walk keeps them. */
+  private lstat(host: HostPath): EntryStats {
+    return this.exactTimes ? this.fs.lstatSync(host, { bigint: true }) : this.fs.lstatSync(host);
+  }
+
   private pushFrame(frame: Frame): void {
     this.stack.push(frame);
     if (frame.pending !== undefined) this.pendingFrames++;
@@ -296,7 +316,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
 
   private dirEntry(
     rel: { text: string; bytes: Buffer | undefined },
-    stats: Stats,
+    stats: EntryStats,
     host: HostPath | undefined,
     origin: ContextEntryOrigin,
   ): ContextEntry {
@@ -304,7 +324,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
       rel.text,
       rel.bytes,
       "directory",
-      stats.mode & 0o7777,
+      permissions(stats),
       0,
       seconds(stats),
       origin,
@@ -328,11 +348,11 @@ export class ContextWalker implements Iterable<ContextEntry> {
   private nonDirectory(
     rel: { text: string; bytes: Buffer | undefined },
     host: HostPath,
-    stats: Stats,
+    stats: EntryStats,
     kind: Kind,
     origin: ContextEntryOrigin,
   ): void {
-    const mode = stats.mode & 0o7777;
+    const mode = permissions(stats);
     const mtime = seconds(stats);
     const { text, bytes } = rel;
     if (kind === "symlink") {
@@ -351,12 +371,37 @@ export class ContextWalker implements Iterable<ContextEntry> {
         this.send(new Entry(text, bytes, "link", mode, 0, mtime, origin, host, name, nameBytes));
         return;
       }
-      const entry = new Entry(text, bytes, "file", mode, stats.size, mtime, origin, host);
+      const entry = this.fileEntry(rel, mode, mtime, stats, origin, host);
       this.hardlinks.set(key, entry);
       this.send(entry);
       return;
     }
-    this.send(new Entry(text, bytes, "file", mode, stats.size, mtime, origin, host));
+    this.send(this.fileEntry(rel, mode, mtime, stats, origin, host));
+  }
+
+  private fileEntry(
+    rel: { text: string; bytes: Buffer | undefined },
+    mode: number,
+    mtime: number,
+    stats: EntryStats,
+    origin: ContextEntryOrigin,
+    host: HostPath,
+  ): ContextEntry {
+    return new Entry(
+      rel.text,
+      rel.bytes,
+      "file",
+      mode,
+      Number(stats.size),
+      mtime,
+      origin,
+      host,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      "mtimeNs" in stats ? stats.mtimeNs : undefined,
+    );
   }
 
   /** Queues `entry`, after the held-back folders above it. */

@@ -3,7 +3,7 @@
  * Docker CLI's order.
  * @module
  */
-import type { Dirent, Stats } from "node:fs";
+import type { BigIntStats, Dirent, Stats } from "node:fs";
 import type { BuildContextFs } from "./context-fs.js";
 import { type HostName, type HostPath, joinHost, listDirectory } from "./host-names.js";
 import type { OverlayNode } from "./overlay-tree.js";
@@ -32,8 +32,14 @@ function kindOf(dirent: Dirent | Dirent<Buffer>): Kind {
   return "unknown";
 }
 
+/**
+ * What the walker reads from `lstat`: node:fs's `Stats`, or `BigIntStats` when the walk keeps
+ * exact nanosecond times (BuildKit's file sync), which the one call then gives as well.
+ */
+export type EntryStats = Stats | BigIntStats;
+
 /** The kind `lstat` reports. */
-export function kindOfStats(stats: Stats): Kind {
+export function kindOfStats(stats: EntryStats): Kind {
   if (stats.isFile()) return "file";
   if (stats.isDirectory()) return "dir";
   if (stats.isSymbolicLink()) return "symlink";
@@ -56,9 +62,17 @@ function compareChildren(a: Child, b: Child): number {
   return a.name.text < b.name.text ? -1 : a.name.text > b.name.text ? 1 : 0;
 }
 
-/** Modification time in whole seconds, as the tar header has it. */
-export function seconds(stats: Stats): number {
-  return Math.floor(stats.mtimeMs / 1000);
+/** Modification time in whole seconds (rounded down), as the tar header has it. */
+export function seconds(stats: EntryStats): number {
+  if (typeof stats.mtimeMs === "number") return Math.floor(stats.mtimeMs / 1000);
+  const ns = (stats as BigIntStats).mtimeNs;
+  const whole = ns / 1_000_000_000n;
+  return Number(ns < 0n && whole * 1_000_000_000n !== ns ? whole - 1n : whole);
+}
+
+/** Permission bits plus setuid, setgid and sticky. */
+export function permissions(stats: EntryStats): number {
+  return Number(stats.mode) & 0o7777;
 }
 
 /**

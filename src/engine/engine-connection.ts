@@ -75,10 +75,19 @@ export interface PingOptions {
   readonly timeoutMs?: number | undefined;
 }
 
+/** What an engine says about itself in the headers of its `/_ping` answer. */
+export interface EnginePing {
+  readonly apiVersion: string | undefined;
+  readonly builderVersion: string | undefined;
+  readonly osType: string | undefined;
+}
+
 /** A connection to one engine. Making one does no I/O. */
 export interface EngineConnection {
   /** Where the engine is and how that was decided. */
   readonly endpoint: EngineEndpoint;
+  /** The headers of the last successful {@link EngineConnection.ping}, if any. */
+  readonly lastPing?: EnginePing | undefined;
   /**
    * Pings the engine (`GET /_ping`) and resolves to its endpoint, or rejects with an
    * `EngineUnreachableError` that says what to fix.
@@ -125,6 +134,7 @@ export function openEngine(options: OpenEngineOptions = {}): EngineConnection {
 
 class NativeEngineConnection implements EngineConnection {
   readonly endpoint: EngineEndpoint;
+  lastPing: EnginePing | undefined;
   #target: Promise<EngineTarget> | undefined;
 
   constructor(endpoint: EngineEndpoint) {
@@ -155,6 +165,17 @@ class NativeEngineConnection implements EngineConnection {
         signal: controller.signal,
       });
       await readBody(response, MAX_ENGINE_ERROR_BODY_BYTES, controller.signal);
+      const header = (name: string) => {
+        const value = response.headers[name];
+        return typeof value === "string" ? value : undefined;
+      };
+      // Kept for the operation that pinged: BuildKit needs the API and builder versions, which
+      // a second ping would cost a round trip to learn.
+      this.lastPing = {
+        apiVersion: header("api-version"),
+        builderVersion: header("builder-version"),
+        osType: header("ostype"),
+      };
       debug("engine %s (from %s) answered", this.endpoint.url, this.endpoint.source);
       return this.endpoint;
     } catch (error) {

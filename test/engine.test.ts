@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
 import Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { type CheckEngineOptions, checkEngine } from "../src/engine/check-engine.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkEngine } from "../src/engine/check-engine.js";
 import { dockerClient, hideCredentialHeaders } from "../src/engine/docker-client.js";
 import { type EngineEndpoint, resolveEngine } from "../src/engine/endpoint.js";
 import { openEngine } from "../src/engine/engine-connection.js";
@@ -402,12 +402,6 @@ describe("checkEngine", () => {
     await expect(checkEngine(dockerClient({ env: await env() }), { timeoutMs: 0 })).rejects.toThrow(
       InvalidArgumentError,
     );
-  });
-
-  it("has the documented types", () => {
-    expectTypeOf(checkEngine).parameters.toEqualTypeOf<[Docker?, CheckEngineOptions?]>();
-    expectTypeOf(checkEngine).returns.toEqualTypeOf<Promise<EngineEndpoint>>();
-    expectTypeOf<CheckEngineOptions["signal"]>().toEqualTypeOf<AbortSignal | undefined>();
   });
 });
 

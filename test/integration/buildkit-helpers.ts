@@ -72,6 +72,27 @@ export function recorder() {
   };
 }
 
+/**
+ * Removes, when the test finishes, the BuildKit cache mounts whose description (`cached mount
+ * <target> from exec ...`) holds `text`: they outlive the build, and nothing else removes them.
+ */
+export function removeCacheMountsAfterTest(text: string): void {
+  onTestFinished(async () => {
+    const df = (await docker.df()) as {
+      BuildCache?: { Type: string; Description: string }[] | null;
+    };
+    for (const entry of df.BuildCache ?? []) {
+      if (entry.Type === "exec.cachemount" && entry.Description.includes(text)) {
+        // The engine matches a description filter exactly.
+        await docker.pruneBuilder({
+          // @ts-expect-error @types/dockerode lacks the filters of POST /build/prune (API 1.39+)
+          filters: JSON.stringify({ description: [entry.Description] }),
+        });
+      }
+    }
+  });
+}
+
 /** A cache-busting build argument value. */
 export const bust = () => `${Date.now()}-${Math.random()}`;
 

@@ -1,7 +1,7 @@
 // `prefect-dockerutils build` and `push` as a child process, against the real engine and registry.
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { resolvePrefectImageName } from "../../src/index.js";
+import { buildImage, resolvePrefectImageName } from "../../src/index.js";
 import {
   CONTROL_CHARACTERS,
   connectionProbe,
@@ -16,7 +16,7 @@ import {
   uniqueName,
   until,
 } from "./cli-run.js";
-import { docker, IMAGE_ID_PATTERN, runImage } from "./support.js";
+import { docker, IMAGE_ID_PATTERN, removeOwnImage, runImage, testRepository } from "./support.js";
 
 const REGISTRY_URL = "http://127.0.0.1:5555";
 
@@ -315,7 +315,7 @@ describe("prefect-dockerutils build --push and push", () => {
     const built = await runBin(["build", "-q", context]);
     const imageId = built.stdout.trim();
     removeImageAfterTest(imageId);
-    const repository = `pdu-cli/${imageId.slice(7, 19)}-${Date.now()}`;
+    const repository = testRepository("cli-push");
     const result = await runBin([
       "push",
       "--progress",
@@ -364,21 +364,20 @@ describe("prefect-dockerutils build --push and push", () => {
 });
 
 /**
- * Prefect's base image cannot be pulled here (no Docker Hub): `image` (busybox unless said
- * otherwise) stands in for it under its name, for builds of the Dockerfile Prefect generates; the
- * name is removed when the test finishes. Only this file does this, and its tests run one after
- * the other.
+ * Prefect's base image cannot be pulled here (no Docker Hub): `image` stands in for it under its
+ * name, for builds of the Dockerfile Prefect generates; the name is removed when the test
+ * finishes. Only this file does this, and its tests run one after the other. By default the
+ * stand-in is busybox with the run's label (dockerfileLines), which every image built on it
+ * inherits: the global teardown then removes those too, even the layers of a build that failed.
  */
-async function prefectBaseStandIn(image = "busybox:latest"): Promise<void> {
+async function prefectBaseStandIn(image?: string): Promise<void> {
+  if (image === undefined) {
+    image = await buildImage(await contextWith({ Dockerfile: dockerfileLines("FROM busybox") }));
+  }
   const base = await resolvePrefectImageName();
   const colon = base.lastIndexOf(":");
   await docker.getImage(image).tag({ repo: base.slice(0, colon), tag: base.slice(colon + 1) });
-  onTestFinished(async () => {
-    await docker
-      .getImage(base)
-      .remove({ noprune: true })
-      .catch(() => undefined);
-  });
+  onTestFinished(() => removeOwnImage(base));
 }
 
 /** Runs `cmd` in the image without network and gives its stdout. */

@@ -9,7 +9,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { inject, onTestFinished } from "vitest";
-import { docker } from "./support.js";
+import { docker, removeOwnImage, testRepository } from "./support.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 /** The bin's entry point in the sources. */
@@ -129,29 +129,28 @@ export async function filesIn(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).map(String).sort();
 }
 
-/** Removes an image the bin built (by ID, with its tags) when the test finishes. */
+/**
+ * Removes an image the bin built, by its ID, when the test finishes (removeOwnImage): only for an
+ * image that is the test's own (a Dockerfile of `dockerfileLines`, whose marker no other build
+ * shares, or one holding the test's own folder). An image still tagged elsewhere, or used, stays;
+ * the global teardown sweeps what carries the run label.
+ */
 export function removeImageAfterTest(imageId: string): void {
-  onTestFinished(async () => {
-    await docker
-      .getImage(imageId)
-      .remove({ force: true })
-      .catch(() => undefined);
-  });
+  onTestFinished(() => removeOwnImage(imageId));
 }
 
-/** A unique image name, removed when the test finishes. */
+/**
+ * A unique image name, `localhost/` and a repository of the test's own in the run's namespace
+ * (testRepository): its tags are removed from the engine, and from the registries it is pushed
+ * to, when the test finishes.
+ */
 export function uniqueName(): string {
-  const name = `localhost/pdu-cli-${randomUUID()}`;
+  const name = `localhost/${testRepository("cli")}`;
   onTestFinished(async () => {
     const images = await docker.listImages({ filters: JSON.stringify({ reference: [name] }) });
     for (const image of images) {
       for (const tag of image.RepoTags ?? []) {
-        if (tag.startsWith(`${name}:`)) {
-          await docker
-            .getImage(tag)
-            .remove({ noprune: true })
-            .catch(() => undefined);
-        }
+        if (tag.startsWith(`${name}:`)) await removeOwnImage(tag);
       }
     }
   });

@@ -15,7 +15,7 @@ import {
   uniqueName,
   until,
 } from "./cli-run.js";
-import { docker } from "./support.js";
+import { docker, testRepository } from "./support.js";
 
 /** Containers (running or not) whose command mentions `marker`. */
 async function containersWith(marker: string): Promise<string[]> {
@@ -110,7 +110,7 @@ describe("prefect-dockerutils push cancelled by SIGINT", () => {
     const imageId = built.stdout.trim();
     removeImageAfterTest(imageId);
     const port = await slowRegistry(256 * 1024);
-    const repository = `pdu-cli/cancelled-${randomUUID()}`;
+    const repository = testRepository("cli-cancelled");
     const bin = startBin([
       "push",
       "--progress",

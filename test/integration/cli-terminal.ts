@@ -1,10 +1,10 @@
 // A real terminal for the command line's tests: tmux runs the bin in a pseudo-terminal of a given
 // size, and the tests read the screen tmux shows (capture-pane), as a person would.
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import path from "node:path";
 import { promisify } from "node:util";
 import { onTestFinished } from "vitest";
-import { BIN_COMMAND, until } from "./cli-run.js";
+import { BIN_COMMAND, emptyDir, until } from "./cli-run.js";
 
 const run = promisify(execFile);
 
@@ -15,16 +15,20 @@ export function shellQuote(word: string): string {
 
 /** A terminal of `width` × `height` in its own tmux server, running the bin with `args`. */
 export class Terminal {
-  readonly socket = `pdu-cli-${randomUUID()}`;
-
-  private constructor() {}
+  private constructor(
+    /**
+     * The tmux server's socket, in a folder of the test's own (removed when it finishes): with
+     * `-L`, tmux leaves the socket file in /tmp/tmux-<uid> even after kill-server.
+     */
+    readonly socket: string,
+  ) {}
 
   static async start(
     args: readonly string[],
     options: { cwd: string; env?: Record<string, string>; width?: number; height?: number },
     program: readonly string[] = BIN_COMMAND,
   ): Promise<Terminal> {
-    const terminal = new Terminal();
+    const terminal = new Terminal(path.join(await emptyDir("pdu-tmux-"), "tmux.sock"));
     const env = { TERM: "xterm-256color", ...options.env };
     const exports = Object.entries(env).map(([key, value]) => `${key}=${shellQuote(value)}`);
     // The shell prints the exit code and keeps the pane (and its last screen) open.
@@ -37,7 +41,7 @@ export class Terminal {
       '; echo "[exit $?]"; sleep 600',
     ].join(" ");
     await run("tmux", [
-      "-L",
+      "-S",
       terminal.socket,
       "-f",
       "/dev/null",
@@ -52,7 +56,7 @@ export class Terminal {
       command,
     ]);
     onTestFinished(async () => {
-      await run("tmux", ["-L", terminal.socket, "kill-server"]).catch(() => undefined);
+      await run("tmux", ["-S", terminal.socket, "kill-server"]).catch(() => undefined);
     });
     return terminal;
   }
@@ -60,7 +64,7 @@ export class Terminal {
   /** The screen as text (`colours: true` keeps the SGR colour sequences tmux knows of). */
   async screen(colours = false): Promise<string> {
     const { stdout } = await run("tmux", [
-      "-L",
+      "-S",
       this.socket,
       "capture-pane",
       "-p",

@@ -223,9 +223,11 @@ describe("prefect-dockerutils build on a terminal", () => {
 
     await writeFile(go, "");
     let pushing = "";
+    // Wait for the whole state asserted below: the layers' "Preparing" lines come a frame before
+    // their bars, and a screen caught in between failed the test.
     await until("the push's layers", async () => {
       pushing = await terminal.screen();
-      return pushing.includes("bbbbbbbbbbbb");
+      return pushing.includes("bbbbbbbbbbbb Pushing") && pushing.includes("Layer already exists");
     });
     const pushLines = lines(pushing);
     expect(pushLines).toContainEqual(

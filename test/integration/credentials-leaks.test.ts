@@ -3,14 +3,13 @@
 // and errors; this test greps its whole stdout and stderr for the password in every encoding in
 // which it travels.
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { inspect } from "node:util";
 import Docker from "dockerode";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
 import { encodeRegistryHeader } from "../../src/engine/registry-header.js";
-import { authRegistry, deleteManifest, pushWith } from "../support/credentials/engine-ops.js";
+import { authRegistry, pushWith } from "../support/credentials/engine-ops.js";
 import {
   basicAuth,
   dockerConfig,
@@ -18,6 +17,7 @@ import {
   installHelper,
   tempDir,
 } from "../support/credentials/support.js";
+import { testRepository } from "./support.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const CHILD = path.join(ROOT, "test/support/credentials/leak-run.ts");
@@ -72,7 +72,8 @@ describe("credentials in output", () => {
     const registry = await authRegistry();
     const login = { username: registry.username, password: registry.password };
 
-    const baseRepository = `pdu-leak-base/${randomUUID()}`;
+    const baseRepository = testRepository("leak-base");
+    const repository = testRepository("leak");
     const base = `${registry.host}/${baseRepository}:1`;
     await docker
       .getImage("busybox:latest")
@@ -89,7 +90,6 @@ describe("credentials in output", () => {
         .getImage(base)
         .remove({ noprune: true })
         .catch(() => undefined);
-      await deleteManifest(registry.host, baseRepository, basePush.id ?? "", login);
     });
     expect(basePush.error).toBeUndefined();
 
@@ -116,17 +116,16 @@ describe("credentials in output", () => {
       PDU_PRIVATE_BASE: base,
       PDU_TEST_RUN: inject("testRun"),
       PDU_BAD_CONFIG: badConfig,
+      PDU_REPOSITORY: repository,
     });
     const output = `${stdout}\n${stderr}`;
-    const pushed = /digest: (sha256:[0-9a-f]{64})/.exec(stdout)?.[1];
-    const leakRepository = /done: [^/]+\/(pdu-leak\/[0-9a-f-]+):1/.exec(stdout)?.[1];
-    if (pushed && leakRepository)
-      onTestFinished(() => deleteManifest(registry.host, leakRepository, pushed, login));
 
     // The run did what it should, so the grep below means something.
     expect(code, output.slice(-3000)).toBe(0);
+    expect(stdout).toContain(`done: ${registry.host}/${repository}:1`);
     expect(stdout).toMatch(/^push: \{[\s\S]*error: undefined/m);
-    expect(stdout).toMatch(/^build: \{[\s\S]*Pulling from pdu-leak-base/m);
+    // The repository's name holds only [a-z0-9/-]: nothing to escape.
+    expect(stdout).toMatch(new RegExp(`^build: \\{[\\s\\S]*Pulling from ${baseRepository}`, "m"));
     expect(stdout).toContain("dockerode push: [");
     expect(stdout).toContain("dockerode build: [");
     expect(stdout).toContain("failing helper failed: CredentialsError");

@@ -21,6 +21,7 @@ import {
   tarOf,
 } from "../support/credentials/engine-ops.js";
 import { basicAuth, dockerConfig, envWith, installHelper } from "../support/credentials/support.js";
+import { testRepository } from "./support.js";
 
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const labels = () => ({ "io.prefect-dockerutils.test-run": inject("testRun") });
@@ -29,8 +30,12 @@ let registry: Login & { host: string };
 /** A private image in the htpasswd registry that the builds use as FROM. */
 let privateBase: { repository: string; reference: string; digest: string };
 
-/** Tags busybox as `<host>/<repository>:<tag>`, untagged again when the test finishes. */
-async function localTag(host: string, repository = `pdu-cred/${randomUUID()}`): Promise<string> {
+/**
+ * Tags busybox as `<host>/<repository>:<tag>`, untagged again when the test finishes. The
+ * repository is by default one of the test's own in this run's namespace (testRepository), whose
+ * pushed tags are deleted from the registry when the test finishes.
+ */
+async function localTag(host: string, repository = testRepository("cred")): Promise<string> {
   const tag = randomUUID();
   await docker.getImage("busybox:latest").tag({ repo: `${host}/${repository}`, tag });
   const reference = `${host}/${repository}:${tag}`;
@@ -56,17 +61,6 @@ function forgetPushed(
   });
 }
 
-/** Removes a built image when the test finishes. */
-function forgetImage(id: string | undefined): void {
-  onTestFinished(async () => {
-    if (id)
-      await docker
-        .getImage(id)
-        .remove({ force: true })
-        .catch(() => undefined);
-  });
-}
-
 /** Makes sure the engine has no local copy, so a build must pull it with credentials. */
 async function dropLocal(reference: string): Promise<void> {
   await docker
@@ -78,9 +72,12 @@ async function dropLocal(reference: string): Promise<void> {
 const FROM_PRIVATE = () =>
   `FROM ${privateBase.reference}\nLABEL io.prefect-dockerutils.test=${randomUUID()}\n`;
 
+// The images the builds below make carry the run label (labels()), so the global teardown
+// removes them: removing one here by its ID could take another test's image or cached layers.
+const baseRepository = testRepository("cred-base", "file");
 beforeAll(async () => {
   registry = await authRegistry();
-  const repository = `pdu-cred-base/${randomUUID()}`;
+  const repository = baseRepository;
   const reference = `${registry.host}/${repository}:1`;
   await docker.getImage("busybox:latest").tag({ repo: `${registry.host}/${repository}`, tag: "1" });
   const pushed = await pushWith(
@@ -95,7 +92,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dropLocal(privateBase.reference);
-  await deleteManifest(registry.host, privateBase.repository, privateBase.digest, registry);
 });
 
 describe("pushing with credentials", () => {
@@ -220,7 +216,6 @@ describe("building FROM a private image", () => {
       registryConfig: await registryConfigHeader({ env: envWith(config) }),
       labels: labels(),
     });
-    forgetImage(built.id);
     expect(built.error).toBeUndefined();
     expect(built.output).toContain(`Pulling from ${privateBase.repository}`);
     expect(built.id).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -237,7 +232,6 @@ describe("building FROM a private image", () => {
       registryConfig: await registryConfigHeader({ env: envWith(config, helper.binDir) }),
       labels: labels(),
     });
-    forgetImage(built.id);
     expect(built.error).toBeUndefined();
     expect((await helper.calls()).map((call) => call.action)).toEqual(["list", "get", "get"]);
   });
@@ -250,7 +244,6 @@ describe("building FROM a private image", () => {
       registryConfig: await registryConfigHeader({ env: envWith(config), auth }),
       labels: labels(),
     });
-    forgetImage(built.id);
     expect(built.error).toBeUndefined();
   });
 
@@ -263,7 +256,6 @@ describe("building FROM a private image", () => {
       registryConfig: await registryConfigHeader({ env: envWith(config) }),
       labels: labels(),
     });
-    forgetImage(built.id);
     expect(built.error).toContain("unauthorized: authentication required");
   });
 
@@ -291,7 +283,6 @@ describe("building FROM a private image", () => {
               error ? reject(error) : resolve(output),
           ),
       );
-      forgetImage(lines.find((line) => line.aux?.ID)?.aux?.ID);
       return lines.find((line) => line.error)?.error;
     };
     expect(await build(docker)).toMatch(/no basic auth credentials|unauthorized/);
@@ -373,7 +364,6 @@ describe("symbol-rich passwords", () => {
         registryConfig: await registryConfigHeader({ env }),
         labels: labels(),
       });
-      forgetImage(built.id);
       expect(built.error).toBeUndefined();
       expect(built.output).toContain(`Pulling from pdu-sym/${user.username}`);
     },

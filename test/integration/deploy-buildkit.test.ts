@@ -30,7 +30,6 @@ import { buildDockerImage, clearStepCache } from "../../src/steps.js";
 import { tempDir, tree } from "../support/files.js";
 import {
   countEvents,
-  deleteFromRegistryAfterwards,
   engineTime,
   OPEN_REGISTRY,
   registryTags,
@@ -38,7 +37,7 @@ import {
   removeStandInBaseImage,
   standInBaseImage,
 } from "./deploy-support.js";
-import { docker, StringStream } from "./support.js";
+import { docker, StringStream, testRepository } from "./support.js";
 
 let base: string;
 beforeAll(async () => {
@@ -48,11 +47,17 @@ afterAll(removeStandInBaseImage);
 beforeEach(() => clearStepCache());
 
 function uniqueRepository(): { name: string; path: string } {
-  const repositoryPath = `pdu-deploy-bk-${randomUUID()}`;
+  const repositoryPath = testRepository("deploy-bk");
   const name = `${OPEN_REGISTRY}/${repositoryPath}`;
   removeImagesAfterwards(name);
-  deleteFromRegistryAfterwards(repositoryPath);
   return { name, path: repositoryPath };
+}
+
+/** A local image name of the test's own; its tags are removed when the test finishes. */
+function localName(): string {
+  const name = `localhost/${testRepository("deploy-local")}`;
+  removeImagesAfterwards(name);
+  return name;
 }
 
 async function flowFolder(name = "flows", files: Record<string, string> = {}): Promise<string> {
@@ -145,7 +150,7 @@ describe("DockerImage with BuildKit", () => {
 
   it("rejects with BuildError when a step fails (test_build_error_is_raised)", async () => {
     const folder = await flowFolder("project", { Dockerfile: `FROM ${base}\nRUN exit 7\n` });
-    const image = new DockerImage(`localhost/pdu-deploy-${randomUUID()}`, {
+    const image = new DockerImage(localName(), {
       builder: "buildx",
       dockerfile: "Dockerfile",
       context: folder,

@@ -35,7 +35,6 @@ import { tempDir, tree } from "../support/files.js";
 import {
   authRegistry,
   countEvents,
-  deleteFromRegistryAfterwards,
   engineTime,
   OPEN_REGISTRY,
   registryTags,
@@ -43,7 +42,7 @@ import {
   removeStandInBaseImage,
   standInBaseImage,
 } from "./deploy-support.js";
-import { captureOutput, docker, runImage, StringStream } from "./support.js";
+import { captureOutput, docker, runImage, StringStream, testRepository } from "./support.js";
 
 let base: string;
 beforeAll(async () => {
@@ -53,10 +52,9 @@ afterAll(removeStandInBaseImage);
 
 /** A repository of the open registry for this test only, cleaned up afterwards. */
 function uniqueRepository(): { name: string; path: string } {
-  const repositoryPath = `pdu-deploy-image-${randomUUID()}`;
+  const repositoryPath = testRepository("deploy-image");
   const name = `${OPEN_REGISTRY}/${repositoryPath}`;
   removeImagesAfterwards(name);
-  deleteFromRegistryAfterwards(repositoryPath);
   return { name, path: repositoryPath };
 }
 
@@ -64,6 +62,13 @@ function uniqueRepository(): { name: string; path: string } {
 async function flowFolder(name = "flows", files: Record<string, string> = {}): Promise<string> {
   const folder = path.join(await tempDir("pdu-deploy-"), name);
   return tree(folder, { "flow.py": `# ${randomUUID()}\n`, ...files });
+}
+
+/** A local image name of the test's own; its tags are removed when the test finishes. */
+function localName(): string {
+  const name = `localhost/${testRepository("deploy-local")}`;
+  removeImagesAfterwards(name);
+  return name;
 }
 
 async function inChdir<T>(folder: string, fn: () => Promise<T>): Promise<T> {
@@ -224,10 +229,9 @@ describe("DockerImage's progress stream", () => {
 describe("DockerImage.push's credentials and errors", () => {
   it("pushes with the Docker configuration's login for the registry, and logs nothing in", async () => {
     const login = await authRegistry();
-    const repositoryPath = `pdu-deploy-image-${randomUUID()}`;
+    const repositoryPath = testRepository("deploy-image");
     const name = `${login.host}/${repositoryPath}`;
     removeImagesAfterwards(name);
-    deleteFromRegistryAfterwards(repositoryPath, login.host, login);
     const config = await tempDir("pdu-deploy-config-");
     const configText = JSON.stringify({
       auths: {
@@ -263,7 +267,7 @@ describe("DockerImage.push's credentials and errors", () => {
   });
 
   it("rejects with PushError when the image does not exist", async () => {
-    const image = new DockerImage(`${OPEN_REGISTRY}/pdu-deploy-missing-${randomUUID()}`, {
+    const image = new DockerImage(`${OPEN_REGISTRY}/${testRepository("deploy-missing")}`, {
       tag: "v1",
       streamProgressTo: null,
     });
@@ -317,7 +321,7 @@ describe("DockerImage without Prefect's bugs", () => {
 
   it("refuses auto when the context has a Dockerfile, and leaves it alone", async () => {
     const folder = await flowFolder("flows", { Dockerfile: "FROM scratch\n" });
-    const image = new DockerImage(`localhost/pdu-deploy-${randomUUID()}`, {
+    const image = new DockerImage(localName(), {
       baseImage: base,
       context: folder,
       streamProgressTo: null,
@@ -333,7 +337,7 @@ describe("DockerImage without Prefect's bugs", () => {
   it("leaves no Dockerfile behind when the build fails", async () => {
     const folder = await flowFolder("flows", { "requirements.txt": "# fail\n" });
     const before = await autoFolders();
-    const image = new DockerImage(`localhost/pdu-deploy-${randomUUID()}`, {
+    const image = new DockerImage(localName(), {
       baseImage: base,
       context: folder,
       streamProgressTo: null,
@@ -349,7 +353,7 @@ describe("DockerImage without Prefect's bugs", () => {
     const folder = await flowFolder("flows", { "requirements.txt": "# sleep 30\n" });
     const before = await autoFolders();
     const controller = new AbortController();
-    const image = new DockerImage(`localhost/pdu-deploy-${randomUUID()}`, {
+    const image = new DockerImage(localName(), {
       baseImage: base,
       context: folder,
       streamProgressTo: null,
@@ -372,7 +376,7 @@ describe("DockerImage without Prefect's bugs", () => {
     await writeFile(
       script,
       `import { DockerImage } from ${JSON.stringify(index)};
-const image = new DockerImage(${JSON.stringify(`localhost/pdu-deploy-${randomUUID()}`)}, {
+const image = new DockerImage(${JSON.stringify(localName())}, {
   baseImage: ${JSON.stringify(base)},
   context: ${JSON.stringify(folder)},
   streamProgressTo: null,

@@ -59,7 +59,7 @@ import {
   standInBaseImage,
 } from "./deploy-support.js";
 import { FaultProxy } from "./fault-proxy.js";
-import { docker, StringStream } from "./support.js";
+import { docker, StringStream, testRepository } from "./support.js";
 
 let base: string;
 beforeAll(async () => {
@@ -76,11 +76,17 @@ const silent = { streamProgressTo: null } as const;
 
 /** A unique repository on the open registry, cleaned up (engine and registry) afterwards. */
 function uniqueRepository(): { name: string; path: string } {
-  const repositoryPath = `pdu-deploy-steps-${randomUUID()}`;
+  const repositoryPath = testRepository("deploy-steps");
   const name = `${OPEN_REGISTRY}/${repositoryPath}`;
   removeImagesAfterwards(name);
-  deleteFromRegistryAfterwards(repositoryPath);
   return { name, path: repositoryPath };
+}
+
+/** A local image name of the test's own; its tags are removed when the test finishes. */
+function localName(): string {
+  const name = `localhost/${testRepository("deploy-local")}`;
+  removeImagesAfterwards(name);
+  return name;
 }
 
 async function inChdir<T>(folder: string, fn: () => Promise<T>): Promise<T> {
@@ -259,7 +265,7 @@ describe("build_docker_image without Prefect's bugs", () => {
     });
     const before = await autoFolders();
     const error = await buildDockerImage(
-      { image_name: `localhost/pdu-deploy-${randomUUID()}`, dockerfile: "auto", path: failing },
+      { image_name: localName(), dockerfile: "auto", path: failing },
       { baseImage: base, ...silent },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BuildError);
@@ -270,7 +276,7 @@ describe("build_docker_image without Prefect's bugs", () => {
     });
     const controller = new AbortController();
     const aborted = await buildDockerImage(
-      { image_name: `localhost/pdu-deploy-${randomUUID()}`, dockerfile: "auto", path: slow },
+      { image_name: localName(), dockerfile: "auto", path: slow },
       {
         baseImage: base,
         ...silent,
@@ -345,10 +351,10 @@ describe("build_docker_image without Prefect's bugs", () => {
       }),
     );
     const context = await tree(await tempDir("pdu-deploy-"), {
-      Dockerfile: `FROM ${registry.host}/pdu-deploy-private-${randomUUID()}:1\n`,
+      Dockerfile: `FROM ${registry.host}/${testRepository("deploy-private")}:1\n`,
     });
     const error = await buildDockerImage(
-      { image_name: `localhost/pdu-deploy-${randomUUID()}`, path: context },
+      { image_name: localName(), path: context },
       { ...silent, env: { ...process.env, DOCKER_CONFIG: config } },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BuildError);
@@ -366,10 +372,9 @@ describe("build_docker_image without Prefect's bugs", () => {
     const context = await tree(await tempDir("pdu-deploy-"), {
       Dockerfile: `FROM ${base}\nRUN exit 3\n`,
     });
-    const error = await buildDockerImage(
-      { image_name: `localhost/pdu-deploy-${randomUUID()}`, path: context },
-      silent,
-    ).catch((e: unknown) => e);
+    const error = await buildDockerImage({ image_name: localName(), path: context }, silent).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(BuildError);
     expect((error as Error).message).not.toContain(DENIED_MESSAGE_HINT);
   });
@@ -464,10 +469,9 @@ describe("push_docker_image", () => {
 
   it("sends credentials to their registry for this push only (test_push_docker_image_with_credentials)", async () => {
     const login = await authRegistry();
-    const repositoryPath = `pdu-deploy-steps-${randomUUID()}`;
+    const repositoryPath = testRepository("deploy-steps");
     const name = `${login.host}/${repositoryPath}`;
     removeImagesAfterwards(name);
-    deleteFromRegistryAfterwards(repositoryPath, login.host, login);
     await built(name, ["mytag"]);
     const config = await tempDir("pdu-deploy-config-");
     const env = { ...process.env, DOCKER_CONFIG: config };
@@ -494,7 +498,7 @@ describe("push_docker_image", () => {
 
   it("rejects with PushError on an error in the push stream (test_push_docker_image_raises_on_event_error)", async () => {
     const login = await authRegistry();
-    const name = `${login.host}/pdu-deploy-steps-${randomUUID()}`;
+    const name = `${login.host}/${testRepository("deploy-steps")}`;
     removeImagesAfterwards(name);
     await built(name, ["mytag"]);
     const error = await pushDockerImage(
@@ -624,7 +628,7 @@ describe("the default namespace", () => {
   }
 
   it("prefixes the image name on build and push (test_*_with_default_namespace)", async () => {
-    const namespacePath = `pdu-deploy-ns-${randomUUID()}`;
+    const namespacePath = testRepository("deploy-ns");
     const namespace = `${OPEN_REGISTRY}/${namespacePath}`;
     const expected = `${namespace}/test-image`;
     removeImagesAfterwards(expected);
@@ -657,7 +661,7 @@ describe("the default namespace", () => {
 
   it("keeps a namespace given in the name (test_*_namespace_precedence)", async () => {
     const { name, path: repositoryPath } = uniqueRepository();
-    const env = namespaceEnv(`${OPEN_REGISTRY}/pdu-deploy-unused-${randomUUID()}`);
+    const env = namespaceEnv(`${OPEN_REGISTRY}/${testRepository("deploy-unused")}`);
     const flows = await tree(await tempDir("pdu-deploy-"), { "flow.py": "" });
     const build = await buildDockerImage(
       { image_name: name, tag: "latest", dockerfile: "auto", path: flows, ignore_cache: true },

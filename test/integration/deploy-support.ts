@@ -11,7 +11,8 @@ import path from "node:path";
 import { onTestFinished } from "vitest";
 import { buildImage, pushImage } from "../../src/index.js";
 import { authRegistry } from "../support/credentials/engine-ops.js";
-import { docker } from "./support.js";
+import { deleteTags, runNamespace } from "./registries.js";
+import { docker, removeOwnImage, TEST_RUN } from "./support.js";
 
 /** The open test registry. */
 export const OPEN_REGISTRY = "127.0.0.1:5555";
@@ -45,7 +46,8 @@ export function standInBaseImage(): Promise<string> {
         path.join(context, "Dockerfile"),
         "FROM busybox:latest\nCOPY uv /usr/local/bin/uv\n",
       );
-      const name = `pdu-deploy-base-${randomUUID()}`;
+      // In the run's namespace: the global teardown finds it if it were left behind.
+      const name = `${runNamespace(TEST_RUN)}/deploy-base-${randomUUID()}`;
       const imageId = await buildImage(context, { tag: `localhost/${name}:1` });
       const reference = await pushImage(imageId, `http://${OPEN_REGISTRY}`, name, { tag: "1" });
       return reference;
@@ -63,12 +65,7 @@ export async function removeStandInBaseImage(): Promise<void> {
   baseImage = undefined;
   if (!reference) return;
   const name = reference.slice(OPEN_REGISTRY.length + 1).replace(/:[^:]*$/, "");
-  for (const tag of [reference, `localhost/${name}:1`]) {
-    await docker
-      .getImage(tag)
-      .remove({ force: true })
-      .catch(() => undefined);
-  }
+  for (const tag of [reference, `localhost/${name}:1`]) await removeOwnImage(tag);
   await deleteFromRegistry(name, OPEN_REGISTRY);
 }
 
@@ -144,30 +141,10 @@ export async function deleteFromRegistry(
   registry: string,
   login?: { username: string; password: string },
 ): Promise<void> {
-  {
-    const headers: Record<string, string> = {
-      Accept: "application/vnd.docker.distribution.manifest.v2+json",
-    };
-    if (login) {
-      headers.Authorization = `Basic ${Buffer.from(`${login.username}:${login.password}`).toString("base64")}`;
-    }
-    for (const tag of await registryTags(name, registry, login).catch(() => [])) {
-      const head = await fetch(`http://${registry}/v2/${name}/manifests/${tag}`, {
-        method: "HEAD",
-        headers,
-      });
-      const digest = head.headers.get("docker-content-digest");
-      if (digest) {
-        await fetch(`http://${registry}/v2/${name}/manifests/${digest}`, {
-          method: "DELETE",
-          headers,
-        }).catch(() => undefined);
-      }
-    }
-  }
+  await deleteTags(login ? { host: registry, login } : { host: registry }, name);
 }
 
-/** Removes every local tag of `name` (any tag) when the test finishes. */
+/** Removes every local tag of `name` (any tag, never another name's) when the test finishes. */
 export function removeImagesAfterwards(name: string): void {
   onTestFinished(async () => {
     const images = await docker.listImages({
@@ -175,10 +152,7 @@ export function removeImagesAfterwards(name: string): void {
     });
     for (const image of images) {
       for (const tag of image.RepoTags ?? []) {
-        await docker
-          .getImage(tag)
-          .remove({ noprune: true })
-          .catch(() => undefined);
+        if (tag.startsWith(`${name}:`)) await removeOwnImage(tag);
       }
     }
   });

@@ -20,7 +20,7 @@ import {
 } from "../../src/index.js";
 import { HOSTILE_IMAGE_IDS } from "../support/hostile-ids.js";
 import { LoggingProxy } from "./logging-proxy.js";
-import { docker, REGISTRY_URL } from "./support.js";
+import { docker, REGISTRY_URL, testRepository } from "./support.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const canaryLabel = `io.prefect-dockerutils.engine-canary=${randomUUID()}`;
@@ -86,11 +86,12 @@ describe("hostile image IDs through a logging proxy in front of the engine", () 
     expect(await canaryExists()).toBe(true);
 
     // The proxy does see what a push sends, and that stays on its paths.
-    const reference = await pushImage(busyboxId, REGISTRY_URL, "pdu-engine-requests", {
+    const repository = testRepository("engine-requests");
+    const reference = await pushImage(busyboxId, REGISTRY_URL, repository, {
       env,
       tag: randomUUID(),
     });
-    expect(reference).toMatch(/^127\.0\.0\.1:5555\/pdu-engine-requests:/);
+    expect(reference.startsWith(`127.0.0.1:5555/${repository}:`)).toBe(true);
     expect(proxy.requests.map((request) => request.method)).toEqual([
       "GET",
       "POST",

@@ -31,6 +31,7 @@ import {
 } from "../support/credentials/engine-ops.js";
 import { basicAuth, dockerConfig, envWith } from "../support/credentials/support.js";
 import { type Certificates, makeCertificates } from "../support/credentials/tls.js";
+import { testRepository } from "./support.js";
 
 const local = new Docker({ socketPath: "/var/run/docker.sock" });
 let certsRoot: string;
@@ -209,7 +210,7 @@ describe("an engine through a Docker context", () => {
   it("builds FROM a private image and pushes it, with credentials, on the TLS engine", async () => {
     const login = { username: registry.username, password: registry.password };
     // The base image, pushed from the local engine.
-    const baseRepository = `pdu-tls-base/${randomUUID()}`;
+    const baseRepository = testRepository("tls-base");
     const base = `${registry.host}/${baseRepository}:1`;
     await local
       .getImage("busybox:latest")
@@ -233,7 +234,7 @@ describe("an engine through a Docker context", () => {
     );
     const env = envWith(config);
     const docker = dockerClient({ env });
-    const repository = `pdu-tls-built/${randomUUID()}`;
+    const repository = testRepository("tls-built");
     try {
       expect((await checkEngine(docker)).source).toMatch(/^currentContext "remote"/);
       const built = await buildWith(docker, `FROM ${base}\nLABEL built-on=tls-engine\n`, {

@@ -18,7 +18,7 @@ import {
   pushImage,
 } from "../../src/index.js";
 import { FaultProxy, HttpFaultProxy } from "./fault-proxy.js";
-import { contexts, docker, REGISTRY_URL } from "./support.js";
+import { contexts, docker, REGISTRY_URL, removeOwnImage, testRepository } from "./support.js";
 
 const tiny = path.join(contexts, "tiny");
 const fast = { retryDelayMs: 10 };
@@ -33,21 +33,17 @@ beforeAll(async () => {
   // too), so give it a tag of its own, as Prefect's push tests do.
   await docker.getImage(bigImage).tag({ repo: "localhost/pdu-big", tag: String(process.pid) });
 });
-afterAll(() => docker.getImage(`localhost/pdu-big:${process.pid}`).remove({ noprune: true }));
+afterAll(() => removeOwnImage(`localhost/pdu-big:${process.pid}`));
 
 /**
- * This run's repositories are named `pdu-faults-<run>-*`: the engine is shared with other test
- * runs, whose tags of the same tests must not count here.
+ * The registry tags of `repository` (one of the test's own, from testRepository) left on the
+ * engine: the engine is shared with other tests and test runs, whose tags must not count here.
  */
-const repo = (name: string) => `pdu-faults-${run}-${name}`;
-const run = randomUUID().slice(0, 8);
-
-/** Registry tags of this run's pushes left on the engine. */
-async function registryTags(): Promise<string[]> {
+async function registryTags(repository: string): Promise<string[]> {
   const images = await docker.listImages();
   return images
     .flatMap((image) => image.RepoTags ?? [])
-    .filter((tag) => /^127\.0\.0\.1:\d+\//.test(tag) && tag.includes(`/pdu-faults-${run}-`));
+    .filter((tag) => /^127\.0\.0\.1:\d+\//.test(tag) && tag.includes(`/${repository}:`));
 }
 
 describe("an unreachable engine", () => {
@@ -132,10 +128,11 @@ describe("a connection cut in the middle", () => {
   });
 
   it("of a push rejects with PushError and removes the registry tag", async () => {
+    const repository = testRepository("faults-cut");
     await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
     const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
     let cut = false;
-    const error = await pushImage(bigImage, REGISTRY_URL, repo("cut"), {
+    const error = await pushImage(bigImage, REGISTRY_URL, repository, {
       docker: client,
       tag: `cut-${Date.now()}`,
       retries: 0,
@@ -148,7 +145,7 @@ describe("a connection cut in the middle", () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PushError);
     expect((error as Error).message).toMatch(/connection was cut/);
-    expect(await registryTags()).toEqual([]);
+    expect(await registryTags(repository)).toEqual([]);
   });
 });
 
@@ -175,33 +172,35 @@ describe("an engine that goes silent while the push cleans up", () => {
 
 describe("a registry that fails", () => {
   it("with 503 is retried until it recovers", async () => {
+    const repository = testRepository("faults-503");
     await using proxy = await HttpFaultProxy.start(5555);
     // The engine retries layer uploads itself, but not the manifest: that failure reaches us.
     proxy.failNext(2, (method, url) => method === "PUT" && url.includes("/manifests/"));
     const events: ProgressEvent[] = [];
-    const reference = await pushImage(bigImage, `http://127.0.0.1:${proxy.port}`, repo("503"), {
+    const reference = await pushImage(bigImage, `http://127.0.0.1:${proxy.port}`, repository, {
       tag: "recovered",
       ...fast,
       onProgress: (event) => events.push(event),
     });
-    expect(reference).toBe(`127.0.0.1:${proxy.port}/${repo("503")}:recovered`);
+    expect(reference).toBe(`127.0.0.1:${proxy.port}/${repository}:recovered`);
     expect(proxy.failed).toBe(2);
     const retries = events.filter((e) => e.type === "retry");
     expect(retries.length).toBeGreaterThanOrEqual(1);
     expect(String((retries[0] as { error: Error }).error.message)).toMatch(/503/);
-    expect(await registryTags()).toEqual([]);
+    expect(await registryTags(repository)).toEqual([]);
   });
 
   it("by refusing authentication is not retried", async () => {
+    const repository = testRepository("faults-auth");
     const events: ProgressEvent[] = [];
-    const error = await pushImage(bigImage, "http://127.0.0.1:5556", repo("auth"), {
+    const error = await pushImage(bigImage, "http://127.0.0.1:5556", repository, {
       tag: "refused",
       onProgress: (event) => events.push(event),
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PushError);
     expect((error as PushError).message).toMatch(/no basic auth credentials|unauthorized/);
     expect(events.filter((e) => e.type === "retry")).toEqual([]);
-    expect(await registryTags()).toEqual([]);
+    expect(await registryTags(repository)).toEqual([]);
   });
 });
 
@@ -301,10 +300,11 @@ describe("cancellation", () => {
   });
 
   it("during a push rejects within 1 s and removes the registry tag", async () => {
+    const repository = testRepository("faults-cancel");
     const handles = openFiles();
     const controller = new AbortController();
     let abortedAt = 0;
-    const pending = pushImage(bigImage, REGISTRY_URL, repo("cancel"), {
+    const pending = pushImage(bigImage, REGISTRY_URL, repository, {
       tag: `cancel-${Date.now()}`,
       signal: controller.signal,
       onProgress: (event) => {
@@ -316,7 +316,7 @@ describe("cancellation", () => {
     });
     await expect(pending).rejects.toThrow("stop the push");
     expect(performance.now() - abortedAt).toBeLessThan(1000);
-    expect(await registryTags()).toEqual([]);
+    expect(await registryTags(repository)).toEqual([]);
     await expectNoLeakedHandles(handles);
   });
 
@@ -359,11 +359,12 @@ describe("an engine that goes silent", () => {
   });
 
   it("fails the push with an inactivity timeout instead of hanging", async () => {
+    const repository = testRepository("faults-silent");
     await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
     const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
     const statuses: string[] = [];
     proxy.stallAt("Preparing");
-    const error = await pushImage(bigImage, REGISTRY_URL, repo("silent"), {
+    const error = await pushImage(bigImage, REGISTRY_URL, repository, {
       docker: client,
       tag: `silent-${randomUUID()}`,
       inactivityTimeoutMs: 1_500,
@@ -375,6 +376,6 @@ describe("an engine that goes silent", () => {
     expect(error).toBeInstanceOf(InactivityTimeoutError);
     expect(statuses).toEqual([expect.stringMatching(/^The push refers to repository/)]);
     expect(proxy.heldBytes).toBeGreaterThan(0);
-    expect(await registryTags()).toEqual([]);
+    expect(await registryTags(repository)).toEqual([]);
   });
 });

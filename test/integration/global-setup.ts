@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import Docker from "dockerode";
 import type { TestProject } from "vitest/node";
+import { findLeaks, type Run, sweep } from "./run-leaks.js";
 
 /** The test registry without authentication, started by scripts/test-services.sh. */
 export const REGISTRY = "127.0.0.1:5555";
@@ -35,31 +39,46 @@ export default async function setup(project: TestProject) {
       );
     }
   }
-  const testRun = randomUUID();
-  project.provide("testRun", testRun);
+  const root = await mkdtemp(path.join(tmpdir(), "pdu-run-"));
+  const run: Run = {
+    id: randomUUID(),
+    // The run's own TMPDIR (setup-run.ts): what is left in it at the end leaked.
+    tmp: path.join(root, "tmp"),
+    parents: path.join(root, "parents"),
+    startedAt: Math.floor(Date.now() / 1000) - 1,
+  };
+  await mkdir(run.tmp);
+  await writeFile(run.parents, "");
+  project.provide("testRun", run.id);
+  project.provide("testTmp", run.tmp);
+  project.provide("testParents", run.parents);
 
   return async () => {
-    // Everything the tests built carries the run's label (see setup-labels.ts); sweep it.
-    const filters = JSON.stringify({ label: [`io.prefect-dockerutils.test-run=${testRun}`] });
-    const containers = await docker.listContainers({ all: true, filters });
-    for (const container of containers) {
-      await docker
-        .getContainer(container.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    }
-    const images = await docker.listImages({ all: true, filters });
-    for (const image of images) {
-      await docker
-        .getImage(image.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
+    // Whatever the tests should have removed themselves fails the run (a throw here would only
+    // be printed: vitest reports teardown errors but still exits 0), then everything the run
+    // made is removed, leaked or not.
+    const leaks = await findLeaks(docker, run);
+    await sweep(docker, run);
+    await rm(root, { recursive: true, force: true });
+    const found = Object.entries(leaks).filter(([, items]) => items.length > 0);
+    if (found.length > 0) {
+      console.error(
+        `\nThe integration run left these behind (now removed):\n${found
+          .map(([kind, items]) => `  ${kind}:\n${items.map((item) => `    ${item}`).join("\n")}`)
+          .join("\n")}\n`,
+      );
+      process.exitCode = 1;
     }
   };
 }
 
 declare module "vitest" {
   export interface ProvidedContext {
+    /** The run's id, the value of every image's and container's run label. */
     testRun: string;
+    /** The run's own temporary folder, the TMPDIR of every test and process it starts. */
+    testTmp: string;
+    /** The file where tests note the parent layers of the images they remove (removeOwnImage). */
+    testParents: string;
   }
 }

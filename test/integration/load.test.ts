@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ImageBuilder, pushImageDetailed } from "../../src/index.js";
-import { docker, REGISTRY_URL } from "./support.js";
+import { docker, REGISTRY_URL, removeOwnImage, testRepository } from "./support.js";
 
 const openFiles = () => readdirSync("/proc/self/fd").length;
 const temporaryFolders = () =>
@@ -27,12 +27,14 @@ beforeAll(async () => {
   baseImage = await image.build();
   await docker.getImage(baseImage).tag({ repo: keepRepo, tag: keepTag.slice(keepRepo.length + 1) });
 });
-afterAll(() => docker.getImage(keepTag).remove({ noprune: true }));
+afterAll(() => removeOwnImage(keepTag));
 
 it("runs 20 builds and 20 pushes at once, all succeeding, leaking no file, folder or socket", async () => {
   // Let connections from the setup close before counting.
   await new Promise((resolve) => setTimeout(resolve, 200));
   const before = { files: openFiles(), folders: temporaryFolders(), sockets: sockets() };
+  // This run's own repository: other runs' pushes and tags of the same names must not count.
+  const repository = testRepository("load");
 
   const builds = Array.from({ length: 20 }, async (_, i) => {
     await using image = await new ImageBuilder("busybox").open();
@@ -45,7 +47,7 @@ it("runs 20 builds and 20 pushes at once, all succeeding, leaking no file, folde
   // refused with "digest invalid" / "manifest blob unknown", or a 500. Such a push is retried as
   // transient (see REGISTRY_RACE_MESSAGES), so every push succeeds whoever wins the race.
   const pushes = Array.from({ length: 20 }, (_, i) =>
-    pushImageDetailed(baseImage, REGISTRY_URL, "pdu-load", { tag: `load-${i}` }),
+    pushImageDetailed(baseImage, REGISTRY_URL, repository, { tag: `load-${i}` }),
   );
   const [built, pushed] = await Promise.all([Promise.all(builds), Promise.all(pushes)]);
 
@@ -53,7 +55,7 @@ it("runs 20 builds and 20 pushes at once, all succeeding, leaking no file, folde
   for (const id of built) expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
   expect(new Set(pushed.map((p) => p.digest)).size).toBe(1);
   expect(pushed.map((p) => p.reference)).toEqual(
-    Array.from({ length: 20 }, (_, i) => `127.0.0.1:5555/pdu-load:load-${i}`),
+    Array.from({ length: 20 }, (_, i) => `127.0.0.1:5555/${repository}:load-${i}`),
   );
 
   expect(temporaryFolders()).toBe(before.folders);
@@ -67,6 +69,6 @@ it("runs 20 builds and 20 pushes at once, all succeeding, leaking no file, folde
     .toBe(true);
   const leftTags = (await docker.listImages())
     .flatMap((i) => i.RepoTags ?? [])
-    .filter((t) => t.includes("pdu-load:load-"));
+    .filter((t) => t.includes(`${repository}:load-`));
   expect(leftTags).toEqual([]);
 }, 300_000);

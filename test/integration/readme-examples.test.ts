@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, IMAGE_ID_PATTERN, runImage } from "./support.js";
+import { docker, IMAGE_ID_PATTERN, runImage, TEST_RUN } from "./support.js";
 
 const run = promisify(execFile);
 const repository = path.resolve(import.meta.dirname, "../..");
@@ -52,6 +52,17 @@ beforeAll(async () => {
   app = path.join(root, "app");
   await mkdir(path.join(app, "node_modules"), { recursive: true });
   await symlink(pkg, path.join(app, "node_modules", "prefect-dockerutils"));
+  // Loaded before the example (--import): the images it builds get the labels of this run and of
+  // a test of their own, as the images the tests build in-process do (setup-run.ts). The example
+  // stays as the README has it.
+  await writeFile(
+    path.join(app, "labels.mjs"),
+    `import { randomUUID } from "node:crypto";
+import { IMAGE_LABELS } from "prefect-dockerutils";
+IMAGE_LABELS["io.prefect-dockerutils.test-run"] = process.env.PDU_TEST_RUN;
+IMAGE_LABELS["io.prefect-dockerutils.test-id"] = randomUUID();
+`,
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -63,18 +74,15 @@ describe("the README", () => {
     expect(Number(process.versions.node.split(".")[0])).toBeGreaterThanOrEqual(20);
     const script = path.join(app, "build.mjs");
     await writeFile(script, await readmeExample("try-finally.mjs"));
-    const { stdout, stderr } = await run(process.execPath, [script], { cwd: app });
+    const { stdout, stderr } = await run(process.execPath, ["--import", "./labels.mjs", script], {
+      cwd: app,
+    });
     const imageId = stdout.trim();
     expect(stderr).toBe("");
     expect(imageId).toMatch(IMAGE_ID_PATTERN);
-    try {
-      expect(await runImage(imageId)).toBe("Hello from ImageBuilder\n");
-    } finally {
-      // Built by another process, so without this run's cleanup label.
-      await docker
-        .getImage(imageId)
-        .remove({ noprune: false })
-        .catch(() => undefined);
-    }
+    expect((await docker.getImage(imageId).inspect()).Config.Labels).toMatchObject({
+      "io.prefect-dockerutils.test-run": TEST_RUN,
+    });
+    expect(await runImage(imageId)).toBe("Hello from ImageBuilder\n");
   });
 });

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { cp, mkdtemp, rm } from "node:fs/promises";
+import { appendFile, cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
-import { inject, onTestFinished } from "vitest";
+import { afterAll, inject, onTestFinished } from "vitest";
+import { deleteTags, runNamespace, testRegistries } from "./registries.js";
 
 /** The fixtures folder, mirroring Prefect's tests/docker/contexts. */
 export const contexts = path.resolve(import.meta.dirname, "../fixtures/contexts");
@@ -41,15 +42,51 @@ export async function runImage(image: string): Promise<string> {
   }
 }
 
+/** This run's id: the value of the run label every image and container carries. */
+export const TEST_RUN = inject("testRun");
+
+/**
+ * A repository of the calling test alone, in this run's namespace of the registries
+ * (`pdu-<run>/<name>-<random>`): another test, or another test run on the same registries, never
+ * pushes to it, so what a test reads there is what it pushed. Every tag in it, in both test
+ * registries, is deleted when the test finishes (or, with `scope: "file"`, after the file or
+ * describe block: call it then while the file is collected, for a repository a `beforeAll` pushes
+ * to).
+ */
+export function testRepository(name: string, scope: "test" | "file" = "test"): string {
+  const repository = `${runNamespace(TEST_RUN)}/${name}-${randomUUID().slice(0, 8)}`;
+  const forget = async () => {
+    for (const registry of await testRegistries()) await deleteTags(registry, repository);
+  };
+  if (scope === "test") onTestFinished(forget);
+  else afterAll(forget);
+  return repository;
+}
+
+/**
+ * Removes an image reference of the test's own: a unique tag, or the ID of an image only the test
+ * built. Never forced and never pruning: an image someone else still tags or uses stays, and the
+ * parent layers stay too (a build running beside this test may be using them as its cache). Once
+ * the last tag is gone the engine removes the image itself: its parent is noted for the global
+ * teardown, which removes it then if the run made it and nothing else uses it.
+ */
+export async function removeOwnImage(reference: string): Promise<void> {
+  const image = await docker
+    .getImage(reference)
+    .inspect()
+    .catch(() => undefined);
+  if (image === undefined) return;
+  await docker
+    .getImage(reference)
+    .remove({ noprune: true })
+    .catch(() => undefined);
+  if (image.Parent) await appendFile(inject("testParents"), `${image.Parent}\n`);
+}
+
 /** A unique tag, removed from the engine when the test finishes. */
 export function uniqueTag(repository = "localhost/pdu-test"): string {
   const tag = `${repository}:${randomUUID()}`;
-  onTestFinished(async () => {
-    await docker
-      .getImage(tag)
-      .remove({ noprune: true })
-      .catch(() => undefined);
-  });
+  onTestFinished(() => removeOwnImage(tag));
   return tag;
 }
 

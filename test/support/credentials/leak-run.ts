@@ -7,7 +7,8 @@
  * Input (environment): DOCKER_CONFIG with the login of the registry PDU_REGISTRY and
  * credHelpers/credsStore entries, PDU_PRIVATE_BASE (a private image in that registry),
  * PDU_TEST_RUN (the label value for built images), PDU_BAD_CONFIG (a config folder whose
- * config.json is broken and holds the password).
+ * config.json is broken and holds the password), PDU_REPOSITORY (the repository to push to, one
+ * of the test's own).
  */
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
@@ -50,7 +51,7 @@ async function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Pr
 }
 
 const docker = dockerClient();
-const reference = `${registry}/pdu-leak/${randomUUID()}:1`;
+const reference = `${registry}/${process.env.PDU_REPOSITORY ?? `pdu-leak/${randomUUID()}`}:1`;
 const colon = reference.lastIndexOf(":");
 
 await step("engine", () => checkEngine(docker));

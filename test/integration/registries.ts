@@ -1,0 +1,95 @@
+// The two test registries of scripts/test-services.sh, as the tests and the global teardown see
+// them: every repository a test run pushes to lives under the run's own namespace
+// (`pdu-<first 8 of the run's id>/...`), so that runs sharing the registries never read or remove
+// each other's tags, and the teardown can find (and fail on) whatever a run left behind.
+// No vitest import here: the global setup, which runs outside the test workers, uses it too.
+import { authRegistry, type Login } from "../support/credentials/engine-ops.js";
+
+/** The open registry. */
+export const OPEN_REGISTRY = "127.0.0.1:5555";
+
+/** The namespace of a test run's repositories in both registries. */
+export function runNamespace(testRun: string): string {
+  return `pdu-${testRun.slice(0, 8)}`;
+}
+
+/** Every manifest type the engine pushes, so that HEAD answers with the digest to delete. */
+const MANIFEST_TYPES = [
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.oci.image.index.v1+json",
+].join(", ");
+
+/** The Authorization header of a login, if any. */
+function authorization(login: Login | undefined): Record<string, string> {
+  return login
+    ? {
+        Authorization: `Basic ${Buffer.from(`${login.username}:${login.password}`).toString("base64")}`,
+      }
+    : {};
+}
+
+/** One of the two registries, with the login it needs. */
+export interface Registry {
+  readonly host: string;
+  readonly login?: Login;
+}
+
+/** Both test registries; the htpasswd one with the login scripts/test-services.sh set. */
+export async function testRegistries(): Promise<Registry[]> {
+  const auth = await authRegistry();
+  return [{ host: OPEN_REGISTRY }, { host: auth.host, login: auth }];
+}
+
+/** The repositories of a registry whose names start with `prefix`, from its paged catalog. */
+export async function repositoriesUnder(registry: Registry, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  // The catalog is sorted: start right before the prefix and stop after it.
+  let last = prefix.slice(0, -1);
+  for (;;) {
+    const response = await fetch(
+      `http://${registry.host}/v2/_catalog?n=1000&last=${encodeURIComponent(last)}`,
+      { headers: authorization(registry.login) },
+    );
+    if (!response.ok) throw new Error(`${registry.host} catalog: HTTP ${response.status}`);
+    const { repositories } = (await response.json()) as { repositories: string[] | null };
+    const page = repositories ?? [];
+    found.push(...page.filter((name) => name.startsWith(prefix)));
+    const next = page.at(-1);
+    if (next === undefined || page.length < 1000 || next > `${prefix}\uffff`) return found;
+    last = next;
+  }
+}
+
+/** The tags a repository holds (none when it does not exist). */
+export async function tagsOf(registry: Registry, repository: string): Promise<string[]> {
+  const response = await fetch(`http://${registry.host}/v2/${repository}/tags/list`, {
+    headers: authorization(registry.login),
+  });
+  if (response.status === 404) return [];
+  if (!response.ok) throw new Error(`${registry.host}/${repository} tags: HTTP ${response.status}`);
+  return ((await response.json()) as { tags: string[] | null }).tags ?? [];
+}
+
+/** Deletes every tag of a repository (by its manifest digest); resolves to the tags it found. */
+export async function deleteTags(registry: Registry, repository: string): Promise<string[]> {
+  const tags = await tagsOf(registry, repository);
+  for (const tag of tags) {
+    const head = await fetch(`http://${registry.host}/v2/${repository}/manifests/${tag}`, {
+      method: "HEAD",
+      headers: { ...authorization(registry.login), Accept: MANIFEST_TYPES },
+    });
+    const digest = head.headers.get("docker-content-digest");
+    if (!head.ok || !digest) continue;
+    const deleted = await fetch(`http://${registry.host}/v2/${repository}/manifests/${digest}`, {
+      method: "DELETE",
+      headers: authorization(registry.login),
+    });
+    // 404: another tag of the same manifest deleted it already.
+    if (!deleted.ok && deleted.status !== 404) {
+      throw new Error(`${registry.host}/${repository}:${tag}: DELETE answered ${deleted.status}`);
+    }
+  }
+  return tags;
+}

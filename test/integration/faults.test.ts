@@ -156,17 +156,18 @@ describe("an engine that goes silent while the push cleans up", () => {
     // Only the answer to DELETE /images/<tag> holds "Untagged": the engine removes the tag, but
     // its answer never arrives.
     proxy.stallAt('"Untagged"');
+    const repository = testRepository("faults-silent-cleanup");
     const started = performance.now();
-    const reference = await pushImage(bigImage, REGISTRY_URL, repo("silent-cleanup"), {
+    const reference = await pushImage(bigImage, REGISTRY_URL, repository, {
       docker: client,
       tag: "silent",
       retries: 0,
     });
     const elapsedMs = performance.now() - started;
-    expect(reference).toBe(`127.0.0.1:5555/${repo("silent-cleanup")}:silent`);
+    expect(reference).toBe(`127.0.0.1:5555/${repository}:silent`);
     expect(elapsedMs).toBeGreaterThanOrEqual(CLEANUP_TIMEOUT_MS - 100);
     expect(elapsedMs).toBeLessThan(CLEANUP_TIMEOUT_MS + 15_000);
-    expect(await registryTags()).toEqual([]);
+    expect(await registryTags(repository)).toEqual([]);
   });
 });
 

@@ -11,7 +11,7 @@ import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BuildContextOverlay } from "../context/build-context.js";
 import { createDebug } from "../debug-logger.js";
-import { buildQuery } from "../engine/build-query.js";
+import { type BuildQueryOptions, buildQuery } from "../engine/build-query.js";
 import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { buildAuthOption } from "../engine/registry-auth.js";
@@ -42,25 +42,14 @@ import type { SyncTree } from "./sync-tree.js";
 const debug = createDebug("prefect-dockerutils:buildkit");
 
 /** Options of {@link buildWithBuildKit}: those of `buildImage` that BuildKit has. */
-export interface BuildKitBuildOptions extends RetryOptions {
+export interface BuildKitBuildOptions extends RetryOptions, BuildQueryOptions {
   /** The Dockerfile, relative to the context or absolute. @default "Dockerfile" */
   readonly dockerfile?: string | undefined;
-  readonly tag?: string | undefined;
-  readonly pull?: boolean | undefined;
-  readonly platform?: string | undefined;
   /** Receives `docker build --progress=plain` text. */
   readonly streamProgressTo?: Writable | undefined;
   readonly onProgress?: ProgressListener | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly inactivityTimeoutMs?: number | undefined;
-  readonly buildArgs?: Readonly<Record<string, string>> | undefined;
-  readonly target?: string | undefined;
-  readonly noCache?: boolean | undefined;
-  readonly extraHosts?: Readonly<Record<string, string>> | undefined;
-  readonly networkMode?: string | undefined;
-  readonly cacheFrom?: readonly string[] | undefined;
-  readonly shmSize?: number | undefined;
-  readonly memory?: number | undefined;
   /** Not supported by BuildKit: `true` is refused. */
   readonly squash?: boolean | undefined;
   /** Labels of the image. */

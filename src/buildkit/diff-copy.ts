@@ -8,6 +8,10 @@
  * 4. the receiver sends FIN once it has everything; the sender answers FIN and the call ends.
  *
  * So a rebuild sends the file list and only the files that changed.
+ *
+ * Over 400 lines on purpose: the sender is one loop whose phases share the flow control (room in
+ * the HTTP/2 window, the batch of frames, the queue of requested files); the packet encoding is
+ * in frame-batch.ts and messages.ts.
  * @module
  */
 import nodeFs from "node:fs";

@@ -3,6 +3,10 @@
  * fields and where its bytes come from. Pure in the sense that it only reads: no tar, no stream,
  * no scheduling. The tar writer consumes it for the classic builder's upload; BuildKit's file
  * sync can consume the same entries.
+ *
+ * Over 400 lines on purpose: the walk is one state machine (the stack of open folders, the overlay
+ * tree, the follow paths and the pattern matcher's parent results move together); its pieces
+ * without that state already live beside it (walk-children.ts, walk-follow.ts, overlay-tree.ts).
  * @module
  */
 import nodeFs from "node:fs";

@@ -8,7 +8,7 @@ import path from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { FRAME_HEADER, type PacketChannel, sendDiffCopy } from "../src/buildkit/diff-copy.js";
-import { loadMessages, type Packet, PacketType } from "../src/buildkit/messages.js";
+import { type Packet, PacketType } from "../src/buildkit/messages.js";
 import { type SyncEntry, walkSyncTree } from "../src/buildkit/sync-tree.js";
 import { createBuildContext } from "../src/context/build-context.js";
 import { parseDockerignore } from "../src/context/dockerignore.js";
@@ -244,23 +244,6 @@ class Receiver extends EventEmitter {
   }
 }
 
-const messages = await loadMessages();
-
-/** A {@link Receiver} on a channel that takes packets already framed, many at once. */
-class FramedReceiver extends Receiver {
-  writes = 0;
-  sendFrames(frames: Buffer, done: () => void): void {
-    this.writes++;
-    for (let at = 0; at < frames.length; ) {
-      const length = frames.readUInt32BE(at + 1);
-      const body = frames.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length);
-      this.send(messages.decodePacket(body), () => undefined);
-      at += FRAME_HEADER + length;
-    }
-    setImmediate(done);
-  }
-}
-
 const ReferencePacket = protobuf
   .parse('syntax = "proto3"; message P { int32 type = 1; uint32 ID = 3; bytes data = 4; }')
   .root.lookupType("P");
@@ -345,26 +328,6 @@ describe("sendDiffCopy", () => {
     });
     controller.abort(new Error("stop"));
     await expect(sending).rejects.toThrow("stop");
-  });
-
-  it("sends small packets in batches of frames, every file asked for whole", async () => {
-    const root = await tempDir();
-    const files: Record<string, string> = {};
-    for (let index = 0; index < 3_000; index++) {
-      files[`d${index % 30}/f${index}.txt`] = `file ${index} `.repeat(index % 50);
-    }
-    files["big.bin"] = "x".repeat(300 * 1024);
-    await tree(root, files);
-    const receiver = new FramedReceiver(() => true);
-    const stats = await sendDiffCopy(receiver.channel, walkSyncTree({ root }));
-    expect(stats.files).toBe(3_001);
-    expect(receiver.done.size).toBe(3_001);
-    expect(receiver.contentOf("d7/f7.txt")).toBe(files["d7/f7.txt"]);
-    expect(receiver.contentOf("d29/f2999.txt")).toBe(files["d29/f2999.txt"]);
-    expect(receiver.contentOf("big.bin")).toBe(files["big.bin"]);
-    // About 9,000 packets; this receiver asks for one file per turn of the event loop.
-    expect(receiver.writes).toBeLessThan(1_500);
-    expect(receiver.ended).toBe(true);
   });
 
   it("waits for the connection once too much is unwritten, and lists 20,000 entries", async () => {

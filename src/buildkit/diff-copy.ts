@@ -10,14 +10,12 @@
  * So a rebuild sends the file list and only the files that changed.
  *
  * Over 400 lines on purpose: the sender is one loop whose phases share the flow control (room in
- * the HTTP/2 window, the batch of frames, the queue of requested files); the packet encoding is
- * in frame-batch.ts and messages.ts.
+ * the HTTP/2 window, the queue of requested files); the packet encoding is in messages.ts.
  * @module
  */
 import nodeFs from "node:fs";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { BuildContextError } from "../errors.js";
-import { dataPacket, FRAME_HEADER, FrameBatch, goFileMode } from "./frame-batch.js";
 import { type Packet, PacketType, type Stat } from "./messages.js";
 import type { SyncEntry } from "./sync-tree.js";
 
@@ -39,12 +37,6 @@ export interface PacketChannel {
    * {@link FRAME_HEADER} unused bytes where gRPC's message header can go without a copy.
    */
   send(packet: Packet | Buffer, done: () => void): void;
-  /**
-   * Sends packets framed for gRPC already (each after its 5-byte header), as they are; `done` is
-   * called once they are written out. Channels that write straight to the HTTP/2 stream have it;
-   * without it, every packet goes through {@link PacketChannel.send}.
-   */
-  sendFrames?(frames: Buffer, done: () => void): void;
   /** Ends the call successfully. */
   end(): void;
   on(event: "data", listener: (packet: Packet) => void): this;
@@ -53,14 +45,18 @@ export interface PacketChannel {
   off(event: string, listener: (...args: never[]) => void): this;
 }
 
-export { FRAME_HEADER } from "./frame-batch.js";
+/** Bytes before an encoded packet, for gRPC's message header (a flag and a 32-bit length). */
+export const FRAME_HEADER = 5;
+
+/** Go's `os.FileMode` type bits. */
+const MODE_DIR = 0x80000000;
+const MODE_SYMLINK = 0x08000000;
+const MODE_SETUID = 0x00800000;
+const MODE_SETGID = 0x00400000;
+const MODE_STICKY = 0x00100000;
 
 /** File content travels in DATA packets of this size. */
 const DATA_CHUNK = 256 * 1024;
-/** Files up to this size are read straight into the batch of small packets. */
-const SMALL_FILE = 64 * 1024;
-/** A batch of small packets leaves once it holds this many bytes. */
-const BATCH_BYTES = 256 * 1024;
 /** Bytes and packets sent but not written out yet, beyond which sending waits. */
 const PENDING_BYTES = 4 * 1024 * 1024;
 const PENDING_PACKETS = 1024;
@@ -73,15 +69,70 @@ const OPEN_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 
 /** An entry's `Stat`, as fsutil makes it: Go's `FileMode` bits, owners 0 like the docker CLI's. */
 export function statOf(entry: SyncEntry): Stat {
+  let mode = entry.mode & 0o777;
+  if (entry.mode & 0o4000) mode |= MODE_SETUID;
+  if (entry.mode & 0o2000) mode |= MODE_SETGID;
+  if (entry.mode & 0o1000) mode |= MODE_STICKY;
+  if (entry.type === "directory") mode |= MODE_DIR;
+  if (entry.type === "symlink") mode |= MODE_SYMLINK;
   return {
     path: entry.nameBytes ?? entry.name,
-    mode: goFileMode(entry),
+    mode: mode >>> 0,
     uid: 0,
     gid: 0,
     size: entry.type === "directory" || entry.type === "link" ? 0 : entry.size,
     modTimeNs: entry.mtimeNs,
     linkname: entry.linknameBytes ?? entry.linkname ?? "",
   };
+}
+
+/** Varint bytes of `value` (below 2^32), protobuf's base-128 encoding. */
+function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(target: Buffer, at: number, value: number): number {
+  let offset = at;
+  while (value >= 0x80) {
+    target[offset++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  target[offset++] = value;
+  return offset;
+}
+
+/**
+ * A DATA packet with room for `length` bytes of content at the returned offset, so file content
+ * is read straight into the message that goes on the wire instead of being copied into it
+ * (1 GiB of context is 1 GiB of copying saved). After {@link FRAME_HEADER} unused bytes, the same
+ * bytes protobufjs would write for `{ type: DATA, ID, data }`.
+ */
+function dataPacket(
+  id: number,
+  length: number,
+  memory?: Buffer,
+): { packet: Buffer; offset: number } {
+  const header = 2 + (id ? 1 + varintLength(id) : 0) + 1 + varintLength(length);
+  const size = FRAME_HEADER + header + length;
+  const packet =
+    memory !== undefined && memory.length >= size
+      ? memory.subarray(0, size)
+      : Buffer.allocUnsafe(size);
+  packet[FRAME_HEADER] = 0x08;
+  packet[FRAME_HEADER + 1] = PacketType.DATA;
+  let at = FRAME_HEADER + 2;
+  if (id) {
+    packet[at++] = 0x18;
+    at = writeVarint(packet, at, id);
+  }
+  packet[at++] = 0x22;
+  at = writeVarint(packet, at, length);
+  return { packet, offset: at };
 }
 
 /** Room for a full DATA packet: the frame header, the packet's fields, a whole chunk. */
@@ -114,12 +165,12 @@ export function sendDiffCopy(
   const stats: DiffCopyStats = { entries: 0, files: 0, bytes: 0 };
   /**
    * What to send for each file the receiver may ask for, by STAT index: its host path, its
-   * in-memory content, or `null` (a hard link: no content); `undefined` for the other entries.
-   * Kept small (not the entries), as every file of a rebuild stays here until the end, long
-   * enough to outlive V8's young generation and make it grow.
+   * in-memory content, or `null` (a hard link: no content). Kept small (not the entries), as
+   * every file of a rebuild stays here until the end, long enough to outlive V8's young
+   * generation and make it grow.
    */
-  const sources: (FileSource | undefined)[] = [];
-  const sizes: number[] = [];
+  const files = new Map<number, FileSource>();
+  const sizes = new Map<number, number>();
   const requests: number[] = [];
   let waiters: (() => void)[] = [];
   let settled = false;
@@ -127,8 +178,6 @@ export function sendDiffCopy(
   let pendingBytes = 0;
   let pendingPackets = 0;
   const { onActivity, signal } = options;
-  /** Small packets, framed, when the channel takes many at once (see frame-batch.ts). */
-  const batch = channel.sendFrames === undefined ? undefined : new FrameBatch();
 
   return new Promise<DiffCopyStats>((resolve, reject) => {
     const wakeAll = () => {
@@ -151,7 +200,6 @@ export function sendDiffCopy(
       cleanup();
       if (tellReceiver) {
         try {
-          flush();
           channel.send(
             { type: PacketType.ERR, id: 0, data: Buffer.from(error.message) },
             () => undefined,
@@ -170,50 +218,33 @@ export function sendDiffCopy(
       resolve(stats);
     };
     /**
+     * Sends a packet; `true` means wait for {@link room} before sending more. Sends overlap, so
+     * many small packets leave in one write instead of one write (and one engine wake-up) each.
+     */
+    /**
      * Memory for big files' chunks, given back once the channel has written them out: without
      * it, each 256 KiB chunk of a 1 GiB file is a new buffer, and tens of megabytes of written
      * ones wait for the garbage collector.
      */
     const pool: Buffer[] = [];
-    const written = (size: number, memory: Buffer | undefined) => () => {
-      if (memory !== undefined && pool.length < CHUNK_POOL && !settled) pool.push(memory);
-      pendingBytes -= size;
-      pendingPackets--;
-      if (
-        waiters.length > 0 &&
-        pendingBytes <= PENDING_BYTES / 2 &&
-        pendingPackets <= PENDING_PACKETS / 2
-      ) {
-        wakeAll();
-      }
-    };
-    /**
-     * Sends a packet (after the batch, so everything leaves in order); `true` means wait for
-     * {@link room} before sending more. Sends overlap, so many packets leave in one write
-     * instead of one write (and one engine wake-up) each.
-     */
     const send = (packet: Packet | Buffer, size: number, memory?: Buffer): boolean => {
-      flush();
       onActivity?.();
       pendingBytes += size;
       pendingPackets++;
-      channel.send(packet, written(size, memory));
+      channel.send(packet, () => {
+        if (memory !== undefined && pool.length < CHUNK_POOL && !settled) pool.push(memory);
+        pendingBytes -= size;
+        pendingPackets--;
+        if (
+          waiters.length > 0 &&
+          pendingBytes <= PENDING_BYTES / 2 &&
+          pendingPackets <= PENDING_PACKETS / 2
+        ) {
+          wakeAll();
+        }
+      });
       return pendingBytes > PENDING_BYTES || pendingPackets > PENDING_PACKETS;
     };
-    /** Sends what the batch holds, if anything; `true` means wait for {@link room}. */
-    const flush = (): boolean => {
-      const frames = batch?.take();
-      if (frames !== undefined && channel.sendFrames !== undefined) {
-        onActivity?.();
-        pendingBytes += frames.length;
-        pendingPackets++;
-        channel.sendFrames(frames, written(frames.length, undefined));
-      }
-      return pendingBytes > PENDING_BYTES || pendingPackets > PENDING_PACKETS;
-    };
-    /** Sends the batch once it is full; `true` means wait for {@link room}. */
-    const flushIfFull = (): boolean =>
-      batch !== undefined && batch.length >= BATCH_BYTES ? flush() : false;
     const room = () =>
       settled ? Promise.resolve() : new Promise<void>((wake) => waiters.push(wake));
     const onData = (packet: Packet) => {
@@ -246,43 +277,31 @@ export function sendDiffCopy(
     const onAbort = () => fail(signal?.reason as Error, true);
 
     const walk = async () => {
+      let index = 0;
       let deadline = performance.now() + SLICE_MS;
       for (const entry of entries) {
         if (settled) return;
         if (entry.type === "file") {
-          sources.push(
+          files.set(
+            index,
             entry.content !== undefined ? { content: entry.content } : (entry.source ?? null),
           );
-          sizes.push(entry.size);
-        } else {
-          sources.push(entry.type === "link" ? null : undefined);
-          sizes.push(0);
+          sizes.set(index, entry.size);
+        } else if (entry.type === "link") {
+          files.set(index, null);
         }
+        index++;
         stats.entries++;
-        let full: boolean;
-        if (batch !== undefined) {
-          batch.addStat(entry);
-          full = flushIfFull();
-        } else {
-          const stat = statOf(entry);
-          full = send({ type: PacketType.STAT, stat, id: 0 }, 32 + stat.path.length);
-        }
-        if (full) await room();
+        const stat = statOf(entry);
+        if (send({ type: PacketType.STAT, stat, id: 0 }, 32 + stat.path.length)) await room();
         if (performance.now() > deadline) {
-          // Lets the engine's REQs and health checks in while a big folder is listed; what the
-          // batch holds leaves first, so the engine can compare while the walk goes on.
-          if (flush()) await room();
+          // Lets the engine's REQs and health checks in while a big folder is listed.
           await yieldToLoop();
           deadline = performance.now() + SLICE_MS;
         }
       }
       if (settled) return;
-      if (batch !== undefined) {
-        batch.addEndOfStats();
-        flush();
-      } else {
-        send({ type: PacketType.STAT, id: 0 }, 2);
-      }
+      send({ type: PacketType.STAT, id: 0 }, 2);
     };
 
     const sendRequested = async () => {
@@ -290,22 +309,15 @@ export function sendDiffCopy(
       try {
         while (!settled) {
           const id = requests.shift();
-          if (id === undefined) {
-            // The receiver asks for more, or sends FIN, only once it has what it asked for. A
-            // REQ that comes while this waits for room is for this loop: `sending` is still set.
-            if (flush()) {
-              await room();
-              continue;
-            }
-            break;
-          }
-          const source = sources[id];
+          if (id === undefined) break;
+          const source = files.get(id);
           if (source === undefined) {
             fail(new Error(`invalid file id ${id}`), true);
             return;
           }
-          sources[id] = undefined;
-          const size = sizes[id] ?? 0;
+          files.delete(id);
+          const size = sizes.get(id) ?? 0;
+          sizes.delete(id);
           stats.files++;
           await sendFile(id, source, size);
         }
@@ -313,16 +325,6 @@ export function sendDiffCopy(
         fail(error as Error, true);
       } finally {
         sending = false;
-      }
-    };
-
-    /** Ends file `id`: an empty DATA packet. */
-    const endFile = async (id: number) => {
-      if (batch !== undefined) {
-        batch.addData(id, 0);
-        if (flushIfFull()) await room();
-      } else if (send({ type: PacketType.DATA, id }, 8)) {
-        await room();
       }
     };
 
@@ -351,49 +353,39 @@ export function sendDiffCopy(
           if (!nodeFs.fstatSync(fd).isFile()) {
             throw new BuildContextError(`${where} is no longer a regular file`, where);
           }
-          if (batch !== undefined && size > 0 && size <= SMALL_FILE) {
-            // A small file goes into the batch, read straight into place.
-            const { buffer, offset } = batch.addData(id, size);
-            try {
-              readFully(fd, buffer, offset, size, 0, size, where);
-            } catch (error) {
-              batch.dropLast();
-              throw error;
+          // Exactly the size the STAT announced, as the tar path sends: a file that shrank since
+          // it was listed fails the build rather than arrive cut.
+          let position = 0;
+          let deadline = performance.now() + SLICE_MS;
+          while (position < size) {
+            const want = Math.min(DATA_CHUNK, size - position);
+            const memory =
+              want === DATA_CHUNK ? (pool.pop() ?? Buffer.allocUnsafe(CHUNK_MEMORY)) : undefined;
+            const { packet, offset } = dataPacket(id, want, memory);
+            for (let got = 0; got < want; ) {
+              const read = nodeFs.readSync(fd, packet, offset + got, want - got, position + got);
+              if (read === 0) {
+                throw new BuildContextError(
+                  `${where} changed while the build context was read: expected ${size} bytes, got ${position + got}`,
+                  where,
+                );
+              }
+              got += read;
             }
-            stats.bytes += size;
-          } else {
-            await sendChunks(id, fd, size, where);
+            position += want;
+            stats.bytes += want;
+            if (send(packet, packet.length, memory)) await room();
+            if (settled) return;
+            if (performance.now() > deadline) {
+              await yieldToLoop();
+              deadline = performance.now() + SLICE_MS;
+            }
           }
         } finally {
           nodeFs.closeSync(fd);
         }
       }
-      await endFile(id);
-    };
-
-    /**
-     * A file's content in DATA packets of {@link DATA_CHUNK} bytes: exactly the size the STAT
-     * announced, as the tar path sends, so a file that shrank since it was listed fails the build
-     * rather than arrive cut.
-     */
-    const sendChunks = async (id: number, fd: number, size: number, where: string) => {
-      let position = 0;
-      let deadline = performance.now() + SLICE_MS;
-      while (position < size) {
-        const want = Math.min(DATA_CHUNK, size - position);
-        const memory =
-          want === DATA_CHUNK ? (pool.pop() ?? Buffer.allocUnsafe(CHUNK_MEMORY)) : undefined;
-        const { packet, offset } = dataPacket(id, want, memory);
-        readFully(fd, packet, offset, want, position, size, where);
-        position += want;
-        stats.bytes += want;
-        if (send(packet, packet.length, memory)) await room();
-        if (settled) return;
-        if (performance.now() > deadline) {
-          await yieldToLoop();
-          deadline = performance.now() + SLICE_MS;
-        }
-      }
+      if (send({ type: PacketType.DATA, id }, 8)) await room();
     };
 
     channel.on("data", onData);
@@ -418,29 +410,4 @@ export function sendDiffCopy(
       fail(failure, true);
     });
   });
-}
-
-/**
- * Reads `length` bytes at `position` of `fd` (a file of `size` bytes when listed) into
- * `target[offset...]`, or fails naming `where`.
- */
-function readFully(
-  fd: number,
-  target: Buffer,
-  offset: number,
-  length: number,
-  position: number,
-  size: number,
-  where: string,
-): void {
-  for (let got = 0; got < length; ) {
-    const read = nodeFs.readSync(fd, target, offset + got, length - got, position + got);
-    if (read === 0) {
-      throw new BuildContextError(
-        `${where} changed while the build context was read: expected ${size} bytes, got ${position + got}`,
-        where,
-      );
-    }
-    got += read;
-  }
 }

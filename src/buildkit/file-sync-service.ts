@@ -96,10 +96,6 @@ function packetChannel(
       if (stream.destroyed) return;
       stream.write(frame, () => done());
     };
-    channel.sendFrames = (frames, done) => {
-      if (stream.destroyed) return;
-      stream.write(frames, () => done());
-    };
     channel.direct = true;
     return channel;
   }

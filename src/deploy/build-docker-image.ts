@@ -11,7 +11,7 @@ import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
 import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
 import { slugify } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";
-import { booleanOption, optionsObject, stringOption } from "../validate.js";
+import { booleanOption, stringOption } from "../validate.js";
 import {
   autoDockerfileLines,
   persistDockerfile,
@@ -20,8 +20,8 @@ import {
 } from "./auto-dockerfile.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { mapBuildKwargs } from "./build-kwargs.js";
+import { runCachedStep, type StepSettings } from "./cached-step.js";
 import {
-  defaultDockerBuildNamespace,
   tagList,
   validateReference,
   validateStepImageName,
@@ -29,8 +29,8 @@ import {
   withDefaultNamespace,
 } from "./deploy-image-name.js";
 import { pushReference } from "./push-reference.js";
-import { StepCache, stepCacheKey } from "./step-cache.js";
-import { type BuildStepOptions, normalizeStepOptions } from "./step-options.js";
+import { StepCache } from "./step-cache.js";
+import type { BuildStepOptions } from "./step-options.js";
 import { tagImage } from "./tag-image.js";
 
 /**
@@ -126,22 +126,21 @@ export async function buildDockerImage(
   inputs: BuildDockerImageInputs,
   options: BuildStepOptions = {},
 ): Promise<BuildDockerImageResult> {
-  const { ignore_cache, ...rest } = optionsObject("inputs", inputs);
-  const force = booleanOption("ignore_cache", ignore_cache, false);
-  const settings = normalizeStepOptions(options);
-  const key = stepCacheKey({
-    inputs: rest,
-    namespace: defaultDockerBuildNamespace(settings.env) ?? null,
-    baseImage: settings.baseImage ?? null,
-    cwd: rest.path === undefined || !path.isAbsolute(String(rest.path)) ? process.cwd() : null,
-  });
-  const result = await cache.run(key, force, () => build(rest, settings));
-  return { ...result, additional_tags: [...result.additional_tags] };
+  return runCachedStep(
+    cache,
+    inputs,
+    options,
+    (rest, settings) => ({
+      baseImage: settings.baseImage ?? null,
+      cwd: rest.path === undefined || !path.isAbsolute(String(rest.path)) ? process.cwd() : null,
+    }),
+    build,
+  );
 }
 
 async function build(
   inputs: Omit<BuildDockerImageInputs, "ignore_cache">,
-  options: ReturnType<typeof normalizeStepOptions<BuildStepOptions>>,
+  options: StepSettings<BuildStepOptions>,
 ): Promise<BuildDockerImageResult> {
   const { env, output, signal } = options;
   const imageName = withDefaultNamespace(validateStepImageName(inputs.image_name), env);

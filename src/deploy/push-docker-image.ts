@@ -4,18 +4,18 @@
  */
 import { DOCKER_HUB_KEY, type RegistryAuth } from "../engine/credentials.js";
 import { InvalidArgumentError } from "../errors.js";
-import { booleanOption, optionsObject, show, stringOption } from "../validate.js";
+import { booleanOption, show, stringOption } from "../validate.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
+import { runCachedStep, type StepSettings } from "./cached-step.js";
 import {
-  defaultDockerBuildNamespace,
   tagList,
   validateStepImageName,
   validateTag,
   withDefaultNamespace,
 } from "./deploy-image-name.js";
 import { pushReference } from "./push-reference.js";
-import { StepCache, stepCacheKey } from "./step-cache.js";
-import { normalizeStepOptions, type StepOptions } from "./step-options.js";
+import { StepCache } from "./step-cache.js";
+import type { StepOptions } from "./step-options.js";
 
 /**
  * Registry credentials as prefect-docker's `DockerRegistryCredentials` block gives them
@@ -101,20 +101,12 @@ export async function pushDockerImage(
   inputs: PushDockerImageInputs,
   options: StepOptions = {},
 ): Promise<PushDockerImageResult> {
-  const { ignore_cache, ...rest } = optionsObject("inputs", inputs);
-  const force = booleanOption("ignore_cache", ignore_cache, false);
-  const settings = normalizeStepOptions(options);
-  const key = stepCacheKey({
-    inputs: rest,
-    namespace: defaultDockerBuildNamespace(settings.env) ?? null,
-  });
-  const result = await cache.run(key, force, () => push(rest, settings));
-  return { ...result, additional_tags: [...result.additional_tags] };
+  return runCachedStep(cache, inputs, options, () => ({}), push);
 }
 
 async function push(
   inputs: Omit<PushDockerImageInputs, "ignore_cache">,
-  options: ReturnType<typeof normalizeStepOptions<StepOptions>>,
+  options: StepSettings<StepOptions>,
 ): Promise<PushDockerImageResult> {
   const unknown = Object.keys(inputs).find((key) => !INPUTS.has(key));
   if (unknown !== undefined) {

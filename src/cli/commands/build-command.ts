@@ -10,17 +10,12 @@ import {
   dockerClient,
   generateDefaultDockerfile,
   InvalidArgumentError,
-  pushImageDetailed,
 } from "../../index.js";
 import { parseBuildArgs, parseSecrets, parseSsh, parseTags } from "../build-flags.js";
 import { shortId } from "../format.js";
-import {
-  createRenderer,
-  type ProgressRenderer,
-  resolveProgressMode,
-  SILENT_RENDERER,
-} from "../progress/renderer.js";
 import type { CommandContext } from "../run-cli.js";
+import { pushAndPrint } from "./push-command.js";
+import { withRenderer } from "./with-renderer.js";
 
 /** The flags of `build`, as the argument parser gives them. */
 export interface BuildFlags {
@@ -77,12 +72,7 @@ export async function buildCommand(
     signal,
   };
 
-  const renderer: ProgressRenderer = flags.quiet
-    ? SILENT_RENDERER
-    : await createRenderer(resolveProgressMode(context.progress, io.stderr), io.stderr, {
-        color: context.color,
-      });
-  try {
+  await withRenderer(context, flags.quiet, async (renderer) => {
     renderer.start("build", contextArg);
     let imageId: string;
     {
@@ -108,19 +98,11 @@ export async function buildCommand(
     if (flags.push !== undefined && firstTag) {
       // The tag the image was built with (`latest` when -t had none), as `docker push` would.
       renderer.start("push", `${firstTag.pushName}:${firstTag.tag} to ${flags.push}`);
-      const pushed = await pushImageDetailed(imageId, flags.push, firstTag.pushName, {
+      await pushAndPrint(renderer, io.stdout, imageId, flags.push, firstTag.pushName, {
         tag: firstTag.tag,
-        onProgress: renderer.onProgress,
         env,
         signal,
       });
-      renderer.end({ kind: "done", summary: [`pushed ${pushed.reference}`] });
-      io.stdout.write(`${pushed.reference}\n`);
     }
-  } catch (error) {
-    renderer.end({ kind: signal.aborted ? "cancelled" : "failed" });
-    throw error;
-  } finally {
-    renderer.close();
-  }
+  });
 }

@@ -3,13 +3,9 @@
  * @module
  */
 import { pushImageDetailed } from "../../index.js";
-import {
-  createRenderer,
-  type ProgressRenderer,
-  resolveProgressMode,
-  SILENT_RENDERER,
-} from "../progress/renderer.js";
+import type { ProgressRenderer } from "../progress/renderer.js";
 import type { CommandContext } from "../run-cli.js";
+import { withRenderer } from "./with-renderer.js";
 
 /** The flags of `push`. */
 export interface PushFlags {
@@ -29,28 +25,37 @@ export async function pushCommand(
   flags: PushFlags,
 ): Promise<void> {
   const { io, signal } = context;
-  const renderer: ProgressRenderer = flags.quiet
-    ? SILENT_RENDERER
-    : await createRenderer(resolveProgressMode(context.progress, io.stderr), io.stderr, {
-        color: context.color,
-      });
-  try {
+  await withRenderer(context, flags.quiet, async (renderer) => {
     renderer.start(
       "push",
       `${image} to ${registryUrl} as ${name}${flags.tag ? `:${flags.tag}` : ""}`,
     );
-    const pushed = await pushImageDetailed(image, registryUrl, name, {
-      ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
-      onProgress: renderer.onProgress,
+    await pushAndPrint(renderer, io.stdout, image, registryUrl, name, {
+      tag: flags.tag,
       env: io.env,
       signal,
     });
-    renderer.end({ kind: "done", summary: [`pushed ${pushed.reference}`] });
-    io.stdout.write(`${pushed.reference}\n`);
-  } catch (error) {
-    renderer.end({ kind: signal.aborted ? "cancelled" : "failed" });
-    throw error;
-  } finally {
-    renderer.close();
-  }
+  });
+}
+
+/**
+ * Pushes `image` with `renderer` showing the progress, then ends the renderer's push and prints
+ * the pushed reference on `stdout` (shared by `push` and `build --push`).
+ */
+export async function pushAndPrint(
+  renderer: ProgressRenderer,
+  stdout: { write(text: string): unknown },
+  image: string,
+  registryUrl: string,
+  name: string,
+  options: { tag: string | undefined; env: NodeJS.ProcessEnv; signal: AbortSignal },
+): Promise<void> {
+  const pushed = await pushImageDetailed(image, registryUrl, name, {
+    ...(options.tag !== undefined ? { tag: options.tag } : {}),
+    onProgress: renderer.onProgress,
+    env: options.env,
+    signal: options.signal,
+  });
+  renderer.end({ kind: "done", summary: [`pushed ${pushed.reference}`] });
+  stdout.write(`${pushed.reference}\n`);
 }

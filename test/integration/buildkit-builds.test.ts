@@ -14,13 +14,7 @@ import {
   InvalidArgumentError,
   type ProgressEvent,
 } from "../../src/index.js";
-import {
-  bust,
-  contextWith,
-  recorder,
-  removeCacheMountsAfterTest,
-  runIn,
-} from "./buildkit-helpers.js";
+import { bust, contextWith, recorder, removeCacheMountsAfterTest } from "./buildkit-helpers.js";
 import { runNamespace } from "./registries.js";
 import {
   contexts,
@@ -104,8 +98,8 @@ describe("BuildKit builds", () => {
       "data/a.txt": "bound\n",
     });
     const imageId = await buildImage(dir, { ...buildkit, noCache: true });
-    expect(await runIn(imageId, ["cat", "/copied"])).toBe("bound\n");
-    expect(await runIn(imageId, ["ls", "/data"])).toBe("");
+    expect(await runImage(imageId, ["cat", "/copied"])).toBe("bound\n");
+    expect(await runImage(imageId, ["ls", "/data"])).toBe("");
   });
 
   it("writes docker build --progress=plain text and typed events", async () => {
@@ -239,13 +233,13 @@ describe("BuildKit builds", () => {
       noCache: true,
       dockerfile: path.join(elsewhere, "Build.df"),
     });
-    expect((await runIn(imageId, ["ls", "/ctx"])).trim().split("\n")).toEqual(["keep.txt"]);
+    expect((await runImage(imageId, ["ls", "/ctx"])).trim().split("\n")).toEqual(["keep.txt"]);
   });
 });
 
 /** What a COPY of the whole context put into the image: every path with its type and mode. */
 async function listing(imageId: string): Promise<string[]> {
-  const out = await runIn(imageId, [
+  const out = await runImage(imageId, [
     "sh",
     "-c",
     "cd /ctx && find . | sort | while read -r p; do stat -c '%A %n' \"$p\"; done",
@@ -309,7 +303,9 @@ describe("the same context as the classic builder", () => {
     }
     expect(temporaryContexts).toEqual([]);
     expect(await listing(ids.buildkit as string)).toEqual(await listing(ids.classic as string));
-    expect(await runIn(ids.buildkit as string, ["cat", "/ctx/generated.txt"])).toBe("generated\n");
+    expect(await runImage(ids.buildkit as string, ["cat", "/ctx/generated.txt"])).toBe(
+      "generated\n",
+    );
   });
 
   it("removes the Dockerfile ImageBuilder writes into a given context", async () => {
@@ -317,7 +313,7 @@ describe("the same context as the classic builder", () => {
     const image = new ImageBuilder("busybox:latest", { context });
     image.addLine("COPY a.txt /a.txt");
     const imageId = await image.build({ ...buildkit, noCache: true });
-    expect(await runIn(imageId, ["cat", "/a.txt"])).toBe("a\n");
+    expect(await runImage(imageId, ["cat", "/a.txt"])).toBe("a\n");
     expect(existsSync(path.join(context, "Dockerfile"))).toBe(false);
   });
 });

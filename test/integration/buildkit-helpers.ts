@@ -7,9 +7,8 @@ import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_pro
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
-import { inject, onTestFinished } from "vitest";
+import { onTestFinished } from "vitest";
 import type { ProgressEvent } from "../../src/index.js";
 import { tree } from "../support/files.js";
 import { docker } from "./support.js";
@@ -27,30 +26,6 @@ export async function contextWith(files: Record<string, string>): Promise<string
   const dir = await mkdtemp(path.join(tmpdir(), "pdu-bk-"));
   onTestFinished(() => rm(dir, { recursive: true, force: true }));
   return tree(dir, files);
-}
-
-/** Runs `command` in `image` without network, removes the container, resolves to its stdout. */
-export async function runIn(image: string, command: string[]): Promise<string> {
-  const container = await docker.createContainer({
-    Image: image,
-    Cmd: command,
-    Labels: { "io.prefect-dockerutils.test-run": inject("testRun") },
-    HostConfig: { NetworkMode: "none" },
-  });
-  try {
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-    const stdout = new PassThrough();
-    const chunks: Buffer[] = [];
-    stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
-    docker.modem.demuxStream(stream, stdout, new PassThrough().resume());
-    const ended = new Promise((resolve) => stream.on("end", resolve));
-    await container.start();
-    await container.wait();
-    await ended;
-    return Buffer.concat(chunks).toString("utf8");
-  } finally {
-    await container.remove({ force: true });
-  }
 }
 
 /** Every event a build reports, and helpers to pick them. */

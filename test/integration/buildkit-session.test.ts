@@ -15,11 +15,10 @@ import {
   HOW_TO_FIX,
   PRIVATE_BASE,
   recorder,
-  runIn,
   startAgent,
   untagPrivateBase,
 } from "./buildkit-helpers.js";
-import { docker } from "./support.js";
+import { docker, runImage } from "./support.js";
 
 const buildkit = { builder: "buildkit", networkMode: "none" } as const;
 
@@ -37,8 +36,8 @@ describe("secrets", () => {
     });
     const { createHash } = await import("node:crypto");
     const digest = createHash("sha256").update(secret).digest("hex");
-    expect((await runIn(imageId, ["cat", "/seen"])).startsWith(digest)).toBe(true);
-    expect(await runIn(imageId, ["ls", "-A", "/run/secrets"])).toBe("");
+    expect((await runImage(imageId, ["cat", "/seen"])).startsWith(digest)).toBe(true);
+    expect(await runImage(imageId, ["ls", "-A", "/run/secrets"])).toBe("");
     const history = await docker.getImage(imageId).history();
     expect(JSON.stringify(history)).not.toContain(secret);
     // The whole image as the engine exports it: every layer and the config.
@@ -186,7 +185,7 @@ describe("a private base image", () => {
       onProgress: events.onProgress,
     });
     expect(events.output()).toMatch(/^private-/);
-    expect(await runIn(imageId, ["echo", "ok"])).toBe("ok\n");
+    expect(await runImage(imageId, ["echo", "ok"])).toBe("ok\n");
   });
 
   it("is pulled with the Docker configuration's login too", async () => {

@@ -4,7 +4,8 @@ import { lstat, mkdir, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildImage } from "../../src/index.js";
-import { contextWith, recorder, runIn } from "./buildkit-helpers.js";
+import { contextWith, recorder } from "./buildkit-helpers.js";
+import { runImage } from "./support.js";
 
 describe("BuildKit file sync", () => {
   it("sends only the changed file when a 20,000-file context is built again", async () => {
@@ -47,8 +48,8 @@ describe("BuildKit file sync", () => {
       files: 1,
       bytes: Buffer.byteLength(changed),
     });
-    expect(await runIn(rebuilt.imageId, ["cat", "/ctx/d042/f123.txt"])).toBe(changed);
-    expect(await runIn(rebuilt.imageId, ["cat", "/ctx/d007/f008.txt"])).toBe("file 7/8\n");
+    expect(await runImage(rebuilt.imageId, ["cat", "/ctx/d042/f123.txt"])).toBe(changed);
+    expect(await runImage(rebuilt.imageId, ["cat", "/ctx/d007/f008.txt"])).toBe("file 7/8\n");
 
     const unchanged = await build();
     expect(unchanged.sync).toMatchObject({ entries: 20_100, files: 0, bytes: 0 });
@@ -61,7 +62,7 @@ describe("BuildKit file sync", () => {
     await writeFile(file, "first\n");
     await utimes(file, 1_700_000_000.25, 1_700_000_000.25);
     const first = await buildImage(dir, { builder: "buildkit", networkMode: "none" });
-    expect(await runIn(first, ["cat", "/data.txt"])).toBe("first\n");
+    expect(await runImage(first, ["cat", "/data.txt"])).toBe("first\n");
     // Same size, same second, a quarter of a second later: only the nanoseconds differ.
     await writeFile(file, "again\n");
     await utimes(file, 1_700_000_000.5, 1_700_000_000.5);
@@ -72,7 +73,7 @@ describe("BuildKit file sync", () => {
       networkMode: "none",
       onProgress: events.onProgress,
     });
-    expect(await runIn(second, ["cat", "/data.txt"])).toBe("again\n");
+    expect(await runImage(second, ["cat", "/data.txt"])).toBe("again\n");
     expect(events.contextSyncs().map((sync) => sync.files)).toContain(1);
   });
 });

@@ -37,7 +37,7 @@ import {
   removeStandInBaseImage,
   standInBaseImage,
 } from "./deploy-support.js";
-import { docker, StringStream, testRepository } from "./support.js";
+import { docker, runImage, StringStream, testRepository } from "./support.js";
 
 let base: string;
 beforeAll(async () => {
@@ -130,7 +130,7 @@ describe("DockerImage with BuildKit", () => {
     });
     await image.build();
     const md5 = createHash("md5").update("s3cr3t").digest("hex");
-    expect(await runImageWith(image.reference, ["cat", "/seen"])).toBe(`${md5}  -\n`);
+    expect(await runImage(image.reference, ["cat", "/seen"])).toBe(`${md5}  -\n`);
     const history = await docker.getImage(image.reference).history();
     expect(JSON.stringify(history)).not.toContain("s3cr3t");
   });
@@ -324,26 +324,3 @@ describe("build_docker_image with build_backend buildx", () => {
     expect(await registryTags(repositoryPath)).toEqual([]);
   });
 });
-
-/** Runs `command` in `image` without network and resolves to its stdout. */
-async function runImageWith(image: string, command: string[]): Promise<string> {
-  const container = await docker.createContainer({
-    Image: image,
-    Cmd: command,
-    HostConfig: { NetworkMode: "none" },
-  });
-  try {
-    await container.start();
-    await container.wait();
-    const logs = (await container.logs({ stdout: true, stderr: false })) as unknown as Buffer;
-    let text = "";
-    for (let offset = 0; offset + 8 <= logs.length; ) {
-      const size = logs.readUInt32BE(offset + 4);
-      if (logs[offset] === 1) text += logs.subarray(offset + 8, offset + 8 + size).toString();
-      offset += 8 + size;
-    }
-    return text;
-  } finally {
-    await container.remove({ force: true });
-  }
-}

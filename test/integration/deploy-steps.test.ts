@@ -59,7 +59,7 @@ import {
   standInBaseImage,
 } from "./deploy-support.js";
 import { FaultProxy } from "./fault-proxy.js";
-import { docker, StringStream, testRepository } from "./support.js";
+import { docker, runImage, StringStream, testRepository } from "./support.js";
 
 let base: string;
 beforeAll(async () => {
@@ -216,7 +216,7 @@ describe("build_docker_image (test_build_docker_image)", () => {
       },
       { baseImage: base, ...silent },
     );
-    const output = await runIn(result.image, ["sh", "-c", "pwd; ls; cat /opt/uv-installed.txt"]);
+    const output = await runImage(result.image, ["sh", "-c", "pwd; ls; cat /opt/uv-installed.txt"]);
     expect(output).toBe(
       "/opt/prefect/test-project\nflow.py\nrequirements.txt\npandas\nprefect-docker\n",
     );
@@ -238,7 +238,7 @@ describe("build_docker_image without Prefect's bugs", () => {
         { baseImage: base, ...silent },
       ),
     );
-    expect(await runIn(result.image, ["sh", "-c", "pwd; cat /opt/uv-installed.txt"])).toBe(
+    expect(await runImage(result.image, ["sh", "-c", "pwd; cat /opt/uv-installed.txt"])).toBe(
       "/opt/prefect/context-flows\nfrom-context\n",
     );
     expect((await readdir(cwd)).sort()).toEqual(["Dockerfile", "requirements.txt"]);
@@ -256,7 +256,7 @@ describe("build_docker_image without Prefect's bugs", () => {
         { baseImage: base, ...silent },
       ),
     );
-    expect(await runIn(result.image, ["ls", "-A"])).toBe("flow.py\n");
+    expect(await runImage(result.image, ["ls", "-A"])).toBe("flow.py\n");
   });
 
   it("leaves no Dockerfile behind when the build fails or is aborted", async () => {
@@ -684,26 +684,3 @@ describe("the default namespace", () => {
     expect(error).toBeInstanceOf(InvalidArgumentError);
   });
 });
-
-/** Runs `command` in `image` without network and resolves to its stdout. */
-async function runIn(image: string, command: string[]): Promise<string> {
-  const container = await docker.createContainer({
-    Image: image,
-    Cmd: command,
-    HostConfig: { NetworkMode: "none" },
-  });
-  try {
-    await container.start();
-    await container.wait();
-    const logs = (await container.logs({ stdout: true, stderr: false })) as unknown as Buffer;
-    let text = "";
-    for (let offset = 0; offset + 8 <= logs.length; ) {
-      const size = logs.readUInt32BE(offset + 4);
-      if (logs[offset] === 1) text += logs.subarray(offset + 8, offset + 8 + size).toString();
-      offset += 8 + size;
-    }
-    return text;
-  } finally {
-    await container.remove({ force: true });
-  }
-}

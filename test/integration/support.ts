@@ -19,10 +19,14 @@ export const REGISTRY_URL = "http://127.0.0.1:5555";
 /** A plain client for assertions, independent of the library under test. */
 export const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 
-/** Runs an image without network, removes the container, and resolves to its stdout. */
-export async function runImage(image: string): Promise<string> {
+/**
+ * Runs an image (its own command, or `command`) without network, removes the container, and
+ * resolves to its stdout.
+ */
+export async function runImage(image: string, command?: string[]): Promise<string> {
   const container = await docker.createContainer({
     Image: image,
+    ...(command ? { Cmd: command } : {}),
     Labels: { "io.prefect-dockerutils.test-run": inject("testRun") },
     HostConfig: { NetworkMode: "none" },
   });

@@ -22,11 +22,12 @@
  * busybox:latest from `scripts/test-services.sh`, and `/usr/bin/time` (Debian package `time`).
  * @module
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { option, type Sample, timed } from "./timed.js";
 import { createWorkloads } from "./workloads.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -44,43 +45,6 @@ const NAMES = [
 ] as const;
 type Name = (typeof NAMES)[number];
 const BATCH = 10;
-
-interface Sample {
-  wallMs: number;
-  cpuMs: number;
-  maxRssKiB: number;
-}
-
-function option(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? undefined : process.argv[index + 1];
-}
-
-/** Runs `command` under /usr/bin/time; resolves to wall time, CPU and max RSS. */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
-  const report = path.join(WORK, `time-${process.pid}.txt`);
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn("/usr/bin/time", ["-o", report, "-f", "%U %S %M", command, ...args], {
-      env,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", async (code) => {
-      const wallMs = performance.now() - started;
-      if (code !== 0) {
-        reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${stderr}`));
-        return;
-      }
-      const [user, system, rss] = (await readFile(report, "utf8")).trim().split(/\s+/).map(Number);
-      resolve({ wallMs, cpuMs: ((user ?? 0) + (system ?? 0)) * 1000, maxRssKiB: rss ?? 0 });
-    });
-  });
-}
 
 /** Sums samples of processes run one after the other (a batch of CLI runs); RSS is the largest. */
 function total(samples: Sample[]): Sample {
@@ -174,12 +138,13 @@ async function main(): Promise<void> {
     samples.set(key, [...(samples.get(key) ?? []), sample]);
   };
   const ours = (context: string, count: number) =>
-    timed(process.execPath, [child, context, String(count)], {
+    timed(WORK, process.execPath, [child, context, String(count)], {
       ...process.env,
       PDU_BENCH_LIB: library,
     });
   const cli = (context: string) =>
     timed(
+      WORK,
       DOCKER,
       [
         "build",

@@ -23,12 +23,13 @@
  *   CPU and max RSS of the whole command, Node's start-up and the import included.
  * @module
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ChildResult } from "./child.js";
+import { option, type Sample, timed } from "./timed.js";
 import { createWorkloads, type Workload } from "./workloads.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -38,12 +39,6 @@ const TAG = "localhost/pdu-bench";
 const DOCKER = "/usr/bin/docker";
 const NAMES = ["small-20k", "big-1g", "ignored-100k", "copy-20k"];
 
-interface Sample {
-  wallMs: number;
-  cpuMs: number;
-  maxRssKiB: number;
-}
-
 /** `inner`: ours, measured in-process; `whole`: any client, measured by /usr/bin/time. */
 type Measure =
   | "ours-build-inner"
@@ -52,37 +47,6 @@ type Measure =
   | "ours-pack-inner"
   | "ours-pack-whole"
   | "tar-pack-whole";
-
-function option(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? undefined : process.argv[index + 1];
-}
-
-/** Runs `command` under /usr/bin/time; resolves to wall time, CPU and max RSS. */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const report = path.join(WORK, `time-${process.pid}.txt`);
-  return new Promise<Sample>((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn("/usr/bin/time", ["-o", report, "-f", "%U %S %M", command, ...args], {
-      env,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", async (code) => {
-      const wallMs = performance.now() - started;
-      if (code !== 0) {
-        reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${stderr}`));
-        return;
-      }
-      const [user, system, rss] = (await readFile(report, "utf8")).trim().split(/\s+/).map(Number);
-      resolve({ wallMs, cpuMs: ((user ?? 0) + (system ?? 0)) * 1000, maxRssKiB: rss ?? 0 });
-    });
-  });
-}
 
 function quote(arg: string): string {
   return `'${arg.replaceAll("'", "'\\''")}'`;
@@ -107,7 +71,12 @@ async function ours(
   // /usr/bin/time times the node process itself, inside the pipeline, not the shell around it.
   const node = `/usr/bin/time -o ${WORK}/ours-time.txt -f '%U %S %M' ${quote(process.execPath)} ${args.map(quote).join(" ")} 2>${report}`;
   // Wall time from the shell run: sh and cat start in about a millisecond.
-  const run = await timed("sh", ["-c", mode === "pack" ? `${node} | cat >/dev/null` : node], env);
+  const run = await timed(
+    WORK,
+    "sh",
+    ["-c", mode === "pack" ? `${node} | cat >/dev/null` : node],
+    env,
+  );
   const [user, system, rss] = (await readFile(`${WORK}/ours-time.txt`, "utf8"))
     .trim()
     .split(/\s+/)
@@ -125,17 +94,22 @@ async function ours(
 }
 
 function cliBuild(workload: Workload): Promise<Sample> {
-  return timed(DOCKER, ["build", "-q", "-t", `${TAG}:${workload.name}-cli`, workload.cliContext], {
-    ...process.env,
-    DOCKER_BUILDKIT: "0",
-  });
+  return timed(
+    WORK,
+    DOCKER,
+    ["build", "-q", "-t", `${TAG}:${workload.name}-cli`, workload.cliContext],
+    {
+      ...process.env,
+      DOCKER_BUILDKIT: "0",
+    },
+  );
 }
 
 async function tarPack(workload: Workload): Promise<Sample> {
   // GNU tar skips reading files when its archive is /dev/null: pipe it through cat instead.
   // The .dockerignore of the ignored-100k workload is `node_modules`: tar gets the same exclusion.
   const exclude = workload.name === "ignored-100k" ? "--exclude=./node_modules" : "";
-  const run = await timed("sh", [
+  const run = await timed(WORK, "sh", [
     "-c",
     `/usr/bin/time -o ${WORK}/tar-time.txt -f '%U %S %M' tar -cf - -C '${workload.cliContext}' ${exclude} . | cat >/dev/null`,
   ]);

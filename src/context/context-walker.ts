@@ -174,7 +174,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
       if (frame.pending !== undefined) this.pendingFrames--;
       return true;
     }
-    const rel = joinRelative(frame.rel, frame.relBytes, next.name);
+    const rel = joinRelative(frame.rel, frame.relBytes, next);
     if (next.overlay !== undefined) {
       this.overlay(frame, next, next.overlay, rel);
       return true;
@@ -196,13 +196,25 @@ export class ContextWalker implements Iterable<ContextEntry> {
       notIncluded = !result.matched;
     }
     const filtered = (excluded || notIncluded) && !this.forced.has(rel.text);
-    const walk = () => this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo);
-    if (filtered && next.kind !== "dir" && next.kind !== "unknown") return true;
-    if (filtered && next.kind === "dir" && !walk()) return true;
+    if (filtered) {
+      if (next.kind !== "dir" && next.kind !== "unknown") return true;
+      if (
+        next.kind === "dir" &&
+        !this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo)
+      ) {
+        return true;
+      }
+    }
     const stats = this.lstat(host);
     const kind = kindOfStats(stats);
     if (kind === "dir") {
-      if (filtered && next.kind === "unknown" && !walk()) return true;
+      if (
+        filtered &&
+        next.kind === "unknown" &&
+        !this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo)
+      ) {
+        return true;
+      }
       const entry = this.dirEntry(rel, stats, host, frame.origin);
       this.pushFrame({
         rel: rel.text,

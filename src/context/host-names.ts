@@ -4,7 +4,6 @@
  * string reads it), so it reaches the tar exactly as the Docker CLI sends it.
  * @module
  */
-import type { Dirent } from "node:fs";
 import type { BuildContextFs } from "./context-fs.js";
 
 /** A path on the host: a string, or bytes when some part of it is not valid UTF-8. */
@@ -96,23 +95,6 @@ export function joinRelative(
       ? own
       : Buffer.concat([parentBytes ?? Buffer.from(parentText), Buffer.from("/"), own]);
   return { text, bytes };
-}
-
-/** A folder's entries with their names as the host has them. */
-export function listDirectory(
-  fs: BuildContextFs,
-  host: HostPath,
-): { readonly name: HostName; readonly dirent: Dirent | Dirent<Buffer> }[] {
-  if (typeof host === "string") {
-    const dirents = fs.readdirSync(host, { withFileTypes: true });
-    // Node shows bytes that are not UTF-8 as U+FFFD: only then read the names again as bytes.
-    if (!dirents.some((dirent) => dirent.name.includes("\ufffd"))) {
-      return dirents.map((dirent) => ({ name: { text: dirent.name, bytes: undefined }, dirent }));
-    }
-  }
-  return fs
-    .readdirSync(host, { withFileTypes: true, encoding: "buffer" })
-    .map((dirent) => ({ name: hostName(dirent.name), dirent }));
 }
 
 /** A symlink's target as the host has it. */

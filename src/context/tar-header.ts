@@ -128,9 +128,21 @@ function writeOctal(block: Buffer, at: number, value: number, digits: number): n
 }
 
 function writeBytes(block: Buffer, at: number, bytes: Uint8Array | string): number {
+  if (typeof bytes === "string") return writeText(block, at, bytes);
   let sum = 0;
   for (let index = 0; index < bytes.length; index++) {
-    const code = typeof bytes === "string" ? bytes.charCodeAt(index) : (bytes[index] as number);
+    const code = bytes[index] as number;
+    block[at + index] = code;
+    sum += code;
+  }
+  return sum;
+}
+
+/** {@link writeBytes} for text already known to be ASCII: one loop the JIT keeps monomorphic. */
+function writeText(block: Buffer, at: number, text: string): number {
+  let sum = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
     block[at + index] = code;
     sum += code;
   }
@@ -277,16 +289,22 @@ export function padded(size: number): number {
  */
 export function writeHeader(target: Buffer, at: number, header: TarHeader): number {
   if (fitsUstar(header)) {
-    const name = header.type === "directory" ? `${header.name}/` : header.name;
-    writeUstar(target, at, {
-      name,
-      prefix: "",
-      linkname: header.linkname ?? "",
-      typeflag: TYPEFLAG[header.type],
-      mode: header.mode & 0o7777,
-      size: header.size,
-      mtime: header.mtime,
-    });
+    // The common case, field by field: no layout object per entry.
+    TEMPLATE.copy(target, at);
+    const typeflag = TYPEFLAG[header.type];
+    let sum = TEMPLATE_SUM + typeflag;
+    sum += writeText(target, at, header.name);
+    if (header.type === "directory") {
+      target[at + header.name.length] = SLASH;
+      sum += SLASH;
+    }
+    sum += writeOctal(target, at + 100, header.mode & 0o7777, 7);
+    sum += writeOctal(target, at + 124, header.size, 11);
+    sum += writeOctal(target, at + 136, header.mtime, 11);
+    target[at + 156] = typeflag;
+    if (header.linkname !== undefined) sum += writeText(target, at + 157, header.linkname);
+    writeOctal(target, at + 148, sum, 6);
+    target[at + 155] = 0x20;
     return BLOCK;
   }
   const { fields, pax } = layout(header);

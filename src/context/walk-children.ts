@@ -5,20 +5,31 @@
  */
 import type { BigIntStats, Dirent, Stats } from "node:fs";
 import type { BuildContextFs } from "./context-fs.js";
-import { type HostName, type HostPath, joinHost, listDirectory } from "./host-names.js";
+import { type HostPath, hostName, joinHost } from "./host-names.js";
 import type { OverlayNode } from "./overlay-tree.js";
 
 /** What a child is, as far as the listing or `lstat` tells. */
 export type Kind = "dir" | "file" | "symlink" | "other" | "unknown";
 
-/** One child of a folder. */
-export interface Child {
-  readonly name: HostName;
+/**
+ * One child of a folder. A class rather than object literals so that every child has one shape:
+ * the walk makes one per file, and monomorphic access keeps it cheap.
+ */
+export class Child {
   /** Byte order differs from UTF-16 order here: names with bytes, surrogates or U+E000 and up. */
   readonly wide: boolean;
-  host: HostPath | undefined;
-  kind: Kind;
-  overlay: OverlayNode | undefined;
+  overlay: OverlayNode | undefined = undefined;
+
+  constructor(
+    /** The name as text; each byte that is not valid UTF-8 is U+FFFD. */
+    readonly text: string,
+    /** The name's exact bytes, only when they are not valid UTF-8. */
+    readonly bytes: Buffer | undefined,
+    public host: HostPath | undefined,
+    public kind: Kind,
+  ) {
+    this.wide = bytes !== undefined || WIDE.test(text);
+  }
 }
 
 const WIDE = /[\ud800-\uffff]/;
@@ -46,20 +57,12 @@ export function kindOfStats(stats: EntryStats): Kind {
   return "other";
 }
 
-function child(name: HostName, host: HostPath | undefined, kind: Kind): Child {
-  const wide = name.bytes !== undefined || WIDE.test(name.text);
-  return { name, wide, host, kind, overlay: undefined };
-}
-
 /** Byte order of the names, like Go's `filepath.WalkDir` and GNU tar's `--sort=name`. */
 function compareChildren(a: Child, b: Child): number {
   if (a.wide || b.wide) {
-    return Buffer.compare(
-      a.name.bytes ?? Buffer.from(a.name.text),
-      b.name.bytes ?? Buffer.from(b.name.text),
-    );
+    return Buffer.compare(a.bytes ?? Buffer.from(a.text), b.bytes ?? Buffer.from(b.text));
   }
-  return a.name.text < b.name.text ? -1 : a.name.text > b.name.text ? 1 : 0;
+  return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
 }
 
 /** Modification time in whole seconds (rounded down), as the tar header has it. */
@@ -84,18 +87,13 @@ export function listChildren(
   host: HostPath | undefined,
   overlay: OverlayNode | undefined,
 ): Child[] {
-  const children: Child[] = [];
-  if (host !== undefined) {
-    for (const { name, dirent } of listDirectory(fs, host)) {
-      children.push(child(name, joinHost(host, name), kindOf(dirent)));
-    }
-  }
+  const children = host === undefined ? [] : listHost(fs, host);
   if (overlay !== undefined && overlay.children.size > 0) {
-    const byName = new Map(children.map((entry) => [entry.name.text, entry]));
+    const byName = new Map(children.map((entry) => [entry.text, entry]));
     for (const [name, node] of overlay.children) {
       let existing = byName.get(name);
       if (existing === undefined) {
-        existing = child({ text: name, bytes: undefined }, undefined, "unknown");
+        existing = new Child(name, undefined, undefined, "unknown");
         byName.set(name, existing);
         children.push(existing);
       }
@@ -103,4 +101,27 @@ export function listChildren(
     }
   }
   return children.sort(compareChildren);
+}
+
+/** The folder's entries with their names as the host has them, in the order it lists them. */
+function listHost(fs: BuildContextFs, host: HostPath): Child[] {
+  if (typeof host === "string") {
+    const dirents = fs.readdirSync(host, { withFileTypes: true });
+    // Node shows bytes that are not UTF-8 as U+FFFD: only then read the names again as bytes.
+    if (!dirents.some((dirent) => dirent.name.includes("\ufffd"))) {
+      const children = new Array<Child>(dirents.length);
+      for (let index = 0; index < dirents.length; index++) {
+        const dirent = dirents[index] as Dirent;
+        const { name } = dirent;
+        children[index] = new Child(name, undefined, `${host}/${name}`, kindOf(dirent));
+      }
+      return children;
+    }
+  }
+  return fs
+    .readdirSync(host, { withFileTypes: true, encoding: "buffer" })
+    .map((dirent) => {
+      const name = hostName(dirent.name);
+      return new Child(name.text, name.bytes, joinHost(host, name), kindOf(dirent));
+    });
 }

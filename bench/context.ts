@@ -2,7 +2,8 @@
  * Benchmark of the build context engine against the Docker CLI and GNU tar.
  *
  *   npx tsx bench/context.ts [--rounds 5] [--only small-20k,big-1g,ignored-100k,copy-20k]
- *                            [--lib <checkout or its src>] [--scale 1]
+ *                            [--lib <checkout or its src>] [--baseline <checkout or its src>]
+ *                            [--scale 1]
  *
  * Needs the engine and busybox:latest from `scripts/test-services.sh`, plus GNU tar and
  * `/usr/bin/time` (Debian packages `tar` and `time`). It makes the workloads in a temporary
@@ -12,13 +13,18 @@
  * `--lib` measures another version of the library with this same script: give another
  * checkout (or its `src`), e.g. `git worktree add /tmp/before efd20b6` then `--lib /tmp/before`.
  * Its `src` is compiled to `.bench-work/` and loaded through its `index.js`, as users import it.
+ * `--baseline` adds a second version to the same run, measured in every round right beside the
+ * first (build and pack, both ways), and prints a before/after table: on a machine whose engine
+ * and CPU vary by tens of percent from one minute to the next, only versions measured side by
+ * side can be compared.
  * `--scale` shrinks the workloads for a smoke run (`--scale 0.01 --rounds 1`).
  *
  * The docker CLI is Debian's 20.10 client, `DOCKER_BUILDKIT=0 /usr/bin/docker build` (the
  * classic builder, like ours). Each client runs in its own process. Two kinds of figures:
- * - in-process (ours only): from the createBuildContext call to the end of the build, CPU from
- *   `process.cpuUsage`, peak RSS from `process.resourceUsage().maxRSS`; Node's start-up and the
- *   import are left out, as for a library called from a running program;
+ * - in-process (ours only): the `buildImage` call (or `ImageBuilder.copy` and `build()` for
+ *   copy-20k) from start to end, or for packing from the createBuildContext call to the last
+ *   byte; CPU from `process.cpuUsage`, peak RSS from `process.resourceUsage().maxRSS`; Node's
+ *   start-up and the import are left out, as for a library called from a running program;
  * - whole process (ours and the CLI's, as `/usr/bin/time` sees them): wall time, user + system
  *   CPU and max RSS of the whole command, Node's start-up and the import included.
  * @module
@@ -39,13 +45,13 @@ const TAG = "localhost/pdu-bench";
 const DOCKER = "/usr/bin/docker";
 const NAMES = ["small-20k", "big-1g", "ignored-100k", "copy-20k"];
 
-/** `inner`: ours, measured in-process; `whole`: any client, measured by /usr/bin/time. */
+/**
+ * `inner`: ours, measured in-process; `whole`: any client, measured by /usr/bin/time. `base`:
+ * the `--baseline` version of ours.
+ */
 type Measure =
-  | "ours-build-inner"
-  | "ours-build-whole"
+  | `${"ours" | "base"}-${"build" | "pack"}-${"inner" | "whole"}`
   | "cli-build-whole"
-  | "ours-pack-inner"
-  | "ours-pack-whole"
   | "tar-pack-whole";
 
 function quote(arg: string): string {
@@ -57,13 +63,14 @@ async function ours(
   mode: "build" | "pack",
   workload: Workload,
   library: string,
+  who: "ours" | "base",
 ): Promise<{ inner: Sample; whole: Sample }> {
   const args = [
     CHILD,
     mode,
     workload.context,
     JSON.stringify(workload.overlays),
-    `${TAG}:${workload.name}-ours`,
+    `${TAG}:${workload.name}-${who}`,
   ];
   const env = { ...process.env, PDU_BENCH_LIB: library };
   const report = `${WORK}/child.json`;
@@ -146,7 +153,7 @@ function machine(library: string): string {
 }
 
 /** Compiles the library's `src` (this checkout's, or `--lib`'s) to `.bench-work/` for plain node. */
-function compileLibrary(given: string | undefined): { index: string; label: string } {
+function compileLibrary(given: string | undefined, into: string): { index: string; label: string } {
   let source = path.resolve(given ?? path.join(ROOT, "src"));
   if (existsSync(path.join(source, "src", "index.ts"))) source = path.join(source, "src");
   if (!existsSync(path.join(source, "index.ts"))) {
@@ -164,7 +171,7 @@ function compileLibrary(given: string | undefined): { index: string; label: stri
   } catch {
     // not a git checkout: the path is label enough
   }
-  const out = path.join(WORK, "lib");
+  const out = path.join(WORK, into);
   const files = (readdirSync(source, { recursive: true }) as string[])
     .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
     .map((file) => path.join(source, file));
@@ -194,6 +201,7 @@ async function main(): Promise<void> {
   process.stderr.write("compiling the library and the child for plain node…\n");
   await rm(path.join(WORK, "dist"), { recursive: true, force: true });
   await rm(path.join(WORK, "lib"), { recursive: true, force: true });
+  await rm(path.join(WORK, "baseline"), { recursive: true, force: true });
   try {
     execFileSync(
       process.execPath,
@@ -208,7 +216,9 @@ async function main(): Promise<void> {
     // Type errors elsewhere still emit JavaScript; the child's existence is what counts.
   }
   await readFile(CHILD);
-  const library = compileLibrary(option("lib"));
+  const library = compileLibrary(option("lib"), "lib");
+  const given = option("baseline");
+  const baseline = given === undefined ? undefined : compileLibrary(given, "baseline");
 
   const scratch = await mkdtemp(path.join(os.tmpdir(), "pdu-bench-"));
   const cleanup = () => rm(scratch, { recursive: true, force: true });
@@ -238,39 +248,45 @@ async function main(): Promise<void> {
         warmup ? "warm-up round (not counted)…\n" : `round ${round}/${rounds}…\n`,
       );
       for (const workload of workloads) {
-        const runOurs = (mode: "build" | "pack") => async () => {
-          const result = await ours(mode, workload, library.index);
-          const measures: [Measure, Measure] =
-            mode === "build"
-              ? ["ours-build-inner", "ours-build-whole"]
-              : ["ours-pack-inner", "ours-pack-whole"];
-          for (const [measure, sample] of [
-            [measures[0], result.inner],
-            [measures[1], result.whole],
-          ] as const) {
-            if (!warmup) record(workload, measure, sample);
-            show(workload, measure, sample);
-          }
-        };
+        const runOurs =
+          (mode: "build" | "pack", who: "ours" | "base" = "ours") =>
+          async () => {
+            const index = who === "ours" ? library.index : (baseline as { index: string }).index;
+            const result = await ours(mode, workload, index, who);
+            const measures: [Measure, Measure] = [`${who}-${mode}-inner`, `${who}-${mode}-whole`];
+            for (const [measure, sample] of [
+              [measures[0], result.inner],
+              [measures[1], result.whole],
+            ] as const) {
+              if (!warmup) record(workload, measure, sample);
+              show(workload, measure, sample);
+            }
+          };
         const runOther = (measure: Measure, run: () => Promise<Sample>) => async () => {
           const sample = await run();
           if (!warmup) record(workload, measure, sample);
           show(workload, measure, sample);
         };
-        const steps = [
-          runOurs("build"),
-          runOther("cli-build-whole", () => cliBuild(workload)),
-          runOurs("pack"),
-          runOther("tar-pack-whole", () => tarPack(workload)),
-        ];
-        // Alternate who goes first so neither always inherits a warmer cache.
-        const order = round % 2 === 0 ? [1, 0, 3, 2] : [0, 1, 2, 3];
-        for (const index of order) await (steps[index] as () => Promise<void>)();
+        const builds = [runOurs("build"), runOther("cli-build-whole", () => cliBuild(workload))];
+        const packs = [runOurs("pack"), runOther("tar-pack-whole", () => tarPack(workload))];
+        if (baseline !== undefined) {
+          builds.push(runOurs("build", "base"));
+          packs.push(runOurs("pack", "base"));
+        }
+        // Rotate who goes first so none always inherits a warmer (or busier) engine and cache.
+        for (const steps of [builds, packs]) {
+          for (let step = 0; step < steps.length; step++) {
+            await (steps[(step + round) % steps.length] as () => Promise<void>)();
+          }
+        }
       }
     }
     process.stdout.write(`${report(workloads, samples, rounds, library.label)}\n`);
+    if (baseline !== undefined) {
+      process.stdout.write(`\n${comparison(workloads, samples, library.label, baseline.label)}\n`);
+    }
   } finally {
-    for (const suffix of ["ours", "cli"]) {
+    for (const suffix of ["ours", "base", "cli"]) {
       for (const name of NAMES) {
         try {
           execFileSync(DOCKER, ["rmi", "-f", `${TAG}:${name}-${suffix}`], { stdio: "ignore" });
@@ -329,7 +345,7 @@ function report(
   }
   lines.push(
     "",
-    "In-process, ours only (from the createBuildContext call to the end; Node start-up and the import left out):",
+    "In-process, ours only (the buildImage call, or createBuildContext to the last byte for packing; Node start-up and the import left out):",
     "",
     "| workload | build wall | build CPU | build peak RSS | pack wall | pack CPU | pack peak RSS |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -348,6 +364,41 @@ function report(
     lines.push(
       "",
       `ImageBuilder.copy(<folder>) workload vs building the same folder directly (whole process): ${s(copy)} / ${s(direct)} = ${x(copy, direct)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The `--baseline` table: the same measures of two versions, taken side by side. */
+function comparison(
+  workloads: readonly Workload[],
+  samples: ReadonlyMap<string, Sample[]>,
+  after: string,
+  before: string,
+): string {
+  const stat = (workload: string, measure: Measure, field: keyof Sample) =>
+    median((samples.get(`${workload}/${measure}`) ?? []).map((sample) => sample[field]));
+  const cell = (
+    name: string,
+    mode: "build" | "pack",
+    way: "inner" | "whole",
+    field: keyof Sample,
+  ) => {
+    const now = stat(name, `ours-${mode}-${way}`, field);
+    const then = stat(name, `base-${mode}-${way}`, field);
+    const show = (value: number) =>
+      field === "maxRssKiB" ? `${(value / 1024).toFixed(0)}` : value.toFixed(0);
+    return `${show(now)} / ${show(then)} (${(now / then).toFixed(2)}x)`;
+  };
+  const lines = [
+    `After (${after}) / before (${before}), measured side by side in every round; ms, RSS in MiB:`,
+    "",
+    "| workload | build wall, whole | build CPU, whole | build CPU, in-process | pack wall, in-process | pack CPU, in-process | pack CPU, whole | pack peak RSS, in-process |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const { name } of workloads) {
+    lines.push(
+      `| ${name} | ${cell(name, "build", "whole", "wallMs")} | ${cell(name, "build", "whole", "cpuMs")} | ${cell(name, "build", "inner", "cpuMs")} | ${cell(name, "pack", "inner", "wallMs")} | ${cell(name, "pack", "inner", "cpuMs")} | ${cell(name, "pack", "whole", "cpuMs")} | ${cell(name, "pack", "inner", "maxRssKiB")} |`,
     );
   }
   return lines.join("\n");

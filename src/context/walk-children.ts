@@ -118,10 +118,8 @@ function listHost(fs: BuildContextFs, host: HostPath): Child[] {
       return children;
     }
   }
-  return fs
-    .readdirSync(host, { withFileTypes: true, encoding: "buffer" })
-    .map((dirent) => {
-      const name = hostName(dirent.name);
-      return new Child(name.text, name.bytes, joinHost(host, name), kindOf(dirent));
-    });
+  return fs.readdirSync(host, { withFileTypes: true, encoding: "buffer" }).map((dirent) => {
+    const name = hostName(dirent.name);
+    return new Child(name.text, name.bytes, joinHost(host, name), kindOf(dirent));
+  });
 }

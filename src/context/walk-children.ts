@@ -109,11 +109,10 @@ function listHost(fs: BuildContextFs, host: HostPath): Child[] {
     const dirents = fs.readdirSync(host, { withFileTypes: true });
     // Node shows bytes that are not UTF-8 as U+FFFD: only then read the names again as bytes.
     if (!dirents.some((dirent) => dirent.name.includes("\ufffd"))) {
-      const children = new Array<Child>(dirents.length);
-      for (let index = 0; index < dirents.length; index++) {
-        const dirent = dirents[index] as Dirent;
+      const children: Child[] = [];
+      for (const dirent of dirents) {
         const { name } = dirent;
-        children[index] = new Child(name, undefined, `${host}/${name}`, kindOf(dirent));
+        children.push(new Child(name, undefined, `${host}/${name}`, kindOf(dirent)));
       }
       return children;
     }

@@ -12,10 +12,18 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 /** Packages that must not load at import: dockerode and what it pulls in. */
 const HEAVY = ["dockerode", "docker-modem", "ssh2", "@grpc/grpc-js", "protobufjs"];
 
-/** The packages under node_modules that a child process has loaded after running `script`. */
-async function loadedPackages(script: string): Promise<string[]> {
+/**
+ * The packages under node_modules that a child process has loaded after running `script`, and its
+ * stderr. `DEBUG` is unset unless `env` sets it; `before` runs before the package is imported.
+ */
+async function runChild(
+  script: string,
+  env: NodeJS.ProcessEnv = {},
+  before = "",
+): Promise<{ loaded: string[]; stderr: string }> {
   const program = `
     import { createRequire } from "node:module";
+    ${before}
     const api = await import(${JSON.stringify(path.join(ROOT, "src/index.ts"))});
     ${script}
     const cache = createRequire(import.meta.url).cache;
@@ -26,12 +34,17 @@ async function loadedPackages(script: string): Promise<string[]> {
     }
     process.stdout.write(JSON.stringify([...names]));
   `;
-  const { stdout } = await run(
+  const { DEBUG: _, ...inherited } = process.env;
+  const { stdout, stderr } = await run(
     process.execPath,
     ["--import", "tsx", "--input-type=module", "-e", program],
-    { cwd: ROOT, env: { ...process.env, DOCKER_HOST: "unix:///tmp/pdu-startup.sock" } },
+    { cwd: ROOT, env: { ...inherited, DOCKER_HOST: "unix:///tmp/pdu-startup.sock", ...env } },
   );
-  return JSON.parse(stdout) as string[];
+  return { loaded: JSON.parse(stdout) as string[], stderr };
+}
+
+async function loadedPackages(script: string): Promise<string[]> {
+  return (await runChild(script)).loaded;
 }
 
 describe("importing the package", () => {
@@ -54,5 +67,36 @@ describe("importing the package", () => {
        await api.pushImage("busybox", "http://127.0.0.1:5555", "x").catch(() => undefined);`,
     );
     for (const name of HEAVY) expect(loaded).not.toContain(name);
+  });
+});
+
+describe("debug logging", () => {
+  // checkEngine logs its request through the "prefect-dockerutils:engine" namespace.
+  const check = "await api.checkEngine().catch(() => undefined);";
+
+  it("does not load debug when DEBUG is unset and nothing else loaded it", async () => {
+    const { loaded, stderr } = await runChild(check);
+    expect(loaded).not.toContain("debug");
+    expect(stderr).not.toContain("prefect-dockerutils:engine");
+  });
+
+  it("logs when DEBUG names our namespaces", async () => {
+    const { loaded, stderr } = await runChild(check, { DEBUG: "prefect-dockerutils:*" });
+    expect(loaded).toContain("debug");
+    expect(stderr).toContain("prefect-dockerutils:engine GET /_ping");
+  });
+
+  it("logs when DEBUG is set after the import, before the first log", async () => {
+    const { stderr } = await runChild(`process.env.DEBUG = "prefect-dockerutils:*"; ${check}`);
+    expect(stderr).toContain("prefect-dockerutils:engine GET /_ping");
+  });
+
+  it("logs when the program enables our namespaces on the same debug package itself", async () => {
+    const { stderr } = await runChild(
+      check,
+      {},
+      `createRequire(import.meta.url)("debug").enable("prefect-dockerutils:*");`,
+    );
+    expect(stderr).toContain("prefect-dockerutils:engine GET /_ping");
   });
 });

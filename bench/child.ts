@@ -11,7 +11,7 @@
  * under test, see `--lib` in context.ts), the way a user imports it, so the same child measures
  * any version of the library.
  *
- * Usage: PDU_BENCH_LIB=<index.js> node .bench-work/child/child.js build|pack <context> <overlays-json> [tag]
+ * Usage: PDU_BENCH_LIB=<index.js> node .bench-work/dist/bench/child.js build|pack <context> <overlays-json> [tag]
  * @module
  */
 import { Socket } from "node:net";

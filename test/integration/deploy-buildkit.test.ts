@@ -22,22 +22,23 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { readdir, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BuildError, DockerImage, PREFECT_VERSION, type ProgressEvent } from "../../src/index.js";
 import { buildDockerImage, clearStepCache } from "../../src/steps.js";
 import { tempDir, tree } from "../support/files.js";
 import {
+  autoFolders,
   countEvents,
   engineTime,
-  OPEN_REGISTRY,
+  flowFolder,
+  localName,
   registryTags,
-  removeImagesAfterwards,
   removeStandInBaseImage,
   standInBaseImage,
+  uniqueRepository,
 } from "./deploy-support.js";
-import { docker, runImage, StringStream, testRepository } from "./support.js";
+import { docker, runImage, StringStream } from "./support.js";
 
 let base: string;
 beforeAll(async () => {
@@ -46,33 +47,9 @@ beforeAll(async () => {
 afterAll(removeStandInBaseImage);
 beforeEach(() => clearStepCache());
 
-function uniqueRepository(): { name: string; path: string } {
-  const repositoryPath = testRepository("deploy-bk");
-  const name = `${OPEN_REGISTRY}/${repositoryPath}`;
-  removeImagesAfterwards(name);
-  return { name, path: repositoryPath };
-}
-
-/** A local image name of the test's own; its tags are removed when the test finishes. */
-function localName(): string {
-  const name = `localhost/${testRepository("deploy-local")}`;
-  removeImagesAfterwards(name);
-  return name;
-}
-
-async function flowFolder(name = "flows", files: Record<string, string> = {}): Promise<string> {
-  return tree(path.join(await tempDir("pdu-deploy-"), name), {
-    "flow.py": `# ${randomUUID()}\n`,
-    ...files,
-  });
-}
-
-const autoFolders = async () =>
-  (await readdir(tmpdir())).filter((name) => name.startsWith("prefect-dockerutils-auto-"));
-
 describe("DockerImage with BuildKit", () => {
   it("builds the auto Dockerfile with BuildKit (test_buildx_backend_calls_buildx_build_image, test_basic_build)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-bk");
     const folder = await flowFolder("my flows", { "requirements.txt": "pandas\n" });
     const before = await autoFolders();
     const stream = new StringStream();
@@ -100,7 +77,7 @@ describe("DockerImage with BuildKit", () => {
   });
 
   it("keeps user labels beside IMAGE_LABELS (test_labels_are_applied, test_custom_labels_merged_with_image_labels)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-bk");
     const image = new DockerImage(name, {
       builder: "buildkit",
       baseImage: base,
@@ -115,7 +92,7 @@ describe("DockerImage with BuildKit", () => {
   });
 
   it("forwards secrets and cacheFrom (test_buildx_build_kwargs_forwarded)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-bk");
     const folder = await flowFolder("project", {
       Dockerfile: `FROM ${base}\nRUN --mount=type=secret,id=mysecret md5sum < /run/secrets/mysecret > /seen\n`,
     });
@@ -136,7 +113,7 @@ describe("DockerImage with BuildKit", () => {
   });
 
   it("builds for one named platform (test_single_platform_build)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-bk");
     const image = new DockerImage(name, {
       builder: "buildkit",
       baseImage: base,
@@ -163,7 +140,7 @@ describe("DockerImage with BuildKit", () => {
   });
 
   it("pushes during the build with push: true, and push() then does nothing (test_buildx_build_with_push, test_buildx_push_is_noop_after_push_build)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-bk");
     const image = new DockerImage(name, {
       tag: "latest",
       builder: "buildx",
@@ -182,7 +159,7 @@ describe("DockerImage with BuildKit", () => {
   });
 
   it("pushes on push() after a BuildKit build without push (test_buildx_push_calls_buildx_push_image)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-bk");
     const stream = new StringStream();
     const image = new DockerImage(name, {
       tag: "latest",
@@ -202,7 +179,7 @@ describe("DockerImage with BuildKit", () => {
 
 describe("build_docker_image with build_backend buildx", () => {
   it("builds with BuildKit, returns the real image ID, and tags every tag (test_real_buildx_build, TestBuildxBackend)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-bk");
     const folder = await flowFolder("project", {
       Dockerfile: `FROM ${base}\nRUN echo hello > /hello\n`,
     });
@@ -235,7 +212,7 @@ describe("build_docker_image with build_backend buildx", () => {
   });
 
   it("forwards secrets and cache_from by python-on-whales' names (test_build_docker_image_buildx_forwards_kwargs)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-bk");
     const secretFile = path.join(await tempDir("pdu-deploy-secret-"), "secret.txt");
     await writeFile(secretFile, "s3cr3t");
     const folder = await flowFolder("project", {
@@ -258,7 +235,7 @@ describe("build_docker_image with build_backend buildx", () => {
   });
 
   it("keeps user labels and generates the auto Dockerfile for path", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-bk");
     const cwd = await tree(await tempDir("pdu-deploy-cwd-"), { Dockerfile: "FROM scratch\n" });
     const flows = await flowFolder("bk-flows");
     const saved = process.cwd();
@@ -288,7 +265,7 @@ describe("build_docker_image with build_backend buildx", () => {
   });
 
   it("pushes every tag with push: true (test_push_build)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-bk");
     await buildDockerImage(
       {
         image_name: name,
@@ -305,7 +282,7 @@ describe("build_docker_image with build_backend buildx", () => {
   });
 
   it("fails clearly and pushes nothing for two platforms this engine cannot hold (test_multi_platform_with_push)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-bk");
     const error = await buildDockerImage(
       {
         image_name: name,

@@ -31,16 +31,21 @@ import {
   type ProgressEvent,
   PushError,
 } from "../../src/index.js";
-import { tempDir, tree } from "../support/files.js";
+import { tempDir } from "../support/files.js";
 import {
   authRegistry,
+  autoFolders,
   countEvents,
   engineTime,
+  flowFolder,
+  inChdir,
+  localName,
   OPEN_REGISTRY,
   registryTags,
   removeImagesAfterwards,
   removeStandInBaseImage,
   standInBaseImage,
+  uniqueRepository,
 } from "./deploy-support.js";
 import { captureOutput, docker, runImage, StringStream, testRepository } from "./support.js";
 
@@ -50,43 +55,9 @@ beforeAll(async () => {
 });
 afterAll(removeStandInBaseImage);
 
-/** A repository of the open registry for this test only, cleaned up afterwards. */
-function uniqueRepository(): { name: string; path: string } {
-  const repositoryPath = testRepository("deploy-image");
-  const name = `${OPEN_REGISTRY}/${repositoryPath}`;
-  removeImagesAfterwards(name);
-  return { name, path: repositoryPath };
-}
-
-/** A flow folder named `name`, with a fresh file so that its layer is new to the registry. */
-async function flowFolder(name = "flows", files: Record<string, string> = {}): Promise<string> {
-  const folder = path.join(await tempDir("pdu-deploy-"), name);
-  return tree(folder, { "flow.py": `# ${randomUUID()}\n`, ...files });
-}
-
-/** A local image name of the test's own; its tags are removed when the test finishes. */
-function localName(): string {
-  const name = `localhost/${testRepository("deploy-local")}`;
-  removeImagesAfterwards(name);
-  return name;
-}
-
-async function inChdir<T>(folder: string, fn: () => Promise<T>): Promise<T> {
-  const saved = process.cwd();
-  process.chdir(folder);
-  try {
-    return await fn();
-  } finally {
-    process.chdir(saved);
-  }
-}
-
-const autoFolders = async () =>
-  (await readdir(tmpdir())).filter((name) => name.startsWith("prefect-dockerutils-auto-"));
-
 describe("DockerImage.build and push (test_deploy)", () => {
   it("builds name:tag from the current directory with pull on, and pushes name:tag", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-image");
     const folder = await flowFolder("my-flows");
     const events: ProgressEvent[] = [];
     const stream = new StringStream();
@@ -121,7 +92,7 @@ describe("DockerImage.build and push (test_deploy)", () => {
   });
 
   it("copies the flow folder to /opt/prefect/<folder>/ and works there", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-image");
     const folder = await flowFolder("flows", { "sub/data.txt": "data\n" });
     const image = new DockerImage(name, {
       tag: "v1",
@@ -139,7 +110,7 @@ describe("DockerImage.build and push (test_deploy)", () => {
   });
 
   it("builds with the given Dockerfile and generates none (test_deploy_custom_dockerfile)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-image");
     const folder = await flowFolder("project", {
       Dockerfile: `FROM ${base}\nCOPY flow.py /custom/flow.py\n`,
     });
@@ -159,7 +130,7 @@ describe("DockerImage.build and push (test_deploy)", () => {
 
 describe("DockerImage's progress stream", () => {
   it("receives the build output (test_build_passes_stream_progress_to)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-image");
     const stream = new StringStream();
     const image = new DockerImage(name, {
       baseImage: base,
@@ -172,14 +143,14 @@ describe("DockerImage's progress stream", () => {
   });
 
   it("is process.stdout by default (test_build_passes_stdout_by_default)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-image");
     const image = new DockerImage(name, { baseImage: base, context: await flowFolder() });
     const { out } = await captureOutput(() => image.build());
     expect(out).toMatch(/^Step 1\/\d+ : FROM /m);
   });
 
   it("is silent with null, for build and push (test_deploy_with_image_string)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-image");
     const image = new DockerImage(name, {
       baseImage: base,
       context: await flowFolder(),
@@ -194,7 +165,7 @@ describe("DockerImage's progress stream", () => {
   });
 
   it("receives Prefect's push status lines (test_push_streams_progress)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-image");
     const stream = new StringStream();
     const image = new DockerImage(name, {
       tag: "latest",
@@ -213,7 +184,7 @@ describe("DockerImage's progress stream", () => {
   });
 
   it("is not needed to push (test_push_without_stream_does_not_error)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-image");
     const image = new DockerImage(name, {
       tag: "latest",
       baseImage: base,
@@ -279,7 +250,7 @@ describe("DockerImage.push's credentials and errors", () => {
 
 describe("DockerImage without Prefect's bugs", () => {
   it("keeps user labels, with IMAGE_LABELS winning a clash", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-image");
     const image = new DockerImage(name, {
       baseImage: base,
       context: await flowFolder(),
@@ -293,7 +264,7 @@ describe("DockerImage without Prefect's bugs", () => {
   });
 
   it("generates the auto Dockerfile for the context, not the current directory", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-image");
     const elsewhere = await flowFolder("elsewhere", {
       Dockerfile: "FROM scratch\n",
       "requirements.txt": "from-cwd\n",

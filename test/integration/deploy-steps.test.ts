@@ -26,7 +26,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -47,16 +46,20 @@ import {
 import { tempDir, tree } from "../support/files.js";
 import {
   authRegistry,
+  autoFolders,
   countEvents,
   DenyingRegistry,
   deleteFromRegistryAfterwards,
   engineEvents,
   engineTime,
+  inChdir,
+  localName,
   OPEN_REGISTRY,
   registryTags,
   removeImagesAfterwards,
   removeStandInBaseImage,
   standInBaseImage,
+  uniqueRepository,
 } from "./deploy-support.js";
 import { FaultProxy } from "./fault-proxy.js";
 import { docker, runImage, StringStream, testRepository } from "./support.js";
@@ -73,34 +76,6 @@ beforeEach(() => clearStepCache());
 const FAKE_NOW = () => 1_661_968_892_000_000n;
 const FAKE_DEFAULT_TAG = "2022-08-31t18-01-32-00-00";
 const silent = { streamProgressTo: null } as const;
-
-/** A unique repository on the open registry, cleaned up (engine and registry) afterwards. */
-function uniqueRepository(): { name: string; path: string } {
-  const repositoryPath = testRepository("deploy-steps");
-  const name = `${OPEN_REGISTRY}/${repositoryPath}`;
-  removeImagesAfterwards(name);
-  return { name, path: repositoryPath };
-}
-
-/** A local image name of the test's own; its tags are removed when the test finishes. */
-function localName(): string {
-  const name = `localhost/${testRepository("deploy-local")}`;
-  removeImagesAfterwards(name);
-  return name;
-}
-
-async function inChdir<T>(folder: string, fn: () => Promise<T>): Promise<T> {
-  const saved = process.cwd();
-  process.chdir(folder);
-  try {
-    return await fn();
-  } finally {
-    process.chdir(saved);
-  }
-}
-
-const autoFolders = async () =>
-  (await readdir(tmpdir())).filter((name) => name.startsWith("prefect-dockerutils-auto-"));
 
 /** The local image's ID for a reference, or undefined. */
 async function localImageId(reference: string): Promise<string | undefined> {
@@ -148,7 +123,7 @@ describe("build_docker_image (test_build_docker_image)", () => {
   ];
 
   it.each(cases)("builds with %s", async (_title, inputs, expectedTag) => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-steps");
     const auto = inputs.dockerfile === "auto";
     const root = await project(auto);
     const before = (await readdir(root)).sort();
@@ -200,7 +175,7 @@ describe("build_docker_image (test_build_docker_image)", () => {
   });
 
   it("installs requirements.txt and copies the flows (test_real_auto_dockerfile_build)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-steps");
     const flows = path.join(await tempDir("pdu-deploy-"), "test-project");
     await tree(flows, {
       "flow.py": "print('hi')\n",
@@ -225,7 +200,7 @@ describe("build_docker_image (test_build_docker_image)", () => {
 
 describe("build_docker_image without Prefect's bugs", () => {
   it("looks for requirements.txt and the Dockerfile in path, not in the current directory", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-steps");
     const cwd = await tree(await tempDir("pdu-deploy-cwd-"), {
       Dockerfile: "FROM scratch\n",
       "requirements.txt": "from-cwd\n",
@@ -246,7 +221,7 @@ describe("build_docker_image without Prefect's bugs", () => {
   });
 
   it("builds a context without requirements.txt while the current directory has one", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-steps");
     const cwd = await tree(await tempDir("pdu-deploy-cwd-"), { "requirements.txt": "# fail\n" });
     const flows = path.join(await tempDir("pdu-deploy-"), "plain");
     await tree(flows, { "flow.py": "" });
@@ -292,7 +267,7 @@ describe("build_docker_image without Prefect's bugs", () => {
   });
 
   it("keeps user labels, with IMAGE_LABELS winning a clash", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-steps");
     const flows = await tree(await tempDir("pdu-deploy-"), { "flow.py": "" });
     const result = await buildDockerImage(
       {
@@ -310,7 +285,7 @@ describe("build_docker_image without Prefect's bugs", () => {
   });
 
   it("retries a transient failure on the classic builder, as buildImage does", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-steps");
     await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
     const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
     const flows = await tree(path.join(await tempDir("pdu-deploy-"), "flows"), {
@@ -397,7 +372,7 @@ describe("push_docker_image", () => {
   }
 
   it("pushes the tag and every additional tag, streaming as it goes (test_push_docker_image_with_additional_tags)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-steps");
     await built(name, ["mytag", "addtag1", "addtag2"]);
     const writes: { text: string; at: number }[] = [];
     const stream = new Writable({
@@ -432,7 +407,7 @@ describe("push_docker_image", () => {
   });
 
   it("pushes through the engine with build_backend buildx too (TestBuildxBackend push tests)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-steps");
     await built(name, ["mytag", "tag1", "tag2"]);
     const stream = new StringStream();
     const result = await pushDockerImage(
@@ -450,7 +425,7 @@ describe("push_docker_image", () => {
   });
 
   it("pushes every local tag when no tag is given (test_push_image_without_tag)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-steps");
     await built(name, ["one", "two"]);
     const result = await pushDockerImage({ image_name: name }, silent);
     expect(result).toEqual({ image_name: name, tag: null, image: name, additional_tags: [] });
@@ -458,7 +433,7 @@ describe("push_docker_image", () => {
   });
 
   it("pushes without credentials to an open registry (test_push_docker_image_without_credentials)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-steps");
     await built(name, ["mytag"]);
     const stream = new StringStream();
     await pushDockerImage({ image_name: name, tag: "mytag" }, { streamProgressTo: stream });
@@ -522,7 +497,7 @@ describe("the step cache (TestCachedSteps), counted in the engine's event log", 
   }
 
   it("builds identical inputs once (test_cached_build_docker_image)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-steps");
     const inputs = {
       image_name: name,
       dockerfile: "auto",
@@ -542,7 +517,7 @@ describe("the step cache (TestCachedSteps), counted in the engine's event log", 
   });
 
   it("builds every time with ignore_cache (test_uncached_build_docker_image)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-steps");
     const inputs = {
       image_name: name,
       dockerfile: "auto",
@@ -556,8 +531,9 @@ describe("the step cache (TestCachedSteps), counted in the engine's event log", 
     expect(await countEvents(since, name, "tag")).toBe(9);
   });
 
-  it("pushes identical inputs once (test_cached_push_docker_image)", async () => {
-    const { name } = uniqueRepository();
+  /** Prefect's push tests' setup: an image built as `mytag` with the extra tags `a1` and `a2`. */
+  async function builtWithExtraTags(): Promise<string> {
+    const { name } = uniqueRepository("deploy-steps");
     await buildDockerImage(
       {
         image_name: name,
@@ -568,6 +544,11 @@ describe("the step cache (TestCachedSteps), counted in the engine's event log", 
       },
       { baseImage: base, ...silent },
     );
+    return name;
+  }
+
+  it("pushes identical inputs once (test_cached_push_docker_image)", async () => {
+    const name = await builtWithExtraTags();
     const since = engineTime();
     for (let i = 0; i < 2; i++) {
       expect(
@@ -586,17 +567,7 @@ describe("the step cache (TestCachedSteps), counted in the engine's event log", 
   });
 
   it("pushes every time with ignore_cache (test_uncached_push_docker_image)", async () => {
-    const { name } = uniqueRepository();
-    await buildDockerImage(
-      {
-        image_name: name,
-        dockerfile: "auto",
-        tag: "mytag",
-        additional_tags: ["a1", "a2"],
-        path: await context(),
-      },
-      { baseImage: base, ...silent },
-    );
+    const name = await builtWithExtraTags();
     const since = engineTime();
     for (let i = 0; i < 3; i++) {
       await pushDockerImage(
@@ -608,7 +579,7 @@ describe("the step cache (TestCachedSteps), counted in the engine's event log", 
   });
 
   it("keeps the build's and the push's caches apart (test_avoids_aggressive_caching)", async () => {
-    const { name } = uniqueRepository();
+    const { name } = uniqueRepository("deploy-steps");
     const since = engineTime();
     await inChdir(await context(), () =>
       buildDockerImage(
@@ -660,7 +631,7 @@ describe("the default namespace", () => {
   });
 
   it("keeps a namespace given in the name (test_*_namespace_precedence)", async () => {
-    const { name, path: repositoryPath } = uniqueRepository();
+    const { name, path: repositoryPath } = uniqueRepository("deploy-steps");
     const env = namespaceEnv(`${OPEN_REGISTRY}/${testRepository("deploy-unused")}`);
     const flows = await tree(await tempDir("pdu-deploy-"), { "flow.py": "" });
     const build = await buildDockerImage(

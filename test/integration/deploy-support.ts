@@ -3,7 +3,7 @@
  * own event log, the test registries' tag lists, and a registry that denies like Docker Hub.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type net from "node:net";
 import { tmpdir } from "node:os";
@@ -11,8 +11,9 @@ import path from "node:path";
 import { onTestFinished } from "vitest";
 import { buildImage, pushImage } from "../../src/index.js";
 import { authRegistry } from "../support/credentials/engine-ops.js";
+import { tempDir, tree } from "../support/files.js";
 import { deleteTags, runNamespace } from "./registries.js";
-import { docker, removeOwnImage, TEST_RUN } from "./support.js";
+import { docker, removeOwnImage, TEST_RUN, testRepository } from "./support.js";
 
 /** The open test registry. */
 export const OPEN_REGISTRY = "127.0.0.1:5555";
@@ -156,6 +157,49 @@ export function removeImagesAfterwards(name: string): void {
       }
     }
   });
+}
+
+/**
+ * A repository of the open registry for this test only (`prefix` names the test file): its local
+ * tags are removed when the test finishes.
+ */
+export function uniqueRepository(prefix: string): { name: string; path: string } {
+  const repositoryPath = testRepository(prefix);
+  const name = `${OPEN_REGISTRY}/${repositoryPath}`;
+  removeImagesAfterwards(name);
+  return { name, path: repositoryPath };
+}
+
+/** A local image name of the test's own; its tags are removed when the test finishes. */
+export function localName(): string {
+  const name = `localhost/${testRepository("deploy-local")}`;
+  removeImagesAfterwards(name);
+  return name;
+}
+
+/** A flow folder named `name`, with a fresh file so that its layer is new to the registry. */
+export async function flowFolder(
+  name = "flows",
+  files: Record<string, string> = {},
+): Promise<string> {
+  const folder = path.join(await tempDir("pdu-deploy-"), name);
+  return tree(folder, { "flow.py": `# ${randomUUID()}\n`, ...files });
+}
+
+/** Runs `fn` with `folder` as the working directory, as Prefect's steps are run from a project. */
+export async function inChdir<T>(folder: string, fn: () => Promise<T>): Promise<T> {
+  const saved = process.cwd();
+  process.chdir(folder);
+  try {
+    return await fn();
+  } finally {
+    process.chdir(saved);
+  }
+}
+
+/** The auto-Dockerfile folders in the temporary directory, to check none is left behind. */
+export async function autoFolders(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.startsWith("prefect-dockerutils-auto-"));
 }
 
 /** The htpasswd registry and its login (read from scripts/test-services.sh). */

@@ -299,14 +299,19 @@ async function main(): Promise<void> {
   }
 }
 
+/** Looks up the median of one field of one measure of one workload in `samples`. */
+function medianOf(samples: ReadonlyMap<string, Sample[]>) {
+  return (workload: string, measure: Measure, field: keyof Sample): number =>
+    median((samples.get(`${workload}/${measure}`) ?? []).map((sample) => sample[field]));
+}
+
 function report(
   workloads: readonly Workload[],
   samples: ReadonlyMap<string, Sample[]>,
   rounds: number,
   library: string,
 ): string {
-  const stat = (workload: string, measure: Measure, field: keyof Sample) =>
-    median((samples.get(`${workload}/${measure}`) ?? []).map((sample) => sample[field]));
+  const stat = medianOf(samples);
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
   const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
@@ -376,8 +381,7 @@ function comparison(
   after: string,
   before: string,
 ): string {
-  const stat = (workload: string, measure: Measure, field: keyof Sample) =>
-    median((samples.get(`${workload}/${measure}`) ?? []).map((sample) => sample[field]));
+  const stat = medianOf(samples);
   const cell = (
     name: string,
     mode: "build" | "pack",

@@ -13,7 +13,9 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/*.test.ts"],
+          // Unit tests mirror src/: test/<folder>/<module>.test.ts.
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/integration/**", "test/python/**", "**/node_modules/**"],
           testTimeout: 30_000,
         },
       },

@@ -16,7 +16,7 @@ try {
 
 // The include patterns of vitest.config.ts, one per project.
 const projects = {
-  unit: /^test\/[^/]+\.test\.ts$/,
+  unit: /^test\/(?!integration\/|python\/).+\.test\.ts$/,
   python: /^test\/python\/.+\.test\.ts$/,
   types: /^test\/.+\.test-d\.ts$/,
   integration: /^test\/integration\/.+\.test\.ts$/,

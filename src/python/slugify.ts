@@ -16,7 +16,7 @@
 import { InvalidArgumentError } from "../errors.js";
 import { show } from "../validate.js";
 
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 /** The combining diacritical marks, which Python's Unidecode drops after NFKD. */
 const COMBINING_ACCENTS = /[\u0300-\u036f]/g;
 const CHARACTER_REFERENCE = /&#?[A-Za-z0-9]+;/;

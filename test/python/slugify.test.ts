@@ -58,11 +58,9 @@ function mismatches(cases: readonly Case[]): unknown[] {
   return cases.flatMap((c) => {
     const { v8, installed } = py.value<PySlugifyAnswer>(c.ref);
     // Debian's 4.0.0 transliterates before it decomposes: the two agree on ASCII text only.
-    const ascii = /^[\x00-\x7f]*$/.test(c.text);
+    const ascii = /^\p{ASCII}*$/u.test(c.text);
     const ok =
-      v8.ok &&
-      v8.value === c.ours &&
-      (!ascii || JSON.stringify(installed) === JSON.stringify(v8));
+      v8.ok && v8.value === c.ours && (!ascii || JSON.stringify(installed) === JSON.stringify(v8));
     return ok ? [] : [{ text: c.text, call: c.call, ours: c.ours, v8, installed }];
   });
 }

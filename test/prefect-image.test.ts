@@ -82,6 +82,16 @@ describe("getPrefectImageName", () => {
     expect(() => getPrefectImageName("not a version")).toThrow(/^Invalid version: 'not a version'/);
   });
 
+  it.each([
+    ["flavor", "3.12", "北京"],
+    ["flavor", "3.12", "a&amp;b"],
+    ["pythonVersion", "३.१२", null],
+  ])("refuses a %s Prefect would transliterate, naming it: %j %j", (name, python, flavor) => {
+    expect(() => getPrefectImageName("3.0.0", python, flavor, checkout)).toThrow(
+      new RegExp(`^${name} holds characters Prefect would transliterate`),
+    );
+  });
+
   it("keeps tags to Docker's characters and 128 characters", () => {
     fc.assert(
       fc.property(imageArgs, ([version, python, flavor]) => {

@@ -8,8 +8,7 @@ import type { Writable } from "node:stream";
 import { BuildError, InvalidArgumentError } from "../errors.js";
 import { type BuildImageOptions, buildImage } from "../prefect/build-image.js";
 import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
-import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
-import { slugify } from "../python/slugify.js";
+import { nowMicroseconds, timestampTag } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";
 import { booleanOption, stringOption } from "../validate.js";
 import {
@@ -158,7 +157,7 @@ async function build(
         "Dockerfile.generated");
   const tag =
     inputs.tag === undefined || inputs.tag === null || inputs.tag === ""
-      ? slugify(pythonUtcIsoformat((options.now ?? nowMicroseconds)()))
+      ? timestampTag((options.now ?? nowMicroseconds)())
       : validateTag(inputs.tag, "tag");
   const additionalTags = tagList(inputs.additional_tags);
   validateReference(imageName, tag, "image_name and tag");

@@ -8,9 +8,8 @@ import { InvalidArgumentError } from "../errors.js";
 import { type Builder, type BuildImageOptions, buildImage } from "../prefect/build-image.js";
 import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
 import { parseImageTag } from "../prefect/image-name.js";
-import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
 import { pythonRepr } from "../python/repr.js";
-import { slugify } from "../python/slugify.js";
+import { nowMicroseconds, timestampTag } from "../python/slugify.js";
 import { booleanOption, optionsObject, show, signalOption, stringOption } from "../validate.js";
 import {
   autoDockerfileLines,
@@ -171,7 +170,7 @@ export class DockerImage {
       );
     }
     this.name = withDefaultNamespace(imageName, env);
-    this.tag = givenTag || imageTag || slugify(pythonUtcIsoformat(now()));
+    this.tag = givenTag || imageTag || timestampTag(now());
     validateReference(this.name, this.tag, "The image reference");
     this.dockerfile = stringOption("dockerfile", dockerfile) ?? "auto";
     this.streamProgressTo = streamProgressTo;

@@ -8,7 +8,8 @@ import { execFile } from "node:child_process";
 import { PROBE_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
 import { parseVersion } from "../python/parse-version.js";
-import { slugifyImageTag } from "../python/slugify.js";
+import { isSluggable, slugifyImageTag } from "../python/slugify.js";
+import { show } from "../validate.js";
 
 /**
  * The Prefect release this package targets, standing in for Python's `prefect.__version__`: the
@@ -199,7 +200,9 @@ function shaFromLocalLabel(local: string): string | null {
  * @param options - collaborators, see {@link PrefectImageNameOptions}.
  * @returns the image name with its tag.
  * @throws InvalidArgumentError `Invalid version: '...'` for a version PEP 440 rejects, or when a
- *   development version names no commit and `options.gitShortSha` gives none.
+ *   development version names no commit and `options.gitShortSha` gives none; for a
+ *   `pythonVersion` or `flavor` with characters Prefect would transliterate (beyond dropping
+ *   accents) or an HTML character reference (`&amp;`).
  * @example
  * ```ts
  * getPrefectImageName("3.0.0", "3.12");               // "prefecthq/prefect:3.0.0-python3.12"
@@ -232,6 +235,16 @@ export function getPrefectImageName(
     versionTag = `sha-${sha}`;
   }
   const python = pythonVersion || pythonMinor();
+  for (const [name, value] of [
+    ["pythonVersion", python],
+    ["flavor", flavor],
+  ] as const) {
+    if (value && !isSluggable(value)) {
+      throw new InvalidArgumentError(
+        `${name} holds characters Prefect would transliterate, which is not supported here: use ASCII (accented letters lose their accents), without character references such as "&amp;"; got ${show(value)}`,
+      );
+    }
+  }
   const tag = slugifyImageTag(`${versionTag}-python${python}${flavor ? `-${flavor}` : ""}`);
   return `prefecthq/${isProdBuild ? "prefect" : "prefect-dev"}:${tag}`;
 }

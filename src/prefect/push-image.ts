@@ -12,7 +12,7 @@ import { checkImageId, checkRepositoryName, checkTag } from "../engine/image-ref
 import { encodeRegistryHeader } from "../engine/registry-header.js";
 import { engineTreatsAsInsecure } from "../engine/registry-security.js";
 import { PushError } from "../errors.js";
-import { slugify } from "../python/slugify.js";
+import { nowMicroseconds, timestampTag } from "../python/slugify.js";
 import { withRetries } from "../streams/retry.js";
 import { functionOption, optionsObject } from "../validate.js";
 import {
@@ -22,7 +22,7 @@ import {
 } from "./operation-options.js";
 import { engineErrorText, engineStatusOf, pushAttempt } from "./push-attempt.js";
 import { explainPushError } from "./push-errors.js";
-import { nowMicroseconds, parseRegistryUrl, pythonUtcIsoformat } from "./registry-url.js";
+import { parseRegistryUrl } from "./registry-url.js";
 
 const debug = createDebug("prefect-dockerutils:push");
 
@@ -117,7 +117,7 @@ export async function pushImageDetailed(
   checkRepositoryName(name, host);
   const { signal, onProgress, env } = settings;
   signal?.throwIfAborted();
-  const tag = settings.tag ?? slugify(pythonUtcIsoformat(settings.now()));
+  const tag = settings.tag ?? timestampTag(settings.now());
   const repository = `${host}/${name}`;
   const reference = `${repository}:${tag}`;
   const engine = openEngine({ docker: settings.docker, env });

@@ -101,19 +101,3 @@ export function parseRegistryUrl(registryUrl: string): RegistryUrl {
 export function registryHost(registryUrl: string): string {
   return parseRegistryUrl(registryUrl).host;
 }
-
-/**
- * The current UTC time in Python's `datetime.isoformat()` form, e.g.
- * `2026-11-27T03:52:22.123456+00:00` (microseconds left out when they are zero, as Python does).
- */
-export function pythonUtcIsoformat(epochMicroseconds: bigint): string {
-  const millis = Number(epochMicroseconds / 1000n);
-  const micros = Number(epochMicroseconds % 1_000_000n);
-  const base = new Date(millis).toISOString().slice(0, 19);
-  return `${base}${micros === 0 ? "" : `.${String(micros).padStart(6, "0")}`}+00:00`;
-}
-
-/** Microseconds since the epoch, with the sub-millisecond part from the monotonic clock. */
-export function nowMicroseconds(): bigint {
-  return BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000));
-}

@@ -2,8 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageBuilder, PushError, pushImage, pushImageDetailed } from "../../src/index.js";
-import { pythonUtcIsoformat } from "../../src/prefect/registry-url.js";
-import { slugify } from "../../src/python/slugify.js";
+import { timestampTag } from "../../src/python/slugify.js";
 import {
   captureOutput,
   docker,
@@ -18,7 +17,7 @@ const REGISTRY_HOST = "127.0.0.1:5555";
 // Prefect's frozen_now fixture: one instant for every default tag in this file.
 const frozenNow = 1_795_000_000_123_456n;
 const now = () => frozenNow;
-const tagPrefix = slugify(pythonUtcIsoformat(frozenNow)).slice(0, 20);
+const tagPrefix = timestampTag(frozenNow).slice(0, 20);
 
 let howdy: string;
 let message: string;

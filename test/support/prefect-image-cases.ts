@@ -165,7 +165,7 @@ export const generatedVersions = fc.sample(versionish, { numRuns: 1000, seed: 44
 // ---- image names ------------------------------------------------------------------------------
 
 export const flavorish = fc.oneof(
-  fc.constantFrom(null, "", "conda", "slim", "my flavor!", "UPPER_case", "ünïcödé", "--"),
+  fc.constantFrom(null, "", "conda", "slim", "my flavor!", "UPPER_case", "it's 1,000", "--"),
   fc.string({ unit: "grapheme-ascii", maxLength: 20 }),
   fc.stringMatching(/^[a-z]{100,140}$/),
 );

@@ -45,8 +45,7 @@ if missing:
 
 from html.entities import name2codepoint
 
-# ---- python-slugify 8.0.4, slugify/slugify.py (MIT), verbatim except that the transliteration
-# ---- can be replaced (the _transliterate parameter).
+# ---- python-slugify 8.0.4, slugify/slugify.py (MIT), verbatim.
 CHAR_ENTITY_PATTERN = re.compile(r'&(%s);' % '|'.join(name2codepoint))
 DECIMAL_PATTERN = re.compile(r'&#(\d+);')
 HEX_PATTERN = re.compile(r'&#x([\da-fA-F]+);')
@@ -87,7 +86,7 @@ def smart_truncate(string, max_length=0, word_boundary=False, separator=" ", sav
 
 def slugify(text, entities=True, decimal=True, hexadecimal=True, max_length=0, word_boundary=False,
             separator=DEFAULT_SEPARATOR, save_order=False, stopwords=(), regex_pattern=None,
-            lowercase=True, replacements=(), allow_unicode=False, _transliterate=None):
+            lowercase=True, replacements=(), allow_unicode=False):
     if replacements:
         for old, new in replacements:
             text = text.replace(old, new)
@@ -98,7 +97,7 @@ def slugify(text, entities=True, decimal=True, hexadecimal=True, max_length=0, w
         text = unicodedata.normalize('NFKC', text)
     else:
         text = unicodedata.normalize('NFKD', text)
-        text = (_transliterate or unidecode.unidecode)(text)
+        text = unidecode.unidecode(text)
     if not isinstance(text, str):
         text = str(text, 'utf-8', 'ignore')
     if entities:
@@ -233,22 +232,10 @@ def capture(fn):
 
 def slugify_request(req):
     kw = req["kw"]
-    out = {
+    return {
         "v8": capture(lambda: slugify(req["s"], **kw)),
         "installed": capture(lambda: installed_slugify.slugify(req["s"], **kw)),
     }
-    translit = req.get("translit")
-    if translit is not None:
-        seen = []
-
-        def given(text):
-            seen.append(text == translit["pre"])
-            return translit["out"] if text == translit["pre"] else unidecode.unidecode(text)
-
-        out["withJsTranslit"] = capture(lambda: slugify(req["s"], _transliterate=given, **kw))
-        out["preMatches"] = all(seen)
-        out["pyTranslit"] = unidecode.unidecode(translit["pre"])
-    return out
 
 
 def version_request(s):
@@ -262,7 +249,6 @@ OPS = {
         "unassigned": [ord(c) for c in r["s"] if unicodedata.category(c) == "Cn"],
     },
     "slugify": slugify_request,
-    "unidecode": lambda r: unidecode.unidecode(r["s"]),
     "parse_image_tag": lambda r: list(parse_image_tag(r["s"])),
     "split_repository_path": lambda r: list(split_repository_path(r["s"])),
     "format_outlier_version_name": lambda r: format_outlier_version_name(r["s"]),
@@ -300,14 +286,7 @@ export interface PySlugifyKwargs {
 /** One question for Python. */
 export type PyRequest =
   | { op: "repr"; s: string }
-  | {
-      op: "slugify";
-      s: string;
-      kw: PySlugifyKwargs;
-      /** What the JavaScript transliteration got (`pre`) and gave (`out`), to run Python with it. */
-      translit?: { pre: string; out: string };
-    }
-  | { op: "unidecode"; s: string }
+  | { op: "slugify"; s: string; kw: PySlugifyKwargs }
   | { op: "parse_image_tag"; s: string }
   | { op: "split_repository_path"; s: string }
   | { op: "format_outlier_version_name"; s: string }
@@ -331,12 +310,6 @@ export interface PySlugifyAnswer {
   v8: PyResult;
   /** Debian's installed python-slugify (4.0.0). */
   installed: PyResult;
-  /** python-slugify 8.0.4 with the JavaScript transliteration substituted. */
-  withJsTranslit?: PyResult;
-  /** Whether Python handed the transliteration the same text JavaScript did. */
-  preMatches?: boolean;
-  /** Python's Unidecode of the text JavaScript transliterated. */
-  pyTranslit?: string;
 }
 
 /**

@@ -1,84 +1,33 @@
 import fc from "fast-check";
+import { isSluggable } from "../../src/python/slugify.js";
 
-// ---- generators
-
+/**
+ * The text Prefect's two slugify calls see, and what python-slugify does to it: ASCII, with the
+ * quotes, commas between digits, runs of separators and 128-character cuts its steps handle.
+ */
 export const slugUnit = fc.oneof(
   { arbitrary: fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 3 }), weight: 8 },
   {
-    arbitrary: fc.constantFrom(
-      "'",
-      "''",
-      "-",
-      "--",
-      " ",
-      ",",
-      "1,000",
-      "_",
-      ".",
-      "&amp;",
-      "&amp;#49;",
-      "&#65;",
-      "&#x41;",
-      "&#X41;",
-      "&#1114112;",
-      "&#x110000;",
-      "&#0065;",
-      "&nbsp;",
-      "&Omega;",
-      "&frac12;",
-      "&sup2;",
-      "&bogus;",
-      "&#1635;,&#1636;",
-      "&#55296;",
-      "ﬁ",
-      "½",
-      "™",
-    ),
+    arbitrary: fc.constantFrom("'", "''", "-", "--", " ", ",", "1,000", "_", ".", "&", "&x", ";"),
     weight: 4,
   },
   {
-    arbitrary: fc.constantFrom(
-      "é",
-      "Ü",
-      "ß",
-      "Æ",
-      "ø",
-      "Ł",
-      "Ж",
-      "щ",
-      "Ω",
-      "北京",
-      "日本語",
-      "한국어",
-    ),
-    weight: 3,
-  },
-  {
-    arbitrary: fc.constantFrom("😀", "🦄", "👩‍👩‍👧", "\u200b", "\u00a0", "\u2028", "\x85"),
-    weight: 1,
-  },
-  {
-    arbitrary: fc.integer({ min: 0x80, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    arbitrary: fc.constantFrom("é", "Ü", "ñ", "İ", "ç", "ǅ", "™", "ﬁ", "＇", "Å"),
     weight: 2,
   },
-  { arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 2 }), weight: 1 },
 );
-export const slugText = fc.array(slugUnit, { maxLength: 14 }).map((parts) => parts.join(""));
+/** Text the slug functions take: ASCII once decomposed and unaccented, no `&amp;`-like references. */
+export const slugText = fc
+  .array(slugUnit, { maxLength: 14 })
+  .map((parts) => parts.join(""))
+  .filter(isSluggable);
 
-/** python-slugify's own tests (test.py) that use its default arguments, as Prefect's push tag does. */
+/** python-slugify's own tests (test.py) on ASCII text with its default arguments. */
 export const upstream: [string, string][] = [
   ["This is a test ---", "this-is-a-test"],
   ["___This is a test ---", "this-is-a-test"],
   ["___This is a test___", "this-is-a-test"],
   ["This -- is a ## test ---", "this-is-a-test"],
-  ["影師嗎", "ying-shi-ma"],
-  ["C'est déjà l'été.", "c-est-deja-l-ete"],
-  ["Nín hǎo. Wǒ shì zhōng guó rén", "nin-hao-wo-shi-zhong-guo-ren"],
-  ["jaja---lol-méméméoo--a", "jaja-lol-mememeoo-a"],
-  ["Компьютер", "kompiuter"],
-  ["foo &amp; bar", "foo-bar"],
-  ["&#381;", "z"],
-  ["&#x17D;", "z"],
   ["10 amazing secrets", "10-amazing-secrets"],
   ["buildings with 1000 windows", "buildings-with-1000-windows"],
   ["recipe number 3", "recipe-number-3"],
@@ -92,12 +41,14 @@ export const prefectTags: [string, string][] = [
   ["sha-abc1234-python3.12-conda", "sha-abc1234-python3.12-conda"],
   ["3.0.0rc1-python3.12-my flavor!", "3.0.0rc1-python3.12-my-flavor"],
   ["1!2.0-python3.11-UPPER_case", "1-2.0-python3.11-UPPER_case"],
+  ["3.0.0-python3.12-it's 1,000", "3.0.0-python3.12-it-s-1000"],
   ["3.0.0-python3.12-ünïcödé", "3.0.0-python3.12-unicode"],
   ["3.0.0-python3.12--", "3.0.0-python3.12"],
   [`3.0.0-python3.12-${"x".repeat(200)}`, `3.0.0-python3.12-${"x".repeat(111)}`],
   [`3.0.0-python3.12-${"y".repeat(110)}-tail`, `3.0.0-python3.12-${"y".repeat(110)}`],
 ];
 
+/** Edge cases of the ASCII steps: quotes, commas, separators, control characters, long text. */
 export const edgeCases = [
   "",
   " ",
@@ -105,43 +56,27 @@ export const edgeCases = [
   "---a---",
   "'",
   "it's 'quoted'",
-  "Ⅻ ﬁne ½ ™ ㎏",
-  "ǅemal Ǆ",
-  "İstanbul ıi",
-  "ΣΑΣ σας",
-  "Straße",
   "1,000,000 and 1, 2 ,3",
-  "&#1635;,&#1636;",
-  "&amp;amp; &lt;tag&gt; &quot;q&quot; &apos;",
-  "&#65;&#x42;&#67; &#1114111; &#x10FFFF;",
-  "&#65; &#1114112;",
-  "&#x41; &#x110000;",
-  `&#${"0".repeat(4299)}65;`,
-  `&#${"0".repeat(4298)}65;`,
-  "&#55296; lone",
-  "&#0;",
-  "&Agrave;&AElig;&szlig;&euro;&hellip;",
-  "&#x1F600; &#128512;",
-  "&#128512;&#128512;&#128512;x",
-  "emoji 😀🦄👩‍👩‍👧 end",
-  "\ud800 lone \udfff",
-  "\u200b\u00a0\u2028\u2029\x85",
+  "a & b; c",
   "tab\tnew\nline\rcr",
-  "北京 東京 서울",
-  "Æ©",
-  "\x80\x9f",
+  "C'est déjà l'été.",
+  "İstanbul ǅemal ﬁne ™",
+  "\x00\x1f\x7f",
+  "2026-11-27T03:52:22.123456+00:00",
+  "2026-11-27T03:52:22+00:00",
   "a".repeat(300),
   `${"word ".repeat(40)}end`,
 ];
 
-/** Transliteration differences from Python's Unidecode 1.3.6, per NFKD-normalised character. */
-export const divergences: [string, string, string][] = [
-  // [input, ours, Python's]
-  ["シ", "si", "shi"],
-  ["₹", "", "Rs"],
-  ["ᴀ", "", "A"],
-  ["א", "", "A"],
-  ["Є", "E", "Ie"],
-  ["⓫", "", "11"],
-  ["🅐", "", "(A)"],
+/** Text the slug functions refuse: Prefect would transliterate or decode it. */
+export const refused = [
+  "北京",
+  "Компьютер",
+  "emoji 😀",
+  "½",
+  "&amp;",
+  "&#65;",
+  "&#x41;",
+  "x&Omega;y",
+  "＆ａｍｐ；",
 ];

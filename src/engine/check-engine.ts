@@ -2,9 +2,10 @@
  * Pinging the engine before long operations, with errors that say what to fix.
  * @module
  */
-import type Docker from "dockerode";
+
 import { MAX_TIMEOUT_MS } from "../defaults.js";
 import { integerOption, optionsObject, signalOption } from "../validate.js";
+import type { DockerodeClient } from "./client-endpoint.js";
 import type { EngineEndpoint } from "./endpoint.js";
 import { openEngine } from "./engine-connection.js";
 
@@ -36,7 +37,7 @@ export interface CheckEngineOptions {
  * ```
  */
 export async function checkEngine(
-  docker?: Docker,
+  docker?: DockerodeClient,
   options?: CheckEngineOptions,
 ): Promise<EngineEndpoint> {
   const given = optionsObject("checkEngine's options", options);

@@ -9,15 +9,10 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { dockerClient } from "../../src/dockerode.js";
 import { openEngine } from "../../src/engine/engine-connection.js";
 import { enginePath } from "../../src/engine/engine-path.js";
-import {
-  dockerClient,
-  EngineHttpError,
-  InvalidArgumentError,
-  PushError,
-  pushImage,
-} from "../../src/index.js";
+import { EngineHttpError, InvalidArgumentError, PushError, pushImage } from "../../src/index.js";
 import { HOSTILE_IMAGE_IDS } from "../support/hostile-ids.js";
 import { LoggingProxy } from "./logging-proxy.js";
 import { docker, REGISTRY_URL, testRepository } from "./support.js";

@@ -34,11 +34,24 @@ interface ModemFields {
   key?: unknown;
 }
 
-const endpoints = new WeakMap<object, EngineEndpoint>();
+const made = new WeakMap<object, { endpoint: EngineEndpoint; env: NodeJS.ProcessEnv }>();
 
-/** Remembers the endpoint a client was made for, so that {@link endpointOfClient} returns it. */
-export function rememberEndpoint(client: object, endpoint: EngineEndpoint): void {
-  endpoints.set(client, endpoint);
+/**
+ * Remembers the endpoint a client was made for and the environment it was found in, so that
+ * {@link endpointOfClient} returns it and {@link envOfClient} the environment an `ssh` for it
+ * runs in.
+ */
+export function rememberEndpoint(
+  client: object,
+  endpoint: EngineEndpoint,
+  env: NodeJS.ProcessEnv,
+): void {
+  made.set(client, { endpoint, env });
+}
+
+/** The environment `dockerClient({ env })` was given, for a client it made. */
+export function envOfClient(docker: DockerodeClient): NodeJS.ProcessEnv | undefined {
+  return made.get(docker)?.env;
 }
 
 /**
@@ -54,8 +67,8 @@ export function endpointOfClient(docker: DockerodeClient): EngineEndpoint {
       `docker must be a dockerode client such as dockerClient(), got ${show(docker)}`,
     );
   }
-  const known = endpoints.get(docker);
-  if (known) return known;
+  const known = made.get(docker);
+  if (known) return known.endpoint;
   const modem = (docker as { modem?: unknown }).modem as ModemFields | undefined;
   if (!modem || typeof modem !== "object") {
     throw new InvalidArgumentError(

@@ -74,7 +74,8 @@ export function dockerClient(options: DockerClientOptions = {}): Dockerode {
   const endpoint = resolveEngine(options);
   debug("engine %s (from %s)", endpoint.url, endpoint.source);
   const DockerodeCtor = loadDockerode();
-  const target = engineTarget(endpoint, options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const target = engineTarget(endpoint, env);
   // Its failure reaches each request through the agent; this only keeps it from being unhandled.
   target.catch(() => undefined);
   const docker = new DockerodeCtor({
@@ -92,7 +93,7 @@ export function dockerClient(options: DockerClientOptions = {}): Dockerode {
     // @ts-expect-error docker-modem documents `agent`; @types/dockerode's DockerOptions lacks it.
     agent: new EngineAgent(target, (error) => explainConnectionError(error, endpoint) as Error),
   });
-  rememberEndpoint(docker, endpoint);
+  rememberEndpoint(docker, endpoint, env);
   return docker;
 }
 

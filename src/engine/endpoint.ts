@@ -228,10 +228,10 @@ function endpointFromHost(
   let parsed: URL;
   try {
     parsed = new URL(host.includes("://") ? host : `tcp://${host}`);
-  } catch (cause) {
+  } catch {
+    // Without the cause: Node's URL error carries the whole address, password included, as `input`.
     throw new InvalidArgumentError(
       `${shown}, which is not a valid engine address; use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host`,
-      { cause },
     );
   }
   const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");

@@ -15,7 +15,7 @@ import {
   MAX_ENGINE_JSON_BODY_BYTES,
 } from "../defaults.js";
 import { EngineHttpError, EngineUnreachableError } from "../errors.js";
-import { type DockerodeClient, endpointOfClient } from "./client-endpoint.js";
+import { type DockerodeClient, endpointOfClient, envOfClient } from "./client-endpoint.js";
 import { type EngineEndpoint, resolveEngine } from "./endpoint.js";
 import { httpErrorOf, readBody } from "./engine-answer.js";
 import { explainConnectionError, unreachableError } from "./engine-errors.js";
@@ -120,7 +120,8 @@ export interface OpenEngineOptions {
    */
   readonly docker?: DockerodeClient | undefined;
   /**
-   * The environment to find the engine in, and the one an `ssh` for an `ssh://` engine runs in.
+   * The environment to find the engine in, and the one an `ssh` for an `ssh://` engine runs in
+   * (for a `docker` client made by `dockerClient({ env })`, that client's `env`).
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv | undefined;
@@ -131,7 +132,8 @@ export function openEngine(options: OpenEngineOptions = {}): EngineConnection {
   const endpoint = options.docker
     ? endpointOfClient(options.docker)
     : resolveEngine(options.env ? { env: options.env } : {});
-  return new NativeEngineConnection(endpoint, options.env ?? process.env);
+  const clientEnv = options.docker ? envOfClient(options.docker) : undefined;
+  return new NativeEngineConnection(endpoint, clientEnv ?? options.env ?? process.env);
 }
 
 class NativeEngineConnection implements EngineConnection {

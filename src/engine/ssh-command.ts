@@ -41,10 +41,10 @@ export function parseSshUrl(url: string, where: string): SshDestination {
   let parsed: URL;
   try {
     parsed = new URL(url);
-  } catch (cause) {
+  } catch {
+    // Without the cause: Node's URL error carries the whole address as `input`.
     throw new InvalidArgumentError(
       `${where}, which is not a valid ssh:// address; use ssh://user@host or ssh://user@host:port`,
-      { cause },
     );
   }
   if (parsed.protocol !== "ssh:") {

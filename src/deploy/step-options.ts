@@ -46,7 +46,7 @@ export interface StepOptions extends RetryOptions {
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
-  /** The engine client. @default dockerClient({ env }) */
+  /** A dockerode client whose engine to use (only where it points is used). @default the engine `env` names */
   readonly docker?: DockerodeClient;
   /** The clock for the default tag, in microseconds since the epoch. @default the system clock */
   readonly now?: () => bigint;

@@ -27,7 +27,7 @@ export interface CheckEngineOptions {
  * never answers fail here, quickly, instead of in the middle of a build.
  *
  * @param docker - the client whose engine to check. @default the engine the environment names,
- *   as `dockerClient()` finds it (without loading dockerode)
+ *   as `resolveEngine()` finds it
  * @throws InvalidArgumentError for options that cannot work, before any I/O;
  *   EngineUnreachableError naming the endpoint, how it was chosen, and the cause.
  * @example

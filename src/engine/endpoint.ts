@@ -67,7 +67,7 @@ export interface ModemOptions {
   readonly agent?: HttpsAgent | undefined;
 }
 
-/** Options of {@link dockerClient} and {@link resolveEngine}. */
+/** Options of `dockerClient()` (prefect-dockerutils/dockerode) and {@link resolveEngine}. */
 export interface DockerClientOptions {
   /**
    * The environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`,

@@ -74,7 +74,7 @@ export interface EngineOperationOptions extends RetryOptions {
   readonly env?: NodeJS.ProcessEnv;
   /**
    * A dockerode client whose engine to use (only its endpoint is used, never its request code).
-   * @default the engine `env` names, as dockerClient({ env }) finds it
+   * @default the engine `env` names, as `resolveEngine({ env })` finds it
    */
   readonly docker?: DockerodeClient;
 }

@@ -7,13 +7,18 @@
  * @module
  */
 import { Duplex } from "node:stream";
+import { createDebug } from "../debug-logger.js";
 import { EngineHttpError, InvalidArgumentError } from "../errors.js";
 import { checkEnginePath } from "./engine-path.js";
+
+const debug = createDebug("prefect-dockerutils:engine");
 
 /** Largest request head accepted: a build's X-Registry-Config with many logins fits easily. */
 const MAX_HEAD_BYTES = 1024 * 1024;
 /** Longest status line accepted before the answer is refused. */
 const MAX_STATUS_LINE_BYTES = 8 * 1024;
+/** Most of a redirect's answer read (and dropped) before its connection is cut. */
+const MAX_REDIRECT_BYTES = 64 * 1024;
 
 /**
  * A connection that checks the one request it carries, and connects (`open`) only once the
@@ -24,9 +29,9 @@ const MAX_STATUS_LINE_BYTES = 8 * 1024;
  *   to dockerode (`getImage("../../containers/prune?")`) puts there;
  * - `X-Registry-Config` is re-encoded as URL-safe base64: docker-modem sends dockerode's
  *   `registryconfig` in standard base64, which the engine silently drops;
- * - an answer with a 3xx status destroys the connection with an `EngineHttpError`: docker-modem
- *   would follow its `Location` to whatever host it names, and crash the process when that host
- *   does not answer.
+ * - an answer with a 3xx status never reaches docker-modem, which would follow its `Location` to
+ *   whatever host it names (and crash the process when that host does not answer): it is read to
+ *   its end (at most 64 KiB) and dropped, and the connection fails with an `EngineHttpError`.
  */
 export function guardConnection(open: () => Duplex, explain: (error: Error) => Error): Duplex {
   return new GuardedConnection(open, explain);
@@ -42,6 +47,9 @@ class GuardedConnection extends Duplex {
   #status: Buffer | undefined = Buffer.alloc(0);
   /** `METHOD /path`, for messages. */
   #request = "";
+  /** The error a redirect is failed with, once its answer has been read to the end. */
+  #redirect: EngineHttpError | undefined;
+  #redirectBytes = 0;
 
   constructor(open: () => Duplex, explain: (error: Error) => Error) {
     super({ allowHalfOpen: true });
@@ -83,6 +91,18 @@ class GuardedConnection extends Duplex {
     );
   }
 
+  /**
+   * Writes Node's HTTP client corked together (a request's head and its end) in one piece, as a
+   * socket would: an engine that answers as soon as it has read a head must not find the rest of
+   * the request still coming (a proxy in front of it would then fail to forward it).
+   */
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error) => void,
+  ): void {
+    this._write(Buffer.concat(chunks.map(({ chunk }) => chunk)), "latin1", callback);
+  }
+
   override _final(callback: (error?: Error) => void): void {
     if (this.#inner) this.#inner.end(callback);
     else callback();
@@ -110,6 +130,8 @@ class GuardedConnection extends Duplex {
       );
     }
     this.#request = `${method} ${path}`;
+    // Method and path only: headers carry credentials and the query may carry build args.
+    debug("dockerode %s", this.#request);
     return head.replace(
       /^(x-registry-config:[ \t]*)([^\r\n]*)/im,
       (_match, name: string, value: string) =>
@@ -123,7 +145,8 @@ class GuardedConnection extends Duplex {
     let ended = false;
     inner.once("end", () => {
       ended = true;
-      this.push(null);
+      if (this.#redirect) this.destroy(this.#redirect);
+      else this.push(null);
     });
     inner.once("error", (error) => this.destroy(this.#explain(error)));
     // Closed without an end (and without an error): cut off.
@@ -133,6 +156,13 @@ class GuardedConnection extends Duplex {
   }
 
   #receive(chunk: Buffer): void {
+    if (this.#redirect) {
+      // The redirect's body is read and dropped, so that the engine sees its answer taken and
+      // the connection ends cleanly; a long one is cut.
+      this.#redirectBytes += chunk.length;
+      if (this.#redirectBytes > MAX_REDIRECT_BYTES) this.destroy(this.#redirect);
+      return;
+    }
     let data = chunk;
     if (this.#status !== undefined) {
       this.#status = Buffer.concat([this.#status, chunk]);
@@ -147,12 +177,13 @@ class GuardedConnection extends Duplex {
         /^HTTP\/\d\.\d (\d{3})/.exec(this.#status.toString("latin1", 0, end))?.[1],
       );
       if (status >= 300 && status < 400) {
-        this.destroy(
-          new EngineHttpError(
-            `The engine answered ${this.#request} with HTTP ${status}, a redirect; redirects from the engine are never followed`,
-            status,
-          ),
+        // Nothing of it reaches docker-modem, which would follow it.
+        this.#redirect = new EngineHttpError(
+          `The engine answered ${this.#request} with HTTP ${status}, a redirect; redirects from the engine are never followed`,
+          status,
         );
+        this.#status = undefined;
+        this.#receive(Buffer.alloc(0));
         return;
       }
       data = this.#status;

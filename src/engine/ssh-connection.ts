@@ -122,6 +122,14 @@ class SshConnection extends Duplex {
     });
   }
 
+  /** Writes corked together (an HTTP head and body, HTTP/2 frames) go to ssh in one piece. */
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error) => void,
+  ): void {
+    this._write(Buffer.concat(chunks.map(({ chunk }) => chunk)), "latin1", callback);
+  }
+
   override _final(callback: (error?: Error) => void): void {
     this.#child.stdin.end(callback);
   }

@@ -5,7 +5,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { dockerClient, ImageBuilder, pushImage, toRunCommand } from "../src/index.js";
+import { dockerClient } from "../src/dockerode.js";
+import { ImageBuilder, pushImage, toRunCommand } from "../src/index.js";
 
 const registryUrl = process.env.PDU_EXAMPLE_REGISTRY ?? "http://127.0.0.1:5555";
 const docker = dockerClient();

@@ -2,7 +2,9 @@
 # Brings up everything the integration tests and examples need, idempotently:
 #   - Debian's docker.io engine, started without a bridge (no private-range addresses),
 #   - Debian's docker-registry on 127.0.0.1:5555 (open) and 127.0.0.1:5556 (htpasswd),
-#   - a busybox:latest base image made offline from Debian's busybox-static.
+#   - a busybox:latest base image made offline from Debian's busybox-static,
+#   - Debian's OpenSSH sshd on 127.0.0.1:2222 in front of the same engine, for ssh:// engines
+#     (root login by key only; its config, keys and an ssh client config in $STATE_DIR/sshd).
 # Safe to run again and again: whatever already runs is left alone.
 set -euo pipefail
 
@@ -11,6 +13,7 @@ LOG_DIR=${PDU_LOG_DIR:-/var/log/prefect-dockerutils-test}
 REGISTRY_PORT=${PDU_REGISTRY_PORT:-5555}
 AUTH_REGISTRY_PORT=${PDU_AUTH_REGISTRY_PORT:-5556}
 AUTH_REGISTRY_USER=${PDU_AUTH_REGISTRY_USER:-pdu-user}
+SSHD_PORT=${PDU_SSHD_PORT:-2222}
 # Symbol-rich on purpose: it proves the base64url encoding of registry headers.
 AUTH_REGISTRY_PASSWORD=${PDU_AUTH_REGISTRY_PASSWORD:-'p+a/s=s"w'\''ö€rd?'}
 # Debian's 20.10 client: the 28.x client on PATH may lack features we rely on here.
@@ -38,6 +41,8 @@ install_packages() {
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   # BuildKit's SSH forwarding tests run a real agent (ssh-agent, ssh-keygen, ssh-add).
   command -v ssh-agent >/dev/null 2>&1 || missing+=(openssh-client)
+  # ssh:// engines are tested through a real sshd, as the docker CLI reaches them.
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   # The command line's terminal display is tested on a real pseudo-terminal inside tmux.
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   # The parity tests compare our pure helpers with the Python libraries Prefect uses.
@@ -167,6 +172,114 @@ push_private_base() {
   "$DOCKER" image rm --no-prune "$PRIVATE_BASE" >/dev/null 2>&1 || true
 }
 
+sshd_up() {
+  local banner
+  banner=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SSHD_PORT && head -c 8 <&3" 2>/dev/null) || return 1
+  [ "$banner" = "SSH-2.0-" ]
+}
+
+# The sshd the ssh:// tests reach the engine through. Everything it uses lives in $dir:
+#   sshd_config, the host key, authorized_keys, and for the client side ssh_config (IdentityFile,
+#   UserKnownHostsFile, the test host aliases), the client keys, known_hosts and bin/ssh, a wrapper
+#   that runs /usr/bin/ssh -F ssh_config (put first on PATH, it is what the library and the docker
+#   CLI run). OpenSSH reads ~/.ssh from the passwd entry, not $HOME, hence -F.
+# Host aliases in ssh_config, each reaching this sshd:
+#   pdu-refused  with a key sshd does not accept;
+#   pdu-unknown  with an empty known_hosts file, so the host key is unknown;
+#   pdu-nodocker with a key whose sessions have no docker on PATH;
+#   pdu-agent    with the key only from the agent at SSH_AUTH_SOCK;
+#   pdu-hang     through a ProxyCommand that never connects.
+start_sshd() {
+  local dir="$STATE_DIR/sshd"
+  mkdir -p "$dir/bin" /run/sshd
+  chmod 700 "$dir"
+  local key
+  for key in host_key client_key refused_key nodocker_key; do
+    [ -f "$dir/$key" ] || ssh-keygen -q -t ed25519 -N '' -C "pdu-test-$key" -f "$dir/$key"
+  done
+  {
+    printf '%s\n' "$(cat "$dir/client_key.pub")"
+    # Only PATH may be set per key (PermitUserEnvironment PATH): this key's sessions lack docker.
+    printf 'environment="PATH=/nonexistent" %s\n' "$(cat "$dir/nodocker_key.pub")"
+  } >"$dir/authorized_keys"
+  printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$dir/known_hosts"
+  : >"$dir/empty_known_hosts"
+  cat >"$dir/sshd_config" <<CONFIG
+ListenAddress 127.0.0.1:$SSHD_PORT
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PermitRootLogin prohibit-password
+AllowUsers root
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitUserEnvironment PATH
+AllowTcpForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PermitTTY no
+PrintMotd no
+# Every engine request is one ssh connection: let parallel tests connect at once.
+MaxStartups 200
+LoginGraceTime 30
+CONFIG
+  # IdentityFile accumulates over matching blocks (other settings: the first value wins), so the
+  # working key is kept from the aliases that must not have it.
+  cat >"$dir/ssh_config" <<CONFIG
+Host pdu-refused
+  HostName 127.0.0.1
+  Port $SSHD_PORT
+  IdentityFile $dir/refused_key
+Host pdu-unknown
+  HostName 127.0.0.1
+  Port $SSHD_PORT
+  UserKnownHostsFile $dir/empty_known_hosts
+Host pdu-nodocker
+  HostName 127.0.0.1
+  Port $SSHD_PORT
+  IdentityFile $dir/nodocker_key
+Host pdu-agent
+  HostName 127.0.0.1
+  Port $SSHD_PORT
+  IdentityAgent SSH_AUTH_SOCK
+  IdentitiesOnly no
+Host pdu-hang
+  HostName 127.0.0.1
+  Port $SSHD_PORT
+  ProxyCommand sleep 600
+Host * !pdu-refused !pdu-nodocker !pdu-agent
+  IdentityFile $dir/client_key
+  IdentityAgent none
+Host *
+  IdentitiesOnly yes
+  UserKnownHostsFile $dir/known_hosts
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking yes
+  BatchMode yes
+CONFIG
+  cat >"$dir/bin/ssh" <<WRAPPER
+#!/bin/sh
+exec /usr/bin/ssh -F $dir/ssh_config "\$@"
+WRAPPER
+  chmod 755 "$dir/bin/ssh"
+  if sshd_up; then
+    log "sshd on 127.0.0.1:$SSHD_PORT already running"
+    return
+  fi
+  log "starting sshd on 127.0.0.1:$SSHD_PORT"
+  /usr/sbin/sshd -t -f "$dir/sshd_config"
+  /usr/sbin/sshd -f "$dir/sshd_config" -E "$LOG_DIR/sshd.log"
+  for _ in $(seq 1 40); do
+    sshd_up && return
+    sleep 0.25
+  done
+  log "sshd on 127.0.0.1:$SSHD_PORT did not come up; its log:"
+  tail -n 50 "$LOG_DIR/sshd.log" >&2 || true
+  exit 1
+}
+
 need_root
 mkdir -p "$STATE_DIR" "$LOG_DIR"
 install_packages
@@ -175,4 +288,5 @@ start_registry "$REGISTRY_PORT" open
 start_registry "$AUTH_REGISTRY_PORT" htpasswd
 make_base_image
 push_private_base
-log "ready: engine $("$DOCKER" version --format '{{.Server.Version}}'), registries 127.0.0.1:$REGISTRY_PORT and 127.0.0.1:$AUTH_REGISTRY_PORT, busybox:latest"
+start_sshd
+log "ready: engine $("$DOCKER" version --format '{{.Server.Version}}'), registries 127.0.0.1:$REGISTRY_PORT and 127.0.0.1:$AUTH_REGISTRY_PORT, busybox:latest, sshd on 127.0.0.1:$SSHD_PORT"

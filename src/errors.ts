@@ -17,7 +17,8 @@ export type DockerUtilsErrorCode =
   | "ERR_DOCKER_INVALID_ARGUMENT"
   | "ERR_DOCKER_INVALID_STATE"
   | "ERR_DOCKER_CREDENTIALS"
-  | "ERR_DOCKER_INACTIVITY_TIMEOUT";
+  | "ERR_DOCKER_INACTIVITY_TIMEOUT"
+  | "ERR_DOCKER_MISSING_DEPENDENCY";
 
 /** Fields shared by the errors that describe a failure reported by the engine. */
 export interface EngineFailureDetails {
@@ -165,5 +166,21 @@ export class InactivityTimeoutError extends DockerUtilsError {
   constructor(timeoutMs: number) {
     super(`The engine sent nothing for ${timeoutMs} ms (inactivity timeout)`);
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * Raised when a call needs an optional peer dependency that is not installed, e.g.
+ * `dockerClient()` without `dockerode`. The message says what to install.
+ */
+export class MissingDependencyError extends DockerUtilsError {
+  override readonly name = "MissingDependencyError";
+  readonly code = "ERR_DOCKER_MISSING_DEPENDENCY" as const;
+  /** The package to install, e.g. `dockerode`. */
+  readonly dependency: string;
+
+  constructor(message: string, dependency: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.dependency = dependency;
   }
 }

@@ -20,6 +20,7 @@ export {
 } from "./deploy/docker-image.js";
 export type { PushedReference } from "./deploy/push-reference.js";
 export { type CheckEngineOptions, checkEngine } from "./engine/check-engine.js";
+export type { DockerodeClient } from "./engine/client-endpoint.js";
 export {
   type CredentialOptions,
   DOCKER_HUB_KEY,
@@ -28,8 +29,13 @@ export {
   registryConfigHeader,
   resolveRegistryAuth,
 } from "./engine/credentials.js";
-export { dockerClient } from "./engine/docker-client.js";
-export { type DockerClientOptions, type EngineEndpoint, resolveEngine } from "./engine/endpoint.js";
+export {
+  type DockerClientOptions,
+  type EngineEndpoint,
+  type ModemOptions,
+  resolveEngine,
+} from "./engine/endpoint.js";
+export { type TagImageOptions, tagImage } from "./engine/tag-image.js";
 export {
   BuildContextError,
   BuildError,
@@ -41,6 +47,7 @@ export {
   InactivityTimeoutError,
   InvalidArgumentError,
   InvalidStateError,
+  MissingDependencyError,
   PushError,
 } from "./errors.js";
 export {

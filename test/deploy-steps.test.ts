@@ -24,12 +24,8 @@ import { autoDockerfileLines, persistDockerfile } from "../src/deploy/auto-docke
 import { mapBuildKwargs } from "../src/deploy/build-kwargs.js";
 import { validateStepImageName } from "../src/deploy/deploy-image-name.js";
 import { StepCache, stepCacheKey } from "../src/deploy/step-cache.js";
-import {
-  dockerClient,
-  EngineUnreachableError,
-  getPrefectImageName,
-  InvalidArgumentError,
-} from "../src/index.js";
+import { dockerClient } from "../src/dockerode.js";
+import { EngineUnreachableError, getPrefectImageName, InvalidArgumentError } from "../src/index.js";
 import { buildDockerImage, clearStepCache, pushDockerImage } from "../src/steps.js";
 import { tempDir, tree } from "./support/files.js";
 

@@ -13,8 +13,11 @@ const SRC = path.join(ROOT, "src");
 
 /** The modules every layer may import: errors, defaults, option checks and the logger. */
 const SHARED = ["errors.ts", "defaults.ts", "validate.ts", "debug-logger.ts"];
-/** The package's entry points (`.`, `./testing`, `./steps`): they may import every layer but `cli/`. */
-const ENTRY_POINTS = ["index.ts", "testing.ts", "steps.ts"];
+/**
+ * The package's entry points (`.`, `./testing`, `./steps`, `./dockerode`): they may import every
+ * layer but `cli/`.
+ */
+const ENTRY_POINTS = ["index.ts", "testing.ts", "steps.ts", "dockerode.ts"];
 
 /**
  * Each layer (a folder of `src/`) and the layers it may import from, besides itself and
@@ -33,7 +36,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Packages that must load at first use (`await import()` or `require` inside a function). */
-const HEAVY = ["dockerode", "docker-modem", "@grpc/grpc-js", "protobufjs", "ssh2", "commander"];
+const HEAVY = ["dockerode", "@grpc/grpc-js", "protobufjs", "commander"];
 
 interface Import {
   /** The module's text as written, e.g. `../engine/credentials.js` or `dockerode`. */
@@ -226,8 +229,8 @@ describe("the layers of src/", () => {
   });
 
   it("reaches no heavy dependency from an entry point by a static import", () => {
-    const entries = ["index.ts", "testing.ts", "steps.ts", "cli/main.ts"].filter((file) =>
-      files.includes(file),
+    const entries = ["index.ts", "testing.ts", "steps.ts", "dockerode.ts", "cli/main.ts"].filter(
+      (file) => files.includes(file),
     );
     const violations: string[] = [];
     for (const entry of entries) {
@@ -257,12 +260,36 @@ describe("the layers of src/", () => {
       (imports.get(file) ?? [])
         .filter(
           (found) =>
-            ["dockerode", "docker-modem"].includes(packageOf(found.specifier)) &&
+            packageOf(found.specifier) === "dockerode" &&
             !found.typeOnly &&
             layerOf(file) !== "engine",
         )
         .map((found) => `${file}:${found.line} loads ${found.specifier}`),
     );
+    expect(violations).toEqual([]);
+  });
+
+  it("keeps dockerode's types out of every entry point but prefect-dockerutils/dockerode", () => {
+    // dockerode is an optional peer dependency: the types of `.`, `./testing` and `./steps` must
+    // compile without it, so no file they reach, even for its types alone, may import it.
+    const violations: string[] = [];
+    for (const entry of ["index.ts", "testing.ts", "steps.ts"]) {
+      const seen = new Set<string>([entry]);
+      const queue = [entry];
+      for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+        for (const found of imports.get(file) ?? []) {
+          if (found.specifier.startsWith(".")) {
+            const target = resolveRelative(file, found.specifier);
+            if (!seen.has(target)) {
+              seen.add(target);
+              queue.push(target);
+            }
+          } else if (packageOf(found.specifier) === "dockerode") {
+            violations.push(`${entry} reaches ${found.specifier} through ${file}:${found.line}`);
+          }
+        }
+      }
+    }
     expect(violations).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as dockerode from "../src/dockerode.js";
 import * as api from "../src/index.js";
 import * as steps from "../src/steps.js";
 import * as testing from "../src/testing.js";
@@ -23,6 +24,7 @@ describe("the public API", () => {
         "InactivityTimeoutError",
         "InvalidArgumentError",
         "InvalidStateError",
+        "MissingDependencyError",
         "PREFECT_VERSION",
         "PushError",
         "TRANSIENT_ERROR_PATTERNS",
@@ -30,7 +32,6 @@ describe("the public API", () => {
         "checkEngine",
         "createBuildContext",
         "detectPythonVersion",
-        "dockerClient",
         "formatOutlierVersionName",
         "generateDefaultDockerfile",
         "getPrefectImageName",
@@ -48,6 +49,7 @@ describe("the public API", () => {
         "resolvePrefectImageName",
         "resolveRegistryAuth",
         "splitRepositoryPath",
+        "tagImage",
         "toRunCommand",
       ]
     `);
@@ -64,6 +66,10 @@ describe("the public API", () => {
       "clearStepCache",
       "pushDockerImage",
     ]);
+  });
+
+  it("exports dockerClient from prefect-dockerutils/dockerode", () => {
+    expect(Object.keys(dockerode)).toEqual(["dockerClient"]);
   });
 
   it("has IMAGE_LABELS and CONTAINER_LABELS with the targeted Prefect version", () => {

@@ -1,6 +1,7 @@
 // Importing the package must stay light (issue 8): the heavy dependencies load when an operation
 // needs them, not at `import "prefect-dockerutils"`. Observed in a fresh process: which packages
-// Node's module loader holds after the import, and after the first dockerClient() call.
+// Node's module loader holds after the import, and after the first dockerClient() call (from
+// prefect-dockerutils/dockerode).
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -54,7 +55,8 @@ describe("importing the package", () => {
   });
 
   it("loads dockerode at the first dockerClient() call, so the check above can see it", async () => {
-    const loaded = await loadedPackages("api.dockerClient();");
+    const entry = JSON.stringify(path.join(ROOT, "src/dockerode.ts"));
+    const loaded = await loadedPackages(`(await import(${entry})).dockerClient();`);
     expect(loaded).toContain("dockerode");
     expect(loaded).toContain("docker-modem");
   });

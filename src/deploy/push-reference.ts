@@ -5,8 +5,8 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import type Docker from "dockerode";
 import { createDebug } from "../debug-logger.js";
+import type { DockerodeClient } from "../engine/client-endpoint.js";
 import { type CredentialOptions, registryAuthHeader } from "../engine/credentials.js";
 import { openEngine } from "../engine/engine-connection.js";
 import { pushAttempt } from "../prefect/push-attempt.js";
@@ -31,7 +31,7 @@ export interface PushReferenceOptions extends RetryOptions {
   /** The environment to find the engine and the Docker configuration in. */
   readonly env?: NodeJS.ProcessEnv | undefined;
   /** The engine client. */
-  readonly docker?: Docker | undefined;
+  readonly docker?: DockerodeClient | undefined;
 }
 
 /** What {@link pushReference} resolves to. */

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import type Docker from "dockerode";
 import { MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_TIMEOUT_MS } from "../defaults.js";
+import type { DockerodeClient } from "../engine/client-endpoint.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { ProgressListener } from "../streams/progress.js";
 import type { RetryOptions } from "../streams/retry.js";
@@ -46,8 +46,8 @@ export interface StepOptions extends RetryOptions {
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
-  /** The engine client. @default dockerClient({ env }) */
-  readonly docker?: Docker;
+  /** A dockerode client whose engine to use (only where it points is used). @default the engine `env` names */
+  readonly docker?: DockerodeClient;
   /** The clock for the default tag, in microseconds since the epoch. @default the system clock */
   readonly now?: () => bigint;
 }

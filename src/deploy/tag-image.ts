@@ -2,7 +2,7 @@
  * Tagging a built image under more names, as prefect-docker's `image.tag(repository, tag)`.
  * @module
  */
-import type Docker from "dockerode";
+import type { DockerodeClient } from "../engine/client-endpoint.js";
 import { openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { BuildError, EngineHttpError } from "../errors.js";
@@ -10,7 +10,7 @@ import { BuildError, EngineHttpError } from "../errors.js";
 /** Options of {@link tagImage}. */
 export interface TagImageOptions {
   readonly env?: NodeJS.ProcessEnv | undefined;
-  readonly docker?: Docker | undefined;
+  readonly docker?: DockerodeClient | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 

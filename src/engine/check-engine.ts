@@ -2,9 +2,10 @@
  * Pinging the engine before long operations, with errors that say what to fix.
  * @module
  */
-import type Docker from "dockerode";
+
 import { MAX_TIMEOUT_MS } from "../defaults.js";
 import { integerOption, optionsObject, signalOption } from "../validate.js";
+import type { DockerodeClient } from "./client-endpoint.js";
 import type { EngineEndpoint } from "./endpoint.js";
 import { openEngine } from "./engine-connection.js";
 
@@ -26,7 +27,7 @@ export interface CheckEngineOptions {
  * never answers fail here, quickly, instead of in the middle of a build.
  *
  * @param docker - the client whose engine to check. @default the engine the environment names,
- *   as `dockerClient()` finds it (without loading dockerode)
+ *   as `resolveEngine()` finds it
  * @throws InvalidArgumentError for options that cannot work, before any I/O;
  *   EngineUnreachableError naming the endpoint, how it was chosen, and the cause.
  * @example
@@ -36,7 +37,7 @@ export interface CheckEngineOptions {
  * ```
  */
 export async function checkEngine(
-  docker?: Docker,
+  docker?: DockerodeClient,
   options?: CheckEngineOptions,
 ): Promise<EngineEndpoint> {
   const given = optionsObject("checkEngine's options", options);

@@ -10,6 +10,7 @@ import {
   MAX_CREDENTIAL_HELPER_OUTPUT_BYTES,
 } from "../defaults.js";
 import { CredentialsError } from "../errors.js";
+import { forgetProcessGroup, killProcessGroup, trackProcessGroup } from "./process-group.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
 
@@ -128,18 +129,10 @@ interface HelperResult {
 /** A helper name is the tail of a program name on PATH, never a path to run something else. */
 const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
-/** Process groups of helpers still running, killed if this process exits before they do. */
-const running = new Set<number>();
-let exitHookInstalled = false;
-
+/** Kills a helper's process group, if its leader has not been seen to exit, and forgets it. */
 function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  running.delete(pid);
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
+  killProcessGroup(pid, "SIGKILL");
+  forgetProcessGroup(pid);
 }
 
 function runHelper(
@@ -161,17 +154,12 @@ function runHelper(
     );
   }
   debug("%s %s", name, action);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once("exit", () => {
-      for (const pid of [...running]) killGroup(pid);
-    });
-  }
   return new Promise((resolve, reject) => {
     // Its own process group (a new session), so that killing it also kills whatever it started:
     // a keychain prompt or an agent it waits on.
     const child = spawn(name, [action], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
-    if (child.pid !== undefined) running.add(child.pid);
+    // Killed if this process exits before it does.
+    trackProcessGroup(child.pid);
     const chunks: Buffer[] = [];
     const errChunks: Buffer[] = [];
     let size = 0;
@@ -189,7 +177,7 @@ function runHelper(
         reject(error);
         return;
       }
-      if (child.pid !== undefined) running.delete(child.pid);
+      forgetProcessGroup(child.pid);
       resolve(result as HelperResult);
     };
     const onAbort = () => finish(signal?.reason);

@@ -1,359 +1,125 @@
 /**
- * The public dockerode client, configured from the environment like the docker CLI, loaded only
- * when asked for, and hardened: it never follows a redirect and refuses request paths that a
- * caller's string could have steered to another endpoint.
+ * The public dockerode client (`prefect-dockerutils/dockerode`), configured from the environment
+ * like the docker CLI and hardened, through dockerode's public API only: its connections come
+ * from an agent of this library (docker-modem's documented `agent` option), which reaches the
+ * engine as the library does (`ssh://` through the system ssh included) and checks each request
+ * on the wire (request-guard.ts). dockerode is an optional peer dependency, loaded at the first
+ * call.
  * @module
  */
-import http, { type ClientRequest, type IncomingMessage } from "node:http";
+import http from "node:http";
 import { createRequire } from "node:module";
-import { addAbortSignal, type Readable } from "node:stream";
-import type Docker from "dockerode";
+import type { Duplex } from "node:stream";
+import type Dockerode from "dockerode";
 import { createDebug } from "../debug-logger.js";
-import { InvalidArgumentError } from "../errors.js";
-import { show } from "../validate.js";
-import {
-  type DockerClientOptions,
-  type EngineEndpoint,
-  type ModemOptions,
-  resolveEngine,
-} from "./endpoint.js";
+import { MissingDependencyError } from "../errors.js";
+import { rememberEndpoint } from "./client-endpoint.js";
+import { type DockerClientOptions, resolveEngine } from "./endpoint.js";
 import { explainConnectionError } from "./engine-errors.js";
-import { checkEnginePath } from "./engine-path.js";
-import { https, sshAgent } from "./engine-transport.js";
-import { encodeRegistryHeader } from "./registry-header.js";
+import { connect, type EngineTarget, engineTarget } from "./engine-transport.js";
+import { guardConnection } from "./request-guard.js";
 
 const debug = createDebug("prefect-dockerutils:engine");
 
-const endpoints = new WeakMap<object, EngineEndpoint>();
+let DockerodeClass: typeof Dockerode | undefined;
 
-let DockerClass: typeof Docker | undefined;
-
-/** dockerode, loaded at the first {@link dockerClient} call: it brings ssh2, grpc and protobuf. */
-function loadDockerode(): typeof Docker {
-  DockerClass ??= createRequire(import.meta.url)("dockerode") as typeof Docker;
-  return DockerClass;
+/** dockerode, loaded at the first {@link dockerClient} call. */
+function loadDockerode(): typeof Dockerode {
+  if (DockerodeClass) return DockerodeClass;
+  try {
+    DockerodeClass = createRequire(import.meta.url)("dockerode") as typeof Dockerode;
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw cause;
+    throw new MissingDependencyError(
+      "dockerClient() needs dockerode, an optional peer dependency of prefect-dockerutils that is not installed: run `npm install dockerode` (and `npm install -D @types/dockerode` for its types)",
+      "dockerode",
+      { cause },
+    );
+  }
+  return DockerodeClass;
 }
 
 /**
- * A dockerode client configured from the environment like the docker CLI (see
- * {@link resolveEngine}). Every request made through it that cannot reach the engine fails with an
- * {@link EngineUnreachableError} naming the endpoint that was tried and how it was chosen.
+ * A dockerode client configured from the environment like the docker CLI (see `resolveEngine`).
+ * Every request made through it that cannot reach the engine fails with an
+ * `EngineUnreachableError` naming the endpoint that was tried and how it was chosen.
  *
- * Beyond plain dockerode, the client never follows a redirect from the engine (a 3xx fails the
- * call with its status), and refuses a request whose path holds a `.` or `..` segment, a second
- * `?`, a `#` or a control character, which only a hostile name (`getImage("../../x")`) produces.
- * Registry credentials given to it (`authconfig`, `registryconfig`) are sent URL-safe base64
- * encoded, as the engine expects (docker-modem sends `registryconfig` in standard base64, which
- * the engine drops), and no header is ever logged.
+ * Beyond plain dockerode, its requests travel the way the library's own do (for `ssh://`
+ * engines: the system `ssh` running `docker system dial-stdio`, as the docker CLI does), it never
+ * follows a redirect from the engine (a 3xx fails the call with an `EngineHttpError` carrying the
+ * status), and it refuses a request whose path holds a `.` or `..` segment, a second `?`, a `#` or
+ * a control character, which only a hostile name (`getImage("../../x")`) produces, before
+ * connecting. Registry credentials given to it as `registryconfig` are sent URL-safe base64
+ * encoded, as the engine expects (docker-modem sends standard base64, which the engine drops).
  *
- * dockerode itself is loaded on the first call, not when the package is imported.
+ * Its `modem.socketPath` holds the endpoint's URL whatever the endpoint (docker-modem then sends
+ * request paths as they are written, for the checks above to see); `resolveEngine` tells where it
+ * points.
  *
+ * dockerode is an optional peer dependency: install it (`npm install dockerode`, and
+ * `@types/dockerode` for its types) to use this function. The library's own operations never
+ * need it.
+ *
+ * @throws MissingDependencyError when dockerode is not installed;
+ *   InvalidArgumentError for an unusable engine address (see `resolveEngine`).
  * @example
  * ```ts
+ * import { dockerClient } from "prefect-dockerutils/dockerode";
+ *
  * const docker = dockerClient();
- * const endpoint = await checkEngine(docker);
  * const images = await docker.listImages();
  * ```
  */
-export function dockerClient(options: DockerClientOptions = {}): Docker {
+export function dockerClient(options: DockerClientOptions = {}): Dockerode {
   const endpoint = resolveEngine(options);
   debug("engine %s (from %s)", endpoint.url, endpoint.source);
-  const DockerCtor = loadDockerode();
-  const docker = new DockerCtor(endpoint.modemOptions);
-  const modem = docker.modem as unknown as ModemInternals;
-  const dial = modem.dial.bind(modem);
-  modem.dial = (dialOptions, callback) => {
-    try {
-      checkEnginePath(dialOptions.path.replace(/\?$/, ""));
-    } catch (error) {
-      process.nextTick(() => callback(error, null));
-      return;
-    }
-    dial(protectCredentials(dialOptions, modem), (error, result) =>
-      callback(error ? explainConnectionError(error, endpoint) : error, result),
-    );
-  };
-  modem.buildRequest = buildRequestWithoutRedirects;
-  endpoints.set(docker, endpoint);
+  const DockerodeCtor = loadDockerode();
+  const env = options.env ?? process.env;
+  const target = engineTarget(endpoint, env);
+  // Its failure reaches each request through the agent; this only keeps it from being unhandled.
+  target.catch(() => undefined);
+  const docker = new DockerodeCtor({
+    // docker-modem cleans `..` out of a request path when it resolves it against a host, before
+    // the guard could see it, but sends it as it is on a socket: so it always gets a "socket",
+    // which names the endpoint. Where connections go is the agent's business.
+    socketPath: endpoint.modemOptions.socketPath ?? endpoint.url,
+    protocol: "http",
+    // docker-modem fills what is not given from process.env (DOCKER_HOST, DOCKER_CERT_PATH).
+    host: undefined,
+    port: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    // @ts-expect-error docker-modem documents `agent`; @types/dockerode's DockerOptions lacks it.
+    agent: new EngineAgent(target, (error) => explainConnectionError(error, endpoint) as Error),
+  });
+  rememberEndpoint(docker, endpoint, env);
   return docker;
 }
 
-/**
- * Where a dockerode client talks to: the endpoint {@link dockerClient} resolved for it, or what
- * its modem's options say for a client made elsewhere.
- *
- * @throws InvalidArgumentError when `docker` is not a dockerode client.
- */
-export function endpointOfClient(docker: Docker): EngineEndpoint {
-  if (docker === null || typeof docker !== "object") {
-    throw new InvalidArgumentError(
-      `docker must be a dockerode client such as dockerClient(), got ${show(docker)}`,
+/** The agent of {@link dockerClient}'s clients: one new, guarded connection per request. */
+class EngineAgent extends http.Agent {
+  readonly #target: Promise<EngineTarget>;
+  readonly #explain: (error: Error) => Error;
+
+  constructor(target: Promise<EngineTarget>, explain: (error: Error) => Error) {
+    super({ keepAlive: false });
+    this.#target = target;
+    this.#explain = explain;
+  }
+
+  override createConnection(
+    _options: unknown,
+    callback?: (error: Error | null, stream: Duplex) => void,
+  ): undefined {
+    this.#target.then(
+      (target) =>
+        callback?.(
+          null,
+          guardConnection(() => connect(target), this.#explain),
+        ),
+      (error: Error) => callback?.(this.#explain(error), undefined as unknown as Duplex),
     );
+    return undefined;
   }
-  const known = endpoints.get(docker);
-  if (known) return known;
-  const modem = (docker as { modem?: unknown }).modem as ModemInternals | undefined;
-  if (!modem || typeof modem !== "object") {
-    throw new InvalidArgumentError(
-      "docker must be a dockerode client such as dockerClient(): it has no modem",
-    );
-  }
-  const source = "the client passed in";
-  if (modem.host) {
-    const port = modem.port ?? "";
-    if (modem.protocol === "ssh") {
-      const user = modem.username ? `${modem.username}@` : "";
-      return {
-        url: `ssh://${user}${modem.host}:${port || 22}`,
-        source,
-        modemOptions: {
-          protocol: "ssh",
-          host: modem.host,
-          port: port || 22,
-          ...(modem.username ? { username: modem.username } : {}),
-          ...(modem.password ? { password: modem.password } : {}),
-          ...(modem.sshOptions ? { sshOptions: modem.sshOptions } : {}),
-        } as ModemOptions,
-      };
-    }
-    const tls = modem.protocol === "https";
-    return {
-      url: `tcp://${modem.host}:${port}${tls ? " (TLS)" : ""}`,
-      source,
-      modemOptions: {
-        protocol: tls ? "https" : "http",
-        host: modem.host,
-        ...(port ? { port } : {}),
-        ...(tls && modem.agent ? { agent: modem.agent } : {}),
-        ...(tls && modem.ca ? { ca: modem.ca } : {}),
-        ...(tls && modem.cert ? { cert: modem.cert } : {}),
-        ...(tls && modem.key ? { key: modem.key } : {}),
-      } as ModemOptions,
-    };
-  }
-  const socketPath = modem.socketPath;
-  return {
-    url: typeof socketPath === "string" ? `unix://${socketPath}` : "docker-modem's default socket",
-    source,
-    modemOptions: { socketPath } as ModemOptions,
-  };
-}
-
-/** docker-modem's instance fields and methods this module reads or replaces. */
-interface ModemInternals {
-  dial(options: DialOptions, callback: (error: unknown, result: unknown) => void): void;
-  buildRequest: typeof buildRequestWithoutRedirects;
-  buildPayload(
-    error: unknown,
-    isStream: boolean | undefined,
-    statusCodes: Record<number, unknown> | undefined,
-    openStdin: boolean | undefined,
-    request: unknown,
-    response: unknown,
-    json: unknown,
-    callback: (error: unknown, result: unknown) => void,
-  ): void;
-  headers?: Record<string, string>;
-  socketPath?: unknown;
-  host?: string;
-  port?: string | number;
-  protocol?: string;
-  username?: string;
-  password?: string;
-  sshOptions?: Record<string, unknown>;
-  agent?: http.Agent;
-  ca?: unknown;
-  cert?: unknown;
-  key?: unknown;
-  timeout?: number;
-  connectionTimeout?: number;
-}
-
-interface DialOptions {
-  path: string;
-  method?: string;
-  headers?: Record<string, string>;
-  authconfig?: { key?: string; base64?: string } & Record<string, unknown>;
-  registryconfig?: { base64?: string } & Record<string, unknown>;
-  [option: string]: unknown;
-}
-
-interface RequestContext {
-  hijack?: boolean;
-  isStream?: boolean;
-  openStdin?: boolean;
-  statusCodes?: Record<number, unknown>;
-}
-
-/**
- * docker-modem's `buildRequest`, minus the one thing this library cannot accept: docker-modem
- * sends every request through its own copy of follow-redirects, which follows an engine's 301 to
- * wherever its `Location` points (a host taken from a hostile path) and crashes the process when
- * that host does not answer. Here a 3xx is just an unexpected status, which `buildPayload` turns
- * into an error. Everything else (hijack, timeouts, streams, SSH) is as docker-modem does it.
- */
-function buildRequestWithoutRedirects(
-  this: ModemInternals,
-  options: http.RequestOptions & { signal?: AbortSignal },
-  context: RequestContext,
-  data: string | Buffer | Readable | undefined,
-  callback: (error: unknown, result: unknown) => void,
-): void {
-  let finished = false;
-  let connectionTimer: NodeJS.Timeout | undefined;
-  const requestOptions =
-    this.protocol === "ssh"
-      ? Object.assign(options, {
-          agent: sshAgent({
-            ...this.sshOptions,
-            host: this.host,
-            port: this.port,
-            username: this.username,
-            password: this.password,
-          }),
-          protocol: "http:",
-        })
-      : options;
-  let request: ClientRequest;
-  try {
-    request = (this.protocol === "https" ? https() : http).request(requestOptions);
-  } catch (error) {
-    callback(error, null);
-    return;
-  }
-  // Method and path only: headers carry credentials and the query may carry build args.
-  debug("dockerode %s %s", options.method, String(options.path).replace(/\?.*$/, ""));
-  if (this.connectionTimeout) {
-    connectionTimer = setTimeout(() => request.destroy(), this.connectionTimeout);
-  }
-  if (this.timeout) {
-    request.setTimeout(this.timeout);
-    request.on("timeout", () => request.destroy());
-  }
-  if (context.hijack === true) {
-    clearTimeout(connectionTimer);
-    request.on("upgrade", (_response, socket, head: Buffer) => {
-      if (finished) return;
-      finished = true;
-      if (head.length > 0) socket.unshift(head);
-      callback(null, socket);
-    });
-  }
-  request.on("connect", () => clearTimeout(connectionTimer));
-  request.on("response", (response: IncomingMessage) => {
-    clearTimeout(connectionTimer);
-    if (context.isStream === true) {
-      if (finished) return;
-      finished = true;
-      this.buildPayload(
-        null,
-        true,
-        context.statusCodes,
-        context.openStdin,
-        request,
-        response,
-        null,
-        callback,
-      );
-      return;
-    }
-    if (options.signal) addAbortSignal(options.signal, response);
-    const chunks: Buffer[] = [];
-    response.on("data", (chunk: Buffer) => chunks.push(chunk));
-    response.on("end", () => {
-      const buffer = Buffer.concat(chunks);
-      let json: unknown;
-      try {
-        json = JSON.parse(buffer.toString());
-      } catch {
-        json = buffer;
-      }
-      if (finished) return;
-      finished = true;
-      this.buildPayload(null, false, context.statusCodes, false, request, response, json, callback);
-    });
-  });
-  request.on("error", (error) => {
-    clearTimeout(connectionTimer);
-    if (finished) return;
-    finished = true;
-    this.buildPayload(error, context.isStream, context.statusCodes, false, {}, {}, null, callback);
-  });
-  if (typeof data === "string" || Buffer.isBuffer(data)) {
-    request.write(data);
-  } else if (data) {
-    data.on("error", (error) => request.destroy(error));
-    data.pipe(request);
-  }
-  if (
-    !context.openStdin &&
-    (typeof data === "string" || data === undefined || Buffer.isBuffer(data))
-  ) {
-    request.end();
-  }
-}
-
-/** Headers that carry credentials. */
-const SECRET_HEADER = /^(x-registry-auth|x-registry-config|authorization)$/i;
-
-/**
- * Headers whose credential entries Node's HTTP client sends but `util.inspect` does not show, so
- * that no debug log of request options (docker-modem's, or a user's) can print them:
- * `util.inspect` shows a proxy's target, which holds only the harmless headers.
- */
-export function hideCredentialHeaders(
-  headers: Readonly<Record<string, string>>,
-): Record<string, string> {
-  const visible: Record<string, string> = {};
-  const hidden = new Map<string, string>();
-  for (const [name, value] of Object.entries(headers)) {
-    if (SECRET_HEADER.test(name)) hidden.set(name, value);
-    else visible[name] = value;
-  }
-  if (hidden.size === 0) return visible;
-  return new Proxy(visible, {
-    get: (target, key, receiver) =>
-      typeof key === "string" && hidden.has(key)
-        ? hidden.get(key)
-        : Reflect.get(target, key, receiver),
-    has: (target, key) => (typeof key === "string" && hidden.has(key)) || Reflect.has(target, key),
-    ownKeys: (target) => [...Reflect.ownKeys(target), ...hidden.keys()],
-    getOwnPropertyDescriptor: (target, key) =>
-      typeof key === "string" && hidden.has(key)
-        ? { value: hidden.get(key), writable: true, enumerable: true, configurable: true }
-        : Reflect.getOwnPropertyDescriptor(target, key),
-    set: (target, key, value, receiver) => {
-      if (typeof key === "string" && hidden.has(key)) {
-        hidden.set(key, String(value));
-        return true;
-      }
-      return Reflect.set(target, key, value, receiver);
-    },
-    deleteProperty: (target, key) =>
-      typeof key === "string" && hidden.has(key)
-        ? hidden.delete(key)
-        : Reflect.deleteProperty(target, key),
-  });
-}
-
-/**
- * Turns dockerode's `authconfig` / `registryconfig` into URL-safe base64 headers and hides every
- * credential header from debug logs.
- */
-function protectCredentials(options: DialOptions, modem: ModemInternals): DialOptions {
-  const { authconfig, registryconfig, ...rest } = options;
-  const extra: Record<string, string> = {};
-  if (authconfig)
-    extra["X-Registry-Auth"] =
-      authconfig.key || authconfig.base64 || encodeRegistryHeader(authconfig);
-  if (registryconfig)
-    extra["X-Registry-Config"] = registryconfig.base64 || encodeRegistryHeader(registryconfig);
-  const given = options.headers;
-  const hasSecret =
-    Object.keys(extra).length > 0 ||
-    Object.keys(given ?? {}).some((name) => SECRET_HEADER.test(name));
-  if (!hasSecret) return options;
-  // docker-modem's own rule: the client's default headers only apply when a request has none.
-  const base = given ?? { ...(modem.headers ?? {}) };
-  return { ...rest, headers: hideCredentialHeaders({ ...base, ...extra }) };
 }

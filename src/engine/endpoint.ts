@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import type { Agent as HttpsAgent } from "node:https";
 import { createRequire } from "node:module";
 import path from "node:path";
-import type Docker from "dockerode";
+import type { ConnectionOptions } from "node:tls";
 import { InvalidArgumentError } from "../errors.js";
 import {
   type ContextEndpoint,
@@ -18,11 +18,13 @@ import {
   loadDockerConfig,
   readContext,
 } from "./docker-config.js";
+import { parseSshUrl } from "./ssh-command.js";
+
 /** Where the engine is, and how that was decided. */
 export interface EngineEndpoint {
   /**
    * The endpoint as a URL, e.g. `unix:///var/run/docker.sock`, `tcp://127.0.0.1:2376 (TLS)` or
-   * `ssh://me@host`.
+   * `ssh://me@host`. It never holds a password.
    */
   readonly url: string;
   /**
@@ -30,17 +32,42 @@ export interface EngineEndpoint {
    * `currentContext "remote" in /home/me/.docker/config.json`, or `the default socket`.
    */
   readonly source: string;
-  /** Options for dockerode / docker-modem. TLS material is inside `agent`, never in plain fields. */
+  /**
+   * The options `new Dockerode(options)` takes to reach this endpoint. TLS material is inside
+   * `agent`, never in plain fields.
+   */
   readonly modemOptions: ModemOptions;
 }
 
-/** docker-modem's options, including the ones @types/dockerode does not describe. */
-export type ModemOptions = Docker.DockerOptions & {
+/**
+ * The options of dockerode's constructor (docker-modem's) that an endpoint sets. Declared here
+ * rather than taken from `@types/dockerode`, so that this package's types need no dockerode; an
+ * object of this type is a valid `Dockerode.DockerOptions`.
+ */
+export interface ModemOptions {
+  /** The engine's unix socket (or Windows named pipe). */
+  readonly socketPath?: string | undefined;
+  /** The engine's host, for `tcp://` and `ssh://` endpoints. */
+  readonly host?: string | undefined;
+  /** The engine's port, or the SSH port. */
+  readonly port?: string | number | undefined;
+  /** How docker-modem speaks to the host. */
+  readonly protocol?: "http" | "https" | "ssh" | undefined;
+  /** The SSH user. */
+  readonly username?: string | undefined;
+  /** For docker-modem's own SSH client: the agent socket (`SSH_AUTH_SOCK`). */
+  readonly sshOptions?: { readonly agent?: string | undefined } | undefined;
+  /** Always `undefined`: TLS material is in {@link ModemOptions.agent}. */
+  readonly ca?: undefined;
+  /** Always `undefined`: TLS material is in {@link ModemOptions.agent}. */
+  readonly cert?: undefined;
+  /** Always `undefined`: TLS material is in {@link ModemOptions.agent}. */
+  readonly key?: undefined;
   /** The HTTPS agent that carries the TLS settings of a TCP+TLS endpoint. */
   readonly agent?: HttpsAgent | undefined;
-};
+}
 
-/** Options of {@link dockerClient} and {@link resolveEngine}. */
+/** Options of `dockerClient()` (prefect-dockerutils/dockerode) and {@link resolveEngine}. */
 export interface DockerClientOptions {
   /**
    * The environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`,
@@ -136,7 +163,7 @@ function envTls(host: string, env: NodeJS.ProcessEnv): (() => TlsSettings) | und
         return readFileSync(path.join(dir, name));
       } catch (cause) {
         throw new InvalidArgumentError(
-          `Cannot read ${name} from ${dir} for TLS to ${host}; set DOCKER_CERT_PATH to the folder holding ca.pem, cert.pem and key.pem`,
+          `Cannot read ${name} from ${dir} for TLS to ${redactHost(host)}; set DOCKER_CERT_PATH to the folder holding ca.pem, cert.pem and key.pem`,
           { cause },
         );
       }
@@ -181,34 +208,36 @@ function endpointFromHost(
     const socketPath = host.slice("npipe://".length) || "//./pipe/docker_engine";
     return { url: host, source, modemOptions: socketOptions(socketPath) };
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(host.includes("://") ? host : `tcp://${host}`);
-  } catch (cause) {
-    throw new InvalidArgumentError(
-      `${source} names the engine ${JSON.stringify(host)}, which is not a valid engine address; use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host`,
-      { cause },
-    );
-  }
-  const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (parsed.protocol === "ssh:") {
+  const shown = `${source} names the engine ${JSON.stringify(redactHost(host))}`;
+  if (/^ssh:\/\//i.test(host)) {
+    const destination = parseSshUrl(host, shown);
     return {
       url: host,
       source,
       modemOptions: {
         ...NEUTRAL,
         protocol: "ssh",
-        host: hostname,
-        port: parsed.port || 22,
-        ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+        host: destination.host,
+        port: destination.port ?? 22,
+        ...(destination.user === undefined ? {} : { username: destination.user }),
         // docker-modem only reads SSH_AUTH_SOCK when the process's own DOCKER_HOST is ssh://.
         ...(env.SSH_AUTH_SOCK ? { sshOptions: { agent: env.SSH_AUTH_SOCK } } : {}),
       },
     };
   }
+  let parsed: URL;
+  try {
+    parsed = new URL(host.includes("://") ? host : `tcp://${host}`);
+  } catch {
+    // Without the cause: Node's URL error carries the whole address, password included, as `input`.
+    throw new InvalidArgumentError(
+      `${shown}, which is not a valid engine address; use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host`,
+    );
+  }
+  const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   if (parsed.protocol !== "tcp:" && parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new InvalidArgumentError(
-      `${source} names the engine ${JSON.stringify(host)}, whose scheme ${parsed.protocol} is not supported; use unix://, tcp:// or ssh://`,
+      `${shown}, whose scheme ${parsed.protocol} is not supported; use unix://, tcp:// or ssh://`,
     );
   }
   const settings = tls?.();
@@ -237,10 +266,38 @@ function endpointFromHost(
   }
   // TLS lives in the agent as a native secure context: docker-modem logs its request options
   // (DEBUG=modem), and a private key passed as an option would be part of that log.
-  const agent: HttpsAgent = new Agent({ secureContext, rejectUnauthorized: settings.verify });
+  const connectOptions = { secureContext, rejectUnauthorized: settings.verify };
+  const agent: HttpsAgent = new Agent(connectOptions);
+  tlsConnectOptions.set(agent, connectOptions);
   return {
     url,
     source,
     modemOptions: { ...NEUTRAL, protocol: "https", host: hostname, port, agent },
   };
+}
+
+/** The TLS settings of the agents made above, for connections made without an agent. */
+const tlsConnectOptions = new WeakMap<object, ConnectionOptions>();
+
+/**
+ * The TLS settings (secure context, verification) of an endpoint's `modemOptions.agent`, when
+ * {@link resolveEngine} made it; `undefined` for an agent made elsewhere.
+ */
+export function tlsOptionsOf(agent: object): ConnectionOptions | undefined {
+  return tlsConnectOptions.get(agent);
+}
+
+/**
+ * An engine address as messages show it: the password of any user info replaced by `***`
+ * (`ssh://alice:***@host`), the user name kept. Everything between the first `:` after the scheme
+ * and the last `@` counts as the password, so a password holding `/`, `@` or `#` is masked whole.
+ */
+export function redactHost(host: string): string {
+  const schemeEnd = host.indexOf("://");
+  const start = schemeEnd === -1 ? 0 : schemeEnd + 3;
+  const at = host.lastIndexOf("@");
+  if (at < start) return host;
+  const colon = host.indexOf(":", start);
+  if (colon === -1 || colon > at) return host;
+  return `${host.slice(0, colon)}:***${host.slice(at)}`;
 }

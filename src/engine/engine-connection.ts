@@ -7,7 +7,6 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Duplex, Readable } from "node:stream";
-import type Docker from "dockerode";
 import { createDebug } from "../debug-logger.js";
 import {
   DEFAULT_PING_TIMEOUT_MS,
@@ -16,7 +15,7 @@ import {
   MAX_ENGINE_JSON_BODY_BYTES,
 } from "../defaults.js";
 import { EngineHttpError, EngineUnreachableError } from "../errors.js";
-import { endpointOfClient } from "./docker-client.js";
+import { type DockerodeClient, endpointOfClient, envOfClient } from "./client-endpoint.js";
 import { type EngineEndpoint, resolveEngine } from "./endpoint.js";
 import { httpErrorOf, readBody } from "./engine-answer.js";
 import { explainConnectionError, unreachableError } from "./engine-errors.js";
@@ -119,8 +118,12 @@ export interface OpenEngineOptions {
    * never its request code.
    * @default the engine `env` names, like the docker CLI
    */
-  readonly docker?: Docker | undefined;
-  /** The environment to find the engine in. @default process.env */
+  readonly docker?: DockerodeClient | undefined;
+  /**
+   * The environment to find the engine in, and the one an `ssh` for an `ssh://` engine runs in
+   * (for a `docker` client made by `dockerClient({ env })`, that client's `env`).
+   * @default process.env
+   */
   readonly env?: NodeJS.ProcessEnv | undefined;
 }
 
@@ -129,20 +132,23 @@ export function openEngine(options: OpenEngineOptions = {}): EngineConnection {
   const endpoint = options.docker
     ? endpointOfClient(options.docker)
     : resolveEngine(options.env ? { env: options.env } : {});
-  return new NativeEngineConnection(endpoint);
+  const clientEnv = options.docker ? envOfClient(options.docker) : undefined;
+  return new NativeEngineConnection(endpoint, clientEnv ?? options.env ?? process.env);
 }
 
 class NativeEngineConnection implements EngineConnection {
   readonly endpoint: EngineEndpoint;
   lastPing: EnginePing | undefined;
+  readonly #env: NodeJS.ProcessEnv;
   #target: Promise<EngineTarget> | undefined;
 
-  constructor(endpoint: EngineEndpoint) {
+  constructor(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv) {
     this.endpoint = endpoint;
+    this.#env = env;
   }
 
   #resolveTarget(): Promise<EngineTarget> {
-    this.#target ??= engineTarget(this.endpoint);
+    this.#target ??= engineTarget(this.endpoint, this.#env);
     return this.#target;
   }
 

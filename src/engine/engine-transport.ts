@@ -1,21 +1,32 @@
 /**
  * The wire under every engine request: node:http over a unix socket or TCP, node:https with the
- * endpoint's secure-context agent, or an SSH channel (`docker system dial-stdio`, through
- * docker-modem's ssh agent, loaded at first use). One connection per request, closed after it, so
- * a cancelled or cut request never leaves a socket behind. Redirects are never followed: this
- * layer sends exactly one request and hands back whatever the engine answered.
+ * endpoint's secure-context agent, or for `ssh://` the stdio of a system `ssh` running
+ * `docker system dial-stdio` on the remote host (ssh-connection.ts), as the docker CLI does. One
+ * connection per request, closed after it, so a cancelled or cut request never leaves a socket or
+ * an ssh process behind. Redirects are never followed: this layer sends exactly one request and
+ * hands back whatever the engine answered.
  * @module
  */
 import http, { type Agent, type ClientRequest, type OutgoingHttpHeaders } from "node:http";
 import { createRequire } from "node:module";
+import net from "node:net";
+import type { Duplex } from "node:stream";
 import { InvalidArgumentError } from "../errors.js";
-import type { EngineEndpoint, ModemOptions } from "./endpoint.js";
+import { type EngineEndpoint, tlsOptionsOf } from "./endpoint.js";
+import { parseSshUrl, type SshDestination } from "./ssh-command.js";
+import { openSshConnection } from "./ssh-connection.js";
 
 /** Where requests go, decided once per connection from an endpoint's options. */
 export type EngineTarget =
   | { readonly kind: "socket"; readonly socketPath: string }
   | { readonly kind: "tcp"; readonly host: string; readonly port: string; readonly tls?: Agent }
-  | { readonly kind: "ssh"; readonly host: string; readonly options: Record<string, unknown> };
+  | {
+      readonly kind: "ssh";
+      readonly destination: SshDestination;
+      /** The environment ssh runs in. */
+      readonly env: NodeJS.ProcessEnv;
+      readonly endpoint: EngineEndpoint;
+    };
 
 /** One request as the transport sends it: method, full path with query, headers. */
 export interface WireRequest {
@@ -28,32 +39,26 @@ export interface WireRequest {
 /**
  * The target of an endpoint. A socket path may be a function (docker-modem's default finds
  * `~/.docker/run/docker.sock` asynchronously), hence the promise.
+ *
+ * @param env - the environment an `ssh` child runs in (`PATH`, `SSH_AUTH_SOCK`).
  */
-export async function engineTarget(endpoint: EngineEndpoint): Promise<EngineTarget> {
-  const options = endpoint.modemOptions as ModemOptions & {
-    socketPath?: unknown;
-    sshOptions?: Record<string, unknown>;
-    username?: string;
-    password?: string;
-  };
+export async function engineTarget(
+  endpoint: EngineEndpoint,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<EngineTarget> {
+  const options = endpoint.modemOptions;
   if (options.protocol === "ssh") {
-    if (!options.host) throw new InvalidArgumentError(`${endpoint.url} has no SSH host`);
-    return {
-      kind: "ssh",
-      host: options.host,
-      options: {
-        ...options.sshOptions,
-        host: options.host,
-        port: options.port ?? 22,
-        ...(options.username ? { username: options.username } : {}),
-        ...(options.password ? { password: options.password } : {}),
-      },
-    };
+    // The URL is the address as given (resolveEngine refused a password in it).
+    const destination = parseSshUrl(
+      endpoint.url,
+      `${endpoint.source} names the engine ${JSON.stringify(endpoint.url)}`,
+    );
+    return { kind: "ssh", destination, env, endpoint };
   }
   if (options.host) {
     const port = String(options.port ?? (options.protocol === "https" ? 2376 : 2375));
     if (options.protocol === "https") {
-      return { kind: "tcp", host: options.host, port, tls: options.agent ?? tlsAgent(options) };
+      return { kind: "tcp", host: options.host, port, tls: options.agent ?? new (https().Agent)() };
     }
     return { kind: "tcp", host: options.host, port };
   }
@@ -67,21 +72,12 @@ export async function engineTarget(endpoint: EngineEndpoint): Promise<EngineTarg
 
 const require = createRequire(import.meta.url);
 let httpsModule: typeof import("node:https") | undefined;
+let tlsModule: typeof import("node:tls") | undefined;
 
 /** node:https and its TLS stack, loaded only for a TLS endpoint (about 2 MiB at start-up). */
 export function https(): typeof import("node:https") {
   httpsModule ??= require("node:https") as typeof import("node:https");
   return httpsModule;
-}
-
-/** A TLS agent from PEM options given to a dockerode client the library did not make. */
-function tlsAgent(options: ModemOptions): Agent {
-  const { ca, cert, key } = options as { ca?: unknown; cert?: unknown; key?: unknown };
-  return new (https().Agent)({
-    ...(ca ? { ca: ca as string } : {}),
-    ...(cert ? { cert: cert as string } : {}),
-    ...(key ? { key: key as string } : {}),
-  });
 }
 
 /**
@@ -105,7 +101,12 @@ export function sendRequest(target: EngineTarget, request: WireRequest): ClientR
           ? https().request({ ...base, host: target.host, port: target.port, agent: target.tls })
           : http.request({ ...base, host: target.host, port: target.port, agent: false });
       case "ssh":
-        return http.request({ ...base, host: target.host, agent: sshAgent(target.options) });
+        // No agent: Node then takes the connection from createConnection, for this request only.
+        return http.request({
+          ...base,
+          host: "localhost",
+          createConnection: () => connect(target),
+        });
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -119,14 +120,37 @@ export function sendRequest(target: EngineTarget, request: WireRequest): ClientR
   }
 }
 
-type SshAgentFactory = (options: Record<string, unknown>) => Agent;
-let sshAgentFactory: SshAgentFactory | undefined;
-
 /**
- * docker-modem's SSH agent (one SSH connection running `docker system dial-stdio` per request),
- * loaded only when an `ssh://` endpoint is used: it pulls in ssh2 and its crypto.
+ * Opens a raw connection to the engine, for a client that speaks HTTP over it itself (dockerode,
+ * through the agent of docker-client.ts). A TLS target must have an agent `resolveEngine`
+ * made, whose settings are known.
  */
-export function sshAgent(options: Record<string, unknown>): Agent {
-  sshAgentFactory ??= require("docker-modem/lib/ssh.js") as SshAgentFactory;
-  return sshAgentFactory(options);
+export function connect(target: EngineTarget): Duplex {
+  switch (target.kind) {
+    case "socket":
+      return net.connect({ path: target.socketPath });
+    case "tcp": {
+      if (!target.tls) return net.connect({ host: target.host, port: Number(target.port) });
+      const settings = tlsOptionsOf(target.tls);
+      if (!settings) {
+        throw new InvalidArgumentError(
+          `tcp://${target.host}:${target.port} (TLS) uses an HTTPS agent made elsewhere, whose TLS settings cannot be read`,
+        );
+      }
+      tlsModule ??= require("node:tls") as typeof import("node:tls");
+      return tlsModule.connect({
+        ...settings,
+        host: target.host,
+        port: Number(target.port),
+        // SNI and the certificate check use the name; an address is checked against the IP SANs.
+        ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+      });
+    }
+    case "ssh":
+      return openSshConnection({
+        destination: target.destination,
+        env: target.env,
+        endpoint: target.endpoint,
+      });
+  }
 }

@@ -6,7 +6,6 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import type Docker from "dockerode";
 import {
   DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
   DEFAULT_INACTIVITY_TIMEOUT_MS,
@@ -18,6 +17,7 @@ import {
   MAX_RETRY_JITTER,
   MAX_TIMEOUT_MS,
 } from "../defaults.js";
+import type { DockerodeClient } from "../engine/client-endpoint.js";
 import type { CredentialOptions } from "../engine/credentials.js";
 import { checkAuthOption } from "../engine/registry-auth.js";
 import type { ProgressListener } from "../streams/progress.js";
@@ -74,9 +74,9 @@ export interface EngineOperationOptions extends RetryOptions {
   readonly env?: NodeJS.ProcessEnv;
   /**
    * A dockerode client whose engine to use (only its endpoint is used, never its request code).
-   * @default the engine `env` names, as dockerClient({ env }) finds it
+   * @default the engine `env` names, as `resolveEngine({ env })` finds it
    */
-  readonly docker?: Docker;
+  readonly docker?: DockerodeClient;
 }
 
 /** {@link EngineOperationOptions} after {@link normalizeOperationOptions}. */
@@ -88,7 +88,7 @@ export interface NormalizedOperationOptions {
   readonly auth: CredentialOptions["auth"];
   readonly credentialHelperTimeoutMs: number;
   readonly env: NodeJS.ProcessEnv | undefined;
-  readonly docker: Docker | undefined;
+  readonly docker: DockerodeClient | undefined;
   readonly retries: number;
   readonly retryDelayMs: number;
   readonly retryJitter: number;
@@ -126,7 +126,7 @@ export function normalizeOperationOptions(
       given.env,
       "an environment object such as process.env",
     ),
-    docker: objectOption<Docker>(
+    docker: objectOption<DockerodeClient>(
       "docker",
       given.docker,
       "a dockerode client such as dockerClient()",

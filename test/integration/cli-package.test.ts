@@ -6,12 +6,13 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { emptyDir } from "./cli-run.js";
+import { contexts, docker, uniqueTag } from "./support.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
 describe("the prefect-dockerutils package", () => {
-  it("installs a prefect-dockerutils bin that npx runs, with the LICENSE in the package", async () => {
+  it("installs a prefect-dockerutils bin that npx runs and builds with, without dockerode, with the LICENSE", async () => {
     const work = await emptyDir("pdu-cli-package-");
     const pkg = path.join(work, "pkg");
     await mkdir(pkg);
@@ -54,6 +55,10 @@ describe("the prefect-dockerutils package", () => {
       { cwd: project },
     );
     const installed = path.join(project, "node_modules/prefect-dockerutils");
+    // A plain install: dockerode is an optional peer dependency, not installed.
+    await expect(
+      readFile(path.join(project, "node_modules/dockerode/package.json")),
+    ).rejects.toThrow();
     expect((await readFile(path.join(installed, "dist/cli/main.js"), "utf8")).split("\n")[0]).toBe(
       "#!/usr/bin/env node",
     );
@@ -81,5 +86,23 @@ describe("the prefect-dockerutils package", () => {
       (error: { code: number; stderr: string }) => error,
     );
     expect(failed).toMatchObject({ code: 2 });
+
+    // Building with several -t, which tags through the engine without dockerode.
+    const [first, second] = [
+      uniqueTag("localhost/pdu-cli-package"),
+      uniqueTag("localhost/pdu-cli-package"),
+    ];
+    const built = await npx([
+      "build",
+      "-q",
+      "-t",
+      first,
+      "-t",
+      second,
+      path.join(contexts, "tiny"),
+    ]);
+    const imageId = built.stdout.trim();
+    expect((await docker.getImage(first).inspect()).Id).toBe(imageId);
+    expect((await docker.getImage(second).inspect()).Id).toBe(imageId);
   }, 300_000);
 });

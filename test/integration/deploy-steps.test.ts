@@ -29,9 +29,9 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { dockerClient } from "../../src/dockerode.js";
 import {
   BuildError,
-  dockerClient,
   InvalidArgumentError,
   PREFECT_VERSION,
   type ProgressEvent,

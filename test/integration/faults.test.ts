@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { CLEANUP_TIMEOUT_MS } from "../../src/defaults.js";
+import { dockerClient } from "../../src/dockerode.js";
 import {
   buildImage,
   DockerUtilsError,
-  dockerClient,
   EngineUnreachableError,
   ImageBuilder,
   InactivityTimeoutError,

@@ -1,7 +1,10 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import Docker from "dockerode";
 import type { TestProject } from "vitest/node";
 import { findLeaks, type Run, sweep } from "./run-leaks.js";
@@ -9,7 +12,69 @@ import { findLeaks, type Run, sweep } from "./run-leaks.js";
 /** The test registry without authentication, started by scripts/test-services.sh. */
 export const REGISTRY = "127.0.0.1:5555";
 
+/** The sshd in front of the engine, for ssh:// tests (scripts/test-services.sh). */
+export const SSHD_PORT = 2222;
+
+/** Where scripts/test-services.sh keeps the sshd's config, keys and the ssh client config. */
+export const SSH_STATE = path.join(
+  process.env.PDU_STATE_DIR ?? "/var/lib/prefect-dockerutils-test",
+  "sshd",
+);
+
 const HOW_TO_FIX = "Run `bash scripts/test-services.sh` (as root) to install and start them.";
+
+/** The first bytes the server at 127.0.0.1:`port` sends, or why there are none. */
+function banner(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    const done = (text: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(text);
+    };
+    const timer = setTimeout(() => done("no answer within 5 s"), 5000);
+    socket.once("data", (chunk: Buffer) => done(chunk.toString("latin1")));
+    socket.once("error", (error) => done(error.message));
+  });
+}
+
+/**
+ * The sshd must answer, and reach the engine for root with the test key, as the ssh:// tests
+ * will: through the services script's ssh wrapper, running `docker` on the far side.
+ */
+async function checkSshd(): Promise<void> {
+  const greeting = await banner(SSHD_PORT);
+  if (!greeting.startsWith("SSH-2.0-")) {
+    throw new Error(
+      `Integration tests need the sshd at 127.0.0.1:${SSHD_PORT} for ssh:// engines, which did not answer (${greeting.trim()}). ${HOW_TO_FIX}`,
+    );
+  }
+  const wrapper = path.join(SSH_STATE, "bin/ssh");
+  try {
+    await access(wrapper);
+    await access(path.join(SSH_STATE, "ssh_config"));
+  } catch {
+    throw new Error(
+      `Integration tests need the ssh client config and wrapper in ${SSH_STATE} (set PDU_STATE_DIR as for the services script). ${HOW_TO_FIX}`,
+    );
+  }
+  const args = [
+    "-T",
+    "-l",
+    "root",
+    "-p",
+    String(SSHD_PORT),
+    "--",
+    "127.0.0.1",
+    "docker",
+    "version",
+  ];
+  await promisify(execFile)(wrapper, args, { timeout: 30_000 }).catch((error: Error) => {
+    throw new Error(
+      `Integration tests need \`${wrapper} ${args.join(" ")}\` to reach the engine through the sshd, which failed (${error.message.trim()}). ${HOW_TO_FIX}`,
+    );
+  });
+}
 
 /**
  * Fails the whole integration run, loudly, when the real services are not there: integration
@@ -39,6 +104,7 @@ export default async function setup(project: TestProject) {
       );
     }
   }
+  await checkSshd();
   const root = await mkdtemp(path.join(tmpdir(), "pdu-run-"));
   const run: Run = {
     id: randomUUID(),
@@ -52,6 +118,7 @@ export default async function setup(project: TestProject) {
   project.provide("testRun", run.id);
   project.provide("testTmp", run.tmp);
   project.provide("testParents", run.parents);
+  project.provide("sshState", SSH_STATE);
 
   return async () => {
     // Whatever the tests should have removed themselves fails the run (a throw here would only
@@ -80,5 +147,7 @@ declare module "vitest" {
     testTmp: string;
     /** The file where tests note the parent layers of the images they remove (removeOwnImage). */
     testParents: string;
+    /** scripts/test-services.sh's sshd folder: ssh_config, keys, bin/ssh. */
+    sshState: string;
   }
 }

@@ -42,12 +42,16 @@ export class LoggingProxy implements AsyncDisposable {
       const method = request.method ?? "";
       const url = request.url ?? "";
       proxy.requests.push({ method, url });
+      // Hop-by-hop headers stay on this hop, as in any proxy (RFC 9110, 7.6.1): a client's
+      // `Connection: close` passed on would make the engine close the upstream connection right
+      // after answering a request it did not read to the end, and the rest of it fail to arrive.
+      const { connection: _connection, "keep-alive": _keepAlive, ...headers } = request.headers;
       const upstream = http.request(
         {
           socketPath: "/var/run/docker.sock",
           method,
           path: options.rewrite ? options.rewrite(method, url) : url,
-          headers: request.headers,
+          headers,
         },
         (answer) => {
           response.writeHead(answer.statusCode ?? 502, answer.headers);

@@ -5,6 +5,7 @@
 import type { Writable } from "node:stream";
 import type Docker from "dockerode";
 import { describe, expectTypeOf, it } from "vitest";
+import * as dockerodeEntry from "../../src/dockerode.js";
 import * as api from "../../src/index.js";
 import * as steps from "../../src/steps.js";
 
@@ -118,9 +119,35 @@ describe("parseImageReference", () => {
 
 describe("checkEngine", () => {
   it("has the documented types", () => {
-    expectTypeOf(api.checkEngine).parameters.toEqualTypeOf<[Docker?, api.CheckEngineOptions?]>();
+    expectTypeOf(api.checkEngine).parameters.toEqualTypeOf<
+      [api.DockerodeClient?, api.CheckEngineOptions?]
+    >();
     expectTypeOf(api.checkEngine).returns.toEqualTypeOf<Promise<api.EngineEndpoint>>();
     expectTypeOf<api.CheckEngineOptions["signal"]>().toEqualTypeOf<AbortSignal | undefined>();
+  });
+});
+
+describe("dockerode", () => {
+  it("is taken structurally by the docker option, and returned typed by dockerClient()", () => {
+    expectTypeOf<Docker>().toMatchTypeOf<api.DockerodeClient>();
+    expectTypeOf<api.BuildImageOptions["docker"]>().toEqualTypeOf<
+      api.DockerodeClient | undefined
+    >();
+    expectTypeOf(dockerodeEntry.dockerClient).returns.toEqualTypeOf<Docker>();
+    expectTypeOf(dockerodeEntry.dockerClient).parameters.toEqualTypeOf<
+      [api.DockerClientOptions?]
+    >();
+    expectTypeOf<api.EngineEndpoint["modemOptions"]>().toMatchTypeOf<Docker.DockerOptions>();
+    // @ts-expect-error a string is no dockerode client.
+    expectTypeOf<string>().toMatchTypeOf<api.DockerodeClient>();
+  });
+
+  it("has tagImage and MissingDependencyError", () => {
+    expectTypeOf(api.tagImage).parameters.toEqualTypeOf<[string, string, api.TagImageOptions?]>();
+    expectTypeOf(api.tagImage).returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<
+      api.MissingDependencyError["code"]
+    >().toEqualTypeOf<"ERR_DOCKER_MISSING_DEPENDENCY">();
   });
 });
 

@@ -7,9 +7,9 @@ import {
   type Builder,
   type BuildImageOptions,
   buildImage,
-  dockerClient,
   generateDefaultDockerfile,
   InvalidArgumentError,
+  tagImage,
 } from "../../index.js";
 import { parseBuildArgs, parseSecrets, parseSsh, parseTags } from "../build-flags.js";
 import { shortId } from "../format.js";
@@ -82,12 +82,8 @@ export async function buildCommand(
         : undefined;
       imageId = await buildImage(contextDir, { ...options, onProgress: renderer.onProgress });
     }
-    if (otherTags.length > 0) {
-      const docker = dockerClient({ env });
-      for (const tag of otherTags) {
-        signal.throwIfAborted();
-        await docker.getImage(imageId).tag({ repo: tag.repository, tag: tag.tag });
-      }
+    for (const tag of otherTags) {
+      await tagImage(imageId, `${tag.repository}:${tag.tag}`, { env, signal });
     }
     renderer.end({
       kind: "done",

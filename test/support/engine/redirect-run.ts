@@ -9,7 +9,8 @@
  * Input (environment): DOCKER_HOST, PDU_IMAGE (a local image ID), PDU_REGISTRY_URL.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { dockerClient, pushImage } from "../../../src/index.js";
+import { dockerClient } from "../../../src/dockerode.js";
+import { pushImage } from "../../../src/index.js";
 
 const image = process.env.PDU_IMAGE ?? "";
 const registryUrl = process.env.PDU_REGISTRY_URL ?? "";

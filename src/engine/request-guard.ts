@@ -1,0 +1,194 @@
+/**
+ * The checks `dockerClient()` adds to dockerode, made on the connection its agent hands out: the
+ * only place dockerode's public API (docker-modem's `agent` option) lets a caller stand between
+ * it and the engine. Each connection carries one request (the agent keeps none alive), so the
+ * first bytes written are that request's head and the first bytes read are its answer's status
+ * line. Written here because no library checks HTTP on a connection this way.
+ * @module
+ */
+import { Duplex } from "node:stream";
+import { createDebug } from "../debug-logger.js";
+import { EngineHttpError, InvalidArgumentError } from "../errors.js";
+import { checkEnginePath } from "./engine-path.js";
+
+const debug = createDebug("prefect-dockerutils:engine");
+
+/** Largest request head accepted: a build's X-Registry-Config with many logins fits easily. */
+const MAX_HEAD_BYTES = 1024 * 1024;
+/** Longest status line accepted before the answer is refused. */
+const MAX_STATUS_LINE_BYTES = 8 * 1024;
+/** Most of a redirect's answer read (and dropped) before its connection is cut. */
+const MAX_REDIRECT_BYTES = 64 * 1024;
+
+/**
+ * A connection that checks the one request it carries, and connects (`open`) only once the
+ * request's head has passed; `explain` turns the connection's errors into the ones to report:
+ *
+ * - the request's path must pass `checkEnginePath` (no `.` or `..` segment as written or decoded,
+ *   no control character) and its query may hold no `?` or `#`: what only a hostile name passed
+ *   to dockerode (`getImage("../../containers/prune?")`) puts there;
+ * - `X-Registry-Config` is re-encoded as URL-safe base64: docker-modem sends dockerode's
+ *   `registryconfig` in standard base64, which the engine silently drops;
+ * - an answer with a 3xx status never reaches docker-modem, which would follow its `Location` to
+ *   whatever host it names (and crash the process when that host does not answer): it is read to
+ *   its end (at most 64 KiB) and dropped, and the connection fails with an `EngineHttpError`.
+ */
+export function guardConnection(open: () => Duplex, explain: (error: Error) => Error): Duplex {
+  return new GuardedConnection(open, explain);
+}
+
+class GuardedConnection extends Duplex {
+  readonly #open: () => Duplex;
+  readonly #explain: (error: Error) => Error;
+  #inner: Duplex | undefined;
+  /** The request head received so far, until it is complete. */
+  #head = Buffer.alloc(0);
+  /** The answer's status line received so far, until it is checked. */
+  #status: Buffer | undefined = Buffer.alloc(0);
+  /** `METHOD /path`, for messages. */
+  #request = "";
+  /** The error a redirect is failed with, once its answer has been read to the end. */
+  #redirect: EngineHttpError | undefined;
+  #redirectBytes = 0;
+
+  constructor(open: () => Duplex, explain: (error: Error) => Error) {
+    super({ allowHalfOpen: true });
+    this.#open = open;
+    this.#explain = explain;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error) => void) {
+    if (this.#inner) {
+      this.#inner.write(chunk, (error) => callback(error ?? undefined));
+      return;
+    }
+    const searchFrom = Math.max(0, this.#head.length - 3);
+    this.#head = Buffer.concat([this.#head, chunk]);
+    const end = this.#head.indexOf("\r\n\r\n", searchFrom);
+    if (end === -1) {
+      callback(
+        this.#head.length > MAX_HEAD_BYTES
+          ? new InvalidArgumentError(`A request head larger than ${MAX_HEAD_BYTES} bytes`)
+          : undefined,
+      );
+      return;
+    }
+    let inner: Duplex;
+    let head: string;
+    try {
+      // Node writes request heads in latin1.
+      head = this.#checkHead(this.#head.subarray(0, end + 4).toString("latin1"));
+      inner = this.#open();
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    const rest = this.#head.subarray(end + 4);
+    this.#head = Buffer.alloc(0);
+    this.#attach(inner);
+    inner.write(Buffer.concat([Buffer.from(head, "latin1"), rest]), (error) =>
+      callback(error ?? undefined),
+    );
+  }
+
+  /**
+   * Writes Node's HTTP client corked together (a request's head and its end) in one piece, as a
+   * socket would: an engine that answers as soon as it has read a head must not find the rest of
+   * the request still coming (a proxy in front of it would then fail to forward it).
+   */
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error) => void,
+  ): void {
+    this._write(Buffer.concat(chunks.map(({ chunk }) => chunk)), "latin1", callback);
+  }
+
+  override _final(callback: (error?: Error) => void): void {
+    if (this.#inner) this.#inner.end(callback);
+    else callback();
+  }
+
+  override _read(): void {
+    this.#inner?.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.#inner?.destroy();
+    callback(error);
+  }
+
+  /** Checks the request line and returns the head to send. */
+  #checkHead(head: string): string {
+    const line = head.slice(0, head.indexOf("\r\n"));
+    const [method = "", target = ""] = line.split(" ");
+    const query = target.indexOf("?");
+    const path = query === -1 ? target : target.slice(0, query);
+    checkEnginePath(path);
+    if (query !== -1 && /[?#]/.test(target.slice(query + 1))) {
+      throw new InvalidArgumentError(
+        `${JSON.stringify(target.slice(0, 200))} is not an Engine API request: its query holds "?" or "#", which only a name that is not one puts there`,
+      );
+    }
+    this.#request = `${method} ${path}`;
+    // Method and path only: headers carry credentials and the query may carry build args.
+    debug("dockerode %s", this.#request);
+    return head.replace(
+      /^(x-registry-config:[ \t]*)([^\r\n]*)/im,
+      (_match, name: string, value: string) =>
+        `${name}${value.replaceAll("+", "-").replaceAll("/", "_")}`,
+    );
+  }
+
+  #attach(inner: Duplex): void {
+    this.#inner = inner;
+    inner.on("data", (chunk: Buffer) => this.#receive(chunk));
+    let ended = false;
+    inner.once("end", () => {
+      ended = true;
+      if (this.#redirect) this.destroy(this.#redirect);
+      else this.push(null);
+    });
+    inner.once("error", (error) => this.destroy(this.#explain(error)));
+    // Closed without an end (and without an error): cut off.
+    inner.once("close", () => {
+      if (!ended) this.destroy();
+    });
+  }
+
+  #receive(chunk: Buffer): void {
+    if (this.#redirect) {
+      // The redirect's body is read and dropped, so that the engine sees its answer taken and
+      // the connection ends cleanly; a long one is cut.
+      this.#redirectBytes += chunk.length;
+      if (this.#redirectBytes > MAX_REDIRECT_BYTES) this.destroy(this.#redirect);
+      return;
+    }
+    let data = chunk;
+    if (this.#status !== undefined) {
+      this.#status = Buffer.concat([this.#status, chunk]);
+      const end = this.#status.indexOf("\r\n");
+      if (end === -1) {
+        if (this.#status.length > MAX_STATUS_LINE_BYTES) {
+          this.destroy(new EngineHttpError("The engine's answer has no status line", 0));
+        }
+        return;
+      }
+      const status = Number(
+        /^HTTP\/\d\.\d (\d{3})/.exec(this.#status.toString("latin1", 0, end))?.[1],
+      );
+      if (status >= 300 && status < 400) {
+        // Nothing of it reaches docker-modem, which would follow it.
+        this.#redirect = new EngineHttpError(
+          `The engine answered ${this.#request} with HTTP ${status}, a redirect; redirects from the engine are never followed`,
+          status,
+        );
+        this.#status = undefined;
+        this.#receive(Buffer.alloc(0));
+        return;
+      }
+      data = this.#status;
+      this.#status = undefined;
+    }
+    if (!this.push(data)) this.#inner?.pause();
+  }
+}

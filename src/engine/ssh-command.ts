@@ -1,0 +1,109 @@
+/**
+ * The `ssh` command line that reaches an `ssh://` engine, read and built as the docker CLI does
+ * (`cli/connhelper`): the system `ssh` runs `docker system dial-stdio` on the remote host, so the
+ * user's `~/.ssh/config`, agent and `known_hosts` apply. Pure: nothing here runs anything.
+ * @module
+ */
+import { InvalidArgumentError } from "../errors.js";
+
+/** Where an `ssh://` URL points. */
+export interface SshDestination {
+  /** `-l`: the user name, when the URL has one. */
+  readonly user: string | undefined;
+  /** The host as ssh reads it: a name (perhaps a `Host` alias of `~/.ssh/config`) or an address. */
+  readonly host: string;
+  /** `-p`: the port, when the URL has one. */
+  readonly port: string | undefined;
+  /** The engine's socket on the remote host, when the URL has a path (`ssh://me@host/run/docker.sock`). */
+  readonly socketPath: string | undefined;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * A remote socket path goes into the command line the remote shell reads (ssh joins its
+ * arguments with spaces), so it is held to characters no shell treats specially.
+ */
+const SAFE_REMOTE_PATH = /^\/[A-Za-z0-9._/-]*$/;
+
+/**
+ * Reads an `ssh://` engine address as the docker CLI does: `ssh://[user@]host[:port][/socket]`,
+ * no password (the CLI refuses plain-text passwords: keys come from ssh's config and agent), no
+ * query and no fragment.
+ *
+ * @param url - the address, e.g. `ssh://me@build-host:2222`.
+ * @param where - how the address is shown in messages: where it came from and the address with
+ *   any password replaced, e.g. `DOCKER_HOST names the engine "ssh://me:***@host"`.
+ * @throws InvalidArgumentError naming `where`, never the password.
+ */
+export function parseSshUrl(url: string, where: string): SshDestination {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Without the cause: Node's URL error carries the whole address as `input`.
+    throw new InvalidArgumentError(
+      `${where}, which is not a valid ssh:// address; use ssh://user@host or ssh://user@host:port`,
+    );
+  }
+  if (parsed.protocol !== "ssh:") {
+    throw new InvalidArgumentError(`${where}, which is not an ssh:// address`);
+  }
+  if (parsed.password !== "") {
+    throw new InvalidArgumentError(
+      `${where}, with a password: plain-text passwords are not supported (nor by the docker CLI); remove it and let ssh authenticate with a key, from ~/.ssh/config or the agent (SSH_AUTH_SOCK)`,
+    );
+  }
+  if (parsed.search !== "" || parsed.hash !== "") {
+    throw new InvalidArgumentError(
+      `${where}, with a query or fragment, which ssh:// addresses cannot have; use ssh://user@host:port`,
+    );
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (host === "") {
+    throw new InvalidArgumentError(`${where}, which names no host; use ssh://user@host`);
+  }
+  let user: string | undefined;
+  let path: string;
+  try {
+    user = parsed.username === "" ? undefined : decodeURIComponent(parsed.username);
+    path = decodeURIComponent(parsed.pathname);
+  } catch (cause) {
+    throw new InvalidArgumentError(`${where}, in which a %-escape is broken`, { cause });
+  }
+  if (user !== undefined && CONTROL.test(user)) {
+    throw new InvalidArgumentError(`${where}, whose user name holds control characters`);
+  }
+  let socketPath: string | undefined;
+  if (path.replaceAll("/", "") !== "") {
+    if (!SAFE_REMOTE_PATH.test(path)) {
+      throw new InvalidArgumentError(
+        `${where}, whose socket path holds characters other than letters, digits, ".", "_", "-" and "/"; the remote shell would read them`,
+      );
+    }
+    socketPath = path;
+  }
+  return { user, host, port: parsed.port === "" ? undefined : parsed.port, socketPath };
+}
+
+/**
+ * The arguments of `ssh` (after the program name), in the docker CLI's order: its options
+ * (`-o ConnectTimeout=30`, `-T` for no terminal), then `-l user`, `-p port`, `--` (so a host
+ * can never be read as an option), the host, and the remote command.
+ */
+export function sshArguments(destination: SshDestination): string[] {
+  const remote = destination.socketPath
+    ? ["docker", `--host=unix://${destination.socketPath}`, "system", "dial-stdio"]
+    : ["docker", "system", "dial-stdio"];
+  return [
+    "-o",
+    "ConnectTimeout=30",
+    "-T",
+    ...(destination.user === undefined ? [] : ["-l", destination.user]),
+    ...(destination.port === undefined ? [] : ["-p", destination.port]),
+    "--",
+    destination.host,
+    ...remote,
+  ];
+}

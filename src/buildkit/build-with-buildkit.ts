@@ -239,8 +239,11 @@ async function buildOnce(
   try {
     const [grpc, messages] = await Promise.all([loadGrpc(), loadMessages()]);
     attempt.signal.throwIfAborted();
-    const reader = new BuildKitStream(messages, options);
+    const reader = new BuildKitStream(messages, options, {
+      onOutputError: (error) => attempt.fail(error),
+    });
     stream = reader;
+    attempt.failOnStreamError(options.streamProgressTo);
     const services: SessionService[] = [
       healthService(messages),
       authService(grpc, messages, plan.lookup, (error) => {
@@ -280,6 +283,10 @@ async function buildOnce(
     requested.catch(() => undefined);
     const response = await requested;
     await readResponse(response, attempt, (line) => reader.handle(line));
+    // The last redraw, while a failure of the progress stream can still fail the build.
+    reader.flush();
+    attempt.checkStreams();
+    attempt.signal.throwIfAborted();
     succeeded = true;
   } catch (error) {
     if (attempt.signal.aborted) {

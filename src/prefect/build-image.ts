@@ -241,6 +241,7 @@ async function buildOnce(
   const reader = new BuildStream(options);
   let body: Readable | undefined;
   debug("build %s (attempt %d)", contextDir, attemptNumber);
+  attempt.failOnStreamError(options.streamProgressTo);
   try {
     const buildContext = await createBuildContext(contextDir, {
       dockerfile: options.dockerfile,

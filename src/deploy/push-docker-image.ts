@@ -136,6 +136,7 @@ async function push(
     ...(options.inactivityTimeoutMs === undefined
       ? {}
       : { inactivityTimeoutMs: options.inactivityTimeoutMs }),
+    login: { name: "the step's credentials", fix: "pass credentials" },
   };
   await pushReference(imageName, tag ?? undefined, pushOptions);
   for (const additional of additionalTags) {

@@ -30,6 +30,11 @@ describe("the Prefect API", () => {
     >();
   });
 
+  it("tells a refused login from other push failures", () => {
+    expectTypeOf<api.PushError["authFailure"]>().toEqualTypeOf<boolean>();
+    expectTypeOf<api.PushError["statusCode"]>().toEqualTypeOf<number | undefined>();
+  });
+
   it("gives builds and pushes the same engine operation options", () => {
     expectTypeOf<api.BuildImageOptions>().toMatchTypeOf<api.EngineOperationOptions>();
     expectTypeOf<api.PushImageOptions>().toMatchTypeOf<api.EngineOperationOptions>();

@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { type BuildSecret, InvalidArgumentError, parseImageReference } from "../index.js";
+import { UsageError } from "./usage-error.js";
 
 /**
  * `--secret id=ID,src=PATH` or `--secret id=ID,env=VAR` (also `source=`, and `type=file|env` as
@@ -24,13 +25,13 @@ export function parseSecrets(values: readonly string[], cwd: string): Record<str
     for (const part of value.split(",")) {
       const eq = part.indexOf("=");
       if (eq <= 0) {
-        throw new InvalidArgumentError(
+        throw new UsageError(
           `--secret ${shown}: a part is not KEY=VALUE; use id=ID,src=PATH or id=ID,env=VAR`,
         );
       }
       const key = part.slice(0, eq).trim().toLowerCase();
       if (!["id", "src", "source", "env", "type"].includes(key)) {
-        throw new InvalidArgumentError(
+        throw new UsageError(
           `--secret ${shown}: unknown key ${JSON.stringify(key)}; use id=ID,src=PATH or id=ID,env=VAR`,
         );
       }
@@ -38,32 +39,30 @@ export function parseSecrets(values: readonly string[], cwd: string): Record<str
     }
     const id = fields.get("id");
     if (!id) {
-      throw new InvalidArgumentError("--secret needs id=ID; use id=ID,src=PATH or id=ID,env=VAR");
+      throw new UsageError("--secret needs id=ID; use id=ID,src=PATH or id=ID,env=VAR");
     }
     const type = fields.get("type");
     if (type !== undefined && type !== "file" && type !== "env") {
-      throw new InvalidArgumentError(
+      throw new UsageError(
         `--secret ${shown}: type must be file or env, got ${JSON.stringify(type)}`,
       );
     }
     const src = fields.get("src");
     const env = fields.get("env");
     if ((src === undefined) === (env === undefined)) {
-      throw new InvalidArgumentError(`--secret ${shown} needs exactly one of src=PATH and env=VAR`);
+      throw new UsageError(`--secret ${shown} needs exactly one of src=PATH and env=VAR`);
     }
     if (Object.hasOwn(secrets, id)) {
-      throw new InvalidArgumentError(`--secret id ${JSON.stringify(id)} is given twice`);
+      throw new UsageError(`--secret id ${JSON.stringify(id)} is given twice`);
     }
     if (src !== undefined) {
       if (type === "env" || src === "") {
-        throw new InvalidArgumentError(
-          `--secret ${shown}: src must be a file path (and type file)`,
-        );
+        throw new UsageError(`--secret ${shown}: src must be a file path (and type file)`);
       }
       secrets[id] = { file: path.resolve(cwd, src) };
     } else {
       if (type === "file" || !env) {
-        throw new InvalidArgumentError(
+        throw new UsageError(
           `--secret ${shown}: env must name an environment variable (and type env)`,
         );
       }
@@ -84,17 +83,17 @@ export function parseSsh(values: readonly string[], cwd: string): Record<string,
     const id = eq === -1 ? value : value.slice(0, eq);
     const socket = eq === -1 ? undefined : value.slice(eq + 1);
     if (!/^[A-Za-z0-9_.-]+$/.test(id)) {
-      throw new InvalidArgumentError(
+      throw new UsageError(
         `--ssh ${JSON.stringify(value)}: use default, default=SOCKET or ID=SOCKET`,
       );
     }
     if (socket !== undefined && (socket === "" || socket.includes(","))) {
-      throw new InvalidArgumentError(
+      throw new UsageError(
         `--ssh ${JSON.stringify(value)}: give one agent socket path after "=" (keys are not supported)`,
       );
     }
     if (Object.hasOwn(ssh, id)) {
-      throw new InvalidArgumentError(`--ssh id ${JSON.stringify(id)} is given twice`);
+      throw new UsageError(`--ssh id ${JSON.stringify(id)} is given twice`);
     }
     ssh[id] = socket === undefined ? true : path.resolve(cwd, socket);
   }
@@ -115,7 +114,7 @@ export function parseBuildArgs(
     const key = eq === -1 ? value : value.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       // The key only: the value may be a token.
-      throw new InvalidArgumentError(
+      throw new UsageError(
         `--build-arg ${JSON.stringify(eq === -1 ? key : `${key}=…`)}: use KEY=VALUE (or KEY to take it from the environment), KEY being letters, digits and _`,
       );
     }

@@ -28,6 +28,8 @@ describe("the Prefect API", () => {
     expectTypeOf(api.generateDefaultDockerfile).returns.resolves.toMatchTypeOf<
       AsyncDisposable & { path: string }
     >();
+    expectTypeOf(api.generateDefaultDockerfile).toBeCallableWith(".", { baseImage: "python:3" });
+    expectTypeOf<api.DefaultDockerfileOptions["baseImage"]>().toEqualTypeOf<string | undefined>();
   });
 
   it("tells a refused login from other push failures", () => {

@@ -22,7 +22,10 @@ export type DockerUtilsErrorCode =
 
 /** Fields shared by the errors that describe a failure reported by the engine. */
 export interface EngineFailureDetails {
-  /** `errorDetail.code` from the engine's JSON stream, or the HTTP status of a failed request. */
+  /**
+   * `errorDetail.code` from the engine's JSON stream, or the HTTP status of a failed request, or
+   * for a registry error the engine relays as text, the status the registry answered it with.
+   */
   readonly statusCode?: number | undefined;
   /** The build step that was running when the build failed, e.g. `Step 4/4 : RUN false`. */
   readonly step?: string | undefined;
@@ -44,7 +47,11 @@ export abstract class DockerUtilsError extends Error {
 
 /** The base of the errors that carry what the engine said about a failed operation. */
 abstract class EngineFailure extends DockerUtilsError {
-  /** `errorDetail.code` or the HTTP status, when the engine gave one. */
+  /**
+   * `errorDetail.code` or the HTTP status, when the engine gave one; for a push the registry
+   * refused, the registry's status (401 for `unauthorized` and `no basic auth credentials`, 403
+   * for `denied`), which the engine relays only as text.
+   */
   readonly statusCode: number | undefined;
   /** The last lines of output before the failure (at most 50). */
   readonly logTail: readonly string[];
@@ -72,13 +79,32 @@ export class BuildError extends EngineFailure {
   }
 }
 
+/** The details of a {@link PushError}. */
+export interface PushErrorDetails extends EngineFailureDetails {
+  /** Whether the registry refused the login, or got none. @default false */
+  readonly authFailure?: boolean | undefined;
+}
+
 /**
  * Raised when pushing an image fails: tagging, the push request, or an error reported inside the
- * push's progress stream (for example a registry that refuses the connection).
+ * push's progress stream (for example a registry that refuses the connection). Every push entry
+ * point (`pushImage`, `DockerImage.push()`, the `push_docker_image` step) explains a refused login
+ * the same way: the engine's text, then the registry, where the login came from and how to fix it.
  */
 export class PushError extends EngineFailure {
   override readonly name = "PushError";
   readonly code = "ERR_DOCKER_PUSH" as const;
+  /**
+   * Whether the registry refused the login or got none (`unauthorized`, `denied`,
+   * `no basic auth credentials`), as opposed to every other failure: a login to fix, not a
+   * registry to wait for.
+   */
+  readonly authFailure: boolean;
+
+  constructor(message: string, details: PushErrorDetails = {}) {
+    super(message, details);
+    this.authFailure = details.authFailure ?? false;
+  }
 }
 
 /** Raised when the Docker engine cannot be reached at the endpoint that was tried. */

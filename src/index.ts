@@ -57,6 +57,7 @@ export {
   buildImage,
 } from "./prefect/build-image.js";
 export {
+  type DefaultDockerfileOptions,
   type GeneratedDockerfile,
   generateDefaultDockerfile,
 } from "./prefect/default-dockerfile.js";

@@ -19,6 +19,54 @@ export function show(value: unknown): string {
 }
 
 /**
+ * How a value that may be secret is shown in messages: its kind, never its content. For what
+ * may hold a password or token (secrets, build arguments, logins, environments, URLs' user info):
+ * `secrets: { tok: "S3CR3T" }` must not put `S3CR3T` into an error that ends up in a CI log.
+ */
+export function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "string":
+      return "a string";
+    case "number":
+      return "a number";
+    case "bigint":
+      return "a bigint";
+    case "boolean":
+      return "a boolean";
+    case "function":
+      return "a function";
+    case "symbol":
+      return "a symbol";
+    default:
+      return "an object";
+  }
+}
+
+/** The fields of a `--secret` entry whose values say where the secret is, not what it is. */
+const SECRET_ENTRY_FIELDS = new Set(["id", "src", "source", "env", "type"]);
+
+/**
+ * A buildx-style `--secret` entry as messages show it: the values of `id`, `src`, `env` and
+ * `type`, and `…` for anything else, which may be the secret itself (`id=tok,value=S3CR3T`, or
+ * `S3CR3T` alone).
+ */
+export function redactSecretEntry(entry: string): string {
+  return entry
+    .split(",")
+    .map((part) => {
+      const equals = part.indexOf("=");
+      const field = equals <= 0 ? "" : part.slice(0, equals).trim().toLowerCase();
+      if (field === "") return "…";
+      const value = part.slice(equals + 1);
+      return SECRET_ENTRY_FIELDS.has(field) && !value.includes("=") ? part : `${field}=…`;
+    })
+    .join(",");
+}
+
+/**
  * The options argument itself: `undefined` becomes `{}`; anything but a plain object throws, so
  * `pushImage(id, url, name, "v1")` fails instead of silently ignoring the tag.
  */
@@ -149,7 +197,10 @@ export function signalOption(name: string, value: unknown): AbortSignal | undefi
   return value;
 }
 
-/** A record of strings (build args, labels, extra hosts), or `undefined` when absent. */
+/**
+ * A record of strings (build args, labels, extra hosts), or `undefined` when absent. Messages
+ * name the key and the kind of a bad value, never the value: build arguments carry tokens.
+ */
 export function stringRecordOption(
   name: string,
   value: unknown,
@@ -157,13 +208,13 @@ export function stringRecordOption(
   if (value === undefined) return undefined;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new InvalidArgumentError(
-      `${name} must be an object of strings such as { KEY: "value" }, got ${show(value)}`,
+      `${name} must be an object of strings such as { KEY: "value" }, got ${kindOf(value)}`,
     );
   }
   for (const [key, item] of Object.entries(value)) {
     if (typeof item !== "string") {
       throw new InvalidArgumentError(
-        `${name}[${JSON.stringify(key)}] must be a string, got ${show(item)}`,
+        `${name}[${JSON.stringify(key)}] must be a string, got ${kindOf(item)}; write ${name}: { ${JSON.stringify(key)}: "..." }`,
       );
     }
   }
@@ -188,7 +239,10 @@ export function stringArrayOption(name: string, value: unknown): readonly string
   return value as readonly string[];
 }
 
-/** A plain object (not an array, not `null`), or `undefined` when absent. */
+/**
+ * A plain object (not an array, not `null`), or `undefined` when absent. A bad value is named by
+ * its kind only: objects here hold environments, logins and secrets.
+ */
 export function objectOption<T extends object>(
   name: string,
   value: unknown,
@@ -196,7 +250,7 @@ export function objectOption<T extends object>(
 ): T | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${name} must be ${example}, got ${show(value)}`);
+    throw new InvalidArgumentError(`${name} must be ${example}, got ${kindOf(value)}`);
   }
   return value as T;
 }

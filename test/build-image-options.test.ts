@@ -58,7 +58,7 @@ describe("buildImage options", () => {
     ["tag", `app@sha256:${"0".repeat(64)}`, "not a digest reference"],
     ["tag", "", 'tag must be a non-empty string, got ""'],
     ["dockerfile", 3, "dockerfile must be a non-empty string, got 3"],
-    ["buildArgs", { A: 1 }, 'buildArgs["A"] must be a string, got 1'],
+    ["buildArgs", { A: 1 }, 'buildArgs["A"] must be a string, got a number'],
     ["extraHosts", { "db,evil": "127.0.0.1" }, "extraHosts entries must map a host name"],
     ["cacheFrom", "busybox", 'cacheFrom must be an array of strings such as ["my-app:latest"]'],
     ["streamProgressTo", "stdout", "streamProgressTo must be a writable stream"],

@@ -128,8 +128,8 @@ describe("build flags", () => {
   it.each([
     ["id=a", /needs exactly one of src=PATH and env=VAR/],
     ["id=a,src=x,env=Y", /needs exactly one/],
-    ["src=x", /has no id/],
-    ["id=a,src", /"src" is not KEY=VALUE/],
+    ["src=x", /--secret needs id=ID/],
+    ["id=a,src", /--secret "id=a": a part is not KEY=VALUE/],
     ["id=a,mode=0400,src=x", /unknown key "mode"/],
     ["id=a,type=ssh,src=x", /type must be file or env/],
     ["id=a,type=env,src=x", /src must be a file path/],

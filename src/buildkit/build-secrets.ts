@@ -5,7 +5,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { InvalidArgumentError } from "../errors.js";
-import { show } from "../validate.js";
+import { kindOf, show } from "../validate.js";
 
 /** A BuildKit secret: exactly one of `value`, `file` or `env`. */
 export interface BuildKitSecret {
@@ -32,7 +32,7 @@ export function validateSecrets(
   if (secrets === undefined) return undefined;
   if (secrets === null || typeof secrets !== "object" || Array.isArray(secrets)) {
     throw new InvalidArgumentError(
-      `secrets must be an object such as { npmrc: { file: "/home/me/.npmrc" } }, got ${show(secrets)}`,
+      `secrets must be an object of secrets by ID such as { npmrc: { file: "/home/me/.npmrc" } }, got ${kindOf(secrets)}`,
     );
   }
   for (const [id, secret] of Object.entries(secrets)) {
@@ -44,7 +44,7 @@ export function validateSecrets(
     const name = `secrets[${JSON.stringify(id)}]`;
     if (secret === null || typeof secret !== "object" || Array.isArray(secret)) {
       throw new InvalidArgumentError(
-        `${name} must be { value }, { file } or { env }, got ${Array.isArray(secret) ? "an array" : typeof secret}`,
+        `${name} must be an object: { value: "..." }, { file: "<path>" } or { env: "<VARIABLE>" }, got ${kindOf(secret)}; write secrets: { ${JSON.stringify(id)}: { value: "..." } }`,
       );
     }
     const given = SOURCES.filter((source) => (secret as BuildKitSecret)[source] !== undefined);
@@ -63,14 +63,18 @@ export function validateSecrets(
     }
     const { value, file, env } = secret as BuildKitSecret;
     if (value !== undefined && typeof value !== "string" && !(value instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`${name}.value must be a string or a Uint8Array`);
+      throw new InvalidArgumentError(
+        `${name}.value must be a string or a Uint8Array, got ${kindOf(value)}`,
+      );
     }
     if (file !== undefined && (typeof file !== "string" || file === "")) {
-      throw new InvalidArgumentError(`${name}.file must be a non-empty path, got ${show(file)}`);
+      throw new InvalidArgumentError(
+        `${name}.file must be a non-empty path, got ${typeof file === "string" ? '""' : kindOf(file)}`,
+      );
     }
     if (env !== undefined && (typeof env !== "string" || env === "" || env.includes("="))) {
       throw new InvalidArgumentError(
-        `${name}.env must be the name of an environment variable, got ${show(env)}`,
+        `${name}.env must be the name of an environment variable, got ${typeof env === "string" && !env.includes("=") ? show(env) : kindOf(env)}`,
       );
     }
     const size =

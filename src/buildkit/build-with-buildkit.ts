@@ -60,6 +60,8 @@ export interface BuildKitBuildOptions extends RetryOptions, BuildQueryOptions {
   readonly ssh?: Readonly<Record<string, string | true>> | undefined;
   /** Registry credentials overriding the Docker configuration's. */
   readonly auth?: CredentialOptions["auth"] | undefined;
+  /** How long a credential helper may take, as for the classic builder. @default 30000 */
+  readonly credentialHelperTimeoutMs?: number | undefined;
   /** The environment (Docker configuration, `SSH_AUTH_SOCK`, secrets' `env`). */
   readonly env?: NodeJS.ProcessEnv | undefined;
   /** Host files and folders laid over the context (ImageBuilder's copies). */
@@ -163,19 +165,36 @@ export async function buildWithBuildKit(
   ]);
   const sharedKey = sessionSharedKey(contextDir, env);
   const credentials = new Map<string, Promise<SessionCredentials | undefined>>();
-  const lookup = (host: string) => {
+  /**
+   * The engine asks host by host while it resolves images. A credential helper gets the
+   * attempt's signal (the caller's abort, a failed attempt) and the caller's timeout, as on the
+   * classic path.
+   */
+  const lookup = (host: string, lookupSignal: AbortSignal) => {
     let found = credentials.get(host);
     if (found === undefined) {
       // As a URL, so that a host without a dot (`myregistry:5000`) is not read as an image name.
-      found = resolveRegistryAuth(`https://${host}`, { env, ...(auth ? { auth } : {}) }).then(
-        (login) => {
-          if (!login) return undefined;
-          if (login.identitytoken) return { username: "", secret: login.identitytoken };
-          if (!login.username && !login.password) return undefined;
-          return { username: login.username ?? "", secret: login.password ?? "" };
+      const looked: Promise<SessionCredentials | undefined> = resolveRegistryAuth(
+        `https://${host}`,
+        {
+          env,
+          ...(auth ? { auth } : {}),
+          signal: lookupSignal,
+          credentialHelperTimeoutMs: options.credentialHelperTimeoutMs,
         },
-      );
-      credentials.set(host, found);
+      ).then((login) => {
+        if (!login) return undefined;
+        if (login.identitytoken) return { username: "", secret: login.identitytoken };
+        if (!login.username && !login.password) return undefined;
+        return { username: login.username ?? "", secret: login.password ?? "" };
+      });
+      // The engine asks again and again after a failure: within the attempt, it gets the same
+      // answer at once; a lookup the attempt's end cut short is asked again by the next one.
+      looked.catch(() => {
+        if (lookupSignal.aborted && credentials.get(host) === looked) credentials.delete(host);
+      });
+      credentials.set(host, looked);
+      found = looked;
     }
     return found;
   };
@@ -218,7 +237,7 @@ interface BuildPlan {
   readonly dirs: ReadonlyMap<string, SyncTree>;
   readonly secrets: ReadonlyMap<string, Uint8Array>;
   readonly agents: ReadonlyMap<string, string>;
-  readonly lookup: (host: string) => Promise<SessionCredentials | undefined>;
+  readonly lookup: (host: string, signal: AbortSignal) => Promise<SessionCredentials | undefined>;
 }
 
 async function buildOnce(
@@ -239,15 +258,23 @@ async function buildOnce(
   try {
     const [grpc, messages] = await Promise.all([loadGrpc(), loadMessages()]);
     attempt.signal.throwIfAborted();
-    const reader = new BuildKitStream(messages, options);
+    const reader = new BuildKitStream(messages, options, {
+      onOutputError: (error) => attempt.fail(error),
+    });
     stream = reader;
+    attempt.failOnStreamError(options.streamProgressTo);
     const services: SessionService[] = [
       healthService(messages),
-      authService(grpc, messages, plan.lookup, (error) => {
-        if (error instanceof CredentialsError || error instanceof InvalidArgumentError) {
-          localFailure ??= error;
-        }
-      }),
+      authService(
+        grpc,
+        messages,
+        (host) => plan.lookup(host, attempt.signal),
+        (error) => {
+          if (error instanceof CredentialsError || error instanceof InvalidArgumentError) {
+            localFailure ??= error;
+          }
+        },
+      ),
       secretsService(grpc, messages, plan.secrets),
       fileSyncService(grpc, messages, plan.dirs, {
         onActivity: () => attempt.touch(),
@@ -280,6 +307,10 @@ async function buildOnce(
     requested.catch(() => undefined);
     const response = await requested;
     await readResponse(response, attempt, (line) => reader.handle(line));
+    // The last redraw, while a failure of the progress stream can still fail the build.
+    reader.flush();
+    attempt.checkStreams();
+    attempt.signal.throwIfAborted();
     succeeded = true;
   } catch (error) {
     if (attempt.signal.aborted) {

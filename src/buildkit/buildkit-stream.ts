@@ -4,6 +4,7 @@
  * @module
  */
 import { BuildError } from "../errors.js";
+import { guardedListener } from "../streams/caller-error.js";
 import {
   engineError,
   field,
@@ -29,6 +30,16 @@ export function explainBuildKitError(message: string): string {
   return message;
 }
 
+/** Options of {@link BuildKitStream}. */
+export interface BuildKitStreamOptions {
+  /**
+   * Hears at once about an error of the progress stream (its `write` threw), also when the text
+   * was written by the redraw timer, outside {@link BuildKitStream.handle}; the build must fail
+   * with it. The next `handle()` throws it too.
+   */
+  readonly onOutputError?: ((error: unknown) => void) | undefined;
+}
+
 /**
  * Reads one BuildKit build's messages. Pure apart from its outputs: recorded streams can be
  * replayed through it in tests. `streamProgressTo` receives `docker build --progress=plain` text.
@@ -40,14 +51,39 @@ export class BuildKitStream {
   readonly #printer: PlainProgress | undefined;
   /** Text lines that were not BuildKit progress (old engines, proxies), for the log tail. */
   readonly #text = new LineTail();
+  readonly #onOutputError: ((error: unknown) => void) | undefined;
+  /** What the progress stream threw; nothing is written to it after that. */
+  #outputError: { readonly error: unknown } | undefined;
   #imageId: string | undefined;
   #failed = false;
 
-  constructor(messages: Messages, outputs: ProgressOutputs = {}) {
+  constructor(
+    messages: Messages,
+    outputs: ProgressOutputs = {},
+    options: BuildKitStreamOptions = {},
+  ) {
     this.#messages = messages;
-    this.#outputs = outputs;
+    this.#outputs = {
+      streamProgressTo: outputs.streamProgressTo,
+      onProgress: guardedListener(outputs.onProgress),
+    };
+    this.#onOutputError = options.onOutputError;
     const stream = outputs.streamProgressTo;
-    this.#printer = stream ? new PlainProgress((text) => writeProgress(stream, text)) : undefined;
+    this.#printer = stream ? new PlainProgress((text) => this.#write(stream, text)) : undefined;
+  }
+
+  /**
+   * Writes progress text. The printer also writes from its redraw timer, where a throw would be
+   * an uncaught exception: the error is kept and reported instead, and the stream left alone.
+   */
+  #write(stream: NonNullable<ProgressOutputs["streamProgressTo"]>, text: string): void {
+    if (this.#outputError !== undefined) return;
+    try {
+      writeProgress(stream, text);
+    } catch (error) {
+      this.#outputError = { error };
+      this.#onOutputError?.(error);
+    }
   }
 
   /** The image ID the engine reported, if it did. */
@@ -77,6 +113,7 @@ export class BuildKitStream {
         return;
       }
       this.#printer?.update(status);
+      if (this.#outputError !== undefined) throw this.#outputError.error;
       if (onProgress) for (const event of this.#tracker.update(status)) onProgress(event);
       else this.#tracker.update(status);
       return;

@@ -4,8 +4,14 @@
  * `#N 0.412 text` (seconds since the step started), and `#N DONE 0.5s`, `#N CACHED` or
  * `#N ERROR: ...`; a step interrupted by another one's output gets `#N ...`. Like the CLI, it
  * writes at most every 100 ms, so a status that changes quickly is printed once.
+ *
+ * Unlike the CLI, which keeps every unfinished line whole, it works in linear time and bounded
+ * memory whatever the engine sends (one line of 32 MB without a newline took 32 s and 326 MiB):
+ * output is printed as it comes, piece by piece, and only the first {@link MAX_KEPT_LINE_BYTES}
+ * of a line are kept, for the error summary and for printing an interrupted line again.
  * @module
  */
+import { StringDecoder } from "node:string_decoder";
 import type { StatusResponse, TraceStatus } from "./messages.js";
 
 /** The CLI prints a sub-task's progress again after 5 % more, or after 5 s. */
@@ -13,6 +19,17 @@ const MIN_PROGRESS_DELTA = 0.05;
 const MIN_TIME_DELTA_MS = 5_000;
 /** The CLI redraws at most this often. */
 const PRINT_INTERVAL_MS = 100;
+
+/**
+ * The start of one line of a step's output (its `#N <seconds> ` prefix included), at most
+ * {@link MAX_KEPT_LINE_BYTES}, copied out of the engine's messages so that none is held.
+ */
+interface KeptLine {
+  readonly parts: Buffer[];
+  bytes: number;
+  /** Whether the line went on past what was kept. */
+  cut: boolean;
+}
 
 interface PrintedVertex {
   readonly index: number;
@@ -24,18 +41,54 @@ interface PrintedVertex {
   error: string;
   /** Whether the vertex has been seen started, and so takes part in printing. */
   visible: boolean;
-  /** Log lines not printed yet, each already prefixed with `#N <seconds> `. */
-  logs: Buffer[];
+  /** Output not printed yet, prefixes and newlines included, in order. */
+  pending: Buffer[];
+  pendingBytes: number;
+  /** Whether the last line of output is unfinished. */
   logsPartial: boolean;
-  logsOffset: number;
+  /** Printed first when the vertex is shown again after another one interrupted its line. */
+  resume: string | undefined;
+  /** Decodes the printed bytes, so that a character split between two messages stays whole. */
+  readonly decoder: StringDecoder;
   readonly statuses: TraceStatus[];
   readonly statusById: Map<string, TraceStatus>;
   readonly statusUpdates: Set<string>;
-  /** Every line of output, for the error summary at the end (bounded). */
-  readonly history: Buffer[];
+  /** The last lines of output, each cut, for the error summary at the end. */
+  readonly history: KeptLine[];
 }
 
 const MAX_HISTORY_LINES = 200;
+/** How much of one line is kept for the error summary and for printing it again. */
+export const MAX_KEPT_LINE_BYTES = 4096;
+/**
+ * A step whose output not printed yet grows past this is printed at once, without waiting for
+ * the next redraw: a flood between two redraws is never held whole.
+ */
+export const MAX_PENDING_BYTES = 1024 * 1024;
+const NEWLINE = Buffer.from("\n");
+
+/** Keeps the part of `piece` that fits in `line`, never half of a UTF-8 character. */
+function keep(line: KeptLine, piece: Uint8Array): void {
+  if (line.cut || piece.length === 0) return;
+  const room = MAX_KEPT_LINE_BYTES - line.bytes;
+  if (piece.length <= room) {
+    line.parts.push(Buffer.from(piece));
+    line.bytes += piece.length;
+    return;
+  }
+  let end = room;
+  // Back to the start of the character the limit falls in (continuation bytes are 10xxxxxx).
+  while (end > 0 && ((piece[end] as number) & 0xc0) === 0x80) end--;
+  line.parts.push(Buffer.from(piece.subarray(0, end)));
+  line.bytes += end;
+  line.cut = true;
+}
+
+/** The kept text of a line, with `…` where it was cut. */
+function keptText(line: KeptLine): string {
+  const text = Buffer.concat(line.parts).toString("utf8");
+  return line.cut ? `${text}\u2026` : text;
+}
 
 /** Formats a byte count as the CLI does (`units.Bytes` with `%.2f`): `185B`, `1.23kB`, `48.21MB`. */
 export function formatBytes(value: number): string {
@@ -98,9 +151,11 @@ export class PlainProgress {
           cached: false,
           error: "",
           visible: false,
-          logs: [],
+          pending: [],
+          pendingBytes: 0,
           logsPartial: false,
-          logsOffset: 0,
+          resume: undefined,
+          decoder: new StringDecoder("utf8"),
           statuses: [],
           statusById: new Map(),
           statusUpdates: new Set(),
@@ -145,8 +200,9 @@ export class PlainProgress {
     for (const log of status.logs) {
       const vertex = this.#vertexes.get(log.vertex);
       if (vertex === undefined) continue;
-      this.#addLog(vertex, Buffer.from(log.msg), log.timestamp);
+      this.#addLog(vertex, log.msg, log.timestamp);
       touch(vertex);
+      if (vertex.pendingBytes > MAX_PENDING_BYTES) this.#print(vertex);
     }
     const wait = this.#lastPrint + PRINT_INTERVAL_MS - this.#now();
     if (wait <= 0) this.#tick();
@@ -196,49 +252,45 @@ export class PlainProgress {
     for (const vertex of this.#startedOrder) {
       if (vertex.error === "" || vertex.error.endsWith("context canceled")) continue;
       this.#write(`------\n > ${vertex.name}:\n`);
-      for (const line of vertex.history) this.#write(`${line.toString("utf8")}\n`);
+      for (const line of vertex.history) this.#write(`${keptText(line)}\n`);
       this.#write("------\n");
     }
   }
 
-  #addLog(vertex: PrintedVertex, data: Buffer, timestamp: number | undefined): void {
-    if (data.length === 0) return;
-    let rest = data;
-    let first = true;
-    for (;;) {
-      const newline = rest.indexOf(0x0a);
-      const piece = newline === -1 ? rest : rest.subarray(0, newline);
-      if (vertex.logsPartial && vertex.logs.length > 0 && first) {
-        const last = vertex.logs.length - 1;
-        vertex.logs[last] = Buffer.concat([vertex.logs[last] as Buffer, piece]);
-        if (vertex.history.length > 0) {
-          const end = vertex.history.length - 1;
-          vertex.history[end] = Buffer.concat([vertex.history[end] as Buffer, piece]);
-        }
-      } else {
+  /** Queues one message of output: linear in its size, whatever came before. */
+  #addLog(vertex: PrintedVertex, data: Uint8Array, timestamp: number | undefined): void {
+    let start = 0;
+    while (start < data.length) {
+      const newline = data.indexOf(0x0a, start);
+      const end = newline === -1 ? data.length : newline;
+      if (!vertex.logsPartial) {
         const since =
           vertex.started !== undefined && timestamp !== undefined
             ? (timestamp - vertex.started) / 1000
             : 0;
-        const line = Buffer.concat([
-          Buffer.from(`#${vertex.index} ${logSeconds(since)} `),
-          Buffer.from(piece),
-        ]);
-        vertex.logs.push(line);
+        const prefix = Buffer.from(`#${vertex.index} ${logSeconds(since)} `);
+        this.#queue(vertex, prefix);
+        const line: KeptLine = { parts: [], bytes: 0, cut: false };
+        keep(line, prefix);
         vertex.history.push(line);
         if (vertex.history.length > MAX_HISTORY_LINES) vertex.history.shift();
-      }
-      first = false;
-      if (newline === -1) {
         vertex.logsPartial = true;
-        return;
       }
-      rest = rest.subarray(newline + 1);
-      if (rest.length === 0) {
-        vertex.logsPartial = false;
-        return;
+      if (end > start) {
+        const piece = data.subarray(start, end);
+        this.#queue(vertex, Buffer.from(piece));
+        keep(vertex.history[vertex.history.length - 1] as KeptLine, piece);
       }
+      if (newline === -1) return;
+      this.#queue(vertex, NEWLINE);
+      vertex.logsPartial = false;
+      start = newline + 1;
     }
+  }
+
+  #queue(vertex: PrintedVertex, bytes: Buffer): void {
+    vertex.pending.push(bytes);
+    vertex.pendingBytes += bytes.length;
   }
 
   #print(vertex: PrintedVertex): void {
@@ -248,8 +300,13 @@ export class PlainProgress {
     if (vertex !== this.#current) {
       const old = this.#current;
       if (old !== undefined) {
-        if (old.logsPartial) out("\n");
-        old.logsOffset = 0;
+        if (old.logsPartial) {
+          // A character cut in two by the interruption is printed as U+FFFD, as the CLI does.
+          const rest = old.decoder.end();
+          out(`${rest}\n`);
+          const line = old.history[old.history.length - 1];
+          old.resume = line === undefined ? undefined : keptText(line);
+        }
         out(`#${old.index} ...\n`);
       }
       if (this.#notFirst) out("\n");
@@ -284,28 +341,28 @@ export class PlainProgress {
       out(`#${vertex.index} ${status.id}${bytes}${time}\n`);
     }
     vertex.statusUpdates.clear();
-    vertex.logs.forEach((line, index) => {
-      out((index === 0 ? line.subarray(vertex.logsOffset) : line).toString("utf8"));
-      if (index !== vertex.logs.length - 1 || !vertex.logsPartial) out("\n");
-    });
-    if (vertex.logs.length > 0) {
-      if (vertex.logsPartial) {
-        vertex.logs = vertex.logs.slice(-1);
-        vertex.logsOffset = (vertex.logs[0] as Buffer).length;
-      } else {
-        vertex.logs = [];
-        vertex.logsOffset = 0;
-      }
+    if (vertex.resume !== undefined) {
+      // The CLI prints an interrupted line again from its start; its kept start here.
+      out(vertex.resume);
+      vertex.resume = undefined;
+    }
+    if (vertex.pendingBytes > 0) {
+      const text = vertex.decoder.write(
+        vertex.pending.length === 1 ? (vertex.pending[0] as Buffer) : Buffer.concat(vertex.pending),
+      );
+      vertex.pending = [];
+      vertex.pendingBytes = 0;
+      if (text !== "") out(text);
     }
     this.#current = vertex;
     if (vertex.completed === undefined) return;
     this.#current = undefined;
     // The 20.10 CLI ends an unfinished last line here only for errors, and prints
     // "no newline#5 DONE 0.2s" otherwise; a line of its own reads better.
-    if (vertex.logsPartial) out("\n");
+    const rest = vertex.decoder.end();
+    if (vertex.logsPartial) out(`${rest}\n`);
+    else if (rest !== "") out(rest);
     vertex.logsPartial = false;
-    vertex.logs = [];
-    vertex.logsOffset = 0;
     if (vertex.error !== "") {
       if (vertex.error.endsWith("context canceled")) out(`#${vertex.index} CANCELED\n`);
       else out(`#${vertex.index} ERROR: ${vertex.error}\n`);

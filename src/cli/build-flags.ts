@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { type BuildSecret, InvalidArgumentError, parseImageReference } from "../index.js";
+import { UsageError } from "./usage-error.js";
 
 /**
  * `--secret id=ID,src=PATH` or `--secret id=ID,env=VAR` (also `source=`, and `type=file|env` as
@@ -13,55 +14,56 @@ import { type BuildSecret, InvalidArgumentError, parseImageReference } from "../
 export function parseSecrets(values: readonly string[], cwd: string): Record<string, BuildSecret> {
   const secrets: Record<string, BuildSecret> = {};
   for (const value of values) {
+    // Named by its id, never shown whole: it may hold the secret itself (`--secret S3CR3T`,
+    // `--secret id=x,value=S3CR3T`).
+    const idPart = value.split(",").find((part) => /^\s*id\s*=/i.test(part));
+    const shown =
+      idPart === undefined
+        ? "(no id)"
+        : JSON.stringify(`id=${idPart.slice(idPart.indexOf("=") + 1).trim()}`);
     const fields = new Map<string, string>();
     for (const part of value.split(",")) {
       const eq = part.indexOf("=");
       if (eq <= 0) {
-        throw new InvalidArgumentError(
-          `--secret ${JSON.stringify(value)}: ${JSON.stringify(part)} is not KEY=VALUE; use id=ID,src=PATH or id=ID,env=VAR`,
+        throw new UsageError(
+          `--secret ${shown}: a part is not KEY=VALUE; use id=ID,src=PATH or id=ID,env=VAR`,
         );
       }
       const key = part.slice(0, eq).trim().toLowerCase();
       if (!["id", "src", "source", "env", "type"].includes(key)) {
-        throw new InvalidArgumentError(
-          `--secret ${JSON.stringify(value)}: unknown key ${JSON.stringify(key)}; use id=ID,src=PATH or id=ID,env=VAR`,
+        throw new UsageError(
+          `--secret ${shown}: unknown key ${JSON.stringify(key)}; use id=ID,src=PATH or id=ID,env=VAR`,
         );
       }
       fields.set(key === "source" ? "src" : key, part.slice(eq + 1));
     }
     const id = fields.get("id");
     if (!id) {
-      throw new InvalidArgumentError(
-        `--secret ${JSON.stringify(value)} has no id; use id=ID,src=PATH or id=ID,env=VAR`,
-      );
+      throw new UsageError("--secret needs id=ID; use id=ID,src=PATH or id=ID,env=VAR");
     }
     const type = fields.get("type");
     if (type !== undefined && type !== "file" && type !== "env") {
-      throw new InvalidArgumentError(
-        `--secret ${JSON.stringify(value)}: type must be file or env, got ${JSON.stringify(type)}`,
+      throw new UsageError(
+        `--secret ${shown}: type must be file or env, got ${JSON.stringify(type)}`,
       );
     }
     const src = fields.get("src");
     const env = fields.get("env");
     if ((src === undefined) === (env === undefined)) {
-      throw new InvalidArgumentError(
-        `--secret ${JSON.stringify(value)} needs exactly one of src=PATH and env=VAR`,
-      );
+      throw new UsageError(`--secret ${shown} needs exactly one of src=PATH and env=VAR`);
     }
     if (Object.hasOwn(secrets, id)) {
-      throw new InvalidArgumentError(`--secret id ${JSON.stringify(id)} is given twice`);
+      throw new UsageError(`--secret id ${JSON.stringify(id)} is given twice`);
     }
     if (src !== undefined) {
       if (type === "env" || src === "") {
-        throw new InvalidArgumentError(
-          `--secret ${JSON.stringify(value)}: src must be a file path (and type file)`,
-        );
+        throw new UsageError(`--secret ${shown}: src must be a file path (and type file)`);
       }
       secrets[id] = { file: path.resolve(cwd, src) };
     } else {
       if (type === "file" || !env) {
-        throw new InvalidArgumentError(
-          `--secret ${JSON.stringify(value)}: env must name an environment variable (and type env)`,
+        throw new UsageError(
+          `--secret ${shown}: env must name an environment variable (and type env)`,
         );
       }
       secrets[id] = { env };
@@ -81,17 +83,17 @@ export function parseSsh(values: readonly string[], cwd: string): Record<string,
     const id = eq === -1 ? value : value.slice(0, eq);
     const socket = eq === -1 ? undefined : value.slice(eq + 1);
     if (!/^[A-Za-z0-9_.-]+$/.test(id)) {
-      throw new InvalidArgumentError(
+      throw new UsageError(
         `--ssh ${JSON.stringify(value)}: use default, default=SOCKET or ID=SOCKET`,
       );
     }
     if (socket !== undefined && (socket === "" || socket.includes(","))) {
-      throw new InvalidArgumentError(
+      throw new UsageError(
         `--ssh ${JSON.stringify(value)}: give one agent socket path after "=" (keys are not supported)`,
       );
     }
     if (Object.hasOwn(ssh, id)) {
-      throw new InvalidArgumentError(`--ssh id ${JSON.stringify(id)} is given twice`);
+      throw new UsageError(`--ssh id ${JSON.stringify(id)} is given twice`);
     }
     ssh[id] = socket === undefined ? true : path.resolve(cwd, socket);
   }
@@ -111,8 +113,9 @@ export function parseBuildArgs(
     const eq = value.indexOf("=");
     const key = eq === -1 ? value : value.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new InvalidArgumentError(
-        `--build-arg ${JSON.stringify(value)}: use KEY=VALUE (or KEY to take it from the environment), KEY being letters, digits and _`,
+      // The key only: the value may be a token.
+      throw new UsageError(
+        `--build-arg ${JSON.stringify(eq === -1 ? key : `${key}=…`)}: use KEY=VALUE (or KEY to take it from the environment), KEY being letters, digits and _`,
       );
     }
     if (eq !== -1) args[key] = value.slice(eq + 1);

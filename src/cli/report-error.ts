@@ -11,10 +11,15 @@ export interface ErrorOutput {
   write(text: string): unknown;
 }
 
-/** The lines describing `error`: message, then the failing step and the log tail when known. */
-export function describeError(error: unknown): string[] {
+/**
+ * The lines describing `error`: message (`message` instead of its own, e.g. in the command line's
+ * words), then the failing step and the log tail when known.
+ */
+export function describeError(
+  error: unknown,
+  message = error instanceof Error ? error.message : String(error),
+): string[] {
   const lines: string[] = [];
-  const message = error instanceof Error ? error.message : String(error);
   lines.push(`ERROR: ${message}`);
   const details = error as Partial<DockerUtilsError> & {
     step?: unknown;
@@ -39,7 +44,8 @@ export function reportError(
   output: ErrorOutput,
   error: unknown,
   red: (text: string) => string,
+  message?: string,
 ): void {
-  const [first, ...rest] = describeError(error);
+  const [first, ...rest] = describeError(error, message);
   output.write(`${red(first ?? "ERROR")}\n${rest.map((line) => `${line}\n`).join("")}`);
 }

@@ -117,18 +117,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           }
           return;
         }
-        if ((error as { code?: unknown })?.code === "ERR_DOCKER_INVALID_ARGUMENT") {
-          command.error(`error: ${(error as Error).message}`, {
+        const [{ describeError, reportError }, { inFlagWords }, { UsageError }] = await Promise.all(
+          [import("./report-error.js"), import("./flag-words.js"), import("./usage-error.js")],
+        );
+        // The library's messages name its options; here they name the flags that set them.
+        const message = inFlagWords(
+          command.name(),
+          error instanceof Error ? error.message : String(error),
+        );
+        if (error instanceof UsageError) {
+          // A flag that does not parse, or flags that need each other: the usage says how.
+          command.error(`error: ${message}`, {
             exitCode: USAGE_EXIT_CODE,
             code: "prefect-dockerutils.usage",
           });
         }
-        exitCode = FAILURE_EXIT_CODE;
-        const { describeError, reportError } = await import("./report-error.js");
+        const invalid = (error as { code?: unknown })?.code === "ERR_DOCKER_INVALID_ARGUMENT";
+        // A value that parses but is wrong (a reference, a path, a variable that is not set):
+        // invalid input, exit 2, but the usage would not help.
+        exitCode = invalid ? USAGE_EXIT_CODE : FAILURE_EXIT_CODE;
         if (progress === "json") {
-          io.stderr.write(`${JSON.stringify({ type: "error", lines: describeError(error) })}\n`);
+          io.stderr.write(
+            `${JSON.stringify({ type: "error", lines: describeError(error, message) })}\n`,
+          );
+        } else if (invalid) {
+          io.stderr.write(`${red(color)(`error: ${message}`)}\n`);
         } else {
-          reportError(io.stderr, error, red(color));
+          reportError(io.stderr, error, red(color), message);
         }
       }
     };
@@ -182,6 +197,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       "--push <registry-url>",
       "push the image after building, named after the first -t, and print the pushed reference",
     )
+    .option(
+      "--base-image <image>",
+      "with -f auto: the image the generated Dockerfile starts FROM (default: Prefect's)",
+    )
     .option("-q, --quiet", "print only the image ID (and the pushed reference with --push)")
     .addOption(progressOption())
     .addHelpText(
@@ -190,6 +209,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 Examples:
   $ prefect-dockerutils build -t my-flows:dev .
   $ prefect-dockerutils build -f auto --push http://localhost:5000 -t team/flows:1 ./flows
+  $ prefect-dockerutils build -f auto --base-image python:3.12-slim -t team/flows:2 ./flows
   $ prefect-dockerutils build --builder buildkit --secret id=token,env=TOKEN --network host .`,
     )
     .action(run(async () => (await import("./commands/build-command.js")).buildCommand as Action));
@@ -220,6 +240,7 @@ Example:
       "Print the Dockerfile Prefect would generate for a folder (nothing is written anywhere).",
     )
     .argument("[dir]", "the folder the Dockerfile is for", ".")
+    .option("--base-image <image>", "the image it starts FROM (default: Prefect's)")
     .action(
       run(
         async () => (await import("./commands/dockerfile-command.js")).dockerfileCommand as Action,

@@ -213,7 +213,14 @@ async function build(
   await tagImage(imageId, imageName, additionalTags, { env, docker: options.docker, signal });
   if (mapped.push) {
     for (const pushed of [tag, ...additionalTags]) {
-      await pushReference(imageName, pushed, { ...runtime(options), streamProgressTo: output });
+      await pushReference(imageName, pushed, {
+        ...runtime(options),
+        streamProgressTo: output,
+        login: {
+          name: "options.auth",
+          fix: "push with the push_docker_image step and its credentials",
+        },
+      });
     }
   }
   return {

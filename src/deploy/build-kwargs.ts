@@ -10,6 +10,8 @@ import type { Builder, BuildImageOptions, BuildSecret } from "../prefect/build-i
 import {
   booleanOption,
   integerOption,
+  kindOf,
+  redactSecretEntry,
   show,
   stringOption,
   stringRecordOption,
@@ -44,8 +46,9 @@ const record = (key: string, value: unknown) => stringRecordOption(key, value);
 function stringList(key: string, value: unknown): string[] {
   const items = typeof value === "string" ? [value] : value;
   if (!Array.isArray(items) || items.some((item) => typeof item !== "string" || item === "")) {
+    // The kind only: this is also the list of secrets.
     throw new InvalidArgumentError(
-      `${key} must be a string or a list of non-empty strings, got ${show(value)}`,
+      `${key} must be a string or a list of non-empty strings, got ${kindOf(value)}`,
     );
   }
   return items as string[];
@@ -69,7 +72,7 @@ function extraHosts(key: string, value: unknown): Record<string, string> {
 function cacheFrom(key: string, value: unknown): string[] {
   return stringList(key, value).map((entry) => {
     if (!entry.includes("=")) return entry;
-    const fields = csvFields(key, entry);
+    const fields = csvFields(key, entry, show(entry));
     const type = fields.get("type") ?? "registry";
     const ref = fields.get("ref");
     if (type !== "registry" || ref === undefined || fields.size > (fields.has("type") ? 2 : 1)) {
@@ -81,13 +84,16 @@ function cacheFrom(key: string, value: unknown): string[] {
   });
 }
 
-/** `a=b,c=d` as buildx parses `--secret` and `--cache-from` values. */
-function csvFields(key: string, entry: string): Map<string, string> {
+/**
+ * `a=b,c=d` as buildx parses `--secret` and `--cache-from` values. `shown` is how the entry
+ * appears in messages.
+ */
+function csvFields(key: string, entry: string, shown: string): Map<string, string> {
   const fields = new Map<string, string>();
   for (const part of entry.split(",")) {
     const equals = part.indexOf("=");
     if (equals <= 0) {
-      throw new InvalidArgumentError(`${key} entry ${show(entry)} must be key=value pairs`);
+      throw new InvalidArgumentError(`${key} entry ${shown} must be key=value pairs`);
     }
     fields.set(part.slice(0, equals).trim().toLowerCase(), part.slice(equals + 1));
   }
@@ -98,7 +104,8 @@ function csvFields(key: string, entry: string): Map<string, string> {
 function secrets(key: string, value: unknown): Record<string, BuildSecret> {
   const result: Record<string, BuildSecret> = {};
   for (const entry of stringList(key, value)) {
-    const fields = csvFields(key, entry);
+    const shown = JSON.stringify(redactSecretEntry(entry));
+    const fields = csvFields(key, entry, shown);
     const id = fields.get("id");
     const file = fields.get("src") ?? fields.get("source");
     const env = fields.get("env");
@@ -107,12 +114,12 @@ function secrets(key: string, value: unknown): Record<string, BuildSecret> {
     const unknown = [...fields.keys()].find((field) => !known.has(field));
     if (!id || unknown !== undefined || (file === undefined) === (env === undefined)) {
       throw new InvalidArgumentError(
-        `${key} entry ${show(entry)} must be "id=<id>,src=<file>" or "id=<id>,env=<variable>"`,
+        `${key} entry ${shown} must be "id=<id>,src=<file>" or "id=<id>,env=<variable>"`,
       );
     }
     if (type !== undefined && type !== (file === undefined ? "env" : "file")) {
       throw new InvalidArgumentError(
-        `${key} entry ${show(entry)} has type=${type}, which does not match its ${file === undefined ? "env" : "src"}`,
+        `${key} entry ${shown} has type=${JSON.stringify(type)}, which does not match its ${file === undefined ? "env" : "src"}`,
       );
     }
     result[id] = file === undefined ? { env: env as string } : { file };

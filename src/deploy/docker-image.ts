@@ -250,7 +250,7 @@ export class DockerImage {
 
   #pushNow(signal: AbortSignal | undefined): Promise<PushedReference> {
     const { env, docker, auth, onProgress, retries, retryDelayMs, retryJitter } = this.buildOptions;
-    const { inactivityTimeoutMs } = this.buildOptions;
+    const { inactivityTimeoutMs, credentialHelperTimeoutMs } = this.buildOptions;
     const chosenSignal = signal ?? this.buildOptions.signal;
     return pushReference(this.name, this.tag, {
       ...(this.streamProgressTo ? { streamProgressTo: this.streamProgressTo } : {}),
@@ -263,6 +263,8 @@ export class DockerImage {
       retryDelayMs,
       retryJitter,
       inactivityTimeoutMs,
+      credentialHelperTimeoutMs,
+      login: { name: "DockerImage's auth", fix: "pass auth to DockerImage" },
     });
   }
 }

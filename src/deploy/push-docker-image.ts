@@ -4,7 +4,7 @@
  */
 import { DOCKER_HUB_KEY, type RegistryAuth } from "../engine/credentials.js";
 import { InvalidArgumentError } from "../errors.js";
-import { booleanOption, show, stringOption } from "../validate.js";
+import { booleanOption, kindOf, stringOption } from "../validate.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { runCachedStep, type StepSettings } from "./cached-step.js";
 import {
@@ -136,6 +136,7 @@ async function push(
     ...(options.inactivityTimeoutMs === undefined
       ? {}
       : { inactivityTimeoutMs: options.inactivityTimeoutMs }),
+    login: { name: "the step's credentials", fix: "pass credentials" },
   };
   await pushReference(imageName, tag ?? undefined, pushOptions);
   for (const additional of additionalTags) {
@@ -154,7 +155,7 @@ function credentialsAuth(credentials: unknown): Readonly<Record<string, Registry
   if (credentials === undefined || credentials === null) return undefined;
   if (typeof credentials !== "object" || Array.isArray(credentials)) {
     throw new InvalidArgumentError(
-      `credentials must be a mapping with username, password and registry_url, got ${show(credentials)}`,
+      `credentials must be a mapping with username, password and registry_url, got ${kindOf(credentials)}`,
     );
   }
   const fields = credentials as Record<string, unknown>;

@@ -7,9 +7,12 @@
 import type { Writable } from "node:stream";
 import { createDebug } from "../debug-logger.js";
 import type { DockerodeClient } from "../engine/client-endpoint.js";
-import { type CredentialOptions, registryAuthHeader } from "../engine/credentials.js";
+import { type CredentialOptions, lookupRegistryAuth } from "../engine/credentials.js";
 import { openEngine } from "../engine/engine-connection.js";
+import { encodeRegistryHeader } from "../engine/registry-header.js";
 import { pushAttempt } from "../prefect/push-attempt.js";
+import { explainPushError } from "../prefect/push-errors.js";
+import { registryOfImage } from "../reference/image-reference.js";
 import type { ProgressListener } from "../streams/progress.js";
 import { type RetryOptions, withRetries } from "../streams/retry.js";
 import { validateReference } from "./deploy-image-name.js";
@@ -28,6 +31,14 @@ export interface PushReferenceOptions extends RetryOptions {
   readonly inactivityTimeoutMs?: number | undefined;
   /** Credentials overriding the Docker configuration, for this push only. */
   readonly auth?: CredentialOptions["auth"] | undefined;
+  /** How long a credential helper may take. @default 30000 */
+  readonly credentialHelperTimeoutMs?: number | undefined;
+  /**
+   * How the entry point's caller gives `auth`, for the message of a refused login: its name
+   * (`the step's credentials`) and the fix (`pass credentials`).
+   * @default { name: "options.auth", fix: "pass options.auth" }
+   */
+  readonly login?: { readonly name: string; readonly fix: string } | undefined;
   /** The environment to find the engine and the Docker configuration in. */
   readonly env?: NodeJS.ProcessEnv | undefined;
   /** The engine client. */
@@ -48,7 +59,8 @@ export interface PushedReference {
  * Pushes `repository:tag` as it is tagged in the engine, with the credentials the Docker
  * configuration (or `auth`) has for its registry; the engine is never logged in. Without a tag,
  * every local tag of the repository is pushed, as the Engine API (and so docker-py) does.
- * Transient failures are retried as `pushImage` retries them.
+ * Transient failures are retried as `pushImage` retries them; a refused login is explained as
+ * `pushImage` explains it.
  *
  * @throws InvalidArgumentError for a reference the docker CLI would not accept.
  * @throws PushError for every failure the engine or registry reports.
@@ -64,10 +76,14 @@ export async function pushReference(
   signal?.throwIfAborted();
   const engine = openEngine({ docker: options.docker, env });
   await engine.ping(signal ? { signal } : {});
-  const authHeader = await registryAuthHeader(reference, {
+  const credentials = await lookupRegistryAuth(reference, {
     ...(env ? { env } : {}),
     ...(auth ? { auth } : {}),
+    ...(signal ? { signal } : {}),
+    credentialHelperTimeoutMs: options.credentialHelperTimeoutMs,
   });
+  const authHeader = encodeRegistryHeader(credentials.auth ?? {});
+  const login = options.login ?? { name: "options.auth", fix: "pass options.auth" };
   const pushed = await withRetries(
     (attempt) => pushAttempt(engine, repository, tag, authHeader, options, attempt),
     {
@@ -78,6 +94,13 @@ export async function pushReference(
         onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error });
       },
     },
-  );
+  ).catch((error: unknown) => {
+    throw explainPushError(error, {
+      host: registryOfImage(reference),
+      // The lookup names logins given in code "options.auth"; this caller's are named otherwise.
+      origin: credentials.origin.replace(/^options\.auth/, login.name),
+      fix: login.fix,
+    });
+  });
   return { reference, ...pushed };
 }

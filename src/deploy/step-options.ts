@@ -13,6 +13,7 @@ import type { RetryOptions } from "../streams/retry.js";
 import {
   functionOption,
   integerOption,
+  kindOf,
   numberOption,
   optionsObject,
   show,
@@ -78,7 +79,7 @@ export function normalizeStepOptions<T extends StepOptions>(
     );
   }
   if (env !== undefined && (env === null || typeof env !== "object")) {
-    throw new InvalidArgumentError(`env must be an object such as process.env, got ${show(env)}`);
+    throw new InvalidArgumentError(`env must be an object such as process.env, got ${kindOf(env)}`);
   }
   functionOption("onProgress", checked.onProgress);
   functionOption("now", checked.now);

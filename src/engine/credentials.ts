@@ -10,7 +10,7 @@
 import { createDebug } from "../debug-logger.js";
 import { DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS, MAX_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
-import { integerOption, optionsObject, show, signalOption } from "../validate.js";
+import { integerOption, kindOf, optionsObject, signalOption } from "../validate.js";
 import {
   credentialHelperGet,
   credentialHelperList,
@@ -82,7 +82,7 @@ function lookupOf(options: CredentialOptions | undefined): Lookup {
   const given = optionsObject("the credential options", options);
   const env = given.env ?? process.env;
   if (env === null || typeof env !== "object") {
-    throw new InvalidArgumentError(`env must be an object such as process.env, got ${show(env)}`);
+    throw new InvalidArgumentError(`env must be an object such as process.env, got ${kindOf(env)}`);
   }
   const signal = signalOption("signal", given.signal);
   const timeoutMs = integerOption(

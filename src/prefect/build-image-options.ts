@@ -3,6 +3,7 @@
  * {@link buildImage} and `ImageBuilder.build()`, before any I/O.
  * @module
  */
+import { validateSecrets } from "../buildkit/build-secrets.js";
 import { DEFAULT_DOCKERFILE, MIN_BUILD_MEMORY_BYTES } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
 import { registryOfImage } from "../reference/image-reference.js";
@@ -161,37 +162,8 @@ function extraHostsOption(value: unknown): Readonly<Record<string, string>> | un
 }
 
 function secretsOption(value: unknown): Readonly<Record<string, BuildSecret>> {
-  const secrets = objectOption<Record<string, unknown>>(
-    "secrets",
-    value,
-    'an object of secrets by id such as { npmrc: { file: "~/.npmrc" } }',
-  );
-  for (const [id, secret] of Object.entries(secrets ?? {})) {
-    const label = `secrets[${JSON.stringify(id)}]`;
-    if (id === "") throw new InvalidArgumentError("secrets ids must not be empty");
-    if (secret === null || typeof secret !== "object" || Array.isArray(secret)) {
-      throw new InvalidArgumentError(
-        `${label} must be { value }, { file } or { env }, got ${show(secret)}`,
-      );
-    }
-    const sources = (["value", "file", "env"] as const).filter(
-      (key) => (secret as BuildSecret)[key] !== undefined,
-    );
-    if (sources.length !== 1) {
-      throw new InvalidArgumentError(
-        `${label} must have exactly one of value, file or env, got ${sources.length === 0 ? "none" : sources.join(" and ")}`,
-      );
-    }
-    const { value: content, file, env } = secret as BuildSecret;
-    if (content !== undefined && typeof content !== "string" && !(content instanceof Uint8Array)) {
-      throw new InvalidArgumentError(
-        `${label}.value must be a string or a Uint8Array, got ${show(content)}`,
-      );
-    }
-    if (file !== undefined) stringOption(`${label}.file`, file);
-    if (env !== undefined) stringOption(`${label}.env`, env);
-  }
-  return (secrets ?? {}) as Readonly<Record<string, BuildSecret>>;
+  // One check for both builders, the one BuildKit runs: it names IDs and shapes, never values.
+  return (validateSecrets(value) ?? {}) as Readonly<Record<string, BuildSecret>>;
 }
 
 function sshOption(value: unknown): Readonly<Record<string, string | true>> {

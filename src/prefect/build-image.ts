@@ -39,9 +39,10 @@ export type Builder = "classic" | "buildkit";
 /** Options of {@link buildImage}. */
 export interface BuildImageOptions extends EngineOperationOptions {
   /**
-   * The builder: the classic one, or BuildKit spoken through the Engine API (secrets, SSH
-   * forwarding, cache mounts, incremental context transfer).
-   * `"buildkit"` is not available yet and rejects with an {@link InvalidArgumentError}.
+   * The builder: the classic one, or BuildKit spoken through the Engine API with a session this
+   * library serves (secrets, SSH forwarding, cache mounts, private base images, incremental context
+   * transfer). Options BuildKit cannot honour (`squash`, `memory`, several platforms at once)
+   * reject with an {@link InvalidArgumentError}.
    * @default "buildkit" when the environment has `DOCKER_BUILDKIT=1`, else "classic" (Prefect's)
    */
   readonly builder?: Builder;
@@ -241,6 +242,7 @@ async function buildOnce(
   const reader = new BuildStream(options);
   let body: Readable | undefined;
   debug("build %s (attempt %d)", contextDir, attemptNumber);
+  attempt.failOnStreamError(options.streamProgressTo);
   try {
     const buildContext = await createBuildContext(contextDir, {
       dockerfile: options.dockerfile,

@@ -5,9 +5,20 @@
 import { lstat, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { BuildContextError, InvalidArgumentError } from "../errors.js";
-import { controlCharacter, show } from "../validate.js";
+import { parseImageReference } from "../reference/image-reference.js";
+import { controlCharacter, optionsObject, show } from "../validate.js";
 import { copyInstruction } from "./dockerfile.js";
 import { resolvePrefectImageName } from "./prefect-image.js";
+
+/** Options of {@link generateDefaultDockerfile}. */
+export interface DefaultDockerfileOptions {
+  /**
+   * The image the Dockerfile starts `FROM`, e.g. `python:3.12-slim` with Prefect installed (the
+   * deployment steps' `baseImage`).
+   * @default resolvePrefectImageName(): Prefect's image for the local Python
+   */
+  readonly baseImage?: string;
+}
 
 /** A Dockerfile written by {@link generateDefaultDockerfile}; disposing it removes the file. */
 export interface GeneratedDockerfile extends AsyncDisposable {
@@ -38,22 +49,28 @@ const FAILED = "Failed to generate Dockerfile.";
  * Refuses (rejects) when `context` already has a Dockerfile: it is never overwritten.
  *
  * @param context - The folder to write the Dockerfile into. @default process.cwd()
+ * @param options - `baseImage` replaces Prefect's image in the `FROM` line.
  * @throws InvalidArgumentError when `context` is not an existing folder, already has a
- *   Dockerfile, or its name holds control characters; BuildContextError when the Dockerfile
- *   cannot be written. Every message starts with Prefect's `Failed to generate Dockerfile.`
+ *   Dockerfile, or its name holds control characters, or `baseImage` is not an image reference;
+ *   BuildContextError when the Dockerfile cannot be written. Every message starts with Prefect's
+ *   `Failed to generate Dockerfile.`
  * @example
  * ```ts
  * await using dockerfile = await generateDefaultDockerfile("./my-flows");
  * const imageId = await buildImage("./my-flows");
  * ```
  */
-export async function generateDefaultDockerfile(context?: string): Promise<GeneratedDockerfile> {
+export async function generateDefaultDockerfile(
+  context?: string,
+  options: DefaultDockerfileOptions = {},
+): Promise<GeneratedDockerfile> {
   const directory = normalizeContext(context);
+  const baseImage = baseImageOption(optionsObject("options", options).baseImage);
   const dirName = path.basename(directory);
   await checkFolder(directory);
 
   // Runs `python3` once (asynchronously) to learn its version, as Prefect reads its own.
-  const lines = [`FROM ${await resolvePrefectImageName()}`];
+  const lines = [`FROM ${baseImage ?? (await resolvePrefectImageName())}`];
   const target = `/opt/prefect/${dirName}/`;
   if (await exists(path.join(directory, "requirements.txt"))) {
     lines.push(copyInstruction("requirements.txt", `${target}requirements.txt`));
@@ -93,6 +110,21 @@ export async function generateDefaultDockerfile(context?: string): Promise<Gener
       });
     },
   };
+}
+
+/** `baseImage`, an image reference: nothing else may follow `FROM` on its line. */
+function baseImageOption(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    if (typeof value !== "string") throw new TypeError("not a string");
+    parseImageReference(value);
+  } catch (cause) {
+    throw new InvalidArgumentError(
+      `${FAILED} baseImage must be an image reference such as "python:3.12-slim", got ${show(value)}`,
+      { cause },
+    );
+  }
+  return value;
 }
 
 /** The `context` argument, checked and resolved before anything is read. */

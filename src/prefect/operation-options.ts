@@ -36,11 +36,16 @@ export interface EngineOperationOptions extends RetryOptions {
   /**
    * Receives the engine's output as text as it arrives, as Prefect writes it (a build's output,
    * one line per status message of a push), e.g. `process.stdout`. Nothing at all is written
-   * anywhere when it is absent.
+   * anywhere when it is absent. A `write` that throws, or an `error` the stream emits while the
+   * operation runs, rejects the operation with that error (never retried).
    * @default undefined
    */
   readonly streamProgressTo?: Writable;
-  /** Receives typed progress events. @default undefined */
+  /**
+   * Receives typed progress events. An exception it throws rejects the operation with that error
+   * (never retried).
+   * @default undefined
+   */
   readonly onProgress?: ProgressListener;
   /**
    * Cancels the operation: its requests and streams are destroyed and it rejects with the

@@ -10,6 +10,7 @@ import type { EngineConnection } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { EngineHttpError, PushError } from "../errors.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
+import { isCallerError } from "../streams/caller-error.js";
 import type { ProgressListener } from "../streams/progress.js";
 import { PushStream } from "../streams/push-stream.js";
 
@@ -53,6 +54,7 @@ export async function pushAttempt(
     tag: tag ?? "",
   });
   debug("push %s:%s (attempt %d)", repository, tag ?? "*", attemptNumber);
+  attempt.failOnStreamError(options.streamProgressTo);
   try {
     const response = await engine.request({
       method: "POST",
@@ -64,7 +66,7 @@ export async function pushAttempt(
     await readResponse(response, attempt, (line) => reader.handle(line));
   } catch (error) {
     if (attempt.signal.aborted) throw attempt.reason;
-    if (error instanceof PushError) throw error;
+    if (error instanceof PushError || isCallerError(error)) throw error;
     throw new PushError(engineErrorText(error), {
       statusCode: engineStatusOf(error),
       logTail: reader.logTail,

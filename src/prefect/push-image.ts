@@ -177,7 +177,7 @@ export async function pushImageDetailed(
         },
       },
     ).catch((error: unknown) => {
-      throw explainPushError(error, host, credentials.origin);
+      throw explainPushError(error, { host, origin: credentials.origin, fix: "pass options.auth" });
     });
     return { reference, tag, ...pushed, warnings };
   } finally {

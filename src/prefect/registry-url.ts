@@ -32,10 +32,15 @@ export interface RegistryUrl {
 
 /**
  * `url` with any user info replaced by `***`, for messages: `http://alice:pw@host` becomes
- * `http://***@host`.
+ * `http://***@host`, and so does a URL without its scheme (`alice:pw@host`, which reads as the
+ * scheme `alice:`). Everything up to the last `@` goes, wherever it is: a password may hold `/`,
+ * `?` or `#`, and showing too little beats showing a password.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1***@");
+  const at = url.lastIndexOf("@");
+  if (at === -1) return url;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url.slice(0, at))?.[0] ?? "";
+  return `${scheme}***${url.slice(at)}`;
 }
 
 /** How a caller's URL is shown: redacted, JSON-quoted, at most 200 characters. */
@@ -66,16 +71,20 @@ export function parseRegistryUrl(registryUrl: string): RegistryUrl {
       `registryUrl ${shown} holds spaces or control characters, or is too long; pass a URL such as "http://localhost:5000"`,
     );
   }
+  // Before anything reads a host out of it: with a password holding "/" (or no scheme), the
+  // host read would be part of the password. No registry URL has any other use for "@".
+  if (registryUrl.includes("@")) {
+    const host = registryUrl.slice(registryUrl.lastIndexOf("@") + 1).split(/[/?#]/)[0] ?? "";
+    const scheme = /^(https?):\/\//i.exec(registryUrl)?.[1]?.toLowerCase() ?? "http";
+    throw new InvalidArgumentError(
+      `registryUrl ${shown} holds a user name or password, which would become part of the image reference; write ${JSON.stringify(`${scheme}://${host}`)} and pass the login as options.auth ({ username, password }) or with \`docker login\``,
+    );
+  }
   const netloc = urlNetloc(registryUrl);
   if (!netloc) {
     const looksLikeHost = /^[A-Za-z0-9.[\]:-]+(\/.*)?$/.test(registryUrl);
     throw new InvalidArgumentError(
       `registryUrl ${shown} has no scheme, so it names no host (Prefect reads it with Python's urlsplit, which needs "scheme://"); ${looksLikeHost ? `write ${JSON.stringify(`http://${redactUrl(registryUrl)}`)} (or https://)` : 'pass a URL such as "http://localhost:5000" or "https://registry.example.com"'}`,
-    );
-  }
-  if (netloc.includes("@")) {
-    throw new InvalidArgumentError(
-      `registryUrl ${shown} holds a user name or password, which would become part of the image reference; remove it and pass the login as options.auth ({ username, password }) or with \`docker login\``,
     );
   }
   const scheme = (SCHEME.exec(registryUrl)?.[0] ?? "").slice(0, -1).toLowerCase();

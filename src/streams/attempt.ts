@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { InactivityTimeoutError } from "../errors.js";
+import { callerError } from "./caller-error.js";
 import { type JsonLine, readJsonLines } from "./json-lines.js";
 
 /**
@@ -17,6 +18,10 @@ export class Attempt implements Disposable {
   readonly #timeoutMs: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #onOuterAbort = () => this.#controller.abort(this.#outer?.reason);
+  readonly #watched: {
+    readonly stream: NodeJS.EventEmitter;
+    readonly onError: (error: unknown) => void;
+  }[] = [];
 
   constructor(outer: AbortSignal | undefined, inactivityTimeoutMs: number | undefined) {
     this.#outer = outer;
@@ -49,6 +54,29 @@ export class Attempt implements Disposable {
     if (!this.#controller.signal.aborted) this.#controller.abort(reason);
   }
 
+  /**
+   * Fails the attempt with the error the caller's `stream` (a `streamProgressTo`) emits while the
+   * attempt runs: the operation rejects with it instead of the process dying of an unhandled
+   * `error` event.
+   */
+  failOnStreamError(stream: NodeJS.EventEmitter | undefined): void {
+    if (stream === undefined || typeof stream.on !== "function") return;
+    const onError = (error: unknown) => this.fail(callerError(error));
+    stream.once("error", onError);
+    this.#watched.push({ stream, onError });
+  }
+
+  /**
+   * Fails the attempt when a watched stream failed without saying so yet: Node records a failed
+   * write at once (`errored`) but emits `error` a tick later, possibly after the operation ended.
+   */
+  checkStreams(): void {
+    for (const { stream } of this.#watched) {
+      const errored = (stream as { errored?: unknown }).errored;
+      if (errored !== null && errored !== undefined) this.fail(callerError(errored));
+    }
+  }
+
   /** The error to reject with once the signal fired: the caller's reason when the caller aborted. */
   get reason(): unknown {
     return this.#outer?.aborted ? this.#outer.reason : this.#controller.signal.reason;
@@ -57,6 +85,12 @@ export class Attempt implements Disposable {
   [Symbol.dispose](): void {
     clearTimeout(this.#timer);
     this.#outer?.removeEventListener("abort", this.#onOuterAbort);
+    for (const { stream, onError } of this.#watched) {
+      // A stream that failed keeps the listener until its `error` comes (it comes once, a tick
+      // after the failure): the attempt already failed with it, and it must not kill the process.
+      const errored = (stream as { errored?: unknown }).errored;
+      if (errored === null || errored === undefined) stream.off("error", onError);
+    }
   }
 }
 
@@ -81,5 +115,6 @@ export async function readResponse(
   } finally {
     attempt.signal.removeEventListener("abort", onAbort);
   }
+  attempt.checkStreams();
   if (attempt.signal.aborted) throw attempt.reason;
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import { BuildError } from "../errors.js";
+import { guardedListener } from "./caller-error.js";
 import {
   engineError,
   field,
@@ -31,7 +32,10 @@ export class BuildStream {
   #imageId: string | undefined;
 
   constructor(outputs: ProgressOutputs = {}) {
-    this.#outputs = outputs;
+    this.#outputs = {
+      streamProgressTo: outputs.streamProgressTo,
+      onProgress: guardedListener(outputs.onProgress),
+    };
   }
 
   /** The image ID the engine reported, if it did. */

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Writable } from "node:stream";
+import { callerError } from "./caller-error.js";
 import { type EngineMessage, field, objectField } from "./json-lines.js";
 
 /** A build step started, e.g. `Step 2/4 : RUN echo hi`. */
@@ -151,7 +152,10 @@ export type ProgressEvent =
   | VertexStatusEvent
   | ContextSyncEvent;
 
-/** A callback receiving typed progress events. Exceptions it throws fail the operation. */
+/**
+ * A callback receiving typed progress events. An exception it throws fails the operation with
+ * that very error, never retried.
+ */
 export type ProgressListener = (event: ProgressEvent) => void;
 
 /** Where a stream reader sends what it reads: the text, and typed events. */
@@ -197,8 +201,14 @@ export function layerStatusEvent(
 /**
  * Writes text to a progress stream the way Prefect's Python code writes to `stream_progress_to`.
  * Python's `TextIO.write` never waits for the reader, so neither does this: backpressure on a
- * progress stream must not stall a build.
+ * progress stream must not stall a build. What `write` throws is rethrown as the caller's error
+ * (see `caller-error.ts`): it fails the operation as it is.
  */
 export function writeProgress(stream: Writable | undefined, text: string): void {
-  if (stream && !stream.destroyed && !stream.writableEnded) stream.write(text);
+  if (!stream || stream.destroyed || stream.writableEnded) return;
+  try {
+    stream.write(text);
+  } catch (error) {
+    throw callerError(error);
+  }
 }

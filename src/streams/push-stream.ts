@@ -3,6 +3,7 @@
  * @module
  */
 import { PushError } from "../errors.js";
+import { guardedListener } from "./caller-error.js";
 import {
   engineError,
   field,
@@ -30,7 +31,7 @@ export class PushStream {
   #digest: { digest: string; size: number | undefined } | undefined;
 
   constructor(outputs: PushStreamOutputs) {
-    this.#outputs = outputs;
+    this.#outputs = { ...outputs, onProgress: guardedListener(outputs.onProgress) };
   }
 
   /** The digest and manifest size the registry confirmed, if it did. */

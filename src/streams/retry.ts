@@ -3,6 +3,7 @@
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { isCallerError } from "./caller-error.js";
 
 /** How failures are retried. Prefect's defaults: 3 retries after 2, 4 and 8 seconds. */
 export interface RetryOptions {
@@ -200,6 +201,7 @@ export function retryDelay(
 /**
  * Runs `attempt` until it succeeds, fails with a permanent error, or runs out of retries.
  * `onRetry` hears about each retry before its delay. Aborting the signal ends the wait at once.
+ * An error of the caller's callbacks (`caller-error.ts`) is never retried.
  */
 export async function withRetries<T>(
   attempt: (attemptNumber: number) => Promise<T>,
@@ -220,7 +222,10 @@ export async function withRetries<T>(
     try {
       return await attempt(number);
     } catch (error) {
-      if (signal?.aborted || number >= maxAttempts || !isTransient(error)) throw error;
+      // The caller's own callbacks failed: another attempt would only call them again.
+      if (signal?.aborted || isCallerError(error) || number >= maxAttempts || !isTransient(error)) {
+        throw error;
+      }
       const delayMs = retryDelay(number, options);
       onRetry?.({ attempt: number, maxAttempts, delayMs, error: error as Error });
       await sleep(delayMs, undefined, signal ? { signal } : undefined).catch(() => {

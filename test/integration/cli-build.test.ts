@@ -214,12 +214,12 @@ describe("prefect-dockerutils build (classic builder)", () => {
     await until("the RUN to be killed", () => probe.closed(), 30_000);
   });
 
-  it("refuses -f auto as a usage error where a Dockerfile exists, and leaves it as it was", async () => {
+  it("refuses -f auto where a Dockerfile exists (exit 2, a bad value: no usage), and leaves it as it was", async () => {
     const context = await helloContext();
     const result = await runBin(["build", "-f", "auto", context]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("Dockerfile already exists");
-    expect(result.stderr).toContain("Usage: prefect-dockerutils build");
+    expect(result.stderr).not.toContain("Usage:");
     expect(await filesIn(context)).toEqual(["Dockerfile", "hello.txt"]);
   });
 

@@ -1,7 +1,7 @@
 // The published package: built, packed with npm, installed into an empty project, and run with
 // npx, as a user gets it.
 import { execFile } from "node:child_process";
-import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -11,49 +11,63 @@ import { contexts, docker, uniqueTag } from "./support.js";
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
+/** What {@link packAndInstall} made: npm pack's report and the consumer project. */
+interface Installed {
+  readonly info: { filename: string; files: { path: string }[] };
+  readonly project: string;
+}
+
+/**
+ * Builds the package, packs it with npm and installs the tarball into an empty project, as a
+ * user gets it. Its folder is removed when the test that calls it finishes.
+ */
+async function packAndInstall(): Promise<Installed> {
+  const work = await emptyDir("pdu-cli-package-");
+  const pkg = path.join(work, "pkg");
+  await mkdir(pkg);
+  await run(process.execPath, [
+    path.join(ROOT, "node_modules/typescript/bin/tsc"),
+    "-p",
+    path.join(ROOT, "tsconfig.build.json"),
+    "--outDir",
+    path.join(pkg, "dist"),
+  ]);
+  for (const file of ["package.json", "LICENSE", "README.md"]) {
+    await cp(path.join(ROOT, file), path.join(pkg, file));
+  }
+  const { stdout: packed } = await run("npm", ["pack", "--json", "--pack-destination", work], {
+    cwd: pkg,
+  });
+  const [info] = JSON.parse(packed) as [Installed["info"]];
+  const project = path.join(work, "project");
+  await mkdir(project);
+  await writeFile(
+    path.join(project, "package.json"),
+    '{ "name": "user-project", "private": true }\n',
+  );
+  await run(
+    "npm",
+    [
+      "install",
+      "--prefer-offline",
+      "--ignore-scripts",
+      "--no-audit",
+      "--no-fund",
+      path.join(work, info.filename),
+    ],
+    { cwd: project },
+  );
+  return { info, project };
+}
+
 describe("the prefect-dockerutils package", () => {
   it("installs a prefect-dockerutils bin that npx runs and builds with, without dockerode, with the LICENSE", async () => {
-    const work = await emptyDir("pdu-cli-package-");
-    const pkg = path.join(work, "pkg");
-    await mkdir(pkg);
-    await run(process.execPath, [
-      path.join(ROOT, "node_modules/typescript/bin/tsc"),
-      "-p",
-      path.join(ROOT, "tsconfig.build.json"),
-      "--outDir",
-      path.join(pkg, "dist"),
-    ]);
-    for (const file of ["package.json", "LICENSE", "README.md"]) {
-      await cp(path.join(ROOT, file), path.join(pkg, file));
-    }
-    const { stdout: packed } = await run("npm", ["pack", "--json", "--pack-destination", work], {
-      cwd: pkg,
-    });
-    const [info] = JSON.parse(packed) as [{ filename: string; files: { path: string }[] }];
+    const { info, project } = await packAndInstall();
     const files = info.files.map((file) => file.path);
     expect(files).toContain("LICENSE");
     expect(files).toContain("dist/cli/main.js");
     expect(files).toContain("dist/index.js");
     expect(files.some((file) => file.startsWith("src/") || file.startsWith("test/"))).toBe(false);
-
-    const project = path.join(work, "project");
-    await mkdir(project);
-    await writeFile(
-      path.join(project, "package.json"),
-      '{ "name": "user-project", "private": true }\n',
-    );
-    await run(
-      "npm",
-      [
-        "install",
-        "--prefer-offline",
-        "--ignore-scripts",
-        "--no-audit",
-        "--no-fund",
-        path.join(work, info.filename),
-      ],
-      { cwd: project },
-    );
     const installed = path.join(project, "node_modules/prefect-dockerutils");
     // A plain install: dockerode is an optional peer dependency, not installed.
     await expect(
@@ -104,5 +118,56 @@ describe("the prefect-dockerutils package", () => {
     const imageId = built.stdout.trim();
     expect((await docker.getImage(first).inspect()).Id).toBe(imageId);
     expect((await docker.getImage(second).inspect()).Id).toBe(imageId);
+  }, 300_000);
+
+  it("ships source maps that resolve: every source is inlined or in the package, and stack traces show TypeScript", async () => {
+    const { project } = await packAndInstall();
+    const installed = path.join(project, "node_modules/prefect-dockerutils");
+    const maps = (await readdir(installed, { recursive: true }))
+      .map(String)
+      .filter((file) => file.endsWith(".map"));
+    expect(maps).toContain("dist/index.js.map");
+    const unresolved: string[] = [];
+    for (const file of maps) {
+      const map = JSON.parse(await readFile(path.join(installed, file), "utf8")) as {
+        sources: string[];
+        sourceRoot?: string;
+        sourcesContent?: (string | null)[];
+      };
+      for (const [index, source] of map.sources.entries()) {
+        if (typeof map.sourcesContent?.[index] === "string") continue;
+        const target = path.resolve(
+          path.dirname(path.join(installed, file)),
+          map.sourceRoot ?? "",
+          source,
+        );
+        if (!(await stat(target).catch(() => undefined))?.isFile()) {
+          unresolved.push(`${file} -> ${source}`);
+        }
+      }
+    }
+    expect(unresolved).toEqual([]);
+
+    // An error from the installed package, its stack mapped by Node to the TypeScript it came
+    // from: the line the trace names is the throw, found in the map's own copy of the source.
+    const { stdout } = await run(
+      process.execPath,
+      [
+        "--enable-source-maps",
+        "--input-type=module",
+        "-e",
+        `import { parseImageReference } from "prefect-dockerutils";
+try { parseImageReference("Nope"); } catch (error) { console.log(error.stack); }`,
+      ],
+      { cwd: project },
+    );
+    const frame = /\(?(\S*?src\/([\w/-]+\.ts)):(\d+):\d+\)?/.exec(stdout);
+    expect(frame, stdout).not.toBeNull();
+    const [, , source, line] = frame as unknown as [string, string, string, string];
+    const map = JSON.parse(
+      await readFile(path.join(installed, "dist", source.replace(/\.ts$/, ".js.map")), "utf8"),
+    ) as { sources: string[]; sourcesContent: string[] };
+    const text = map.sourcesContent[map.sources.findIndex((s) => s.endsWith(source))];
+    expect(text?.split("\n")[Number(line) - 1]).toMatch(/throw|Error\(/);
   }, 300_000);
 });

@@ -44,6 +44,9 @@ beforeAll(async () => {
       "false",
       "--sourceMap",
       "false",
+      // The build config inlines sources into its maps, which needs sourceMap.
+      "--inlineSources",
+      "false",
     ],
     { cwd: repository },
   );

@@ -29,6 +29,13 @@ describe("the Prefect API", () => {
     expectTypeOf(api.generateDefaultDockerfile).returns.resolves.toMatchTypeOf<
       AsyncDisposable & { path: string }
     >();
+    expectTypeOf(api.generateDefaultDockerfile).toBeCallableWith(".", { baseImage: "python:3" });
+    expectTypeOf<api.DefaultDockerfileOptions["baseImage"]>().toEqualTypeOf<string | undefined>();
+  });
+
+  it("tells a refused login from other push failures", () => {
+    expectTypeOf<api.PushError["authFailure"]>().toEqualTypeOf<boolean>();
+    expectTypeOf<api.PushError["statusCode"]>().toEqualTypeOf<number | undefined>();
   });
 
   it("gives builds and pushes the same engine operation options", () => {

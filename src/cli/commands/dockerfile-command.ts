@@ -9,13 +9,23 @@ import path from "node:path";
 import { generateDefaultDockerfile, InvalidArgumentError } from "../../index.js";
 import type { CommandContext } from "../run-cli.js";
 
+/** The flags of `dockerfile`. */
+export interface DockerfileFlags {
+  readonly baseImage?: string;
+}
+
 /**
- * Prints the Dockerfile `generateDefaultDockerfile` would write into `dir`, without writing
+ * Prints the Dockerfile `generateDefaultDockerfile` would write into `dir` (what `build -f auto`
+ * builds, `--base-image` included), without writing
  * into `dir`: the library writes it into a stand-in folder of the same name (with a
  * `requirements.txt` when `dir` has one, the only other thing it looks at) in a temporary folder,
  * which is removed again whatever happens.
  */
-export async function dockerfileCommand(context: CommandContext, dir: string): Promise<void> {
+export async function dockerfileCommand(
+  context: CommandContext,
+  dir: string,
+  flags: DockerfileFlags = {},
+): Promise<void> {
   const { io } = context;
   const directory = path.resolve(io.cwd, dir);
   const info = await stat(directory).catch(() => undefined);
@@ -35,7 +45,10 @@ export async function dockerfileCommand(context: CommandContext, dir: string): P
     }
     let text: string;
     {
-      await using generated = await generateDefaultDockerfile(standIn);
+      await using generated = await generateDefaultDockerfile(
+        standIn,
+        flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
+      );
       text = await readFile(generated.path, "utf8");
     }
     io.stdout.write(text);

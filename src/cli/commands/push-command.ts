@@ -2,15 +2,36 @@
  * `prefect-dockerutils push IMAGE REGISTRY_URL NAME [--tag TAG]`.
  * @module
  */
-import { pushImageDetailed } from "../../index.js";
+import { pushImage, pushImageDetailed } from "../../index.js";
 import type { ProgressRenderer } from "../progress/renderer.js";
 import type { CommandContext } from "../run-cli.js";
+import { checkOptions } from "./check-options.js";
 import { withRenderer } from "./with-renderer.js";
 
 /** The flags of `push`. */
 export interface PushFlags {
   readonly tag?: string;
   readonly quiet?: boolean;
+}
+
+/** Any image ID: the push arguments are checked before the image to push exists. */
+const SOME_IMAGE_ID = `sha256:${"0".repeat(64)}`;
+
+/**
+ * Checks what a push will be given (the registry URL, the name and the tag), before any engine
+ * work: `build --push` checks it before building. Rejects with the library's
+ * `InvalidArgumentError`; nothing is read or sent.
+ */
+export function checkPushArguments(
+  registryUrl: string,
+  name: string,
+  tag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  image = SOME_IMAGE_ID,
+): Promise<void> {
+  return checkOptions((signal) =>
+    pushImage(image, registryUrl, name, { ...(tag !== undefined ? { tag } : {}), env, signal }),
+  );
 }
 
 /**
@@ -25,6 +46,8 @@ export async function pushCommand(
   flags: PushFlags,
 ): Promise<void> {
   const { io, signal } = context;
+  // Before anything shows the URL: one with a login in it is refused without being shown.
+  await checkPushArguments(registryUrl, name, flags.tag, io.env, image);
   await withRenderer(context, flags.quiet, async (renderer) => {
     renderer.start(
       "push",

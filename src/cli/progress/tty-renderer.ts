@@ -334,7 +334,8 @@ export class TtyRenderer implements ProgressRenderer {
       this.#c.bold(`${spinner} ${verb} ${seconds(this.#now() - this.#started)}${this.#counts()}`),
     );
     // Never taller than the terminal: rows that scrolled off the top cannot be redrawn.
-    const rows = Math.max(2, (this.#target.rows ?? 24) - 1);
+    // A terminal that reports 0 rows (some CI pseudo-terminals) has the usual 24.
+    const rows = Math.max(2, (this.#target.rows || 24) - 1);
     return lines.length > rows ? lines.slice(lines.length - rows) : lines;
   }
 
@@ -347,7 +348,8 @@ export class TtyRenderer implements ProgressRenderer {
   }
 
   #width(): number {
-    return Math.max(20, (this.#target.columns ?? 80) - 1);
+    // A terminal that reports 0 columns (some CI pseudo-terminals, `stty cols 0`) has the usual 80.
+    return Math.max(20, (this.#target.columns || 80) - 1);
   }
 
   /** Cuts text meant for one line to the terminal width less `reserve` columns. */

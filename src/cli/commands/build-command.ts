@@ -12,8 +12,8 @@ import {
   buildImage,
   generateDefaultDockerfile,
   InvalidArgumentError,
-  tagImage,
   parseImageReference,
+  tagImage,
 } from "../../index.js";
 import { parseBuildArgs, parseSecrets, parseSsh, parseTags } from "../build-flags.js";
 import { shortId } from "../format.js";

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import * as dockerode from "../src/dockerode.js";
 import * as api from "../src/index.js";
 import * as steps from "../src/steps.js";
 import * as testing from "../src/testing.js";
@@ -27,7 +28,7 @@ const OUTSIDE = new Set([
 /** Every name the package exports, and the methods of the classes among them. */
 function exportedNames(): Set<string> {
   const names = new Set<string>();
-  for (const module of [api, steps, testing] as Record<string, unknown>[]) {
+  for (const module of [api, steps, testing, dockerode] as Record<string, unknown>[]) {
     for (const [name, value] of Object.entries(module)) {
       names.add(name);
       if (typeof value === "function" && value.prototype) {

@@ -4,6 +4,7 @@
  * @module
  */
 import { BuildError } from "../errors.js";
+import { withBaseImage } from "../streams/base-image-failure.js";
 import {
   engineError,
   field,
@@ -119,7 +120,7 @@ export class BuildKitStream {
       this.#printer?.summary();
     }
     const failure = this.#tracker.failure;
-    return new BuildError(explainBuildKitError(message), {
+    return new BuildError(withBaseImage(failure?.step, explainBuildKitError(message)), {
       ...details,
       step: failure?.step,
       logTail: failure?.logTail ?? this.#text.lines(),

@@ -34,6 +34,7 @@ export {
   BuildContextError,
   BuildError,
   CredentialsError,
+  DockerfileNotFoundError,
   DockerUtilsError,
   type DockerUtilsErrorCode,
   EngineHttpError,

@@ -16,6 +16,7 @@ describe("the public API", () => {
         "DOCKER_HUB_KEY",
         "DockerImage",
         "DockerUtilsError",
+        "DockerfileNotFoundError",
         "EngineHttpError",
         "EngineUnreachableError",
         "IMAGE_LABELS",

@@ -120,9 +120,10 @@ function validate(dir: unknown, options: BuildContextOptions): void {
  *
  * Nothing is read until the stream is; destroy it if you do not consume it.
  * @param dir The context directory.
- * @throws InvalidArgumentError for bad arguments; BuildContextError when `dir`, the Dockerfile,
- *   an overlay or the ignore file cannot be used (missing, unreadable, not a regular file, a
- *   symlink out of the context, too big, invalid patterns), before anything is sent.
+ * @throws InvalidArgumentError for bad arguments; DockerfileNotFoundError (a `BuildError`) when
+ *   the Dockerfile does not exist; BuildContextError when `dir`, the Dockerfile, an overlay or
+ *   the ignore file cannot be used (unreadable, not a regular file, a symlink out of the context,
+ *   too big, invalid patterns), before anything is sent.
  * @example
  * const { stream, dockerfile } = await createBuildContext("./app", { dockerfile: "Dockerfile" });
  * await docker.buildImage(stream, { t: "app:latest", dockerfile });

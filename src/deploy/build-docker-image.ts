@@ -202,7 +202,7 @@ async function build(
       );
       const lines = await autoDockerfileLines(context, { baseImage: options.baseImage });
       if (persist) {
-        await persistDockerfile(path.resolve(context, outputPath), lines);
+        await persistDockerfile(context, outputPath, lines);
         writeProgress(
           output,
           `Persisting auto-generated Dockerfile to ${outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,

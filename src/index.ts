@@ -58,6 +58,7 @@ export { toRunCommand } from "./prefect/dockerfile.js";
 export {
   ImageBuilder,
   type ImageBuilderBuildOptions,
+  type ImageBuilderCopyOptions,
   type ImageBuilderOptions,
 } from "./prefect/image-builder.js";
 export {

@@ -11,6 +11,7 @@ import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BuildContextOverlay } from "../context/build-context.js";
 import { locateDockerfile } from "../context/dockerfile-location.js";
+import { overlayTree } from "../context/overlay-tree.js";
 import { createDebug } from "../debug-logger.js";
 import { type BuildQueryOptions, buildQuery } from "../engine/build-query.js";
 import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
@@ -157,6 +158,10 @@ export async function buildWithBuildKit(
   // context is read through a link (the engine would print its first line in its error).
   const dockerfilePath = locateDockerfile(nodeFs, context, contextDir, options.dockerfile).real;
   const dockerfileDir = path.dirname(dockerfilePath);
+  // The overlays are checked now, as the classic builder checks them before it sends anything:
+  // a missing source, an unreadable .dockerignore or an excluded nested copy fails here, not
+  // halfway through the engine's first sync.
+  overlayTree(nodeFs, options.overlays ?? []);
   const dirs = new Map<string, SyncTree>([
     ["context", { root: contextDir, overlays: options.overlays ?? [] }],
     ["dockerfile", { root: dockerfileDir }],

@@ -38,8 +38,9 @@ export interface BuildContextOptions {
   readonly dockerfile?: string;
   /**
    * Host files and folders added to the context as if they were in it. They win over real files
-   * at the same path, later overlays win over earlier ones, and `.dockerignore` does not apply to
-   * them. A `hostPath` that is a symlink is sent as that symlink.
+   * at the same path, later overlays win over earlier ones, and the context's `.dockerignore`
+   * does not apply to them (a folder's own does, with `applyDockerignore`). A `hostPath` that is
+   * a symlink is sent as that symlink.
    * @default []
    */
   readonly overlays?: readonly BuildContextOverlay[];
@@ -104,7 +105,7 @@ function validate(dir: unknown, options: BuildContextOptions): void {
  * - `.dockerignore` (or `<Dockerfile>.dockerignore` next to the Dockerfile, which then takes
  *   precedence) is applied with moby's semantics, matched in linear time; excluded folders are
  *   not even read unless an exception could re-include something below them. It applies to the
- *   files of `dir` only, not to `overlays`.
+ *   files of `dir` only, not to `overlays`, to which their own folder's applies when they ask.
  * - The Dockerfile and `.dockerignore` are always sent, even when ignored: the engine needs the
  *   Dockerfile and removes both from what `COPY` sees when `.dockerignore` excludes them.
  * - Entries keep their exact permission bits (no umask), mtimes and empty folders; symlinks are

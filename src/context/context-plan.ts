@@ -10,8 +10,9 @@ import path from "node:path";
 import { BuildContextError } from "../errors.js";
 import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
 import { readControlFile } from "./control-file.js";
-import { dockerfileNotFound, isInside, locateDockerfile } from "./dockerfile-location.js";
+import { dockerfileNotFound, locateDockerfile } from "./dockerfile-location.js";
 import { PatternMatcher, parseDockerignore } from "./dockerignore.js";
+import { readIgnoreFile } from "./ignore-file.js";
 import { type BuildContextOverlay, type ContextFile, overlayTree } from "./overlay-tree.js";
 
 /** What {@link planContext} decided. */
@@ -60,59 +61,6 @@ function resolveDockerfile(
     ignoreFile,
     ignoreRoots: [root, path.dirname(real)],
     outside: { content, source: real },
-  };
-}
-
-interface IgnoreFile {
-  readonly text: string;
-  /** Whether `.dockerignore` is a symlink (its target's text is used, never sent). */
-  readonly link: boolean;
-  readonly mode: number;
-  readonly mtime: number;
-}
-
-/**
- * Reads a `.dockerignore`. A symlink is followed only to a regular file inside `roots` (the
- * context, or the folder of a Dockerfile from outside it), so no pattern comes from elsewhere;
- * a dangling link means no patterns, as for the Docker CLI.
- */
-function readIgnoreFile(
-  fs: BuildContextFs,
-  file: string,
-  roots: readonly string[],
-): IgnoreFile | undefined {
-  let stats: ReturnType<BuildContextFs["lstatSync"]>;
-  try {
-    stats = fs.lstatSync(file);
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw new BuildContextError(`cannot read ${file}: ${describe(error)}`, file, { cause: error });
-  }
-  let target = file;
-  const link = stats.isSymbolicLink();
-  if (link) {
-    try {
-      target = fs.realpathSync(file);
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw new BuildContextError(`cannot resolve the symlink ${file}: ${describe(error)}`, file, {
-        cause: error,
-      });
-    }
-    if (!roots.some((root) => target === root || isInside(path.relative(root, target)))) {
-      throw new BuildContextError(
-        `${file} is a symlink to ${target}, outside the build context; patterns are read only from inside it: make ${path.basename(file)} a regular file`,
-        file,
-      );
-    }
-  }
-  const content = readControlFile(fs, target, ".dockerignore");
-  if (content === undefined) return undefined;
-  return {
-    text: content.toString("utf8"),
-    link,
-    mode: stats.mode & 0o7777,
-    mtime: Math.floor(stats.mtimeMs / 1000),
   };
 }
 

@@ -32,6 +32,12 @@ describe("the Prefect API", () => {
     expectTypeOf<api.ContextSyncEvent["type"]>().toEqualTypeOf<"context-sync">();
     expectTypeOf<api.PushError["code"]>().toEqualTypeOf<"ERR_DOCKER_PUSH">();
     expectTypeOf(new api.ImageBuilder("busybox")).toMatchTypeOf<AsyncDisposable>();
+    expectTypeOf(new api.ImageBuilder("busybox").copy).parameters.toEqualTypeOf<
+      [string, string, api.ImageBuilderCopyOptions?]
+    >();
+    expectTypeOf<api.ImageBuilderCopyOptions>().toEqualTypeOf<{
+      readonly applyDockerignore?: boolean;
+    }>();
     expectTypeOf(api.generateDefaultDockerfile).returns.resolves.toMatchTypeOf<
       AsyncDisposable & { path: string }
     >();

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { BuildContextError } from "../errors.js";
-import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import { type BuildContextFs, describe } from "./context-fs.js";
 import { readControlFile } from "./control-file.js";
 import { dockerfileNotFound, locateDockerfile } from "./dockerfile-location.js";
 import { PatternMatcher, parseDockerignore } from "./dockerignore.js";

@@ -228,7 +228,9 @@ function refuseExcludedNested(node: OverlayNode, rel: string, scopes: readonly I
       }
     }
     const own =
-      child.excludes === undefined ? [] : [{ matcher: child.excludes, prefix: childRel, node: child }];
+      child.excludes === undefined
+        ? []
+        : [{ matcher: child.excludes, prefix: childRel, node: child }];
     refuseExcludedNested(child, childRel, [...scopes, ...own]);
   }
 }

@@ -14,8 +14,8 @@ export interface PushFlags {
 }
 
 /**
- * Pushes `image` as Prefect's `push_image` does (tag, push, remove the tag) and prints the
- * pushed reference, `<registry host>/<name>:<tag>`.
+ * Pushes `image` as Prefect's `push_image` does (tag, push, remove the tag, here only when the
+ * image keeps another name) and prints the pushed reference, `<registry host>/<name>:<tag>`.
  */
 export async function pushCommand(
   context: CommandContext,

@@ -41,7 +41,8 @@ export class StepCache<T> {
    * Each caller waits with its own `signal`: aborting it rejects that caller with the signal's
    * reason and no other. `work` gets the run's own signal, which aborts (with the last caller's
    * reason) only when every caller of the run has aborted, since then nobody wants its result;
-   * the cancelled run is forgotten at once, so a later caller starts a new one.
+   * the cancelled run is forgotten at once, so a later caller starts a new one, and the last
+   * caller's rejection comes once the run has wound down (its cleanup done).
    */
   run(
     key: string,
@@ -93,12 +94,18 @@ export class StepCache<T> {
     shared.waiters++;
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
-        reject(signal.reason);
         shared.waiters--;
-        if (shared.waiters > 0 || shared.settled) return;
-        // Nobody waits for this run any more: stop it, and let the next caller start afresh.
+        if (shared.waiters > 0 || shared.settled) {
+          reject(signal.reason);
+          return;
+        }
+        // Nobody waits for this run any more: stop it, and let the next caller start afresh. The
+        // last caller's rejection waits for the run to wind down, so that what it cleans up
+        // (a temporary Dockerfile, a registry tag) is gone when the caller hears of it.
         if (this.#runs.get(key) === shared) this.#runs.delete(key);
         shared.controller.abort(signal.reason);
+        const done = () => reject(signal.reason);
+        shared.result.then(done, done);
       };
       signal.addEventListener("abort", onAbort, { once: true });
       shared.result.then(
@@ -108,7 +115,8 @@ export class StepCache<T> {
         },
         (error: unknown) => {
           signal.removeEventListener("abort", onAbort);
-          reject(error);
+          // After this caller's abort, its own reason (settled already, so this is a no-op).
+          reject(signal.aborted ? signal.reason : error);
         },
       );
     });

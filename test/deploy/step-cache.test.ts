@@ -63,6 +63,27 @@ describe("StepCache", () => {
     await expect(third).resolves.toBe(8);
   });
 
+  it("rejects the last caller once the cancelled run has cleaned up, with that caller's reason", async () => {
+    const cache = new StepCache<number>("test");
+    let cleaned = false;
+    const work = (signal: AbortSignal) =>
+      new Promise<number>((_resolve, reject) => {
+        signal.addEventListener("abort", () => {
+          // Cleanup takes a moment, as removing a temporary Dockerfile does.
+          setTimeout(() => {
+            cleaned = true;
+            reject(new Error("the build was cancelled"));
+          }, 50);
+        });
+      });
+    const controller = new AbortController();
+    const waiting = cache.run("k", false, work, controller.signal);
+    const reason = new Error("stop");
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    expect(cleaned).toBe(true);
+  });
+
   it("keeps the run going while a caller without a signal waits", async () => {
     const cache = new StepCache<number>("test");
     const { runs, work, finish } = controllableWork();

@@ -20,11 +20,22 @@
  *
  * Wall time, user + system CPU and max RSS come from `/usr/bin/time`. Needs the engine and
  * busybox:latest from `scripts/test-services.sh`, and `/usr/bin/time` (Debian package `time`).
+ *
+ * Afterwards it removes its images (by their label) and the BuildKit build cache entries of its
+ * RUN steps: the trivial Dockerfile's RUN names this run (`pdu-bench-<id>`), and BuildKit
+ * describes a RUN's entry by its command, so the entries whose description holds that name are
+ * this run's and no one else's; each is pruned by its ID. The entries of the context workloads
+ * ("local source for context", "fileop target") carry BuildKit's fixed descriptions, with no
+ * path, session or label of the build that made them: on an engine that others use at the same
+ * time they cannot be told apart from theirs, so they are left to BuildKit's own garbage
+ * collection rather than pruned with a broad filter that would take another build's cache.
  * @module
  */
 import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { option, type Sample, timed } from "./timed.js";
@@ -124,6 +135,8 @@ async function main(): Promise<void> {
   const { library, child } = compile();
 
   const scratch = await mkdtemp(path.join(os.tmpdir(), "pdu-bench-buildkit-"));
+  // Names this run in the build cache entry of the trivial RUN (see the module doc).
+  const trivialRun = `RUN echo pdu-bench-${randomUUID()} $BUST`;
   const cleanup = () => rm(scratch, { recursive: true, force: true });
   process.once("SIGINT", () => {
     void cleanup().finally(() => process.exit(130));
@@ -164,7 +177,7 @@ async function main(): Promise<void> {
     process.stderr.write(`making workloads in ${scratch} (scale ${scale})…\n`);
     const trivial = path.join(scratch, "trivial");
     await mkdir(trivial);
-    await writeFile(path.join(trivial, "Dockerfile"), "FROM busybox\nARG BUST\nRUN echo $BUST\n");
+    await writeFile(path.join(trivial, "Dockerfile"), `FROM busybox\nARG BUST\n${trivialRun}\n`);
     const wanted = new Set<string>();
     if (only.has("small-20k") || only.has("small-20k-rebuild")) wanted.add("small-20k");
     if (only.has("big-1g") || only.has("big-1g-rebuild")) wanted.add("big-1g");
@@ -252,7 +265,49 @@ async function main(): Promise<void> {
         // Already gone.
       }
     }
+    await pruneOwnCache(trivialRun.slice("RUN ".length));
     await cleanup();
+  }
+}
+
+/**
+ * Prunes the build cache entries whose description holds `command` (BuildKit describes a RUN's
+ * entry as `mount / from exec /bin/sh -c <command>`), one by one by ID: Docker 20.10's BuildKit
+ * matches no description filter when it prunes, and an ID filter is a regular expression, hence
+ * anchored.
+ */
+async function pruneOwnCache(command: string): Promise<void> {
+  const df = await new Promise<string>((resolve, reject) => {
+    const request = http.get(
+      { socketPath: "/var/run/docker.sock", path: "/system/df", timeout: 60_000 },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        response.on("end", () => resolve(body));
+        response.on("error", reject);
+      },
+    );
+    request.on("timeout", () => request.destroy(new Error("GET /system/df timed out")));
+    request.on("error", reject);
+  }).catch((error: Error) => {
+    process.stderr.write(`build cache not pruned: ${error.message}\n`);
+    return "{}";
+  });
+  const entries =
+    (JSON.parse(df) as { BuildCache?: { ID: string; Description: string }[] | null }).BuildCache ??
+    [];
+  for (const { ID: id, Description: description } of entries) {
+    if (!description.includes(command) || !/^[a-z0-9]+$/.test(id)) continue;
+    try {
+      execFileSync(DOCKER, ["builder", "prune", "--all", "--force", "--filter", `id=^${id}$`], {
+        stdio: "ignore",
+      });
+    } catch {
+      // Gone already.
+    }
   }
 }
 

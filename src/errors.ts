@@ -10,6 +10,7 @@
 /** Every stable error code this library sets on the errors it throws. */
 export type DockerUtilsErrorCode =
   | "ERR_DOCKER_BUILD"
+  | "ERR_DOCKER_DOCKERFILE_NOT_FOUND"
   | "ERR_DOCKER_PUSH"
   | "ERR_DOCKER_ENGINE_UNREACHABLE"
   | "ERR_DOCKER_ENGINE_HTTP"
@@ -68,8 +69,9 @@ abstract class EngineFailure extends DockerUtilsError {
  * its (HTTP 200) progress stream, or the stream ended without an image ID.
  */
 export class BuildError extends EngineFailure {
-  override readonly name = "BuildError";
-  readonly code = "ERR_DOCKER_BUILD" as const;
+  override readonly name: string = "BuildError";
+  /** `ERR_DOCKER_BUILD`, or a subclass's own code ({@link DockerfileNotFoundError}). */
+  readonly code: "ERR_DOCKER_BUILD" | "ERR_DOCKER_DOCKERFILE_NOT_FOUND" = "ERR_DOCKER_BUILD";
   /** The build step that was running when the build failed. */
   readonly step: string | undefined;
 
@@ -83,6 +85,23 @@ export class BuildError extends EngineFailure {
 export interface PushErrorDetails extends EngineFailureDetails {
   /** Whether the registry refused the login, or got none. @default false */
   readonly authFailure?: boolean | undefined;
+}
+
+/**
+ * Raised before anything is sent when the Dockerfile is not there: neither in the build context
+ * nor added to it, nor at the absolute path given. A {@link BuildError}, as in Prefect (docker-py
+ * raised it for the engine's `Cannot locate specified Dockerfile`), with a code of its own.
+ */
+export class DockerfileNotFoundError extends BuildError {
+  override readonly name = "DockerfileNotFoundError";
+  override readonly code = "ERR_DOCKER_DOCKERFILE_NOT_FOUND" as const;
+  /** The Dockerfile's path as it was looked for (absolute). */
+  readonly path: string;
+
+  constructor(message: string, path: string, options?: { cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.path = path;
+  }
 }
 
 /**

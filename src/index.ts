@@ -40,6 +40,7 @@ export {
   BuildContextError,
   BuildError,
   CredentialsError,
+  DockerfileNotFoundError,
   DockerUtilsError,
   type DockerUtilsErrorCode,
   EngineHttpError,
@@ -65,6 +66,7 @@ export { toRunCommand } from "./prefect/dockerfile.js";
 export {
   ImageBuilder,
   type ImageBuilderBuildOptions,
+  type ImageBuilderCopyOptions,
   type ImageBuilderOptions,
 } from "./prefect/image-builder.js";
 export {

@@ -3,7 +3,7 @@ import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type BuildContextFs, createBuildContext } from "../src/context/build-context.js";
-import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
+import { BuildContextError, DockerfileNotFoundError, InvalidArgumentError } from "../src/errors.js";
 import { pack } from "./support/context-tar.js";
 import { tempDir, tree } from "./support/files.js";
 
@@ -34,7 +34,7 @@ describe("createBuildContext: Dockerfile outside the context", () => {
   it("rejects a Dockerfile outside the context that does not exist", async () => {
     const dir = await tempDir();
     await expect(createBuildContext(dir, { dockerfile: "../nope/Dockerfile" })).rejects.toThrow(
-      BuildContextError,
+      DockerfileNotFoundError,
     );
   });
 
@@ -54,8 +54,8 @@ describe("createBuildContext: Dockerfile outside the context", () => {
         ...(dockerfile ? { dockerfile } : {}),
       }).catch((caught: unknown) => caught);
       const full = path.join(dir, dockerfile ?? "Dockerfile");
-      expect(error).toBeInstanceOf(BuildContextError);
-      expect((error as BuildContextError).path).toBe(full);
+      expect(error).toBeInstanceOf(DockerfileNotFoundError);
+      expect((error as DockerfileNotFoundError).path).toBe(full);
       expect((error as Error).message).toContain(full);
     }
     expect(read).toEqual([]);

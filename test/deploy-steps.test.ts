@@ -185,17 +185,17 @@ describe("dockerfile: auto", () => {
 
   it("persists to a file, but never through a symbolic link or into a FIFO", async () => {
     const dir = await tempDir();
-    await persistDockerfile(path.join(dir, "Dockerfile.generated"), ["FROM busybox"]);
+    await persistDockerfile(dir, "Dockerfile.generated", ["FROM busybox"]);
     expect(await readFile(path.join(dir, "Dockerfile.generated"), "utf8")).toBe("FROM busybox\n");
     const outside = path.join(dir, "outside.txt");
     await writeFile(outside, "mine\n");
     await symlink(outside, path.join(dir, "link"));
-    await expect(persistDockerfile(path.join(dir, "link"), ["FROM x"])).rejects.toThrow(
+    await expect(persistDockerfile(dir, "link", ["FROM x"])).rejects.toThrow(
       /it is a symbolic link/,
     );
     expect(await readFile(outside, "utf8")).toBe("mine\n");
     execFileSync("mkfifo", [path.join(dir, "fifo")]);
-    await expect(persistDockerfile(path.join(dir, "fifo"), ["FROM x"])).rejects.toThrow(/FIFO/);
+    await expect(persistDockerfile(dir, "fifo", ["FROM x"])).rejects.toThrow(/FIFO/);
   });
 });
 

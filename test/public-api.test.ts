@@ -17,6 +17,7 @@ describe("the public API", () => {
         "DOCKER_HUB_KEY",
         "DockerImage",
         "DockerUtilsError",
+        "DockerfileNotFoundError",
         "EngineHttpError",
         "EngineUnreachableError",
         "IMAGE_LABELS",

@@ -5,11 +5,13 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { realpathSync, statSync } from "node:fs";
+import nodeFs, { realpathSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BuildContextOverlay } from "../context/build-context.js";
+import { locateDockerfile } from "../context/dockerfile-location.js";
+import { overlayTree } from "../context/overlay-tree.js";
 import { createDebug } from "../debug-logger.js";
 import { type BuildQueryOptions, buildQuery } from "../engine/build-query.js";
 import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
@@ -19,6 +21,7 @@ import {
   BuildContextError,
   BuildError,
   CredentialsError,
+  DockerfileNotFoundError,
   EngineHttpError,
   InvalidArgumentError,
 } from "../errors.js";
@@ -93,7 +96,13 @@ const PERMANENT_BUILDKIT = [
 /** Whether a BuildKit failure is worth another attempt. */
 export function isTransientBuildKitError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error instanceof InvalidArgumentError || error instanceof BuildContextError) return false;
+  if (
+    error instanceof InvalidArgumentError ||
+    error instanceof BuildContextError ||
+    error instanceof DockerfileNotFoundError
+  ) {
+    return false;
+  }
   const text = error.message.toLowerCase();
   if (PERMANENT_BUILDKIT.some((pattern) => text.includes(pattern))) return false;
   if (/secret .* not found/.test(text)) return false;
@@ -146,19 +155,15 @@ export async function buildWithBuildKit(
   const secrets = await readSecrets(options.secrets, env);
 
   const contextDir = realpathSync(path.resolve(context));
-  const dockerfilePath = path.resolve(contextDir, options.dockerfile ?? "Dockerfile");
+  // Found as the classic builder finds it, before anything is sent: a Dockerfile named inside
+  // the context but reached through a symlink out of it is refused, so nothing outside the
+  // context is read through a link (the engine would print its first line in its error).
+  const dockerfilePath = locateDockerfile(nodeFs, context, contextDir, options.dockerfile).real;
   const dockerfileDir = path.dirname(dockerfilePath);
-  let dockerfileDirExists = false;
-  try {
-    dockerfileDirExists = statSync(dockerfileDir).isDirectory();
-  } catch {
-    // Reported below.
-  }
-  if (!dockerfileDirExists) {
-    throw new InvalidArgumentError(
-      `dockerfile ${JSON.stringify(options.dockerfile)}: the folder ${dockerfileDir} does not exist`,
-    );
-  }
+  // The overlays are checked now, as the classic builder checks them before it sends anything:
+  // a missing source, an unreadable .dockerignore or an excluded nested copy fails here, not
+  // halfway through the engine's first sync.
+  overlayTree(nodeFs, options.overlays ?? []);
   const dirs = new Map<string, SyncTree>([
     ["context", { root: contextDir, overlays: options.overlays ?? [] }],
     ["dockerfile", { root: dockerfileDir }],

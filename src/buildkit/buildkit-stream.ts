@@ -4,6 +4,7 @@
  * @module
  */
 import { BuildError } from "../errors.js";
+import { withBaseImage } from "../streams/base-image-failure.js";
 import { guardedListener } from "../streams/caller-error.js";
 import {
   engineError,
@@ -156,7 +157,7 @@ export class BuildKitStream {
       this.#printer?.summary();
     }
     const failure = this.#tracker.failure;
-    return new BuildError(explainBuildKitError(message), {
+    return new BuildError(withBaseImage(failure?.step, explainBuildKitError(message)), {
       ...details,
       step: failure?.step,
       logTail: failure?.logTail ?? this.#text.lines(),

@@ -38,8 +38,9 @@ export interface BuildContextOptions {
   readonly dockerfile?: string;
   /**
    * Host files and folders added to the context as if they were in it. They win over real files
-   * at the same path, later overlays win over earlier ones, and `.dockerignore` does not apply to
-   * them. A `hostPath` that is a symlink is sent as that symlink.
+   * at the same path, later overlays win over earlier ones, and the context's `.dockerignore`
+   * does not apply to them (a folder's own does, with `applyDockerignore`). A `hostPath` that is
+   * a symlink is sent as that symlink.
    * @default []
    */
   readonly overlays?: readonly BuildContextOverlay[];
@@ -104,7 +105,7 @@ function validate(dir: unknown, options: BuildContextOptions): void {
  * - `.dockerignore` (or `<Dockerfile>.dockerignore` next to the Dockerfile, which then takes
  *   precedence) is applied with moby's semantics, matched in linear time; excluded folders are
  *   not even read unless an exception could re-include something below them. It applies to the
- *   files of `dir` only, not to `overlays`.
+ *   files of `dir` only, not to `overlays`, to which their own folder's applies when they ask.
  * - The Dockerfile and `.dockerignore` are always sent, even when ignored: the engine needs the
  *   Dockerfile and removes both from what `COPY` sees when `.dockerignore` excludes them.
  * - Entries keep their exact permission bits (no umask), mtimes and empty folders; symlinks are
@@ -120,9 +121,10 @@ function validate(dir: unknown, options: BuildContextOptions): void {
  *
  * Nothing is read until the stream is; destroy it if you do not consume it.
  * @param dir The context directory.
- * @throws InvalidArgumentError for bad arguments; BuildContextError when `dir`, the Dockerfile,
- *   an overlay or the ignore file cannot be used (missing, unreadable, not a regular file, a
- *   symlink out of the context, too big, invalid patterns), before anything is sent.
+ * @throws InvalidArgumentError for bad arguments; DockerfileNotFoundError (a `BuildError`) when
+ *   the Dockerfile does not exist; BuildContextError when `dir`, the Dockerfile, an overlay or
+ *   the ignore file cannot be used (unreadable, not a regular file, a symlink out of the context,
+ *   too big, invalid patterns), before anything is sent.
  * @example
  * const { stream, dockerfile } = await createBuildContext("./app", { dockerfile: "Dockerfile" });
  * await docker.buildImage(stream, { t: "app:latest", dockerfile });

@@ -8,15 +8,12 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { BuildContextError } from "../errors.js";
-import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import { type BuildContextFs, describe } from "./context-fs.js";
 import { readControlFile } from "./control-file.js";
+import { dockerfileNotFound, locateDockerfile } from "./dockerfile-location.js";
 import { PatternMatcher, parseDockerignore } from "./dockerignore.js";
-import {
-  type BuildContextOverlay,
-  type ContextFile,
-  overlaySource,
-  overlayTree,
-} from "./overlay-tree.js";
+import { readIgnoreFile } from "./ignore-file.js";
+import { type BuildContextOverlay, type ContextFile, overlayTree } from "./overlay-tree.js";
 
 /** What {@link planContext} decided. */
 export interface ContextPlan {
@@ -42,41 +39,6 @@ interface Dockerfile {
   readonly outside?: { readonly content: Buffer; readonly source: string };
 }
 
-function isInside(relative: string): boolean {
-  return (
-    relative !== "" &&
-    relative !== ".." &&
-    !relative.startsWith(`..${path.sep}`) &&
-    !path.isAbsolute(relative)
-  );
-}
-
-function toPosix(relative: string): string {
-  return relative.split(path.sep).join("/");
-}
-
-/** Checks that the Dockerfile at `file` (real, inside the context) is a regular file. */
-function checkRegular(fs: BuildContextFs, file: string, given: string): void {
-  const stats = fs.statSync(file);
-  if (stats.isDirectory()) {
-    throw new BuildContextError(
-      `the Dockerfile ${given} is a folder; give the path of the Dockerfile itself`,
-      given,
-    );
-  }
-  if (!stats.isFile()) {
-    throw new BuildContextError(`the Dockerfile ${given} is not a regular file`, given);
-  }
-}
-
-function notFound(given: string, root: string, cause?: unknown): BuildContextError {
-  return new BuildContextError(
-    `cannot find the Dockerfile ${given}: it is neither in the build context ${root} nor added to it; check the path, or create the file`,
-    given,
-    { cause },
-  );
-}
-
 function resolveDockerfile(
   fs: BuildContextFs,
   dir: string,
@@ -84,71 +46,14 @@ function resolveDockerfile(
   option: string | undefined,
   overlays: ReturnType<typeof overlayTree>,
 ): Dockerfile {
-  const base = path.resolve(dir);
-  const provided = (file: string) => {
-    const relative = path.relative(base, file);
-    return isInside(relative) && overlaySource(overlays, toPosix(relative)) !== undefined;
-  };
-  const exists = (file: string) => {
-    try {
-      fs.lstatSync(file);
-      return true;
-    } catch {
-      return provided(file);
-    }
-  };
-  let given = path.resolve(dir, option ?? "Dockerfile");
-  if (option === undefined) {
-    // The Docker CLI falls back to a lower-case `dockerfile` when `Dockerfile` does not exist.
-    const lower = path.resolve(dir, "dockerfile");
-    if (!exists(given) && exists(lower)) given = lower;
+  const location = locateDockerfile(fs, dir, root, option, overlays);
+  const ignoreFile = `${location.given}.dockerignore`;
+  if (location.kind !== "outside") {
+    return { name: location.name, ignoreFile, ignoreRoots: [root] };
   }
-  const ignoreFile = `${given}.dockerignore`;
-  const lexical = path.relative(base, given);
-  if (isInside(lexical)) {
-    // Overlays win over the context's own files, so they are asked first.
-    const name = toPosix(lexical);
-    const source = overlaySource(overlays, name);
-    if (source !== undefined) {
-      if ("hostPath" in source) {
-        let isFolder: boolean;
-        try {
-          isFolder = fs.lstatSync(source.hostPath).isDirectory();
-        } catch (error) {
-          throw notFound(given, root, error);
-        }
-        if (isFolder) checkRegular(fs, source.hostPath, given);
-      }
-      return { name, ignoreFile, ignoreRoots: [root] };
-    }
-  }
-  let real: string;
-  try {
-    real = fs.realpathSync(given);
-  } catch (error) {
-    if (isMissing(error)) throw notFound(given, root, error);
-    throw new BuildContextError(
-      `cannot resolve the Dockerfile ${given}: ${describe(error)}`,
-      given,
-      {
-        cause: error,
-      },
-    );
-  }
-  const relative = path.relative(root, real);
-  if (isInside(relative)) {
-    checkRegular(fs, real, given);
-    return { name: toPosix(relative), ignoreFile, ignoreRoots: [root] };
-  }
-  if (isInside(lexical)) {
-    // Named inside the context but a symlink on the way leads out: its content is not sent.
-    throw new BuildContextError(
-      `the Dockerfile ${given} leads outside the build context ${root} through a symlink (to ${real}); files outside the context are not read through links: pass the real path as the dockerfile, or copy it into the context`,
-      given,
-    );
-  }
+  const { given, real } = location;
   const content = readControlFile(fs, real, "Dockerfile");
-  if (content === undefined) throw notFound(given, root);
+  if (content === undefined) throw dockerfileNotFound(given, root);
   // The CLI uses a random name; a content hash is as unlikely to collide and keeps the tar stable.
   const name = `.dockerfile.${createHash("sha256").update(content).digest("hex").slice(0, 20)}`;
   return {
@@ -156,59 +61,6 @@ function resolveDockerfile(
     ignoreFile,
     ignoreRoots: [root, path.dirname(real)],
     outside: { content, source: real },
-  };
-}
-
-interface IgnoreFile {
-  readonly text: string;
-  /** Whether `.dockerignore` is a symlink (its target's text is used, never sent). */
-  readonly link: boolean;
-  readonly mode: number;
-  readonly mtime: number;
-}
-
-/**
- * Reads a `.dockerignore`. A symlink is followed only to a regular file inside `roots` (the
- * context, or the folder of a Dockerfile from outside it), so no pattern comes from elsewhere;
- * a dangling link means no patterns, as for the Docker CLI.
- */
-function readIgnoreFile(
-  fs: BuildContextFs,
-  file: string,
-  roots: readonly string[],
-): IgnoreFile | undefined {
-  let stats: ReturnType<BuildContextFs["lstatSync"]>;
-  try {
-    stats = fs.lstatSync(file);
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw new BuildContextError(`cannot read ${file}: ${describe(error)}`, file, { cause: error });
-  }
-  let target = file;
-  const link = stats.isSymbolicLink();
-  if (link) {
-    try {
-      target = fs.realpathSync(file);
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw new BuildContextError(`cannot resolve the symlink ${file}: ${describe(error)}`, file, {
-        cause: error,
-      });
-    }
-    if (!roots.some((root) => target === root || isInside(path.relative(root, target)))) {
-      throw new BuildContextError(
-        `${file} is a symlink to ${target}, outside the build context; patterns are read only from inside it: make ${path.basename(file)} a regular file`,
-        file,
-      );
-    }
-  }
-  const content = readControlFile(fs, target, ".dockerignore");
-  if (content === undefined) return undefined;
-  return {
-    text: content.toString("utf8"),
-    link,
-    mode: stats.mode & 0o7777,
-    mtime: Math.floor(stats.mtimeMs / 1000),
   };
 }
 
@@ -221,9 +73,10 @@ export interface PlanContextOptions {
 
 /**
  * Plans the classic build context of `dir`.
- * @throws BuildContextError when the context, the Dockerfile, an overlay or `.dockerignore`
- *   cannot be used (missing, unreadable, a link out of the context, not a regular file, too big,
- *   invalid patterns), InvalidArgumentError for a bad overlay path.
+ * @throws DockerfileNotFoundError when the Dockerfile does not exist; BuildContextError when
+ *   the context, the Dockerfile, an overlay or `.dockerignore` cannot be used (missing,
+ *   unreadable, a link out of the context, not a regular file, too big, invalid patterns);
+ *   InvalidArgumentError for a bad overlay path.
  */
 export function planContext(dir: string, options: PlanContextOptions): ContextPlan {
   const { fs } = options;

@@ -80,6 +80,41 @@ interface Filter {
   readonly info: MatchInfo | undefined;
 }
 
+/**
+ * A folder overlay's own `.dockerignore` (`applyDockerignore`), in effect below it: paths are
+ * matched relative to the overlay, so the first `cut` characters of a context path are dropped.
+ */
+interface ScopedFilter extends Filter {
+  readonly cut: number;
+}
+
+/** What the scoped filters say about one entry, and their results for a folder's children. */
+interface ScopedResult {
+  readonly excluded: boolean;
+  /** Whether an excluded folder must still be read for what an exception may bring back. */
+  readonly mayIncludeBelow: boolean;
+  readonly next: readonly ScopedFilter[];
+}
+
+const NO_SCOPES: ScopedResult = { excluded: false, mayIncludeBelow: true, next: [] };
+
+function scopedResult(scoped: readonly ScopedFilter[], rel: string): ScopedResult {
+  if (scoped.length === 0) return NO_SCOPES;
+  let excluded = false;
+  let mayIncludeBelow = true;
+  const next: ScopedFilter[] = [];
+  for (const filter of scoped) {
+    const below = rel.slice(filter.cut);
+    const result = filter.matcher.matchesUsingParentResults(below, filter.info);
+    next.push({ matcher: filter.matcher, info: result.info, cut: filter.cut });
+    if (result.matched) {
+      excluded = true;
+      if (!filter.matcher.mayIncludeBelow(below, result.info)) mayIncludeBelow = false;
+    }
+  }
+  return { excluded, mayIncludeBelow, next };
+}
+
 interface Frame {
   readonly rel: string;
   readonly relBytes: Buffer | undefined;
@@ -88,6 +123,8 @@ interface Frame {
   /** Whether the patterns apply to this folder's real entries, and their results for it. */
   readonly exclude: Filter | undefined;
   readonly include: Filter | undefined;
+  /** The `.dockerignore` files of the folder overlays this folder lies in (`applyDockerignore`). */
+  readonly scoped: readonly ScopedFilter[];
   /** The folder's own entry while it is held back (a filtered-out folder walked for what is below). */
   pending: ContextEntry | undefined;
   readonly origin: ContextEntryOrigin;
@@ -147,6 +184,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
       index: 0,
       exclude: this.excludes && { matcher: this.excludes, info: undefined },
       include: this.includes && { matcher: this.includes, info: undefined },
+      scoped: [],
       pending: undefined,
       origin: "context",
     });
@@ -175,8 +213,12 @@ export class ContextWalker implements Iterable<ContextEntry> {
       return true;
     }
     const rel = joinRelative(frame.rel, frame.relBytes, next);
+    const scoped = scopedResult(frame.scoped, rel.text);
     if (next.overlay !== undefined) {
-      this.overlay(frame, next, next.overlay, rel);
+      // An overlay nested in a folder overlay whose .dockerignore excludes it was refused when
+      // the tree was made; never send it, whatever happened since.
+      if (scoped.excluded) return true;
+      this.overlay(frame, next, next.overlay, rel, scoped.next);
       return true;
     }
     const host = next.host as HostPath;
@@ -195,26 +237,19 @@ export class ContextWalker implements Iterable<ContextEntry> {
       includeInfo = result.info;
       notIncluded = !result.matched;
     }
-    const filtered = (excluded || notIncluded) && !this.forced.has(rel.text);
+    const filtered = (excluded || notIncluded || scoped.excluded) && !this.forced.has(rel.text);
+    const mustWalk = () =>
+      this.forcedDirs.has(rel.text) ||
+      ((!scoped.excluded || scoped.mayIncludeBelow) &&
+        this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo));
     if (filtered) {
       if (next.kind !== "dir" && next.kind !== "unknown") return true;
-      if (
-        next.kind === "dir" &&
-        !this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo)
-      ) {
-        return true;
-      }
+      if (next.kind === "dir" && !mustWalk()) return true;
     }
     const stats = this.lstat(host);
     const kind = kindOfStats(stats);
     if (kind === "dir") {
-      if (
-        filtered &&
-        next.kind === "unknown" &&
-        !this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo)
-      ) {
-        return true;
-      }
+      if (filtered && next.kind === "unknown" && !mustWalk()) return true;
       const entry = this.dirEntry(rel, stats, host, frame.origin);
       this.pushFrame({
         rel: rel.text,
@@ -223,6 +258,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
         index: 0,
         exclude: frame.exclude && { matcher: frame.exclude.matcher, info: excludeInfo },
         include: frame.include && { matcher: frame.include.matcher, info: includeInfo },
+        scoped: scoped.next,
         pending: filtered ? entry : undefined,
         origin: frame.origin,
       });
@@ -251,6 +287,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
     next: Child,
     node: OverlayNode,
     rel: { text: string; bytes: Buffer | undefined },
+    scoped: readonly ScopedFilter[],
   ): void {
     if (node.file !== undefined) {
       const { content, mode = 0o644, mtime = Math.floor(Date.now() / 1000), origin } = node.file;
@@ -287,6 +324,10 @@ export class ContextWalker implements Iterable<ContextEntry> {
           children,
           exclude: undefined,
           include: undefined,
+          scoped:
+            node.excludes === undefined
+              ? scoped
+              : [...scoped, { matcher: node.excludes, info: undefined, cut: rel.text.length + 1 }],
           origin: "overlay",
         });
       } else {
@@ -316,6 +357,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
       children: listChildren(this.fs, host, node),
       exclude: filter(frame.exclude),
       include: filter(frame.include),
+      scoped,
       origin: host === undefined ? "overlay" : frame.origin,
     });
   }

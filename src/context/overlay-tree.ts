@@ -6,6 +6,8 @@
 import path from "node:path";
 import { BuildContextError, InvalidArgumentError } from "../errors.js";
 import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import type { PatternMatcher } from "./dockerignore.js";
+import { folderExcludes } from "./ignore-file.js";
 
 /** A file or folder from outside the context directory that appears in the context at `contextPath`. */
 export interface BuildContextOverlay {
@@ -24,6 +26,16 @@ export interface BuildContextOverlay {
    * @default undefined (no check)
    */
   readonly within?: string;
+  /**
+   * For a folder: leave out what its own `.dockerignore` (`<hostPath>/.dockerignore`) excludes,
+   * with moby's semantics, matched relative to the folder, as `docker build` on that folder
+   * would; overlays nested inside it are filtered by it too (they share its place in the
+   * context), and one that it excludes is refused. The `.dockerignore` itself is sent unless it
+   * excludes itself. It is read when the walk starts: a file that cannot be read, a symlink
+   * leading out of the folder or an invalid pattern fails the build.
+   * @default false
+   */
+  readonly applyDockerignore?: boolean;
 }
 
 /** A file made in memory that appears in the context at `path`. */
@@ -46,11 +58,13 @@ export interface OverlayNode {
   hostPath: string | undefined;
   /** A file made in memory laid here. */
   file: ContextFile | undefined;
+  /** The folder's `.dockerignore` patterns, when it applies them (`applyDockerignore`). */
+  excludes: PatternMatcher | undefined;
   readonly children: Map<string, OverlayNode>;
 }
 
 function emptyNode(): OverlayNode {
-  return { hostPath: undefined, file: undefined, children: new Map() };
+  return { hostPath: undefined, file: undefined, excludes: undefined, children: new Map() };
 }
 
 /**
@@ -94,14 +108,18 @@ export function validateOverlays(overlays: unknown): void {
     );
   }
   for (const overlay of overlays as unknown[]) {
-    const { contextPath, hostPath, within } = (overlay ?? {}) as Record<string, unknown>;
+    const { contextPath, hostPath, within, applyDockerignore } = (overlay ?? {}) as Record<
+      string,
+      unknown
+    >;
     if (
       typeof contextPath !== "string" ||
       typeof hostPath !== "string" ||
-      (within !== undefined && typeof within !== "string")
+      (within !== undefined && typeof within !== "string") ||
+      (applyDockerignore !== undefined && typeof applyDockerignore !== "boolean")
     ) {
       throw new InvalidArgumentError(
-        `cannot add ${JSON.stringify(overlay)} to the build context: give { contextPath, hostPath }, both strings (and within, a string, if any)`,
+        `cannot add ${JSON.stringify(overlay)} to the build context: give { contextPath, hostPath }, both strings (and within, a string, and applyDockerignore, a boolean, if any)`,
       );
     }
     if (hostPath === "") {
@@ -147,8 +165,9 @@ export function overlayTree(
     const node = nodeAt(root, contextRelative(overlay.contextPath) as string);
     // Resolved but not realpath'ed: the last component is sent as what it is, a link included.
     const hostPath = path.resolve(overlay.hostPath);
+    let isFolder: boolean;
     try {
-      fs.lstatSync(hostPath);
+      isFolder = fs.lstatSync(hostPath).isDirectory();
     } catch (error) {
       const why = isMissing(error) ? "it does not exist" : describe(error);
       throw new BuildContextError(
@@ -160,6 +179,8 @@ export function overlayTree(
     if (overlay.within !== undefined) checkWithin(fs, hostPath, overlay.within);
     node.hostPath = hostPath;
     node.file = undefined;
+    node.excludes =
+      overlay.applyDockerignore === true && isFolder ? folderExcludes(fs, hostPath) : undefined;
     node.children.clear();
   }
   for (const file of files) {
@@ -172,9 +193,46 @@ export function overlayTree(
     const node = nodeAt(root, relative);
     node.hostPath = undefined;
     node.file = file;
+    node.excludes = undefined;
     node.children.clear();
   }
+  refuseExcludedNested(root, "", []);
   return root;
+}
+
+/** A folder overlay's `.dockerignore`, where it applies: below `prefix` in the context. */
+interface IgnoreScope {
+  readonly matcher: PatternMatcher;
+  readonly prefix: string;
+  readonly node: OverlayNode;
+}
+
+/**
+ * Refuses an overlay nested inside a folder overlay whose `.dockerignore` excludes it: both share
+ * one place in the context, so a `COPY` of the folder would carry the excluded file into the
+ * image. Better a clear error now than a file the user excluded in the image.
+ */
+function refuseExcludedNested(node: OverlayNode, rel: string, scopes: readonly IgnoreScope[]) {
+  for (const [name, child] of node.children) {
+    const childRel = rel === "" ? name : `${rel}/${name}`;
+    if (child.hostPath !== undefined || child.file !== undefined) {
+      for (const scope of scopes) {
+        const below = childRel.slice(scope.prefix.length + 1);
+        if (!scope.matcher.matches(below)) continue;
+        const what = child.hostPath ?? child.file?.origin ?? childRel;
+        const ignoreFile = path.join(scope.node.hostPath as string, ".dockerignore");
+        throw new BuildContextError(
+          `cannot add ${what} to the build context at ${childRel}: ${ignoreFile} excludes ${below}, and ${scope.node.hostPath} is sent to ${scope.prefix} with it applied, so a COPY of that folder would carry the file into the image; remove the pattern from that .dockerignore, or send the folder without applying it`,
+          what,
+        );
+      }
+    }
+    const own =
+      child.excludes === undefined
+        ? []
+        : [{ matcher: child.excludes, prefix: childRel, node: child }];
+    refuseExcludedNested(child, childRel, [...scopes, ...own]);
+  }
 }
 
 /** The overlay node at `relative`, if the tree has one exactly there. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { constants } from "node:fs";
-import { lstat, mkdtemp, open, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, open, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
@@ -123,10 +123,62 @@ export function dockerfileText(lines: readonly string[]): string {
 }
 
 /**
- * Writes the Dockerfile to `file` for `persist_dockerfile`, replacing an earlier one as Prefect
- * does, but never through a symbolic link and never into a folder.
+ * Writes the Dockerfile for `persist_dockerfile` to `outputPath` (`dockerfile_output_path`,
+ * relative to the build context `project`), replacing an earlier one as Prefect does. Every
+ * component of the path is resolved inside the project first: a path that climbs out (`..`), an
+ * absolute path elsewhere, or a folder on the way that is a symlink leading out of the project is
+ * refused before anything is opened, so nothing outside the project is written or truncated. The
+ * file itself is never written through a symlink, nor when it is a folder, FIFO or socket.
+ *
+ * @throws InvalidArgumentError naming `dockerfile_output_path` and what to do.
  */
-export async function persistDockerfile(file: string, lines: readonly string[]): Promise<void> {
+export async function persistDockerfile(
+  project: string,
+  outputPath: string,
+  lines: readonly string[],
+): Promise<void> {
+  const refuse = (why: string, cause?: unknown) =>
+    new InvalidArgumentError(
+      `Cannot persist the auto-generated Dockerfile to dockerfile_output_path ${JSON.stringify(outputPath)}: ${why}; choose another dockerfile_output_path inside the build context`,
+      cause === undefined ? undefined : { cause },
+    );
+  const base = path.resolve(project);
+  // Lexically first, as copy() resolves its sources: `..` never climbs through a link.
+  const target = path.resolve(base, outputPath);
+  const lexical = path.relative(base, target);
+  if (
+    lexical === "" ||
+    lexical === ".." ||
+    lexical.startsWith(`..${path.sep}`) ||
+    path.isAbsolute(lexical)
+  ) {
+    throw refuse(`it is not inside the build context ${base}`);
+  }
+  let realProject: string;
+  let realParent: string;
+  try {
+    realProject = await realpath(base);
+  } catch (cause) {
+    throw refuse(`the build context ${base} cannot be resolved (${describeCode(cause)})`, cause);
+  }
+  const parent = path.dirname(target);
+  try {
+    realParent = await realpath(parent);
+  } catch (cause) {
+    throw refuse(
+      (cause as NodeJS.ErrnoException).code === "ENOENT"
+        ? `the folder ${parent} does not exist`
+        : `the folder ${parent} cannot be resolved (${describeCode(cause)})`,
+      cause,
+    );
+  }
+  const inside = path.relative(realProject, realParent);
+  if (inside === ".." || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+    throw refuse(
+      `${parent} leads through a symlink to ${realParent}, outside the build context ${realProject}`,
+    );
+  }
+  const file = path.join(realParent, path.basename(target));
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(
@@ -149,20 +201,18 @@ export async function persistDockerfile(file: string, lines: readonly string[]):
           : code === "ENXIO"
             ? "it is a FIFO or socket"
             : (cause as Error).message;
-    throw new InvalidArgumentError(
-      `Cannot persist the auto-generated Dockerfile to ${file}: ${why}; choose another dockerfile_output_path`,
-      { cause },
-    );
+    throw refuse(`${file}: ${why}`, cause);
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new InvalidArgumentError(
-        `Cannot persist the auto-generated Dockerfile to ${file}: it is not a regular file; choose another dockerfile_output_path`,
-      );
-    }
+    if (!info.isFile()) throw refuse(`${file}: it is not a regular file`);
     await handle.writeFile(dockerfileText(lines));
   } finally {
     await handle.close();
   }
+}
+
+/** A file system error as messages show it: its code, else its message. */
+function describeCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 }

@@ -64,6 +64,10 @@ export interface BuildDockerImageInputs {
   readonly build_backend?: BuildBackend;
   /** The build context. @default the current directory */
   readonly path?: string;
+  /** The step's id in `prefect.yaml`, for Prefect's step runner: accepted and ignored. */
+  readonly id?: string;
+  /** Packages Prefect's step runner installs first: accepted and ignored. */
+  readonly requires?: string | readonly string[];
   /** Any other build option, by docker-py's or python-on-whales' name. */
   readonly [buildOption: string]: unknown;
 }
@@ -111,7 +115,9 @@ const cache = new StepCache<BuildDockerImageResult>("build_docker_image");
  * classic builder retries transient failures; the output streams as it arrives; an unknown build
  * option fails by name instead of reaching the engine.
  *
- * Identical inputs (`ignore_cache` aside) build once per process; see `clearStepCache`.
+ * Identical inputs (`ignore_cache`, `id` and `requires` aside) build once per process and
+ * engine; see `clearStepCache`. `id` and `requires`, which Prefect's step runner reads, are
+ * accepted and ignored, so a step's `prefect.yaml` mapping can be passed as written.
  *
  * @param inputs - The step's mapping from `prefect.yaml`.
  * @param options - Where output goes, cancellation, the engine.
@@ -195,7 +201,7 @@ async function build(
       );
       const lines = await autoDockerfileLines(context, { baseImage: options.baseImage });
       if (persist) {
-        await persistDockerfile(path.resolve(context, outputPath), lines);
+        await persistDockerfile(context, outputPath, lines);
         writeProgress(
           output,
           `Persisting auto-generated Dockerfile to ${outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,

@@ -56,6 +56,10 @@ export interface PushDockerImageInputs {
   readonly ignore_cache?: boolean;
   /** Accepted as in Prefect; both backends push through the engine. @default "docker-py" */
   readonly build_backend?: BuildBackend;
+  /** The step's id in `prefect.yaml`, for Prefect's step runner: accepted and ignored. */
+  readonly id?: string;
+  /** Packages Prefect's step runner installs first: accepted and ignored. */
+  readonly requires?: string | readonly string[];
 }
 
 /** What the `push_docker_image` step returns, for `{{ step_id.key }}` templating. */
@@ -90,7 +94,9 @@ const cache = new StepCache<PushDockerImageResult>("push_docker_image");
  * is pushed); `credentials` go with these pushes only, and nothing is written to the Docker
  * configuration or the engine; failures are `PushError`s (Prefect raises `OSError`).
  *
- * Identical inputs (`ignore_cache` aside) push once per process; see `clearStepCache`.
+ * Identical inputs (`ignore_cache`, `id` and `requires` aside) push once per process and
+ * engine; see `clearStepCache`. `id` and `requires`, which Prefect's step runner reads, are
+ * accepted and ignored, so a step's `prefect.yaml` mapping can be passed as written.
  *
  * @example
  * ```ts

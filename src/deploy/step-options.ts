@@ -32,7 +32,11 @@ export interface StepOptions extends RetryOptions {
   readonly streamProgressTo?: Writable | null;
   /** Receives typed progress events. @default undefined */
   readonly onProgress?: ProgressListener;
-  /** Cancels the build or push. The step cache keeps nothing of a cancelled run. */
+  /**
+   * Ends this call's wait, which rejects with the signal's reason. When identical calls share a
+   * run under way, the run itself is cancelled only once every one of them has aborted; the step
+   * cache keeps nothing of a cancelled run.
+   */
   readonly signal?: AbortSignal;
   /**
    * Fail when the engine sends nothing for this many milliseconds; 0 disables. A build step's

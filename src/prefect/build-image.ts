@@ -10,7 +10,13 @@ import { buildQuery } from "../engine/build-query.js";
 import { registryConfigHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
-import { BuildContextError, BuildError, EngineHttpError, InvalidArgumentError } from "../errors.js";
+import {
+  BuildContextError,
+  BuildError,
+  DockerfileNotFoundError,
+  EngineHttpError,
+  InvalidArgumentError,
+} from "../errors.js";
 import { Attempt, readResponse } from "../streams/attempt.js";
 import { BuildStream } from "../streams/build-stream.js";
 import { isTransientError, isTransientMessage, withRetries } from "../streams/retry.js";
@@ -224,7 +230,13 @@ export async function buildImageInternal(
  * the client decided (a context it cannot read, a bad argument) is never worth another try.
  */
 function isTransientBuildError(error: unknown): boolean {
-  if (error instanceof BuildContextError || error instanceof InvalidArgumentError) return false;
+  if (
+    error instanceof BuildContextError ||
+    error instanceof InvalidArgumentError ||
+    error instanceof DockerfileNotFoundError
+  ) {
+    return false;
+  }
   return error instanceof BuildError
     ? isTransientMessage(error.message) || isTransientError(error)
     : isTransientError(error);

@@ -26,6 +26,8 @@ export interface CopiedSource {
   readonly hostPath: string;
   /** The source as the caller gave it to `copy()`. */
   readonly source: string;
+  /** Whether a folder's own `.dockerignore` applies to it. */
+  readonly applyDockerignore: boolean;
 }
 
 /**

@@ -10,7 +10,7 @@ import path from "node:path";
 import type { BuildContextOverlay } from "../context/build-context.js";
 import { InvalidArgumentError, InvalidStateError } from "../errors.js";
 import { purePosixPath } from "../python/pure-posix-path.js";
-import { controlCharacter, optionsObject, show } from "../validate.js";
+import { booleanOption, controlCharacter, optionsObject, show } from "../validate.js";
 import { type BuildImageOptions, buildImageInternal } from "./build-image.js";
 import { normalizeBuildImageOptions } from "./build-image-options.js";
 import {
@@ -43,6 +43,19 @@ export interface ImageBuilderOptions {
    * @default a temporary folder made by `open()`
    */
   readonly context?: string;
+}
+
+/** Options of {@link ImageBuilder.copy}. */
+export interface ImageBuilderCopyOptions {
+  /**
+   * Leave out what the copied folder's own `.dockerignore` excludes, as `docker build` of that
+   * folder would: moby's semantics, patterns relative to the folder (`.env` is the folder's
+   * own `.env`, `*.log` the logs at its top; a leading `**` reaches below). The `.dockerignore`
+   * is copied too unless it excludes itself. `false` copies everything in the folder. No effect
+   * on a file.
+   * @default true
+   */
+  readonly applyDockerignore?: boolean;
 }
 
 /** Options of {@link ImageBuilder.build}. */
@@ -168,18 +181,25 @@ export class ImageBuilder implements AsyncDisposable {
    * `baseDirectory` is refused. `copy(".")` sends the base directory's entries only (as the
    * folder `.base-directory` of the context), not the Dockerfile or `writeText()` files.
    *
+   * A folder's own `.dockerignore` applies (see {@link ImageBuilderCopyOptions.applyDockerignore}),
+   * read when `build()` runs: `.env`, logs and whatever else it excludes stay out of the image.
+   * A copy nested inside a copied folder is filtered by that folder's `.dockerignore` too (both
+   * share its place in the context), and `build()` refuses a nested source it excludes.
+   *
    * @throws InvalidArgumentError for a source outside `baseDirectory`, reached through a link
    *   leaving it, missing, or with wildcard characters (`*`, `?`, `[`); for a path with control
-   *   characters.
+   *   characters; for bad options.
    * @throws InvalidStateError before `open()` (temporary context) or after `close()`.
    */
-  copy(source: string, destination: string): void {
+  copy(source: string, destination: string, options: ImageBuilderCopyOptions = {}): void {
     this.#requireContext("copy");
+    const given = optionsObject<ImageBuilderCopyOptions>("copy() options", options);
+    const applyDockerignore = booleanOption("applyDockerignore", given.applyDockerignore, true);
     const relative = relativeSource(this.baseDirectory, source, "copy");
     const target = containerPath("copy", "destination", destination);
     const contextPath = copyContextPath(source, relative);
     const hostPath = copyHostPath(this.baseDirectory, source, relative);
-    this.#copies.set(contextPath, { hostPath, source });
+    this.#copies.set(contextPath, { hostPath, source, applyDockerignore });
     this.addLine(copyInstruction(contextPath, target));
   }
 
@@ -239,11 +259,14 @@ export class ImageBuilder implements AsyncDisposable {
     const copies = [...this.#copies];
     // `within` checks again, when the files are read, that no symlink created since copy() leads
     // out of baseDirectory.
-    const overlays: BuildContextOverlay[] = copies.map(([contextPath, { hostPath }]) => ({
-      contextPath,
-      hostPath,
-      within: this.baseDirectory,
-    }));
+    const overlays: BuildContextOverlay[] = copies.map(
+      ([contextPath, { hostPath, applyDockerignore }]) => ({
+        contextPath,
+        hostPath,
+        within: this.baseDirectory,
+        applyDockerignore,
+      }),
+    );
     const privateDirectory = await mkdtemp(path.join(tmpdir(), "prefect-dockerutils-build-"));
     try {
       if (!this.#temporaryDirectory) {

@@ -4,7 +4,6 @@
  */
 
 import { createDebug } from "../debug-logger.js";
-import { CLEANUP_TIMEOUT_MS } from "../defaults.js";
 import { lookupRegistryAuth } from "../engine/credentials.js";
 import { openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
@@ -22,6 +21,7 @@ import {
 } from "./operation-options.js";
 import { engineErrorText, engineStatusOf, pushAttempt } from "./push-attempt.js";
 import { explainPushError } from "./push-errors.js";
+import { imageNames, releaseRegistryTag } from "./registry-tag.js";
 import { parseRegistryUrl } from "./registry-url.js";
 
 const debug = createDebug("prefect-dockerutils:push");
@@ -77,10 +77,13 @@ function pushSettings(options: PushImageOptions | undefined): PushSettings {
  * Pushes a local image to a registry and resolves to the registry-qualified reference,
  * `<registry host>/<name>:<tag>`.
  *
- * The image is tagged with that reference for the push, and the tag is removed afterwards
- * (without pruning the image) whether the push succeeded, failed or was cancelled. Errors, also
- * those inside the engine's progress stream, reject with a {@link PushError}. Every argument and
- * option is checked before any request: a bad one rejects with an `InvalidArgumentError`.
+ * The image is tagged with that reference for the push. Afterwards, whether the push succeeded,
+ * failed or was cancelled, that tag is removed again only when the image keeps another name (a
+ * tag of its own, say): when the registry tag is its only name, removing it would delete the
+ * image, so the tag stays and the image keeps it as its name (Prefect deletes the image there). A
+ * tag the image already had before the push is never removed. Errors, also those inside the
+ * engine's progress stream, reject with a {@link PushError}. Every argument and option is
+ * checked before any request: a bad one rejects with an `InvalidArgumentError`.
  *
  * @param imageId - the image to push: its ID (`sha256:...`, or 12 to 64 hex digits) or a
  *   reference such as `my-image:latest`.
@@ -143,7 +146,12 @@ export async function pushImageDetailed(
   });
   const authHeader = encodeRegistryHeader(credentials.auth ?? {});
 
+  // What the registry reference names before the push: a name the user gave this image already
+  // is theirs, and is never removed afterwards.
+  let before: string | undefined;
   try {
+    const named = await imageNames(engine, reference, signal);
+    before = typeof named?.Id === "string" ? named.Id : undefined;
     await engine.requestJson({
       method: "POST",
       path: enginePath`/images/${image}/tag`,
@@ -181,18 +189,10 @@ export async function pushImageDetailed(
     });
     return { reference, tag, ...pushed, warnings };
   } finally {
-    // Prefect's push always removes its registry tag; noprune keeps the image itself. Not the
-    // caller's signal (an aborted push still removes its tag), but bounded: a silent engine
-    // must not keep the push pending forever.
-    await engine
-      .requestJson({
-        method: "DELETE",
-        path: enginePath`/images/${reference}`,
-        query: { noprune: "1" },
-        signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS),
-      })
-      .catch((error: unknown) =>
-        debug("could not remove %s: %s", reference, engineErrorText(error)),
-      );
+    // Prefect removes its registry tag with noprune, which deletes the image when that tag was
+    // its only name (and leaves the parent layers dangling): here the tag goes only when the
+    // image keeps another name, also after a failed or cancelled push. Not the caller's signal,
+    // but bounded: a silent engine must not keep the push pending forever.
+    await releaseRegistryTag(engine, reference, before);
   }
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import { BuildError } from "../errors.js";
+import { withBaseImage } from "./base-image-failure.js";
 import { guardedListener } from "./caller-error.js";
 import {
   engineError,
@@ -83,7 +84,10 @@ export class BuildStream {
         onProgress?.({ type: "image-id", imageId });
       }
     } else if (failure !== undefined) {
-      throw this.error(failure.text, { statusCode: failure.code });
+      // A failed FROM step is a failed pull: the engine's text names the registry, not the image.
+      throw this.error(withBaseImage(this.#step?.instruction, failure.text), {
+        statusCode: failure.code,
+      });
     } else if (message.message !== undefined) {
       throw this.error(field(message.message) ?? JSON.stringify(message.message));
     } else if (typeof message.status === "string") {

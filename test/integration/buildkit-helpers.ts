@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { onTestFinished } from "vitest";
 import type { ProgressEvent } from "../../src/index.js";
 import { tree } from "../support/files.js";
+import { pruneCacheEntries } from "./run-leaks.js";
 import { docker } from "./support.js";
 
 const run = promisify(execFile);
@@ -54,17 +55,14 @@ export function recorder() {
 export function removeCacheMountsAfterTest(text: string): void {
   const remove = async () => {
     const df = (await docker.df()) as {
-      BuildCache?: { Type: string; Description: string }[] | null;
+      BuildCache?: { ID: string; Type: string; Description: string }[] | null;
     };
-    for (const entry of df.BuildCache ?? []) {
-      if (entry.Type === "exec.cachemount" && entry.Description.includes(text)) {
-        // The engine matches a description filter exactly.
-        await docker.pruneBuilder({
-          // @ts-expect-error @types/dockerode lacks the filters of POST /build/prune (API 1.39+)
-          filters: JSON.stringify({ description: [entry.Description] }),
-        });
-      }
-    }
+    await pruneCacheEntries(
+      docker,
+      (df.BuildCache ?? [])
+        .filter((entry) => entry.Type === "exec.cachemount" && entry.Description.includes(text))
+        .map((entry) => entry.ID),
+    );
   };
   onTestFinished(async () => {
     // Bounded: the engine's disk-usage walk and BuildKit's prune wait for each other and for

@@ -332,28 +332,29 @@ describe("prefect-dockerutils build --push and push", () => {
     expect(result.stderr).toMatch(/^t1: digest: sha256:[0-9a-f]{64} size: \d+$/m);
     expect(result.stderr).not.toMatch(CONTROL_CHARACTERS);
     expect(await registryDigest(repository, "t1")).toMatch(/^sha256:/);
-    expect(await imageExists(`127.0.0.1:5555/${repository}:t1`)).toBe(false);
+    // The registry tag was the image's only name: it stays, so the image is not deleted.
+    expect((await docker.getImage(imageId).inspect()).RepoTags).toEqual([
+      `127.0.0.1:5555/${repository}:t1`,
+    ]);
   });
 
-  it("exits 1 with the engine's message when the registry cannot be reached, and removes the tag", async () => {
+  it("exits 1 with the engine's message when the registry cannot be reached, and keeps the image", async () => {
     const context = await helloContext("nowhere to go");
     const built = await runBin(["build", "-q", context]);
     const imageId = built.stdout.trim();
     removeImageAfterTest(imageId);
-    // Nothing listens on port 9 (discard) of the loopback interface.
-    const result = await runBin([
-      "push",
-      imageId,
-      "http://127.0.0.1:9",
-      "pdu-cli/unreachable",
-      "--tag",
-      "x",
-    ]);
+    // Nothing listens on port 9 (discard) of the loopback interface. A repository of the test's
+    // own: the tag stays on the image afterwards.
+    const repository = testRepository("cli-unreachable");
+    const result = await runBin(["push", imageId, "http://127.0.0.1:9", repository, "--tag", "x"]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/ERROR: .*(connection refused|connect)/i);
     expect(result.stderr).toContain("(ERR_DOCKER_PUSH)");
-    expect(await imageExists("127.0.0.1:9/pdu-cli/unreachable:x")).toBe(false);
+    // The tag it pushed under is the image's only name, so it stays: the image is not deleted.
+    expect((await docker.getImage(imageId).inspect()).RepoTags).toEqual([
+      `127.0.0.1:9/${repository}:x`,
+    ]);
   });
 
   it("exits 1 for an image the engine does not have", async () => {

@@ -65,7 +65,7 @@ async function canaryExists(): Promise<boolean> {
 }
 
 /** Path and query of an expected request, in a form that cannot hold a dot segment. */
-const EXPECTED_PATH = /^\/(_ping|images\/[A-Za-z0-9%._-]+(\/tag|\/push)?)(\?[^#]*)?$/;
+const EXPECTED_PATH = /^\/(_ping|images\/[A-Za-z0-9%._-]+(\/tag|\/push|\/json)?)(\?[^#]*)?$/;
 
 describe("hostile image IDs through a logging proxy in front of the engine", () => {
   it("make pushImage send no request at all, and the canary container survives", async () => {
@@ -87,10 +87,14 @@ describe("hostile image IDs through a logging proxy in front of the engine", () 
       tag: randomUUID(),
     });
     expect(reference.startsWith(`127.0.0.1:5555/${repository}:`)).toBe(true);
+    // The ping, what the registry reference named before, the tag, the push, then the image's
+    // names and the removal of the registry tag (busybox keeps its own name).
     expect(proxy.requests.map((request) => request.method)).toEqual([
+      "GET",
       "GET",
       "POST",
       "POST",
+      "GET",
       "DELETE",
     ]);
     for (const request of proxy.requests) expect(request.url).toMatch(EXPECTED_PATH);
@@ -208,12 +212,18 @@ describe("a redirect from the engine", () => {
     expect(dockerodeError).toBeInstanceOf(EngineHttpError);
     expect((dockerodeError as EngineHttpError).statusCode).toBe(301);
 
-    // The push's ping and tag, then dockerode's tag: nothing that followed a Location.
-    expect(proxy.requests.map((request) => request.url.split("?")[0])).toEqual([
+    // The push's ping, its look at what the registry reference names and its tag, then
+    // dockerode's tag: nothing that followed a Location.
+    const urls = proxy.requests.map((request) => request.url.split("?")[0]);
+    expect(urls).toEqual([
       "/_ping",
+      expect.any(String),
       `/images/${encodeURIComponent(busyboxId)}/tag`,
       `/images/${busyboxId}/tag`,
     ]);
+    expect(decodeURIComponent(urls[1] ?? "")).toMatch(
+      /^\/images\/127\.0\.0\.1:5555\/pdu-redirect:[a-z0-9-]+\/json$/,
+    );
     expect(canary.connections()).toBe(0);
   });
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import type { TestProject } from "vitest/node";
-import { findLeaks, type Run, sweep } from "./run-leaks.js";
+import { danglingLeftovers, findLeaks, type Run, sweep, watchRunImages } from "./run-leaks.js";
 
 /** The test registry without authentication, started by scripts/test-services.sh. */
 export const REGISTRY = "127.0.0.1:5555";
@@ -111,21 +111,32 @@ export default async function setup(project: TestProject) {
     // The run's own TMPDIR (setup-run.ts): what is left in it at the end leaked.
     tmp: path.join(root, "tmp"),
     parents: path.join(root, "parents"),
+    removed: path.join(root, "removed"),
     startedAt: Math.floor(Date.now() / 1000) - 1,
   };
   await mkdir(run.tmp);
   await writeFile(run.parents, "");
+  await writeFile(run.removed, "");
   project.provide("testRun", run.id);
   project.provide("testTmp", run.tmp);
   project.provide("testParents", run.parents);
   project.provide("sshState", SSH_STATE);
+  project.provide("testRemoved", run.removed);
+  const images = await watchRunImages(docker, run);
 
   return async () => {
     // Whatever the tests should have removed themselves fails the run (a throw here would only
     // be printed: vitest reports teardown errors but still exits 0), then everything the run
-    // made is removed, leaked or not.
-    const leaks = await findLeaks(docker, run);
+    // made is removed, leaked or not, and what is still dangling after that fails it too.
+    const watched = await images.stop().catch((error: Error) => error);
+    const leaks = await findLeaks(docker, run, watched instanceof Error ? undefined : watched);
+    if (watched instanceof Error) {
+      leaks["the watch of the run's images"] = [
+        `broke off (${watched.message}): images deleted meanwhile cannot be vouched for`,
+      ];
+    }
     await sweep(docker, run);
+    leaks["dangling images left after the sweep"] = await danglingLeftovers(docker, run);
     await rm(root, { recursive: true, force: true });
     const found = Object.entries(leaks).filter(([, items]) => items.length > 0);
     if (found.length > 0) {
@@ -149,5 +160,7 @@ declare module "vitest" {
     testParents: string;
     /** scripts/test-services.sh's sshd folder: ssh_config, keys, bin/ssh. */
     sshState: string;
+    /** The file where tests note the images they removed themselves (removeOwnImage). */
+    testRemoved: string;
   }
 }

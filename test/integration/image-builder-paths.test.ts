@@ -152,14 +152,16 @@ describe("copy('.')", () => {
   it("sends the base directory's own Dockerfile and .dockerignore as ordinary files", async () => {
     const base = await tempDir();
     await tree(base, { Dockerfile: "FROM scratch\n", ".dockerignore": "*.py\n", "a.py": "" });
-    let imageId: string;
-    {
+    const listing = async (options: { applyDockerignore?: boolean }) => {
       await using image = await new ImageBuilder("busybox", { baseDirectory: base }).open();
-      image.copy(".", "/app");
+      image.copy(".", "/app", options);
       image.addLine('ENTRYPOINT ["/bin/ls", "-A", "/app"]');
-      imageId = await image.build();
-    }
-    expect(await runImage(imageId)).toBe(".dockerignore\nDockerfile\na.py\n");
+      return runImage(await image.build());
+    };
+    // The folder's .dockerignore applies to what copy() sends, as to `docker build` of it; the
+    // builder's own Dockerfile is sent apart, so the folder's is copied like any file.
+    expect(await listing({})).toBe(".dockerignore\nDockerfile\n");
+    expect(await listing({ applyDockerignore: false })).toBe(".dockerignore\nDockerfile\na.py\n");
   });
 });
 

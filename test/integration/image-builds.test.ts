@@ -4,9 +4,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  BuildContextError,
   BuildError,
   buildImage,
+  DockerfileNotFoundError,
   generateDefaultDockerfile,
   getPrefectImageName,
   ImageBuilder,
@@ -106,7 +106,7 @@ describe("buildImage", () => {
     const missing = path.join(contexts, "tiny", "Nowhere");
     await expect(
       buildImage(path.join(contexts, "tiny"), { dockerfile: "Nowhere" }),
-    ).rejects.toThrow(BuildContextError);
+    ).rejects.toThrow(DockerfileNotFoundError);
     await expect(
       buildImage(path.join(contexts, "tiny"), { dockerfile: "Nowhere" }),
     ).rejects.toThrow(`cannot find the Dockerfile ${missing}`);

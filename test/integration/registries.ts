@@ -75,21 +75,31 @@ export async function tagsOf(registry: Registry, repository: string): Promise<st
 /** Deletes every tag of a repository (by its manifest digest); resolves to the tags it found. */
 export async function deleteTags(registry: Registry, repository: string): Promise<string[]> {
   const tags = await tagsOf(registry, repository);
-  for (const tag of tags) {
-    const head = await fetch(`http://${registry.host}/v2/${repository}/manifests/${tag}`, {
-      method: "HEAD",
-      headers: { ...authorization(registry.login), Accept: MANIFEST_TYPES },
-    });
-    const digest = head.headers.get("docker-content-digest");
-    if (!head.ok || !digest) continue;
-    const deleted = await fetch(`http://${registry.host}/v2/${repository}/manifests/${digest}`, {
-      method: "DELETE",
-      headers: authorization(registry.login),
-    });
-    // 404: another tag of the same manifest deleted it already.
-    if (!deleted.ok && deleted.status !== 404) {
-      throw new Error(`${registry.host}/${repository}:${tag}: DELETE answered ${deleted.status}`);
-    }
-  }
+  for (const tag of tags) await deleteTag(registry, repository, tag);
   return tags;
+}
+
+/**
+ * Deletes one tag's manifest (and so every tag of that manifest), e.g. a tag pushed outside the
+ * run's namespace by code that names its own repository.
+ */
+export async function deleteTag(
+  registry: Registry,
+  repository: string,
+  tag: string,
+): Promise<void> {
+  const head = await fetch(`http://${registry.host}/v2/${repository}/manifests/${tag}`, {
+    method: "HEAD",
+    headers: { ...authorization(registry.login), Accept: MANIFEST_TYPES },
+  });
+  const digest = head.headers.get("docker-content-digest");
+  if (!head.ok || !digest) return;
+  const deleted = await fetch(`http://${registry.host}/v2/${repository}/manifests/${digest}`, {
+    method: "DELETE",
+    headers: authorization(registry.login),
+  });
+  // 404: another tag of the same manifest deleted it already.
+  if (!deleted.ok && deleted.status !== 404) {
+    throw new Error(`${registry.host}/${repository}:${tag}: DELETE answered ${deleted.status}`);
+  }
 }

@@ -4,7 +4,7 @@
 // Everything here is found by what marks it as this run's, never by a broad name: other runs
 // share the engine, the registries and /tmp.
 // No vitest import here: this runs in the global setup, outside the test workers.
-import { readdir, readFile } from "node:fs/promises";
+import { appendFile, readdir, readFile } from "node:fs/promises";
 import type Docker from "dockerode";
 import {
   deleteTags,
@@ -25,8 +25,146 @@ export interface Run {
   readonly tmp: string;
   /** The parent layers of the images the tests removed themselves, one ID a line. */
   readonly parents: string;
+  /** The images the tests removed themselves (removeOwnImage), one ID a line. */
+  readonly removed: string;
   /** When the run started, in seconds (the engine's `Created` unit). */
   readonly startedAt: number;
+}
+
+/** What {@link watchRunImages} saw: the run's images that got or lost a name, and their parents. */
+export interface WatchedImages {
+  /** Each image that was tagged or untagged, with its parent ("" for none) when it could be read. */
+  readonly parents: ReadonlyMap<string, string | undefined>;
+}
+
+/** A running watch; `stop()` ends it, or rejects if the engine's stream broke off meanwhile. */
+export interface ImageWatch {
+  stop(): Promise<WatchedImages>;
+}
+
+/**
+ * Watches the engine's event stream for the whole run: every `tag` and `untag` of an image that
+ * carries the run's label (the engine sends an image's labels with these events), and reads the
+ * image's parent layer at once, while the image still exists (an image pushed or deleted by name
+ * is tagged first, and lives through the push). The teardown then asks which of them are gone
+ * without the tests having removed them, leaving their parent dangling. The engine keeps only its
+ * last 256 events for later queries, far fewer than a run makes on a shared engine: hence a live
+ * stream, not a query at the end.
+ */
+export async function watchRunImages(docker: Docker, run: Run): Promise<ImageWatch> {
+  const parents = new Map<string, string | undefined>();
+  let broken: Error | undefined;
+  const stream = (await docker.getEvents({
+    filters: JSON.stringify({
+      type: ["image"],
+      event: ["tag", "untag"],
+      label: [`${RUN_LABEL}=${run.id}`],
+    }),
+  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  // One inspection at a time, in the order of the events.
+  let reading: Promise<void> = Promise.resolve();
+  const note = (id: string) => {
+    if (parents.get(id) !== undefined) return;
+    parents.set(id, undefined);
+    reading = reading.then(async () => {
+      const image = await docker
+        .getImage(id)
+        .inspect()
+        .catch(() => undefined);
+      if (image !== undefined) parents.set(id, image.Parent ?? "");
+    });
+  };
+  let pending = "";
+  let stopping = false;
+  stream.on("data", (chunk: Buffer) => {
+    pending += chunk.toString("utf8");
+    for (let newline = pending.indexOf("\n"); newline !== -1; newline = pending.indexOf("\n")) {
+      const line = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      if (line === "") continue;
+      const id = (JSON.parse(line) as { Actor?: { ID?: unknown } }).Actor?.ID;
+      if (typeof id === "string") note(id);
+    }
+    // Bounded: one event is far smaller than this.
+    if (pending.length > 1 << 20) broken ??= new Error("an event longer than 1 MiB");
+  });
+  stream.on("error", (error: Error) => {
+    if (!stopping) broken ??= error;
+  });
+  stream.on("end", () => {
+    if (!stopping) broken ??= new Error("the engine ended its event stream");
+  });
+  return {
+    async stop() {
+      // Events of the last moment arrive a little after what caused them.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      stopping = true;
+      stream.destroy();
+      await reading;
+      if (broken) throw broken;
+      return { parents };
+    },
+  };
+}
+
+/** The IDs a run file lists, one a line. */
+async function idsIn(file: string): Promise<Set<string>> {
+  return new Set((await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean));
+}
+
+/**
+ * The run's images that some code other than the tests' own cleanup (removeOwnImage) deleted
+ * with `noprune`, as Prefect's push did: each left its parent layer dangling. Such parents are
+ * noted for the sweep, which removes them as the run's own.
+ */
+async function danglingParentsOfDeleted(
+  docker: Docker,
+  run: Run,
+  watched: WatchedImages,
+): Promise<string[]> {
+  const removed = await idsIn(run.removed);
+  const exists = (id: string) =>
+    docker
+      .getImage(id)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
+  const candidates: [string, string | undefined][] = [];
+  for (const [id, parent] of watched.parents) {
+    if (removed.has(id) || parent === "" || (await exists(id))) continue;
+    candidates.push([id, parent]);
+  }
+  if (candidates.length === 0) return [];
+  const all = await docker.listImages({ all: true });
+  const hasChildren = new Set(all.map((image) => image.ParentId).filter(Boolean));
+  const untagged = new Set(
+    all
+      .filter((image) => (image.RepoTags ?? []).every((tag) => tag === "<none>:<none>"))
+      .map((image) => image.Id),
+  );
+  const found: string[] = [];
+  for (const [id, parent] of candidates) {
+    if (parent === undefined) {
+      found.push(`${id} was deleted before its parent layer could be read`);
+    } else if (untagged.has(parent) && !hasChildren.has(parent)) {
+      found.push(`${id} was deleted, leaving its parent ${parent} dangling`);
+      await appendFile(run.parents, `${parent}\n`);
+    }
+  }
+  return found.sort();
+}
+
+/**
+ * Dangling images (no tag, no child) of the run that are still there after the sweep: the
+ * teardown's last check that the run leaves none behind.
+ */
+export async function danglingLeftovers(docker: Docker, run: Run): Promise<string[]> {
+  const images = await docker.listImages({
+    filters: JSON.stringify({ dangling: ["true"], label: [`${RUN_LABEL}=${run.id}`] }),
+  });
+  return images.map((image) => image.Id).sort();
 }
 
 /** One line per leaked thing, grouped by kind. */
@@ -59,17 +197,48 @@ async function lingeringProcesses(run: Run): Promise<{ pid: number; command: str
   return found;
 }
 
-/** The build cache entries of BuildKit cache mounts whose description names the run. */
-async function runCacheMounts(docker: Docker, run: Run): Promise<string[]> {
-  const df = (await docker.df()) as {
-    BuildCache?: { Type: string; Description: string }[] | null;
-  };
-  return (df.BuildCache ?? [])
-    .filter(
-      (entry) =>
-        entry.Type === "exec.cachemount" && entry.Description.includes(runNamespace(run.id)),
-    )
-    .map((entry) => entry.Description);
+/** One entry of the engine's BuildKit build cache, as `GET /system/df` lists it. */
+interface CacheEntry {
+  readonly ID: string;
+  readonly Type: string;
+  readonly Description: string;
+}
+
+/**
+ * The BuildKit build cache entries that name the run (`pdu-<run>` in their description): only the
+ * cache mounts (`mode`), or every kind, RUN steps whose command names it included. BuildKit
+ * describes its other entries with fixed text ("local source for context", "fileop target"),
+ * with no path, session or label of the build that made them, so on an engine other runs share
+ * they cannot be told apart from theirs: those are left to BuildKit's own garbage collection.
+ */
+async function runCacheEntries(
+  docker: Docker,
+  run: Run,
+  mode: "mounts" | "all",
+): Promise<CacheEntry[]> {
+  const df = (await docker.df()) as { BuildCache?: CacheEntry[] | null };
+  return (df.BuildCache ?? []).filter(
+    (entry) =>
+      (mode === "all" || entry.Type === "exec.cachemount") &&
+      entry.Description.includes(runNamespace(run.id)),
+  );
+}
+
+/**
+ * Prunes build cache entries one by one, by ID. Not by description: BuildKit 0.8 (Docker 20.10)
+ * fills in no description on the entries its prune filter sees, so a description filter matches
+ * nothing (and one with spaces does not even parse). An ID is matched as a regular expression
+ * (`id~=`), hence anchored; IDs are letters and digits only.
+ */
+export async function pruneCacheEntries(docker: Docker, ids: Iterable<string>): Promise<void> {
+  for (const id of ids) {
+    if (!/^[a-z0-9]+$/.test(id)) continue;
+    await docker.pruneBuilder({
+      // @ts-expect-error @types/dockerode lacks the filters and `all` of POST /build/prune (API 1.39+)
+      filters: JSON.stringify({ id: [`^${id}$`] }),
+      all: true,
+    });
+  }
 }
 
 /**
@@ -83,9 +252,14 @@ async function temporaryFiles(run: Run): Promise<string[]> {
 /**
  * Everything the run's tests should have removed and did not: containers, tags on run-labelled
  * images, registry tags in the run's namespace, files in the run's temporary folder, processes,
- * BuildKit cache mounts. Empty lists mean nothing leaked.
+ * BuildKit cache mounts, and run images deleted in a way that left their parent layers dangling
+ * (`watched`: what {@link watchRunImages} saw). Empty lists mean nothing leaked.
  */
-export async function findLeaks(docker: Docker, run: Run): Promise<Leaks> {
+export async function findLeaks(
+  docker: Docker,
+  run: Run,
+  watched: WatchedImages = { parents: new Map() },
+): Promise<Leaks> {
   const filters = JSON.stringify({ label: [`${RUN_LABEL}=${run.id}`] });
   const images = await docker.listImages({ all: true, filters });
   const imageIds = new Set(images.map((image) => image.Id));
@@ -108,7 +282,14 @@ export async function findLeaks(docker: Docker, run: Run): Promise<Leaks> {
     "registry tags": registryTags,
     "temporary files": await temporaryFiles(run),
     processes: (await lingeringProcesses(run)).map((p) => `${p.pid} ${p.command}`),
-    "BuildKit cache mounts": await runCacheMounts(docker, run),
+    "BuildKit cache mounts": (await runCacheEntries(docker, run, "mounts")).map(
+      (entry) => entry.Description,
+    ),
+    "images deleted leaving dangling parent layers": await danglingParentsOfDeleted(
+      docker,
+      run,
+      watched,
+    ),
   };
 }
 
@@ -143,18 +324,15 @@ export async function sweep(docker: Docker, run: Run): Promise<void> {
       await deleteTags(registry, repository).catch(() => undefined);
     }
   }
-  for (const description of await runCacheMounts(docker, run)) {
-    await docker.pruneBuilder({
-      // @ts-expect-error @types/dockerode lacks the filters of POST /build/prune (API 1.39+)
-      filters: JSON.stringify({ description: [description] }),
-    });
-  }
+  // Every build cache entry that names the run, its RUN steps' as well as its cache mounts'.
+  await pruneCacheEntries(
+    docker,
+    (await runCacheEntries(docker, run, "all")).map((entry) => entry.ID),
+  );
 
   // Children before parents: a child is always newer than its parent.
   const byAge = [...labelled].sort((a, b) => b.Created - a.Created);
-  const parents = new Set(
-    (await readFile(run.parents, "utf8").catch(() => "")).split("\n").filter(Boolean),
-  );
+  const parents = await idsIn(run.parents);
   for (const image of byAge) {
     // Never forced: its tags (leaks, reported already) go one by one, and an image that something
     // outside the run still uses (a container, a child image) stays.

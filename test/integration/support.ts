@@ -71,8 +71,9 @@ export function testRepository(name: string, scope: "test" | "file" = "test"): s
  * Removes an image reference of the test's own: a unique tag, or the ID of an image only the test
  * built. Never forced and never pruning: an image someone else still tags or uses stays, and the
  * parent layers stay too (a build running beside this test may be using them as its cache). Once
- * the last tag is gone the engine removes the image itself: its parent is noted for the global
- * teardown, which removes it then if the run made it and nothing else uses it.
+ * the last tag is gone the engine removes the image itself: it is noted as removed on purpose,
+ * and its parent for the global teardown, which removes it then if the run made it and nothing
+ * else uses it. (A run image deleted any other way fails the run: its parents would dangle.)
  */
 export async function removeOwnImage(reference: string): Promise<void> {
   const image = await docker
@@ -84,6 +85,14 @@ export async function removeOwnImage(reference: string): Promise<void> {
     .getImage(reference)
     .remove({ noprune: true })
     .catch(() => undefined);
+  const gone = await docker
+    .getImage(image.Id)
+    .inspect()
+    .then(
+      () => false,
+      () => true,
+    );
+  if (gone) await appendFile(inject("testRemoved"), `${image.Id}\n`);
   if (image.Parent) await appendFile(inject("testParents"), `${image.Parent}\n`);
 }
 

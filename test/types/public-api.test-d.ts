@@ -22,10 +22,23 @@ describe("the Prefect API", () => {
     expectTypeOf(api.getPrefectImageName).toBeCallableWith();
     expectTypeOf(api.getPrefectImageName).toBeCallableWith("3.0.0", "3.12", "conda");
     expectTypeOf<api.BuildImageOptions["streamProgressTo"]>().toEqualTypeOf<Writable | undefined>();
-    expectTypeOf<api.BuildError["code"]>().toEqualTypeOf<"ERR_DOCKER_BUILD">();
+    // A missing Dockerfile is a BuildError with a code of its own (Prefect's callers catch BuildError).
+    expectTypeOf<api.BuildError["code"]>().toEqualTypeOf<
+      "ERR_DOCKER_BUILD" | "ERR_DOCKER_DOCKERFILE_NOT_FOUND"
+    >();
+    expectTypeOf<api.DockerfileNotFoundError>().toMatchTypeOf<api.BuildError>();
+    expectTypeOf<
+      api.DockerfileNotFoundError["code"]
+    >().toEqualTypeOf<"ERR_DOCKER_DOCKERFILE_NOT_FOUND">();
     expectTypeOf<api.ContextSyncEvent["type"]>().toEqualTypeOf<"context-sync">();
     expectTypeOf<api.PushError["code"]>().toEqualTypeOf<"ERR_DOCKER_PUSH">();
     expectTypeOf(new api.ImageBuilder("busybox")).toMatchTypeOf<AsyncDisposable>();
+    expectTypeOf(new api.ImageBuilder("busybox").copy).parameters.toEqualTypeOf<
+      [string, string, api.ImageBuilderCopyOptions?]
+    >();
+    expectTypeOf<api.ImageBuilderCopyOptions>().toEqualTypeOf<{
+      readonly applyDockerignore?: boolean;
+    }>();
     expectTypeOf(api.generateDefaultDockerfile).returns.resolves.toMatchTypeOf<
       AsyncDisposable & { path: string }
     >();

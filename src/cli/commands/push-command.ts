@@ -35,8 +35,8 @@ export function checkPushArguments(
 }
 
 /**
- * Pushes `image` as Prefect's `push_image` does (tag, push, remove the tag) and prints the
- * pushed reference, `<registry host>/<name>:<tag>`.
+ * Pushes `image` as Prefect's `push_image` does (tag, push, remove the tag, here only when the
+ * image keeps another name) and prints the pushed reference, `<registry host>/<name>:<tag>`.
  */
 export async function pushCommand(
   context: CommandContext,

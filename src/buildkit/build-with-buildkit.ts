@@ -5,11 +5,12 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { realpathSync, statSync } from "node:fs";
+import nodeFs, { realpathSync, statSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BuildContextOverlay } from "../context/build-context.js";
+import { planContext } from "../context/context-plan.js";
 import { createDebug } from "../debug-logger.js";
 import { type BuildQueryOptions, buildQuery } from "../engine/build-query.js";
 import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
@@ -32,9 +33,8 @@ import { BuildKitStream, explainBuildKitError } from "./buildkit-stream.js";
 import { assertBuildKitSupport, assertShmSizeSupport, pingEngine } from "./buildkit-support.js";
 import { fileSyncService } from "./file-sync-service.js";
 import { healthService } from "./health-service.js";
-import { loadMessages } from "./messages.js";
 import { secretsService } from "./secrets-service.js";
-import { loadGrpc, type SessionService } from "./session-service.js";
+import type { SessionService } from "./session-service.js";
 import { sessionSharedKey } from "./shared-key.js";
 import { resolveSshAgents, sshService } from "./ssh-service.js";
 import type { SyncTree } from "./sync-tree.js";
@@ -64,15 +64,6 @@ export interface BuildKitBuildOptions extends RetryOptions, BuildQueryOptions {
   readonly env?: NodeJS.ProcessEnv | undefined;
   /** Host files and folders laid over the context (ImageBuilder's copies). */
   readonly overlays?: readonly BuildContextOverlay[] | undefined;
-}
-
-/**
- * Starts loading what a BuildKit session needs (grpc-js, protobufjs), about 100 ms at the first
- * build of a process, so that it overlaps other waits (the engine's ping). Never rejects: a
- * failure to load surfaces when the session needs the modules.
- */
-export function preloadBuildKit(): void {
-  Promise.all([loadGrpc(), loadMessages()]).catch(() => undefined);
 }
 
 /** BuildKit failures that a retry cannot fix, whatever else their text says. */
@@ -157,9 +148,29 @@ export async function buildWithBuildKit(
       `dockerfile ${JSON.stringify(options.dockerfile)}: the folder ${dockerfileDir} does not exist`,
     );
   }
+  // The context's own ignore rules, chosen as the classic build chooses them: the engine's file
+  // sync request can narrow what is sent, never widen it (see SyncTree.ignore).
+  const plan = planContext(contextDir, {
+    dockerfile: options.dockerfile,
+    overlays: options.overlays ?? [],
+    fs: nodeFs,
+  });
+  const dockerfileName = path.basename(dockerfilePath);
+  // From the Dockerfile's folder, which may be anywhere, only the Dockerfile and its ignore file
+  // (and the CLI's lower-case fallback when no name was given).
+  const dockerfileOnly = [dockerfileName, `${dockerfileName}.dockerignore`];
+  if (options.dockerfile === undefined)
+    dockerfileOnly.push("dockerfile", "dockerfile.dockerignore");
   const dirs = new Map<string, SyncTree>([
-    ["context", { root: contextDir, overlays: options.overlays ?? [] }],
-    ["dockerfile", { root: dockerfileDir }],
+    [
+      "context",
+      {
+        root: contextDir,
+        overlays: options.overlays ?? [],
+        ignore: { excludes: plan.excludes, alwaysInclude: plan.alwaysInclude },
+      },
+    ],
+    ["dockerfile", { root: dockerfileDir, only: dockerfileOnly }],
   ]);
   const sharedKey = sessionSharedKey(contextDir, env);
   const credentials = new Map<string, Promise<SessionCredentials | undefined>>();
@@ -186,7 +197,7 @@ export async function buildWithBuildKit(
         attempt,
         name: path.basename(contextDir),
         sharedKey,
-        dockerfile: path.basename(dockerfilePath),
+        dockerfile: dockerfileName,
         dirs,
         secrets,
         agents,
@@ -227,7 +238,20 @@ async function buildOnce(
   plan: BuildPlan,
 ): Promise<string> {
   using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
-  const session = new BuildKitSession({ name: plan.name, sharedKey: plan.sharedKey });
+  const session = new BuildKitSession({
+    name: plan.name,
+    sharedKey: plan.sharedKey,
+    // nghttp2 fails the whole connection on a header block it will not read (more than 8
+    // CONTINUATION frames, some thousands of patterns): say so rather than "no active session".
+    onError: (error) => {
+      if (!/CONTINUATION/.test(error.message)) return;
+      localFailure ??= new BuildContextError(
+        `the engine's file-sync request is too large to read (${error.message}): a .dockerignore or a COPY of several thousand entries; use fewer patterns, or builder: "classic"`,
+        plan.dirs.get("context")?.root ?? plan.name,
+        { cause: error },
+      );
+    },
+  });
   const buildId = randomBytes(32).toString("hex");
   debug("BuildKit build %s, session %s (attempt %d)", buildId, session.id, plan.attempt);
   let requested: Promise<IncomingMessage> | undefined;
@@ -237,29 +261,33 @@ async function buildOnce(
   let localFailure: unknown;
   let succeeded = false;
   try {
-    const [grpc, messages] = await Promise.all([loadGrpc(), loadMessages()]);
-    attempt.signal.throwIfAborted();
-    const reader = new BuildKitStream(messages, options);
+    const reader = new BuildKitStream(options);
     stream = reader;
     const services: SessionService[] = [
-      healthService(messages),
-      authService(grpc, messages, plan.lookup, (error) => {
+      healthService(),
+      authService(plan.lookup, (error) => {
         if (error instanceof CredentialsError || error instanceof InvalidArgumentError) {
           localFailure ??= error;
         }
       }),
-      secretsService(grpc, messages, plan.secrets),
-      fileSyncService(grpc, messages, plan.dirs, {
+      secretsService(plan.secrets),
+      fileSyncService(plan.dirs, {
         onActivity: () => attempt.touch(),
-        onSynced: ({ dir, entries, files, bytes }) =>
-          options.onProgress?.({ type: "context-sync", dir, entries, files, bytes }),
+        onSynced: ({ dir, entries, files, bytes }) => {
+          try {
+            options.onProgress?.({ type: "context-sync", dir, entries, files, bytes });
+          } catch (error) {
+            // A listener that throws ends the build with its error, as for every other event.
+            attempt.fail(error);
+          }
+        },
         onError: (error) => {
           if (error instanceof BuildContextError) localFailure ??= error;
         },
         signal: attempt.signal,
       }),
     ];
-    if (plan.agents.size > 0) services.push(sshService(grpc, messages, plan.agents));
+    if (plan.agents.size > 0) services.push(sshService(plan.agents));
     // The session opens first, as the docker CLI's does, and the build request goes out while
     // it does: the engine finds the session the build names as soon as it looks for it, instead
     // of waiting for it.

@@ -13,8 +13,8 @@ import {
 } from "../streams/json-lines.js";
 import { LineTail } from "../streams/line-tail.js";
 import { type ProgressOutputs, writeProgress } from "../streams/progress.js";
-import type { Messages } from "./messages.js";
 import { PlainProgress } from "./plain-progress.js";
+import { decodeStatusResponse, type StatusResponse } from "./trace-messages.js";
 import { VertexTracker } from "./vertex-tracker.js";
 
 /** The hint added to BuildKit's `network bridge not found`. */
@@ -34,7 +34,6 @@ export function explainBuildKitError(message: string): string {
  * replayed through it in tests. `streamProgressTo` receives `docker build --progress=plain` text.
  */
 export class BuildKitStream {
-  readonly #messages: Messages;
   readonly #outputs: ProgressOutputs;
   readonly #tracker = new VertexTracker();
   readonly #printer: PlainProgress | undefined;
@@ -43,8 +42,7 @@ export class BuildKitStream {
   #imageId: string | undefined;
   #failed = false;
 
-  constructor(messages: Messages, outputs: ProgressOutputs = {}) {
-    this.#messages = messages;
+  constructor(outputs: ProgressOutputs = {}) {
     this.#outputs = outputs;
     const stream = outputs.streamProgressTo;
     this.#printer = stream ? new PlainProgress((text) => writeProgress(stream, text)) : undefined;
@@ -69,9 +67,9 @@ export class BuildKitStream {
     if (id === "moby.buildkit.trace") {
       const aux = (message as { aux?: unknown }).aux;
       if (typeof aux !== "string") return;
-      let status: ReturnType<Messages["decodeStatusResponse"]>;
+      let status: StatusResponse;
       try {
-        status = this.#messages.decodeStatusResponse(Buffer.from(aux, "base64"));
+        status = decodeStatusResponse(Buffer.from(aux, "base64"));
       } catch {
         // A trace this library cannot read is progress lost, not a failed build.
         return;

@@ -6,7 +6,7 @@
  * writes at most every 100 ms, so a status that changes quickly is printed once.
  * @module
  */
-import type { StatusResponse, TraceStatus } from "./messages.js";
+import type { StatusResponse, TraceStatus } from "./trace-messages.js";
 
 /** The CLI prints a sub-task's progress again after 5 % more, or after 5 s. */
 const MIN_PROGRESS_DELTA = 0.05;

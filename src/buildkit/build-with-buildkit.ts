@@ -5,12 +5,10 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import nodeFs, { realpathSync, statSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BuildContextOverlay } from "../context/build-context.js";
-import { planContext } from "../context/context-plan.js";
 import { createDebug } from "../debug-logger.js";
 import { type BuildQueryOptions, buildQuery } from "../engine/build-query.js";
 import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
@@ -37,6 +35,7 @@ import { secretsService } from "./secrets-service.js";
 import type { SessionService } from "./session-service.js";
 import { sessionSharedKey } from "./shared-key.js";
 import { resolveSshAgents, sshService } from "./ssh-service.js";
+import { syncDirs } from "./sync-dirs.js";
 import type { SyncTree } from "./sync-tree.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
@@ -134,44 +133,11 @@ export async function buildWithBuildKit(
   assertShmSizeSupport(options.shmSize, ping.apiVersion);
   const secrets = await readSecrets(options.secrets, env);
 
-  const contextDir = realpathSync(path.resolve(context));
-  const dockerfilePath = path.resolve(contextDir, options.dockerfile ?? "Dockerfile");
-  const dockerfileDir = path.dirname(dockerfilePath);
-  let dockerfileDirExists = false;
-  try {
-    dockerfileDirExists = statSync(dockerfileDir).isDirectory();
-  } catch {
-    // Reported below.
-  }
-  if (!dockerfileDirExists) {
-    throw new InvalidArgumentError(
-      `dockerfile ${JSON.stringify(options.dockerfile)}: the folder ${dockerfileDir} does not exist`,
-    );
-  }
-  // The context's own ignore rules, chosen as the classic build chooses them: the engine's file
-  // sync request can narrow what is sent, never widen it (see SyncTree.ignore).
-  const plan = planContext(contextDir, {
-    dockerfile: options.dockerfile,
-    overlays: options.overlays ?? [],
-    fs: nodeFs,
-  });
-  const dockerfileName = path.basename(dockerfilePath);
-  // From the Dockerfile's folder, which may be anywhere, only the Dockerfile and its ignore file
-  // (and the CLI's lower-case fallback when no name was given).
-  const dockerfileOnly = [dockerfileName, `${dockerfileName}.dockerignore`];
-  if (options.dockerfile === undefined)
-    dockerfileOnly.push("dockerfile", "dockerfile.dockerignore");
-  const dirs = new Map<string, SyncTree>([
-    [
-      "context",
-      {
-        root: contextDir,
-        overlays: options.overlays ?? [],
-        ignore: { excludes: plan.excludes, alwaysInclude: plan.alwaysInclude },
-      },
-    ],
-    ["dockerfile", { root: dockerfileDir, only: dockerfileOnly }],
-  ]);
+  const { dirs, contextDir, dockerfileName } = syncDirs(
+    context,
+    options.dockerfile,
+    options.overlays,
+  );
   const sharedKey = sessionSharedKey(contextDir, env);
   const credentials = new Map<string, Promise<SessionCredentials | undefined>>();
   const lookup = (host: string) => {

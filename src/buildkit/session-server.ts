@@ -316,7 +316,7 @@ export function serveSession(
         else single = message;
       },
       // What the engine sends after that is read and dropped.
-      (details) => call.end({ code: GrpcStatus.RESOURCE_EXHAUSTED, details }),
+      (status) => call.end(status),
     );
     stream.on("data", reader);
     stream.on("end", () => {
@@ -351,7 +351,7 @@ export function serveSession(
  */
 function frameReader(
   onMessage: (message: Uint8Array) => void,
-  fail: (details: string) => void,
+  fail: (status: CallStatus) => void,
 ): (chunk: Buffer) => void {
   // Chunks are kept apart until a whole message is in, then joined once: joining at every chunk
   // would copy a big message over and over.
@@ -370,13 +370,16 @@ function frameReader(
       }
       if (head[0] !== 0) {
         failed = true;
-        fail("compressed messages are not accepted");
+        fail({ code: GrpcStatus.UNIMPLEMENTED, details: "compressed messages are not accepted" });
         return;
       }
       const length = head.readUInt32BE(1);
       if (length > MAX_MESSAGE_BYTES) {
         failed = true;
-        fail(`a message of ${length} bytes is over the ${MAX_MESSAGE_BYTES} bytes accepted`);
+        fail({
+          code: GrpcStatus.RESOURCE_EXHAUSTED,
+          details: `a message of ${length} bytes is over the ${MAX_MESSAGE_BYTES} bytes accepted`,
+        });
         return;
       }
       const size = FRAME_HEADER + length;

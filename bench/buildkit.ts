@@ -100,6 +100,12 @@ function compile(root: string, out: string, child: boolean): { library: string; 
   return compiled;
 }
 
+/** The `--baseline` checkout's label, if one was given. */
+function baselineLabel(): string {
+  const given = option("baseline");
+  return given === undefined ? "" : label(path.resolve(given));
+}
+
 /** A checkout's commit, for the report. */
 function label(root: string): string {
   try {
@@ -150,6 +156,8 @@ async function main(): Promise<void> {
   await mkdir(WORK, { recursive: true });
   process.stderr.write("compiling the library and the child for plain node…\n");
   const { library, child } = compile(ROOT, WORK, true);
+  // Taken now: a commit made while the benchmark runs must not relabel what was compiled.
+  const labels = { ours: label(ROOT), base: baselineLabel() };
   const baselineRoot = option("baseline");
   const baseline =
     baselineRoot === undefined
@@ -287,9 +295,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`${report(samples, rounds, scale)}\n`);
     if (baselineRoot !== undefined) {
-      process.stdout.write(
-        `\n${comparison(samples, label(ROOT), label(path.resolve(baselineRoot)))}\n`,
-      );
+      process.stdout.write(`\n${comparison(samples, labels.ours, labels.base)}\n`);
     }
   } finally {
     // Every image this run made, and only those, carries LABEL (ours via IMAGE_LABELS).

@@ -490,6 +490,9 @@ describe("before a BuildKit build", () => {
     ],
     ["failed to solve: unexpected status: 503 Service Unavailable", true],
     ["executor failed running [/bin/sh -c echo x]: network bridge not found", false],
+    // moby/buildkit#1822: a COPY of many sources under load, on the engine's side.
+    ["flightcontrol: exceeded retry timeout", true],
+    ["executor failed running [copy /src-0/a /b]: flightcontrol: exceeded retry timeout", true],
   ])("retries %j: %s", (message, transient) => {
     expect(isTransientBuildKitError(new BuildError(message))).toBe(transient);
   });

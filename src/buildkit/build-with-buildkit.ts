@@ -83,6 +83,9 @@ export function isTransientBuildKitError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error instanceof InvalidArgumentError || error instanceof BuildContextError) return false;
   const text = error.message.toLowerCase();
+  // BuildKit's own race under load in a COPY of many sources (moby/buildkit#1822), also when it
+  // comes as an "executor failed running [copy ...]".
+  if (text.includes("flightcontrol: exceeded retry timeout")) return true;
   if (PERMANENT_BUILDKIT.some((pattern) => text.includes(pattern))) return false;
   if (/secret .* not found/.test(text)) return false;
   return isTransientError(error);

@@ -24,8 +24,23 @@ async function listing(imageId: string): Promise<string[]> {
   return out.trim().split("\n");
 }
 
-/** The docker CLI's BuildKit build of `context`, labelled so the run's teardown removes it. */
-async function cliBuild(context: string): Promise<string> {
+/**
+ * The docker CLI's BuildKit build of `context`, labelled so the run's teardown removes it. Tried
+ * twice on BuildKit's race in a COPY of many sources under load (moby/buildkit#1822), which the
+ * library retries too.
+ */
+async function cliBuild(context: string, tries = 2): Promise<string> {
+  try {
+    return await cliBuildOnce(context);
+  } catch (error) {
+    if (tries > 1 && String((error as { stderr?: unknown }).stderr).includes("flightcontrol")) {
+      return cliBuild(context, tries - 1);
+    }
+    throw error;
+  }
+}
+
+async function cliBuildOnce(context: string): Promise<string> {
   const { stdout } = await run(
     "/usr/bin/docker",
     [

@@ -5,6 +5,7 @@
  * command line.
  *
  *   npm run bench:buildkit -- [--rounds 5] [--only trivial,batch,small-20k,small-20k-rebuild,big-1g,big-1g-rebuild,ignored-100k] [--scale 1]
+ *                             [--baseline <checkout>]
  *
  * Workloads (issue 9), each round alternating who goes first:
  * - **trivial**: `FROM busybox` + `RUN echo $BUST` with a new `BUST` each build (cold RUN);
@@ -17,6 +18,12 @@
  * and the client differ. "Cold" contexts are hard-linked copies at a new path (same files, a new
  * session shared key for both clients; the CLI is given the absolute path, as `.` would share
  * one key between all folders).
+ *
+ * `--baseline` adds another version of the library (a checkout with its `node_modules`
+ * installed, e.g. `git archive <commit> | tar -x -C /tmp/before && (cd /tmp/before && npm ci)`)
+ * to the same run: measured in every round right beside this one, and a before/after table is
+ * printed. It is compiled into that checkout's own `.bench-work/`, so it loads its own
+ * dependencies. Runs minutes apart differ by more than most changes measured here.
  *
  * Wall time, user + system CPU and max RSS come from `/usr/bin/time`. Needs the engine and
  * busybox:latest from `scripts/test-services.sh`, and `/usr/bin/time` (Debian package `time`).
@@ -55,6 +62,8 @@ const NAMES = [
   "ignored-100k",
 ] as const;
 type Name = (typeof NAMES)[number];
+/** This checkout, the `--baseline` one, the docker CLI. */
+type Who = "ours" | "base" | "cli";
 const BATCH = 10;
 
 /** Sums samples of processes run one after the other (a batch of CLI runs); RSS is the largest. */
@@ -66,34 +75,59 @@ function total(samples: Sample[]): Sample {
   };
 }
 
-/** Compiles the library's `src` and the child for plain node into `.bench-work/buildkit/`. */
-function compile(): { library: string; child: string } {
-  const source = path.join(ROOT, "src");
+/**
+ * Compiles a checkout's `src` (and with `child`, this benchmark's child) for plain node into
+ * `out`, inside that checkout, so that the compiled library resolves its own dependencies.
+ * Resolves to the compiled `index.js` and child.
+ */
+function compile(root: string, out: string, child: boolean): { library: string; child: string } {
+  const source = path.join(root, "src");
+  if (!existsSync(path.join(source, "index.ts"))) {
+    throw new Error(`${root}: no src/index.ts (give a checkout of this library)`);
+  }
   const files = (readdirSync(source, { recursive: true }) as string[])
     .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
     .map((file) => path.join(source, file));
+  if (child) files.push(path.join(ROOT, "bench/buildkit-child.ts"));
   const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
   const flags = [
-    ...["--outDir", WORK, "--rootDir", ROOT, "--target", "ES2022"],
+    ...["--outDir", out, "--rootDir", root, "--target", "ES2022"],
     ...["--module", "nodenext", "--moduleResolution", "nodenext"],
     ...["--lib", "ES2023,ESNext.Disposable", "--types", "node", "--skipLibCheck"],
     ...["--esModuleInterop", "--typeRoots", path.join(ROOT, "node_modules/@types")],
   ];
   try {
-    execFileSync(
-      process.execPath,
-      [tsc, ...flags, ...files, path.join(ROOT, "bench/buildkit-child.ts")],
-      { stdio: "ignore" },
-    );
+    execFileSync(process.execPath, [tsc, ...flags, ...files], { stdio: "ignore" });
   } catch {
     // Type errors still emit JavaScript; the files' existence is what counts.
   }
-  const library = path.join(WORK, "src/index.js");
-  const child = path.join(WORK, "bench/buildkit-child.js");
-  for (const file of [library, child]) {
+  const compiled = {
+    library: path.join(out, "src/index.js"),
+    child: child ? path.join(out, "bench/buildkit-child.js") : "",
+  };
+  for (const file of [compiled.library, compiled.child].filter(Boolean)) {
     if (!existsSync(file)) throw new Error(`compiling produced no ${file}`);
   }
-  return { library, child };
+  return compiled;
+}
+
+/** The `--baseline` checkout's label, if one was given. */
+function baselineLabel(): string {
+  const given = option("baseline");
+  return given === undefined ? "" : label(path.resolve(given));
+}
+
+/** A checkout's commit, for the report. */
+function label(root: string): string {
+  try {
+    const commit = execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    return `${root} at ${commit}`;
+  } catch {
+    return root;
+  }
 }
 
 function median(values: number[]): number {
@@ -132,7 +166,22 @@ async function main(): Promise<void> {
   await rm(WORK, { recursive: true, force: true });
   await mkdir(WORK, { recursive: true });
   process.stderr.write("compiling the library and the child for plain node…\n");
-  const { library, child } = compile();
+  const { library, child } = compile(ROOT, WORK, true);
+  // Taken now: a commit made while the benchmark runs must not relabel what was compiled.
+  const labels = { ours: label(ROOT), base: baselineLabel() };
+  const baselineRoot = option("baseline");
+  const baseline =
+    baselineRoot === undefined
+      ? undefined
+      : compile(
+          path.resolve(baselineRoot),
+          path.join(path.resolve(baselineRoot), ".bench-work", "buildkit-baseline"),
+          false,
+        );
+  const versions: { who: Who; library: string }[] = [
+    { who: "ours", library },
+    ...(baseline ? [{ who: "base" as const, library: baseline.library }] : []),
+  ];
 
   const scratch = await mkdtemp(path.join(os.tmpdir(), "pdu-bench-buildkit-"));
   // Names this run in the build cache entry of the trivial RUN (see the module doc).
@@ -142,7 +191,7 @@ async function main(): Promise<void> {
     void cleanup().finally(() => process.exit(130));
   });
   const samples = new Map<string, Sample[]>();
-  const record = (name: Name, who: "ours" | "cli", sample: Sample, counted: boolean) => {
+  const record = (name: Name, who: Who, sample: Sample, counted: boolean) => {
     process.stderr.write(
       `  ${name} ${who}: ${sample.wallMs.toFixed(0)} ms, cpu ${sample.cpuMs.toFixed(0)} ms, rss ${(sample.maxRssKiB / 1024).toFixed(0)} MiB\n`,
     );
@@ -150,10 +199,10 @@ async function main(): Promise<void> {
     const key = `${name}/${who}`;
     samples.set(key, [...(samples.get(key) ?? []), sample]);
   };
-  const ours = (context: string, count: number) =>
+  const ours = (context: string, count: number, lib = library) =>
     timed(WORK, process.execPath, [child, context, String(count)], {
       ...process.env,
-      PDU_BENCH_LIB: library,
+      PDU_BENCH_LIB: lib,
     });
   const cli = (context: string) =>
     timed(
@@ -196,35 +245,39 @@ async function main(): Promise<void> {
       process.stderr.write(
         counted ? `round ${round}/${rounds}…\n` : "warm-up round (not counted)…\n",
       );
-      const oursFirst = round % 2 === 1;
-      const both = async (first: () => Promise<void>, second: () => Promise<void>) => {
-        if (oursFirst) {
-          await first();
-          await second();
-        } else {
-          await second();
-          await first();
+      // Every client in turn, who goes first rotating from round to round.
+      const inTurn = async (steps: (() => Promise<void>)[]) => {
+        for (let step = 0; step < steps.length; step++) {
+          await (steps[(step + round) % steps.length] as () => Promise<void>)();
         }
       };
       // The engine's first build after the heavy workloads of the previous round takes about
       // a second more, whoever sends it: one untimed build absorbs it, so that the order of
-      // the two clients does not decide the trivial figures.
+      // the clients does not decide the trivial figures.
       if (only.has("trivial") || only.has("batch")) await cli(trivial);
       if (only.has("trivial")) {
-        await both(
-          async () => record("trivial", "ours", await ours(trivial, 1), counted),
+        await inTurn([
+          ...versions.map(
+            ({ who, library: lib }) =>
+              async () =>
+                record("trivial", who, await ours(trivial, 1, lib), counted),
+          ),
           async () => record("trivial", "cli", await cli(trivial), counted),
-        );
+        ]);
       }
       if (only.has("batch")) {
-        await both(
-          async () => record("batch", "ours", await ours(trivial, BATCH), counted),
+        await inTurn([
+          ...versions.map(
+            ({ who, library: lib }) =>
+              async () =>
+                record("batch", who, await ours(trivial, BATCH, lib), counted),
+          ),
           async () => {
             const runs: Sample[] = [];
             for (let index = 0; index < BATCH; index++) runs.push(await cli(trivial));
             record("batch", "cli", total(runs), counted);
           },
-        );
+        ]);
       }
       for (const [name, rebuild] of [
         ["small-20k", "small-20k-rebuild"],
@@ -233,10 +286,10 @@ async function main(): Promise<void> {
       ] as const) {
         const source = contexts.get(name);
         if (source === undefined) continue;
-        const runOne = (who: "ours" | "cli") => async () => {
+        const runOne = (who: Who, lib: string) => async () => {
           const context = await freshCopy(source, copies, `${name}-${who}`);
           try {
-            const build = () => (who === "ours" ? ours(context, 1) : cli(context));
+            const build = () => (who === "cli" ? cli(context) : ours(context, 1, lib));
             const cold = await build();
             if (only.has(name)) record(name, who, cold, counted);
             if (rebuild !== undefined && only.has(rebuild)) {
@@ -247,10 +300,16 @@ async function main(): Promise<void> {
             await rm(context, { recursive: true, force: true });
           }
         };
-        await both(runOne("ours"), runOne("cli"));
+        await inTurn([
+          ...versions.map(({ who, library: lib }) => runOne(who, lib)),
+          runOne("cli", ""),
+        ]);
       }
     }
     process.stdout.write(`${report(samples, rounds, scale)}\n`);
+    if (baselineRoot !== undefined) {
+      process.stdout.write(`\n${comparison(samples, labels.ours, labels.base)}\n`);
+    }
   } finally {
     // Every image this run made, and only those, carries LABEL (ours via IMAGE_LABELS).
     const images = execFileSync(DOCKER, ["images", "-a", "-q", "--filter", `label=${LABEL}`], {
@@ -312,7 +371,7 @@ async function pruneOwnCache(command: string): Promise<void> {
 }
 
 function report(samples: ReadonlyMap<string, Sample[]>, rounds: number, scale: number): string {
-  const stat = (name: Name, who: "ours" | "cli", field: keyof Sample) =>
+  const stat = (name: Name, who: Who, field: keyof Sample) =>
     median((samples.get(`${name}/${who}`) ?? []).map((sample) => sample[field]));
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
@@ -350,6 +409,32 @@ function report(samples: ReadonlyMap<string, Sample[]>, rounds: number, scale: n
     "",
     "Targets (issue 9): batch ≤ 0.8x the CLI's ten runs; every other workload ≤ 1.0x as whole processes; client peak RSS < 100 MiB.",
   );
+  return lines.join("\n");
+}
+
+/** The `--baseline` table: this version against the other, measured side by side. */
+function comparison(samples: ReadonlyMap<string, Sample[]>, after: string, before: string): string {
+  const stat = (name: Name, who: Who, field: keyof Sample) =>
+    median((samples.get(`${name}/${who}`) ?? []).map((sample) => sample[field]));
+  const cell = (name: Name, field: keyof Sample) => {
+    const now = stat(name, "ours", field);
+    const then = stat(name, "base", field);
+    const show = (value: number) =>
+      field === "maxRssKiB" ? (value / 1024).toFixed(0) : value.toFixed(0);
+    return `${show(now)} / ${show(then)} (${then > 0 ? (now / then).toFixed(2) : "–"}x)`;
+  };
+  const lines = [
+    `After (${after}) / before (${before}), measured side by side in every round; whole processes, ms, RSS in MiB:`,
+    "",
+    "| workload | wall | CPU (user+sys) | max RSS |",
+    "| --- | ---: | ---: | ---: |",
+  ];
+  for (const name of NAMES) {
+    if (!samples.has(`${name}/base`)) continue;
+    lines.push(
+      `| ${name} | ${cell(name, "wallMs")} | ${cell(name, "cpuMs")} | ${cell(name, "maxRssKiB")} |`,
+    );
+  }
   return lines.join("\n");
 }
 

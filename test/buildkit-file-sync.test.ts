@@ -2,13 +2,15 @@
 // and the DiffCopy protocol against a receiver that behaves as fsutil's does.
 
 import { execFileSync } from "node:child_process";
-import { EventEmitter } from "node:events";
 import { chmodSync, linkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
-import { FRAME_HEADER, type PacketChannel, sendDiffCopy } from "../src/buildkit/diff-copy.js";
-import { type Packet, PacketType } from "../src/buildkit/messages.js";
+import { FRAME_HEADER } from "../src/buildkit/data-frame.js";
+import { type PacketChannel, sendDiffCopy } from "../src/buildkit/diff-copy.js";
+import {
+  Packet,
+  Packet_PacketType as PacketType,
+} from "../src/buildkit/generated/github.com/tonistiigi/fsutil/types/wire.js";
 import { type SyncEntry, walkSyncTree } from "../src/buildkit/sync-tree.js";
 import { createBuildContext } from "../src/context/build-context.js";
 import { parseDockerignore } from "../src/context/dockerignore.js";
@@ -165,55 +167,77 @@ describe("walkSyncTree", () => {
   });
 });
 
+/** A packet from the engine's side. */
+const packet = (type: PacketType, id = 0, data = new Uint8Array(0)): Packet => ({
+  type,
+  stat: undefined,
+  ID: id,
+  data,
+});
+
 /**
  * The receiving side of DiffCopy as fsutil's receiver runs it: it reads every STAT, asks (REQ)
- * for the files `wanted` picks, collects their DATA, then sends FIN.
+ * for the files `wanted` picks, collects their DATA, then sends FIN. Packets are read back with
+ * the generated decoder of fsutil's own `Packet` (names as strings), as the engine reads them.
  */
-class Receiver extends EventEmitter {
+class Receiver implements PacketChannel {
   readonly stats: Packet[] = [];
   readonly data = new Map<number, Buffer[]>();
-  readonly encoded: Buffer[] = [];
+  readonly frames: Buffer[] = [];
+  readonly sent: Packet[] = [];
   readonly done = new Set<number>();
+  readonly #controller = new AbortController();
   ended = false;
   #asked = 0;
-  constructor(private readonly wanted: (path: string) => boolean) {
-    super();
-  }
+  #onPacket: ((packet: Packet) => void) | undefined;
+  constructor(private readonly wanted: (path: string) => boolean) {}
 
   get channel(): PacketChannel {
-    return this as unknown as PacketChannel;
+    return this;
   }
 
-  send(packet: Packet | Buffer, done: () => void): void {
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** The engine's side sends `packet`, on a later turn. */
+  emit(packet: Packet): void {
+    setImmediate(() => this.#onPacket?.(packet));
+  }
+
+  /** The engine cancels the call. */
+  cancel(): void {
+    this.#controller.abort();
+  }
+
+  listen(onPacket: (packet: Packet) => void): void {
+    this.#onPacket = onPacket;
+  }
+
+  sendFrame(frame: Buffer, done: () => void): void {
+    this.frames.push(frame);
+    this.send(frame.subarray(FRAME_HEADER), done);
+  }
+
+  send(bytes: Uint8Array, done: () => void): void {
     setImmediate(done);
-    let decoded: Packet;
-    if (Buffer.isBuffer(packet)) {
-      this.encoded.push(packet);
-      const message = ReferencePacket.decode(packet.subarray(FRAME_HEADER)) as unknown as {
-        type: number;
-        ID: number;
-        data: Uint8Array;
-      };
-      decoded = { type: message.type, id: message.ID, data: message.data };
-    } else {
-      decoded = packet;
-    }
-    if (decoded.type === PacketType.STAT) {
+    const decoded = Packet.decode(bytes);
+    this.sent.push(decoded);
+    if (decoded.type === PacketType.PACKET_STAT) {
       if (decoded.stat === undefined) {
         this.#requestAll();
         return;
       }
       this.stats.push(decoded);
-    } else if (decoded.type === PacketType.DATA) {
-      if (decoded.data?.length) {
-        this.data.set(decoded.id, [
-          ...(this.data.get(decoded.id) ?? []),
+    } else if (decoded.type === PacketType.PACKET_DATA) {
+      if (decoded.data.length) {
+        this.data.set(decoded.ID, [
+          ...(this.data.get(decoded.ID) ?? []),
           Buffer.from(decoded.data),
         ]);
       } else {
-        this.done.add(decoded.id);
-        if (this.done.size === this.#asked)
-          setImmediate(() => this.emit("data", { type: PacketType.FIN, id: 0 }));
+        this.done.add(decoded.ID);
+        if (this.done.size === this.#asked) this.emit(packet(PacketType.PACKET_FIN));
       }
     }
   }
@@ -224,29 +248,23 @@ class Receiver extends EventEmitter {
 
   #requestAll(): void {
     const ids = this.stats
-      .map((packet, index) => ({ packet, index }))
+      .map((stat, index) => ({ stat, index }))
       .filter(
-        ({ packet }) =>
-          (packet.stat?.mode ?? 0) >>> 24 === 0 && this.wanted(String(packet.stat?.path ?? "")),
+        ({ stat }) => (stat.stat?.mode ?? 0) >>> 24 === 0 && this.wanted(stat.stat?.path ?? ""),
       );
     this.#asked = ids.length;
     if (ids.length === 0) {
-      setImmediate(() => this.emit("data", { type: PacketType.FIN, id: 0 }));
+      this.emit(packet(PacketType.PACKET_FIN));
       return;
     }
-    for (const { index } of ids)
-      setImmediate(() => this.emit("data", { type: PacketType.REQ, id: index }));
+    for (const { index } of ids) this.emit(packet(PacketType.PACKET_REQ, index));
   }
 
   contentOf(path: string): string {
-    const index = this.stats.findIndex((packet) => String(packet.stat?.path) === path);
+    const index = this.stats.findIndex((stat) => stat.stat?.path === path);
     return Buffer.concat(this.data.get(index) ?? []).toString();
   }
 }
-
-const ReferencePacket = protobuf
-  .parse('syntax = "proto3"; message P { int32 type = 1; uint32 ID = 3; bytes data = 4; }')
-  .root.lookupType("P");
 
 describe("sendDiffCopy", () => {
   it("lists every entry, sends only the files asked for, and ends with FIN", async () => {
@@ -277,7 +295,8 @@ describe("sendDiffCopy", () => {
     expect(stats.bytes).toBe(big.length);
     // Buffer.equals: a deep toEqual walks 700,000 bytes one by one.
     expect(Buffer.concat(receiver.data.get(0) ?? []).equals(big)).toBe(true);
-    expect(receiver.encoded.length).toBeGreaterThan(1);
+    // Three 256 KiB pieces, framed in place.
+    expect(receiver.frames.length).toBe(3);
   });
 
   it("fails with a BuildContextError, and tells the receiver, when a file vanished", async () => {
@@ -287,31 +306,23 @@ describe("sendDiffCopy", () => {
     const entries = walkSyncTree({ root });
     const walked = [...entries];
     rmSync(path.join(root, "gone.txt"));
-    const sent: Packet[] = [];
-    const original = receiver.send.bind(receiver);
-    receiver.send = (packet, done) => {
-      if (!Buffer.isBuffer(packet)) sent.push(packet);
-      original(packet, done);
-    };
     const error = await sendDiffCopy(receiver.channel, walked).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(BuildContextError);
     expect((error as BuildContextError).path).toBe(path.join(root, "gone.txt"));
-    expect(sent.at(-1)?.type).toBe(PacketType.ERR);
+    expect(receiver.sent.at(-1)?.type).toBe(PacketType.PACKET_ERR);
+    expect(Buffer.from(receiver.sent.at(-1)?.data ?? []).toString()).toContain("gone.txt");
   });
 
   it("rejects with the receiver's error and when the engine cancels the call", async () => {
     const root = await tempDir();
     await tree(root, { "a.txt": "a" });
     const failing = new Receiver(() => true);
-    failing.send = () =>
-      setImmediate(() =>
-        failing.emit("data", { type: PacketType.ERR, id: 0, data: Buffer.from("disk full") }),
-      );
+    failing.send = () => failing.emit(packet(PacketType.PACKET_ERR, 0, Buffer.from("disk full")));
     await expect(sendDiffCopy(failing.channel, walkSyncTree({ root }))).rejects.toThrow(
       "error from receiver: disk full",
     );
     const cancelled = new Receiver(() => true);
-    cancelled.send = () => setImmediate(() => cancelled.emit("cancelled"));
+    cancelled.send = () => setImmediate(() => cancelled.cancel());
     await expect(sendDiffCopy(cancelled.channel, walkSyncTree({ root }))).rejects.toThrow(
       "the engine ended the file transfer before it finished",
     );
@@ -342,10 +353,10 @@ describe("sendDiffCopy", () => {
     let most = 0;
     const receiver = new Receiver(() => false);
     const original = receiver.send.bind(receiver);
-    receiver.send = (packet, done) => {
+    receiver.send = (bytes, done) => {
       unwritten++;
       most = Math.max(most, unwritten);
-      original(packet, () => {
+      original(bytes, () => {
         unwritten--;
         done();
       });

@@ -5,15 +5,13 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { BuildKitStream, explainBuildKitError } from "../src/buildkit/buildkit-stream.js";
-import { loadMessages, type StatusResponse } from "../src/buildkit/messages.js";
 import { formatBytes, PlainProgress } from "../src/buildkit/plain-progress.js";
+import type { StatusResponse } from "../src/buildkit/trace-messages.js";
 import { VertexTracker } from "../src/buildkit/vertex-tracker.js";
 import { BuildError } from "../src/errors.js";
 import { readJsonLines } from "../src/streams/json-lines.js";
 import type { ProgressEvent } from "../src/streams/progress.js";
 import { StringStream } from "./support/string-stream.js";
-
-const messages = await loadMessages();
 
 /** Streams recorded from Debian's docker.io 20.10 engine with curl (tar body, version=2). */
 const recorded = (name: string) =>
@@ -22,7 +20,7 @@ const recorded = (name: string) =>
 async function replay(name: string) {
   const text = new StringStream();
   const events: ProgressEvent[] = [];
-  const reader = new BuildKitStream(messages, {
+  const reader = new BuildKitStream({
     streamProgressTo: text,
     onProgress: (event) => events.push(event),
   });
@@ -139,7 +137,7 @@ describe("BuildKitStream", () => {
   });
 
   it("reports an error line without a trace as the engine's message", () => {
-    const reader = new BuildKitStream(messages);
+    const reader = new BuildKitStream();
     expect(() =>
       reader.handle({
         kind: "message",
@@ -149,7 +147,7 @@ describe("BuildKitStream", () => {
   });
 
   it("writes nothing anywhere without streamProgressTo and ignores traces it cannot read", () => {
-    const reader = new BuildKitStream(messages);
+    const reader = new BuildKitStream();
     reader.handle({
       kind: "message",
       message: { id: "moby.buildkit.trace", aux: "not protobuf!" } as never,

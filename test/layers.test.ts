@@ -36,7 +36,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Packages that must load at first use (`await import()` or `require` inside a function). */
-const HEAVY = ["dockerode", "@grpc/grpc-js", "protobufjs", "commander"];
+const HEAVY = ["dockerode", "@bufbuild/protobuf", "commander"];
 
 interface Import {
   /** The module's text as written, e.g. `../engine/credentials.js` or `dockerode`. */
@@ -305,7 +305,8 @@ describe("the layers of src/", () => {
 
   it("documents every export with a TSDoc comment", () => {
     const undocumented: string[] = [];
-    for (const file of files) {
+    // Generated wire code (marked so, see proto/) documents what its .proto files document.
+    for (const file of files.filter((name) => !name.startsWith("buildkit/generated/"))) {
       const source = parse(file);
       let previous: ts.Statement | undefined;
       for (const statement of source.statements) {
@@ -338,6 +339,175 @@ describe("the layers of src/", () => {
       rows.set(match[1] as string, names);
     }
     expect(Object.fromEntries(rows)).toEqual(LAYERS);
+  });
+});
+
+/**
+ * What reaching into a dependency looks like in source, found with TypeScript's type checker over
+ * all of `src/` (so that "a dependency's" means "declared under node_modules", whatever the
+ * variable is called):
+ * - a deep import: a bare specifier naming a path its package's `exports` map does not offer;
+ * - a cast of a dependency's value to a shape written here (how `call.stream` and docker-modem's
+ *   `dial`, `buildRequest` and `buildPayload` were reached): what the package does not declare
+ *   is not its API;
+ * - replacing a dependency's method (`modem.dial = ...`, `call.send = ...`);
+ * - a member whose name starts with `_` (Node's and libraries' private fields, `_readableState`),
+ *   outside the generated wire code and a stream class's own implementer methods (`this._write`);
+ * - the names issue 18 found, anywhere: `buildRequest`, `buildPayload`, and `dial` or `stream`
+ *   read off a value of a dependency's type.
+ */
+/** The methods a Node stream subclass implements, which the stream docs call its API. */
+const STREAM_IMPLEMENTER = new Set([
+  "_read",
+  "_write",
+  "_writev",
+  "_final",
+  "_destroy",
+  "_construct",
+  "_transform",
+  "_flush",
+]);
+
+function dependencyInternals(): string[] {
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ["node"],
+    lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts"],
+  };
+  const program = ts.createProgram(
+    files.map((file) => path.join(SRC, file)),
+    options,
+  );
+  const checker = program.getTypeChecker();
+  const parts = (type: ts.Type): readonly ts.Type[] => (type.isUnion() ? type.types : [type]);
+  /** Declared by a package, not by TypeScript's lib or Node's types (the platform). */
+  const isDependencyFile = (name: string) =>
+    name.includes("/node_modules/") &&
+    !name.includes("/node_modules/typescript/") &&
+    !name.includes("/node_modules/@types/node/");
+  const fromDependency = (type: ts.Type): boolean =>
+    [type, ...parts(type)].some((part) =>
+      (part.getSymbol() ?? part.aliasSymbol)
+        ?.getDeclarations()
+        ?.some((declaration) => isDependencyFile(declaration.getSourceFile().fileName)),
+    );
+  const declaredHere = (type: ts.Type): boolean =>
+    [type, ...parts(type)].some((part) =>
+      (part.getSymbol() ?? part.aliasSymbol)
+        ?.getDeclarations()
+        ?.some((declaration) => declaration.getSourceFile().fileName.startsWith(SRC)),
+    );
+  /** Whether `target` names a member that no type `original` may be declares. */
+  const addsMembers = (original: ts.Type, target: ts.Type): boolean => {
+    const wanted = checker.getPropertiesOfType(checker.getNonNullableType(target));
+    return parts(checker.getNonNullableType(original)).every((part) =>
+      wanted.some((member) => checker.getPropertyOfType(part, member.name) === undefined),
+    );
+  };
+  const found: string[] = [];
+  for (const file of files) {
+    const source = program.getSourceFile(path.join(SRC, file));
+    if (source === undefined) continue;
+    const where = (node: ts.Node) =>
+      `${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+    const visit = (node: ts.Node): void => {
+      if (ts.isAsExpression(node) || ts.isTypeAssertionExpression(node)) {
+        let inner: ts.Expression = node.expression;
+        while (ts.isAsExpression(inner) || ts.isParenthesizedExpression(inner)) {
+          inner = inner.expression;
+        }
+        const original = checker.getTypeAtLocation(inner);
+        const target = checker.getTypeFromTypeNode(node.type);
+        if (fromDependency(original) && declaredHere(target) && addsMembers(original, target)) {
+          found.push(
+            `${where(node)} casts a dependency's ${checker.typeToString(original)} to ${node.type.getText()}`,
+          );
+        }
+      }
+      if (ts.isPropertyAccessExpression(node)) {
+        const name = node.name.text;
+        const owner = checker.getTypeAtLocation(node.expression);
+        // ts-proto keeps its own recursion counter on the reader (`__tsProtoDecodeDepth`).
+        // Node's stream implementer methods (`_read`, `_write`, ...) on `this` are a documented
+        // API of the class being written, not a private member.
+        const implementer =
+          node.expression.kind === ts.SyntaxKind.ThisKeyword && STREAM_IMPLEMENTER.has(name);
+        if (name.startsWith("_") && !implementer && !file.startsWith("buildkit/generated/")) {
+          found.push(`${where(node)} reads ${name}`);
+        }
+        if (name === "buildRequest" || name === "buildPayload") {
+          found.push(`${where(node)} reads ${name}`);
+        }
+        if ((name === "dial" || name === "stream") && fromDependency(owner)) {
+          found.push(`${where(node)} reads ${name} of ${checker.typeToString(owner)}`);
+        }
+      }
+      if (
+        ts.isBinaryExpression(node) &&
+        node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+        ts.isPropertyAccessExpression(node.left)
+      ) {
+        const declarations = checker.getSymbolAtLocation(node.left.name)?.getDeclarations() ?? [];
+        if (
+          declarations.some(
+            (declaration) =>
+              (ts.isMethodSignature(declaration) || ts.isMethodDeclaration(declaration)) &&
+              declaration.getSourceFile().fileName.includes("/node_modules/"),
+          )
+        ) {
+          found.push(`${where(node)} replaces the method ${node.left.getText()}`);
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    for (const found_ of imports.get(file) ?? []) {
+      const { specifier } = found_;
+      if (specifier.startsWith(".") || specifier.startsWith("node:")) continue;
+      const name = packageOf(specifier);
+      const subpath = `.${specifier.slice(name.length)}`;
+      if (subpath === ".") continue;
+      const manifest = JSON.parse(
+        readFileSync(path.join(ROOT, "node_modules", name, "package.json"), "utf8"),
+      ) as { exports?: unknown };
+      const exported =
+        manifest.exports !== null &&
+        typeof manifest.exports === "object" &&
+        subpath in (manifest.exports as Record<string, unknown>);
+      if (!exported)
+        found.push(`${file}:${found_.line} imports ${specifier}, which ${name} does not export`);
+    }
+  }
+  return found;
+}
+
+/**
+ * Known violations, each owned by other work: the test fails when one disappears, so that this
+ * list only shrinks. engine/docker-client.ts's docker-modem patch and engine-transport.ts's deep
+ * import of docker-modem's SSH code go with the `ssh://` transport of issue 18 item 2;
+ * context-stream.ts's `_readableState` read is the classic upload's.
+ */
+const KNOWN_INTERNALS = [/^context\/context-stream\.ts:\d+ reads _readableState$/];
+
+describe("dependencies' internals", () => {
+  const found = dependencyInternals();
+
+  it("reaches into no dependency's internals beyond the known cases listed", () => {
+    expect(found.filter((line) => !KNOWN_INTERNALS.some((known) => known.test(line)))).toEqual([]);
+  });
+
+  it("still finds each known case (remove it from the list once it is fixed)", () => {
+    for (const known of KNOWN_INTERNALS) {
+      expect(
+        found.some((line) => known.test(line)),
+        String(known),
+      ).toBe(true);
+    }
   });
 });
 

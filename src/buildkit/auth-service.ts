@@ -3,12 +3,15 @@
  * resolves and pulls images (`FROM`, `--cache-from`).
  * @module
  */
-import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { createDebug } from "../debug-logger.js";
-import type { Messages } from "./messages.js";
-import { defineService, type GrpcModule, type SessionService } from "./session-service.js";
+import { AuthDefinition } from "./generated/github.com/moby/buildkit/session/auth/auth.js";
+import { GrpcStatus } from "./session-server.js";
+import { defineService, type SessionService } from "./session-service.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
+
+const unimplemented = (call: { end(status: { code: number; details: string }): void }) =>
+  call.end({ code: GrpcStatus.UNIMPLEMENTED, details: "not implemented by this client" });
 
 /** A login as the engine's Auth service hands it out. */
 export interface SessionCredentials {
@@ -25,52 +28,35 @@ export interface SessionCredentials {
  */
 export type CredentialsLookup = (host: string) => Promise<SessionCredentials | undefined>;
 
-/** The Auth service. `onError` hears about lookups that failed (the engine only sees a status). */
+/**
+ * The Auth service. `onError` hears about lookups that failed (the engine only sees a status).
+ * The token methods are announced but answer UNIMPLEMENTED: the engine then fetches tokens
+ * itself with the login `Credentials` gives.
+ */
 export function authService(
-  grpc: GrpcModule,
-  messages: Messages,
   lookup: CredentialsLookup,
   onError: (error: unknown) => void,
 ): SessionService {
-  const hostRequest = { kind: "unary", decode: messages.decodeFirstString } as const;
-  const unimplemented = (_call: unknown, callback: sendUnaryData<never>) =>
-    // The engine then fetches tokens itself with the Credentials answer.
-    callback({ code: grpc.status.UNIMPLEMENTED, details: "not implemented by this client" });
-  return defineService(
-    "moby.filesync.v1.Auth",
-    {
-      Credentials: {
-        ...hostRequest,
-        encode: (login: SessionCredentials | undefined) =>
-          login ? messages.encodeCredentials(login.username, login.secret) : messages.encodeEmpty(),
-      },
-      FetchToken: { ...hostRequest, decode: messages.decodeNothing, encode: messages.encodeEmpty },
-      GetTokenAuthority: { ...hostRequest, encode: messages.encodeEmpty },
-      VerifyTokenAuthority: { ...hostRequest, encode: messages.encodeEmpty },
+  return defineService(AuthDefinition, {
+    credentials: async (call) => {
+      const host = call.request.Host;
+      let login: SessionCredentials | undefined;
+      try {
+        login = await lookup(host);
+      } catch (error) {
+        onError(error);
+        call.end({
+          code: GrpcStatus.UNAVAILABLE,
+          details: `cannot read the credentials for ${host}: ${error instanceof Error ? error.message : String(error)}`,
+        });
+        return;
+      }
+      debug("session credentials for %s: %s", host, login ? "found" : "none");
+      call.write({ Username: login?.username ?? "", Secret: login?.secret ?? "" });
+      call.end();
     },
-    {
-      Credentials: (
-        call: ServerUnaryCall<{ value: string }, SessionCredentials | undefined>,
-        callback: sendUnaryData<SessionCredentials | undefined>,
-      ) => {
-        const host = call.request.value;
-        lookup(host).then(
-          (login) => {
-            debug("session credentials for %s: %s", host, login ? "found" : "none");
-            callback(null, login);
-          },
-          (error: unknown) => {
-            onError(error);
-            callback({
-              code: grpc.status.UNAVAILABLE,
-              details: `cannot read the credentials for ${host}: ${error instanceof Error ? error.message : String(error)}`,
-            });
-          },
-        );
-      },
-      FetchToken: unimplemented,
-      GetTokenAuthority: unimplemented,
-      VerifyTokenAuthority: unimplemented,
-    },
-  );
+    fetchToken: unimplemented,
+    getTokenAuthority: unimplemented,
+    verifyTokenAuthority: unimplemented,
+  });
 }

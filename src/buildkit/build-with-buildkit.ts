@@ -5,13 +5,10 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import nodeFs, { realpathSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BuildContextOverlay } from "../context/build-context.js";
-import { locateDockerfile } from "../context/dockerfile-location.js";
-import { overlayTree } from "../context/overlay-tree.js";
 import { createDebug } from "../debug-logger.js";
 import { type BuildQueryOptions, buildQuery } from "../engine/build-query.js";
 import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
@@ -35,11 +32,11 @@ import { BuildKitStream, explainBuildKitError } from "./buildkit-stream.js";
 import { assertBuildKitSupport, assertShmSizeSupport, pingEngine } from "./buildkit-support.js";
 import { fileSyncService } from "./file-sync-service.js";
 import { healthService } from "./health-service.js";
-import { loadMessages } from "./messages.js";
 import { secretsService } from "./secrets-service.js";
-import { loadGrpc, type SessionService } from "./session-service.js";
+import type { SessionService } from "./session-service.js";
 import { sessionSharedKey } from "./shared-key.js";
 import { resolveSshAgents, sshService } from "./ssh-service.js";
+import { syncDirs } from "./sync-dirs.js";
 import type { SyncTree } from "./sync-tree.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
@@ -71,15 +68,6 @@ export interface BuildKitBuildOptions extends RetryOptions, BuildQueryOptions {
   readonly overlays?: readonly BuildContextOverlay[] | undefined;
 }
 
-/**
- * Starts loading what a BuildKit session needs (grpc-js, protobufjs), about 100 ms at the first
- * build of a process, so that it overlaps other waits (the engine's ping). Never rejects: a
- * failure to load surfaces when the session needs the modules.
- */
-export function preloadBuildKit(): void {
-  Promise.all([loadGrpc(), loadMessages()]).catch(() => undefined);
-}
-
 /** BuildKit failures that a retry cannot fix, whatever else their text says. */
 const PERMANENT_BUILDKIT = [
   "executor failed running",
@@ -104,6 +92,9 @@ export function isTransientBuildKitError(error: unknown): boolean {
     return false;
   }
   const text = error.message.toLowerCase();
+  // BuildKit's own race under load in a COPY of many sources (moby/buildkit#1822), also when it
+  // comes as an "executor failed running [copy ...]".
+  if (text.includes("flightcontrol: exceeded retry timeout")) return true;
   if (PERMANENT_BUILDKIT.some((pattern) => text.includes(pattern))) return false;
   if (/secret .* not found/.test(text)) return false;
   return isTransientError(error);
@@ -154,20 +145,11 @@ export async function buildWithBuildKit(
   assertShmSizeSupport(options.shmSize, ping.apiVersion);
   const secrets = await readSecrets(options.secrets, env);
 
-  const contextDir = realpathSync(path.resolve(context));
-  // Found as the classic builder finds it, before anything is sent: a Dockerfile named inside
-  // the context but reached through a symlink out of it is refused, so nothing outside the
-  // context is read through a link (the engine would print its first line in its error).
-  const dockerfilePath = locateDockerfile(nodeFs, context, contextDir, options.dockerfile).real;
-  const dockerfileDir = path.dirname(dockerfilePath);
-  // The overlays are checked now, as the classic builder checks them before it sends anything:
-  // a missing source, an unreadable .dockerignore or an excluded nested copy fails here, not
-  // halfway through the engine's first sync.
-  overlayTree(nodeFs, options.overlays ?? []);
-  const dirs = new Map<string, SyncTree>([
-    ["context", { root: contextDir, overlays: options.overlays ?? [] }],
-    ["dockerfile", { root: dockerfileDir }],
-  ]);
+  const { dirs, contextDir, dockerfileName } = syncDirs(
+    context,
+    options.dockerfile,
+    options.overlays,
+  );
   const sharedKey = sessionSharedKey(contextDir, env);
   const credentials = new Map<string, Promise<SessionCredentials | undefined>>();
   /**
@@ -210,7 +192,7 @@ export async function buildWithBuildKit(
         attempt,
         name: path.basename(contextDir),
         sharedKey,
-        dockerfile: path.basename(dockerfilePath),
+        dockerfile: dockerfileName,
         dirs,
         secrets,
         agents,
@@ -251,7 +233,20 @@ async function buildOnce(
   plan: BuildPlan,
 ): Promise<string> {
   using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
-  const session = new BuildKitSession({ name: plan.name, sharedKey: plan.sharedKey });
+  const session = new BuildKitSession({
+    name: plan.name,
+    sharedKey: plan.sharedKey,
+    // nghttp2 fails the whole connection on a header block it will not read (more than 8
+    // CONTINUATION frames, some thousands of patterns): say so rather than "no active session".
+    onError: (error) => {
+      if (!/CONTINUATION/.test(error.message)) return;
+      localFailure ??= new BuildContextError(
+        `the engine's file-sync request is too large to read (${error.message}): a .dockerignore or a COPY of several thousand entries; use fewer patterns, or builder: "classic"`,
+        plan.dirs.get("context")?.root ?? plan.name,
+        { cause: error },
+      );
+    },
+  });
   const buildId = randomBytes(32).toString("hex");
   debug("BuildKit build %s, session %s (attempt %d)", buildId, session.id, plan.attempt);
   let requested: Promise<IncomingMessage> | undefined;
@@ -261,18 +256,14 @@ async function buildOnce(
   let localFailure: unknown;
   let succeeded = false;
   try {
-    const [grpc, messages] = await Promise.all([loadGrpc(), loadMessages()]);
-    attempt.signal.throwIfAborted();
-    const reader = new BuildKitStream(messages, options, {
+    const reader = new BuildKitStream(options, {
       onOutputError: (error) => attempt.fail(error),
     });
     stream = reader;
     attempt.failOnStreamError(options.streamProgressTo);
     const services: SessionService[] = [
-      healthService(messages),
+      healthService(),
       authService(
-        grpc,
-        messages,
         (host) => plan.lookup(host, attempt.signal),
         (error) => {
           if (error instanceof CredentialsError || error instanceof InvalidArgumentError) {
@@ -280,18 +271,24 @@ async function buildOnce(
           }
         },
       ),
-      secretsService(grpc, messages, plan.secrets),
-      fileSyncService(grpc, messages, plan.dirs, {
+      secretsService(plan.secrets),
+      fileSyncService(plan.dirs, {
         onActivity: () => attempt.touch(),
-        onSynced: ({ dir, entries, files, bytes }) =>
-          options.onProgress?.({ type: "context-sync", dir, entries, files, bytes }),
+        onSynced: ({ dir, entries, files, bytes }) => {
+          try {
+            options.onProgress?.({ type: "context-sync", dir, entries, files, bytes });
+          } catch (error) {
+            // A listener that throws ends the build with its error, as for every other event.
+            attempt.fail(error);
+          }
+        },
         onError: (error) => {
           if (error instanceof BuildContextError) localFailure ??= error;
         },
         signal: attempt.signal,
       }),
     ];
-    if (plan.agents.size > 0) services.push(sshService(grpc, messages, plan.agents));
+    if (plan.agents.size > 0) services.push(sshService(plan.agents));
     // The session opens first, as the docker CLI's does, and the build request goes out while
     // it does: the engine finds the session the build names as soon as it looks for it, instead
     // of waiting for it.

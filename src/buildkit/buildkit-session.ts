@@ -5,12 +5,11 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import type { Duplex } from "node:stream";
-import type { ConnectionInjector, Server } from "@grpc/grpc-js";
 import { createDebug } from "../debug-logger.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { InvalidStateError } from "../errors.js";
-import { loadGrpc, methodPaths, type SessionService } from "./session-service.js";
+import { type SessionServer, serveSession } from "./session-server.js";
+import { methodPaths, type SessionService } from "./session-service.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
 
@@ -23,6 +22,8 @@ export interface BuildKitSessionOptions {
    * builds: the same key for the same folder lets a rebuild send only what changed.
    */
   readonly sharedKey: string;
+  /** Hears about failures of the connection itself, which no call reports. */
+  readonly onError?: ((error: Error) => void) | undefined;
 }
 
 /** What the engine accepts in a header value; anything else is replaced. */
@@ -36,9 +37,7 @@ export class BuildKitSession implements Disposable {
   /** The session's ID, for the build's `session` parameter. */
   readonly id = randomUUID();
   readonly #options: BuildKitSessionOptions;
-  #server: Server | undefined;
-  #injector: ConnectionInjector | undefined;
-  #socket: Duplex | undefined;
+  #server: SessionServer | undefined;
   #closed = false;
   #started = false;
 
@@ -64,15 +63,6 @@ export class BuildKitSession implements Disposable {
       throw new InvalidStateError("a BuildKit session can be started once, and not after close()");
     }
     this.#started = true;
-    const grpc = await loadGrpc();
-    if (this.#closed) return;
-    const server = new grpc.Server({
-      // The engine sends small requests; a bigger one is a broken or hostile peer.
-      "grpc.max_receive_message_length": 16 * 1024 * 1024,
-      interceptors: services.flatMap((service) => service.interceptor ?? []),
-    });
-    for (const service of services) server.addService(service.definition, service.implementation);
-    this.#server = server;
     const { name, sharedKey } = this.#options;
     const headers = {
       "X-Docker-Expose-Session-Uuid": this.id,
@@ -81,7 +71,7 @@ export class BuildKitSession implements Disposable {
       // The engine uses only the methods announced here (FileSync checks them).
       "X-Docker-Expose-Session-Grpc-Method": services.flatMap(methodPaths),
     };
-    let socket: Duplex;
+    let socket: Awaited<ReturnType<EngineConnection["upgrade"]>>;
     try {
       socket = await engine.upgrade({
         path: "/session",
@@ -97,30 +87,24 @@ export class BuildKitSession implements Disposable {
       socket.destroy();
       return;
     }
-    this.#socket = socket;
     socket.once("close", () => debug("session %s: the engine closed the connection", this.id));
     // Errors surface through the build; without a listener a reset would crash the process.
     socket.on("error", (error) => debug("session %s: %s", this.id, error.message));
-    const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.#injector = injector;
-    injector.injectConnection(socket);
+    this.#server = serveSession(
+      socket,
+      services.flatMap((service) => service.methods),
+      { onError: this.#options.onError },
+    );
     debug("session %s open (%s)", this.id, services.map((service) => service.name).join(", "));
   }
 
-  /** Closes the session: the gRPC server, its calls and the connection. Safe to call again. */
+  /** Closes the session: its calls and the connection. Safe to call again. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#injector?.destroy();
-      this.#server?.forceShutdown();
-    } finally {
-      this.#socket?.destroy();
-      this.#injector = undefined;
-      this.#server = undefined;
-      this.#socket = undefined;
-      if (this.#started) debug("session %s closed", this.id);
-    }
+    this.#server?.close();
+    this.#server = undefined;
+    if (this.#started) debug("session %s closed", this.id);
   }
 
   [Symbol.dispose](): void {

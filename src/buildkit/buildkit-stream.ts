@@ -15,8 +15,8 @@ import {
 } from "../streams/json-lines.js";
 import { LineTail } from "../streams/line-tail.js";
 import { type ProgressOutputs, writeProgress } from "../streams/progress.js";
-import type { Messages } from "./messages.js";
 import { PlainProgress } from "./plain-progress.js";
+import { decodeStatusResponse, type StatusResponse } from "./trace-messages.js";
 import { VertexTracker } from "./vertex-tracker.js";
 
 /** The hint added to BuildKit's `network bridge not found`. */
@@ -46,7 +46,6 @@ export interface BuildKitStreamOptions {
  * replayed through it in tests. `streamProgressTo` receives `docker build --progress=plain` text.
  */
 export class BuildKitStream {
-  readonly #messages: Messages;
   readonly #outputs: ProgressOutputs;
   readonly #tracker = new VertexTracker();
   readonly #printer: PlainProgress | undefined;
@@ -58,12 +57,7 @@ export class BuildKitStream {
   #imageId: string | undefined;
   #failed = false;
 
-  constructor(
-    messages: Messages,
-    outputs: ProgressOutputs = {},
-    options: BuildKitStreamOptions = {},
-  ) {
-    this.#messages = messages;
+  constructor(outputs: ProgressOutputs = {}, options: BuildKitStreamOptions = {}) {
     this.#outputs = {
       streamProgressTo: outputs.streamProgressTo,
       onProgress: guardedListener(outputs.onProgress),
@@ -106,9 +100,9 @@ export class BuildKitStream {
     if (id === "moby.buildkit.trace") {
       const aux = (message as { aux?: unknown }).aux;
       if (typeof aux !== "string") return;
-      let status: ReturnType<Messages["decodeStatusResponse"]>;
+      let status: StatusResponse;
       try {
-        status = this.#messages.decodeStatusResponse(Buffer.from(aux, "base64"));
+        status = decodeStatusResponse(Buffer.from(aux, "base64"));
       } catch {
         // A trace this library cannot read is progress lost, not a failed build.
         return;

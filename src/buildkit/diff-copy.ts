@@ -10,13 +10,20 @@
  * So a rebuild sends the file list and only the files that changed.
  *
  * Over 400 lines on purpose: the sender is one loop whose phases share the flow control (room in
- * the HTTP/2 window, the queue of requested files); the packet encoding is in messages.ts.
+ * the HTTP/2 window, the queue of requested files); packets are encoded by the generated codecs
+ * (src/buildkit/generated/), DATA frames by data-frame.ts.
  * @module
  */
 import nodeFs from "node:fs";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { BuildContextError } from "../errors.js";
-import { type Packet, PacketType, type Stat } from "./messages.js";
+import { DATA_FRAME_OVERHEAD, dataFrame } from "./data-frame.js";
+import {
+  type Packet,
+  Packet_PacketType,
+} from "./generated/github.com/tonistiigi/fsutil/types/wire.js";
+import { SenderPacket, type SenderStat } from "./generated/prefect-dockerutils/fsutil-sender.js";
 import type { SyncEntry } from "./sync-tree.js";
 
 /** What one DiffCopy call sent. */
@@ -29,24 +36,42 @@ export interface DiffCopyStats {
   bytes: number;
 }
 
-/** The call the packets travel on (a gRPC DiffCopy call, or a test double). */
+/** The call the packets travel on (a DiffCopy call of the session, or a test double). */
 export interface PacketChannel {
   /**
-   * Sends one packet; `done` is called once it is written out. Sends may overlap: they go out in
-   * order, many per write to the connection. A `Buffer` is a packet already encoded, after
-   * {@link FRAME_HEADER} unused bytes where gRPC's message header can go without a copy.
+   * Sends one encoded packet; `done` is called once it is written out. Sends may overlap: they
+   * go out in order, many per write to the connection.
    */
-  send(packet: Packet | Buffer, done: () => void): void;
+  send(packet: Uint8Array, done: () => void): void;
+  /** Sends a DATA packet made by `dataFrame`, whose content is never copied. */
+  sendFrame(frame: Buffer, done: () => void): void;
   /** Ends the call successfully. */
   end(): void;
-  on(event: "data", listener: (packet: Packet) => void): this;
-  on(event: "end" | "cancelled" | "close", listener: () => void): this;
-  on(event: "error", listener: (error: Error) => void): this;
-  off(event: string, listener: (...args: never[]) => void): this;
+  /** Receives the engine's packets, then its half-close. */
+  listen(onPacket: (packet: Packet) => void, onHalfClose: () => void): void;
+  /** Aborts when the call is over for this side (cancelled by the engine, or the session closed). */
+  readonly signal: AbortSignal;
 }
 
-/** Bytes before an encoded packet, for gRPC's message header (a flag and a 32-bit length). */
-export const FRAME_HEADER = 5;
+const {
+  PACKET_STAT: STAT,
+  PACKET_REQ: REQ,
+  PACKET_DATA: DATA,
+  PACKET_FIN: FIN,
+  PACKET_ERR: ERR,
+} = Packet_PacketType;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * One writer for every packet: `finish()` hands out the bytes and resets it, and a new writer per
+ * packet doubled the cost of listing 20,000 files (30 ms against 10 ms).
+ */
+const writer = new BinaryWriter();
+
+/** Encodes a packet with the generated encoder (the sender's view: names as bytes). */
+function encode(type: Packet_PacketType, id: number, stat?: SenderStat, data = EMPTY): Uint8Array {
+  return SenderPacket.encode({ type, stat, ID: id, data }, writer).finish();
+}
 
 /** Go's `os.FileMode` type bits. */
 const MODE_DIR = 0x80000000;
@@ -68,75 +93,35 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = nodeFs.constants;
 const OPEN_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 
 /** An entry's `Stat`, as fsutil makes it: Go's `FileMode` bits, owners 0 like the docker CLI's. */
-export function statOf(entry: SyncEntry): Stat {
+export function statOf(entry: SyncEntry): SenderStat {
   let mode = entry.mode & 0o777;
   if (entry.mode & 0o4000) mode |= MODE_SETUID;
   if (entry.mode & 0o2000) mode |= MODE_SETGID;
   if (entry.mode & 0o1000) mode |= MODE_STICKY;
   if (entry.type === "directory") mode |= MODE_DIR;
   if (entry.type === "symlink") mode |= MODE_SYMLINK;
+  const linkname = entry.linknameBytes ?? entry.linkname;
   return {
-    path: entry.nameBytes ?? entry.name,
+    path: entry.nameBytes ?? Buffer.from(entry.name),
     mode: mode >>> 0,
     uid: 0,
     gid: 0,
-    size: entry.type === "directory" || entry.type === "link" ? 0 : entry.size,
-    modTimeNs: entry.mtimeNs,
-    linkname: entry.linknameBytes ?? entry.linkname ?? "",
+    size: BigInt(entry.type === "directory" || entry.type === "link" ? 0 : entry.size),
+    modTime: entry.mtimeNs,
+    linkname:
+      linkname === undefined || linkname === ""
+        ? EMPTY
+        : typeof linkname === "string"
+          ? Buffer.from(linkname)
+          : linkname,
+    devmajor: 0n,
+    devminor: 0n,
+    xattrs: {},
   };
 }
 
-/** Varint bytes of `value` (below 2^32), protobuf's base-128 encoding. */
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    length++;
-  }
-  return length;
-}
-
-function writeVarint(target: Buffer, at: number, value: number): number {
-  let offset = at;
-  while (value >= 0x80) {
-    target[offset++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  target[offset++] = value;
-  return offset;
-}
-
-/**
- * A DATA packet with room for `length` bytes of content at the returned offset, so file content
- * is read straight into the message that goes on the wire instead of being copied into it
- * (1 GiB of context is 1 GiB of copying saved). After {@link FRAME_HEADER} unused bytes, the same
- * bytes protobufjs would write for `{ type: DATA, ID, data }`.
- */
-function dataPacket(
-  id: number,
-  length: number,
-  memory?: Buffer,
-): { packet: Buffer; offset: number } {
-  const header = 2 + (id ? 1 + varintLength(id) : 0) + 1 + varintLength(length);
-  const size = FRAME_HEADER + header + length;
-  const packet =
-    memory !== undefined && memory.length >= size
-      ? memory.subarray(0, size)
-      : Buffer.allocUnsafe(size);
-  packet[FRAME_HEADER] = 0x08;
-  packet[FRAME_HEADER + 1] = PacketType.DATA;
-  let at = FRAME_HEADER + 2;
-  if (id) {
-    packet[at++] = 0x18;
-    at = writeVarint(packet, at, id);
-  }
-  packet[at++] = 0x22;
-  at = writeVarint(packet, at, length);
-  return { packet, offset: at };
-}
-
 /** Room for a full DATA packet: the frame header, the packet's fields, a whole chunk. */
-const CHUNK_MEMORY = FRAME_HEADER + 16 + DATA_CHUNK;
+const CHUNK_MEMORY = DATA_FRAME_OVERHEAD + DATA_CHUNK;
 /** Chunk memories kept for reuse: more than the bytes allowed unwritten. */
 const CHUNK_POOL = Math.ceil(PENDING_BYTES / DATA_CHUNK) + 2;
 
@@ -186,11 +171,7 @@ export function sendDiffCopy(
       for (const wake of waiting) wake();
     };
     const cleanup = () => {
-      channel.off("data", onData);
-      channel.off("end", onClosed);
-      channel.off("cancelled", onClosed);
-      channel.off("close", onClosed);
-      channel.off("error", onError);
+      channel.signal.removeEventListener("abort", onClosed);
       signal?.removeEventListener("abort", onAbort);
       wakeAll();
     };
@@ -200,10 +181,7 @@ export function sendDiffCopy(
       cleanup();
       if (tellReceiver) {
         try {
-          channel.send(
-            { type: PacketType.ERR, id: 0, data: Buffer.from(error.message) },
-            () => undefined,
-          );
+          channel.send(encode(ERR, 0, undefined, Buffer.from(error.message)), () => undefined);
           channel.end();
         } catch {
           // The call is already gone.
@@ -218,50 +196,55 @@ export function sendDiffCopy(
       resolve(stats);
     };
     /**
-     * Sends a packet; `true` means wait for {@link room} before sending more. Sends overlap, so
-     * many small packets leave in one write instead of one write (and one engine wake-up) each.
-     */
-    /**
      * Memory for big files' chunks, given back once the channel has written them out: without
      * it, each 256 KiB chunk of a 1 GiB file is a new buffer, and tens of megabytes of written
      * ones wait for the garbage collector.
      */
     const pool: Buffer[] = [];
-    const send = (packet: Packet | Buffer, size: number, memory?: Buffer): boolean => {
+    const written = (size: number, memory?: Buffer) => () => {
+      if (memory !== undefined && pool.length < CHUNK_POOL && !settled) pool.push(memory);
+      pendingBytes -= size;
+      pendingPackets--;
+      if (
+        waiters.length > 0 &&
+        pendingBytes <= PENDING_BYTES / 2 &&
+        pendingPackets <= PENDING_PACKETS / 2
+      ) {
+        wakeAll();
+      }
+    };
+    /**
+     * Sends a packet (encoded, or a DATA frame); `true` means wait for {@link room} before sending
+     * more. Sends overlap, so many small packets leave in one write instead of one write (and one
+     * engine wake-up) each.
+     */
+    const send = (packet: Uint8Array, frame?: Buffer, memory?: Buffer): boolean => {
       onActivity?.();
+      const size = frame?.length ?? packet.length;
       pendingBytes += size;
       pendingPackets++;
-      channel.send(packet, () => {
-        if (memory !== undefined && pool.length < CHUNK_POOL && !settled) pool.push(memory);
-        pendingBytes -= size;
-        pendingPackets--;
-        if (
-          waiters.length > 0 &&
-          pendingBytes <= PENDING_BYTES / 2 &&
-          pendingPackets <= PENDING_PACKETS / 2
-        ) {
-          wakeAll();
-        }
-      });
+      if (frame !== undefined) channel.sendFrame(frame, written(size, memory));
+      else channel.send(packet, written(size));
       return pendingBytes > PENDING_BYTES || pendingPackets > PENDING_PACKETS;
     };
     const room = () =>
       settled ? Promise.resolve() : new Promise<void>((wake) => waiters.push(wake));
-    const onData = (packet: Packet) => {
+    const onPacket = (packet: Packet) => {
+      if (settled) return;
       onActivity?.();
       switch (packet.type) {
-        case PacketType.REQ:
-          requests.push(packet.id);
+        case REQ:
+          requests.push(packet.ID);
           if (!sending) void sendRequested();
           break;
-        case PacketType.FIN:
-          send({ type: PacketType.FIN, id: 0 }, 2);
+        case FIN:
+          send(encode(FIN, 0));
           channel.end();
           finish();
           break;
-        case PacketType.ERR:
+        case ERR:
           fail(
-            new Error(`error from receiver: ${Buffer.from(packet.data ?? []).toString("utf8")}`),
+            new Error(`error from receiver: ${Buffer.from(packet.data).toString("utf8")}`),
             false,
           );
           break;
@@ -273,7 +256,6 @@ export function sendDiffCopy(
     const onClosed = () => {
       if (!settled) fail(new Error("the engine ended the file transfer before it finished"), false);
     };
-    const onError = (error: Error) => fail(error, false);
     const onAbort = () => fail(signal?.reason as Error, true);
 
     const walk = async () => {
@@ -292,8 +274,7 @@ export function sendDiffCopy(
         }
         index++;
         stats.entries++;
-        const stat = statOf(entry);
-        if (send({ type: PacketType.STAT, stat, id: 0 }, 32 + stat.path.length)) await room();
+        if (send(encode(STAT, 0, statOf(entry)))) await room();
         if (performance.now() > deadline) {
           // Lets the engine's REQs and health checks in while a big folder is listed.
           await yieldToLoop();
@@ -301,7 +282,7 @@ export function sendDiffCopy(
         }
       }
       if (settled) return;
-      send({ type: PacketType.STAT, id: 0 }, 2);
+      send(encode(STAT, 0));
     };
 
     const sendRequested = async () => {
@@ -333,10 +314,10 @@ export function sendDiffCopy(
         const { content } = source;
         for (let at = 0; at < content.length; at += DATA_CHUNK) {
           const piece = content.subarray(at, at + DATA_CHUNK);
-          const { packet, offset } = dataPacket(id, piece.length);
-          packet.set(piece, offset);
+          const { frame, offset } = dataFrame(id, piece.length);
+          frame.set(piece, offset);
           stats.bytes += piece.length;
-          if (send(packet, packet.length)) await room();
+          if (send(EMPTY, frame)) await room();
           if (settled) return;
         }
       } else if (source !== null) {
@@ -361,9 +342,9 @@ export function sendDiffCopy(
             const want = Math.min(DATA_CHUNK, size - position);
             const memory =
               want === DATA_CHUNK ? (pool.pop() ?? Buffer.allocUnsafe(CHUNK_MEMORY)) : undefined;
-            const { packet, offset } = dataPacket(id, want, memory);
+            const { frame, offset } = dataFrame(id, want, memory);
             for (let got = 0; got < want; ) {
-              const read = nodeFs.readSync(fd, packet, offset + got, want - got, position + got);
+              const read = nodeFs.readSync(fd, frame, offset + got, want - got, position + got);
               if (read === 0) {
                 throw new BuildContextError(
                   `${where} changed while the build context was read: expected ${size} bytes, got ${position + got}`,
@@ -374,7 +355,7 @@ export function sendDiffCopy(
             }
             position += want;
             stats.bytes += want;
-            if (send(packet, packet.length, memory)) await room();
+            if (send(EMPTY, frame, memory)) await room();
             if (settled) return;
             if (performance.now() > deadline) {
               await yieldToLoop();
@@ -385,14 +366,12 @@ export function sendDiffCopy(
           nodeFs.closeSync(fd);
         }
       }
-      if (send({ type: PacketType.DATA, id }, 8)) await room();
+      // The end of the file: an empty DATA packet.
+      if (send(encode(DATA, id))) await room();
     };
 
-    channel.on("data", onData);
-    channel.on("end", onClosed);
-    channel.on("cancelled", onClosed);
-    channel.on("close", onClosed);
-    channel.on("error", onError);
+    channel.listen(onPacket, onClosed);
+    channel.signal.addEventListener("abort", onClosed, { once: true });
     if (signal?.aborted) {
       onAbort();
       return;

@@ -12,7 +12,7 @@
  * @module
  */
 import { StringDecoder } from "node:string_decoder";
-import type { StatusResponse, TraceStatus } from "./messages.js";
+import type { StatusResponse, TraceStatus } from "./trace-messages.js";
 
 /** The CLI prints a sub-task's progress again after 5 % more, or after 5 s. */
 const MIN_PROGRESS_DELTA = 0.05;

@@ -2,10 +2,10 @@
  * `moby.buildkit.secrets.v1.Secrets`: the values of `RUN --mount=type=secret,id=...`.
  * @module
  */
-import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { createDebug } from "../debug-logger.js";
-import type { Messages } from "./messages.js";
-import { defineService, type GrpcModule, type SessionService } from "./session-service.js";
+import { SecretsDefinition } from "./generated/github.com/moby/buildkit/session/secrets/secrets.js";
+import { GrpcStatus } from "./session-server.js";
+import { defineService, type SessionService } from "./session-service.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
 
@@ -14,35 +14,19 @@ const debug = createDebug("prefect-dockerutils:buildkit");
  * `required` secret fails with BuildKit's own `secret <id> not found` and an optional one is
  * left out of the RUN.
  */
-export function secretsService(
-  grpc: GrpcModule,
-  messages: Messages,
-  secrets: ReadonlyMap<string, Uint8Array>,
-): SessionService {
-  return defineService(
-    "moby.buildkit.secrets.v1.Secrets",
-    {
-      GetSecret: {
-        kind: "unary",
-        decode: messages.decodeFirstString,
-        encode: messages.encodeBytes,
-      },
+export function secretsService(secrets: ReadonlyMap<string, Uint8Array>): SessionService {
+  return defineService(SecretsDefinition, {
+    getSecret: (call) => {
+      const id = call.request.ID;
+      const value = secrets.get(id);
+      // The ID only: a secret's value never reaches a log.
+      debug("session secret %j: %s", id, value ? "served" : "not found");
+      if (value === undefined) {
+        call.end({ code: GrpcStatus.NOT_FOUND, details: "not found" });
+        return;
+      }
+      call.write({ data: value });
+      call.end();
     },
-    {
-      GetSecret: (
-        call: ServerUnaryCall<{ value: string }, Uint8Array>,
-        callback: sendUnaryData<Uint8Array>,
-      ) => {
-        const id = call.request.value;
-        const value = secrets.get(id);
-        // The ID only: a secret's value never reaches a log.
-        debug("session secret %j: %s", id, value ? "served" : "not found");
-        if (value === undefined) {
-          callback({ code: grpc.status.NOT_FOUND, details: "not found" });
-        } else {
-          callback(null, value);
-        }
-      },
-    },
-  );
+  });
 }

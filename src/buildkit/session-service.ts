@@ -1,74 +1,133 @@
 /**
- * The shape of a service a BuildKit session serves, and the loading of `@grpc/grpc-js`, which
- * happens at the first BuildKit build only.
+ * A service a BuildKit session serves: its generated definition (method names, whether each
+ * streams, the codecs of its messages; see src/buildkit/generated/) and a handler per method
+ * this library implements. Only those methods are served and announced to the engine.
  * @module
  */
-import type * as Grpc from "@grpc/grpc-js";
+import type { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import type { CallMetadata } from "./call-metadata.js";
+import {
+  type CallStatus,
+  GrpcStatus,
+  type SessionCall,
+  type SessionMethod,
+} from "./session-server.js";
 
-/** The `@grpc/grpc-js` module. */
-export type GrpcModule = (typeof Grpc)["default"];
+/** A generated message's encoder and decoder. */
+export interface MessageCodec<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+}
 
-/** One service: its methods (with their codecs) and their handlers, ready for `addService`. */
+/** A method of a generated service definition. */
+export interface MethodDefinition<Request, Response> {
+  readonly name: string;
+  readonly requestType: MessageCodec<Request>;
+  readonly requestStream: boolean;
+  readonly responseType: MessageCodec<Response>;
+  readonly responseStream: boolean;
+}
+
+/** A generated service definition (ts-proto's `generic-definitions`). */
+export interface ServiceDefinition {
+  readonly fullName: string;
+  // biome-ignore lint/suspicious/noExplicitAny: each method has its own message types.
+  readonly methods: Readonly<Record<string, MethodDefinition<any, any>>>;
+}
+
+type RequestOf<M> = M extends MethodDefinition<infer Request, unknown> ? Request : never;
+type ResponseOf<M> = M extends MethodDefinition<unknown, infer Response> ? Response : never;
+
+/** One call as a handler sees it: typed messages in and out. */
+export interface ServiceCall<Request, Response> {
+  readonly metadata: CallMetadata;
+  /** Aborts once the call is over: ended, cancelled by the engine, or the session closed. */
+  readonly signal: AbortSignal;
+  /** The request of a method whose requests do not stream. */
+  readonly request: Request;
+  /** Whether messages can still be sent. */
+  readonly writable: boolean;
+  /** The call underneath, for writes of pre-framed messages (see data-frame.ts). */
+  readonly raw: SessionCall;
+  /** Receives the requests of a method whose requests stream, then the engine's half-close. */
+  listen(onRequest: (request: Request) => void, onHalfClose?: () => void): void;
+  /** Sends one response; `done` once it is written out. */
+  write(response: Response, done?: () => void): void;
+  /** Ends the call, OK by default. */
+  end(status?: CallStatus): void;
+}
+
+/** Handles one call; a throw or a rejected promise ends the call with INTERNAL. */
+export type ServiceHandler<Request, Response> = (
+  call: ServiceCall<Request, Response>,
+) => void | Promise<void>;
+
+/** The handlers of a definition's methods, by the generated (camel-case) method key. */
+export type ServiceHandlers<D extends ServiceDefinition> = {
+  readonly [K in keyof D["methods"]]?: ServiceHandler<
+    RequestOf<D["methods"][K]>,
+    ResponseOf<D["methods"][K]>
+  >;
+};
+
+/** A service ready for the session: the methods served, by path. */
 export interface SessionService {
   /** The service's full name, e.g. `moby.filesync.v1.Auth`. */
   readonly name: string;
-  readonly definition: Grpc.ServiceDefinition;
-  readonly implementation: Grpc.UntypedServiceImplementation;
-  /** A server interceptor the service needs (it must pass other services' calls through). */
-  readonly interceptor?: Grpc.ServerInterceptor | undefined;
+  readonly methods: readonly SessionMethod[];
 }
 
-/** The kinds of gRPC method a session serves. */
-export type MethodKind = "unary" | "server-stream" | "bidi";
-
-/** A method of a {@link SessionService}: its kind and codecs. */
-export interface MethodSpec<Request, Response> {
-  readonly kind: MethodKind;
-  readonly decode: (bytes: Buffer) => Request;
-  readonly encode: (response: Response) => Buffer;
+function failed(call: SessionCall, error: unknown): void {
+  call.end({
+    code: GrpcStatus.INTERNAL,
+    details: error instanceof Error ? error.message : String(error),
+  });
 }
 
-/** Builds the grpc-js definition of a service from its methods' codecs. */
-export function defineService(
-  name: string,
-  // biome-ignore lint/suspicious/noExplicitAny: each method has its own request and response types.
-  methods: Readonly<Record<string, MethodSpec<any, any>>>,
-  implementation: Grpc.UntypedServiceImplementation,
-  interceptor?: Grpc.ServerInterceptor,
+/** Binds `handlers` to the methods of `definition` they implement. */
+export function defineService<D extends ServiceDefinition>(
+  definition: D,
+  handlers: ServiceHandlers<D>,
 ): SessionService {
-  const definition: Record<string, Grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const [method, spec] of Object.entries(methods)) {
-    definition[method] = {
-      path: `/${name}/${method}`,
-      requestStream: spec.kind === "bidi",
-      responseStream: spec.kind !== "unary",
-      requestSerialize: () => {
-        throw new TypeError("a session never sends requests");
+  const methods: SessionMethod[] = [];
+  for (const [key, method] of Object.entries(definition.methods)) {
+    const handler = (handlers as Record<string, ServiceHandler<unknown, unknown> | undefined>)[key];
+    if (handler === undefined) continue;
+    methods.push({
+      path: `/${definition.fullName}/${method.name}`,
+      requestStream: method.requestStream,
+      handle: (raw, bytes) => {
+        const call: ServiceCall<unknown, unknown> = {
+          metadata: raw.metadata,
+          signal: raw.signal,
+          request: bytes === undefined ? undefined : method.requestType.decode(bytes),
+          get writable() {
+            return raw.writable;
+          },
+          raw,
+          listen: (onRequest, onHalfClose) =>
+            raw.listen((message) => {
+              let request: unknown;
+              try {
+                request = method.requestType.decode(message);
+              } catch (error) {
+                failed(raw, error);
+                return;
+              }
+              onRequest(request);
+            }, onHalfClose),
+          write: (response, done) => raw.send(method.responseType.encode(response).finish(), done),
+          end: (status) => raw.end(status),
+        };
+        const result = handler(call);
+        if (result instanceof Promise) result.catch((error: unknown) => failed(raw, error));
       },
-      requestDeserialize: spec.decode,
-      responseSerialize: spec.encode,
-      responseDeserialize: () => {
-        throw new TypeError("a session never reads responses");
-      },
-      originalName: method,
-    };
+    });
   }
-  return { name, definition, implementation, interceptor };
+  return { name: definition.fullName, methods };
 }
 
 /** The gRPC paths a service serves, which the session announces to the engine. */
 export function methodPaths(service: SessionService): string[] {
-  return Object.values(service.definition).map((method) => method.path);
-}
-
-let loading: Promise<GrpcModule> | undefined;
-
-/** Loads `@grpc/grpc-js` at first use (it costs about 60 ms, which no other operation should pay). */
-export function loadGrpc(): Promise<GrpcModule> {
-  // grpc-js is CommonJS marked `__esModule`: Node gives its exports as the default export,
-  // bundlers and loaders that honour the marker as the namespace itself.
-  loading ??= import("@grpc/grpc-js").then(
-    (module) => (module.default as GrpcModule | undefined) ?? (module as unknown as GrpcModule),
-  );
-  return loading;
+  return service.methods.map((method) => method.path);
 }

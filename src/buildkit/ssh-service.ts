@@ -6,17 +6,15 @@
  */
 import { statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import type {
-  ServerDuplexStream,
-  ServerUnaryCall,
-  sendUnaryData,
-  UntypedServiceImplementation,
-} from "@grpc/grpc-js";
 import { createDebug } from "../debug-logger.js";
 import { InvalidArgumentError } from "../errors.js";
 import { show } from "../validate.js";
-import type { Messages } from "./messages.js";
-import { defineService, type GrpcModule, type SessionService } from "./session-service.js";
+import {
+  type BytesMessage,
+  SSHDefinition,
+} from "./generated/github.com/moby/buildkit/session/sshforward/ssh.js";
+import { GrpcStatus } from "./session-server.js";
+import { defineService, type ServiceCall, type SessionService } from "./session-service.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
 
@@ -88,40 +86,33 @@ export function resolveSshAgents(
 }
 
 /** The SSH service for the agents of {@link resolveSshAgents}. */
-export function sshService(
-  grpc: GrpcModule,
-  messages: Messages,
-  agents: ReadonlyMap<string, string>,
-): SessionService {
-  const bytes = { decode: messages.decodeBytes, encode: messages.encodeBytes };
-  const implementation: UntypedServiceImplementation = {
-    CheckAgent: (call: ServerUnaryCall<{ value: string }, void>, callback: sendUnaryData<void>) => {
-      const id = call.request.value || DEFAULT_SSH_ID;
-      if (agents.has(id)) callback(null);
-      else callback({ code: grpc.status.NOT_FOUND, details: `unset ssh forward key ${id}` });
+export function sshService(agents: ReadonlyMap<string, string>): SessionService {
+  return defineService(SSHDefinition, {
+    checkAgent: (call) => {
+      const id = call.request.ID || DEFAULT_SSH_ID;
+      if (agents.has(id)) {
+        call.write({});
+        call.end();
+      } else {
+        call.end({ code: GrpcStatus.NOT_FOUND, details: `unset ssh forward key ${id}` });
+      }
     },
-    ForwardAgent: (call: ServerDuplexStream<Uint8Array, Uint8Array>) => {
-      const id = String(call.metadata.get(SSH_ID_KEY)[0] ?? "") || DEFAULT_SSH_ID;
-      const path = agents.get(id);
-      if (path === undefined) {
-        call.emit("error", { code: grpc.status.NOT_FOUND, details: `unset ssh forward key ${id}` });
+    forwardAgent: (call) => {
+      let id: string;
+      try {
+        id = call.metadata.first(SSH_ID_KEY) || DEFAULT_SSH_ID;
+      } catch (error) {
+        call.end({ code: GrpcStatus.INVALID_ARGUMENT, details: (error as Error).message });
         return;
       }
-      forwardAgent(call, path, id, grpc);
+      const path = agents.get(id);
+      if (path === undefined) {
+        call.end({ code: GrpcStatus.NOT_FOUND, details: `unset ssh forward key ${id}` });
+        return;
+      }
+      forwardAgent(call, path, id);
     },
-  };
-  return defineService(
-    "moby.sshforward.v1.SSH",
-    {
-      CheckAgent: {
-        kind: "unary",
-        decode: messages.decodeFirstString,
-        encode: messages.encodeEmpty,
-      },
-      ForwardAgent: { kind: "bidi", ...bytes },
-    },
-    implementation,
-  );
+  });
 }
 
 /**
@@ -129,10 +120,9 @@ export function sshService(
  * next request goes, so a refused request can be answered here without reordering answers.
  */
 function forwardAgent(
-  call: ServerDuplexStream<Uint8Array, Uint8Array>,
+  call: ServiceCall<BytesMessage, BytesMessage>,
   path: string,
   id: string,
-  grpc: GrpcModule,
 ): void {
   let requests = Buffer.alloc(0);
   let answers = Buffer.alloc(0);
@@ -152,11 +142,7 @@ function forwardAgent(
     clearTimeout(timer);
     debug("ssh %j: %s", id, error.message);
     socket.destroy();
-    // grpc-js turns an 'error' event on a server stream into the call's status.
-    call.emit("error", {
-      code: grpc.status.UNAVAILABLE,
-      details: `ssh agent ${id}: ${error.message}`,
-    });
+    call.end({ code: GrpcStatus.UNAVAILABLE, details: `ssh agent ${id}: ${error.message}` });
   };
   const finish = () => {
     if (finished) return;
@@ -185,24 +171,27 @@ function forwardAgent(
         socket.write(request);
       } else {
         debug("ssh %j: refused agent request %d", id, request[4]);
-        call.write(AGENT_FAILURE);
+        call.write({ data: AGENT_FAILURE });
       }
     }
   };
 
-  call.on("data", (chunk: Uint8Array) => {
-    requests = Buffer.concat([requests, chunk]);
+  call.listen((message) => {
+    // A client waits for each answer; a few requests ahead are allowed, not an endless stream.
+    if (requests.length + message.data.length > 4 * (4 + MAX_AGENT_MESSAGE)) {
+      fail(new Error("the build sent too many agent requests without waiting for answers"));
+      return;
+    }
+    requests = Buffer.concat([requests, message.data]);
     pump();
-  });
-  call.on("end", finish);
-  call.on("error", (error: Error) => fail(error));
-  call.on("cancelled", finish);
+  }, finish);
+  call.signal.addEventListener("abort", finish, { once: true });
   socket.on("data", (chunk: Buffer) => {
     answers = Buffer.concat([answers, chunk]);
     for (;;) {
       const size = frame(answers);
       if (size === undefined) break;
-      call.write(answers.subarray(0, size));
+      call.write({ data: answers.subarray(0, size) });
       answers = answers.subarray(size);
       waiting = false;
     }

@@ -5,8 +5,11 @@
  * for, its entries turned into what the DiffCopy sender needs.
  * @module
  */
+import nodeFs from "node:fs";
 import type { BuildContextOverlay, ContextFile } from "../context/context-walker.js";
 import { type ContextEntry, walkContext } from "../context/context-walker.js";
+import { PatternMatcher } from "../context/dockerignore.js";
+import { followTargets } from "../context/walk-follow.js";
 
 /** One entry of a synced folder. */
 export interface SyncEntry {
@@ -39,6 +42,21 @@ export interface SyncTree {
   readonly overlays?: readonly BuildContextOverlay[] | undefined;
   /** Files made in memory, laid over everything else. */
   readonly files?: readonly ContextFile[] | undefined;
+  /**
+   * The folder's own ignore rules, chosen and applied as the classic build does (the
+   * Dockerfile's `.dockerignore` or the context's, and the paths sent despite them): whatever
+   * the engine asks, an entry they exclude is never sent. The engine normally asks for the same
+   * patterns; this keeps a request that cannot be trusted from widening what leaves the machine.
+   */
+  readonly ignore?:
+    | { readonly excludes: readonly string[]; readonly alwaysInclude: readonly string[] }
+    | undefined;
+  /**
+   * When set, nothing else may be sent from the folder, whatever the engine asks: these paths,
+   * the links on the way to them and what those lead to inside it (the Dockerfile's folder, which
+   * may be outside the context: only the Dockerfile and its ignore file).
+   */
+  readonly only?: readonly string[] | undefined;
 }
 
 /** What the engine asked for, from the FileSync call's metadata. */
@@ -87,21 +105,50 @@ function entryOf(entry: ContextEntry): SyncEntry | undefined {
   };
 }
 
-/** The entries of `tree` that `filter` selects, lazily, in the order fsutil's receiver checks. */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}
+
+/** Whether a path may be sent under {@link SyncTree.only}: one of them, below one, or above one. */
+function onlyFilter(root: string, only: readonly string[]): (name: string) => boolean {
+  const targets = followTargets(nodeFs, root, only);
+  const below = new PatternMatcher(targets);
+  const above = new Set<string>();
+  for (const target of targets) {
+    const parts = target.split("/");
+    for (let depth = 1; depth < parts.length; depth++) above.add(parts.slice(0, depth).join("/"));
+  }
+  return (name) => above.has(name) || below.matches(name);
+}
+
+/**
+ * The entries of `tree` that `filter` (the engine's request) selects and the tree's own rules
+ * allow, lazily, in the order fsutil's receiver checks.
+ */
 export function* walkSyncTree(tree: SyncTree, filter: SyncFilter = {}): Generator<SyncEntry> {
+  const asked = filter.excludes ?? [];
+  const own = tree.ignore;
+  // The engine's patterns are the context's own `.dockerignore` in the usual case: one matcher
+  // then, without the paths the classic build sends despite them (the engine leaves those out).
+  const excludes =
+    own === undefined || sameList(own.excludes, asked)
+      ? { excludes: asked }
+      : { excludes: own.excludes, alwaysInclude: own.alwaysInclude, alsoExcludes: asked };
+  const includes = filter.includes !== undefined && filter.includes.length > 0;
+  const follows = filter.followPaths !== undefined && filter.followPaths.length > 0;
   const walker = walkContext(tree.root, {
-    excludes: filter.excludes ?? [],
-    ...(filter.includes !== undefined && filter.includes.length > 0
-      ? { includes: filter.includes }
-      : {}),
-    ...(filter.followPaths !== undefined && filter.followPaths.length > 0
-      ? { followPaths: filter.followPaths }
-      : {}),
+    ...excludes,
+    ...(includes ? { includes: filter.includes } : {}),
+    ...(follows ? { followPaths: filter.followPaths } : {}),
+    // Asked for everything of a folder limited to a few paths: walk only those.
+    ...(!includes && !follows && tree.only !== undefined ? { followPaths: tree.only } : {}),
     overlays: tree.overlays ?? [],
     files: tree.files ?? [],
     exactTimes: true,
   });
+  const allowed = tree.only === undefined ? undefined : onlyFilter(tree.root, tree.only);
   for (const entry of walker) {
+    if (allowed !== undefined && !allowed(entry.name)) continue;
     const synced = entryOf(entry);
     if (synced !== undefined) yield synced;
   }

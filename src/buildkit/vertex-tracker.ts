@@ -6,7 +6,7 @@
 import { StringDecoder } from "node:string_decoder";
 import { LineTail } from "../streams/line-tail.js";
 import type { VertexEvent, VertexLogEvent, VertexStatusEvent } from "../streams/progress.js";
-import type { StatusResponse, TraceVertex } from "./messages.js";
+import type { StatusResponse, TraceVertex } from "./trace-messages.js";
 
 /** The events one status update produces, in order. */
 export type VertexProgressEvent = VertexEvent | VertexLogEvent | VertexStatusEvent;

@@ -59,8 +59,19 @@ export interface WalkContextOptions {
    * @default undefined
    */
   readonly followPaths?: readonly string[];
-  /** Context paths sent even when excluded (the classic builder's Dockerfile and `.dockerignore`). @default [] */
+  /**
+   * Context paths sent even when `excludes` excludes them (the classic builder's Dockerfile and
+   * `.dockerignore`), unless the include patterns leave them out. @default []
+   */
   readonly alwaysInclude?: readonly string[];
+  /**
+   * A second list of exclude patterns, applied on top of `excludes` with the same semantics and
+   * scope: an entry either list excludes is left out, and `alwaysInclude` does not override this
+   * one. BuildKit's file sync walks with the engine's patterns here and the context's own
+   * `.dockerignore` as `excludes`, so that what the engine asks for can only narrow what is sent.
+   * @default []
+   */
+  readonly alsoExcludes?: readonly string[];
   /** Host files and folders laid over the context; later ones win. @default [] */
   readonly overlays?: readonly BuildContextOverlay[];
   /** Files made in memory, laid over everything else. @default [] */
@@ -122,6 +133,7 @@ interface Frame {
   index: number;
   /** Whether the patterns apply to this folder's real entries, and their results for it. */
   readonly exclude: Filter | undefined;
+  readonly also: Filter | undefined;
   readonly include: Filter | undefined;
   /** The `.dockerignore` files of the folder overlays this folder lies in (`applyDockerignore`). */
   readonly scoped: readonly ScopedFilter[];
@@ -144,6 +156,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
   readonly root: string;
   private readonly fs: BuildContextFs;
   private readonly excludes: PatternMatcher | undefined;
+  private readonly alsoExcludes: PatternMatcher | undefined;
   private readonly includes: PatternMatcher | undefined;
   private readonly forced: ReadonlySet<string>;
   private readonly forcedDirs: ReadonlySet<string>;
@@ -162,6 +175,8 @@ export class ContextWalker implements Iterable<ContextEntry> {
     this.exactTimes = options.exactTimes === true;
     const excludes = options.excludes ?? [];
     this.excludes = excludes.length > 0 ? new PatternMatcher(excludes) : undefined;
+    const also = options.alsoExcludes ?? [];
+    this.alsoExcludes = also.length > 0 ? new PatternMatcher(also) : undefined;
     const follow =
       options.followPaths === undefined ? [] : followTargets(fs, root, options.followPaths);
     if (options.includes !== undefined || options.followPaths !== undefined) {
@@ -183,6 +198,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
       children: listChildren(this.fs, root, overlays),
       index: 0,
       exclude: this.excludes && { matcher: this.excludes, info: undefined },
+      also: this.alsoExcludes && { matcher: this.alsoExcludes, info: undefined },
       include: this.includes && { matcher: this.includes, info: undefined },
       scoped: [],
       pending: undefined,
@@ -224,24 +240,37 @@ export class ContextWalker implements Iterable<ContextEntry> {
     const host = next.host as HostPath;
     if (next.kind === "other") return true;
     let excludeInfo: MatchInfo | undefined;
+    let alsoInfo: MatchInfo | undefined;
     let includeInfo: MatchInfo | undefined;
     let excluded = false;
+    let alsoExcluded = false;
     let notIncluded = false;
     if (frame.exclude !== undefined) {
       const result = frame.exclude.matcher.matchesUsingParentResults(rel.text, frame.exclude.info);
       excludeInfo = result.info;
       excluded = result.matched;
     }
+    if (frame.also !== undefined) {
+      const result = frame.also.matcher.matchesUsingParentResults(rel.text, frame.also.info);
+      alsoInfo = result.info;
+      alsoExcluded = result.matched;
+    }
     if (frame.include !== undefined) {
       const result = frame.include.matcher.matchesUsingParentResults(rel.text, frame.include.info);
       includeInfo = result.info;
       notIncluded = !result.matched;
     }
-    const filtered = (excluded || notIncluded || scoped.excluded) && !this.forced.has(rel.text);
+    // `alwaysInclude` overrides the exclusions of the walk's own rules (the context's and a
+    // folder overlay's `.dockerignore`) only: what the include patterns or `alsoExcludes` leave
+    // out stays out.
+    const filtered =
+      ((excluded || scoped.excluded) && !this.forced.has(rel.text)) || notIncluded || alsoExcluded;
     const mustWalk = () =>
-      this.forcedDirs.has(rel.text) ||
-      ((!scoped.excluded || scoped.mayIncludeBelow) &&
-        this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo));
+      (!alsoExcluded ||
+        this.alsoExcludes?.mayIncludeBelow(rel.text, alsoInfo as MatchInfo) === true) &&
+      (this.forcedDirs.has(rel.text) ||
+        ((!scoped.excluded || scoped.mayIncludeBelow) &&
+          this.mustWalk(rel.text, excluded, excludeInfo, notIncluded, includeInfo)));
     if (filtered) {
       if (next.kind !== "dir" && next.kind !== "unknown") return true;
       if (next.kind === "dir" && !mustWalk()) return true;
@@ -257,6 +286,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
         children: listChildren(this.fs, host, undefined),
         index: 0,
         exclude: frame.exclude && { matcher: frame.exclude.matcher, info: excludeInfo },
+        also: frame.also && { matcher: frame.also.matcher, info: alsoInfo },
         include: frame.include && { matcher: frame.include.matcher, info: includeInfo },
         scoped: scoped.next,
         pending: filtered ? entry : undefined,
@@ -323,6 +353,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
           ...base,
           children,
           exclude: undefined,
+          also: undefined,
           include: undefined,
           scoped:
             node.excludes === undefined
@@ -356,6 +387,7 @@ export class ContextWalker implements Iterable<ContextEntry> {
       ...base,
       children: listChildren(this.fs, host, node),
       exclude: filter(frame.exclude),
+      also: filter(frame.also),
       include: filter(frame.include),
       scoped,
       origin: host === undefined ? "overlay" : frame.origin,

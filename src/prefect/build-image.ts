@@ -176,15 +176,10 @@ export async function buildImageInternal(
   }
   const { signal, onProgress, env, auth } = options;
   const engine = openEngine({ docker: options.docker, env });
-  // BuildKit's code (and its session's grpc-js and protobufjs) loads while the engine answers
-  // the ping: at the first build of a process, that is most of the time before the first request.
+  // BuildKit's code (its session and wire codecs) loads while the engine answers the ping: at
+  // the first build of a process, that is most of the time before the first request.
   const buildKit =
-    options.builder === "buildkit"
-      ? import("../buildkit/build-with-buildkit.js").then((module) => {
-          module.preloadBuildKit();
-          return module;
-        })
-      : undefined;
+    options.builder === "buildkit" ? import("../buildkit/build-with-buildkit.js") : undefined;
   buildKit?.catch(() => undefined);
   await engine.ping(signal ? { signal } : {});
   // --- The builder dispatch: BuildKit (src/buildkit) is loaded only by the builds that use it. ---

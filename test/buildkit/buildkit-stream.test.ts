@@ -5,10 +5,8 @@ import path from "node:path";
 import { Readable, Writable } from "node:stream";
 import { expect, it } from "vitest";
 import { BuildKitStream } from "../../src/buildkit/buildkit-stream.js";
-import { loadMessages } from "../../src/buildkit/messages.js";
 import { readJsonLines } from "../../src/streams/json-lines.js";
 
-const messages = await loadMessages();
 const recorded = readFileSync(
   path.resolve(import.meta.dirname, "../fixtures/engine-streams/buildkit-succeeds.jsonl"),
 );
@@ -28,7 +26,6 @@ it("reports a progress stream that throws from the redraw timer once, and writes
   process.on("uncaughtException", onUncaught);
   try {
     const reader = new BuildKitStream(
-      messages,
       { streamProgressTo: stream },
       { onOutputError: (error) => reported.push(error) },
     );

@@ -2,12 +2,12 @@
 // newline is printed once, in linear work and bounded memory, like the classic stream reader;
 // and the CLI's text for ordinary output is unchanged.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { StatusResponse } from "../../src/buildkit/messages.js";
 import {
   MAX_KEPT_LINE_BYTES,
   MAX_PENDING_BYTES,
   PlainProgress,
 } from "../../src/buildkit/plain-progress.js";
+import type { StatusResponse } from "../../src/buildkit/trace-messages.js";
 
 const vertex = (digest: string, name: string, fields: Partial<StatusResponse["vertexes"][0]>) => ({
   digest,

@@ -40,7 +40,6 @@ describe("the end of a BuildKit build", () => {
       Dockerfile: `FROM busybox:latest\nRUN echo started && sleep 120 && echo ${marker}\n`,
     });
     const handlesBefore = openHandles();
-    const containersBefore = (await docker.listContainers({ all: true })).length;
     const controller = new AbortController();
     const reason = new Error("stop now");
     let abortedAt = 0;
@@ -73,9 +72,10 @@ describe("the end of a BuildKit build", () => {
         5_000,
       ),
     ).toBeLessThanOrEqual(handlesBefore);
-    expect((await docker.listContainers({ all: true })).length).toBeLessThanOrEqual(
-      containersBefore,
-    );
+    // Not a count of the engine's containers: other test files (and other users of the engine)
+    // start and stop theirs meanwhile. None may be running this build's RUN.
+    const containers = await docker.listContainers({ all: true });
+    expect(containers.filter((container) => container.Command.includes(marker))).toEqual([]);
   });
 
   it("ends a silent build with InactivityTimeoutError, and its RUN with it", async () => {

@@ -1,0 +1,106 @@
+/**
+ * The metadata of a call the engine makes on the session (its HTTP/2 request headers), read the
+ * way BuildKit's own file-sync server reads it: a key sent several times is a list of values, one
+ * per header field, never split on `,`; values are bytes (20.10 sends a non-ASCII `.dockerignore`
+ * line as raw UTF-8), and newer BuildKit percent-encodes every value of a key that has one, saying
+ * so with `<key>-encoded: 1` (`encodeOpts`/`decodeOpts` in session/filesync/filesync.go).
+ * @module
+ */
+import { BuildContextError } from "../errors.js";
+
+/** strconv.ParseBool's spellings, which is how BuildKit reads `<key>-encoded`. */
+const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
+const FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A value the engine sent that cannot be read; the caller refuses the call. */
+function unreadable(key: string, why: string): BuildContextError {
+  return new BuildContextError(
+    `the engine's ${key} metadata cannot be read (${why}), so the files it asks for cannot be told apart from those it excludes: nothing is sent; rebuild with a .dockerignore saved as UTF-8, or report the engine's version`,
+    key,
+  );
+}
+
+/** Go's url.QueryUnescape: `+` is a space, `%XX` a byte; anything else after `%` is an error. */
+function queryUnescape(key: string, value: string): Uint8Array {
+  const bytes: number[] = [];
+  for (let index = 0; index < value.length; index++) {
+    const char = value.charCodeAt(index);
+    if (char === 0x25) {
+      const hex = value.slice(index + 1, index + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw unreadable(key, `invalid escape "%${hex}"`);
+      bytes.push(Number.parseInt(hex, 16));
+      index += 2;
+    } else if (char === 0x2b) {
+      bytes.push(0x20);
+    } else if (char > 0xff) {
+      throw unreadable(key, "a percent-encoded value holds a character beyond one byte");
+    } else {
+      bytes.push(char);
+    }
+  }
+  return Uint8Array.from(bytes);
+}
+
+function decodeUtf8(key: string, bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    // A pattern read with replacement characters would match other names than the engine's.
+    throw unreadable(key, "a value is not valid UTF-8");
+  }
+}
+
+/**
+ * The values of each key of one call, from the request's raw header list (Node's `rawHeaders`:
+ * names and values alternating, each value a Latin-1 string holding the header's bytes).
+ */
+export class CallMetadata {
+  readonly #raw = new Map<string, string[]>();
+
+  /** @param rawHeaders - the `rawHeaders` of the HTTP/2 `stream` event. */
+  constructor(rawHeaders: readonly string[]) {
+    for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+      const name = (rawHeaders[index] as string).toLowerCase();
+      if (name.startsWith(":")) continue;
+      let values = this.#raw.get(name);
+      if (values === undefined) {
+        values = [];
+        this.#raw.set(name, values);
+      }
+      values.push(rawHeaders[index + 1] as string);
+    }
+  }
+
+  /** How many header fields the call carried (pseudo-headers left out). */
+  get size(): number {
+    let count = 0;
+    for (const values of this.#raw.values()) count += values.length;
+    return count;
+  }
+
+  /**
+   * The values of `key`, in the order sent, decoded as BuildKit decodes them.
+   * @throws BuildContextError when a value cannot be read: not UTF-8, a bad percent escape, or an
+   *   `<key>-encoded` flag that is neither true nor false. Callers that filter files with the
+   *   values must refuse the call then (fail closed), never go on without them.
+   */
+  values(key: string): string[] {
+    const raw = this.#raw.get(key) ?? [];
+    const flag = this.#raw.get(`${key}-encoded`)?.[0];
+    let encoded = false;
+    if (flag !== undefined) {
+      if (TRUE.has(flag)) encoded = true;
+      else if (!FALSE.has(flag)) throw unreadable(key, `${key}-encoded is ${JSON.stringify(flag)}`);
+    }
+    return raw.map((value) =>
+      decodeUtf8(key, encoded ? queryUnescape(key, value) : Buffer.from(value, "latin1")),
+    );
+  }
+
+  /** The first value of `key`, if any. */
+  first(key: string): string | undefined {
+    return this.values(key)[0];
+  }
+}

@@ -8,6 +8,7 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { type BuildContextFs, createBuildContext } from "../src/context/build-context.js";
 import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
+import { announcePipe } from "../src/streams/piped-into.js";
 import { errorOf } from "./support/context-tar.js";
 import { tempDir, tree } from "./support/files.js";
 
@@ -63,12 +64,24 @@ describe("createBuildContext: an ordinary Readable", () => {
     expect(progress.reduce((sum, value) => sum + value, 0)).toBe(sent.length);
   });
 
-  it("recycles chunk memory when its one consumer is a pipe into a socket", async () => {
+  /** Chunks of 1 MiB allocated while `send` runs. */
+  async function chunkAllocations(send: () => Promise<Buffer>): Promise<number> {
+    const allocations = vi.spyOn(Buffer, "allocUnsafe");
+    onTestFinished(() => allocations.mockRestore());
+    await send();
+    const count = allocations.mock.calls.filter(([size]) => size === 1024 * 1024).length;
+    allocations.mockRestore();
+    return count;
+  }
+
+  it("recycles chunk memory when its one consumer is the pipe the engine connection announced", async () => {
     const dir = await contextWithBigFile();
     const { socket, received } = await socketPair(dir);
     const allocations = vi.spyOn(Buffer, "allocUnsafe");
     onTestFinished(() => allocations.mockRestore());
     const { stream, entries } = await createBuildContext(dir);
+    // What engine-connection.ts does before it pipes a body into its request.
+    announcePipe(stream, socket);
     stream.pipe(socket);
     const sent = await received;
     const chunkAllocations = allocations.mock.calls.filter(([size]) => size === 1024 * 1024);
@@ -80,12 +93,24 @@ describe("createBuildContext: an ordinary Readable", () => {
     expect(chunkAllocations.length).toBeLessThan(7);
   });
 
+  it("reuses nothing when piped into a socket nobody announced, since another pipe may follow", async () => {
+    const dir = await contextWithBigFile();
+    const { socket, received } = await socketPair(dir);
+    const { stream } = await createBuildContext(dir);
+    const allocated = await chunkAllocations(async () => {
+      stream.pipe(socket);
+      return received;
+    });
+    expect(allocated).toBeGreaterThanOrEqual(7);
+  });
+
   it("never reuses a chunk another 'data' listener may keep", async () => {
     const dir = await contextWithBigFile();
     const { socket, received } = await socketPair(dir);
     const { stream } = await createBuildContext(dir);
     const kept: Buffer[] = [];
     stream.on("data", (chunk: Buffer) => kept.push(chunk));
+    announcePipe(stream, socket);
     stream.pipe(socket);
     const sent = await received;
     expect(Buffer.concat(kept).equals(sent)).toBe(true);

@@ -7,6 +7,7 @@ import { ClientRequest } from "node:http";
 import { Socket } from "node:net";
 import { Readable, type Writable } from "node:stream";
 import { BuildContextError } from "../errors.js";
+import { PIPED_INTO, type PipeAware } from "../streams/piped-into.js";
 import { CHUNK, type TarWriter } from "./tar-writer.js";
 
 /** Longest stretch of synchronous reading before the event loop gets a turn. */
@@ -37,13 +38,14 @@ export interface ContextStreamOptions {
  * through libuv's thread pool, while the event loop still gets a turn between slices.
  *
  * Chunk memory is reused, which keeps a 1 GiB upload under 100 MiB, but only when that is
- * provably safe: the stream's one consumer is a `pipe()` into a socket or HTTP request (as
- * docker-modem pipes it), whose `writableLength` counts every byte it has not finished writing,
- * so a chunk whose bytes are all out of both the stream's buffer and the destination's is no
- * longer referenced. Any other consumer (another `'data'` listener, `'readable'`, async
- * iteration, a second pipe) turns reuse off for good, and every chunk is new memory.
+ * provably safe: the stream's one consumer is the `pipe()` into a socket or HTTP request that the
+ * library's engine connection announced before piping (see `piped-into.ts`), whose
+ * `writableLength` counts every byte it has not finished writing, so a chunk whose bytes are all
+ * out of both the stream's buffer and the destination's is no longer referenced. Any other
+ * consumer (a pipe nobody announced, another `'data'` listener, `'readable'`, async iteration, a
+ * second pipe) turns reuse off for good, and every chunk is new memory.
  */
-export class ContextStream extends Readable {
+export class ContextStream extends Readable implements PipeAware {
   private readonly writer: TarWriter;
   private readonly onChunk: ((chunk: ContextChunk) => void) | undefined;
   private readonly onSettled: (error: Error | undefined) => void;
@@ -55,6 +57,8 @@ export class ContextStream extends Readable {
   private readonly handedOut: { readonly chunk: Buffer; readonly end: number }[] = [];
   private reuse = true;
   private dataListeners = 0;
+  /** The destination the engine connection announced before its pipe(). */
+  private destination: Writable | undefined;
 
   constructor(writer: TarWriter, options: ContextStreamOptions) {
     super({ highWaterMark: CHUNK });
@@ -65,6 +69,12 @@ export class ContextStream extends Readable {
       if (event === "data") this.dataListeners++;
       else if (event === "readable") this.reuse = false;
     });
+  }
+
+  /** Called by the engine connection just before it pipes this stream into `destination`. */
+  [PIPED_INTO](destination: Writable): void {
+    if (this.destination === undefined && this.dataListeners === 0) this.destination = destination;
+    else this.reuse = false;
   }
 
   override _read(): void {
@@ -156,12 +166,9 @@ export class ContextStream extends Readable {
   }
 
   private soleSocketDestination(): Writable | undefined {
+    // One 'data' listener: the announced pipe's own, so nothing else holds the chunks.
     if (!this.reuse || this.dataListeners !== 1) return undefined;
-    // Node's own record of pipe() destinations; anything unexpected means no reuse.
-    const pipes = (this as unknown as { _readableState?: { pipes?: unknown } })._readableState
-      ?.pipes;
-    if (!Array.isArray(pipes) || pipes.length !== 1) return undefined;
-    const destination: unknown = pipes[0];
+    const destination = this.destination;
     return destination instanceof ClientRequest || destination instanceof Socket
       ? destination
       : undefined;

@@ -15,6 +15,7 @@ import {
   MAX_ENGINE_JSON_BODY_BYTES,
 } from "../defaults.js";
 import { EngineHttpError, EngineUnreachableError } from "../errors.js";
+import { announcePipe } from "../streams/piped-into.js";
 import { type DockerodeClient, endpointOfClient, envOfClient } from "./client-endpoint.js";
 import { type EngineEndpoint, resolveEngine } from "./endpoint.js";
 import { httpErrorOf, readBody } from "./engine-answer.js";
@@ -245,6 +246,7 @@ class NativeEngineConnection implements EngineConnection {
       });
       if (body) {
         body.once("error", (error) => clientRequest.destroy(error));
+        announcePipe(body, clientRequest);
         body.pipe(clientRequest);
       } else {
         clientRequest.end();

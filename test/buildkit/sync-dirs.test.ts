@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { syncDirs } from "../../src/buildkit/sync-dirs.js";
 import { walkSyncTree } from "../../src/buildkit/sync-tree.js";
-import { BuildContextError, InvalidArgumentError } from "../../src/errors.js";
+import { BuildContextError, DockerfileNotFoundError } from "../../src/errors.js";
 import { tempDir, tree } from "../support/files.js";
 
 const names = (iterable: Iterable<{ name: string }>) => [...iterable].map((entry) => entry.name);
@@ -60,6 +60,7 @@ describe("syncDirs", () => {
     const root = await tempDir();
     await tree(root, { Dockerfile: "FROM busybox\n", ".dockerignore": "!\n" });
     expect(() => syncDirs(root, undefined)).toThrow(BuildContextError);
-    expect(() => syncDirs(root, "missing/Dockerfile")).toThrow(InvalidArgumentError);
+    // A Dockerfile in a folder that does not exist is a missing Dockerfile, as on the classic path.
+    expect(() => syncDirs(root, "missing/Dockerfile")).toThrow(DockerfileNotFoundError);
   });
 });

@@ -177,7 +177,7 @@ export async function pushImageDetailed(
         },
       },
     ).catch((error: unknown) => {
-      throw explainPushError(error, host, credentials.origin);
+      throw explainPushError(error, host, credentials.origin, engine.lastPing?.podman);
     });
     return { reference, tag, ...pushed, warnings };
   } finally {

@@ -57,6 +57,10 @@ export default defineConfig({
           // Chosen integration files, each imported by a file of the same name in
           // test/integration/podman/, run against Podman's Docker-compatible API service; the
           // tests that assert Docker-only behaviour are skipped by name (podman/excluded.mjs).
+          // Not chosen: what never reaches an engine (cli-commands), BuildKit (Podman has none:
+          // podman-api.test.ts checks the refusal), what asserts Docker's decoding of registry
+          // headers and `docker login` through the engine (credentials: credentials-api covers
+          // logins on Podman), engine discovery, faults and load (engine-agnostic).
           include: ["test/integration/podman/**/*.test.ts"],
           env: { DOCKER_HOST: "unix:///run/pdu-podman/podman.sock" },
           globalSetup: ["test/integration/global-setup.ts"],

@@ -1,2 +1,0 @@
-// cli-commands.test.ts on Podman (the podman project, vitest.config.ts), less the tests excluded.mjs names.
-import "../cli-commands.test.js";

@@ -57,7 +57,8 @@ export default defineConfig({
           // Chosen integration files, each imported by a file of the same name in
           // test/integration/podman/, run against Podman's Docker-compatible API service; the
           // tests that assert Docker-only behaviour are skipped by name (podman/excluded.mjs).
-          // Not chosen: what never reaches an engine (cli-commands), BuildKit (Podman has none:
+          // Not chosen: what never reaches an engine (cli-commands), the context's delivery
+          // (build-context: the library's tar, the same for every engine), BuildKit (Podman has none:
           // podman-api.test.ts checks the refusal), what asserts Docker's decoding of registry
           // headers and `docker login` through the engine (credentials: credentials-api covers
           // logins on Podman), engine discovery, faults and load (engine-agnostic).

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { nodeBinary } from "../../scripts/node-lines.mjs";
 import { type InstalledPackage, installPackage } from "./installed-package.js";
 import { docker, IMAGE_ID_PATTERN, runImage, TEST_RUN } from "./support.js";
@@ -30,10 +30,6 @@ let installed: InstalledPackage;
 beforeAll(async () => {
   installed = await installPackage();
 }, 180_000);
-
-afterAll(async () => {
-  await installed?.remove();
-});
 
 /**
  * Runs a README example with `node`, in a TMPDIR of its own, and checks what it printed: the ID

@@ -7,7 +7,7 @@ import module from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { nodeBinary } from "../../../scripts/node-lines.mjs";
 import { type InstalledPackage, installPackage } from "../installed-package.js";
 
@@ -18,10 +18,6 @@ let installed: InstalledPackage;
 beforeAll(async () => {
   installed = await installPackage();
 }, 180_000);
-
-afterAll(async () => {
-  await installed?.remove();
-});
 
 /** A user cache folder of the test's own. */
 async function cacheHome(): Promise<string> {

@@ -9,16 +9,13 @@ const LAYER_LINES =
   "asserts Docker's per-layer push progress (Preparing, Pushing [==>], Layer already exists); Podman sends only the repository line and the digest line";
 const EVENT_LOG =
   "counts image events in the engine's event log, where Podman's API service records no push or build of images";
+const ABORTED_BUILD =
+  "aborts a build during a 30 s RUN: Podman goes on with a build whose client went away, so the RUN would hold the file's base image (removed after the file) and a CPU for 30 s after the test";
 const LOOPBACK_REGISTRY =
   "uses a registry on a port of its own on 127.0.0.1: Docker treats all of 127.0.0.0/8 as insecure, Podman only what registries.conf lists, read when its service starts";
 
 /** `[file (under test/integration, without .test.ts), full test name, reason]`. */
 export const PODMAN_EXCLUDED = [
-  [
-    "build-context",
-    'build contexts on the real engine > applies .dockerignore "*\\n!**/*.md\\ndocs/intro.md\\n" like the CLI',
-    "Podman applies the context's .dockerignore again on its side, with its own matching: files re-included under an excluded folder are dropped",
-  ],
   [
     "cli-build",
     "prefect-dockerutils build (classic builder) > passes --build-arg, --target and --network to the build",
@@ -81,6 +78,16 @@ export const PODMAN_EXCLUDED = [
   ],
   [
     "deploy-docker-image",
+    "DockerImage without Prefect's bugs > leaves no Dockerfile behind when the build is aborted",
+    ABORTED_BUILD,
+  ],
+  [
+    "deploy-docker-image",
+    "DockerImage without Prefect's bugs > leaves nothing in the user's folder when the process is killed mid-build",
+    ABORTED_BUILD,
+  ],
+  [
+    "deploy-docker-image",
     "DockerImage.push's credentials and errors > pushes with the Docker configuration's login for the registry, and logs nothing in",
     DOCKER_TEXT,
   ],
@@ -88,6 +95,11 @@ export const PODMAN_EXCLUDED = [
     "deploy-docker-image",
     "DockerImage.push's credentials and errors > rejects with PushError when the image does not exist",
     DOCKER_TEXT,
+  ],
+  [
+    "deploy-steps",
+    "build_docker_image without Prefect's bugs > leaves no Dockerfile behind when the build fails or is aborted",
+    ABORTED_BUILD,
   ],
   [
     "deploy-steps",

@@ -10,11 +10,13 @@
  *
  * Each command runs once untimed (to warm the page cache and fill the compile cache), then
  * `--runs` rounds, each running every command on every line in turn, so that a noisy machine
- * slows all of them alike; the table gives the median and the fastest run, in milliseconds.
+ * slows all of them alike. The tables give, in milliseconds, the median and the fastest run of
+ * the wall clock and, where GNU time is installed, the median and the mean of the CPU time
+ * (user + system), which a busy machine disturbs much less.
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -29,19 +31,37 @@ function option(name: string, fallback: number): number {
   return value !== undefined && Number.isInteger(value) && value > 0 ? value : fallback;
 }
 
+/** GNU time, for the CPU time of each process: less at the mercy of a busy machine than the wall clock. */
+const GNU_TIME = "/usr/bin/time";
+const hasGnuTime =
+  existsSync(GNU_TIME) &&
+  spawnSync(GNU_TIME, ["-f", "%U", process.execPath, "-e", "0"], { stdio: "ignore" }).status === 0;
+
+/** One run: the wall-clock and CPU (user + system) milliseconds. */
+interface Sample {
+  readonly wall: number;
+  readonly cpu: number | undefined;
+}
+
 function timeOnce(
   command: string,
   args: readonly string[],
   cwd: string,
   env: NodeJS.ProcessEnv,
-): number {
+  cpuFile: string,
+): Sample {
+  const [file, argv] = hasGnuTime
+    ? [GNU_TIME, ["-f", "%U %S", "-o", cpuFile, command, ...args]]
+    : [command, [...args]];
   const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+  const result = spawnSync(file, argv, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
+  const wall = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr.toString()}`);
   }
-  return elapsed;
+  if (!hasGnuTime) return { wall, cpu: undefined };
+  const [user = 0, system = 0] = readFileSync(cpuFile, "utf8").trim().split(" ").map(Number);
+  return { wall, cpu: (user + system) * 1000 };
 }
 
 function median(values: readonly number[]): number {
@@ -113,32 +133,56 @@ async function main(): Promise<void> {
       ...nodes.flatMap((line) => perLine.map((job) => ({ line, job }))),
       ...npx.map((job) => ({ line: nodes[0] as Line, job })),
     ];
-    const samples = new Map<string, number[]>();
+    const cpuFile = path.join(project, "cpu");
+    const samples = new Map<string, Sample[]>();
     const key = (line: Line, label: string) => `${line.label}\u0000${label}`;
     for (const { line, job } of jobs) {
       const [command, args] = job[1](line.node);
-      timeOnce(command, args, project, job[2]);
+      timeOnce(command, args, project, job[2], cpuFile);
       samples.set(key(line, job[0]), []);
     }
     for (let round = 0; round < runs; round++) {
       for (const { line, job } of jobs) {
         const [command, args] = job[1](line.node);
-        samples.get(key(line, job[0]))?.push(timeOnce(command, args, project, job[2]));
+        samples.get(key(line, job[0]))?.push(timeOnce(command, args, project, job[2], cpuFile));
       }
     }
-    const cell = (line: Line, label: string) => {
-      const values = samples.get(key(line, label));
-      return values ? `${median(values).toFixed(0)} (${Math.min(...values).toFixed(0)})` : "";
+    // The CPU times come in clock ticks (10 ms): their mean tells more than their fastest.
+    const cell = (
+      line: Line,
+      label: string,
+      of: (sample: Sample) => number | undefined,
+      second: "fastest" | "mean",
+    ) => {
+      const values = (samples.get(key(line, label)) ?? []).map(of);
+      if (values.length === 0 || values.some((value) => value === undefined)) return "";
+      const numbers = values as number[];
+      const other =
+        second === "fastest"
+          ? Math.min(...numbers)
+          : numbers.reduce((sum, value) => sum + value, 0) / numbers.length;
+      return `${median(numbers).toFixed(0)} (${other.toFixed(0)})`;
+    };
+    const table = (
+      title: string,
+      of: (sample: Sample) => number | undefined,
+      second: "fastest" | "mean",
+    ) => {
+      console.log("");
+      console.log(`${title}, median (${second}) ms of ${runs} alternating runs:`);
+      console.log("");
+      console.log(`| command | ${nodes.map((line) => line.label).join(" | ")} |`);
+      console.log(`| --- |${nodes.map(() => " ---: |").join("")}`);
+      for (const [label] of [...perLine, ...npx]) {
+        const cells = nodes.map((line) => cell(line, label, of, second));
+        console.log(`| \`${label}\` | ${cells.join(" | ")} |`);
+      }
     };
     console.log(
-      `median (fastest) ms of ${runs} alternating runs; ${os.cpus().length} cores, load ${os.loadavg()[0]?.toFixed(1)} at the end`,
+      `${os.cpus().length} cores, load ${os.loadavg()[0]?.toFixed(1)} at the end, ${new Date().toISOString().slice(0, 10)}`,
     );
-    console.log("");
-    console.log(`| command | ${nodes.map((line) => line.label).join(" | ")} |`);
-    console.log(`| --- |${nodes.map(() => " ---: |").join("")}`);
-    for (const [label] of [...perLine, ...npx]) {
-      console.log(`| \`${label}\` | ${nodes.map((line) => cell(line, label)).join(" | ")} |`);
-    }
+    table("Wall clock", (sample) => sample.wall, "fastest");
+    if (hasGnuTime) table("CPU time (user + system, GNU time)", (sample) => sample.cpu, "mean");
   } finally {
     await rm(project, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@
 #   - a busybox:latest base image made offline from Debian's busybox-static,
 #   - Debian's OpenSSH sshd on 127.0.0.1:2222 in front of the same engine, for ssh:// engines
 #     (root login by key only; its config, keys and an ssh client config in $STATE_DIR/sshd).
+#   - Debian's podman serving its Docker-compatible API on unix:///run/pdu-podman/podman.sock.
 # Safe to run again and again: whatever already runs is left alone.
 set -euo pipefail
 
@@ -280,6 +281,87 @@ WRAPPER
   exit 1
 }
 
+# Podman's Docker-compatible API service, for the podman test project (vitest.config.ts): its own
+# storage (vfs) and run folders, runc (crun refuses this sandbox's hybrid cgroup layout), cgroupfs,
+# events in a file (no journald), and a containers.conf of its own: no network for containers and
+# build steps (CNI's default would be a bridge on 10.88.0.0/16), and open-files and process limits
+# within the hard limits here (rootful Podman asks for 1048576 open files, which runc then fails
+# to set). The loopback registries are marked insecure in /etc/containers/registries.conf, where
+# Podman reads that (it has no daemon.json); busybox:latest comes from the Docker engine and is
+# named `localhost/busybox:latest` there, as `podman load` names what has no registry.
+PODMAN_SOCKET=${PDU_PODMAN_SOCKET:-/run/pdu-podman/podman.sock}
+PODMAN_RUN_DIR=$(dirname "$PODMAN_SOCKET")
+PODMAN_DIR="$STATE_DIR/podman"
+REGISTRIES_CONF=/etc/containers/registries.conf
+PODMAN_FLAGS=(--root "$PODMAN_DIR/storage" --runroot "$PODMAN_RUN_DIR/run" --storage-driver vfs
+  --cgroup-manager cgroupfs --runtime runc --events-backend file)
+
+podman_cli() { CONTAINERS_CONF="$PODMAN_DIR/containers.conf" podman "${PODMAN_FLAGS[@]}" "$@"; }
+
+podman_up() { curl -sSf -o /dev/null --unix-socket "$PODMAN_SOCKET" http://podman/_ping 2>/dev/null; }
+
+# Writes the service's containers.conf and appends a [[registry]] table for each loopback
+# registry registries.conf does not name yet; succeeds when either file changed (a running service
+# must then be restarted to read them).
+configure_podman() {
+  local port changed=1 conf nofile nproc
+  nofile=$(ulimit -Hn)
+  # The service lowers its own process limit to 32768 at start; more fails in runc.
+  nproc=$(ulimit -Hu)
+  [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ] && nproc=32768
+  conf=$(printf '[containers]\nnetns = "none"\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]' \
+    "$nofile" "$nofile" "$nproc" "$nproc")
+  if [ "$(cat "$PODMAN_DIR/containers.conf" 2>/dev/null)" != "$conf" ]; then
+    printf '%s\n' "$conf" >"$PODMAN_DIR/containers.conf"
+    changed=0
+  fi
+  mkdir -p "$(dirname "$REGISTRIES_CONF")"
+  touch "$REGISTRIES_CONF"
+  for port in "$REGISTRY_PORT" "$AUTH_REGISTRY_PORT"; do
+    grep -q "^location = \"127.0.0.1:$port\"" "$REGISTRIES_CONF" && continue
+    printf '\n# prefect-dockerutils test registry (scripts/test-services.sh)\n[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' \
+      "$port" >>"$REGISTRIES_CONF"
+    changed=0
+  done
+  return "$changed"
+}
+
+start_podman() {
+  command -v podman >/dev/null 2>&1 || {
+    log "installing Debian packages: podman"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends podman >/dev/null
+  }
+  mkdir -p "$PODMAN_DIR" "$PODMAN_RUN_DIR"
+  if configure_podman && podman_up; then
+    log "podman's configuration changed: restarting the podman service"
+    kill "$(cat "$PODMAN_RUN_DIR/podman.pid")" 2>/dev/null || true
+    for _ in $(seq 1 40); do podman_up || break; sleep 0.25; done
+  fi
+  if podman_up; then
+    log "podman service already running"
+  else
+    rm -f "$PODMAN_SOCKET"
+    log "starting the podman service on unix://$PODMAN_SOCKET"
+    nohup setsid env CONTAINERS_CONF="$PODMAN_DIR/containers.conf" podman "${PODMAN_FLAGS[@]}" \
+      system service --time=0 "unix://$PODMAN_SOCKET" >"$LOG_DIR/podman.log" 2>&1 </dev/null &
+    echo $! >"$PODMAN_RUN_DIR/podman.pid"
+    for _ in $(seq 1 60); do podman_up && break; sleep 0.25; done
+    podman_up || {
+      log "the podman service did not come up; its log:"
+      tail -n 50 "$LOG_DIR/podman.log" >&2 || true
+      exit 1
+    }
+  fi
+  if podman_cli image exists busybox:latest; then
+    log "busybox:latest already in podman"
+  else
+    log "loading busybox:latest into podman"
+    "$DOCKER" save busybox:latest | podman_cli load >/dev/null
+  fi
+}
+
 need_root
 mkdir -p "$STATE_DIR" "$LOG_DIR"
 install_packages
@@ -289,4 +371,5 @@ start_registry "$AUTH_REGISTRY_PORT" htpasswd
 make_base_image
 push_private_base
 start_sshd
-log "ready: engine $("$DOCKER" version --format '{{.Server.Version}}'), registries 127.0.0.1:$REGISTRY_PORT and 127.0.0.1:$AUTH_REGISTRY_PORT, busybox:latest, sshd on 127.0.0.1:$SSHD_PORT"
+start_podman
+log "ready: engine $("$DOCKER" version --format '{{.Server.Version}}'), registries 127.0.0.1:$REGISTRY_PORT and 127.0.0.1:$AUTH_REGISTRY_PORT, busybox:latest, sshd on 127.0.0.1:$SSHD_PORT, podman on unix://$PODMAN_SOCKET"

@@ -443,19 +443,25 @@ describe("before a BuildKit build", () => {
   it("refuses engines that cannot build with BuildKit, naming what is missing", () => {
     expect(() =>
       assertBuildKitSupport(
-        { apiVersion: "1.38", builderVersion: undefined, osType: "linux" },
+        { apiVersion: "1.38", builderVersion: undefined, osType: "linux", podman: false },
         "unix:///x",
       ),
     ).toThrow(/speaks API 1.38, older than the 1.39 BuildKit needs/);
     expect(() =>
       assertBuildKitSupport(
-        { apiVersion: "1.41", builderVersion: "1", osType: "windows" },
+        { apiVersion: "1.41", builderVersion: "1", osType: "windows", podman: false },
         "npipe:///x",
       ),
     ).toThrow(BuildError);
     // 20.10 builds with BuildKit on request without announcing it.
-    assertBuildKitSupport({ apiVersion: "1.41", builderVersion: undefined, osType: "linux" }, "x");
-    assertBuildKitSupport({ apiVersion: "1.43", builderVersion: "2", osType: "linux" }, "x");
+    assertBuildKitSupport(
+      { apiVersion: "1.41", builderVersion: undefined, osType: "linux", podman: false },
+      "x",
+    );
+    assertBuildKitSupport(
+      { apiVersion: "1.43", builderVersion: "2", osType: "linux", podman: false },
+      "x",
+    );
   });
 
   it("refuses shmSize where the engine's BuildKit would ignore it", () => {

@@ -2,7 +2,11 @@
  * Whether an engine can build with BuildKit, decided from its `/_ping` answer.
  * @module
  */
-import type { EngineConnection, EnginePing } from "../engine/engine-connection.js";
+import {
+  type EngineConnection,
+  type EnginePing,
+  enginePingOf,
+} from "../engine/engine-connection.js";
 import { BuildError, InvalidArgumentError } from "../errors.js";
 
 /** The oldest API version whose builds take `version=2` and a session (Docker 18.09). */
@@ -16,12 +20,19 @@ function versionAtLeast(version: string, minimum: string): boolean {
 
 /**
  * Throws a {@link BuildError} naming what is missing when the engine cannot build with BuildKit:
- * an API older than 1.39, or a Windows engine that does not announce BuildKit
- * (`Builder-Version: 2`). Linux engines of 18.09 and later build with BuildKit on request even
- * when it is not their default (they then send no `Builder-Version`, as 20.10 does).
+ * Podman, or any engine whose `Builder-Version` is present but empty (Podman's API service
+ * answers `/build?version=2` with its own builder and has no `/session` endpoint); an API older
+ * than 1.39; or a Windows engine that does not announce BuildKit (`Builder-Version: 2`). Linux
+ * engines of 18.09 and later build with BuildKit on request even when it is not their default
+ * (they then send no `Builder-Version`, as 20.10 does).
  */
 export function assertBuildKitSupport(ping: EnginePing, endpoint: string): void {
   const { apiVersion, builderVersion, osType } = ping;
+  if (ping.podman || builderVersion === "") {
+    throw new BuildError(
+      `The engine at ${endpoint} is ${ping.podman ? "Podman, whose" : "one whose"} Docker-compatible API has no BuildKit session (its /_ping announces no builder version): build with builder: "classic", which it runs with its own builder`,
+    );
+  }
   if (apiVersion !== undefined && !versionAtLeast(apiVersion, MIN_BUILDKIT_API_VERSION)) {
     throw new BuildError(
       `The Docker engine at ${endpoint} speaks API ${apiVersion}, older than the ${MIN_BUILDKIT_API_VERSION} BuildKit needs; upgrade the engine or use builder: "classic"`,
@@ -69,15 +80,7 @@ export function pingEngine(engine: EngineConnection, signal?: AbortSignal): Prom
       .request({ method: "GET", path: "/_ping", ...(signal ? { signal } : {}) })
       .then((response) => {
         response.resume();
-        const header = (name: string) => {
-          const value = response.headers[name];
-          return typeof value === "string" ? value : undefined;
-        };
-        return {
-          apiVersion: header("api-version"),
-          builderVersion: header("builder-version"),
-          osType: header("ostype"),
-        };
+        return enginePingOf(response.headers);
       });
     pings.set(key, ping);
     ping.catch(() => pings.delete(key));

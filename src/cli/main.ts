@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
+import { enableCompileCache } from "./compile-cache.js";
 
 // A reader that went away (`prefect-dockerutils parse-ref x | head -0`) is no reason to crash.
 for (const stream of [process.stdout, process.stderr]) {
@@ -22,6 +23,9 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
     `${(JSON.parse(readFileSync(file, "utf8")) as { version: string }).version}\n`,
   );
 } else {
+  // Before the command line's modules load, so that Node 22.1 and later compile them from its
+  // cache on the next start (a no-op on Node 20).
+  enableCompileCache();
   const { runCli } = await import("./run-cli.js");
   const code = await runCli(args, {
     stdout: process.stdout,

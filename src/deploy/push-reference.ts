@@ -9,8 +9,15 @@ import { createDebug } from "../debug-logger.js";
 import type { DockerodeClient } from "../engine/client-endpoint.js";
 import { type CredentialOptions, lookupRegistryAuth } from "../engine/credentials.js";
 import { openEngine } from "../engine/engine-connection.js";
+import { isTag } from "../engine/image-reference.js";
 import { encodeRegistryHeader } from "../engine/registry-header.js";
-import { pushAttempt } from "../prefect/push-attempt.js";
+import { PushError } from "../errors.js";
+import {
+  engineErrorText,
+  engineStatusOf,
+  type PushedDigest,
+  pushAttempt,
+} from "../prefect/push-attempt.js";
 import { explainPushError } from "../prefect/push-errors.js";
 import { registryOfImage } from "../reference/image-reference.js";
 import type { ProgressListener } from "../streams/progress.js";
@@ -58,7 +65,8 @@ export interface PushedReference {
 /**
  * Pushes `repository:tag` as it is tagged in the engine, with the credentials the Docker
  * configuration (or `auth`) has for its registry; the engine is never logged in. Without a tag,
- * every local tag of the repository is pushed, as the Engine API (and so docker-py) does.
+ * every local tag of the repository is pushed, as the Engine API (and so docker-py) does: on
+ * Podman, whose API pushes `:latest` alone then, one tag after the other.
  * Transient failures are retried as `pushImage` retries them; a refused login is explained as
  * `pushImage` explains it.
  *
@@ -84,23 +92,64 @@ export async function pushReference(
   });
   const authHeader = encodeRegistryHeader(credentials.auth ?? {});
   const login = options.login ?? { name: "options.auth", fix: "pass options.auth" };
-  const pushed = await withRetries(
-    (attempt) => pushAttempt(engine, repository, tag, authHeader, options, attempt),
-    {
-      ...options,
-      signal,
-      onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
-        debug("push of %s failed (attempt %d/%d): %s", reference, attempt, maxAttempts, error);
-        onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error });
-      },
-    },
-  ).catch((error: unknown) => {
-    throw explainPushError(error, {
+  const explained = (error: unknown): unknown =>
+    explainPushError(error, {
       host: registryOfImage(reference),
       // The lookup names logins given in code "options.auth"; this caller's are named otherwise.
       origin: credentials.origin.replace(/^options\.auth/, login.name),
       fix: login.fix,
+      podman: engine.lastPing?.podman === true,
     });
-  });
+  // Podman's push without a tag pushes `:latest` alone (Docker's pushes every tag): there, each
+  // local tag is pushed in turn, as Docker would.
+  const tags = tag === undefined && engine.lastPing?.podman ? await localTags() : [tag];
+  let pushed: PushedDigest | undefined;
+  for (const each of tags) {
+    pushed = await withRetries(
+      (attempt) => pushAttempt(engine, repository, each, authHeader, options, attempt),
+      {
+        ...options,
+        signal,
+        onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
+          debug("push of %s failed (attempt %d/%d): %s", reference, attempt, maxAttempts, error);
+          onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error });
+        },
+      },
+    ).catch((error: unknown) => {
+      throw explained(error);
+    });
+  }
+  if (pushed === undefined) {
+    // Docker's own text for a repository without local tags.
+    throw new PushError(`An image does not exist locally with the tag: ${repository}`);
+  }
   return { reference, ...pushed };
+
+  async function localTags(): Promise<string[]> {
+    const images = await engine
+      .requestJson({
+        method: "GET",
+        path: "/images/json",
+        query: { filters: { reference: [repository] } },
+        ...(signal ? { signal } : {}),
+      })
+      .catch((error: unknown) => {
+        signal?.throwIfAborted();
+        throw new PushError(engineErrorText(error), {
+          statusCode: engineStatusOf(error),
+          cause: error,
+        });
+      });
+    const found = new Set<string>();
+    for (const image of Array.isArray(images) ? images : []) {
+      const repoTags: unknown = (image as { RepoTags?: unknown } | null)?.RepoTags;
+      for (const name of Array.isArray(repoTags) ? repoTags : []) {
+        if (typeof name !== "string" || !name.startsWith(`${repository}:`)) continue;
+        const local = name.slice(repository.length + 1);
+        // Only what is a tag: the engine's answer chooses no path of the next request.
+        if (isTag(local)) found.add(local);
+      }
+    }
+    return [...found].sort();
+  }
 }

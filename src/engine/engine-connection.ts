@@ -5,7 +5,7 @@
  * given as the `docker` option only tells where the engine is.
  * @module
  */
-import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import { createDebug } from "../debug-logger.js";
 import {
@@ -78,8 +78,29 @@ export interface PingOptions {
 /** What an engine says about itself in the headers of its `/_ping` answer. */
 export interface EnginePing {
   readonly apiVersion: string | undefined;
+  /** `Builder-Version`: `"2"` BuildKit by default, `"1"` classic; Podman sends it empty. */
   readonly builderVersion: string | undefined;
   readonly osType: string | undefined;
+  /**
+   * Whether the engine is Podman's Docker-compatible API service, which names itself in
+   * `Libpod-Api-Version` and `Server: Libpod/<version>`. Its registry settings live in
+   * registries.conf, and it has no BuildKit session.
+   */
+  readonly podman: boolean;
+}
+
+/** The {@link EnginePing} of a `/_ping` answer's headers. */
+export function enginePingOf(headers: IncomingHttpHeaders): EnginePing {
+  const header = (name: string) => {
+    const value = headers[name];
+    return typeof value === "string" ? value : undefined;
+  };
+  return {
+    apiVersion: header("api-version"),
+    builderVersion: header("builder-version"),
+    osType: header("ostype"),
+    podman: header("libpod-api-version") !== undefined || /^Libpod\//.test(header("server") ?? ""),
+  };
 }
 
 /** A connection to one engine. Making one does no I/O. */
@@ -172,17 +193,9 @@ class NativeEngineConnection implements EngineConnection {
         signal: controller.signal,
       });
       await readBody(response, MAX_ENGINE_ERROR_BODY_BYTES, controller.signal);
-      const header = (name: string) => {
-        const value = response.headers[name];
-        return typeof value === "string" ? value : undefined;
-      };
-      // Kept for the operation that pinged: BuildKit needs the API and builder versions, which
-      // a second ping would cost a round trip to learn.
-      this.lastPing = {
-        apiVersion: header("api-version"),
-        builderVersion: header("builder-version"),
-        osType: header("ostype"),
-      };
+      // Kept for the operation that pinged: BuildKit needs the API and builder versions, and a
+      // push's hints which engine it is, which a second ping would cost a round trip to learn.
+      this.lastPing = enginePingOf(response.headers);
       debug("engine %s (from %s) answered", this.endpoint.url, this.endpoint.source);
       return this.endpoint;
     } catch (error) {

@@ -77,13 +77,18 @@ export function checkRepositoryName(name: unknown, host: string): string {
   return name;
 }
 
+/** Whether `tag` is a tag: a letter, digit or `_`, then up to 127 letters, digits, `_`, `.`, `-`. */
+export function isTag(tag: string): boolean {
+  return TAG.test(tag);
+}
+
 /**
  * A tag: a letter, digit or `_`, then up to 127 letters, digits, `_`, `.` and `-`.
  *
  * @throws InvalidArgumentError naming `what`.
  */
 export function checkTag(tag: unknown, what: string): string {
-  if (typeof tag === "string" && TAG.test(tag)) return tag;
+  if (typeof tag === "string" && isTag(tag)) return tag;
   throw new InvalidArgumentError(
     `${what} must be a tag: a letter, digit or "_", then up to 127 letters, digits, "_", "." or "-", such as "v1" or "2024-06-01"; got ${shown(tag)}`,
   );

@@ -49,3 +49,14 @@ export async function engineTreatsAsInsecure(
     insecure.check(address, isIP(address) === 6 ? "ipv6" : "ipv4"),
   );
 }
+
+/**
+ * How to make the engine treat `host` as an insecure registry (plain HTTP), as advice to append
+ * to an error: Docker reads `insecure-registries` from its daemon.json; Podman reads no
+ * daemon.json but `[[registry]]` tables of registries.conf, once, when its service starts.
+ */
+export function insecureRegistryAdvice(host: string, podman: boolean): string {
+  return podman
+    ? `mark it insecure in /etc/containers/registries.conf (~/.config/containers/registries.conf for rootless Podman): [[registry]] location = "${host}" insecure = true, then restart the Podman service`
+    : `list "${host}" in insecure-registries of the engine's daemon.json`;
+}

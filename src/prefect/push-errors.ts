@@ -5,6 +5,7 @@
  * retried, the registry's push race included, is decided in `streams/retry.ts`.)
  * @module
  */
+import { insecureRegistryAdvice } from "../engine/registry-security.js";
 import { PushError } from "../errors.js";
 
 const AUTH_FAILURE = /no basic auth credentials|unauthorized|authentication required|denied/i;
@@ -22,6 +23,8 @@ export interface PushLogin {
   readonly origin: string;
   /** How the caller of this entry point passes a login in code, e.g. `pass options.auth`. */
   readonly fix: string;
+  /** Whether the engine is Podman, whose insecure registries are set elsewhere. @default false */
+  readonly podman?: boolean | undefined;
 }
 
 /**
@@ -37,11 +40,12 @@ function registryStatus(message: string): number {
  * The error a push rejects with: for a refused login, the engine's text followed by the registry,
  * where the login came from (or where it was looked for) and how to fix it, with `authFailure`
  * and the registry's status; for HTTPS spoken to a plain-HTTP registry, that the engine, not the
- * URL's scheme, decides. Anything else is returned as it is.
+ * URL's scheme, decides, and where that engine (`podman` or Docker) is told otherwise. Anything else
+ * is returned as it is.
  */
 export function explainPushError(error: unknown, login: PushLogin): unknown {
   if (!(error instanceof PushError)) return error;
-  const { host, origin, fix } = login;
+  const { host, origin, fix, podman = false } = login;
   if (AUTH_FAILURE.test(error.message)) {
     return new PushError(
       `${error.message} (registry ${host}; login: ${origin}. Log in with \`docker login ${host}\` or ${fix})`,
@@ -55,7 +59,7 @@ export function explainPushError(error: unknown, login: PushLogin): unknown {
   }
   if (HTTPS_TO_HTTP.test(error.message)) {
     return new PushError(
-      `${error.message} (the engine speaks HTTPS to ${host} whatever registryUrl's scheme says; to push over plain HTTP, list "${host}" in insecure-registries of the engine's daemon.json)`,
+      `${error.message} (the engine speaks HTTPS to ${host} whatever registryUrl's scheme says; to push over plain HTTP, ${insecureRegistryAdvice(host, podman)})`,
       { statusCode: error.statusCode, logTail: error.logTail, cause: error },
     );
   }

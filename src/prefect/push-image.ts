@@ -185,7 +185,12 @@ export async function pushImageDetailed(
         },
       },
     ).catch((error: unknown) => {
-      throw explainPushError(error, { host, origin: credentials.origin, fix: "pass options.auth" });
+      throw explainPushError(error, {
+        host,
+        origin: credentials.origin,
+        fix: "pass options.auth",
+        podman: engine.lastPing?.podman === true,
+      });
     });
     return { reference, tag, ...pushed, warnings };
   } finally {

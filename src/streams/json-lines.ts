@@ -231,5 +231,6 @@ export function engineError(
     field(message.error) ??
     field(detail?.message) ??
     JSON.stringify(message.error ?? message.errorDetail);
-  return { text, code: typeof detail?.code === "number" ? detail.code : undefined };
+  // Podman ends its error texts with a newline.
+  return { text: text.trimEnd(), code: typeof detail?.code === "number" ? detail.code : undefined };
 }

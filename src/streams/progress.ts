@@ -166,17 +166,21 @@ export interface ProgressOutputs {
   readonly onProgress?: ProgressListener | undefined;
 }
 
-const STEP = /^Step (\d+)\/(\d+) : (.*)$/s;
+/** Docker's `Step 1/4 : FROM busybox`, and Podman's (Buildah's) `STEP 1/4: FROM busybox`. */
+const STEP = /^(?:Step (\d+)\/(\d+) :|STEP (\d+)\/(\d+):) (.*)$/s;
 
-/** Parses the `Step N/M : INSTRUCTION` line the classic builder prints before each step. */
+/**
+ * Parses the `Step N/M : INSTRUCTION` line the classic builder prints before each step (Podman's
+ * builder writes `STEP N/M: INSTRUCTION`).
+ */
 export function parseBuildStep(text: string): BuildStepEvent | undefined {
   const match = STEP.exec(text.trimEnd());
   if (!match) return undefined;
   return {
     type: "step",
-    step: Number(match[1]),
-    totalSteps: Number(match[2]),
-    instruction: match[3] ?? "",
+    step: Number(match[1] ?? match[3]),
+    totalSteps: Number(match[2] ?? match[4]),
+    instruction: match[5] ?? "",
   };
 }
 

@@ -21,14 +21,24 @@ export interface PushStreamOutputs extends ProgressOutputs {
 }
 
 /**
+ * The status line an engine writes once the registry took the manifest, as the docker CLI prints
+ * it: `<tag>: digest: sha256:<hex> size: <bytes>`. Docker sends `aux.Digest` after it; Podman's
+ * Docker-compatible API sends only this line. Anchored, no nested quantifier: linear time.
+ */
+const DIGEST_STATUS = /^(\S{1,128}): digest: (sha256:[0-9a-f]{64}) size: (\d{1,15})$/;
+
+/**
  * Reads one push's messages as Prefect's `push_image` does: `status` (+ ` progress`) lines go to
  * the progress stream, `error` fails the push; beyond Prefect, `errorDetail` alone fails it too and
- * `aux.Digest` is kept. Pure, so recorded streams can be replayed in tests.
+ * the digest is kept: from `aux.Digest`, or from the status line that announces it (Podman sends
+ * no `aux`). Pure, so recorded streams can be replayed in tests.
  */
 export class PushStream {
   readonly #outputs: PushStreamOutputs;
   readonly #tail = new LineTail();
   #digest: { digest: string; size: number | undefined } | undefined;
+  /** The tag and digest of the last digest event, so that Docker's two announcements make one. */
+  #announced: string | undefined;
 
   constructor(outputs: PushStreamOutputs) {
     this.#outputs = { ...outputs, onProgress: guardedListener(outputs.onProgress) };
@@ -66,6 +76,10 @@ export class PushStream {
       this.#tail.push(`${text}\n`);
       writeProgress(streamProgressTo, `${text}\n`);
       onProgress?.(layerStatusEvent("push", { ...message, status }));
+      const announced = DIGEST_STATUS.exec(status);
+      if (announced) {
+        this.#confirm(announced[1] ?? tag, announced[2] ?? "", Number(announced[3]));
+      }
     } else if (failure !== undefined) {
       throw new PushError(failure.text, { statusCode: failure.code, logTail: this.#tail.lines() });
     }
@@ -73,8 +87,16 @@ export class PushStream {
     const digest = field(aux?.Digest);
     if (digest !== undefined) {
       const size = typeof aux?.Size === "number" ? aux.Size : undefined;
-      this.#digest = { digest, size };
-      onProgress?.({ type: "digest", tag: field(aux?.Tag) ?? tag, digest, size });
+      this.#confirm(field(aux?.Tag) ?? tag, digest, size);
     }
+  }
+
+  #confirm(tag: string, digest: string, size: number | undefined): void {
+    const known = this.#digest?.digest === digest ? this.#digest.size : undefined;
+    this.#digest = { digest, size: size ?? known };
+    const key = `${tag}@${digest}`;
+    if (key === this.#announced) return;
+    this.#announced = key;
+    this.#outputs.onProgress?.({ type: "digest", tag, digest, size });
   }
 }

@@ -3,14 +3,12 @@ import { writeFileSync } from "node:fs";
 import { chmod, link, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import Docker from "dockerode";
 import { extract } from "tar-stream";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
 import { type BuildContextOptions, createBuildContext } from "../../src/context/build-context.js";
 import { tempDir, tree } from "../support/files.js";
-import { removeOwnImage } from "./support.js";
+import { docker, removeOwnImage } from "./support.js";
 
-const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const LABELS = { "io.prefect-dockerutils.test-run": inject("testRun") };
 
 interface ImageEntry {

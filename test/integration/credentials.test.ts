@@ -3,7 +3,7 @@
 // temporary DOCKER_CONFIG, in a credential helper that speaks the protocol, and in code.
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
 import { registryAuthHeader, registryConfigHeader } from "../../src/engine/credentials.js";
 import { dockerClient } from "../../src/engine/docker-client.js";
@@ -21,9 +21,8 @@ import {
   tarOf,
 } from "../support/credentials/engine-ops.js";
 import { basicAuth, dockerConfig, envWith, installHelper } from "../support/credentials/support.js";
-import { testRepository } from "./support.js";
+import { docker, testRepository } from "./support.js";
 
-const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const labels = () => ({ "io.prefect-dockerutils.test-run": inject("testRun") });
 
 let registry: Login & { host: string };

@@ -47,7 +47,15 @@ import {
   standInBaseImage,
   uniqueRepository,
 } from "./deploy-support.js";
-import { captureOutput, docker, runImage, StringStream, testRepository } from "./support.js";
+import {
+  captureOutput,
+  docker,
+  FIRST_STEP,
+  runFailed,
+  runImage,
+  StringStream,
+  testRepository,
+} from "./support.js";
 
 let base: string;
 beforeAll(async () => {
@@ -77,7 +85,7 @@ describe("DockerImage.build and push (test_deploy)", () => {
     expect(events.some((event) => event.type === "status" && event.operation === "pull")).toBe(
       true,
     );
-    expect(stream.getValue()).toMatch(/^Step 1\/\d+ : FROM /m);
+    expect(stream.getValue()).toMatch(FIRST_STEP);
     expect((await runImage(`${image.reference}`)).trim()).toBe("");
     expect(await readdir(folder)).toEqual(["flow.py"]);
 
@@ -138,7 +146,7 @@ describe("DockerImage's progress stream", () => {
       streamProgressTo: stream,
     });
     await image.build();
-    expect(stream.getValue()).toMatch(/^Step 1\/\d+ : FROM /m);
+    expect(stream.getValue()).toMatch(FIRST_STEP);
     expect(stream.getValue()).toContain("Successfully tagged");
   });
 
@@ -146,7 +154,7 @@ describe("DockerImage's progress stream", () => {
     const { name } = uniqueRepository("deploy-image");
     const image = new DockerImage(name, { baseImage: base, context: await flowFolder() });
     const { out } = await captureOutput(() => image.build());
-    expect(out).toMatch(/^Step 1\/\d+ : FROM /m);
+    expect(out).toMatch(FIRST_STEP);
   });
 
   it("is silent with null, for build and push (test_deploy_with_image_string)", async () => {
@@ -315,7 +323,7 @@ describe("DockerImage without Prefect's bugs", () => {
     });
     const error = await image.build().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BuildError);
-    expect((error as BuildError).message).toMatch(/returned a non-zero code: 1/);
+    expect((error as BuildError).message).toMatch(runFailed(1));
     expect((await readdir(folder)).sort()).toEqual(["flow.py", "requirements.txt"]);
     expect(await autoFolders()).toEqual(before);
   });

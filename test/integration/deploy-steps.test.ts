@@ -62,7 +62,14 @@ import {
   uniqueRepository,
 } from "./deploy-support.js";
 import { FaultProxy } from "./fault-proxy.js";
-import { docker, runImage, StringStream, testRepository } from "./support.js";
+import {
+  docker,
+  ENGINE_SOCKET,
+  FIRST_STEP,
+  runImage,
+  StringStream,
+  testRepository,
+} from "./support.js";
 
 let base: string;
 beforeAll(async () => {
@@ -148,7 +155,7 @@ describe("build_docker_image (test_build_docker_image)", () => {
     const inspected = await docker.getImage(result.image).inspect();
     expect(inspected.Config.Labels?.["io.prefect.version"]).toBe(PREFECT_VERSION);
     // pull defaults to true: the engine was asked for the base image.
-    expect(stream.getValue()).toMatch(/^Step 1\/\d+ : FROM /m);
+    expect(stream.getValue()).toMatch(FIRST_STEP);
 
     const context = path.join(root, (inputs.path as string | undefined) ?? ".");
     if (auto) {
@@ -286,7 +293,7 @@ describe("build_docker_image without Prefect's bugs", () => {
 
   it("retries a transient failure on the classic builder, as buildImage does", async () => {
     const { name } = uniqueRepository("deploy-steps");
-    await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
+    await using proxy = await FaultProxy.start({ socketPath: ENGINE_SOCKET });
     const client = dockerClient({ env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port}` } });
     const flows = await tree(path.join(await tempDir("pdu-deploy-"), "flows"), {
       "requirements.txt": `# sleep 2\n# ${randomUUID()}\n`,

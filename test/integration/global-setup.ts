@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import Docker from "dockerode";
 import type { TestProject } from "vitest/node";
 import { danglingLeftovers, findLeaks, type Run, sweep, watchRunImages } from "./run-leaks.js";
+import { testEngineSocket } from "./test-engine.js";
 
 /** The test registry without authentication, started by scripts/test-services.sh. */
 export const REGISTRY = "127.0.0.1:5555";
@@ -81,12 +82,14 @@ async function checkSshd(): Promise<void> {
  * tests never skip.
  */
 export default async function setup(project: TestProject) {
-  const docker = new Docker({ socketPath: "/var/run/docker.sock" });
+  // The project's own environment (the podman project names Podman's socket in DOCKER_HOST).
+  const socket = testEngineSocket({ ...process.env, ...project.config.env });
+  const docker = new Docker({ socketPath: socket });
   try {
     await docker.ping();
   } catch (error) {
     throw new Error(
-      `Integration tests need the Docker engine at unix:///var/run/docker.sock, which did not answer (${(error as Error).message}). ${HOW_TO_FIX}`,
+      `Integration tests need the engine at unix://${socket}, which did not answer (${(error as Error).message}). ${HOW_TO_FIX}`,
     );
   }
   try {

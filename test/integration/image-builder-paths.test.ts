@@ -15,7 +15,7 @@ import {
 } from "../../src/index.js";
 import { tempDir, tree } from "../support/files.js";
 import { FaultProxy } from "./fault-proxy.js";
-import { contexts, runImage, uniqueTag } from "./support.js";
+import { contexts, ENGINE_SOCKET, runImage, uniqueTag } from "./support.js";
 
 /** A base directory whose top holds links to the host's /etc and to a secret outside it. */
 async function baseWithHostLinks(): Promise<{ base: string; secret: string; secretPath: string }> {
@@ -216,7 +216,7 @@ describe("ImageBuilder builds", () => {
 
 describe("buildImage fails early where it cannot work", () => {
   it("rejects an upper-case tag on the client, before any request, without retrying", async () => {
-    await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
+    await using proxy = await FaultProxy.start({ socketPath: ENGINE_SOCKET });
     const events: ProgressEvent[] = [];
     const error = await buildImage(path.join(contexts, "tiny"), {
       tag: "localhost/PDU-Upper:1",
@@ -234,7 +234,7 @@ describe("buildImage fails early where it cannot work", () => {
     const context = await tempDir();
     await tree(context, { Dockerfile: "FROM busybox\n" });
     await writeFile(path.join(context, "big.bin"), Buffer.alloc(4 * 1024 * 1024, 1));
-    await using proxy = await FaultProxy.start({ socketPath: "/var/run/docker.sock" });
+    await using proxy = await FaultProxy.start({ socketPath: ENGINE_SOCKET });
     const events: ProgressEvent[] = [];
     const error = await buildImage(context, {
       dockerfile: "Nowhere",

@@ -18,6 +18,8 @@ import {
   copyOfContext,
   docker,
   IMAGE_ID_PATTERN,
+  ON_PODMAN,
+  runFailed,
   runImage,
   StringStream,
   uniqueTag,
@@ -114,8 +116,12 @@ describe("buildImage", () => {
 
   it.each([
     ["bad-base", /manifest unknown|not found/],
-    ["broken", /returned a non-zero code/],
-    ["missing-file", /COPY failed/],
+    ["broken", runFailed()],
+    // Podman: `building at STEP "COPY nowhere nohow": ... no such file or directory`.
+    [
+      "missing-file",
+      ON_PODMAN ? /^building at STEP "COPY .*no such file or directory$/ : /COPY failed/,
+    ],
   ])("rejects with BuildError for the %s context", async (name, expected) => {
     const stream = new StringStream();
     const error = await buildImage(path.join(contexts, name), { streamProgressTo: stream }).catch(
@@ -279,7 +285,7 @@ describe("ImageBuilder", () => {
     const image = await new ImageBuilder("busybox").open();
     const context = image.context as string;
     image.addLine("RUN false");
-    await expect(image.build()).rejects.toThrow(/returned a non-zero code/);
+    await expect(image.build()).rejects.toThrow(runFailed());
     expect(existsSync(path.join(context, "Dockerfile"))).toBe(false);
     await image.close();
     expect(existsSync(context)).toBe(false);

@@ -1,11 +1,15 @@
-// The README's plain-JavaScript example, run as the .mjs file a Node 20 user would write, against
-// the package as it is built and installed.
+// The README's plain-JavaScript examples, run as the .mjs files users would write, against the
+// package as it is built and installed: the try/finally one on this Node (20 and later), and the
+// `await using` one unlowered (no transpiler in between) on Node 24 and 26, which parse it.
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { nodeBinary } from "../../scripts/node-lines.mjs";
+import { type InstalledPackage, installPackage } from "./installed-package.js";
 import { docker, IMAGE_ID_PATTERN, runImage, TEST_RUN } from "./support.js";
 
 const run = promisify(execFile);
@@ -21,64 +25,24 @@ async function readmeExample(name: string): Promise<string> {
   return block?.[1] as string;
 }
 
-let root: string;
-let app: string;
+let installed: InstalledPackage;
 
 beforeAll(async () => {
-  // The package as npm would install it: dist compiled from src, its package.json, and its
-  // dependencies (this checkout's node_modules).
-  root = await mkdtemp(path.join(tmpdir(), "pdu-readme-"));
-  const pkg = path.join(root, "pkg");
-  await mkdir(pkg);
-  await run(
-    process.execPath,
-    [
-      path.join(repository, "node_modules/typescript/bin/tsc"),
-      "-p",
-      path.join(repository, "tsconfig.build.json"),
-      "--outDir",
-      path.join(pkg, "dist"),
-      "--declaration",
-      "false",
-      "--declarationMap",
-      "false",
-      "--sourceMap",
-      "false",
-      // The build config inlines sources into its maps, which needs sourceMap.
-      "--inlineSources",
-      "false",
-    ],
-    { cwd: repository },
-  );
-  await cp(path.join(repository, "package.json"), path.join(pkg, "package.json"));
-  await symlink(path.join(repository, "node_modules"), path.join(pkg, "node_modules"));
-  app = path.join(root, "app");
-  await mkdir(path.join(app, "node_modules"), { recursive: true });
-  await symlink(pkg, path.join(app, "node_modules", "prefect-dockerutils"));
-  // Loaded before the example (--import): the images it builds get the labels of this run and of
-  // a test of their own, as the images the tests build in-process do (setup-run.ts). The example
-  // stays as the README has it.
-  await writeFile(
-    path.join(app, "labels.mjs"),
-    `import { randomUUID } from "node:crypto";
-import { IMAGE_LABELS } from "prefect-dockerutils";
-IMAGE_LABELS["io.prefect-dockerutils.test-run"] = process.env.PDU_TEST_RUN;
-IMAGE_LABELS["io.prefect-dockerutils.test-id"] = randomUUID();
-`,
-  );
+  installed = await installPackage();
 }, 180_000);
 
-afterAll(async () => {
-  if (root) await rm(root, { recursive: true, force: true });
-});
-
-describe("the README", () => {
-  it("has a try/finally example that runs as a plain .mjs file on this Node", async () => {
-    expect(Number(process.versions.node.split(".")[0])).toBeGreaterThanOrEqual(20);
-    const script = path.join(app, "build.mjs");
-    await writeFile(script, await readmeExample("try-finally.mjs"));
-    const { stdout, stderr } = await run(process.execPath, ["--import", "./labels.mjs", script], {
-      cwd: app,
+/**
+ * Runs a README example with `node`, in a TMPDIR of its own, and checks what it printed: the ID
+ * of an image that says hello, built with this run's labels, and nothing left in its TMPDIR.
+ */
+async function runExample(node: string, name: string): Promise<void> {
+  const script = path.join(installed.app, name);
+  await writeFile(script, await readmeExample(name));
+  const tmp = await mkdtemp(path.join(tmpdir(), "pdu-example-tmp-"));
+  try {
+    const { stdout, stderr } = await run(node, ["--import", "./labels.mjs", script], {
+      cwd: installed.app,
+      env: { ...process.env, TMPDIR: tmp },
     });
     const imageId = stdout.trim();
     expect(stderr).toBe("");
@@ -87,5 +51,28 @@ describe("the README", () => {
       "io.prefect-dockerutils.test-run": TEST_RUN,
     });
     expect(await runImage(imageId)).toBe("Hello from ImageBuilder\n");
+    // The builder was closed: its temporary context is gone.
+    expect(await readdir(tmp)).toEqual([]);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+describe("the README", () => {
+  it("has a try/finally example that runs as a plain .mjs file on this Node", async () => {
+    expect(Number(process.versions.node.split(".")[0])).toBeGreaterThanOrEqual(20);
+    await runExample(process.execPath, "try-finally.mjs");
   });
+
+  it.each([24, 26])(
+    "has an await using example that Node %i runs unlowered, as a plain .mjs file",
+    async (line) => {
+      expect(await readmeExample("await-using.mjs")).toMatch(/^await using image = /m);
+      const node = nodeBinary(line);
+      expect(existsSync(node), `${node} is missing: run \`npm run node-lines\``).toBe(true);
+      const { stdout: version } = await run(node, ["--version"]);
+      expect(version).toMatch(new RegExp(`^v${line}\\.`));
+      await runExample(node, "await-using.mjs");
+    },
+  );
 });

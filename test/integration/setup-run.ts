@@ -26,12 +26,20 @@ beforeEach(() => {
 const fileName = path.basename(expect.getState().testPath ?? "file", ".test.ts");
 const fileTmp = await mkdtemp(path.join(inject("testTmp"), `${fileName}-`));
 process.env.TMPDIR = fileTmp;
+// The user cache folder of the processes the tests start: the bin keeps Node's compile cache there
+// (on Node 22.1 and later), which must not land in the real home.
+process.env.XDG_CACHE_HOME = path.join(fileTmp, "cache");
 afterAll(async () => {
-  // tsx's compile cache, shared by the tsx processes the tests start (the bin, child scripts).
-  await rm(path.join(fileTmp, `tsx-${process.geteuid?.() ?? userInfo().username}`), {
-    recursive: true,
-    force: true,
-  });
+  // Compile caches shared by the processes the tests start: tsx's (the bin, child scripts), the
+  // bin's in the cache folder above, and Node's default one, which tsc and npm enable on Node 22.1
+  // and later (in TMPDIR/node-compile-cache).
+  for (const cache of [
+    `tsx-${process.geteuid?.() ?? userInfo().username}`,
+    "cache",
+    "node-compile-cache",
+  ]) {
+    await rm(path.join(fileTmp, cache), { recursive: true, force: true });
+  }
   await rmdir(fileTmp).catch(() => undefined);
 });
 // Inherited by every process a test starts (the bin, helpers, ssh-agent, tmux): the teardown

@@ -6,6 +6,7 @@ import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { afterAll, inject, onTestFinished } from "vitest";
 import { deleteTags, runNamespace, testRegistries } from "./registries.js";
+import { PODMAN_SOCKET, testEngineSocket } from "./test-engine.js";
 
 /** The fixtures folder, mirroring Prefect's tests/docker/contexts. */
 export const contexts = path.resolve(import.meta.dirname, "../fixtures/contexts");
@@ -16,8 +17,28 @@ export const IMAGE_ID_PATTERN = /^sha256:[a-fA-F0-9]{64}$/;
 /** The open test registry, as a URL. */
 export const REGISTRY_URL = "http://127.0.0.1:5555";
 
+/** The socket of the engine under test (the podman project's DOCKER_HOST, else Docker's). */
+export const ENGINE_SOCKET = testEngineSocket(process.env);
+
+/** Whether the engine under test is Podman's API service (the podman project). */
+export const ON_PODMAN = ENGINE_SOCKET === PODMAN_SOCKET;
+
+/**
+ * The first step line of a classic build's output: Docker's `Step 1/N : FROM ...`, Podman's
+ * (Buildah's) `STEP 1/N: FROM ...`.
+ */
+export const FIRST_STEP = ON_PODMAN ? /^STEP 1\/\d+: FROM /m : /^Step 1\/\d+ : FROM /m;
+
+/** The engine's text for a RUN step that exited with `code` (any code when not given). */
+export function runFailed(code?: number): RegExp {
+  const status = code === undefined ? "\\d+" : String(code);
+  return ON_PODMAN
+    ? new RegExp(`while running runtime: exit status ${status}$`)
+    : new RegExp(`returned a non-zero code: ${status}`);
+}
+
 /** A plain client for assertions, independent of the library under test. */
-export const docker = new Docker({ socketPath: "/var/run/docker.sock" });
+export const docker = new Docker({ socketPath: ENGINE_SOCKET });
 
 /**
  * Runs an image (its own command, or `command`) without network, removes the container, and
@@ -25,7 +46,8 @@ export const docker = new Docker({ socketPath: "/var/run/docker.sock" });
  */
 export async function runImage(image: string, command?: string[]): Promise<string> {
   const container = await docker.createContainer({
-    Image: image,
+    // Podman's API reads "sha256:<id>" as a name on Docker Hub; the bare ID works on both.
+    Image: ON_PODMAN ? image.replace(/^sha256:/, "") : image,
     ...(command ? { Cmd: command } : {}),
     Labels: { "io.prefect-dockerutils.test-run": inject("testRun") },
     HostConfig: { NetworkMode: "none" },

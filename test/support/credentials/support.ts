@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { DOCKER_SOCKET, testEngineSocket } from "../../integration/test-engine.js";
 import { tempDir } from "../files.js";
 
 export { tempDir };
@@ -74,6 +75,9 @@ export function envWith(configDir: string, ...binDirs: string[]): NodeJS.Process
   for (const name of ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"]) {
     delete env[name];
   }
+  // The engine under test, when a project names another than Docker's default socket (podman).
+  const socket = testEngineSocket(process.env);
+  if (socket !== DOCKER_SOCKET) env.DOCKER_HOST = `unix://${socket}`;
   env.PATH = [...binDirs, process.env.PATH ?? ""].join(path.delimiter);
   return env;
 }

@@ -1,0 +1,2 @@
+// registry-pushes.test.ts on Podman (the podman project, vitest.config.ts), less the tests excluded.mjs names.
+import "../registry-pushes.test.js";

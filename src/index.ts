@@ -42,6 +42,7 @@ export {
   InvalidArgumentError,
   InvalidStateError,
   PushError,
+  RegistryError,
 } from "./errors.js";
 export {
   type Builder,
@@ -49,6 +50,12 @@ export {
   type BuildSecret,
   buildImage,
 } from "./prefect/build-image.js";
+export {
+  type BuildMultiPlatformOptions,
+  buildMultiPlatformImage,
+  type MultiPlatformImage,
+  type PlatformManifest,
+} from "./prefect/build-multi-platform.js";
 export {
   type GeneratedDockerfile,
   generateDefaultDockerfile,
@@ -91,11 +98,14 @@ export {
   registryOfImage,
 } from "./reference/image-reference.js";
 export type {
+  BlobEvent,
   BuildOutputEvent,
   BuildStepEvent,
   ContextSyncEvent,
   ImageIdEvent,
+  IndexEvent,
   LayerStatusEvent,
+  PlatformEvent,
   ProgressEvent,
   ProgressListener,
   PushDigestEvent,

@@ -18,6 +18,7 @@ import {
   type NormalizedBuildImageOptions,
   normalizeBuildImageOptions,
 } from "./build-image-options.js";
+import { explainExecFormatError } from "./foreign-platform.js";
 import { IMAGE_LABELS } from "./labels.js";
 import type { EngineOperationOptions } from "./operation-options.js";
 
@@ -167,6 +168,19 @@ export async function buildImageInternal(
       `Context path ${context} is not a folder; pass the folder that holds the Dockerfile`,
     );
   }
+  try {
+    return await buildOnEngine(context, options, overlays);
+  } catch (error) {
+    throw explainExecFormatError(error, options.platform);
+  }
+}
+
+/** Pings the engine and builds with the builder the options name, retrying transient failures. */
+async function buildOnEngine(
+  context: string,
+  options: NormalizedBuildImageOptions,
+  overlays: readonly BuildContextOverlay[],
+): Promise<string> {
   const { signal, onProgress, env, auth } = options;
   const engine = openEngine({ docker: options.docker, env });
   // BuildKit's code (and its session's grpc-js and protobufjs) loads while the engine answers

@@ -45,6 +45,23 @@ export async function authRegistry(): Promise<Login & { readonly host: string }>
   return { host: `127.0.0.1:${port}`, username, password };
 }
 
+/**
+ * The bearer-token registry of scripts/test-services.sh (Debian's docker-registry with `auth:
+ * token`) and the login its token server accepts (the htpasswd registry's), read from the script.
+ */
+export async function tokenRegistry(): Promise<Login & { readonly host: string }> {
+  const { stdout } = await run("bash", [
+    "-c",
+    `eval "$(grep -E '^(TOKEN_REGISTRY_PORT|AUTH_REGISTRY_USER|AUTH_REGISTRY_PASSWORD)=' "$1")"; printf '%s\\0%s\\0%s' "$TOKEN_REGISTRY_PORT" "$AUTH_REGISTRY_USER" "$AUTH_REGISTRY_PASSWORD"`,
+    "bash",
+    SERVICES_SCRIPT,
+  ]);
+  const [port, username, password] = stdout.split("\0");
+  if (!port || !username || !password)
+    throw new Error(`Cannot read the token registry's login from ${SERVICES_SCRIPT}`);
+  return { host: `127.0.0.1:${port}`, username, password };
+}
+
 /** What the engine streamed, and the error it reported inside the stream, if any. */
 export interface StreamResult {
   /** Every line's text (`stream`, `status`, `error`), joined. */

@@ -8,6 +8,7 @@ import type { Writable } from "node:stream";
 import { BuildError, InvalidArgumentError } from "../errors.js";
 import { type BuildImageOptions, buildImage } from "../prefect/build-image.js";
 import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
 import { slugify } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";
@@ -187,6 +188,15 @@ async function build(
   };
   // Checked before anything is written (persist_dockerfile) or sent.
   normalizeBuildImageOptions({ ...buildOptions, dockerfile }, "options");
+  if (mapped.platforms !== undefined) {
+    return buildPlatforms(context, imageName, tag, additionalTags, dockerfile, mapped.platforms, {
+      buildOptions,
+      persist,
+      outputPath,
+      output,
+      baseImage: options.baseImage,
+    });
+  }
   let imageId: string;
   try {
     if (dockerfile === "auto") {
@@ -222,6 +232,62 @@ async function build(
     tag,
     image: `${imageName}:${tag}`,
     image_id: imageId,
+    additional_tags: additionalTags,
+  };
+}
+
+/**
+ * buildx's multi-platform build with `push: true`: every platform built and pushed as one image
+ * index under the tag and each additional tag; `image_id` is the index digest (nothing is left in
+ * the engine to have an ID, as with Prefect's buildx backend, which returns the tag instead).
+ */
+async function buildPlatforms(
+  context: string,
+  imageName: string,
+  tag: string,
+  additionalTags: string[],
+  dockerfile: string,
+  platforms: readonly string[],
+  settings: {
+    readonly buildOptions: BuildImageOptions;
+    readonly persist: boolean;
+    readonly outputPath: string;
+    readonly output: Writable | undefined;
+    readonly baseImage: string | undefined;
+  },
+): Promise<BuildDockerImageResult> {
+  const { tag: _tag, platform: _platform, ...rest } = settings.buildOptions;
+  const options = { ...rest, platforms, additionalTags };
+  const reference = `${imageName}:${tag}`;
+  let pushed: { digest: string };
+  try {
+    if (dockerfile === "auto") {
+      await refuseExistingDockerfile(
+        context,
+        `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
+      );
+      const lines = await autoDockerfileLines(context, { baseImage: settings.baseImage });
+      if (settings.persist) {
+        await persistDockerfile(path.resolve(context, settings.outputPath), lines);
+        writeProgress(
+          settings.output,
+          `Persisting auto-generated Dockerfile to ${settings.outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
+        );
+      }
+      pushed = await withTemporaryDockerfile(lines, (file) =>
+        buildMultiPlatformImage(context, reference, { ...options, dockerfile: file }),
+      );
+    } else {
+      pushed = await buildMultiPlatformImage(context, reference, { ...options, dockerfile });
+    }
+  } catch (error) {
+    throw withDeniedHint(error);
+  }
+  return {
+    image_name: imageName,
+    tag,
+    image: reference,
+    image_id: pushed.digest,
     additional_tags: additionalTags,
   };
 }

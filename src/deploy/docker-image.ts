@@ -7,10 +7,15 @@ import type { Writable } from "node:stream";
 import { InvalidArgumentError } from "../errors.js";
 import { type Builder, type BuildImageOptions, buildImage } from "../prefect/build-image.js";
 import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import {
+  buildMultiPlatformImage,
+  type MultiPlatformImage,
+} from "../prefect/build-multi-platform.js";
 import { parseImageTag } from "../prefect/image-name.js";
 import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
 import { pythonRepr } from "../python/repr.js";
 import { slugify } from "../python/slugify.js";
+import { formatPlatform, parsePlatformList } from "../registry/platform.js";
 import { booleanOption, optionsObject, show, signalOption, stringOption } from "../validate.js";
 import {
   autoDockerfileLines,
@@ -60,6 +65,14 @@ export interface DockerImageOptions
    * @default false
    */
   readonly push?: boolean;
+  /**
+   * Several platforms, e.g. `["linux/amd64", "linux/arm64"]` (or `platform:
+   * "linux/amd64,linux/arm64"`, as buildx takes it): `build()` builds each and pushes them as one
+   * multi-platform image (an OCI image index) under {@link DockerImage.reference}, which needs
+   * `push: true` and BuildKit, as with Prefect's buildx backend.
+   * @default one platform, `platform` (the engine's when absent)
+   */
+  readonly platforms?: readonly string[];
   /** The image `dockerfile: "auto"` starts `FROM`. @default getPrefectImageName() */
   readonly baseImage?: string;
   /**
@@ -81,6 +94,7 @@ export interface DockerImageCallOptions {
 
 /** The constructor options that are the image's own, not `buildImage`'s. */
 type OwnOptions =
+  | "platforms"
   | "tag"
   | "dockerfile"
   | "streamProgressTo"
@@ -124,6 +138,8 @@ export class DockerImage {
   readonly #context: string | undefined;
   readonly #push: boolean;
   readonly #baseImage: string | undefined;
+  /** Several platforms to build as one image index, or `undefined` for one image. */
+  readonly #platforms: readonly string[] | undefined;
   #pushedDuringBuild: PushedReference | undefined;
 
   /**
@@ -140,6 +156,7 @@ export class DockerImage {
       context,
       push,
       baseImage,
+      platforms,
       now = nowMicroseconds,
       ...buildOptions
     } = optionsObject("options", options);
@@ -175,6 +192,18 @@ export class DockerImage {
     validateReference(this.name, this.tag, "The image reference");
     this.dockerfile = stringOption("dockerfile", dockerfile) ?? "auto";
     this.streamProgressTo = streamProgressTo;
+    // Several platforms, as a list or as buildx's comma-separated `platform`.
+    const several =
+      platforms !== undefined
+        ? parsePlatformList(platforms, "platforms").map(formatPlatform)
+        : typeof buildOptions.platform === "string" && buildOptions.platform.includes(",")
+          ? parsePlatformList(buildOptions.platform, "platform").map(formatPlatform)
+          : undefined;
+    if (several !== undefined && platforms !== undefined && buildOptions.platform !== undefined) {
+      throw new InvalidArgumentError("Give platform or platforms, not both");
+    }
+    if (several !== undefined) delete (buildOptions as { platform?: string }).platform;
+    this.#platforms = several;
     // Every buildImage option is checked now, not at build time; the builder is decided as
     // buildImage decides it (DOCKER_BUILDKIT in env when none is named).
     this.builder = normalizeBuildImageOptions(
@@ -187,6 +216,11 @@ export class DockerImage {
     if (this.#push && this.builder !== "buildkit") {
       throw new InvalidArgumentError(
         'push: true pushes during a BuildKit build (Prefect\'s buildx backend); use builder: "buildkit", or call push() after build()',
+      );
+    }
+    if (several !== undefined && several.length > 1 && !this.#push) {
+      throw new InvalidArgumentError(
+        "Multi-platform builds require push=True because buildx cannot load multi-platform results into the local Docker daemon. Either set push=True or build for a single platform.",
       );
     }
     this.buildOptions = { ...buildOptions };
@@ -202,9 +236,16 @@ export class DockerImage {
     return this.#pushedDuringBuild !== undefined;
   }
 
+  /** The platforms `build()` builds as one image index, when several were given. */
+  get platforms(): readonly string[] | undefined {
+    return this.#platforms;
+  }
+
   /**
    * Builds the image, tagged {@link DockerImage.reference}, and resolves to its ID. With `push:
-   * true` (BuildKit) it is pushed too.
+   * true` (BuildKit) it is pushed too. With several platforms each is built and pushed, one image
+   * index is put under {@link DockerImage.reference}, and `build()` resolves to the index digest
+   * (the engine keeps no image of it).
    *
    * @throws InvalidArgumentError for `dockerfile: "auto"` when the context has a Dockerfile.
    * @throws BuildError for a failed build, PushError for a failed push.
@@ -220,6 +261,7 @@ export class DockerImage {
       ...(this.streamProgressTo ? { streamProgressTo: this.streamProgressTo } : {}),
       ...(signal ? { signal } : {}),
     };
+    if (this.#platforms !== undefined) return this.#buildPlatforms(context, buildOptions, signal);
     let imageId: string;
     if (this.dockerfile === "auto") {
       await refuseExistingDockerfile(
@@ -247,6 +289,35 @@ export class DockerImage {
   async push(options: DockerImageCallOptions = {}): Promise<PushedReference> {
     const signal = signalOption("signal", optionsObject("options", options).signal);
     return this.#pushedDuringBuild ?? this.#pushNow(signal);
+  }
+
+  async #buildPlatforms(
+    context: string,
+    buildOptions: BuildImageOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const { tag: _tag, platform: _platform, ...rest } = buildOptions;
+    const options = { ...rest, platforms: this.#platforms as readonly string[] };
+    const build = (dockerfile: string) =>
+      buildMultiPlatformImage(context, this.reference, { ...options, dockerfile });
+    let pushed: MultiPlatformImage;
+    if (this.dockerfile === "auto") {
+      await refuseExistingDockerfile(
+        context,
+        `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
+      );
+      const lines = await autoDockerfileLines(context, { baseImage: this.#baseImage });
+      pushed = await withTemporaryDockerfile(lines, build);
+    } else {
+      pushed = await build(this.dockerfile);
+    }
+    signal?.throwIfAborted();
+    this.#pushedDuringBuild = {
+      reference: pushed.reference,
+      digest: pushed.digest,
+      size: pushed.size,
+    };
+    return pushed.digest;
   }
 
   #pushNow(signal: AbortSignal | undefined): Promise<PushedReference> {

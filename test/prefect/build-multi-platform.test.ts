@@ -7,7 +7,7 @@ const env = { DOCKER_HOST: "unix:///nonexistent/docker.sock", HOME: "/nonexisten
 
 describe("buildMultiPlatformImage's checks, before any I/O", () => {
   it.each([
-    ["a reference with a digest", "127.0.0.1:5555/a@sha256:" + "0".repeat(64), {}, "has a digest"],
+    ["a reference with a digest", `127.0.0.1:5555/a@sha256:${"0".repeat(64)}`, {}, "has a digest"],
     ["a reference that is not one", "127.0.0.1:5555/A:1", {}, "must be lower-case"],
     ["no reference", "", {}, "reference must be the image to push"],
     ["a tag option", "r.example.com/a:1", { tag: "x" }, "takes no tag option"],

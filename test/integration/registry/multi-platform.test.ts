@@ -9,9 +9,11 @@ import {
   BuildError,
   buildImage,
   buildMultiPlatformImage,
+  DockerImage,
   type ProgressEvent,
   PushError,
 } from "../../../src/index.js";
+import { buildDockerImage } from "../../../src/steps.js";
 import { authRegistry, tokenRegistry } from "../../support/credentials/engine-ops.js";
 import { type Registry, tagsOf, testRegistries } from "../registries.js";
 import { removeOwnImage, testRepository } from "../support.js";
@@ -299,6 +301,55 @@ describe("cancelling buildMultiPlatformImage", () => {
     }).catch((caught: unknown) => caught);
     expect(error).toBe(reason);
     expect(await tagsOf(open, repository)).toEqual([]);
+    expect(await imagesOfThisTest()).toEqual([]);
+  });
+});
+
+describe("the deploy side with several platforms", () => {
+  it("DockerImage builds and pushes one index in build(); push() then does nothing", async () => {
+    const { open } = await registries();
+    const repository = testRepository("platforms");
+    const { dir } = await platformContext();
+    const image = new DockerImage(`${open.host}/${repository}:deploy`, {
+      builder: "buildx",
+      push: true,
+      platform: "linux/amd64,linux/arm64",
+      dockerfile: "Dockerfile",
+      context: dir,
+      streamProgressTo: null,
+    });
+    const digest = await image.build();
+    expect(image.pushedDuringBuild).toBe(true);
+    expect(await image.push()).toEqual({
+      reference: image.reference,
+      digest,
+      size: expect.any(Number),
+    });
+    const { index, configs } = await readIndex(open, repository, "deploy");
+    expect(index.digest).toBe(digest);
+    expect(configs.map((entry) => entry.config)).toEqual(PLATFORMS);
+    expect(await imagesOfThisTest()).toEqual([]);
+  });
+
+  it("the build_docker_image step with platforms and push: the index under every tag", async () => {
+    const { open } = await registries();
+    const repository = testRepository("platforms");
+    const { dir } = await platformContext();
+    const result = await buildDockerImage({
+      image_name: `${open.host}/${repository}`,
+      tag: "step",
+      additional_tags: ["also"],
+      dockerfile: "Dockerfile",
+      build_backend: "buildx",
+      path: dir,
+      platforms: PLATFORMS,
+      push: true,
+    });
+    expect(result.image).toBe(`${open.host}/${repository}:step`);
+    const { index, configs } = await readIndex(open, repository, "also");
+    expect(result.image_id).toBe(index.digest);
+    expect(configs.map((entry) => entry.config)).toEqual(PLATFORMS);
+    expect((await tagsOf(open, repository)).sort()).toEqual(["also", "step"]);
     expect(await imagesOfThisTest()).toEqual([]);
   });
 });

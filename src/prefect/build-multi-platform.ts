@@ -215,6 +215,7 @@ export async function buildMultiPlatformInternal(
   }
   const engine = openEngine({ docker: build.docker, env });
   await engine.ping(signal ? { signal } : {});
+  const dangling = await danglingImages(engine, signal);
   const login = await lookupRegistryAuth(`https://${registry}`, {
     ...(env ? { env } : {}),
     ...(build.auth ? { auth: build.auth } : {}),
@@ -253,7 +254,6 @@ export async function buildMultiPlatformInternal(
   signal?.addEventListener("abort", onAbort, { once: true });
   const built: string[] = [];
   const pushes: Promise<PlatformDescriptor>[] = [];
-  const dangling = await danglingImages(engine, signal);
   try {
     const buildOptions: NormalizedBuildImageOptions = {
       ...build,

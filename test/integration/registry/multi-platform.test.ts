@@ -15,7 +15,8 @@ import {
 } from "../../../src/index.js";
 import { buildDockerImage } from "../../../src/steps.js";
 import { authRegistry, tokenRegistry } from "../../support/credentials/engine-ops.js";
-import { type Registry, tagsOf, testRegistries } from "../registries.js";
+import { FaultProxy } from "../fault-proxy.js";
+import { OPEN_REGISTRY, type Registry, tagsOf, testRegistries } from "../registries.js";
 import { removeOwnImage, testRepository } from "../support.js";
 import {
   imagesOfThisTest,
@@ -351,5 +352,42 @@ describe("the deploy side with several platforms", () => {
     expect(configs.map((entry) => entry.config)).toEqual(PLATFORMS);
     expect((await tagsOf(open, repository)).sort()).toEqual(["also", "step"]);
     expect(await imagesOfThisTest()).toEqual([]);
+  });
+});
+
+describe("transient registry failures", () => {
+  it("retries what the registry answers with 503, and reports each retry", async () => {
+    await using proxy = await FaultProxy.start({ port: Number(OPEN_REGISTRY.split(":")[1]) });
+    const repository = testRepository("platforms");
+    const { dir } = await platformContext();
+    const events: ProgressEvent[] = [];
+    const result = await buildMultiPlatformImage(
+      dir,
+      `127.0.0.1:${proxy.port}/${repository}:retried`,
+      {
+        platforms: PLATFORMS,
+        retryDelayMs: 10,
+        onProgress: (event) => {
+          events.push(event);
+          if (
+            event.type === "platform" &&
+            event.state === "built" &&
+            event.platform === "linux/amd64"
+          ) {
+            // Every pooled connection goes, and the next ones are answered 503.
+            proxy.cutAll();
+            proxy.failNextRequests(3);
+          }
+        },
+      },
+    );
+    expect(proxy.failed).toBe(3);
+    const retries = events.filter((event) => event.type === "retry");
+    expect(retries.length).toBeGreaterThan(0);
+    expect(retries.every((event) => event.type === "retry" && event.operation === "push")).toBe(
+      true,
+    );
+    const { index } = await readIndex({ host: OPEN_REGISTRY }, repository, "retried");
+    expect(index.digest).toBe(result.digest);
   });
 });

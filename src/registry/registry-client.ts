@@ -465,67 +465,81 @@ export class RegistryClient implements AsyncDisposable {
     checkRepository(repository);
     checkDigest(digest);
     const { signal, onProgress } = options;
-    // A failure the chunk retries could not get past starts the upload over.
-    return this.#retry(signal, async () => {
-      const scopes = [push(repository)];
-      const started = await this.#send({
-        method: "POST",
-        target: `/v2/${repository}/blobs/uploads/`,
-        scopes,
-        signal,
-      });
-      await this.#expect(started, [202], `POST /v2/${repository}/blobs/uploads/`);
-      await discard(started);
-      let location = this.#location(started);
-      let offset = 0;
-      const counted = (start: number, end: number): BodySource => ({
-        size: end - start,
-        open: () => {
-          let sent = start;
-          return source.open(start, end).pipe(
-            new Transform({
-              transform(chunk: Buffer, _encoding, callback) {
-                sent += chunk.length;
-                onProgress?.(sent);
-                callback(null, chunk);
-              },
-            }),
-          );
-        },
-      });
-      if (source.size > UPLOAD_CHUNK_BYTES) {
-        while (offset < source.size) {
-          const end = Math.min(offset + UPLOAD_CHUNK_BYTES, source.size);
-          ({ location, offset } = await this.#patchChunk(
-            repository,
-            location,
-            offset,
-            end,
-            counted,
-            signal,
-          ));
-        }
-      }
-      const done = new URL(location);
-      done.searchParams.set("digest", digest);
-      const response = await this.#send({
-        method: "PUT",
-        target: done.href,
-        scopes,
-        headers: { "Content-Type": "application/octet-stream" },
-        ...(offset < source.size ? { body: counted(offset, source.size) } : {}),
-        signal,
-      });
-      await this.#expect(response, [201], `PUT ${repository} blob upload`);
-      await discard(response);
-      const confirmed = response.headers["docker-content-digest"];
-      if (confirmed !== undefined && confirmed !== digest) {
-        throw new RegistryError(`The registry stored the blob ${digest} as ${String(confirmed)}`, {
-          registry: this.host,
-          statusCode: response.status,
+    // A failure the chunk retries could not get past starts the upload over, and so does an
+    // upload session the registry no longer takes (distribution's is tied to the offset its
+    // state token says, which a PATCH cut mid-way leaves behind).
+    const sessionLost = (error: unknown) =>
+      error instanceof RegistryError &&
+      error.errorCodes.some(
+        (code) => code === "BLOB_UPLOAD_INVALID" || code === "BLOB_UPLOAD_UNKNOWN",
+      );
+    return this.#retry(
+      signal,
+      async () => {
+        const scopes = [push(repository)];
+        const started = await this.#send({
+          method: "POST",
+          target: `/v2/${repository}/blobs/uploads/`,
+          scopes,
+          signal,
         });
-      }
-    });
+        await this.#expect(started, [202], `POST /v2/${repository}/blobs/uploads/`);
+        await discard(started);
+        let location = this.#location(started);
+        let offset = 0;
+        const counted = (start: number, end: number): BodySource => ({
+          size: end - start,
+          open: () => {
+            let sent = start;
+            return source.open(start, end).pipe(
+              new Transform({
+                transform(chunk: Buffer, _encoding, callback) {
+                  sent += chunk.length;
+                  onProgress?.(sent);
+                  callback(null, chunk);
+                },
+              }),
+            );
+          },
+        });
+        if (source.size > UPLOAD_CHUNK_BYTES) {
+          while (offset < source.size) {
+            const end = Math.min(offset + UPLOAD_CHUNK_BYTES, source.size);
+            ({ location, offset } = await this.#patchChunk(
+              repository,
+              location,
+              offset,
+              end,
+              counted,
+              signal,
+            ));
+          }
+        }
+        const done = new URL(location);
+        done.searchParams.set("digest", digest);
+        const response = await this.#send({
+          method: "PUT",
+          target: done.href,
+          scopes,
+          headers: { "Content-Type": "application/octet-stream" },
+          ...(offset < source.size ? { body: counted(offset, source.size) } : {}),
+          signal,
+        });
+        await this.#expect(response, [201], `PUT ${repository} blob upload`);
+        await discard(response);
+        const confirmed = response.headers["docker-content-digest"];
+        if (confirmed !== undefined && confirmed !== digest) {
+          throw new RegistryError(
+            `The registry stored the blob ${digest} as ${String(confirmed)}`,
+            {
+              registry: this.host,
+              statusCode: response.status,
+            },
+          );
+        }
+      },
+      (error) => sessionLost(error) || isTransientRegistryError(error),
+    );
   }
 
   /** One PATCH of bytes `[start, end)`, retried from the offset the registry reports. */
@@ -573,8 +587,11 @@ export class RegistryClient implements AsyncDisposable {
     });
     await this.#expect(response, [204], `GET ${repository} blob upload status`);
     await discard(response);
+    // distribution answers `0-0` both for nothing and for one byte: read as nothing, which at
+    // worst sends one byte again (and chunks are far larger than one byte).
     const range = /^(?:bytes=)?0-(\d+)$/.exec(String(response.headers.range ?? ""));
-    return { location: this.#location(response), offset: range ? Number(range[1]) + 1 : 0 };
+    const last = range ? Number(range[1]) : 0;
+    return { location: this.#location(response), offset: last > 0 ? last + 1 : 0 };
   }
 
   /** Cancels an upload session (best effort: the registry expires it anyway). */
@@ -620,6 +637,7 @@ export class RegistryClient implements AsyncDisposable {
   #retry<T>(
     signal: AbortSignal | undefined,
     operation: (attempt: number) => Promise<T>,
+    isTransient: (error: unknown) => boolean = isTransientRegistryError,
   ): Promise<T> {
     if (this.#closed) {
       return Promise.reject(
@@ -629,7 +647,7 @@ export class RegistryClient implements AsyncDisposable {
     return withRetries(operation, {
       ...this.#options,
       signal,
-      isTransient: isTransientRegistryError,
+      isTransient,
       onRetry: (info) => {
         debug(
           "%s: attempt %d/%d failed: %s",

@@ -1,6 +1,7 @@
 // buildMultiPlatformImage against the real engine and the three real registries (open, htpasswd,
 // bearer token): each platform built on the engine's BuildKit, pushed by digest, one OCI index
 // under the tag; read back through the Registry API and pulled per platform with the 20.10 CLI.
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -19,6 +20,7 @@ import { FaultProxy } from "../fault-proxy.js";
 import { OPEN_REGISTRY, type Registry, tagsOf, testRegistries } from "../registries.js";
 import { removeOwnImage, testRepository } from "../support.js";
 import {
+  fetchManifest,
   imagesOfThisTest,
   loggedInConfig,
   platformContext,
@@ -389,5 +391,51 @@ describe("transient registry failures", () => {
     );
     const { index } = await readIndex({ host: OPEN_REGISTRY }, repository, "retried");
     expect(index.digest).toBe(result.digest);
+  });
+});
+
+describe("large layers", () => {
+  it("uploads a layer larger than one chunk in PATCH chunks, and starts over after a cut the registry's session does not survive", async () => {
+    await using proxy = await FaultProxy.start({ port: Number(OPEN_REGISTRY.split(":")[1]) });
+    const repository = testRepository("platforms");
+    // Random bytes do not compress: the layer stays above one 32 MiB chunk.
+    const { dir } = await platformContext("FROM scratch\nCOPY big.bin /big.bin\n", {
+      "big.bin": randomBytes(48 * 1024 * 1024),
+    });
+    const events: ProgressEvent[] = [];
+    let cut = false;
+    const result = await buildMultiPlatformImage(dir, `127.0.0.1:${proxy.port}/${repository}:big`, {
+      platforms: PLATFORMS,
+      retryDelayMs: 10,
+      onProgress: (event) => {
+        events.push(event);
+        // Into the second chunk: the first is in the registry, the second is cut mid-way.
+        if (
+          !cut &&
+          event.type === "blob" &&
+          event.state === "uploading" &&
+          event.current > 40 * 1024 * 1024
+        ) {
+          cut = true;
+          proxy.cutAll();
+        }
+      },
+    });
+    expect(cut).toBe(true);
+    expect(events.some((event) => event.type === "retry")).toBe(true);
+    const open = { host: OPEN_REGISTRY };
+    const manifest = await fetchManifest(open, repository, result.manifests[0]?.digest as string);
+    const layer = manifest.json.layers?.[0] as { digest: string; size: number };
+    expect(layer.size).toBeGreaterThan(48 * 1024 * 1024);
+    const blob = Buffer.from(
+      await (
+        await fetch(`http://${OPEN_REGISTRY}/v2/${repository}/blobs/${layer.digest}`)
+      ).arrayBuffer(),
+    );
+    expect(blob.length).toBe(layer.size);
+    expect(`sha256:${createHash("sha256").update(blob).digest("hex")}`).toBe(layer.digest);
+    // The cut attempt's 40 MiB, then the whole layer once more (the other platform's copy of the
+    // same layer is not sent again): under three copies in all.
+    expect(proxy.bytesToTarget).toBeLessThan(layer.size * 2.5);
   });
 });

@@ -20,9 +20,10 @@ import {
   ociImageManifest,
   type PlatformDescriptor,
 } from "./image-index.js";
+import { type LayerDigests, processLayerDigests } from "./layer-digests.js";
 import { formatPlatform, type Platform, parsePlatform } from "./platform.js";
 import type { BlobSource, RegistryClient } from "./registry-client.js";
-import { readSavedImage } from "./saved-image.js";
+import { readSavedImage, type SavedLayer } from "./saved-image.js";
 
 const debug = createDebug("prefect-dockerutils:registry");
 
@@ -45,6 +46,8 @@ export interface PushPlatformImageOptions {
    * share goes up once.
    */
   readonly inFlight: Map<string, Promise<void>>;
+  /** What gzip made of layers before (by diff ID). @default the process's record */
+  readonly layerDigests?: LayerDigests | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly inactivityTimeoutMs?: number | undefined;
   readonly onProgress?: ProgressListener | undefined;
@@ -85,46 +88,54 @@ export async function pushPlatformImage(
   });
   checkPlatform(image.config, platform, imageId);
   const say = (text: string) => writeProgress(streamProgressTo, `${name}: ${text}\n`);
-  const send = async (kind: "config" | "layer", digest: string, source: BlobSource) => {
-    const event = (
-      state: "exists" | "mounted" | "uploading" | "uploaded",
-      current: number,
-      from?: string,
-    ) =>
-      onProgress?.({
-        type: "blob",
-        platform: name,
-        kind,
-        digest,
-        state,
-        current,
-        total: source.size,
-        from,
-      });
-    const short = digest.slice(7, 19);
-    const shared = options.inFlight.get(digest);
+  const { inFlight, locations } = options;
+  const digests = options.layerDigests ?? processLayerDigests;
+  type State = "exists" | "mounted" | "uploading" | "uploaded";
+  const reporter =
+    (kind: "config" | "layer", digest: string, total: number) =>
+    (state: State, current: number, from?: string) => {
+      onProgress?.({ type: "blob", platform: name, kind, digest, state, current, total, from });
+      const short = digest.slice(7, 19);
+      if (state === "exists") say(`${short}: Layer already exists`);
+      else if (state === "mounted") say(`${short}: Mounted from ${from}`);
+      else if (state === "uploaded") say(`${short}: Pushed`);
+    };
+
+  /**
+   * Whether the blob needs no bytes sent: another platform of this push is sending it, the
+   * repository has it, or another repository of the registry has it and the registry mounts it.
+   */
+  const present = async (digest: string, event: ReturnType<typeof reporter>, size: number) => {
+    const shared = inFlight.get(digest);
     if (shared) {
       await shared;
-      event("exists", source.size);
-      say(`${short}: Layer already exists`);
+      event("exists", size);
+      return true;
+    }
+    attempt.touch();
+    if ((await client.headBlob(repository, digest, attempt.signal)) !== undefined) {
+      locations.remember(client.host, repository, digest);
+      event("exists", size);
+      return true;
+    }
+    const from = locations.elsewhere(client.host, repository, digest);
+    if (from !== undefined && (await client.mountBlob(repository, digest, from, attempt.signal))) {
+      locations.remember(client.host, repository, digest);
+      event("mounted", size, from);
+      return true;
+    }
+    return false;
+  };
+
+  /** Sends a blob unless it is present; a blob two platforms share goes up once. */
+  const send = async (kind: "config" | "layer", digest: string, source: BlobSource) => {
+    const event = reporter(kind, digest, source.size);
+    if (inFlight.has(digest)) {
+      await present(digest, event, source.size);
       return;
     }
     const sending = (async () => {
-      attempt.touch();
-      if ((await client.headBlob(repository, digest, attempt.signal)) !== undefined) {
-        event("exists", source.size);
-        say(`${short}: Layer already exists`);
-        return;
-      }
-      const from = options.locations.elsewhere(client.host, repository, digest);
-      if (
-        from !== undefined &&
-        (await client.mountBlob(repository, digest, from, attempt.signal))
-      ) {
-        event("mounted", source.size, from);
-        say(`${short}: Mounted from ${from}`);
-        return;
-      }
+      if (await present(digest, event, source.size)) return;
       let reported = 0;
       event("uploading", 0);
       await client.uploadBlob(repository, digest, source, {
@@ -138,16 +149,38 @@ export async function pushPlatformImage(
         },
       });
       event("uploaded", source.size);
-      say(`${short}: Pushed`);
+      locations.remember(client.host, repository, digest);
     })();
-    options.inFlight.set(digest, sending);
+    inFlight.set(digest, sending);
     try {
       await sending;
     } catch (error) {
-      options.inFlight.delete(digest);
+      inFlight.delete(digest);
       throw error;
     }
-    options.locations.remember(client.host, repository, digest);
+  };
+
+  /**
+   * A layer's descriptor. A layer this process compressed before has a known digest, so the
+   * registry is asked about that first: a layer it has (or can mount) is never compressed again.
+   */
+  const sendLayer = async (layer: SavedLayer): Promise<Descriptor> => {
+    const known = digests.get(layer.diffId);
+    if (
+      known !== undefined &&
+      (await present(known.digest, reporter("layer", known.digest, known.size), known.size))
+    ) {
+      return { mediaType: OCI_LAYER_GZIP_MEDIA_TYPE, ...known };
+    }
+    attempt.touch();
+    const compressed = await layer.compress();
+    digests.set(layer.diffId, { digest: compressed.digest, size: compressed.size });
+    await send("layer", compressed.digest, compressed.source);
+    return {
+      mediaType: OCI_LAYER_GZIP_MEDIA_TYPE,
+      digest: compressed.digest,
+      size: compressed.size,
+    };
   };
 
   const config: Descriptor = {
@@ -156,28 +189,19 @@ export async function pushPlatformImage(
     size: image.config.length,
   };
   const configBytes = image.config;
-  const blobs: [kind: "config" | "layer", digest: string, source: BlobSource][] = [
-    [
-      "config",
-      config.digest,
-      {
+  const layers: Descriptor[] = new Array(image.layers.length);
+  const work: (() => Promise<void>)[] = [
+    () =>
+      send("config", config.digest, {
         size: configBytes.length,
         open: (start, end) => Readable.from([configBytes.subarray(start, end)]),
-      },
-    ],
-    ...image.layers.map(
-      (layer) => ["layer", layer.digest, layer.source] as ["layer", string, BlobSource],
-    ),
+      }),
+    ...image.layers.map((layer, index) => async () => {
+      layers[index] = await sendLayer(layer);
+    }),
   ];
-  await eachLimited(blobs, UPLOAD_CONCURRENCY, ([kind, digest, source]) =>
-    send(kind, digest, source),
-  );
+  await eachLimited(work, UPLOAD_CONCURRENCY, (task) => task());
 
-  const layers: Descriptor[] = image.layers.map((layer) => ({
-    mediaType: OCI_LAYER_GZIP_MEDIA_TYPE,
-    digest: layer.digest,
-    size: layer.size,
-  }));
   const manifest = ociImageManifest(config, layers);
   const digest = await client.putManifest(
     repository,

@@ -1,8 +1,9 @@
 /**
  * Reading an image the engine exports (`GET /images/{id}/get`, what `docker save` writes) into
- * what a registry push needs: the config's exact bytes, and each layer gzip-compressed with its
- * digest and size, in order. Works on the tar stream alone: entry names are looked up, never
- * written to or read from the file system; compressed layers are spooled to private files.
+ * what a registry push needs: the config's exact bytes, and each layer with its digest, to be
+ * gzip-compressed when (and only when) the registry needs its bytes. Works on the tar stream
+ * alone: entry names are looked up, never written to or read from the file system; large layers
+ * are spooled to private files.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -28,16 +29,25 @@ const MAX_ENTRIES = 20_000;
 /** Most symlinks followed to reach one layer (`docker save` links repeated layers once). */
 const MAX_LINK_DEPTH = 8;
 
-/** One layer, gzip-compressed as the engine compresses it for a push. */
-export interface SavedLayer {
-  /** `sha256:` of the uncompressed tar, as the config's `rootfs.diff_ids` lists it. */
-  readonly diffId: string;
+/** A layer gzip-compressed, as the engine compresses it for a push: the blob to send. */
+export interface CompressedLayer {
   /** `sha256:` of the compressed bytes: the blob's digest. */
   readonly digest: string;
   /** Compressed bytes. */
   readonly size: number;
   /** Reads the compressed bytes. */
   readonly source: BlobSource;
+}
+
+/** One layer of an exported image. */
+export interface SavedLayer {
+  /** `sha256:` of the uncompressed tar, as the config's `rootfs.diff_ids` lists it. */
+  readonly diffId: string;
+  /**
+   * Compresses the layer (once: later calls share the first's result). Compression costs a core
+   * at tens of MB/s, so a layer the registry already has is never compressed.
+   */
+  compress(): Promise<CompressedLayer>;
 }
 
 /** An exported image. Dispose it to remove its spooled layers. */
@@ -64,7 +74,8 @@ interface Entry {
   readonly name: string;
   readonly rawDigest: string;
   readonly bytes?: Buffer;
-  readonly spooled?: { readonly file: string; readonly digest: string; readonly size: number };
+  /** A large entry's bytes, as they are, in a private file. */
+  readonly spooled?: { readonly file: string; readonly size: number };
 }
 
 function fromMemory(bytes: Buffer): BlobSource {
@@ -185,7 +196,7 @@ export async function readSavedImage(
         `its config lists ${diffIds.length} layers and its manifest ${layerNames.length}`,
       );
     }
-    const compressed = new Map<string, SavedLayer>();
+    const byDiffId = new Map<string, SavedLayer>();
     const layers: SavedLayer[] = [];
     for (const [index, layerName] of layerNames.entries()) {
       const layer = resolve(layerName);
@@ -196,21 +207,10 @@ export async function readSavedImage(
           `its layer ${layerName} has the digest ${layer.rawDigest}, not ${diffIds[index]}`,
         );
       }
-      let saved = compressed.get(layer.rawDigest);
+      let saved = byDiffId.get(layer.rawDigest);
       if (saved === undefined) {
-        if (layer.spooled) {
-          const { file, digest, size } = layer.spooled;
-          saved = { diffId: layer.rawDigest, digest, size, source: fromFile(file, size) };
-        } else {
-          const bytes = await gzipBuffer(layer.bytes as Buffer);
-          saved = {
-            diffId: layer.rawDigest,
-            digest: digestOf(bytes),
-            size: bytes.length,
-            source: fromMemory(bytes),
-          };
-        }
-        compressed.set(layer.rawDigest, saved);
+        saved = lazyLayer(layer, spool, `${index}.gz`);
+        byDiffId.set(layer.rawDigest, saved);
       }
       layers.push(saved);
     }
@@ -258,7 +258,7 @@ async function collect(
   return over ? undefined : Buffer.concat(chunks);
 }
 
-/** Hashes an entry as it is, and gzip-compresses it into `file`, hashing what is written. */
+/** Hashes an entry and writes it, as it is, into `file`. */
 async function spoolEntry(
   entry: AsyncIterable<Buffer>,
   name: string,
@@ -266,30 +266,55 @@ async function spoolEntry(
   onActivity: (() => void) | undefined,
 ): Promise<Entry> {
   const raw = createHash("sha256");
-  const packed = createHash("sha256");
   let size = 0;
   await pipeline(
     async function* () {
       for await (const chunk of entry) {
         onActivity?.();
         raw.update(chunk);
+        size += chunk.length;
         yield chunk;
       }
     },
-    createGzip(),
-    new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        packed.update(chunk);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    }),
     createWriteStream(file, { mode: 0o600 }),
   );
+  return { name, rawDigest: `sha256:${raw.digest("hex")}`, spooled: { file, size } };
+}
+
+/**
+ * A layer whose compression waits until it is asked for: in memory for a small layer, from its
+ * spool file into a `.gz` beside it for a large one, hashing what is written.
+ */
+function lazyLayer(entry: Entry, spool: string, name: string): SavedLayer {
+  let compressed: Promise<CompressedLayer> | undefined;
+  const compress = async (): Promise<CompressedLayer> => {
+    if (!entry.spooled) {
+      const bytes = await gzipBuffer(entry.bytes as Buffer);
+      return { digest: digestOf(bytes), size: bytes.length, source: fromMemory(bytes) };
+    }
+    const file = path.join(spool, name);
+    const packed = createHash("sha256");
+    let size = 0;
+    await pipeline(
+      createReadStream(entry.spooled.file),
+      createGzip(),
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          packed.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      }),
+      createWriteStream(file, { mode: 0o600 }),
+    );
+    return { digest: `sha256:${packed.digest("hex")}`, size, source: fromFile(file, size) };
+  };
   return {
-    name,
-    rawDigest: `sha256:${raw.digest("hex")}`,
-    spooled: { file, digest: `sha256:${packed.digest("hex")}`, size },
+    diffId: entry.rawDigest,
+    compress: () => {
+      compressed ??= compress();
+      return compressed;
+    },
   };
 }
 

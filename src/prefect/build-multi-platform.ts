@@ -215,7 +215,10 @@ export async function buildMultiPlatformInternal(
   }
   const engine = openEngine({ docker: build.docker, env });
   await engine.ping(signal ? { signal } : {});
-  const dangling = await danglingImages(engine, signal);
+  // Listing the engine's images takes it a while (hundreds of ms): done while the login is
+  // looked up and checked, and always before the first build can make an image.
+  const listing = danglingImages(engine, signal);
+  listing.catch(() => undefined);
   const login = await lookupRegistryAuth(`https://${registry}`, {
     ...(env ? { env } : {}),
     ...(build.auth ? { auth: build.auth } : {}),
@@ -248,6 +251,13 @@ export async function buildMultiPlatformInternal(
     throw explain(error);
   }
 
+  let dangling: ReadonlySet<string> | undefined;
+  try {
+    dangling = await listing;
+  } catch (error) {
+    client.close();
+    throw error;
+  }
   // Every failure (and the caller's abort) stops the other platforms' work at once.
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);

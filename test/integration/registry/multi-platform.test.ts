@@ -16,6 +16,7 @@ import {
 } from "../../../src/index.js";
 import { buildDockerImage } from "../../../src/steps.js";
 import { authRegistry, tokenRegistry } from "../../support/credentials/engine-ops.js";
+import { dockerConfig, envWith, installHelper } from "../../support/credentials/support.js";
 import { FaultProxy } from "../fault-proxy.js";
 import { OPEN_REGISTRY, type Registry, tagsOf, testRegistries } from "../registries.js";
 import { removeOwnImage, testRepository } from "../support.js";
@@ -157,6 +158,27 @@ describe("buildMultiPlatformImage's logins", () => {
     expect((error as PushError).message).toContain("refused the login from options.auth");
     expect((error as PushError).message).toContain("incorrect username or password");
     expect(events.filter((event) => event.type === "retry")).toEqual([]);
+  });
+
+  it("takes the login from a credential helper named in credHelpers", async () => {
+    const registry = await tokenRegistry();
+    const helper = await installHelper("pdu-test", {
+      [registry.host]: { Username: registry.username, Secret: registry.password },
+    });
+    const config = await dockerConfig({ credHelpers: { [registry.host]: "pdu-test" } });
+    const repository = testRepository("platforms");
+    const { dir } = await platformContext();
+    const result = await buildMultiPlatformImage(dir, `${registry.host}/${repository}:helper`, {
+      platforms: PLATFORMS,
+      env: envWith(config, helper.binDir),
+    });
+    expect(await helper.calls()).toEqual([{ action: "get", input: registry.host }]);
+    const { index } = await readIndex(
+      { host: registry.host, login: registry, bearer: true },
+      repository,
+      "helper",
+    );
+    expect(index.digest).toBe(result.digest);
   });
 
   it("exchanges an identity token at the token server (OAuth refresh_token grant)", async () => {

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { formatPlatform, type Platform } from "./platform.js";
+import type { Platform } from "./platform.js";
 
 /** `application/vnd.oci.image.index.v1+json`: the image index (a multi-platform image). */
 export const OCI_INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json";
@@ -95,13 +95,4 @@ export function ociImageIndex(manifests: readonly PlatformDescriptor[]): Encoded
       },
     })),
   });
-}
-
-/** The platforms an index lists, as `os/architecture[/variant]`, for messages and tests. */
-export function indexPlatforms(index: {
-  manifests?: readonly { platform?: Platform }[];
-}): string[] {
-  return (index.manifests ?? []).flatMap((entry) =>
-    entry.platform ? [formatPlatform(entry.platform)] : [],
-  );
 }

@@ -23,10 +23,11 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { compileForNode } from "./compile.js";
 import { option, type Sample, timed } from "./timed.js";
 import { createWorkloads } from "./workloads.js";
 
@@ -53,36 +54,6 @@ function total(samples: Sample[]): Sample {
     cpuMs: samples.reduce((sum, sample) => sum + sample.cpuMs, 0),
     maxRssKiB: Math.max(...samples.map((sample) => sample.maxRssKiB)),
   };
-}
-
-/** Compiles the library's `src` and the child for plain node into `.bench-work/buildkit/`. */
-function compile(): { library: string; child: string } {
-  const source = path.join(ROOT, "src");
-  const files = (readdirSync(source, { recursive: true }) as string[])
-    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
-    .map((file) => path.join(source, file));
-  const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
-  const flags = [
-    ...["--outDir", WORK, "--rootDir", ROOT, "--target", "ES2022"],
-    ...["--module", "nodenext", "--moduleResolution", "nodenext"],
-    ...["--lib", "ES2023,ESNext.Disposable", "--types", "node", "--skipLibCheck"],
-    ...["--esModuleInterop", "--typeRoots", path.join(ROOT, "node_modules/@types")],
-  ];
-  try {
-    execFileSync(
-      process.execPath,
-      [tsc, ...flags, ...files, path.join(ROOT, "bench/buildkit-child.ts")],
-      { stdio: "ignore" },
-    );
-  } catch {
-    // Type errors still emit JavaScript; the files' existence is what counts.
-  }
-  const library = path.join(WORK, "src/index.js");
-  const child = path.join(WORK, "bench/buildkit-child.js");
-  for (const file of [library, child]) {
-    if (!existsSync(file)) throw new Error(`compiling produced no ${file}`);
-  }
-  return { library, child };
 }
 
 function median(values: number[]): number {
@@ -121,7 +92,7 @@ async function main(): Promise<void> {
   await rm(WORK, { recursive: true, force: true });
   await mkdir(WORK, { recursive: true });
   process.stderr.write("compiling the library and the child for plain node…\n");
-  const { library, child } = compile();
+  const { library, child } = compileForNode(WORK, "buildkit-child.ts");
 
   const scratch = await mkdtemp(path.join(os.tmpdir(), "pdu-bench-buildkit-"));
   const cleanup = () => rm(scratch, { recursive: true, force: true });

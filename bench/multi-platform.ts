@@ -21,10 +21,10 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { compileForNode } from "./compile.js";
 import { option, type Sample, timed } from "./timed.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -34,36 +34,6 @@ const REGISTRY = "127.0.0.1:5555";
 const NAMESPACE = "pdu-bench-platforms";
 const NAMES = ["small", "text-16m"] as const;
 type Name = (typeof NAMES)[number];
-
-/** Compiles the library's `src` and the child for plain node into `.bench-work/multi-platform/`. */
-function compile(): { library: string; child: string } {
-  const source = path.join(ROOT, "src");
-  const files = (readdirSync(source, { recursive: true }) as string[])
-    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
-    .map((file) => path.join(source, file));
-  const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
-  const flags = [
-    ...["--outDir", WORK, "--rootDir", ROOT, "--target", "ES2022"],
-    ...["--module", "nodenext", "--moduleResolution", "nodenext"],
-    ...["--lib", "ES2023,ESNext.Disposable", "--types", "node", "--skipLibCheck"],
-    ...["--esModuleInterop", "--typeRoots", path.join(ROOT, "node_modules/@types")],
-  ];
-  try {
-    execFileSync(
-      process.execPath,
-      [tsc, ...flags, ...files, path.join(ROOT, "bench/multi-platform-child.ts")],
-      { stdio: "ignore" },
-    );
-  } catch {
-    // Type errors still emit JavaScript; the files' existence is what counts.
-  }
-  const library = path.join(WORK, "src/index.js");
-  const child = path.join(WORK, "bench/multi-platform-child.js");
-  for (const file of [library, child]) {
-    if (!existsSync(file)) throw new Error(`compiling produced no ${file}`);
-  }
-  return { library, child };
-}
 
 /** 16 MiB of text-like lines, different every round. */
 function text16m(seed: string): string {
@@ -161,9 +131,10 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const rounds = Number(option("rounds") ?? 5);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be 1 or more");
   const only = (option("only")?.split(",") ?? [...NAMES]) as Name[];
   await mkdir(WORK, { recursive: true });
-  const { library, child } = compile();
+  const { library, child } = compileForNode(WORK, "multi-platform-child.ts");
   const scratch = await mkdtemp(path.join(os.tmpdir(), "pdu-bench-platforms-"));
   const samples = new Map<string, Sample[]>();
   const add = (key: string, sample: Sample) =>

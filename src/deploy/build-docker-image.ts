@@ -188,39 +188,38 @@ async function build(
   };
   // Checked before anything is written (persist_dockerfile) or sent.
   normalizeBuildImageOptions({ ...buildOptions, dockerfile }, "options");
+  const withDockerfile = <T>(build: (file: string) => Promise<T>): Promise<T> =>
+    withStepDockerfile(
+      context,
+      dockerfile,
+      { persist, outputPath, output, baseImage: options.baseImage },
+      build,
+    );
   if (mapped.platforms !== undefined) {
-    return buildPlatforms(context, imageName, tag, additionalTags, dockerfile, mapped.platforms, {
-      buildOptions,
-      persist,
-      outputPath,
-      output,
-      baseImage: options.baseImage,
-    });
+    // buildx's multi-platform build with `push: true`: every platform built and pushed as one
+    // image index under the tag and each additional tag; `image_id` is the index digest (the
+    // engine keeps no image to have an ID; Prefect's buildx backend returns the tag instead).
+    const { tag: _tag, platform: _platform, ...rest } = buildOptions;
+    const reference = `${imageName}:${tag}`;
+    const pushed = await withDockerfile((file) =>
+      buildMultiPlatformImage(context, reference, {
+        ...rest,
+        platforms: mapped.platforms as readonly string[],
+        additionalTags,
+        dockerfile: file,
+      }),
+    );
+    return {
+      image_name: imageName,
+      tag,
+      image: reference,
+      image_id: pushed.digest,
+      additional_tags: additionalTags,
+    };
   }
-  let imageId: string;
-  try {
-    if (dockerfile === "auto") {
-      await refuseExistingDockerfile(
-        context,
-        `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
-      );
-      const lines = await autoDockerfileLines(context, { baseImage: options.baseImage });
-      if (persist) {
-        await persistDockerfile(path.resolve(context, outputPath), lines);
-        writeProgress(
-          output,
-          `Persisting auto-generated Dockerfile to ${outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
-        );
-      }
-      imageId = await withTemporaryDockerfile(lines, (file) =>
-        buildImage(context, { ...buildOptions, dockerfile: file }),
-      );
-    } else {
-      imageId = await buildImage(context, { ...buildOptions, dockerfile });
-    }
-  } catch (error) {
-    throw withDeniedHint(error);
-  }
+  const imageId = await withDockerfile((file) =>
+    buildImage(context, { ...buildOptions, dockerfile: file }),
+  );
   await tagImage(imageId, imageName, additionalTags, { env, docker: options.docker, signal });
   if (mapped.push) {
     for (const pushed of [tag, ...additionalTags]) {
@@ -237,59 +236,39 @@ async function build(
 }
 
 /**
- * buildx's multi-platform build with `push: true`: every platform built and pushed as one image
- * index under the tag and each additional tag; `image_id` is the index digest (nothing is left in
- * the engine to have an ID, as with Prefect's buildx backend, which returns the tag instead).
+ * Runs `build` with the step's Dockerfile: `dockerfile` itself, or for `auto` Prefect's generated
+ * one, written to a temporary file (never into the context; `persist_dockerfile` writes a copy to
+ * `outputPath`). Errors that say "denied" get prefect-docker's hint.
  */
-async function buildPlatforms(
+async function withStepDockerfile<T>(
   context: string,
-  imageName: string,
-  tag: string,
-  additionalTags: string[],
   dockerfile: string,
-  platforms: readonly string[],
   settings: {
-    readonly buildOptions: BuildImageOptions;
     readonly persist: boolean;
     readonly outputPath: string;
     readonly output: Writable | undefined;
     readonly baseImage: string | undefined;
   },
-): Promise<BuildDockerImageResult> {
-  const { tag: _tag, platform: _platform, ...rest } = settings.buildOptions;
-  const options = { ...rest, platforms, additionalTags };
-  const reference = `${imageName}:${tag}`;
-  let pushed: { digest: string };
+  build: (file: string) => Promise<T>,
+): Promise<T> {
   try {
-    if (dockerfile === "auto") {
-      await refuseExistingDockerfile(
-        context,
-        `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
+    if (dockerfile !== "auto") return await build(dockerfile);
+    await refuseExistingDockerfile(
+      context,
+      `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
+    );
+    const lines = await autoDockerfileLines(context, { baseImage: settings.baseImage });
+    if (settings.persist) {
+      await persistDockerfile(path.resolve(context, settings.outputPath), lines);
+      writeProgress(
+        settings.output,
+        `Persisting auto-generated Dockerfile to ${settings.outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
       );
-      const lines = await autoDockerfileLines(context, { baseImage: settings.baseImage });
-      if (settings.persist) {
-        await persistDockerfile(path.resolve(context, settings.outputPath), lines);
-        writeProgress(
-          settings.output,
-          `Persisting auto-generated Dockerfile to ${settings.outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
-        );
-      }
-      pushed = await withTemporaryDockerfile(lines, (file) =>
-        buildMultiPlatformImage(context, reference, { ...options, dockerfile: file }),
-      );
-    } else {
-      pushed = await buildMultiPlatformImage(context, reference, { ...options, dockerfile });
     }
+    return await withTemporaryDockerfile(lines, build);
   } catch (error) {
     throw withDeniedHint(error);
   }
-  return {
-    image_name: imageName,
-    tag,
-    image: reference,
-    image_id: pushed.digest,
-    additional_tags: additionalTags,
-  };
 }
 
 /** The step options `buildImage` and `pushReference` share. */

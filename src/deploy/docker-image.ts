@@ -7,10 +7,7 @@ import type { Writable } from "node:stream";
 import { InvalidArgumentError } from "../errors.js";
 import { type Builder, type BuildImageOptions, buildImage } from "../prefect/build-image.js";
 import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
-import {
-  buildMultiPlatformImage,
-  type MultiPlatformImage,
-} from "../prefect/build-multi-platform.js";
+import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { parseImageTag } from "../prefect/image-name.js";
 import { nowMicroseconds, pythonUtcIsoformat } from "../prefect/registry-url.js";
 import { pythonRepr } from "../python/repr.js";
@@ -261,20 +258,22 @@ export class DockerImage {
       ...(this.streamProgressTo ? { streamProgressTo: this.streamProgressTo } : {}),
       ...(signal ? { signal } : {}),
     };
-    if (this.#platforms !== undefined) return this.#buildPlatforms(context, buildOptions, signal);
-    let imageId: string;
-    if (this.dockerfile === "auto") {
-      await refuseExistingDockerfile(
-        context,
-        `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
+    if (this.#platforms !== undefined) {
+      const { tag: _tag, platform: _platform, ...rest } = buildOptions;
+      const platforms = this.#platforms;
+      const pushed = await this.#withDockerfile(context, (dockerfile) =>
+        buildMultiPlatformImage(context, this.reference, { ...rest, platforms, dockerfile }),
       );
-      const lines = await autoDockerfileLines(context, { baseImage: this.#baseImage });
-      imageId = await withTemporaryDockerfile(lines, (dockerfile) =>
-        buildImage(context, { ...buildOptions, dockerfile }),
-      );
-    } else {
-      imageId = await buildImage(context, { ...buildOptions, dockerfile: this.dockerfile });
+      this.#pushedDuringBuild = {
+        reference: pushed.reference,
+        digest: pushed.digest,
+        size: pushed.size,
+      };
+      return pushed.digest;
     }
+    const imageId = await this.#withDockerfile(context, (dockerfile) =>
+      buildImage(context, { ...buildOptions, dockerfile }),
+    );
     if (this.#push) this.#pushedDuringBuild = await this.#pushNow(signal);
     return imageId;
   }
@@ -291,33 +290,18 @@ export class DockerImage {
     return this.#pushedDuringBuild ?? this.#pushNow(signal);
   }
 
-  async #buildPlatforms(
-    context: string,
-    buildOptions: BuildImageOptions,
-    signal: AbortSignal | undefined,
-  ): Promise<string> {
-    const { tag: _tag, platform: _platform, ...rest } = buildOptions;
-    const options = { ...rest, platforms: this.#platforms as readonly string[] };
-    const build = (dockerfile: string) =>
-      buildMultiPlatformImage(context, this.reference, { ...options, dockerfile });
-    let pushed: MultiPlatformImage;
-    if (this.dockerfile === "auto") {
-      await refuseExistingDockerfile(
-        context,
-        `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
-      );
-      const lines = await autoDockerfileLines(context, { baseImage: this.#baseImage });
-      pushed = await withTemporaryDockerfile(lines, build);
-    } else {
-      pushed = await build(this.dockerfile);
-    }
-    signal?.throwIfAborted();
-    this.#pushedDuringBuild = {
-      reference: pushed.reference,
-      digest: pushed.digest,
-      size: pushed.size,
-    };
-    return pushed.digest;
+  /**
+   * Runs `build` with the image's Dockerfile: `dockerfile` itself, or for `auto` Prefect's
+   * generated one in a temporary file (never written into the context).
+   */
+  async #withDockerfile<T>(context: string, build: (dockerfile: string) => Promise<T>): Promise<T> {
+    if (this.dockerfile !== "auto") return build(this.dockerfile);
+    await refuseExistingDockerfile(
+      context,
+      `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
+    );
+    const lines = await autoDockerfileLines(context, { baseImage: this.#baseImage });
+    return withTemporaryDockerfile(lines, build);
   }
 
   #pushNow(signal: AbortSignal | undefined): Promise<PushedReference> {

@@ -40,11 +40,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { compileForNode } from "./compile.js";
 import { option, type Sample, timed } from "./timed.js";
 import { createWorkloads } from "./workloads.js";
 
@@ -73,42 +74,6 @@ function total(samples: Sample[]): Sample {
     cpuMs: samples.reduce((sum, sample) => sum + sample.cpuMs, 0),
     maxRssKiB: Math.max(...samples.map((sample) => sample.maxRssKiB)),
   };
-}
-
-/**
- * Compiles a checkout's `src` (and with `child`, this benchmark's child) for plain node into
- * `out`, inside that checkout, so that the compiled library resolves its own dependencies.
- * Resolves to the compiled `index.js` and child.
- */
-function compile(root: string, out: string, child: boolean): { library: string; child: string } {
-  const source = path.join(root, "src");
-  if (!existsSync(path.join(source, "index.ts"))) {
-    throw new Error(`${root}: no src/index.ts (give a checkout of this library)`);
-  }
-  const files = (readdirSync(source, { recursive: true }) as string[])
-    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
-    .map((file) => path.join(source, file));
-  if (child) files.push(path.join(ROOT, "bench/buildkit-child.ts"));
-  const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
-  const flags = [
-    ...["--outDir", out, "--rootDir", root, "--target", "ES2022"],
-    ...["--module", "nodenext", "--moduleResolution", "nodenext"],
-    ...["--lib", "ES2023,ESNext.Disposable", "--types", "node", "--skipLibCheck"],
-    ...["--esModuleInterop", "--typeRoots", path.join(ROOT, "node_modules/@types")],
-  ];
-  try {
-    execFileSync(process.execPath, [tsc, ...flags, ...files], { stdio: "ignore" });
-  } catch {
-    // Type errors still emit JavaScript; the files' existence is what counts.
-  }
-  const compiled = {
-    library: path.join(out, "src/index.js"),
-    child: child ? path.join(out, "bench/buildkit-child.js") : "",
-  };
-  for (const file of [compiled.library, compiled.child].filter(Boolean)) {
-    if (!existsSync(file)) throw new Error(`compiling produced no ${file}`);
-  }
-  return compiled;
 }
 
 /** The `--baseline` checkout's label, if one was given. */
@@ -166,17 +131,17 @@ async function main(): Promise<void> {
   await rm(WORK, { recursive: true, force: true });
   await mkdir(WORK, { recursive: true });
   process.stderr.write("compiling the library and the child for plain node…\n");
-  const { library, child } = compile(ROOT, WORK, true);
+  const { library, child } = compileForNode(WORK, "buildkit-child.ts");
   // Taken now: a commit made while the benchmark runs must not relabel what was compiled.
   const labels = { ours: label(ROOT), base: baselineLabel() };
   const baselineRoot = option("baseline");
   const baseline =
     baselineRoot === undefined
       ? undefined
-      : compile(
-          path.resolve(baselineRoot),
+      : compileForNode(
           path.join(path.resolve(baselineRoot), ".bench-work", "buildkit-baseline"),
-          false,
+          undefined,
+          path.resolve(baselineRoot),
         );
   const versions: { who: Who; library: string }[] = [
     { who: "ours", library },

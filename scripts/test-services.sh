@@ -2,6 +2,8 @@
 # Brings up everything the integration tests and examples need, idempotently:
 #   - Debian's docker.io engine, started without a bridge (no private-range addresses),
 #   - Debian's docker-registry on 127.0.0.1:5555 (open) and 127.0.0.1:5556 (htpasswd),
+#   - Debian's docker-registry with `auth: token` on 127.0.0.1:5557, and the tests' token server
+#     (test/fixtures/token-server) on 127.0.0.1:5558,
 #   - a busybox:latest base image made offline from Debian's busybox-static,
 #   - Debian's OpenSSH sshd on 127.0.0.1:2222 in front of the same engine, for ssh:// engines
 #     (root login by key only; its config, keys and an ssh client config in $STATE_DIR/sshd).
@@ -17,6 +19,11 @@ AUTH_REGISTRY_USER=${PDU_AUTH_REGISTRY_USER:-pdu-user}
 SSHD_PORT=${PDU_SSHD_PORT:-2222}
 # Symbol-rich on purpose: it proves the base64url encoding of registry headers.
 AUTH_REGISTRY_PASSWORD=${PDU_AUTH_REGISTRY_PASSWORD:-'p+a/s=s"w'\''ö€rd?'}
+TOKEN_REGISTRY_PORT=${PDU_TOKEN_REGISTRY_PORT:-5557}
+TOKEN_SERVER_PORT=${PDU_TOKEN_SERVER_PORT:-5558}
+TOKEN_ISSUER=pdu-token-issuer
+TOKEN_SERVICE=pdu-token-registry
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian's 20.10 client: the 28.x client on PATH may lack features we rely on here.
 DOCKER=/usr/bin/docker
 
@@ -121,6 +128,98 @@ YAML
   done
   log "registry on 127.0.0.1:$port did not come up; its log:"
   tail -n 50 "$LOG_DIR/registry-$port.log" >&2 || true
+  exit 1
+}
+
+# The bearer-token registry: Debian's docker-registry with `auth: token`, trusting the certificate
+# of the tests' token server (test/fixtures/token-server/token-server.mjs), which issues tokens for
+# the htpasswd registry's user and password. The token server runs from a copy in the state
+# folder, so it does not depend on the checkout that started it; it is restarted when the fixture
+# changed (its /health names its own hash).
+start_token_registry() {
+  local dir="$STATE_DIR/registry-$TOKEN_REGISTRY_PORT"
+  local fixture="$ROOT/test/fixtures/token-server/token-server.mjs"
+  mkdir -p "$dir/storage"
+  if ! command -v node >/dev/null 2>&1; then
+    log "node is not on PATH: the token server of the token registry needs it"
+    exit 1
+  fi
+  if [ ! -s "$dir/token.key" ] || [ ! -s "$dir/token.crt" ]; then
+    log "making the token issuer's key and certificate"
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=$TOKEN_ISSUER" \
+      -keyout "$dir/token.key" -out "$dir/token.crt" >/dev/null 2>&1
+    chmod 600 "$dir/token.key"
+  fi
+  printf '%s:%s\n' "$AUTH_REGISTRY_USER" \
+    "$(printf '%s' "$AUTH_REGISTRY_PASSWORD" | sha256sum | cut -d' ' -f1)" >"$dir/token-users"
+  chmod 600 "$dir/token-users"
+
+  local version
+  version=$(sha256sum <"$fixture" | cut -c1-16)
+  if curl -sSf "http://127.0.0.1:$TOKEN_SERVER_PORT/health" 2>/dev/null | grep -qx "ok $version"; then
+    log "token server on 127.0.0.1:$TOKEN_SERVER_PORT already running"
+  else
+    # Only the server this function started (its pid file, its command line) is ever stopped.
+    if [ -f "$dir/token-server.pid" ]; then
+      local old
+      old=$(cat "$dir/token-server.pid")
+      if tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -qF "$dir/token-server.mjs"; then
+        log "restarting the token server (its fixture changed)"
+        kill "$old" 2>/dev/null || true
+        for _ in $(seq 1 20); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+      fi
+    fi
+    cp "$fixture" "$dir/token-server.mjs"
+    log "starting the token server on 127.0.0.1:$TOKEN_SERVER_PORT"
+    nohup setsid node "$dir/token-server.mjs" "$dir" "$TOKEN_SERVER_PORT" "$TOKEN_ISSUER" "$TOKEN_SERVICE" \
+      >"$LOG_DIR/token-server-$TOKEN_SERVER_PORT.log" 2>&1 </dev/null &
+    echo $! >"$dir/token-server.pid"
+    local up=""
+    for _ in $(seq 1 40); do
+      if curl -sSf "http://127.0.0.1:$TOKEN_SERVER_PORT/health" 2>/dev/null | grep -qx "ok $version"; then
+        up=1
+        break
+      fi
+      sleep 0.25
+    done
+    if [ -z "$up" ]; then
+      log "the token server on 127.0.0.1:$TOKEN_SERVER_PORT did not come up; its log:"
+      tail -n 50 "$LOG_DIR/token-server-$TOKEN_SERVER_PORT.log" >&2 || true
+      exit 1
+    fi
+  fi
+
+  if curl -sS -o /dev/null "http://127.0.0.1:$TOKEN_REGISTRY_PORT/v2/" 2>/dev/null; then
+    log "token registry on 127.0.0.1:$TOKEN_REGISTRY_PORT already running"
+    return
+  fi
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$TOKEN_REGISTRY_PORT
+auth:
+  token:
+    realm: http://127.0.0.1:$TOKEN_SERVER_PORT/token
+    service: $TOKEN_SERVICE
+    issuer: $TOKEN_ISSUER
+    rootcertbundle: $dir/token.crt
+YAML
+  log "starting the token registry on 127.0.0.1:$TOKEN_REGISTRY_PORT"
+  nohup setsid docker-registry serve "$dir/config.yml" \
+    >"$LOG_DIR/registry-$TOKEN_REGISTRY_PORT.log" 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    curl -sS -o /dev/null "http://127.0.0.1:$TOKEN_REGISTRY_PORT/v2/" 2>/dev/null && return
+    sleep 0.25
+  done
+  log "the token registry on 127.0.0.1:$TOKEN_REGISTRY_PORT did not come up; its log:"
+  tail -n 50 "$LOG_DIR/registry-$TOKEN_REGISTRY_PORT.log" >&2 || true
   exit 1
 }
 
@@ -368,8 +467,9 @@ install_packages
 start_engine
 start_registry "$REGISTRY_PORT" open
 start_registry "$AUTH_REGISTRY_PORT" htpasswd
+start_token_registry
 make_base_image
 push_private_base
 start_sshd
 start_podman
-log "ready: engine $("$DOCKER" version --format '{{.Server.Version}}'), registries 127.0.0.1:$REGISTRY_PORT and 127.0.0.1:$AUTH_REGISTRY_PORT, busybox:latest, sshd on 127.0.0.1:$SSHD_PORT, podman on unix://$PODMAN_SOCKET"
+log "ready: engine $("$DOCKER" version --format '{{.Server.Version}}'), registries 127.0.0.1:$REGISTRY_PORT, 127.0.0.1:$AUTH_REGISTRY_PORT and 127.0.0.1:$TOKEN_REGISTRY_PORT (token server 127.0.0.1:$TOKEN_SERVER_PORT), busybox:latest, sshd on 127.0.0.1:$SSHD_PORT, podman on unix://$PODMAN_SOCKET"

@@ -19,7 +19,8 @@ export type DockerUtilsErrorCode =
   | "ERR_DOCKER_INVALID_STATE"
   | "ERR_DOCKER_CREDENTIALS"
   | "ERR_DOCKER_INACTIVITY_TIMEOUT"
-  | "ERR_DOCKER_MISSING_DEPENDENCY";
+  | "ERR_DOCKER_MISSING_DEPENDENCY"
+  | "ERR_DOCKER_REGISTRY";
 
 /** Fields shared by the errors that describe a failure reported by the engine. */
 export interface EngineFailureDetails {
@@ -227,5 +228,37 @@ export class MissingDependencyError extends DockerUtilsError {
   constructor(message: string, dependency: string, options?: { cause?: unknown }) {
     super(message, options);
     this.dependency = dependency;
+  }
+}
+
+/**
+ * A registry's answer that was not a success, from the library's own Registry HTTP API v2 client
+ * (multi-platform images are written to the registry directly, not through the engine): the
+ * registry's message, its HTTP status and its error codes (`UNAUTHORIZED`, `MANIFEST_BLOB_UNKNOWN`,
+ * ...). A push that fails with one rejects with a {@link PushError} whose `cause` it is.
+ */
+export class RegistryError extends DockerUtilsError {
+  override readonly name = "RegistryError";
+  readonly code = "ERR_DOCKER_REGISTRY" as const;
+  /** The HTTP status of the registry's (or its token server's) answer, when there was one. */
+  readonly statusCode: number | undefined;
+  /** The registry host, e.g. `ghcr.io` or `127.0.0.1:5000`. */
+  readonly registry: string;
+  /** The `code` of each entry of the registry's `errors` list, e.g. `["UNAUTHORIZED"]`. */
+  readonly errorCodes: readonly string[];
+
+  constructor(
+    message: string,
+    details: {
+      readonly registry: string;
+      readonly statusCode?: number | undefined;
+      readonly errorCodes?: readonly string[] | undefined;
+      readonly cause?: unknown;
+    },
+  ) {
+    super(message, { cause: details.cause });
+    this.registry = details.registry;
+    this.statusCode = details.statusCode;
+    this.errorCodes = details.errorCodes ?? [];
   }
 }

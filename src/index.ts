@@ -50,6 +50,7 @@ export {
   InvalidStateError,
   MissingDependencyError,
   PushError,
+  RegistryError,
 } from "./errors.js";
 export {
   type Builder,
@@ -57,6 +58,12 @@ export {
   type BuildSecret,
   buildImage,
 } from "./prefect/build-image.js";
+export {
+  type BuildMultiPlatformOptions,
+  buildMultiPlatformImage,
+  type MultiPlatformImage,
+  type PlatformManifest,
+} from "./prefect/build-multi-platform.js";
 export {
   type DefaultDockerfileOptions,
   type GeneratedDockerfile,
@@ -101,11 +108,14 @@ export {
   registryOfImage,
 } from "./reference/image-reference.js";
 export type {
+  BlobEvent,
   BuildOutputEvent,
   BuildStepEvent,
   ContextSyncEvent,
   ImageIdEvent,
+  IndexEvent,
   LayerStatusEvent,
+  PlatformEvent,
   ProgressEvent,
   ProgressListener,
   PushDigestEvent,

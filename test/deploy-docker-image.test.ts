@@ -224,3 +224,54 @@ describe("DockerImage's default namespace (TestDockerImage in test_runner.py)", 
     expect(new DockerImage("test-image", { env: noEnv }).dockerfile).toBe("auto");
   });
 });
+
+describe("DockerImage with several platforms", () => {
+  it("takes platforms, or buildx's comma-separated platform, with push and BuildKit", () => {
+    const listed = new DockerImage("r.example.com/app:1", {
+      builder: "buildkit",
+      push: true,
+      platforms: ["linux/amd64", "linux/aarch64"],
+    });
+    expect(listed.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    const joined = new DockerImage("r.example.com/app:1", {
+      builder: "buildx",
+      push: true,
+      platform: "linux/amd64,linux/arm64",
+    });
+    expect(joined.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(joined.buildOptions.platform).toBeUndefined();
+    expect(new DockerImage("r.example.com/app:1", { platform: "linux/arm64" }).platforms).toBe(
+      undefined,
+    );
+  });
+
+  it("requires push for several platforms, with Prefect's message", () => {
+    expect(
+      () =>
+        new DockerImage("r.example.com/app:1", {
+          builder: "buildkit",
+          platforms: ["linux/amd64", "linux/arm64"],
+        }),
+    ).toThrow("Multi-platform builds require push=True");
+  });
+
+  it("refuses platform and platforms together, and a bad platform by name", () => {
+    expect(
+      () =>
+        new DockerImage("r.example.com/app:1", {
+          builder: "buildkit",
+          push: true,
+          platform: "linux/amd64",
+          platforms: ["linux/arm64", "linux/amd64"],
+        }),
+    ).toThrow(InvalidArgumentError);
+    expect(
+      () =>
+        new DockerImage("r.example.com/app:1", {
+          builder: "buildkit",
+          push: true,
+          platforms: ["linux/amd64", "arm64"],
+        }),
+    ).toThrow("platforms[1]");
+  });
+});

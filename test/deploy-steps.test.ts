@@ -292,10 +292,16 @@ describe("build options by docker-py's and python-on-whales' names", () => {
     ).toThrow(
       "Multi-platform builds require push=True because buildx cannot load multi-platform results into the local Docker daemon. Either set push=True or build for a single platform.",
     );
-    expect(
-      mapBuildKwargs({ platforms: ["linux/amd64", "linux/arm64"], push: true }, "buildkit").options
-        .platform,
-    ).toBe("linux/amd64,linux/arm64");
+    const mapped = mapBuildKwargs(
+      { platforms: ["linux/amd64", "linux/arm64"], push: true },
+      "buildkit",
+    );
+    expect(mapped.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(mapped.options.platform).toBeUndefined();
+    expect(mapBuildKwargs({ platform: "linux/arm64" }, "buildkit").platforms).toBeUndefined();
+    expect(mapBuildKwargs({ platform: "linux/arm64" }, "buildkit").options.platform).toBe(
+      "linux/arm64",
+    );
   });
 
   it.each([

@@ -188,7 +188,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       collectFlag,
       [],
     )
-    .option("--platform <platform>", "the target platform, e.g. linux/amd64")
+    .option(
+      "--platform <platform>",
+      "the target platform, e.g. linux/amd64; several (linux/amd64,linux/arm64) are pushed as one multi-platform image and need --push and -t",
+    )
     .option("--pull", "pull the base images even when the engine has them")
     .option("--no-cache", "build without the cache")
     .option("--target <stage>", "the stage of a multi-stage Dockerfile to build")
@@ -210,7 +213,8 @@ Examples:
   $ prefect-dockerutils build -t my-flows:dev .
   $ prefect-dockerutils build -f auto --push http://localhost:5000 -t team/flows:1 ./flows
   $ prefect-dockerutils build -f auto --base-image python:3.12-slim -t team/flows:2 ./flows
-  $ prefect-dockerutils build --builder buildkit --secret id=token,env=TOKEN --network host .`,
+  $ prefect-dockerutils build --builder buildkit --secret id=token,env=TOKEN --network host .
+  $ prefect-dockerutils build --platform linux/amd64,linux/arm64 -t team/app:1 --push http://localhost:5000 .`,
     )
     .action(run(async () => (await import("./commands/build-command.js")).buildCommand as Action));
 

@@ -8,6 +8,7 @@ import type { Writable } from "node:stream";
 import { BuildError, InvalidArgumentError } from "../errors.js";
 import { type BuildImageOptions, buildImage } from "../prefect/build-image.js";
 import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { nowMicroseconds, timestampTag } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";
 import { booleanOption, stringOption } from "../validate.js";
@@ -192,30 +193,38 @@ async function build(
   };
   // Checked before anything is written (persist_dockerfile) or sent.
   normalizeBuildImageOptions({ ...buildOptions, dockerfile }, "options");
-  let imageId: string;
-  try {
-    if (dockerfile === "auto") {
-      await refuseExistingDockerfile(
-        context,
-        `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
-      );
-      const lines = await autoDockerfileLines(context, { baseImage: options.baseImage });
-      if (persist) {
-        await persistDockerfile(context, outputPath, lines);
-        writeProgress(
-          output,
-          `Persisting auto-generated Dockerfile to ${outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
-        );
-      }
-      imageId = await withTemporaryDockerfile(lines, (file) =>
-        buildImage(context, { ...buildOptions, dockerfile: file }),
-      );
-    } else {
-      imageId = await buildImage(context, { ...buildOptions, dockerfile });
-    }
-  } catch (error) {
-    throw withDeniedHint(error);
+  const withDockerfile = <T>(build: (file: string) => Promise<T>): Promise<T> =>
+    withStepDockerfile(
+      context,
+      dockerfile,
+      { persist, outputPath, output, baseImage: options.baseImage },
+      build,
+    );
+  if (mapped.platforms !== undefined) {
+    // buildx's multi-platform build with `push: true`: every platform built and pushed as one
+    // image index under the tag and each additional tag; `image_id` is the index digest (the
+    // engine keeps no image to have an ID; Prefect's buildx backend returns the tag instead).
+    const { tag: _tag, platform: _platform, ...rest } = buildOptions;
+    const reference = `${imageName}:${tag}`;
+    const pushed = await withDockerfile((file) =>
+      buildMultiPlatformImage(context, reference, {
+        ...rest,
+        platforms: mapped.platforms as readonly string[],
+        additionalTags,
+        dockerfile: file,
+      }),
+    );
+    return {
+      image_name: imageName,
+      tag,
+      image: reference,
+      image_id: pushed.digest,
+      additional_tags: additionalTags,
+    };
   }
+  const imageId = await withDockerfile((file) =>
+    buildImage(context, { ...buildOptions, dockerfile: file }),
+  );
   await tagImage(imageId, imageName, additionalTags, { env, docker: options.docker, signal });
   if (mapped.push) {
     for (const pushed of [tag, ...additionalTags]) {
@@ -236,6 +245,42 @@ async function build(
     image_id: imageId,
     additional_tags: additionalTags,
   };
+}
+
+/**
+ * Runs `build` with the step's Dockerfile: `dockerfile` itself, or for `auto` Prefect's generated
+ * one, written to a temporary file (never into the context; `persist_dockerfile` writes a copy to
+ * `outputPath`). Errors that say "denied" get prefect-docker's hint.
+ */
+async function withStepDockerfile<T>(
+  context: string,
+  dockerfile: string,
+  settings: {
+    readonly persist: boolean;
+    readonly outputPath: string;
+    readonly output: Writable | undefined;
+    readonly baseImage: string | undefined;
+  },
+  build: (file: string) => Promise<T>,
+): Promise<T> {
+  try {
+    if (dockerfile !== "auto") return await build(dockerfile);
+    await refuseExistingDockerfile(
+      context,
+      `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
+    );
+    const lines = await autoDockerfileLines(context, { baseImage: settings.baseImage });
+    if (settings.persist) {
+      await persistDockerfile(context, settings.outputPath, lines);
+      writeProgress(
+        settings.output,
+        `Persisting auto-generated Dockerfile to ${settings.outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
+      );
+    }
+    return await withTemporaryDockerfile(lines, build);
+  } catch (error) {
+    throw withDeniedHint(error);
+  }
 }
 
 /** The step options `buildImage` and `pushReference` share. */

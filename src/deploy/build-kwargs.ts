@@ -29,6 +29,11 @@ export interface MappedBuildKwargs {
   readonly push: boolean;
   /** docker-py's `quiet`: no build output. */
   readonly quiet: boolean;
+  /**
+   * buildx's `platforms` (or a `platform` list) when it names several: they are built and pushed
+   * as one multi-platform image (`push` is then required).
+   */
+  readonly platforms: readonly string[] | undefined;
 }
 
 type Mapper = (value: unknown, key: string, into: Record<string, unknown>) => void;
@@ -239,6 +244,8 @@ const BUILDX: Readonly<Record<string, Mapper>> = {
   ...COMMON,
   push: handled,
   platforms: handled,
+  // A string or a list, several platforms included: read by platformList.
+  platform: handled,
   build_args: to("buildArgs", record),
   cache: (value, key, into) => {
     into.noCache = !booleanOption(key, value, true);
@@ -313,25 +320,38 @@ export function mapBuildKwargs(
   const push = builder === "buildkit" && booleanOption("push", kwargs.push, false);
   const quiet = builder === "classic" && booleanOption("quiet", kwargs.quiet, false);
   const platforms = builder === "buildkit" ? platformList(kwargs) : undefined;
-  if (platforms !== undefined) {
-    if (platforms.length > 1 && !push) {
-      throw new InvalidArgumentError(
-        "Multi-platform builds require push=True because buildx cannot load multi-platform results into the local Docker daemon. Either set push=True or build for a single platform.",
-      );
-    }
-    options.platform = platforms.join(",");
+  if (platforms !== undefined && platforms.length > 1 && !push) {
+    throw new InvalidArgumentError(
+      "Multi-platform builds require push=True because buildx cannot load multi-platform results into the local Docker daemon. Either set push=True or build for a single platform.",
+    );
   }
-  return { context, options: options as BuildImageOptions, pull, push, quiet };
+  if (builder === "buildkit") {
+    if (platforms?.length === 1) options.platform = platforms[0];
+    else delete options.platform;
+  }
+  return {
+    context,
+    options: options as BuildImageOptions,
+    pull,
+    push,
+    quiet,
+    platforms: platforms !== undefined && platforms.length > 1 ? platforms : undefined,
+  };
 }
 
 /** buildx's `platforms`, or `platform` as a one-item list, as Prefect's buildx backend reads them. */
 function platformList(kwargs: Readonly<Record<string, unknown>>): string[] | undefined {
+  // buildx takes `--platform linux/amd64,linux/arm64` as two platforms.
+  const split = (items: readonly string[]) =>
+    items.flatMap((item) => item.split(",").map((part) => part.trim())).filter(Boolean);
   if (kwargs.platforms !== undefined) {
-    const platforms = stringList("platforms", kwargs.platforms);
+    const platforms = split(stringList("platforms", kwargs.platforms));
     if (platforms.length > 0) return platforms;
   }
   if (kwargs.platform === undefined) return undefined;
-  return typeof kwargs.platform === "string"
-    ? [stringOption("platform", kwargs.platform) as string]
-    : stringList("platform", kwargs.platform);
+  return split(
+    typeof kwargs.platform === "string"
+      ? [stringOption("platform", kwargs.platform) as string]
+      : stringList("platform", kwargs.platform),
+  );
 }

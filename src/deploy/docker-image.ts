@@ -7,9 +7,11 @@ import type { Writable } from "node:stream";
 import { InvalidArgumentError } from "../errors.js";
 import { type Builder, type BuildImageOptions, buildImage } from "../prefect/build-image.js";
 import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { parseImageTag } from "../prefect/image-name.js";
 import { pythonRepr } from "../python/repr.js";
 import { nowMicroseconds, timestampTag } from "../python/slugify.js";
+import { formatPlatform, parsePlatformList } from "../registry/platform.js";
 import { booleanOption, optionsObject, show, signalOption, stringOption } from "../validate.js";
 import {
   autoDockerfileLines,
@@ -59,6 +61,14 @@ export interface DockerImageOptions
    * @default false
    */
   readonly push?: boolean;
+  /**
+   * Several platforms, e.g. `["linux/amd64", "linux/arm64"]` (or `platform:
+   * "linux/amd64,linux/arm64"`, as buildx takes it): `build()` builds each and pushes them as one
+   * multi-platform image (an OCI image index) under {@link DockerImage.reference}, which needs
+   * `push: true` and BuildKit, as with Prefect's buildx backend.
+   * @default one platform, `platform` (the engine's when absent)
+   */
+  readonly platforms?: readonly string[];
   /** The image `dockerfile: "auto"` starts `FROM`. @default getPrefectImageName() */
   readonly baseImage?: string;
   /**
@@ -80,6 +90,7 @@ export interface DockerImageCallOptions {
 
 /** The constructor options that are the image's own, not `buildImage`'s. */
 type OwnOptions =
+  | "platforms"
   | "tag"
   | "dockerfile"
   | "streamProgressTo"
@@ -123,6 +134,8 @@ export class DockerImage {
   readonly #context: string | undefined;
   readonly #push: boolean;
   readonly #baseImage: string | undefined;
+  /** Several platforms to build as one image index, or `undefined` for one image. */
+  readonly #platforms: readonly string[] | undefined;
   #pushedDuringBuild: PushedReference | undefined;
 
   /**
@@ -139,6 +152,7 @@ export class DockerImage {
       context,
       push,
       baseImage,
+      platforms,
       now = nowMicroseconds,
       ...buildOptions
     } = optionsObject("options", options);
@@ -174,6 +188,18 @@ export class DockerImage {
     validateReference(this.name, this.tag, "The image reference");
     this.dockerfile = stringOption("dockerfile", dockerfile) ?? "auto";
     this.streamProgressTo = streamProgressTo;
+    // Several platforms, as a list or as buildx's comma-separated `platform`.
+    const several =
+      platforms !== undefined
+        ? parsePlatformList(platforms, "platforms").map(formatPlatform)
+        : typeof buildOptions.platform === "string" && buildOptions.platform.includes(",")
+          ? parsePlatformList(buildOptions.platform, "platform").map(formatPlatform)
+          : undefined;
+    if (several !== undefined && platforms !== undefined && buildOptions.platform !== undefined) {
+      throw new InvalidArgumentError("Give platform or platforms, not both");
+    }
+    if (several !== undefined) delete (buildOptions as { platform?: string }).platform;
+    this.#platforms = several;
     // Every buildImage option is checked now, not at build time; the builder is decided as
     // buildImage decides it (DOCKER_BUILDKIT in env when none is named).
     this.builder = normalizeBuildImageOptions(
@@ -186,6 +212,11 @@ export class DockerImage {
     if (this.#push && this.builder !== "buildkit") {
       throw new InvalidArgumentError(
         'push: true pushes during a BuildKit build (Prefect\'s buildx backend); use builder: "buildkit", or call push() after build()',
+      );
+    }
+    if (several !== undefined && several.length > 1 && !this.#push) {
+      throw new InvalidArgumentError(
+        "Multi-platform builds require push=True because buildx cannot load multi-platform results into the local Docker daemon. Either set push=True or build for a single platform.",
       );
     }
     this.buildOptions = { ...buildOptions };
@@ -201,9 +232,16 @@ export class DockerImage {
     return this.#pushedDuringBuild !== undefined;
   }
 
+  /** The platforms `build()` builds as one image index, when several were given. */
+  get platforms(): readonly string[] | undefined {
+    return this.#platforms;
+  }
+
   /**
    * Builds the image, tagged {@link DockerImage.reference}, and resolves to its ID. With `push:
-   * true` (BuildKit) it is pushed too.
+   * true` (BuildKit) it is pushed too. With several platforms each is built and pushed, one image
+   * index is put under {@link DockerImage.reference}, and `build()` resolves to the index digest
+   * (the engine keeps no image of it).
    *
    * @throws InvalidArgumentError for `dockerfile: "auto"` when the context has a Dockerfile.
    * @throws BuildError for a failed build, PushError for a failed push.
@@ -219,19 +257,22 @@ export class DockerImage {
       ...(this.streamProgressTo ? { streamProgressTo: this.streamProgressTo } : {}),
       ...(signal ? { signal } : {}),
     };
-    let imageId: string;
-    if (this.dockerfile === "auto") {
-      await refuseExistingDockerfile(
-        context,
-        `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
+    if (this.#platforms !== undefined) {
+      const { tag: _tag, platform: _platform, ...rest } = buildOptions;
+      const platforms = this.#platforms;
+      const pushed = await this.#withDockerfile(context, (dockerfile) =>
+        buildMultiPlatformImage(context, this.reference, { ...rest, platforms, dockerfile }),
       );
-      const lines = await autoDockerfileLines(context, { baseImage: this.#baseImage });
-      imageId = await withTemporaryDockerfile(lines, (dockerfile) =>
-        buildImage(context, { ...buildOptions, dockerfile }),
-      );
-    } else {
-      imageId = await buildImage(context, { ...buildOptions, dockerfile: this.dockerfile });
+      this.#pushedDuringBuild = {
+        reference: pushed.reference,
+        digest: pushed.digest,
+        size: pushed.size,
+      };
+      return pushed.digest;
     }
+    const imageId = await this.#withDockerfile(context, (dockerfile) =>
+      buildImage(context, { ...buildOptions, dockerfile }),
+    );
     if (this.#push) this.#pushedDuringBuild = await this.#pushNow(signal);
     return imageId;
   }
@@ -246,6 +287,20 @@ export class DockerImage {
   async push(options: DockerImageCallOptions = {}): Promise<PushedReference> {
     const signal = signalOption("signal", optionsObject("options", options).signal);
     return this.#pushedDuringBuild ?? this.#pushNow(signal);
+  }
+
+  /**
+   * Runs `build` with the image's Dockerfile: `dockerfile` itself, or for `auto` Prefect's
+   * generated one in a temporary file (never written into the context).
+   */
+  async #withDockerfile<T>(context: string, build: (dockerfile: string) => Promise<T>): Promise<T> {
+    if (this.dockerfile !== "auto") return build(this.dockerfile);
+    await refuseExistingDockerfile(
+      context,
+      `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
+    );
+    const lines = await autoDockerfileLines(context, { baseImage: this.#baseImage });
+    return withTemporaryDockerfile(lines, build);
   }
 
   #pushNow(signal: AbortSignal | undefined): Promise<PushedReference> {

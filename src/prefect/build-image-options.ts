@@ -100,7 +100,7 @@ export function normalizeBuildImageOptions(
     dockerfile: stringOption("dockerfile", given.dockerfile) ?? DEFAULT_DOCKERFILE,
     tag: tagOption(given.tag),
     pull: booleanOption("pull", given.pull, false),
-    platform: stringOption("platform", given.platform),
+    platform: platformOption(given.platform),
     buildArgs: stringRecordOption("buildArgs", given.buildArgs),
     target: stringOption("target", given.target),
     noCache: booleanOption("noCache", given.noCache, false),
@@ -146,6 +146,20 @@ function tagOption(value: unknown): string | undefined {
     );
   }
   return tag;
+}
+
+/**
+ * One platform: an image in the engine's store has one. Several (`linux/amd64,linux/arm64`) go to
+ * a registry as an image index, which `buildMultiPlatformImage` builds and pushes.
+ */
+function platformOption(value: unknown): string | undefined {
+  const platform = stringOption("platform", value);
+  if (platform?.includes(",")) {
+    throw new InvalidArgumentError(
+      `platform ${show(platform)} names several platforms, but an image in the engine's image store has one platform: build and push them as one multi-platform image with buildMultiPlatformImage(context, "registry/name:tag", { platforms: [...] }), or build each platform separately`,
+    );
+  }
+  return platform;
 }
 
 function extraHostsOption(value: unknown): Readonly<Record<string, string>> | undefined {

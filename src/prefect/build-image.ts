@@ -24,6 +24,7 @@ import {
   type NormalizedBuildImageOptions,
   normalizeBuildImageOptions,
 } from "./build-image-options.js";
+import { explainExecFormatError } from "./foreign-platform.js";
 import { IMAGE_LABELS } from "./labels.js";
 import type { EngineOperationOptions } from "./operation-options.js";
 
@@ -174,6 +175,19 @@ export async function buildImageInternal(
       `Context path ${context} is not a folder; pass the folder that holds the Dockerfile`,
     );
   }
+  try {
+    return await buildOnEngine(context, options, overlays);
+  } catch (error) {
+    throw explainExecFormatError(error, options.platform);
+  }
+}
+
+/** Pings the engine and builds with the builder the options name, retrying transient failures. */
+async function buildOnEngine(
+  context: string,
+  options: NormalizedBuildImageOptions,
+  overlays: readonly BuildContextOverlay[],
+): Promise<string> {
   const { signal, onProgress, env, auth } = options;
   const engine = openEngine({ docker: options.docker, env });
   // BuildKit's code (its session and wire codecs) loads while the engine answers the ping: at

@@ -139,6 +139,60 @@ export interface ContextSyncEvent {
   readonly bytes: number;
 }
 
+/**
+ * A platform of a multi-platform build moved on: `building` (its build's events follow), `built`
+ * (with the image ID), `pushing`, then `pushed` (with its manifest's digest and size).
+ */
+export interface PlatformEvent {
+  readonly type: "platform";
+  /** The platform, e.g. `linux/arm64`. */
+  readonly platform: string;
+  readonly state: "building" | "built" | "pushing" | "pushed";
+  /** The image the engine built for the platform, from `built` on. */
+  readonly imageId: string | undefined;
+  /** The platform's manifest digest, for `pushed`. */
+  readonly digest: string | undefined;
+  /** The manifest's size in bytes, for `pushed`. */
+  readonly size: number | undefined;
+}
+
+/**
+ * A blob (config or layer) of a platform's image on its way to the registry: `exists` (the
+ * registry has it), `mounted` (linked from another repository, `from`), `uploading` (with the
+ * bytes sent so far), `uploaded`.
+ */
+export interface BlobEvent {
+  readonly type: "blob";
+  readonly platform: string;
+  readonly kind: "config" | "layer";
+  /** `sha256:` and 64 hex digits. */
+  readonly digest: string;
+  readonly state: "exists" | "mounted" | "uploading" | "uploaded";
+  /** Bytes sent so far. */
+  readonly current: number;
+  /** Bytes in all. */
+  readonly total: number;
+  /** The repository a `mounted` blob came from. */
+  readonly from: string | undefined;
+}
+
+/** The image index of a multi-platform image was put under a tag. */
+export interface IndexEvent {
+  readonly type: "index";
+  /** `<registry>/<repository>:<tag>`. */
+  readonly reference: string;
+  /** The index digest. */
+  readonly digest: string;
+  /** The index size in bytes. */
+  readonly size: number;
+  /** Each platform's manifest, in the index's order. */
+  readonly manifests: readonly {
+    readonly platform: string;
+    readonly digest: string;
+    readonly size: number;
+  }[];
+}
+
 /** Everything `onProgress` can receive; switch on `type`. */
 export type ProgressEvent =
   | BuildStepEvent
@@ -150,7 +204,10 @@ export type ProgressEvent =
   | VertexEvent
   | VertexLogEvent
   | VertexStatusEvent
-  | ContextSyncEvent;
+  | ContextSyncEvent
+  | PlatformEvent
+  | BlobEvent
+  | IndexEvent;
 
 /**
  * A callback receiving typed progress events. An exception it throws fails the operation with

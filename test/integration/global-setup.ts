@@ -7,6 +7,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import type { TestProject } from "vitest/node";
+import { tokenRegistry } from "../support/credentials/engine-ops.js";
+import { authorization } from "./registries.js";
 import { danglingLeftovers, findLeaks, type Run, sweep, watchRunImages } from "./run-leaks.js";
 import { testEngineSocket } from "./test-engine.js";
 
@@ -108,6 +110,7 @@ export default async function setup(project: TestProject) {
     }
   }
   await checkSshd();
+  await checkTokenRegistry();
   const root = await mkdtemp(path.join(tmpdir(), "pdu-run-"));
   const run: Run = {
     id: randomUUID(),
@@ -151,6 +154,35 @@ export default async function setup(project: TestProject) {
       process.exitCode = 1;
     }
   };
+}
+
+/**
+ * The bearer-token registry and its token server: the registry must answer with a Bearer
+ * challenge, and its token server must issue a token the registry accepts for the test login.
+ */
+async function checkTokenRegistry(): Promise<void> {
+  const registry = await tokenRegistry();
+  const response = await fetch(`http://${registry.host}/v2/`).catch((error: Error) => error);
+  const challenge =
+    response instanceof Error ? "" : (response.headers.get("www-authenticate") ?? "");
+  if (response instanceof Error || response.status !== 401 || !challenge.startsWith("Bearer ")) {
+    throw new Error(
+      `Integration tests need the token registry at http://${registry.host} (docker-registry with auth: token), which did not answer with a Bearer challenge (${response instanceof Error ? response.message : `${response.status} ${challenge}`}). ${HOW_TO_FIX}`,
+    );
+  }
+  try {
+    const headers = await authorization(
+      { host: registry.host, login: registry, bearer: true },
+      "repository:pdu-setup/check:pull",
+    );
+    const checked = await fetch(`http://${registry.host}/v2/`, { headers });
+    if (checked.status !== 200)
+      throw new Error(`the registry answered ${checked.status} to its token`);
+  } catch (error) {
+    throw new Error(
+      `Integration tests need the token server of the token registry (${challenge}), which did not issue a token the registry accepts: ${(error as Error).message}. ${HOW_TO_FIX}`,
+    );
+  }
 }
 
 declare module "vitest" {

@@ -115,6 +115,12 @@ describe("progress events", () => {
           return `#${event.number} ${event.id} ${event.current}/${event.total ?? 0}`;
         case "context-sync":
           return `${event.dir}: ${event.files}/${event.entries} files, ${event.bytes} bytes`;
+        case "platform":
+          return `${event.platform} ${event.state} ${event.digest ?? event.imageId ?? ""}`;
+        case "blob":
+          return `${event.platform} ${event.kind} ${event.digest} ${event.state} ${event.current}/${event.total}`;
+        case "index":
+          return `${event.reference}@${event.digest}: ${event.manifests.map((m) => m.platform).join(",")}`;
       }
     };
     expectTypeOf(describeEvent).returns.toBeString();

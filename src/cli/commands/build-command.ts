@@ -93,6 +93,23 @@ export async function buildCommand(
     await checkPushArguments(flags.push, firstTag.pushName, firstTag.tag, env);
   }
 
+  if (flags.platform?.includes(",")) {
+    const { multiPlatformBuild } = await import("./multi-platform-build.js");
+    const { platform: _platform, tag: _tag, ...rest } = options;
+    await withRenderer(context, flags.quiet, async (renderer) => {
+      await using _generated = autoDockerfile
+        ? await generateDefaultDockerfile(contextDir)
+        : undefined;
+      await multiPlatformBuild(
+        renderer,
+        io.stdout,
+        contextDir,
+        { platforms: flags.platform as string, tags, push: flags.push, contextArg },
+        rest,
+      );
+    });
+    return;
+  }
   await withRenderer(context, flags.quiet, async (renderer) => {
     renderer.start("build", contextArg);
     let imageId: string;

@@ -5,6 +5,7 @@
  */
 import type { ProgressEvent, VertexEvent } from "../../index.js";
 import { humanSize, LineSplitter, sanitizeLine, seconds } from "../format.js";
+import { blobStatus } from "./blob-status.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
 /**
@@ -72,6 +73,19 @@ export class PlainRenderer implements ProgressRenderer {
         return;
       case "vertex":
         this.#vertex(event);
+        return;
+      case "platform":
+        this.#line(
+          `${event.platform}: ${event.state}${event.state === "pushed" ? ` ${event.digest} size: ${event.size}` : event.state === "built" ? ` ${event.imageId}` : ""}`,
+        );
+        return;
+      case "blob": {
+        const status = blobStatus(event);
+        this.#status(status.id, status.status, status.current, status.total);
+        return;
+      }
+      case "index":
+        this.#line(`${event.reference}: digest: ${event.digest} size: ${event.size}`);
         return;
       case "vertex-log": {
         let splitter = this.#vertexLogs.get(event.digest);

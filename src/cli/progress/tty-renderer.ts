@@ -22,6 +22,7 @@ import {
   textWidth,
   truncate,
 } from "../format.js";
+import { blobStatus } from "./blob-status.js";
 import { LayerTable } from "./layer-table.js";
 import { LiveFrame } from "./live-frame.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
@@ -150,6 +151,22 @@ export class TtyRenderer implements ProgressRenderer {
         break;
       case "vertex":
         this.#vertex(event);
+        break;
+      case "platform":
+        if (event.state === "built" || event.state === "pushed") {
+          this.#pending.push(
+            this.#row(
+              `${event.platform}: ${event.state} ${shortId(event.digest ?? event.imageId ?? "")}`,
+              "done",
+            ),
+          );
+        }
+        break;
+      case "blob":
+        this.#layer(blobStatus(event));
+        break;
+      case "index":
+        this.#digestLine = `index digest: ${event.digest} size: ${event.size}`;
         break;
       case "vertex-log": {
         const task = this.#vertices.get(event.digest);

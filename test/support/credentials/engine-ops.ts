@@ -29,19 +29,43 @@ export interface Login {
 }
 
 /**
- * The htpasswd registry of scripts/test-services.sh and its login, read from the script itself
- * (honouring the same PDU_* overrides), so the tests use whatever password the script set.
+ * Settings of scripts/test-services.sh, read from the script itself (honouring the same PDU_*
+ * overrides), so the tests use whatever ports and password the script set.
  */
-export async function authRegistry(): Promise<Login & { readonly host: string }> {
+async function servicesSettings(names: readonly string[]): Promise<string[]> {
   const { stdout } = await run("bash", [
     "-c",
-    `eval "$(grep -E '^AUTH_REGISTRY_(PORT|USER|PASSWORD)=' "$1")"; printf '%s\\0%s\\0%s' "$AUTH_REGISTRY_PORT" "$AUTH_REGISTRY_USER" "$AUTH_REGISTRY_PASSWORD"`,
+    `eval "$(grep -E '^(${names.join("|")})=' "$1")"; printf '%s\\0' ${names.map((name) => `"$${name}"`).join(" ")}`,
     "bash",
     SERVICES_SCRIPT,
   ]);
-  const [port, username, password] = stdout.split("\0");
-  if (!port || !username || !password)
-    throw new Error(`Cannot read the registry login from ${SERVICES_SCRIPT}`);
+  const values = stdout.split("\0").slice(0, names.length);
+  if (values.length !== names.length || values.some((value) => !value)) {
+    throw new Error(`Cannot read ${names.join(", ")} from ${SERVICES_SCRIPT}`);
+  }
+  return values;
+}
+
+/** The htpasswd registry of scripts/test-services.sh and its login. */
+export async function authRegistry(): Promise<Login & { readonly host: string }> {
+  const [port, username, password] = (await servicesSettings([
+    "AUTH_REGISTRY_PORT",
+    "AUTH_REGISTRY_USER",
+    "AUTH_REGISTRY_PASSWORD",
+  ])) as [string, string, string];
+  return { host: `127.0.0.1:${port}`, username, password };
+}
+
+/**
+ * The bearer-token registry of scripts/test-services.sh (Debian's docker-registry with `auth:
+ * token`) and the login its token server accepts (the htpasswd registry's).
+ */
+export async function tokenRegistry(): Promise<Login & { readonly host: string }> {
+  const [port, username, password] = (await servicesSettings([
+    "TOKEN_REGISTRY_PORT",
+    "AUTH_REGISTRY_USER",
+    "AUTH_REGISTRY_PASSWORD",
+  ])) as [string, string, string];
   return { host: `127.0.0.1:${port}`, username, password };
 }
 

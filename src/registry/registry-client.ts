@@ -1,0 +1,791 @@
+/**
+ * A small Registry HTTP API v2 client (distribution's `docs/spec/api.md`, the OCI distribution
+ * spec): manifests (HEAD, GET, PUT), blobs (HEAD, cross-repository mount, upload), with the
+ * registry's `WWW-Authenticate` challenge answered from the Docker configuration's logins and
+ * helpers, HTTPS or (for registries the engine treats as insecure) plain HTTP, bounded answers,
+ * timeouts, cancellation, and retries of transient failures. A login is only ever sent to the
+ * registry's own origin and to the token server its challenge names (see `realmProblem`).
+ *
+ * Written by hand: the npm clients of this API are either read-only (pull) or unmaintained, and
+ * none follows the engine's insecure-registry rules or this library's credential lookup.
+ * @module
+ */
+import type { Readable } from "node:stream";
+import { Transform } from "node:stream";
+import { createDebug } from "../debug-logger.js";
+import { type CredentialOptions, lookupRegistryAuth } from "../engine/credentials.js";
+import type { EngineConnection } from "../engine/engine-connection.js";
+import type { RegistryAuth } from "../engine/registry-auth.js";
+import { engineTreatsAsInsecure } from "../engine/registry-security.js";
+import { InvalidArgumentError, InvalidStateError, RegistryError } from "../errors.js";
+import { isTransientError, type RetryOptions, withRetries } from "../streams/retry.js";
+import { parseAuthChallenges } from "./auth-challenge.js";
+import { type EncodedDocument, MANIFEST_MEDIA_TYPES, sha256Digest } from "./image-index.js";
+import { type Authorization, answerChallenge } from "./registry-auth-flow.js";
+import {
+  type BodySource,
+  discard,
+  HttpAgents,
+  type HttpRequest,
+  type HttpResponse,
+  readBounded,
+  sendHttp,
+} from "./registry-http.js";
+
+const debug = createDebug("prefect-dockerutils:registry");
+
+/** Largest manifest read or written: distribution's own limit is 4 MiB. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Largest error answer read for its message. */
+const MAX_ERROR_BYTES = 64 * 1024;
+/** Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size. */
+export const UPLOAD_CHUNK_BYTES = 32 * 1024 * 1024;
+/** How long a registry connection may stay silent unless the caller says otherwise. */
+export const DEFAULT_REGISTRY_TIMEOUT_MS = 60_000;
+
+/** Where a blob's bytes come from: a range of them, read again for a retried chunk. */
+export interface BlobSource {
+  /** Bytes in all. */
+  readonly size: number;
+  /** A stream of bytes `start` (inclusive) to `end` (exclusive). */
+  open(start: number, end: number): Readable;
+}
+
+/** Options of {@link RegistryClient.connect}. */
+export interface RegistryClientOptions extends RetryOptions {
+  /**
+   * The engine whose insecure-registry settings decide how the registry is spoken to: HTTPS with
+   * a checked certificate for a secure registry; for an insecure one (the engine's
+   * `insecure-registries`, and always 127.0.0.0/8) HTTPS without the check, then plain HTTP when
+   * HTTPS fails, as the engine does. Without one, HTTPS is used (and plain HTTP for loopback).
+   */
+  readonly engine?: EngineConnection | undefined;
+  /** Where logins come from: `auth`, `env` (the Docker configuration), the helpers' timeout. */
+  readonly credentials?: Omit<CredentialOptions, "signal"> | undefined;
+  /**
+   * The login, already looked up (`lookupRegistryAuth`), instead of looking it up when the
+   * registry first asks for one.
+   */
+  readonly login?: RegistryLogin | undefined;
+  /** How long a connection may stay silent. @default 60000 */
+  readonly timeoutMs?: number | undefined;
+  /** Hears about each retry, before its delay. */
+  readonly onRetry?:
+    | ((info: { attempt: number; maxAttempts: number; delayMs: number; error: Error }) => void)
+    | undefined;
+}
+
+/** What a registry says about a manifest. */
+export interface ManifestInfo {
+  readonly digest: string;
+  readonly size: number;
+  readonly mediaType: string;
+}
+
+/** A manifest's bytes, as the registry sent them. */
+export interface FetchedManifest extends ManifestInfo {
+  readonly bytes: Buffer;
+}
+
+/** The login for a registry and where it came from (or where it was looked for). */
+export interface RegistryLogin {
+  readonly auth: RegistryAuth | undefined;
+  readonly origin: string;
+}
+
+interface Operation {
+  readonly method: HttpRequest["method"];
+  /** A path under the registry (`/v2/...`) or an absolute URL the registry gave (`Location`). */
+  readonly target: string;
+  readonly scopes: readonly string[];
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Buffer | BodySource;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** A repository path as the API takes it (checked: it becomes part of every URL). */
+const REPOSITORY =
+  /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+function checkRepository(repository: string): string {
+  if (typeof repository !== "string" || repository.length > 255 || !REPOSITORY.test(repository)) {
+    throw new InvalidArgumentError(`Not a repository path: ${JSON.stringify(String(repository))}`);
+  }
+  return repository;
+}
+
+function checkDigest(digest: string): string {
+  if (typeof digest !== "string" || !DIGEST.test(digest)) {
+    throw new InvalidArgumentError(`Not a sha256 digest: ${JSON.stringify(String(digest))}`);
+  }
+  return digest;
+}
+
+function checkReference(reference: string): string {
+  if (typeof reference === "string" && (DIGEST.test(reference) || TAG.test(reference)))
+    return reference;
+  throw new InvalidArgumentError(`Not a tag or digest: ${JSON.stringify(String(reference))}`);
+}
+
+const pull = (repository: string) => `repository:${repository}:pull`;
+const push = (repository: string) => `repository:${repository}:pull,push`;
+
+/**
+ * Whether a registry failure is worth another attempt: connection resets, silence, 408, 429 and
+ * 5xx, and the registry races `isTransientError` knows. Never a refused login (401, 403), a
+ * missing thing (404) or anything else the registry decided.
+ */
+export function isTransientRegistryError(error: unknown): boolean {
+  if (error instanceof InvalidArgumentError || error instanceof InvalidStateError) return false;
+  if (error instanceof RegistryError) {
+    const status = error.statusCode;
+    if (status === undefined) return isTransientError(error.cause);
+    if (status === 401 || status === 403 || status === 404) return false;
+    return status === 408 || status === 429 || status >= 500 || isTransientError(error);
+  }
+  return isTransientError(error);
+}
+
+/** A connection to one registry. Close it (or `await using` it) to release its connections. */
+export class RegistryClient implements AsyncDisposable {
+  /** The registry as written in references, e.g. `ghcr.io`, `127.0.0.1:5000`, `docker.io`. */
+  readonly host: string;
+  /** The origin spoken to, e.g. `https://registry-1.docker.io` or `http://127.0.0.1:5000`. */
+  readonly origin: string;
+  readonly #base: URL;
+  readonly #verifyTls: boolean;
+  readonly #agents: HttpAgents;
+  readonly #options: RegistryClientOptions;
+  readonly #timeoutMs: number;
+  readonly #login: () => Promise<RegistryLogin>;
+  /** Basic credentials, once the registry asked for them (they fit every request). */
+  #basic: Authorization | undefined;
+  /** Bearer tokens by the scopes they were asked for. */
+  readonly #tokens = new Map<string, Promise<Authorization>>();
+  #closed = false;
+
+  private constructor(
+    host: string,
+    base: URL,
+    verifyTls: boolean,
+    agents: HttpAgents,
+    options: RegistryClientOptions,
+    login: () => Promise<RegistryLogin>,
+  ) {
+    this.host = host;
+    this.#base = base;
+    this.origin = base.origin;
+    this.#verifyTls = verifyTls;
+    this.#agents = agents;
+    this.#options = options;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS;
+    this.#login = login;
+  }
+
+  /**
+   * Finds how to speak to `host` (HTTPS, or plain HTTP for an insecure registry whose HTTPS
+   * fails), and checks that the login is accepted for `scopes` (e.g. push to a repository), so a
+   * wrong password fails here, before anything is built or sent.
+   *
+   * @param host - the registry as references name it: `ghcr.io`, `127.0.0.1:5000`, `docker.io`.
+   * @throws RegistryError with the registry's (or token server's) status and text;
+   *   `CredentialsError` when a credential helper fails; the signal's reason when cancelled.
+   */
+  static async connect(
+    host: string,
+    scopes: readonly string[],
+    options: RegistryClientOptions = {},
+    signal?: AbortSignal,
+  ): Promise<RegistryClient> {
+    signal?.throwIfAborted();
+    const apiHost = host === "docker.io" ? "registry-1.docker.io" : host;
+    const insecure = options.engine
+      ? await engineTreatsAsInsecure(options.engine, host, signal).catch((error: unknown) => {
+          signal?.throwIfAborted();
+          debug("cannot read the engine's registry settings: %s", (error as Error).message);
+          return undefined;
+        })
+      : undefined;
+    const loopback = /^(localhost|127\.[0-9.]+|\[::1\])(:\d+)?$/.test(apiHost);
+    const candidates: { base: URL; verifyTls: boolean }[] = [
+      { base: new URL(`https://${apiHost}/`), verifyTls: !(insecure ?? loopback) },
+    ];
+    if (insecure ?? loopback)
+      candidates.push({ base: new URL(`http://${apiHost}/`), verifyTls: true });
+    const credentials = options.credentials ?? {};
+    // Looked up once per client, when the registry first asks for a login: an open registry
+    // never makes a credential helper run.
+    let login: Promise<RegistryLogin> | undefined = options.login
+      ? Promise.resolve(options.login)
+      : undefined;
+    const lookup = () => {
+      login ??= lookupRegistryAuth(`https://${host}`, {
+        ...credentials,
+        ...(signal ? { signal } : {}),
+      }).then(({ auth, origin }) => ({ auth, origin }));
+      return login;
+    };
+    const agents = new HttpAgents();
+    const failures: string[] = [];
+    try {
+      for (const candidate of candidates) {
+        let response: HttpResponse;
+        try {
+          response = await sendHttp({
+            method: "GET",
+            url: new URL("/v2/", candidate.base),
+            agents,
+            verifyTls: candidate.verifyTls,
+            timeoutMs: options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS,
+            signal,
+          });
+        } catch (error) {
+          signal?.throwIfAborted();
+          failures.push(`${candidate.base.origin}: ${(error as Error).message}`);
+          continue;
+        }
+        await discard(response);
+        const client = new RegistryClient(
+          host,
+          candidate.base,
+          candidate.verifyTls,
+          agents,
+          options,
+          lookup,
+        );
+        debug("registry %s at %s", host, candidate.base.origin);
+        if (response.status !== 200) {
+          try {
+            await client.#retry(signal, () => client.#check(scopes, signal));
+          } catch (error) {
+            client.close();
+            throw error;
+          }
+        }
+        return client;
+      }
+    } catch (error) {
+      agents.destroy();
+      throw error;
+    }
+    agents.destroy();
+    throw new RegistryError(
+      `Cannot reach the registry ${host}: ${failures.join("; ")}${insecure === false ? ` (the engine treats ${host} as a secure registry, so only HTTPS with a valid certificate is tried)` : ""}`,
+      { registry: host },
+    );
+  }
+
+  /** Closes the client's connections. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#agents.destroy();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /** `GET /v2/` with the login for `scopes`: resolves when the registry accepts it. */
+  async #check(scopes: readonly string[], signal: AbortSignal | undefined): Promise<void> {
+    const response = await this.#send({ method: "GET", target: "/v2/", scopes, signal });
+    await this.#expect(response, [200], "GET /v2/");
+    await discard(response);
+  }
+
+  /** The manifest's digest, size and type, or `undefined` when the registry has none. */
+  headManifest(
+    repository: string,
+    reference: string,
+    signal?: AbortSignal,
+  ): Promise<ManifestInfo | undefined> {
+    const target = `/v2/${checkRepository(repository)}/manifests/${checkReference(reference)}`;
+    return this.#retry(signal, async () => {
+      const response = await this.#send({
+        method: "HEAD",
+        target,
+        scopes: [pull(repository)],
+        headers: { Accept: MANIFEST_MEDIA_TYPES.join(", ") },
+        signal,
+      });
+      if (response.status === 404) {
+        await discard(response);
+        return undefined;
+      }
+      await this.#expect(response, [200], `HEAD ${target}`);
+      await discard(response);
+      return {
+        digest: String(response.headers["docker-content-digest"] ?? ""),
+        size: Number(response.headers["content-length"] ?? 0),
+        mediaType: String(response.headers["content-type"] ?? ""),
+      };
+    });
+  }
+
+  /** The manifest's bytes (at most 4 MiB), checked against its digest. */
+  getManifest(
+    repository: string,
+    reference: string,
+    signal?: AbortSignal,
+  ): Promise<FetchedManifest> {
+    const target = `/v2/${checkRepository(repository)}/manifests/${checkReference(reference)}`;
+    return this.#retry(signal, async () => {
+      const response = await this.#send({
+        method: "GET",
+        target,
+        scopes: [pull(repository)],
+        headers: { Accept: MANIFEST_MEDIA_TYPES.join(", ") },
+        signal,
+      });
+      await this.#expect(response, [200], `GET ${target}`);
+      const bytes = await readBounded(response, MAX_MANIFEST_BYTES);
+      if (bytes === undefined) {
+        throw new RegistryError(
+          `The manifest ${repository}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`,
+          {
+            registry: this.host,
+            statusCode: response.status,
+          },
+        );
+      }
+      const digest = sha256Digest(bytes);
+      const claimed = response.headers["docker-content-digest"];
+      if (
+        (DIGEST.test(reference) && reference !== digest) ||
+        (claimed !== undefined && claimed !== digest)
+      ) {
+        throw new RegistryError(
+          `The registry sent a manifest for ${repository}@${reference} whose digest is ${digest}`,
+          { registry: this.host, statusCode: response.status },
+        );
+      }
+      return {
+        bytes,
+        digest,
+        size: bytes.length,
+        mediaType: String(response.headers["content-type"] ?? ""),
+      };
+    });
+  }
+
+  /**
+   * Puts a manifest (or index) under `reference` (a tag, or its own digest) and resolves to the
+   * digest the registry confirmed, which must be the document's.
+   */
+  putManifest(
+    repository: string,
+    reference: string,
+    document: EncodedDocument,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const target = `/v2/${checkRepository(repository)}/manifests/${checkReference(reference)}`;
+    return this.#retry(signal, async () => {
+      const response = await this.#send({
+        method: "PUT",
+        target,
+        scopes: [push(repository)],
+        headers: { "Content-Type": document.descriptor.mediaType },
+        body: document.bytes,
+        signal,
+      });
+      await this.#expect(response, [201], `PUT ${target}`);
+      await discard(response);
+      const confirmed = response.headers["docker-content-digest"];
+      if (confirmed !== undefined && confirmed !== document.descriptor.digest) {
+        throw new RegistryError(
+          `The registry stored ${repository}:${reference} as ${String(confirmed)}, not as the ${document.descriptor.digest} that was sent`,
+          { registry: this.host, statusCode: response.status },
+        );
+      }
+      return document.descriptor.digest;
+    });
+  }
+
+  /** The blob's size, or `undefined` when the repository does not have it. */
+  headBlob(repository: string, digest: string, signal?: AbortSignal): Promise<number | undefined> {
+    const target = `/v2/${checkRepository(repository)}/blobs/${checkDigest(digest)}`;
+    return this.#retry(signal, async () => {
+      const response = await this.#send({
+        method: "HEAD",
+        target,
+        scopes: [pull(repository)],
+        signal,
+      });
+      await discard(response);
+      if (response.status === 404) return undefined;
+      await this.#expect(response, [200, 307], `HEAD ${target}`);
+      return Number(response.headers["content-length"] ?? 0);
+    });
+  }
+
+  /**
+   * Asks the registry to link a blob `from` another repository into `repository` (a
+   * cross-repository mount): resolves to `true` when it did, `false` when it could not (the
+   * upload session it opened instead is cancelled).
+   */
+  mountBlob(
+    repository: string,
+    digest: string,
+    from: string,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const query = new URLSearchParams({ mount: checkDigest(digest), from: checkRepository(from) });
+    const target = `/v2/${checkRepository(repository)}/blobs/uploads/?${query}`;
+    return this.#retry(signal, async () => {
+      const response = await this.#send({
+        method: "POST",
+        target,
+        scopes: [push(repository), pull(from)],
+        signal,
+      });
+      await this.#expect(response, [201, 202], `POST ${target}`);
+      await discard(response);
+      if (response.status === 201) return true;
+      const location = response.headers.location;
+      if (location) await this.#cancelUpload(repository, location);
+      return false;
+    });
+  }
+
+  /**
+   * Uploads a blob whose digest is known: one `PUT` for blobs up to {@link UPLOAD_CHUNK_BYTES},
+   * else `PATCH` chunks (each retried on its own, from where the registry says it got to) and a
+   * closing `PUT`. The registry must confirm the digest. `onProgress` hears the bytes sent so far.
+   */
+  uploadBlob(
+    repository: string,
+    digest: string,
+    source: BlobSource,
+    options: {
+      readonly signal?: AbortSignal | undefined;
+      readonly onProgress?: (sent: number) => void;
+    } = {},
+  ): Promise<void> {
+    checkRepository(repository);
+    checkDigest(digest);
+    const { signal, onProgress } = options;
+    // A failure the chunk retries could not get past starts the upload over, and so does an
+    // upload session the registry no longer takes (distribution's is tied to the offset its
+    // state token says, which a PATCH cut mid-way leaves behind).
+    const sessionLost = (error: unknown) =>
+      error instanceof RegistryError &&
+      error.errorCodes.some(
+        (code) => code === "BLOB_UPLOAD_INVALID" || code === "BLOB_UPLOAD_UNKNOWN",
+      );
+    return this.#retry(
+      signal,
+      async () => {
+        const scopes = [push(repository)];
+        const started = await this.#send({
+          method: "POST",
+          target: `/v2/${repository}/blobs/uploads/`,
+          scopes,
+          signal,
+        });
+        await this.#expect(started, [202], `POST /v2/${repository}/blobs/uploads/`);
+        await discard(started);
+        let location = this.#location(started);
+        let offset = 0;
+        const counted = (start: number, end: number): BodySource => ({
+          size: end - start,
+          open: () => {
+            let sent = start;
+            return source.open(start, end).pipe(
+              new Transform({
+                transform(chunk: Buffer, _encoding, callback) {
+                  sent += chunk.length;
+                  onProgress?.(sent);
+                  callback(null, chunk);
+                },
+              }),
+            );
+          },
+        });
+        if (source.size > UPLOAD_CHUNK_BYTES) {
+          while (offset < source.size) {
+            const end = Math.min(offset + UPLOAD_CHUNK_BYTES, source.size);
+            ({ location, offset } = await this.#patchChunk(
+              repository,
+              location,
+              offset,
+              end,
+              counted,
+              signal,
+            ));
+          }
+        }
+        const done = new URL(location);
+        done.searchParams.set("digest", digest);
+        const response = await this.#send({
+          method: "PUT",
+          target: done.href,
+          scopes,
+          headers: { "Content-Type": "application/octet-stream" },
+          ...(offset < source.size ? { body: counted(offset, source.size) } : {}),
+          signal,
+        });
+        await this.#expect(response, [201], `PUT ${repository} blob upload`);
+        await discard(response);
+        const confirmed = response.headers["docker-content-digest"];
+        if (confirmed !== undefined && confirmed !== digest) {
+          throw new RegistryError(
+            `The registry stored the blob ${digest} as ${String(confirmed)}`,
+            {
+              registry: this.host,
+              statusCode: response.status,
+            },
+          );
+        }
+      },
+      (error) => sessionLost(error) || isTransientRegistryError(error),
+    );
+  }
+
+  /** One PATCH of bytes `[start, end)`, retried from the offset the registry reports. */
+  async #patchChunk(
+    repository: string,
+    location: string,
+    start: number,
+    end: number,
+    counted: (start: number, end: number) => BodySource,
+    signal: AbortSignal | undefined,
+  ): Promise<{ location: string; offset: number }> {
+    let current = { location, offset: start };
+    await this.#retry(signal, async (attempt) => {
+      if (attempt > 1) current = await this.#uploadStatus(repository, current.location, signal);
+      if (current.offset >= end) return;
+      const response = await this.#send({
+        method: "PATCH",
+        target: current.location,
+        scopes: [push(repository)],
+        headers: {
+          "Content-Type": "application/octet-stream",
+          "Content-Range": `${current.offset}-${end - 1}`,
+        },
+        body: counted(current.offset, end),
+        signal,
+      });
+      await this.#expect(response, [202], `PATCH ${repository} blob upload`);
+      await discard(response);
+      current = { location: this.#location(response), offset: end };
+    });
+    return current;
+  }
+
+  /** Where an upload session got to: its `Location` and the first byte it does not have. */
+  async #uploadStatus(
+    repository: string,
+    location: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ location: string; offset: number }> {
+    const response = await this.#send({
+      method: "GET",
+      target: location,
+      scopes: [push(repository)],
+      signal,
+    });
+    await this.#expect(response, [204], `GET ${repository} blob upload status`);
+    await discard(response);
+    // distribution answers `0-0` both for nothing and for one byte: read as nothing, which at
+    // worst sends one byte again (and chunks are far larger than one byte).
+    const range = /^(?:bytes=)?0-(\d+)$/.exec(String(response.headers.range ?? ""));
+    const last = range ? Number(range[1]) : 0;
+    return { location: this.#location(response), offset: last > 0 ? last + 1 : 0 };
+  }
+
+  /** Cancels an upload session (best effort: the registry expires it anyway). */
+  async #cancelUpload(repository: string, location: string): Promise<void> {
+    try {
+      const response = await this.#send({
+        method: "DELETE",
+        target: new URL(location, this.#base).href,
+        scopes: [push(repository)],
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      await discard(response);
+    } catch (error) {
+      debug("cancelling an upload: %s", (error as Error).message);
+    }
+  }
+
+  /** The absolute upload URL of an answer's `Location`. */
+  #location(response: HttpResponse): string {
+    const location = response.headers.location;
+    if (typeof location !== "string" || location === "") {
+      throw new RegistryError("The registry answered an upload request without a Location", {
+        registry: this.host,
+        statusCode: response.status,
+      });
+    }
+    const url = new URL(location, this.#base);
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new RegistryError(`The registry gave the upload location ${url.protocol} URL`, {
+        registry: this.host,
+        statusCode: response.status,
+      });
+    }
+    if (this.#base.protocol === "https:" && url.protocol === "http:") {
+      throw new RegistryError(
+        `The registry ${this.host}, spoken to over HTTPS, gave a plain HTTP upload location (${url.origin}); refused`,
+        { registry: this.host, statusCode: response.status },
+      );
+    }
+    return url.href;
+  }
+
+  #retry<T>(
+    signal: AbortSignal | undefined,
+    operation: (attempt: number) => Promise<T>,
+    isTransient: (error: unknown) => boolean = isTransientRegistryError,
+  ): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(
+        new InvalidStateError(`The registry client for ${this.host} is closed`),
+      );
+    }
+    return withRetries(operation, {
+      ...this.#options,
+      signal,
+      isTransient,
+      onRetry: (info) => {
+        debug(
+          "%s: attempt %d/%d failed: %s",
+          this.host,
+          info.attempt,
+          info.maxAttempts,
+          info.error.message,
+        );
+        this.#options.onRetry?.(info);
+      },
+    });
+  }
+
+  /**
+   * Sends an operation with what authorises it, answering one 401 challenge at most. The login
+   * (or token) goes to the registry's own origin only: an upload location on another host gets
+   * the request without it.
+   */
+  async #send(operation: Operation): Promise<HttpResponse> {
+    const url = new URL(operation.target, this.#base);
+    const own = url.origin === this.#base.origin;
+    const key = [...operation.scopes].sort().join(" ");
+    const known = own ? await this.#known(key) : undefined;
+    const request = (authorization: Authorization | undefined): Promise<HttpResponse> =>
+      sendHttp({
+        method: operation.method,
+        url,
+        headers: {
+          ...operation.headers,
+          ...(authorization ? { Authorization: authorization.header } : {}),
+        },
+        body: operation.body,
+        agents: this.#agents,
+        verifyTls: this.#verifyTls,
+        timeoutMs: this.#timeoutMs,
+        signal: operation.signal,
+      });
+    const response = await request(known);
+    if (response.status !== 401 || !own) return response;
+    const { text: refusal } = await this.#failure(response, `${operation.method} ${url.pathname}`);
+    const challenges = parseAuthChallenges(response.headersDistinct["www-authenticate"]);
+    const login = await this.#login();
+    const fresh = this.#authorize(key, challenges, operation, refusal, login);
+    const authorization = await fresh;
+    if (known !== undefined && authorization.header === known.header) {
+      // The same credentials were refused already: asking again cannot help.
+      throw new RegistryError(`${refusal} (${login.origin})`, {
+        registry: this.host,
+        statusCode: 401,
+        errorCodes: ["UNAUTHORIZED"],
+      });
+    }
+    return request(authorization);
+  }
+
+  /** What already authorises requests for `key`'s scopes, if anything still does. */
+  async #known(key: string): Promise<Authorization | undefined> {
+    if (this.#basic) return this.#basic;
+    const token = this.#tokens.get(key);
+    if (!token) return undefined;
+    const authorization = await token.catch(() => undefined);
+    if (authorization && authorization.expiresAt > Date.now()) return authorization;
+    this.#tokens.delete(key);
+    return undefined;
+  }
+
+  #authorize(
+    key: string,
+    challenges: ReturnType<typeof parseAuthChallenges>,
+    operation: Operation,
+    refusal: string,
+    login: RegistryLogin,
+  ): Promise<Authorization> {
+    const answer = answerChallenge(challenges, {
+      registry: this.#base,
+      host: this.host,
+      login: login.auth,
+      origin: login.origin,
+      scopes: operation.scopes,
+      refusal,
+      agents: this.#agents,
+      timeoutMs: this.#timeoutMs,
+      signal: operation.signal,
+    });
+    if (challenges.some((challenge) => challenge.scheme === "bearer")) {
+      this.#tokens.set(key, answer);
+      answer.catch(() => this.#tokens.delete(key));
+    } else {
+      void answer.then(
+        (authorization) => {
+          this.#basic = authorization;
+        },
+        () => undefined,
+      );
+    }
+    return answer;
+  }
+
+  /** Fails with the registry's own text unless the answer's status is one of `expected`. */
+  async #expect(response: HttpResponse, expected: readonly number[], what: string): Promise<void> {
+    if (expected.includes(response.status)) return;
+    const { text, codes } = await this.#failure(response, what);
+    throw new RegistryError(text, {
+      registry: this.host,
+      statusCode: response.status,
+      errorCodes: codes,
+    });
+  }
+
+  /**
+   * The registry's message for a failed answer, as the engine words it: `unauthorized:
+   * authentication required` (each `errors[]` entry's code, lower-cased with spaces, then its
+   * message), else the status.
+   */
+  async #failure(response: HttpResponse, what: string): Promise<{ text: string; codes: string[] }> {
+    const body =
+      response.status === 204
+        ? Buffer.alloc(0)
+        : await readBounded(response, MAX_ERROR_BYTES).catch(() => undefined);
+    const codes: string[] = [];
+    const parts: string[] = [];
+    try {
+      const json = JSON.parse(body?.toString("utf8") ?? "") as {
+        errors?: { code?: unknown; message?: unknown }[];
+      };
+      for (const entry of Array.isArray(json.errors) ? json.errors.slice(0, 10) : []) {
+        const code = typeof entry?.code === "string" ? entry.code.slice(0, 100) : "";
+        const message = typeof entry?.message === "string" ? entry.message.slice(0, 500) : "";
+        if (code) codes.push(code);
+        parts.push(code ? `${code.toLowerCase().replaceAll("_", " ")}: ${message}` : message);
+      }
+    } catch {
+      // Not the registry's JSON: the status says it.
+    }
+    if (parts.length > 0) return { text: parts.join("; "), codes };
+    return {
+      text: `${what} answered ${response.status} ${response.body.statusMessage ?? ""}`.trim(),
+      codes,
+    };
+  }
+}

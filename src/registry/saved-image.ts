@@ -1,0 +1,357 @@
+/**
+ * Reading an image the engine exports (`GET /images/{id}/get`, what `docker save` writes) into
+ * what a registry push needs: the config's exact bytes, and each layer with its digest, to be
+ * gzip-compressed when (and only when) the registry needs its bytes. Works on the tar stream
+ * alone: entry names are looked up, never written to or read from the file system; large layers
+ * are spooled to private files.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
+import { createGzip, gzip } from "node:zlib";
+import { BuildError } from "../errors.js";
+import type { BlobSource } from "./registry-client.js";
+
+const gzipBuffer = promisify(gzip);
+
+/** Entries up to this size are kept in memory (configs, small layers); larger ones are spooled. */
+const IN_MEMORY_BYTES = 4 * 1024 * 1024;
+/** Largest `manifest.json` read. */
+const MAX_MANIFEST_JSON_BYTES = 1024 * 1024;
+/** Most entries an export may have: an image of 127 layers has about 400. */
+const MAX_ENTRIES = 20_000;
+/** Most symlinks followed to reach one layer (`docker save` links repeated layers once). */
+const MAX_LINK_DEPTH = 8;
+
+/** A layer gzip-compressed, as the engine compresses it for a push: the blob to send. */
+export interface CompressedLayer {
+  /** `sha256:` of the compressed bytes: the blob's digest. */
+  readonly digest: string;
+  /** Compressed bytes. */
+  readonly size: number;
+  /** Reads the compressed bytes. */
+  readonly source: BlobSource;
+}
+
+/** One layer of an exported image. */
+export interface SavedLayer {
+  /** `sha256:` of the uncompressed tar, as the config's `rootfs.diff_ids` lists it. */
+  readonly diffId: string;
+  /**
+   * Compresses the layer (once: later calls share the first's result). Compression costs a core
+   * at tens of MB/s, so a layer the registry already has is never compressed.
+   */
+  compress(): Promise<CompressedLayer>;
+}
+
+/** An exported image. Dispose it to remove its spooled layers. */
+export interface SavedImage extends AsyncDisposable {
+  /** The config exactly as the engine stores it: its sha256 is the image ID. */
+  readonly config: Buffer;
+  /** `sha256:` of {@link SavedImage.config}, the image ID. */
+  readonly configDigest: string;
+  /** The layers, lowest first. */
+  readonly layers: readonly SavedLayer[];
+}
+
+/** Options of {@link readSavedImage}. */
+export interface ReadSavedImageOptions {
+  /** Cancels the reading; the spooled files are removed. */
+  readonly signal?: AbortSignal | undefined;
+  /** Called as data arrives (to keep an inactivity timer alive). */
+  readonly onActivity?: (() => void) | undefined;
+  /** Where the private spool folder is made. @default os.tmpdir() */
+  readonly tmpdir?: string | undefined;
+}
+
+interface Entry {
+  readonly name: string;
+  readonly rawDigest: string;
+  readonly bytes?: Buffer;
+  /** A large entry's bytes, as they are, in a private file. */
+  readonly spooled?: { readonly file: string; readonly size: number };
+}
+
+function fromMemory(bytes: Buffer): BlobSource {
+  return { size: bytes.length, open: (start, end) => Readable.from([bytes.subarray(start, end)]) };
+}
+
+function fromFile(file: string, size: number): BlobSource {
+  return {
+    size,
+    open: (start, end) =>
+      end <= start ? Readable.from([]) : createReadStream(file, { start, end: end - 1 }),
+  };
+}
+
+/** A tar entry name as a clean relative path (`./a/b` is `a/b`), or `undefined` for one that leaves the archive. */
+function entryName(name: string): string | undefined {
+  const normalized = path.posix.normalize(name.replace(/^\.\//, ""));
+  if (normalized.startsWith("../") || normalized === ".." || normalized.startsWith("/")) {
+    return undefined;
+  }
+  return normalized.replace(/\/$/, "");
+}
+
+function invalid(imageId: string, problem: string): BuildError {
+  return new BuildError(`The engine's export of ${imageId} cannot be pushed: ${problem}`);
+}
+
+/**
+ * Reads a `docker save` tar of one image (the engine's legacy layout, `<id>/layer.tar` with
+ * `manifest.json`, or the OCI layout newer engines write, `blobs/sha256/<hex>`) and checks it: the
+ * config's digest must be `imageId`, and the layers' digests its `rootfs.diff_ids`, in order.
+ *
+ * @throws BuildError when the export is not what the engine should have sent.
+ */
+export async function readSavedImage(
+  tar: Readable,
+  imageId: string,
+  options: ReadSavedImageOptions = {},
+): Promise<SavedImage> {
+  const { signal, onActivity } = options;
+  signal?.throwIfAborted();
+  const { extract } = await import("tar-stream");
+  const spool = await mkdtemp(path.join(options.tmpdir ?? tmpdir(), "prefect-dockerutils-layers-"));
+  const remove = () => rm(spool, { recursive: true, force: true });
+  const extractor = extract();
+  const onAbort = () => extractor.destroy(signal?.reason as Error);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  tar.once("error", (error) => extractor.destroy(error));
+  tar.pipe(extractor);
+  try {
+    const entries = new Map<string, Entry>();
+    const links = new Map<string, string>();
+    let manifestJson: Buffer | undefined;
+    let count = 0;
+    for await (const entry of extractor) {
+      count++;
+      if (count > MAX_ENTRIES) throw invalid(imageId, `it has more than ${MAX_ENTRIES} entries`);
+      const { header } = entry;
+      const name = entryName(header.name);
+      if (name === undefined) {
+        entry.resume();
+        continue;
+      }
+      if (header.type === "symlink" && header.linkname) {
+        const target = entryName(path.posix.join(path.posix.dirname(name), header.linkname));
+        if (target !== undefined) links.set(name, target);
+        entry.resume();
+        continue;
+      }
+      if (header.type !== "file" && header.type !== "contiguous-file") {
+        entry.resume();
+        continue;
+      }
+      if (name === "manifest.json") {
+        manifestJson = await collect(chunksOf(entry), MAX_MANIFEST_JSON_BYTES, onActivity);
+        if (manifestJson === undefined) throw invalid(imageId, "its manifest.json is too large");
+        continue;
+      }
+      if (/(^|\/)(VERSION|json|repositories|oci-layout|index\.json)$/.test(name)) {
+        entry.resume();
+        continue;
+      }
+      const size = header.size ?? 0;
+      if (size <= IN_MEMORY_BYTES) {
+        const bytes = await collect(chunksOf(entry), IN_MEMORY_BYTES, onActivity);
+        if (bytes === undefined) throw invalid(imageId, `${name} is longer than its header says`);
+        entries.set(name, { name, rawDigest: digestOf(bytes), bytes });
+      } else {
+        entries.set(
+          name,
+          await spoolEntry(chunksOf(entry), name, path.join(spool, String(count)), onActivity),
+        );
+      }
+    }
+    signal?.throwIfAborted();
+    if (manifestJson === undefined) throw invalid(imageId, "it has no manifest.json");
+    const { configName, layerNames } = parseManifestJson(manifestJson, imageId);
+    const resolve = (name: string): Entry | undefined => {
+      let current = entryName(name);
+      for (let depth = 0; current !== undefined && depth <= MAX_LINK_DEPTH; depth++) {
+        const found = entries.get(current);
+        if (found) return found;
+        current = links.get(current);
+      }
+      return undefined;
+    };
+    const configEntry = resolve(configName);
+    if (!configEntry?.bytes)
+      throw invalid(imageId, `its config ${configName} is missing or too large`);
+    const config = configEntry.bytes;
+    if (configEntry.rawDigest !== imageId) {
+      throw invalid(imageId, `its config's digest is ${configEntry.rawDigest}`);
+    }
+    const diffIds = diffIdsOf(config, imageId);
+    if (diffIds.length !== layerNames.length) {
+      throw invalid(
+        imageId,
+        `its config lists ${diffIds.length} layers and its manifest ${layerNames.length}`,
+      );
+    }
+    const byDiffId = new Map<string, SavedLayer>();
+    const layers: SavedLayer[] = [];
+    for (const [index, layerName] of layerNames.entries()) {
+      const layer = resolve(layerName);
+      if (!layer) throw invalid(imageId, `its layer ${layerName} is missing`);
+      if (layer.rawDigest !== diffIds[index]) {
+        throw invalid(
+          imageId,
+          `its layer ${layerName} has the digest ${layer.rawDigest}, not ${diffIds[index]}`,
+        );
+      }
+      let saved = byDiffId.get(layer.rawDigest);
+      if (saved === undefined) {
+        saved = lazyLayer(layer, spool, `${index}.gz`);
+        byDiffId.set(layer.rawDigest, saved);
+      }
+      layers.push(saved);
+    }
+    return {
+      config,
+      configDigest: imageId,
+      layers,
+      [Symbol.asyncDispose]: remove,
+    };
+  } catch (error) {
+    extractor.destroy();
+    tar.destroy();
+    await remove();
+    throw signal?.aborted ? signal.reason : error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** An entry's chunks (tar-stream's entries are streamx streams, typed loosely). */
+function chunksOf(entry: unknown): AsyncIterable<Buffer> {
+  return entry as AsyncIterable<Buffer>;
+}
+
+function digestOf(bytes: Buffer): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** An entry's bytes, or `undefined` when it holds more than `max`. */
+async function collect(
+  entry: AsyncIterable<Buffer>,
+  max: number,
+  onActivity: (() => void) | undefined,
+): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  for await (const chunk of entry) {
+    onActivity?.();
+    size += chunk.length;
+    // Read to the end even when over: the next entry starts after it.
+    if (size > max) over = true;
+    else chunks.push(chunk);
+  }
+  return over ? undefined : Buffer.concat(chunks);
+}
+
+/** Hashes an entry and writes it, as it is, into `file`. */
+async function spoolEntry(
+  entry: AsyncIterable<Buffer>,
+  name: string,
+  file: string,
+  onActivity: (() => void) | undefined,
+): Promise<Entry> {
+  const raw = createHash("sha256");
+  let size = 0;
+  await pipeline(
+    async function* () {
+      for await (const chunk of entry) {
+        onActivity?.();
+        raw.update(chunk);
+        size += chunk.length;
+        yield chunk;
+      }
+    },
+    createWriteStream(file, { mode: 0o600 }),
+  );
+  return { name, rawDigest: `sha256:${raw.digest("hex")}`, spooled: { file, size } };
+}
+
+/**
+ * A layer whose compression waits until it is asked for: in memory for a small layer, from its
+ * spool file into a `.gz` beside it for a large one, hashing what is written.
+ */
+function lazyLayer(entry: Entry, spool: string, name: string): SavedLayer {
+  let compressed: Promise<CompressedLayer> | undefined;
+  const compress = async (): Promise<CompressedLayer> => {
+    if (!entry.spooled) {
+      const bytes = await gzipBuffer(entry.bytes as Buffer);
+      return { digest: digestOf(bytes), size: bytes.length, source: fromMemory(bytes) };
+    }
+    const file = path.join(spool, name);
+    const packed = createHash("sha256");
+    let size = 0;
+    await pipeline(
+      createReadStream(entry.spooled.file),
+      createGzip(),
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          packed.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      }),
+      createWriteStream(file, { mode: 0o600 }),
+    );
+    return { digest: `sha256:${packed.digest("hex")}`, size, source: fromFile(file, size) };
+  };
+  return {
+    diffId: entry.rawDigest,
+    compress: () => {
+      compressed ??= compress();
+      return compressed;
+    },
+  };
+}
+
+/** `manifest.json`: exactly one image, its config and layer paths. */
+function parseManifestJson(
+  bytes: Buffer,
+  imageId: string,
+): { configName: string; layerNames: string[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw invalid(imageId, "its manifest.json is not JSON");
+  }
+  const images = Array.isArray(parsed) ? parsed : [];
+  const image = images[0] as { Config?: unknown; Layers?: unknown } | undefined;
+  if (images.length !== 1 || typeof image?.Config !== "string" || !Array.isArray(image.Layers)) {
+    throw invalid(imageId, "its manifest.json does not describe exactly one image");
+  }
+  const layerNames = image.Layers.filter((layer): layer is string => typeof layer === "string");
+  if (layerNames.length !== image.Layers.length) {
+    throw invalid(imageId, "its manifest.json lists a layer that is not a path");
+  }
+  return { configName: image.Config, layerNames };
+}
+
+/** The config's `rootfs.diff_ids`. */
+function diffIdsOf(config: Buffer, imageId: string): string[] {
+  let parsed: { rootfs?: { diff_ids?: unknown } };
+  try {
+    parsed = JSON.parse(config.toString("utf8")) as typeof parsed;
+  } catch {
+    throw invalid(imageId, "its config is not JSON");
+  }
+  const ids = parsed?.rootfs?.diff_ids ?? [];
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
+    throw invalid(imageId, "its config's rootfs.diff_ids is not a list of digests");
+  }
+  return ids as string[];
+}

@@ -46,7 +46,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Packages that must load at first use (`await import()` or `require` inside a function). */
-const HEAVY = ["dockerode", "@bufbuild/protobuf", "commander"];
+const HEAVY = ["dockerode", "@bufbuild/protobuf", "commander", "modern-tar"];
 
 interface Import {
   /** The module's text as written, e.g. `../engine/credentials.js` or `dockerode`. */

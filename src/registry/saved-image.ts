@@ -117,56 +117,61 @@ export async function readSavedImage(
 ): Promise<SavedImage> {
   const { signal, onActivity } = options;
   signal?.throwIfAborted();
-  const { extract } = await import("tar-stream");
+  // modern-tar: a streaming tar reader with no dependencies (tar-stream would bring a dozen
+  // packages and 6 MB of Bare runtime shims to every install).
+  const { createTarDecoder } = await import("modern-tar");
   const spool = await mkdtemp(path.join(options.tmpdir ?? tmpdir(), "prefect-dockerutils-layers-"));
   const remove = () => rm(spool, { recursive: true, force: true });
-  const extractor = extract();
-  const onAbort = () => extractor.destroy(signal?.reason as Error);
-  signal?.addEventListener("abort", onAbort, { once: true });
-  tar.once("error", (error) => extractor.destroy(error));
-  tar.pipe(extractor);
+  const decoded = (Readable.toWeb(tar) as ReadableStream<Uint8Array>).pipeThrough(
+    createTarDecoder({ strict: true }),
+    signal ? { signal } : {},
+  );
+  const extractor = decoded.getReader();
   try {
     const entries = new Map<string, Entry>();
     const links = new Map<string, string>();
     let manifestJson: Buffer | undefined;
     let count = 0;
-    for await (const entry of extractor) {
+    for (;;) {
+      const next = await extractor.read();
+      if (next.done) break;
+      const entry = next.value;
       count++;
       if (count > MAX_ENTRIES) throw invalid(imageId, `it has more than ${MAX_ENTRIES} entries`);
       const { header } = entry;
       const name = entryName(header.name);
       if (name === undefined) {
-        entry.resume();
+        await entry.body.cancel();
         continue;
       }
       if (header.type === "symlink" && header.linkname) {
         const target = entryName(path.posix.join(path.posix.dirname(name), header.linkname));
         if (target !== undefined) links.set(name, target);
-        entry.resume();
+        await entry.body.cancel();
         continue;
       }
-      if (header.type !== "file" && header.type !== "contiguous-file") {
-        entry.resume();
+      if (header.type !== undefined && header.type !== "file") {
+        await entry.body.cancel();
         continue;
       }
       if (name === "manifest.json") {
-        manifestJson = await collect(chunksOf(entry), MAX_MANIFEST_JSON_BYTES, onActivity);
+        manifestJson = await collect(chunksOf(entry.body), MAX_MANIFEST_JSON_BYTES, onActivity);
         if (manifestJson === undefined) throw invalid(imageId, "its manifest.json is too large");
         continue;
       }
       if (/(^|\/)(VERSION|json|repositories|oci-layout|index\.json)$/.test(name)) {
-        entry.resume();
+        await entry.body.cancel();
         continue;
       }
       const size = header.size ?? 0;
       if (size <= IN_MEMORY_BYTES) {
-        const bytes = await collect(chunksOf(entry), IN_MEMORY_BYTES, onActivity);
+        const bytes = await collect(chunksOf(entry.body), IN_MEMORY_BYTES, onActivity);
         if (bytes === undefined) throw invalid(imageId, `${name} is longer than its header says`);
         entries.set(name, { name, rawDigest: digestOf(bytes), bytes });
       } else {
         entries.set(
           name,
-          await spoolEntry(chunksOf(entry), name, path.join(spool, String(count)), onActivity),
+          await spoolEntry(chunksOf(entry.body), name, path.join(spool, String(count)), onActivity),
         );
       }
     }
@@ -221,18 +226,18 @@ export async function readSavedImage(
       [Symbol.asyncDispose]: remove,
     };
   } catch (error) {
-    extractor.destroy();
+    await extractor.cancel().catch(() => undefined);
     tar.destroy();
     await remove();
     throw signal?.aborted ? signal.reason : error;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
   }
 }
 
-/** An entry's chunks (tar-stream's entries are streamx streams, typed loosely). */
-function chunksOf(entry: unknown): AsyncIterable<Buffer> {
-  return entry as AsyncIterable<Buffer>;
+/** An entry body's chunks as Buffers (views of the same memory, not copies). */
+async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncIterable<Buffer> {
+  for await (const chunk of body) {
+    yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
 }
 
 function digestOf(bytes: Buffer): string {

@@ -10,6 +10,7 @@ import {
   type BuildImageOptions,
   type BuildSecret,
   buildImage,
+  buildMultiPlatformImage,
   generateDefaultDockerfile,
   InvalidArgumentError,
   parseImageReference,
@@ -88,25 +89,37 @@ export async function buildCommand(
     env,
     signal,
   };
+  const { platform: _platform, tag: _tag, ...rest } = options;
+  const multiPlatform = flags.platform?.includes(",")
+    ? { platforms: flags.platform, tags, push: flags.push, contextArg }
+    : undefined;
   await checkValues(contextDir, flags, options, env);
-  if (flags.push !== undefined && firstTag) {
-    await checkPushArguments(flags.push, firstTag.pushName, firstTag.tag, env);
+  if (multiPlatform !== undefined) {
+    const { multiPlatformOptions, multiPlatformTarget } = await import("./multi-platform-build.js");
+    const target = multiPlatformTarget(multiPlatform);
+    await checkOptions((signal) =>
+      buildMultiPlatformImage(contextDir, target.reference, {
+        ...multiPlatformOptions(multiPlatform, target, rest),
+        signal,
+      }),
+    );
+  } else {
+    await checkOptions((signal) => buildImage(contextDir, { ...options, signal }));
+    if (flags.push !== undefined && firstTag) {
+      await checkPushArguments(flags.push, firstTag.pushName, firstTag.tag, env);
+    }
   }
 
-  if (flags.platform?.includes(",")) {
+  if (multiPlatform !== undefined) {
     const { multiPlatformBuild } = await import("./multi-platform-build.js");
-    const { platform: _platform, tag: _tag, ...rest } = options;
     await withRenderer(context, flags.quiet, async (renderer) => {
       await using _generated = autoDockerfile
-        ? await generateDefaultDockerfile(contextDir)
+        ? await generateDefaultDockerfile(
+            contextDir,
+            flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
+          )
         : undefined;
-      await multiPlatformBuild(
-        renderer,
-        io.stdout,
-        contextDir,
-        { platforms: flags.platform as string, tags, push: flags.push, contextArg },
-        rest,
-      );
+      await multiPlatformBuild(renderer, io.stdout, contextDir, multiPlatform, rest);
     });
     return;
   }
@@ -148,7 +161,8 @@ export async function buildCommand(
  * The values the flags name, checked before any engine work: the context folder, the `-f` file
  * (or, for `-f auto`, that there is none in the way, and `--base-image`), each `--secret`'s file
  * or variable, each `--ssh` agent, `--platform`, and every option as
- * `buildImage` checks it. The library reads secrets and agents only once the engine answered.
+ * the library checks it (in `buildCommand`). The library reads secrets and agents only once the
+ * engine answered.
  */
 async function checkValues(
   contextDir: string,
@@ -223,10 +237,4 @@ async function checkValues(
       );
     }
   }
-  if (flags.platform?.includes(",")) {
-    throw new InvalidArgumentError(
-      `--platform ${JSON.stringify(flags.platform)} names several platforms; an image in the engine has one: build each platform separately`,
-    );
-  }
-  await checkOptions((signal) => buildImage(contextDir, { ...options, signal }));
 }

@@ -5,6 +5,7 @@
  */
 import {
   type BuildImageOptions,
+  type BuildMultiPlatformOptions,
   buildMultiPlatformImage,
   InvalidArgumentError,
 } from "../../index.js";
@@ -41,17 +42,19 @@ function registryHostOf(pushFlag: string): string {
   return url.host;
 }
 
+/** Where a multi-platform build pushes: the reference of its index and its other tags. */
+export interface MultiPlatformTarget {
+  /** `host/name:tag` of the first `-t`. */
+  readonly reference: string;
+  /** The other `-t` tags (of the same repository). */
+  readonly additionalTags: readonly string[];
+}
+
 /**
- * Builds every platform and pushes one image index; prints the index digest and the pushed
- * reference on `stdout`.
+ * Checks the flags a multi-platform build needs together (`--push` and `-t` of one repository)
+ * and resolves where it pushes, before anything is built.
  */
-export async function multiPlatformBuild(
-  renderer: ProgressRenderer,
-  stdout: { write(text: string): unknown },
-  context: string,
-  flags: MultiPlatformFlags,
-  options: Omit<BuildImageOptions, "tag" | "platform">,
-): Promise<void> {
+export function multiPlatformTarget(flags: MultiPlatformFlags): MultiPlatformTarget {
   const [first, ...others] = flags.tags;
   if (flags.push === undefined || first === undefined) {
     throw new InvalidArgumentError(
@@ -65,11 +68,36 @@ export async function multiPlatformBuild(
       `-t ${other.reference}: a multi-platform push puts its index under tags of one repository (${first.pushName}); give the others as -t ${first.pushName}:TAG`,
     );
   }
-  renderer.start("build", `${flags.contextArg} for ${flags.platforms}`);
-  const image = await buildMultiPlatformImage(context, `${host}/${first.pushName}:${first.tag}`, {
-    ...options,
-    platforms: flags.platforms,
+  return {
+    reference: `${host}/${first.pushName}:${first.tag}`,
     additionalTags: others.map((tag) => tag.tag),
+  };
+}
+
+/** The options of the multi-platform build the flags ask for. */
+export function multiPlatformOptions(
+  flags: MultiPlatformFlags,
+  target: MultiPlatformTarget,
+  options: Omit<BuildImageOptions, "tag" | "platform">,
+): BuildMultiPlatformOptions {
+  return { ...options, platforms: flags.platforms, additionalTags: target.additionalTags };
+}
+
+/**
+ * Builds every platform and pushes one image index; prints the index digest and the pushed
+ * reference on `stdout`.
+ */
+export async function multiPlatformBuild(
+  renderer: ProgressRenderer,
+  stdout: { write(text: string): unknown },
+  context: string,
+  flags: MultiPlatformFlags,
+  options: Omit<BuildImageOptions, "tag" | "platform">,
+): Promise<void> {
+  const target = multiPlatformTarget(flags);
+  renderer.start("build", `${flags.contextArg} for ${flags.platforms}`);
+  const image = await buildMultiPlatformImage(context, target.reference, {
+    ...multiPlatformOptions(flags, target, options),
     onProgress: renderer.onProgress,
   });
   renderer.end({

@@ -75,7 +75,7 @@ describe("prefect-dockerutils checks every flag before any engine work", () => {
     ],
     [
       ["build", "--builder", "buildkit", "--platform", "linux/amd64,linux/arm64", "."],
-      /--platform "linux\/amd64,linux\/arm64" names several platforms/,
+      /--platform linux\/amd64,linux\/arm64 names several platforms, which go to a registry as one image: add --push REGISTRY and -t NAME\[:TAG\]/,
       false,
     ],
     [["build", "--target", "", "."], /--target must be a non-empty string/, false],

@@ -99,6 +99,20 @@ describe("readSavedImage", () => {
     }
   });
 
+  it("reads a large layer that arrives in many small chunks after entries it skips, as an HTTP answer delivers it", async () => {
+    const big = randomBytes(6 * 1024 * 1024);
+    const config = configOf([big]);
+    const whole = await bytesOf(tarOf(legacySave([big], config)));
+    const chunks = Array.from({ length: Math.ceil(whole.length / 65536) }, (_, i) =>
+      whole.subarray(i * 65536, (i + 1) * 65536),
+    );
+    const image = await readSavedImage(Readable.from(chunks), config.imageId, {
+      tmpdir: spoolParent,
+    });
+    expect(image.layers.map((layer) => layer.diffId)).toEqual([sha(big)]);
+    await image[Symbol.asyncDispose]();
+  });
+
   it("spools a large layer to a private file, compresses it only when asked, and removes both when disposed", async () => {
     const big = randomBytes(5 * 1024 * 1024);
     const config = configOf([big]);

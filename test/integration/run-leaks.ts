@@ -35,6 +35,8 @@ export interface Run {
 export interface WatchedImages {
   /** Each image that was tagged or untagged, with its parent ("" for none) when it could be read. */
   readonly parents: ReadonlyMap<string, string | undefined>;
+  /** The engine's dangling images when the watch began: not this run's doing. */
+  readonly danglingAtStart: ReadonlySet<string>;
 }
 
 /** A running watch; `stop()` ends it, or rejects if the engine's stream broke off meanwhile. */
@@ -53,6 +55,11 @@ export interface ImageWatch {
  */
 export async function watchRunImages(docker: Docker, run: Run): Promise<ImageWatch> {
   const parents = new Map<string, string | undefined>();
+  const danglingAtStart = new Set(
+    (await docker.listImages({ filters: JSON.stringify({ dangling: ["true"] }) })).map(
+      (image) => image.Id,
+    ),
+  );
   let broken: Error | undefined;
   const stream = (await docker.getEvents({
     filters: JSON.stringify({
@@ -61,18 +68,21 @@ export async function watchRunImages(docker: Docker, run: Run): Promise<ImageWat
       label: [`${RUN_LABEL}=${run.id}`],
     }),
   })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-  // One inspection at a time, in the order of the events.
-  let reading: Promise<void> = Promise.resolve();
+  // Each image is inspected as soon as its first event arrives (not queued behind the others:
+  // an image tagged and removed within moments must still be read), once.
+  const readings: Promise<void>[] = [];
   const note = (id: string) => {
-    if (parents.get(id) !== undefined) return;
+    if (parents.has(id)) return;
     parents.set(id, undefined);
-    reading = reading.then(async () => {
-      const image = await docker
+    readings.push(
+      docker
         .getImage(id)
         .inspect()
-        .catch(() => undefined);
-      if (image !== undefined) parents.set(id, image.Parent ?? "");
-    });
+        .then(
+          (image) => void parents.set(id, image.Parent ?? ""),
+          () => undefined,
+        ),
+    );
   };
   let pending = "";
   let stopping = false;
@@ -100,9 +110,9 @@ export async function watchRunImages(docker: Docker, run: Run): Promise<ImageWat
       await new Promise((resolve) => setTimeout(resolve, 500));
       stopping = true;
       stream.destroy();
-      await reading;
+      await Promise.all(readings);
       if (broken) throw broken;
-      return { parents };
+      return { parents, danglingAtStart };
     },
   };
 }
@@ -145,9 +155,22 @@ async function danglingParentsOfDeleted(
       .map((image) => image.Id),
   );
   const found: string[] = [];
+  // For an image gone before its parent could be read, what might be that parent: dangling
+  // images made since the run started that were not dangling when it began.
+  const created = new Map(all.map((image) => [image.Id, image.Created]));
+  const orphans = [...untagged].filter(
+    (image) =>
+      !hasChildren.has(image) &&
+      !watched.danglingAtStart.has(image) &&
+      (created.get(image) ?? 0) >= run.startedAt,
+  );
   for (const [id, parent] of candidates) {
     if (parent === undefined) {
-      found.push(`${id} was deleted before its parent layer could be read`);
+      if (orphans.length === 0) continue;
+      found.push(
+        `${id} was deleted before its parent layer could be read, and ${orphans.join(", ")} dangle since the run began`,
+      );
+      for (const orphan of orphans) await appendFile(run.parents, `${orphan}\n`);
     } else if (untagged.has(parent) && !hasChildren.has(parent)) {
       found.push(`${id} was deleted, leaving its parent ${parent} dangling`);
       await appendFile(run.parents, `${parent}\n`);
@@ -258,7 +281,7 @@ async function temporaryFiles(run: Run): Promise<string[]> {
 export async function findLeaks(
   docker: Docker,
   run: Run,
-  watched: WatchedImages = { parents: new Map() },
+  watched: WatchedImages = { parents: new Map(), danglingAtStart: new Set() },
 ): Promise<Leaks> {
   const filters = JSON.stringify({ label: [`${RUN_LABEL}=${run.id}`] });
   const images = await docker.listImages({ all: true, filters });

@@ -1,6 +1,6 @@
 // The architecture, checked on the source: every import of every `src/**/*.ts` file is read with
-// TypeScript's parser and held against the layer table below (the README's "Layers" table says
-// the same, and the last test keeps the two equal). Also checked here: the heavy dependencies are
+// TypeScript's parser and held against the layer table below (CONTRIBUTING.md's "Layers" table
+// says the same, and the last test keeps the two equal). Also checked here: the heavy dependencies are
 // reached from no entry point by a static import, only `debug-logger.ts` imports `debug`, and
 // every export has a TSDoc comment.
 import { readdirSync, readFileSync } from "node:fs";
@@ -342,13 +342,13 @@ describe("the layers of src/", () => {
     expect(undocumented).toEqual([]);
   });
 
-  it("is the table the README shows", () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("### Layers"));
+  it("is the table CONTRIBUTING.md shows", () => {
+    const contributing = readFileSync(path.join(ROOT, "CONTRIBUTING.md"), "utf8");
+    const section = contributing.slice(contributing.indexOf("## Layers"));
     const rows = new Map<string, string[]>();
-    for (const match of section.matchAll(/^\| `([a-z]+)\/` \| (.*) \|$/gm)) {
+    for (const match of section.matchAll(/^\| `([a-z-]+)\/` \| (.*) \|$/gm)) {
       const text = (match[2] as string).split(" | ").at(-1) as string;
-      const names = [...text.matchAll(/`([a-z]+)\/`/g)].map((m) => m[1] as string);
+      const names = [...text.matchAll(/`([a-z-]+)\/`/g)].map((m) => m[1] as string);
       if (text.includes("`index.ts`")) names.unshift("index");
       rows.set(match[1] as string, names);
     }

@@ -30,7 +30,7 @@ import {
 import { encodeRegistryHeader } from "./registry-header.js";
 import { registryKey, registryKeyOf } from "./registry-key.js";
 
-export { DOCKER_HUB_KEY } from "./docker-config.js";
+export { DOCKER_HUB_KEY } from "./registry-key.js";
 export type { RegistryAuth } from "./registry-auth.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");

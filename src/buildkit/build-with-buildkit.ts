@@ -8,12 +8,12 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import type { Writable } from "node:stream";
-import type { BuildContextOverlay } from "../context/build-context.js";
+import { type CredentialOptions, resolveRegistryAuth } from "../auth/credentials.js";
+import { buildAuthOption } from "../auth/registry-auth.js";
+import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { createDebug } from "../debug-logger.js";
 import { type BuildQueryOptions, buildQuery } from "../engine/build-query.js";
-import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
-import { buildAuthOption } from "../engine/registry-auth.js";
 import {
   BuildContextError,
   BuildError,
@@ -22,9 +22,9 @@ import {
   EngineHttpError,
   InvalidArgumentError,
 } from "../errors.js";
-import { Attempt, readResponse } from "../streams/attempt.js";
+import { Attempt, readResponse } from "../operation/attempt.js";
+import { isTransientError, type RetryOptions, withRetries } from "../operation/retry.js";
 import type { ProgressListener } from "../streams/progress.js";
-import { isTransientError, type RetryOptions, withRetries } from "../streams/retry.js";
 import { authService, type SessionCredentials } from "./auth-service.js";
 import { type BuildKitSecret, readSecrets, validateSecrets } from "./build-secrets.js";
 import { BuildKitSession } from "./buildkit-session.js";

@@ -2,8 +2,9 @@
  * prefect-docker's `push_docker_image` deployment step.
  * @module
  */
-import { DOCKER_HUB_KEY, type RegistryAuth } from "../engine/credentials.js";
+import type { RegistryAuth } from "../auth/credentials.js";
 import { InvalidArgumentError } from "../errors.js";
+import { DOCKER_HUB_KEY } from "../reference/registry-key.js";
 import { booleanOption, kindOf, stringOption } from "../validate.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { runCachedStep, type StepSettings } from "./cached-step.js";

@@ -5,13 +5,14 @@
  * @module
  */
 import type { Writable } from "node:stream";
+import { type CredentialOptions, lookupRegistryAuth } from "../auth/credentials.js";
+import { encodeRegistryHeader } from "../auth/registry-header.js";
 import { createDebug } from "../debug-logger.js";
 import type { DockerodeClient } from "../engine/client-endpoint.js";
-import { type CredentialOptions, lookupRegistryAuth } from "../engine/credentials.js";
 import { openEngine } from "../engine/engine-connection.js";
 import { isTag } from "../engine/image-reference.js";
-import { encodeRegistryHeader } from "../engine/registry-header.js";
 import { PushError } from "../errors.js";
+import { type RetryOptions, withRetries } from "../operation/retry.js";
 import {
   engineErrorText,
   engineStatusOf,
@@ -21,7 +22,6 @@ import {
 import { explainPushError } from "../prefect/push-errors.js";
 import { registryOfImage } from "../reference/image-reference.js";
 import type { ProgressListener } from "../streams/progress.js";
-import { type RetryOptions, withRetries } from "../streams/retry.js";
 import { validateReference } from "./deploy-image-name.js";
 
 const debug = createDebug("prefect-dockerutils:deploy");

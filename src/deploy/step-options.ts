@@ -8,8 +8,8 @@ import type { Writable } from "node:stream";
 import { MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_TIMEOUT_MS } from "../defaults.js";
 import type { DockerodeClient } from "../engine/client-endpoint.js";
 import { InvalidArgumentError } from "../errors.js";
+import type { RetryOptions } from "../operation/retry.js";
 import type { ProgressListener } from "../streams/progress.js";
-import type { RetryOptions } from "../streams/retry.js";
 import {
   functionOption,
   integerOption,

@@ -6,6 +6,10 @@
 import { validateSecrets } from "../buildkit/build-secrets.js";
 import { DEFAULT_DOCKERFILE, MIN_BUILD_MEMORY_BYTES } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
+import {
+  type NormalizedOperationOptions,
+  normalizeOperationOptions,
+} from "../operation/operation-options.js";
 import { registryOfImage } from "../reference/image-reference.js";
 import {
   booleanOption,
@@ -19,7 +23,6 @@ import {
   stringRecordOption,
 } from "../validate.js";
 import type { Builder, BuildImageOptions, BuildSecret } from "./build-image.js";
-import { type NormalizedOperationOptions, normalizeOperationOptions } from "./operation-options.js";
 
 /** {@link BuildImageOptions} after {@link normalizeBuildImageOptions}: checked, defaults filled. */
 export interface NormalizedBuildImageOptions extends NormalizedOperationOptions {

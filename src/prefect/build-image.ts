@@ -4,10 +4,11 @@
  */
 import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { type BuildContextOverlay, createBuildContext } from "../context/build-context.js";
+import { registryConfigHeader } from "../auth/credentials.js";
+import { type BuildContextOverlay, createBuildContext } from "../build-context/build-context.js";
+import { BuildStream } from "../classic/build-stream.js";
 import { createDebug } from "../debug-logger.js";
 import { buildQuery } from "../engine/build-query.js";
-import { registryConfigHeader } from "../engine/credentials.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import {
@@ -17,16 +18,15 @@ import {
   EngineHttpError,
   InvalidArgumentError,
 } from "../errors.js";
-import { Attempt, readResponse } from "../streams/attempt.js";
-import { BuildStream } from "../streams/build-stream.js";
-import { isTransientError, isTransientMessage, withRetries } from "../streams/retry.js";
+import { Attempt, readResponse } from "../operation/attempt.js";
+import type { EngineOperationOptions } from "../operation/operation-options.js";
+import { isTransientError, isTransientMessage, withRetries } from "../operation/retry.js";
 import {
   type NormalizedBuildImageOptions,
   normalizeBuildImageOptions,
 } from "./build-image-options.js";
 import { explainExecFormatError } from "./foreign-platform.js";
 import { IMAGE_LABELS } from "./labels.js";
-import type { EngineOperationOptions } from "./operation-options.js";
 
 const debug = createDebug("prefect-dockerutils:build");
 

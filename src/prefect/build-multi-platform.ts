@@ -6,17 +6,17 @@
  * @module
  */
 import { stat } from "node:fs/promises";
-import type { BuildContextOverlay } from "../context/build-context.js";
+import { lookupRegistryAuth } from "../auth/credentials.js";
+import { explicitAuths, type RegistryAuthOption } from "../auth/registry-auth.js";
+import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { createDebug } from "../debug-logger.js";
 import { CLEANUP_TIMEOUT_MS } from "../defaults.js";
-import { lookupRegistryAuth } from "../engine/credentials.js";
 import { readBody } from "../engine/engine-answer.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
-import { explicitAuths, type RegistryAuthOption } from "../engine/registry-auth.js";
-import { registryKey } from "../engine/registry-key.js";
 import { InvalidArgumentError, PushError, RegistryError } from "../errors.js";
 import { parseImageReference } from "../reference/image-reference.js";
+import { registryKey } from "../reference/registry-key.js";
 import { type BlobLocations, processBlobLocations } from "../registry/blob-locations.js";
 import {
   OCI_INDEX_MEDIA_TYPE,

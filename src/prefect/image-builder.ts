@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { BuildContextOverlay } from "../context/build-context.js";
+import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { InvalidArgumentError, InvalidStateError } from "../errors.js";
 import { purePosixPath } from "../python/pure-posix-path.js";
 import { booleanOption, controlCharacter, optionsObject, show } from "../validate.js";

@@ -9,7 +9,7 @@ import { createDebug } from "../debug-logger.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { EngineHttpError, PushError } from "../errors.js";
-import { Attempt, readResponse } from "../streams/attempt.js";
+import { Attempt, readResponse } from "../operation/attempt.js";
 import { isCallerError } from "../streams/caller-error.js";
 import type { ProgressListener } from "../streams/progress.js";
 import { PushStream } from "../streams/push-stream.js";

@@ -2,10 +2,10 @@
  * What a failed push means beyond the engine's text, for every push entry point (`pushImage`,
  * `DockerImage.push()`, the `push_docker_image` step): whether the registry refused the login, its
  * status, and the notes that say which registry and login were involved. (Which failures are
- * retried, the registry's push race included, is decided in `streams/retry.ts`.)
+ * retried, the registry's push race included, is decided in `operation/retry.ts`.)
  * @module
  */
-import { insecureRegistryAdvice } from "../engine/registry-security.js";
+import { insecureRegistryAdvice } from "../auth/registry-security.js";
 import { PushError } from "../errors.js";
 
 const AUTH_FAILURE = /no basic auth credentials|unauthorized|authentication required|denied/i;

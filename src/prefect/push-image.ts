@@ -3,22 +3,22 @@
  * @module
  */
 
+import { lookupRegistryAuth } from "../auth/credentials.js";
+import { encodeRegistryHeader } from "../auth/registry-header.js";
+import { engineTreatsAsInsecure } from "../auth/registry-security.js";
 import { createDebug } from "../debug-logger.js";
-import { lookupRegistryAuth } from "../engine/credentials.js";
 import { openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { checkImageId, checkRepositoryName, checkTag } from "../engine/image-reference.js";
-import { encodeRegistryHeader } from "../engine/registry-header.js";
-import { engineTreatsAsInsecure } from "../engine/registry-security.js";
 import { PushError } from "../errors.js";
-import { nowMicroseconds, timestampTag } from "../python/slugify.js";
-import { withRetries } from "../streams/retry.js";
-import { functionOption, optionsObject } from "../validate.js";
 import {
   type EngineOperationOptions,
   type NormalizedOperationOptions,
   normalizeOperationOptions,
-} from "./operation-options.js";
+} from "../operation/operation-options.js";
+import { withRetries } from "../operation/retry.js";
+import { nowMicroseconds, timestampTag } from "../python/slugify.js";
+import { functionOption, optionsObject } from "../validate.js";
 import { engineErrorText, engineStatusOf, pushAttempt } from "./push-attempt.js";
 import { explainPushError } from "./push-errors.js";
 import { imageNames, releaseRegistryTag } from "./registry-tag.js";

@@ -12,13 +12,13 @@
  */
 import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
+import { type CredentialOptions, lookupRegistryAuth } from "../auth/credentials.js";
+import type { RegistryAuth } from "../auth/registry-auth.js";
+import { engineTreatsAsInsecure } from "../auth/registry-security.js";
 import { createDebug } from "../debug-logger.js";
-import { type CredentialOptions, lookupRegistryAuth } from "../engine/credentials.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
-import type { RegistryAuth } from "../engine/registry-auth.js";
-import { engineTreatsAsInsecure } from "../engine/registry-security.js";
 import { InvalidArgumentError, InvalidStateError, RegistryError } from "../errors.js";
-import { isTransientError, type RetryOptions, withRetries } from "../streams/retry.js";
+import { isTransientError, type RetryOptions, withRetries } from "../operation/retry.js";
 import { parseAuthChallenges } from "./auth-challenge.js";
 import { type EncodedDocument, MANIFEST_MEDIA_TYPES, sha256Digest } from "./image-index.js";
 import { type Authorization, answerChallenge } from "./registry-auth-flow.js";

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { DOCKER_HUB_KEY } from "./registry-key.js";
+import { DOCKER_HUB_KEY } from "../reference/registry-key.js";
 
 /** One `auths` entry of a Docker config file, with `auth` already decoded. */
 export interface ConfigAuthEntry {

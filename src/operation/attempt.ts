@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage } from "node:http";
 import { InactivityTimeoutError } from "../errors.js";
-import { callerError } from "./caller-error.js";
-import { type JsonLine, readJsonLines } from "./json-lines.js";
+import { callerError } from "../streams/caller-error.js";
+import { type JsonLine, readJsonLines } from "../streams/json-lines.js";
 
 /**
  * One attempt of an operation: an AbortSignal that fires when the caller's signal does, when

@@ -4,7 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import { isRegistryHost, registryOfImage } from "../reference/image-reference.js";
+import { isRegistryHost, registryOfImage } from "./image-reference.js";
 
 /** Docker Hub's key in `auths`, `credHelpers` and the engine's auth maps. */
 export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";

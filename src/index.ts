@@ -52,18 +52,18 @@ export {
   PushError,
   RegistryError,
 } from "./errors.js";
+export type {
+  Builder,
+  BuildImageOptions,
+  BuildSecret,
+} from "./operation/build-image-options.js";
 export type { EngineOperationOptions } from "./operation/operation-options.js";
 export {
   isTransientError,
   type RetryOptions,
   TRANSIENT_ERROR_PATTERNS,
 } from "./operation/retry.js";
-export {
-  type Builder,
-  type BuildImageOptions,
-  type BuildSecret,
-  buildImage,
-} from "./prefect/build-image.js";
+export { buildImage } from "./prefect/build-image.js";
 export {
   type BuildMultiPlatformOptions,
   buildMultiPlatformImage,

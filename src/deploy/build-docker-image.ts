@@ -6,8 +6,11 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { BuildError, InvalidArgumentError } from "../errors.js";
-import { type BuildImageOptions, buildImage } from "../prefect/build-image.js";
-import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import {
+  type BuildImageOptions,
+  normalizeBuildImageOptions,
+} from "../operation/build-image-options.js";
+import { buildImage } from "../prefect/build-image.js";
 import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { nowMicroseconds, timestampTag } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";

@@ -5,8 +5,12 @@
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { InvalidArgumentError } from "../errors.js";
-import { type Builder, type BuildImageOptions, buildImage } from "../prefect/build-image.js";
-import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import {
+  type Builder,
+  type BuildImageOptions,
+  normalizeBuildImageOptions,
+} from "../operation/build-image-options.js";
+import { buildImage } from "../prefect/build-image.js";
 import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { parseImageTag } from "../prefect/image-name.js";
 import { pythonRepr } from "../python/repr.js";

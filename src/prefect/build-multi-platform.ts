@@ -15,6 +15,11 @@ import { readBody } from "../engine/engine-answer.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { InvalidArgumentError, PushError, RegistryError } from "../errors.js";
+import {
+  type BuildImageOptions,
+  type NormalizedBuildImageOptions,
+  normalizeBuildImageOptions,
+} from "../operation/build-image-options.js";
 import { parseImageReference } from "../reference/image-reference.js";
 import { registryKey } from "../reference/registry-key.js";
 import { type BlobLocations, processBlobLocations } from "../registry/blob-locations.js";
@@ -28,11 +33,7 @@ import { pushPlatformImage } from "../registry/push-platform-image.js";
 import { RegistryClient } from "../registry/registry-client.js";
 import { writeProgress } from "../streams/progress.js";
 import { optionsObject, show } from "../validate.js";
-import { type BuildImageOptions, buildImageInternal } from "./build-image.js";
-import {
-  type NormalizedBuildImageOptions,
-  normalizeBuildImageOptions,
-} from "./build-image-options.js";
+import { buildImageInternal } from "./build-image.js";
 import { explainPushError } from "./push-errors.js";
 
 const debug = createDebug("prefect-dockerutils:multi-platform");

@@ -111,12 +111,7 @@ export async function buildWithBuildKit(
       // As a URL, so that a host without a dot (`myregistry:5000`) is not read as an image name.
       const looked: Promise<SessionCredentials | undefined> = resolveRegistryAuth(
         `https://${host}`,
-        {
-          env,
-          ...(auth ? { auth } : {}),
-          signal: lookupSignal,
-          credentialHelperTimeoutMs: options.credentialHelperTimeoutMs,
-        },
+        { ...options, auth, signal: lookupSignal },
       ).then((login) => {
         if (!login) return undefined;
         if (login.identitytoken) return { username: "", secret: login.identitytoken };

@@ -38,14 +38,8 @@ export async function buildWithClassic(
   options: NormalizedBuildImageOptions,
   overlays: readonly BuildContextOverlay[],
 ): Promise<string> {
-  const { env, auth, signal } = options;
   // Every configured registry, as the docker CLI sends them: the engine picks what FROM needs.
-  const registryConfig = await registryConfigHeader({
-    ...(env ? { env } : {}),
-    ...(auth ? { auth } : {}),
-    signal,
-    credentialHelperTimeoutMs: options.credentialHelperTimeoutMs,
-  });
+  const registryConfig = await registryConfigHeader(options);
   const headers: Record<string, string> = { "Content-Type": "application/x-tar" };
   if (registryConfig !== undefined) headers["X-Registry-Config"] = registryConfig;
   return runAttempts(

@@ -206,7 +206,7 @@ export async function buildMultiPlatformInternal(
     throw new InvalidArgumentError(`context must be the path of a folder, got ${show(context)}`);
   }
   const { build, platforms, registry, repository, tags } = settings;
-  const { signal, onProgress, streamProgressTo, env } = build;
+  const { signal, onProgress, streamProgressTo } = build;
   signal?.throwIfAborted();
   const info = await stat(context).catch(() => undefined);
   if (!info?.isDirectory()) {
@@ -214,18 +214,13 @@ export async function buildMultiPlatformInternal(
       info ? `Context path ${context} is not a folder` : `Context path ${context} does not exist`,
     );
   }
-  const engine = openEngine({ docker: build.docker, env });
+  const engine = openEngine(build);
   await engine.ping(signal ? { signal } : {});
   // Listing the engine's images takes it a while (hundreds of ms): done while the login is
   // looked up and checked, and always before the first build can make an image.
   const listing = danglingImages(engine, signal);
   listing.catch(() => undefined);
-  const login = await lookupRegistryAuth(`https://${registry}`, {
-    ...(env ? { env } : {}),
-    ...(build.auth ? { auth: build.auth } : {}),
-    ...(signal ? { signal } : {}),
-    credentialHelperTimeoutMs: build.credentialHelperTimeoutMs,
-  });
+  const login = await lookupRegistryAuth(`https://${registry}`, build);
   const explain = (error: unknown): unknown => {
     if (!(error instanceof RegistryError)) return error;
     const pushError = new PushError(error.message, { statusCode: error.statusCode, cause: error });
@@ -244,12 +239,8 @@ export async function buildMultiPlatformInternal(
       {
         engine,
         login: { auth: login.auth, origin: login.origin },
-        retries: build.retries,
-        retryDelayMs: build.retryDelayMs,
-        retryJitter: build.retryJitter,
+        retry: build,
         ...(build.inactivityTimeoutMs > 0 ? { timeoutMs: build.inactivityTimeoutMs } : {}),
-        onRetry: ({ attempt, maxAttempts, delayMs, error }) =>
-          onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error }),
       },
       signal,
     );

@@ -65,3 +65,20 @@ export function explainPushError(error: unknown, login: PushLogin): unknown {
   }
   return error;
 }
+
+/**
+ * A failed request of a push as a {@link PushError}: the engine's own text (an `EngineHttpError`
+ * carries its `message`), its HTTP status when it has one, the error as `cause`. A `PushError`
+ * is returned as it is.
+ *
+ * @param logTail - the last lines of the push's output, when it had started.
+ */
+export function asPushError(error: unknown, logTail?: readonly string[]): PushError {
+  if (error instanceof PushError) return error;
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return new PushError(error instanceof Error ? error.message : String(error), {
+    statusCode: typeof status === "number" ? status : undefined,
+    logTail,
+    cause: error,
+  });
+}

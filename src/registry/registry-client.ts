@@ -16,9 +16,12 @@ import { type CredentialOptions, lookupRegistryAuth } from "../auth/credentials.
 import type { RegistryAuth } from "../auth/registry-auth.js";
 import { engineTreatsAsInsecure } from "../auth/registry-security.js";
 import { createDebug } from "../debug-logger.js";
+import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_RETRY_JITTER } from "../defaults.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { InvalidArgumentError, InvalidStateError, RegistryError } from "../errors.js";
-import { isTransientError, type RetryOptions, withRetries } from "../operation/retry.js";
+import { runAttempts } from "../operation/attempt.js";
+import type { NormalizedOperationOptions } from "../operation/operation-options.js";
+import { isTransientError } from "../operation/retry.js";
 import { parseAuthChallenges } from "./auth-challenge.js";
 import { type EncodedDocument, MANIFEST_MEDIA_TYPES, sha256Digest } from "./image-index.js";
 import { type Authorization, answerChallenge } from "./registry-auth-flow.js";
@@ -51,8 +54,21 @@ export interface BlobSource {
   open(start: number, end: number): Readable;
 }
 
+/** How {@link RegistryClient} retries its requests: an operation's normalised retry options. */
+export type RetrySettings = Pick<
+  NormalizedOperationOptions,
+  "retries" | "retryDelayMs" | "retryJitter" | "onProgress"
+>;
+
+const DEFAULT_RETRY: RetrySettings = {
+  retries: DEFAULT_RETRIES,
+  retryDelayMs: DEFAULT_RETRY_DELAY_MS,
+  retryJitter: DEFAULT_RETRY_JITTER,
+  onProgress: undefined,
+};
+
 /** Options of {@link RegistryClient.connect}. */
-export interface RegistryClientOptions extends RetryOptions {
+export interface RegistryClientOptions {
   /**
    * The engine whose insecure-registry settings decide how the registry is spoken to: HTTPS with
    * a checked certificate for a secure registry; for an insecure one (the engine's
@@ -69,10 +85,11 @@ export interface RegistryClientOptions extends RetryOptions {
   readonly login?: RegistryLogin | undefined;
   /** How long a connection may stay silent. @default 60000 */
   readonly timeoutMs?: number | undefined;
-  /** Hears about each retry, before its delay. */
-  readonly onRetry?:
-    | ((info: { attempt: number; maxAttempts: number; delayMs: number; error: Error }) => void)
-    | undefined;
+  /**
+   * How requests are retried, and who hears of each retry (as a push's `retry` event).
+   * @default 3 retries after 2, 4 and 8 s, told to nobody
+   */
+  readonly retry?: RetrySettings | undefined;
 }
 
 /** What a registry says about a manifest. */
@@ -644,21 +661,16 @@ export class RegistryClient implements AsyncDisposable {
         new InvalidStateError(`The registry client for ${this.host} is closed`),
       );
     }
-    return withRetries(operation, {
-      ...this.#options,
-      signal,
-      isTransient,
-      onRetry: (info) => {
-        debug(
-          "%s: attempt %d/%d failed: %s",
-          this.host,
-          info.attempt,
-          info.maxAttempts,
-          info.error.message,
-        );
-        this.#options.onRetry?.(info);
+    return runAttempts(
+      {
+        ...(this.#options.retry ?? DEFAULT_RETRY),
+        signal,
+        inactivityTimeoutMs: 0,
+        streamProgressTo: undefined,
       },
-    });
+      { operation: "push", what: `request to registry ${this.host}`, debug, isTransient },
+      (_attempt, attemptNumber) => operation(attemptNumber),
+    );
   }
 
   /**

@@ -8,12 +8,12 @@ import { lookupRegistryAuth } from "../auth/credentials.js";
 import { encodeRegistryHeader } from "../auth/registry-header.js";
 import { createDebug } from "../debug-logger.js";
 import { openEngine } from "../engine/engine-connection.js";
-import { isTag } from "../engine/image-reference.js";
 import { PushError } from "../errors.js";
 import type { NormalizedOperationOptions } from "../operation/operation-options.js";
 import { type PushedDigest, pushRepository } from "../prefect/push-attempt.js";
 import { asPushError, explainPushError } from "../prefect/push-errors.js";
 import { registryOfImage } from "../reference/image-reference.js";
+import { isTag } from "../reference/reference-grammar.js";
 import { validateReference } from "./deploy-image-name.js";
 
 const debug = createDebug("prefect-dockerutils:deploy");

@@ -21,6 +21,7 @@ import {
   normalizeBuildImageOptions,
 } from "../operation/build-image-options.js";
 import { parseImageReference } from "../reference/image-reference.js";
+import { isTag } from "../reference/reference-grammar.js";
 import { registryKey } from "../reference/registry-key.js";
 import { type BlobLocations, processBlobLocations } from "../registry/blob-locations.js";
 import {
@@ -96,8 +97,6 @@ interface MultiPlatformSettings {
   readonly locations: BlobLocations;
 }
 
-const TAG = /^[\w][\w.-]{0,127}$/;
-
 /** Checks the reference and every option, before any I/O. */
 function multiPlatformSettings(reference: unknown, options: unknown): MultiPlatformSettings {
   const given = optionsObject<BuildMultiPlatformOptions>(
@@ -135,7 +134,7 @@ function multiPlatformSettings(reference: unknown, options: unknown): MultiPlatf
   const tag = parsed.tag ?? "latest";
   const tags = [tag];
   for (const extra of additional as unknown[]) {
-    if (typeof extra !== "string" || !TAG.test(extra)) {
+    if (typeof extra !== "string" || !isTag(extra)) {
       throw new InvalidArgumentError(
         `additionalTags entries must be tags (a letter, digit or "_", then up to 127 letters, digits, "_", "." or "-"), got ${show(extra)}`,
       );

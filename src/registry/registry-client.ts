@@ -22,6 +22,7 @@ import { InvalidArgumentError, InvalidStateError, RegistryError } from "../error
 import { runAttempts } from "../operation/attempt.js";
 import type { NormalizedOperationOptions } from "../operation/operation-options.js";
 import { isTransientError } from "../operation/retry.js";
+import { isPathComponent, isTag, MAX_PATH_LENGTH } from "../reference/reference-grammar.js";
 import { parseAuthChallenges } from "./auth-challenge.js";
 import { type EncodedDocument, MANIFEST_MEDIA_TYPES, sha256Digest } from "./image-index.js";
 import { type Authorization, answerChallenge } from "./registry-auth-flow.js";
@@ -120,14 +121,15 @@ interface Operation {
   readonly signal: AbortSignal | undefined;
 }
 
-/** A repository path as the API takes it (checked: it becomes part of every URL). */
-const REPOSITORY =
-  /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
 
+/** A repository path as the API takes it (checked: it becomes part of every URL). */
 function checkRepository(repository: string): string {
-  if (typeof repository !== "string" || repository.length > 255 || !REPOSITORY.test(repository)) {
+  if (
+    typeof repository !== "string" ||
+    repository.length > MAX_PATH_LENGTH ||
+    !repository.split("/").every(isPathComponent)
+  ) {
     throw new InvalidArgumentError(`Not a repository path: ${JSON.stringify(String(repository))}`);
   }
   return repository;
@@ -141,7 +143,7 @@ function checkDigest(digest: string): string {
 }
 
 function checkReference(reference: string): string {
-  if (typeof reference === "string" && (DIGEST.test(reference) || TAG.test(reference)))
+  if (typeof reference === "string" && (DIGEST.test(reference) || isTag(reference)))
     return reference;
   throw new InvalidArgumentError(`Not a tag or digest: ${JSON.stringify(String(reference))}`);
 }

@@ -5,5 +5,6 @@
  * dependency).
  * @module
  */
+
+export type { DockerClientOptions } from "./docker-config/endpoint.js";
 export { dockerClient } from "./engine/docker-client.js";
-export type { DockerClientOptions } from "./engine/endpoint.js";

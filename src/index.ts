@@ -3,6 +3,14 @@
  * nothing else is exported.
  * @module
  */
+
+export {
+  type CredentialOptions,
+  type RegistryAuth,
+  registryAuthHeader,
+  registryConfigHeader,
+  resolveRegistryAuth,
+} from "./auth/credentials.js";
 export {
   type BuildContext,
   type BuildContextChunk,
@@ -11,7 +19,7 @@ export {
   type BuildContextOptions,
   type BuildContextOverlay,
   createBuildContext,
-} from "./context/build-context.js";
+} from "./build-context/build-context.js";
 export type { BuildBackend } from "./deploy/build-backend.js";
 export {
   DockerImage,
@@ -19,22 +27,14 @@ export {
   type DockerImageOptions,
 } from "./deploy/docker-image.js";
 export type { PushedReference } from "./deploy/push-reference.js";
-export { type CheckEngineOptions, checkEngine } from "./engine/check-engine.js";
-export type { DockerodeClient } from "./engine/client-endpoint.js";
-export {
-  type CredentialOptions,
-  DOCKER_HUB_KEY,
-  type RegistryAuth,
-  registryAuthHeader,
-  registryConfigHeader,
-  resolveRegistryAuth,
-} from "./engine/credentials.js";
 export {
   type DockerClientOptions,
   type EngineEndpoint,
   type ModemOptions,
   resolveEngine,
-} from "./engine/endpoint.js";
+} from "./docker-config/endpoint.js";
+export { type CheckEngineOptions, checkEngine } from "./engine/check-engine.js";
+export type { DockerodeClient } from "./engine/client-endpoint.js";
 export { type TagImageOptions, tagImage } from "./engine/tag-image.js";
 export {
   BuildContextError,
@@ -52,12 +52,18 @@ export {
   PushError,
   RegistryError,
 } from "./errors.js";
+export type {
+  Builder,
+  BuildImageOptions,
+  BuildSecret,
+} from "./operation/build-image-options.js";
+export type { EngineOperationOptions } from "./operation/operation-options.js";
 export {
-  type Builder,
-  type BuildImageOptions,
-  type BuildSecret,
-  buildImage,
-} from "./prefect/build-image.js";
+  isTransientError,
+  type RetryOptions,
+  TRANSIENT_ERROR_PATTERNS,
+} from "./operation/retry.js";
+export { buildImage } from "./prefect/build-image.js";
 export {
   type BuildMultiPlatformOptions,
   buildMultiPlatformImage,
@@ -82,7 +88,6 @@ export {
   splitRepositoryPath,
 } from "./prefect/image-name.js";
 export { CONTAINER_LABELS, IMAGE_LABELS } from "./prefect/labels.js";
-export type { EngineOperationOptions } from "./prefect/operation-options.js";
 export {
   DEFAULT_PYTHON_VERSION,
   type DetectPythonVersionOptions,
@@ -107,6 +112,7 @@ export {
   parseImageReference,
   registryOfImage,
 } from "./reference/image-reference.js";
+export { DOCKER_HUB_KEY } from "./reference/registry-key.js";
 export type {
   BlobEvent,
   BuildOutputEvent,
@@ -124,4 +130,3 @@ export type {
   VertexLogEvent,
   VertexStatusEvent,
 } from "./streams/progress.js";
-export { isTransientError, type RetryOptions, TRANSIENT_ERROR_PATTERNS } from "./streams/retry.js";

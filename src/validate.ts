@@ -5,9 +5,18 @@
  */
 import { InvalidArgumentError } from "./errors.js";
 
-/** How a value is shown in messages: JSON where it can be, else its type. */
+/** The most characters of a string a message shows: a hostile caller's value may be huge. */
+const SHOWN_CHARS = 100;
+
+/**
+ * How a value is shown in messages: JSON where it can be (a long string cut short, with its
+ * length), else its type.
+ */
 export function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") {
+    if (value.length <= SHOWN_CHARS) return JSON.stringify(value);
+    return `${JSON.stringify(value.slice(0, SHOWN_CHARS))}... (${value.length} characters)`;
+  }
   if (typeof value === "number" || typeof value === "boolean" || value === null) {
     return String(value);
   }

@@ -3,7 +3,7 @@ import nodeFs from "node:fs";
 import { symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { createBuildContext } from "../src/context/build-context.js";
+import { createBuildContext } from "../src/build-context/build-context.js";
 import { MAX_CONTROL_FILE_BYTES } from "../src/defaults.js";
 import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
 import { cliContext } from "./support/cli-context.js";

@@ -2,7 +2,7 @@ import nodeFs from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type BuildContextFs, createBuildContext } from "../src/context/build-context.js";
+import { type BuildContextFs, createBuildContext } from "../src/build-context/build-context.js";
 import { BuildContextError, DockerfileNotFoundError, InvalidArgumentError } from "../src/errors.js";
 import { pack } from "./support/context-tar.js";
 import { tempDir, tree } from "./support/files.js";

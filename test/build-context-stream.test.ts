@@ -6,7 +6,7 @@ import net from "node:net";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
-import { type BuildContextFs, createBuildContext } from "../src/context/build-context.js";
+import { type BuildContextFs, createBuildContext } from "../src/build-context/build-context.js";
 import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
 import { announcePipe } from "../src/streams/piped-into.js";
 import { errorOf } from "./support/context-tar.js";

@@ -5,7 +5,7 @@ import net from "node:net";
 import path from "node:path";
 import { createGunzip } from "node:zlib";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { type BuildContextFs, createBuildContext } from "../src/context/build-context.js";
+import { type BuildContextFs, createBuildContext } from "../src/build-context/build-context.js";
 import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
 import { pack, untar } from "./support/context-tar.js";
 import { tempDir, tree } from "./support/files.js";

@@ -14,7 +14,7 @@ import {
   ImageBuilder,
   InvalidArgumentError,
 } from "../src/index.js";
-import { normalizeBuildImageOptions } from "../src/prefect/build-image-options.js";
+import { normalizeBuildImageOptions } from "../src/operation/build-image-options.js";
 
 // No engine there: an option checked after the first request would fail with EngineUnreachableError.
 const env = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };

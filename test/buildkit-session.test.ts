@@ -10,7 +10,7 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { authService } from "../src/buildkit/auth-service.js";
-import { MAX_SECRET_BYTES, readSecrets, validateSecrets } from "../src/buildkit/build-secrets.js";
+import { readSecrets } from "../src/buildkit/build-secrets.js";
 import { isTransientBuildKitError } from "../src/buildkit/build-with-buildkit.js";
 import { assertBuildKitSupport, assertShmSizeSupport } from "../src/buildkit/buildkit-support.js";
 import { fileSyncService, type SyncReport } from "../src/buildkit/file-sync-service.js";
@@ -37,6 +37,7 @@ import type { SessionService } from "../src/buildkit/session-service.js";
 import { buildNodeId, sessionSharedKey } from "../src/buildkit/shared-key.js";
 import { resolveSshAgents, sshService } from "../src/buildkit/ssh-service.js";
 import { BuildContextError, BuildError, InvalidArgumentError } from "../src/errors.js";
+import { MAX_SECRET_BYTES, validateSecrets } from "../src/operation/build-image-options.js";
 import { tempDir, tree } from "./support/files.js";
 
 /** Serves `services` on a unix socket as the session does, and a client connected to it. */

@@ -2,8 +2,8 @@ import nodeFs from "node:fs";
 import { rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readContextFile } from "../src/context/context-file-reader.js";
-import { type ContextEntry, walkContext } from "../src/context/context-walker.js";
+import { readContextFile } from "../src/build-context/context-file-reader.js";
+import { type ContextEntry, walkContext } from "../src/build-context/context-walker.js";
 import { BuildContextError } from "../src/errors.js";
 import { tempDir, tree } from "./support/files.js";
 

@@ -5,8 +5,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { credentialHelperGet } from "../src/engine/credential-helper.js";
-import { registryConfigHeader, resolveRegistryAuth } from "../src/engine/credentials.js";
+import { credentialHelperGet } from "../src/auth/credential-helper.js";
+import { registryConfigHeader, resolveRegistryAuth } from "../src/auth/credentials.js";
 import { CredentialsError, InvalidArgumentError } from "../src/errors.js";
 import {
   dockerConfig,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { credentialHelperGet, credentialHelperList } from "../src/engine/credential-helper.js";
+import { credentialHelperGet, credentialHelperList } from "../src/auth/credential-helper.js";
 import {
-  DOCKER_HUB_KEY,
   registryConfigHeader,
   resolveAllRegistryAuths,
   resolveRegistryAuth,
-} from "../src/engine/credentials.js";
+} from "../src/auth/credentials.js";
 import { CredentialsError } from "../src/errors.js";
+import { DOCKER_HUB_KEY } from "../src/reference/registry-key.js";
 import {
   basicAuth,
   decodeHeader,

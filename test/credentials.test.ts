@@ -4,18 +4,17 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type CredentialOptions,
-  DOCKER_HUB_KEY,
   type RegistryAuth,
   registryAuthHeader,
   registryConfigHeader,
   resolveAllRegistryAuths,
   resolveRegistryAuth,
-} from "../src/engine/credentials.js";
-import { loadDockerConfig } from "../src/engine/docker-config.js";
-import { encodeRegistryHeader } from "../src/engine/registry-header.js";
-import { registryKey } from "../src/engine/registry-key.js";
+} from "../src/auth/credentials.js";
+import { encodeRegistryHeader } from "../src/auth/registry-header.js";
+import { loadDockerConfig } from "../src/docker-config/docker-config.js";
 import { InvalidArgumentError } from "../src/errors.js";
 import { registryOfImage } from "../src/reference/image-reference.js";
+import { DOCKER_HUB_KEY, registryKey } from "../src/reference/registry-key.js";
 import {
   basicAuth,
   decodeHeader,

@@ -5,7 +5,7 @@ import {
   type MatchInfo,
   PatternMatcher,
   parseDockerignore,
-} from "../src/context/dockerignore.js";
+} from "../src/build-context/dockerignore.js";
 import { InvalidArgumentError } from "../src/errors.js";
 
 /** Matches `file` the way a walker does: each parent folder first, handing its results down. */

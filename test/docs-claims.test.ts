@@ -92,7 +92,7 @@ describe("the TSDoc", () => {
   });
 
   it("describes BuildImageOptions.builder's BuildKit as the working builder it is", () => {
-    const file = path.join(ROOT, "src/prefect/build-image.ts");
+    const file = path.join(ROOT, "src/operation/build-image-options.ts");
     const source = ts.createSourceFile(
       file,
       readFileSync(file, "utf8"),

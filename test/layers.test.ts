@@ -1,6 +1,6 @@
 // The architecture, checked on the source: every import of every `src/**/*.ts` file is read with
-// TypeScript's parser and held against the layer table below (the README's "Layers" table says
-// the same, and the last test keeps the two equal). Also checked here: the heavy dependencies are
+// TypeScript's parser and held against the layer table below (CONTRIBUTING.md's "Layers" table
+// says the same, and the last test keeps the two equal). Also checked here: the heavy dependencies are
 // reached from no entry point by a static import, only `debug-logger.ts` imports `debug`, and
 // every export has a TSDoc comment.
 import { readdirSync, readFileSync } from "node:fs";
@@ -27,19 +27,57 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   cli: ["index"],
   deploy: [
     "prefect",
+    "classic",
     "buildkit",
     "registry",
-    "context",
+    "build-context",
+    "operation",
+    "auth",
     "engine",
-    "reference",
+    "docker-config",
     "streams",
+    "reference",
     "python",
   ],
-  prefect: ["buildkit", "registry", "context", "engine", "reference", "streams", "python"],
-  registry: ["engine", "reference", "streams", "python"],
-  buildkit: ["context", "engine", "reference", "streams", "python"],
-  context: ["reference", "streams", "python"],
-  engine: ["reference", "streams", "python"],
+  prefect: [
+    "classic",
+    "buildkit",
+    "registry",
+    "build-context",
+    "operation",
+    "auth",
+    "engine",
+    "docker-config",
+    "streams",
+    "reference",
+    "python",
+  ],
+  classic: [
+    "build-context",
+    "operation",
+    "auth",
+    "engine",
+    "docker-config",
+    "streams",
+    "reference",
+    "python",
+  ],
+  buildkit: [
+    "build-context",
+    "operation",
+    "auth",
+    "engine",
+    "docker-config",
+    "streams",
+    "reference",
+    "python",
+  ],
+  registry: ["operation", "auth", "engine", "docker-config", "streams", "reference", "python"],
+  "build-context": ["streams", "reference", "python"],
+  operation: ["auth", "engine", "docker-config", "streams", "reference", "python"],
+  auth: ["engine", "docker-config", "streams", "reference", "python"],
+  engine: ["docker-config", "streams", "reference", "python"],
+  "docker-config": ["reference", "python"],
   streams: ["python"],
   reference: ["python"],
   python: [],
@@ -49,7 +87,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
 const HEAVY = ["dockerode", "@bufbuild/protobuf", "commander", "modern-tar"];
 
 interface Import {
-  /** The module's text as written, e.g. `../engine/credentials.js` or `dockerode`. */
+  /** The module's text as written, e.g. `../auth/credentials.js` or `dockerode`. */
   readonly specifier: string;
   /** `import type` or `export type`: gone from the JavaScript. */
   readonly typeOnly: boolean;
@@ -191,24 +229,35 @@ describe("the layers of src/", () => {
   });
 
   it.each([
-    ["engine", "context", false],
-    ["context", "engine", false],
+    ["engine", "build-context", false],
+    ["build-context", "engine", false],
+    ["engine", "auth", false],
+    ["docker-config", "engine", false],
+    ["auth", "operation", false],
+    ["streams", "operation", false],
     ["streams", "reference", false],
     ["reference", "streams", false],
     ["python", "streams", false],
     ["prefect", "deploy", false],
     ["buildkit", "prefect", false],
+    ["buildkit", "classic", false],
+    ["classic", "buildkit", false],
     ["registry", "buildkit", false],
     ["registry", "prefect", false],
     ["engine", "registry", false],
     ["prefect", "registry", true],
+    ["prefect", "classic", true],
     ["cli", "prefect", false],
     ["cli", "shared", false],
     ["shared", "engine", false],
     ["index", "cli", false],
     ["cli", "index", true],
     ["deploy", "prefect", true],
-    ["buildkit", "context", true],
+    ["buildkit", "build-context", true],
+    ["classic", "operation", true],
+    ["operation", "auth", true],
+    ["auth", "docker-config", true],
+    ["engine", "docker-config", true],
     ["engine", "reference", true],
     ["python", "shared", true],
   ])("judges an import from %s/ to %s/ as allowed: %s", (from, to, expected) => {
@@ -342,13 +391,13 @@ describe("the layers of src/", () => {
     expect(undocumented).toEqual([]);
   });
 
-  it("is the table the README shows", () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("### Layers"));
+  it("is the table CONTRIBUTING.md shows", () => {
+    const contributing = readFileSync(path.join(ROOT, "CONTRIBUTING.md"), "utf8");
+    const section = contributing.slice(contributing.indexOf("## Layers"));
     const rows = new Map<string, string[]>();
-    for (const match of section.matchAll(/^\| `([a-z]+)\/` \| (.*) \|$/gm)) {
+    for (const match of section.matchAll(/^\| `([a-z-]+)\/` \| (.*) \|$/gm)) {
       const text = (match[2] as string).split(" | ").at(-1) as string;
-      const names = [...text.matchAll(/`([a-z]+)\/`/g)].map((m) => m[1] as string);
+      const names = [...text.matchAll(/`([a-z-]+)\/`/g)].map((m) => m[1] as string);
       if (text.includes("`index.ts`")) names.unshift("index");
       rows.set(match[1] as string, names);
     }

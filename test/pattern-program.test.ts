@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cleanPath, PatternMatcher, parseDockerignore } from "../src/context/dockerignore.js";
-import { Pattern, validateGlob } from "../src/context/moby-pattern.js";
-import { lastRunSteps } from "../src/context/pattern-program.js";
+import { cleanPath, PatternMatcher, parseDockerignore } from "../src/build-context/dockerignore.js";
+import { Pattern, validateGlob } from "../src/build-context/moby-pattern.js";
+import { lastRunSteps } from "../src/build-context/pattern-program.js";
 import { oracleMatch } from "./support/moby-regexp-oracle.js";
 
 describe("matching in linear time", () => {

@@ -3,8 +3,6 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { BuildError, EngineHttpError, PushError } from "../src/errors.js";
-import { readJsonLines } from "../src/streams/json-lines.js";
-import { PushStream } from "../src/streams/push-stream.js";
 import {
   DETERMINISTIC_MESSAGES,
   isTransientError,
@@ -12,7 +10,9 @@ import {
   REGISTRY_RACE_MESSAGES,
   retryDelay,
   withRetries,
-} from "../src/streams/retry.js";
+} from "../src/operation/retry.js";
+import { readJsonLines } from "../src/streams/json-lines.js";
+import { PushStream } from "../src/streams/push-stream.js";
 
 const fixtures = path.resolve(import.meta.dirname, "fixtures");
 

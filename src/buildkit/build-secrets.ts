@@ -1,96 +1,11 @@
 /**
- * The `secrets` option: checked before any I/O, then read once per build.
+ * Reading the `secrets` option (checked in `build-image-options.ts`) once per build.
  * @module
  */
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { InvalidArgumentError } from "../errors.js";
-import { kindOf, show } from "../validate.js";
-
-/** A BuildKit secret: exactly one of `value`, `file` or `env`. */
-export interface BuildKitSecret {
-  /** The secret itself. */
-  readonly value?: string | Uint8Array | undefined;
-  /** A file whose content is the secret, like `docker build --secret id=x,src=FILE`. */
-  readonly file?: string | undefined;
-  /** An environment variable holding the secret, like `docker build --secret id=x,env=VAR`. */
-  readonly env?: string | undefined;
-}
-
-/** The largest secret BuildKit accepts (its `MaxSecretSize`, 500 KiB). */
-export const MAX_SECRET_BYTES = 500 * 1024;
-
-const SOURCES = ["value", "file", "env"] as const;
-
-/**
- * Checks the `secrets` option without reading anything: an object of IDs, each with exactly one
- * source of the right type. Messages name the ID and the source, never a value.
- */
-export function validateSecrets(
-  secrets: unknown,
-): Readonly<Record<string, BuildKitSecret>> | undefined {
-  if (secrets === undefined) return undefined;
-  if (secrets === null || typeof secrets !== "object" || Array.isArray(secrets)) {
-    throw new InvalidArgumentError(
-      `secrets must be an object of secrets by ID such as { npmrc: { file: "/home/me/.npmrc" } }, got ${kindOf(secrets)}`,
-    );
-  }
-  for (const [id, secret] of Object.entries(secrets)) {
-    if (id === "" || /[\0,]/.test(id)) {
-      throw new InvalidArgumentError(
-        `secrets: ${JSON.stringify(id)} is not a usable secret ID; use the id of RUN --mount=type=secret,id=<id>`,
-      );
-    }
-    const name = `secrets[${JSON.stringify(id)}]`;
-    if (secret === null || typeof secret !== "object" || Array.isArray(secret)) {
-      throw new InvalidArgumentError(
-        `${name} must be an object: { value: "..." }, { file: "<path>" } or { env: "<VARIABLE>" }, got ${kindOf(secret)}; write secrets: { ${JSON.stringify(id)}: { value: "..." } }`,
-      );
-    }
-    const given = SOURCES.filter((source) => (secret as BuildKitSecret)[source] !== undefined);
-    const unknown = Object.keys(secret).filter(
-      (key) => !(SOURCES as readonly string[]).includes(key),
-    );
-    if (unknown.length > 0) {
-      throw new InvalidArgumentError(
-        `${name} has the unknown field ${JSON.stringify(unknown[0])}; give exactly one of value, file or env`,
-      );
-    }
-    if (given.length !== 1) {
-      throw new InvalidArgumentError(
-        `${name} must have exactly one of value, file or env, got ${given.length === 0 ? "none" : given.join(" and ")}`,
-      );
-    }
-    const { value, file, env } = secret as BuildKitSecret;
-    if (value !== undefined && typeof value !== "string" && !(value instanceof Uint8Array)) {
-      throw new InvalidArgumentError(
-        `${name}.value must be a string or a Uint8Array, got ${kindOf(value)}`,
-      );
-    }
-    if (file !== undefined && (typeof file !== "string" || file === "")) {
-      throw new InvalidArgumentError(
-        `${name}.file must be a non-empty path, got ${typeof file === "string" ? '""' : kindOf(file)}`,
-      );
-    }
-    if (env !== undefined && (typeof env !== "string" || env === "" || env.includes("="))) {
-      throw new InvalidArgumentError(
-        `${name}.env must be the name of an environment variable, got ${typeof env === "string" && !env.includes("=") ? show(env) : kindOf(env)}`,
-      );
-    }
-    const size =
-      value === undefined
-        ? 0
-        : typeof value === "string"
-          ? Buffer.byteLength(value)
-          : value.byteLength;
-    if (size > MAX_SECRET_BYTES) {
-      throw new InvalidArgumentError(
-        `${name}.value is ${size} bytes; BuildKit takes secrets of at most ${MAX_SECRET_BYTES} bytes`,
-      );
-    }
-  }
-  return secrets as Readonly<Record<string, BuildKitSecret>>;
-}
+import { type BuildSecret, MAX_SECRET_BYTES } from "../operation/build-image-options.js";
 
 /**
  * Reads every secret's value: files are read (regular files only, at most 500 KiB), variables
@@ -98,7 +13,7 @@ export function validateSecrets(
  * variable, never the value.
  */
 export async function readSecrets(
-  secrets: Readonly<Record<string, BuildKitSecret>> | undefined,
+  secrets: Readonly<Record<string, BuildSecret>> | undefined,
   env: NodeJS.ProcessEnv,
 ): Promise<Map<string, Uint8Array>> {
   const values = new Map<string, Uint8Array>();

@@ -7,13 +7,12 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
-import type { Writable } from "node:stream";
-import type { BuildContextOverlay } from "../context/build-context.js";
+import { resolveRegistryAuth } from "../auth/credentials.js";
+import { buildAuthOption } from "../auth/registry-auth.js";
+import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { createDebug } from "../debug-logger.js";
-import { type BuildQueryOptions, buildQuery } from "../engine/build-query.js";
-import { type CredentialOptions, resolveRegistryAuth } from "../engine/credentials.js";
+import { buildQuery } from "../engine/build-query.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
-import { buildAuthOption } from "../engine/registry-auth.js";
 import {
   BuildContextError,
   BuildError,
@@ -22,11 +21,11 @@ import {
   EngineHttpError,
   InvalidArgumentError,
 } from "../errors.js";
-import { Attempt, readResponse } from "../streams/attempt.js";
-import type { ProgressListener } from "../streams/progress.js";
-import { isTransientError, type RetryOptions, withRetries } from "../streams/retry.js";
+import { type Attempt, readResponse, runAttempts } from "../operation/attempt.js";
+import type { NormalizedBuildImageOptions } from "../operation/build-image-options.js";
+import { isTransientError } from "../operation/retry.js";
 import { authService, type SessionCredentials } from "./auth-service.js";
-import { type BuildKitSecret, readSecrets, validateSecrets } from "./build-secrets.js";
+import { readSecrets } from "./build-secrets.js";
 import { BuildKitSession } from "./buildkit-session.js";
 import { BuildKitStream, explainBuildKitError } from "./buildkit-stream.js";
 import { assertBuildKitSupport, assertShmSizeSupport, pingEngine } from "./buildkit-support.js";
@@ -40,33 +39,6 @@ import { syncDirs } from "./sync-dirs.js";
 import type { SyncTree } from "./sync-tree.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
-
-/** Options of {@link buildWithBuildKit}: those of `buildImage` that BuildKit has. */
-export interface BuildKitBuildOptions extends RetryOptions, BuildQueryOptions {
-  /** The Dockerfile, relative to the context or absolute. @default "Dockerfile" */
-  readonly dockerfile?: string | undefined;
-  /** Receives `docker build --progress=plain` text. */
-  readonly streamProgressTo?: Writable | undefined;
-  readonly onProgress?: ProgressListener | undefined;
-  readonly signal?: AbortSignal | undefined;
-  readonly inactivityTimeoutMs?: number | undefined;
-  /** Not supported by BuildKit: `true` is refused. */
-  readonly squash?: boolean | undefined;
-  /** Labels of the image. */
-  readonly labels?: Readonly<Record<string, string>> | undefined;
-  /** Secrets for `RUN --mount=type=secret`, by ID. */
-  readonly secrets?: Readonly<Record<string, BuildKitSecret>> | undefined;
-  /** SSH agents for `RUN --mount=type=ssh`, by ID: a socket path, or `true` for `SSH_AUTH_SOCK`. */
-  readonly ssh?: Readonly<Record<string, string | true>> | undefined;
-  /** Registry credentials overriding the Docker configuration's. */
-  readonly auth?: CredentialOptions["auth"] | undefined;
-  /** How long a credential helper may take, as for the classic builder. @default 30000 */
-  readonly credentialHelperTimeoutMs?: number | undefined;
-  /** The environment (Docker configuration, `SSH_AUTH_SOCK`, secrets' `env`). */
-  readonly env?: NodeJS.ProcessEnv | undefined;
-  /** Host files and folders laid over the context (ImageBuilder's copies). */
-  readonly overlays?: readonly BuildContextOverlay[] | undefined;
-}
 
 /** BuildKit failures that a retry cannot fix, whatever else their text says. */
 const PERMANENT_BUILDKIT = [
@@ -100,56 +72,32 @@ export function isTransientBuildKitError(error: unknown): boolean {
   return isTransientError(error);
 }
 
-/** Checks what can be checked before any I/O. */
-function validate(options: BuildKitBuildOptions): void {
-  if (options.squash) {
-    throw new InvalidArgumentError(
-      'squash is not supported by BuildKit; use builder: "classic", or a multi-stage Dockerfile that copies into a fresh stage',
-    );
-  }
-  if (options.memory !== undefined && options.memory > 0) {
-    throw new InvalidArgumentError(
-      `memory (${options.memory}) is not supported by BuildKit, whose engine side ignores it; leave it out, or use builder: "classic"`,
-    );
-  }
-  validateSecrets(options.secrets);
-  const { platform } = options;
-  if (platform !== undefined && (typeof platform !== "string" || platform.includes(","))) {
-    throw new InvalidArgumentError(
-      `platform ${JSON.stringify(platform)} names several platforms, but an image in the engine's image store has one platform: build each platform separately (platform: "linux/amd64", then "linux/arm64")`,
-    );
-  }
-}
-
 /**
  * Builds `context` with BuildKit on `engine` and resolves to the image ID. The session is closed
  * on every path; transient failures are retried, a failed RUN or a missing secret never.
  *
  * @param engine - a connection the caller has pinged.
  * @param context - the context folder (checked by the caller).
+ * @param overlays - host files laid over the context (ImageBuilder's copies).
  */
 export async function buildWithBuildKit(
   engine: EngineConnection,
   context: string,
-  options: BuildKitBuildOptions,
+  options: NormalizedBuildImageOptions,
+  overlays: readonly BuildContextOverlay[],
 ): Promise<string> {
-  validate(options);
   const env = options.env ?? process.env;
   // A single login applies to one registry in a build, which may pull from several.
   const auth = buildAuthOption(options.auth);
   const agents = resolveSshAgents(options.ssh, env);
-  const { signal, onProgress } = options;
+  const { signal } = options;
   signal?.throwIfAborted();
   const ping = await pingEngine(engine, signal);
   assertBuildKitSupport(ping, engine.endpoint.url);
   assertShmSizeSupport(options.shmSize, ping.apiVersion);
   const secrets = await readSecrets(options.secrets, env);
 
-  const { dirs, contextDir, dockerfileName } = syncDirs(
-    context,
-    options.dockerfile,
-    options.overlays,
-  );
+  const { dirs, contextDir, dockerfileName } = syncDirs(context, options.dockerfile, overlays);
   const sharedKey = sessionSharedKey(contextDir, env);
   const credentials = new Map<string, Promise<SessionCredentials | undefined>>();
   /**
@@ -163,12 +111,7 @@ export async function buildWithBuildKit(
       // As a URL, so that a host without a dot (`myregistry:5000`) is not read as an image name.
       const looked: Promise<SessionCredentials | undefined> = resolveRegistryAuth(
         `https://${host}`,
-        {
-          env,
-          ...(auth ? { auth } : {}),
-          signal: lookupSignal,
-          credentialHelperTimeoutMs: options.credentialHelperTimeoutMs,
-        },
+        { ...options, auth, signal: lookupSignal },
       ).then((login) => {
         if (!login) return undefined;
         if (login.identitytoken) return { username: "", secret: login.identitytoken };
@@ -186,10 +129,16 @@ export async function buildWithBuildKit(
     return found;
   };
 
-  return withRetries(
+  return runAttempts(
+    options,
+    {
+      operation: "build",
+      what: `BuildKit build of ${contextDir}`,
+      debug,
+      isTransient: isTransientBuildKitError,
+    },
     (attempt) =>
-      buildOnce(engine, options, {
-        attempt,
+      buildOnce(engine, options, attempt, {
         name: path.basename(contextDir),
         sharedKey,
         dockerfile: dockerfileName,
@@ -198,26 +147,10 @@ export async function buildWithBuildKit(
         agents,
         lookup,
       }),
-    {
-      ...options,
-      signal,
-      isTransient: isTransientBuildKitError,
-      onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
-        debug(
-          "BuildKit build encountered transient error (attempt %d/%d): %s. Retrying in %ds...",
-          attempt,
-          maxAttempts,
-          error.message,
-          delayMs / 1000,
-        );
-        onProgress?.({ type: "retry", operation: "build", attempt, maxAttempts, delayMs, error });
-      },
-    },
   );
 }
 
 interface BuildPlan {
-  readonly attempt: number;
   readonly name: string;
   readonly sharedKey: string;
   readonly dockerfile: string;
@@ -229,10 +162,10 @@ interface BuildPlan {
 
 async function buildOnce(
   engine: EngineConnection,
-  options: BuildKitBuildOptions,
+  options: NormalizedBuildImageOptions,
+  attempt: Attempt,
   plan: BuildPlan,
 ): Promise<string> {
-  using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
   const session = new BuildKitSession({
     name: plan.name,
     sharedKey: plan.sharedKey,
@@ -248,7 +181,7 @@ async function buildOnce(
     },
   });
   const buildId = randomBytes(32).toString("hex");
-  debug("BuildKit build %s, session %s (attempt %d)", buildId, session.id, plan.attempt);
+  debug("BuildKit build %s, session %s", buildId, session.id);
   let requested: Promise<IncomingMessage> | undefined;
   let stream: BuildKitStream | undefined;
   let started: Promise<void> = Promise.resolve();
@@ -260,7 +193,6 @@ async function buildOnce(
       onOutputError: (error) => attempt.fail(error),
     });
     stream = reader;
-    attempt.failOnStreamError(options.streamProgressTo);
     const services: SessionService[] = [
       healthService(),
       authService(
@@ -371,7 +303,7 @@ function cancelBuild(engine: EngineConnection, buildId: string): void {
 
 /** BuildKit's query: the shared build settings, plus the session and file sync it uses. */
 function buildKitQuery(
-  options: BuildKitBuildOptions,
+  options: NormalizedBuildImageOptions,
   dockerfile: string,
   session: string,
   buildId: string,

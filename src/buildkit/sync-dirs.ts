@@ -7,8 +7,8 @@
  */
 import nodeFs, { realpathSync, statSync } from "node:fs";
 import path from "node:path";
-import type { BuildContextOverlay } from "../context/build-context.js";
-import { planContext } from "../context/context-plan.js";
+import type { BuildContextOverlay } from "../build-context/build-context.js";
+import { planContext } from "../build-context/context-plan.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { SyncTree } from "./sync-tree.js";
 

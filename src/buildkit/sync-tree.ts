@@ -6,10 +6,10 @@
  * @module
  */
 import nodeFs from "node:fs";
-import type { BuildContextOverlay, ContextFile } from "../context/context-walker.js";
-import { type ContextEntry, walkContext } from "../context/context-walker.js";
-import { PatternMatcher } from "../context/dockerignore.js";
-import { followTargets } from "../context/walk-follow.js";
+import type { BuildContextOverlay, ContextFile } from "../build-context/context-walker.js";
+import { type ContextEntry, walkContext } from "../build-context/context-walker.js";
+import { PatternMatcher } from "../build-context/dockerignore.js";
+import { followTargets } from "../build-context/walk-follow.js";
 
 /** One entry of a synced folder. */
 export interface SyncEntry {

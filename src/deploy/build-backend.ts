@@ -3,7 +3,7 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import type { Builder } from "../prefect/build-image.js";
+import type { Builder } from "../operation/build-image-options.js";
 import { pythonRepr } from "../python/repr.js";
 import { show } from "../validate.js";
 

@@ -6,10 +6,13 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { BuildError, InvalidArgumentError } from "../errors.js";
-import { type BuildImageOptions, buildImage } from "../prefect/build-image.js";
-import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import {
+  type BuildImageOptions,
+  normalizeBuildImageOptions,
+} from "../operation/build-image-options.js";
+import { buildImageInternal } from "../prefect/build-image.js";
 import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
-import { nowMicroseconds, timestampTag } from "../python/slugify.js";
+import { timestampTag } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";
 import { booleanOption, stringOption } from "../validate.js";
 import {
@@ -20,7 +23,7 @@ import {
 } from "./auto-dockerfile.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { mapBuildKwargs } from "./build-kwargs.js";
-import { runCachedStep, type StepSettings } from "./cached-step.js";
+import { runCachedStep } from "./cached-step.js";
 import {
   tagList,
   validateReference,
@@ -30,7 +33,7 @@ import {
 } from "./deploy-image-name.js";
 import { pushReference } from "./push-reference.js";
 import { StepCache } from "./step-cache.js";
-import type { BuildStepOptions } from "./step-options.js";
+import type { BuildStepOptions, StepSettings } from "./step-options.js";
 import { tagImage } from "./tag-image.js";
 
 /**
@@ -146,9 +149,10 @@ export async function buildDockerImage(
 
 async function build(
   inputs: Omit<BuildDockerImageInputs, "ignore_cache">,
-  options: StepSettings<BuildStepOptions>,
+  options: StepSettings,
 ): Promise<BuildDockerImageResult> {
-  const { env, output, signal } = options;
+  const { now, baseImage, ...operation } = options;
+  const { env, signal, streamProgressTo: output } = operation;
   const imageName = withDefaultNamespace(validateStepImageName(inputs.image_name), env);
   const builder = builderOf(inputs.build_backend, "Expected") ?? "classic";
   const kwargs = Object.fromEntries(
@@ -164,7 +168,7 @@ async function build(
         "Dockerfile.generated");
   const tag =
     inputs.tag === undefined || inputs.tag === null || inputs.tag === ""
-      ? timestampTag((options.now ?? nowMicroseconds)())
+      ? timestampTag(now())
       : validateTag(inputs.tag, "tag");
   const additionalTags = tagList(inputs.additional_tags);
   validateReference(imageName, tag, "image_name and tag");
@@ -182,24 +186,17 @@ async function build(
 
   const buildOptions: BuildImageOptions = {
     ...mapped.options,
+    ...operation,
     builder,
     tag: `${imageName}:${tag}`,
     pull: mapped.pull,
-    ...(mapped.quiet || !output ? {} : { streamProgressTo: output }),
-    ...runtime(options),
-    ...(mapped.options.inactivityTimeoutMs === undefined
-      ? {}
-      : { inactivityTimeoutMs: mapped.options.inactivityTimeoutMs }),
+    streamProgressTo: mapped.quiet ? undefined : output,
+    inactivityTimeoutMs: mapped.options.inactivityTimeoutMs ?? operation.inactivityTimeoutMs,
   };
   // Checked before anything is written (persist_dockerfile) or sent.
-  normalizeBuildImageOptions({ ...buildOptions, dockerfile }, "options");
+  const checked = normalizeBuildImageOptions({ ...buildOptions, dockerfile }, "options");
   const withDockerfile = <T>(build: (file: string) => Promise<T>): Promise<T> =>
-    withStepDockerfile(
-      context,
-      dockerfile,
-      { persist, outputPath, output, baseImage: options.baseImage },
-      build,
-    );
+    withStepDockerfile(context, dockerfile, { persist, outputPath, output, baseImage }, build);
   if (mapped.platforms !== undefined) {
     // buildx's multi-platform build with `push: true`: every platform built and pushed as one
     // image index under the tag and each additional tag; `image_id` is the index digest (the
@@ -223,14 +220,13 @@ async function build(
     };
   }
   const imageId = await withDockerfile((file) =>
-    buildImage(context, { ...buildOptions, dockerfile: file }),
+    buildImageInternal(context, { ...checked, dockerfile: file }),
   );
-  await tagImage(imageId, imageName, additionalTags, { env, docker: options.docker, signal });
+  await tagImage(imageId, imageName, additionalTags, operation);
   if (mapped.push) {
     for (const pushed of [tag, ...additionalTags]) {
       await pushReference(imageName, pushed, {
-        ...runtime(options),
-        streamProgressTo: output,
+        ...operation,
         login: {
           name: "options.auth",
           fix: "push with the push_docker_image step and its credentials",
@@ -281,34 +277,6 @@ async function withStepDockerfile<T>(
   } catch (error) {
     throw withDeniedHint(error);
   }
-}
-
-/** The step options `buildImage` and `pushReference` share. */
-function runtime(options: BuildStepOptions & { readonly env: NodeJS.ProcessEnv }) {
-  const { onProgress, signal, env, docker, retries, retryDelayMs, retryJitter } = options;
-  const { inactivityTimeoutMs } = options;
-  return Object.fromEntries(
-    Object.entries({
-      onProgress,
-      signal,
-      env,
-      docker,
-      retries,
-      retryDelayMs,
-      retryJitter,
-      inactivityTimeoutMs,
-    }).filter(([, value]) => value !== undefined),
-  ) as Pick<
-    BuildImageOptions,
-    | "onProgress"
-    | "signal"
-    | "env"
-    | "docker"
-    | "retries"
-    | "retryDelayMs"
-    | "retryJitter"
-    | "inactivityTimeoutMs"
-  > & { streamProgressTo?: Writable };
 }
 
 /** prefect-docker's `_build_error_with_guidance`: the hint after errors that say "denied". */

@@ -6,7 +6,7 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import type { Builder, BuildImageOptions, BuildSecret } from "../prefect/build-image.js";
+import type { Builder, BuildImageOptions, BuildSecret } from "../operation/build-image-options.js";
 import {
   booleanOption,
   integerOption,

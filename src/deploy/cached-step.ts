@@ -9,10 +9,7 @@ import { openEngine } from "../engine/engine-connection.js";
 import { booleanOption, optionsObject } from "../validate.js";
 import { defaultDockerBuildNamespace } from "./deploy-image-name.js";
 import { type StepCache, stepCacheKey } from "./step-cache.js";
-import { normalizeStepOptions, type StepOptions } from "./step-options.js";
-
-/** A step's options after {@link normalizeStepOptions}. */
-export type StepSettings<O extends StepOptions> = ReturnType<typeof normalizeStepOptions<O>>;
+import { type BuildStepOptions, normalizeStepOptions, type StepSettings } from "./step-options.js";
 
 /**
  * Keys of a `prefect.yaml` step mapping that belong to Prefect's step runner, which removes them
@@ -26,9 +23,9 @@ const STEP_RUNNER_KEYS = new Set(["id", "requires"]);
  * (`DOCKER_HOST`, a Docker context, a `docker` client) must build or push there too. `null` when
  * the engine cannot be resolved, which the step itself then reports.
  */
-function engineKey(settings: { readonly docker?: unknown; readonly env: NodeJS.ProcessEnv }) {
+function engineKey(settings: StepSettings) {
   try {
-    return openEngine({ docker: settings.docker as never, env: settings.env }).endpoint.url;
+    return openEngine(settings).endpoint.url;
   } catch {
     return null;
   }
@@ -43,14 +40,13 @@ function engineKey(settings: { readonly docker?: unknown; readonly env: NodeJS.P
  */
 export async function runCachedStep<
   I extends { readonly ignore_cache?: boolean | null | undefined },
-  O extends StepOptions,
   R extends { readonly additional_tags: string[] },
 >(
   cache: StepCache<R>,
   inputs: I,
-  options: O | undefined,
-  keyOf: (inputs: Omit<I, "ignore_cache">, settings: StepSettings<O>) => Record<string, unknown>,
-  run: (inputs: Omit<I, "ignore_cache">, settings: StepSettings<O>) => Promise<R>,
+  options: BuildStepOptions | undefined,
+  keyOf: (inputs: Omit<I, "ignore_cache">, settings: StepSettings) => Record<string, unknown>,
+  run: (inputs: Omit<I, "ignore_cache">, settings: StepSettings) => Promise<R>,
 ): Promise<R> {
   const { ignore_cache, ...given } = optionsObject("inputs", inputs);
   const rest = Object.fromEntries(

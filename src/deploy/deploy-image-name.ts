@@ -8,6 +8,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { splitRepositoryPath } from "../prefect/image-name.js";
 import { pythonRepr } from "../python/repr.js";
 import { registryOfImage } from "../reference/image-reference.js";
+import { isTag } from "../reference/reference-grammar.js";
 import { show } from "../validate.js";
 
 /**
@@ -76,8 +77,6 @@ export function validateReference(name: string, tag: string | null, what: string
   }
 }
 
-const TAG = /^[\w][\w.-]{0,127}$/;
-
 /** A tag as the reference grammar allows it (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`). */
 export function validateTag(tag: unknown, what: string): string {
   if (typeof tag === "number") {
@@ -86,7 +85,7 @@ export function validateTag(tag: unknown, what: string): string {
       `${what} must be a string, got the number ${tag}; quote it in YAML (tag: "${tag}")`,
     );
   }
-  if (typeof tag !== "string" || !TAG.test(tag)) {
+  if (typeof tag !== "string" || !isTag(tag)) {
     throw new InvalidArgumentError(
       `${what} must be a tag of letters, digits, "_", "." and "-" (at most 128, not starting with "." or "-"), got ${typeof tag === "string" ? JSON.stringify(tag) : typeof tag}`,
     );

@@ -5,8 +5,13 @@
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { InvalidArgumentError } from "../errors.js";
-import { type Builder, type BuildImageOptions, buildImage } from "../prefect/build-image.js";
-import { normalizeBuildImageOptions } from "../prefect/build-image-options.js";
+import {
+  type Builder,
+  type BuildImageOptions,
+  type NormalizedBuildImageOptions,
+  normalizeBuildImageOptions,
+} from "../operation/build-image-options.js";
+import { buildImageInternal } from "../prefect/build-image.js";
 import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { parseImageTag } from "../prefect/image-name.js";
 import { pythonRepr } from "../python/repr.js";
@@ -137,6 +142,8 @@ export class DockerImage {
   /** Several platforms to build as one image index, or `undefined` for one image. */
   readonly #platforms: readonly string[] | undefined;
   #pushedDuringBuild: PushedReference | undefined;
+  /** The options of `buildImage` and the push, normalised once. */
+  readonly #settings: NormalizedBuildImageOptions;
 
   /**
    * @param name - The image name, e.g. `registry.example.com/team/app` or `team/app:v1`.
@@ -202,10 +209,17 @@ export class DockerImage {
     this.#platforms = several;
     // Every buildImage option is checked now, not at build time; the builder is decided as
     // buildImage decides it (DOCKER_BUILDKIT in env when none is named).
-    this.builder = normalizeBuildImageOptions(
-      { ...buildOptions, ...(chosen ? { builder: chosen } : {}) },
+    this.#settings = normalizeBuildImageOptions(
+      {
+        ...buildOptions,
+        ...(chosen ? { builder: chosen } : {}),
+        tag: this.reference,
+        pull: buildOptions.pull ?? true,
+        streamProgressTo: streamProgressTo ?? undefined,
+      },
       "options",
-    ).builder;
+    );
+    this.builder = this.#settings.builder;
     this.#context = stringOption("context", context);
     this.#push = booleanOption("push", push, false);
     this.#baseImage = stringOption("baseImage", baseImage);
@@ -249,19 +263,18 @@ export class DockerImage {
   async build(options: DockerImageCallOptions = {}): Promise<string> {
     const signal = signalOption("signal", optionsObject("options", options).signal);
     const context = path.resolve(this.#context ?? process.cwd());
-    const buildOptions: BuildImageOptions = {
-      ...this.buildOptions,
-      builder: this.builder,
-      tag: this.reference,
-      pull: this.buildOptions.pull ?? true,
-      ...(this.streamProgressTo ? { streamProgressTo: this.streamProgressTo } : {}),
-      ...(signal ? { signal } : {}),
-    };
     if (this.#platforms !== undefined) {
-      const { tag: _tag, platform: _platform, ...rest } = buildOptions;
       const platforms = this.#platforms;
       const pushed = await this.#withDockerfile(context, (dockerfile) =>
-        buildMultiPlatformImage(context, this.reference, { ...rest, platforms, dockerfile }),
+        buildMultiPlatformImage(context, this.reference, {
+          ...this.buildOptions,
+          builder: this.builder,
+          pull: this.#settings.pull,
+          ...(this.streamProgressTo ? { streamProgressTo: this.streamProgressTo } : {}),
+          ...(signal ? { signal } : {}),
+          platforms,
+          dockerfile,
+        }),
       );
       this.#pushedDuringBuild = {
         reference: pushed.reference,
@@ -270,8 +283,9 @@ export class DockerImage {
       };
       return pushed.digest;
     }
+    const settings = signal ? { ...this.#settings, signal } : this.#settings;
     const imageId = await this.#withDockerfile(context, (dockerfile) =>
-      buildImage(context, { ...buildOptions, dockerfile }),
+      buildImageInternal(context, { ...settings, dockerfile }),
     );
     if (this.#push) this.#pushedDuringBuild = await this.#pushNow(signal);
     return imageId;
@@ -304,21 +318,9 @@ export class DockerImage {
   }
 
   #pushNow(signal: AbortSignal | undefined): Promise<PushedReference> {
-    const { env, docker, auth, onProgress, retries, retryDelayMs, retryJitter } = this.buildOptions;
-    const { inactivityTimeoutMs, credentialHelperTimeoutMs } = this.buildOptions;
-    const chosenSignal = signal ?? this.buildOptions.signal;
     return pushReference(this.name, this.tag, {
-      ...(this.streamProgressTo ? { streamProgressTo: this.streamProgressTo } : {}),
-      ...(chosenSignal ? { signal: chosenSignal } : {}),
-      env,
-      docker,
-      auth,
-      onProgress,
-      retries,
-      retryDelayMs,
-      retryJitter,
-      inactivityTimeoutMs,
-      credentialHelperTimeoutMs,
+      ...this.#settings,
+      ...(signal ? { signal } : {}),
       login: { name: "DockerImage's auth", fix: "pass auth to DockerImage" },
     });
   }

@@ -2,11 +2,12 @@
  * prefect-docker's `push_docker_image` deployment step.
  * @module
  */
-import { DOCKER_HUB_KEY, type RegistryAuth } from "../engine/credentials.js";
+import type { RegistryAuth } from "../auth/credentials.js";
 import { InvalidArgumentError } from "../errors.js";
+import { DOCKER_HUB_KEY } from "../reference/registry-key.js";
 import { booleanOption, kindOf, stringOption } from "../validate.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
-import { runCachedStep, type StepSettings } from "./cached-step.js";
+import { runCachedStep } from "./cached-step.js";
 import {
   tagList,
   validateStepImageName,
@@ -15,7 +16,7 @@ import {
 } from "./deploy-image-name.js";
 import { pushReference } from "./push-reference.js";
 import { StepCache } from "./step-cache.js";
-import type { StepOptions } from "./step-options.js";
+import type { StepOptions, StepSettings } from "./step-options.js";
 
 /**
  * Registry credentials as prefect-docker's `DockerRegistryCredentials` block gives them
@@ -112,7 +113,7 @@ export async function pushDockerImage(
 
 async function push(
   inputs: Omit<PushDockerImageInputs, "ignore_cache">,
-  options: StepSettings<StepOptions>,
+  options: StepSettings,
 ): Promise<PushDockerImageResult> {
   const unknown = Object.keys(inputs).find((key) => !INPUTS.has(key));
   if (unknown !== undefined) {
@@ -120,28 +121,16 @@ async function push(
       `Unknown input ${JSON.stringify(unknown)} of push_docker_image; it takes ${[...INPUTS].join(", ")}`,
     );
   }
-  const { env, output } = options;
-  const imageName = withDefaultNamespace(validateStepImageName(inputs.image_name), env);
+  const imageName = withDefaultNamespace(validateStepImageName(inputs.image_name), options.env);
   const tag =
     inputs.tag === undefined || inputs.tag === null || inputs.tag === ""
       ? null
       : validateTag(inputs.tag, "tag");
   const additionalTags = tagList(inputs.additional_tags);
   builderOf(inputs.build_backend, "Expected");
-  const auth = credentialsAuth(inputs.credentials);
   const pushOptions = {
-    streamProgressTo: output,
-    env,
-    ...(auth ? { auth } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.docker ? { docker: options.docker } : {}),
-    ...(options.retries === undefined ? {} : { retries: options.retries }),
-    ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
-    ...(options.retryJitter === undefined ? {} : { retryJitter: options.retryJitter }),
-    ...(options.inactivityTimeoutMs === undefined
-      ? {}
-      : { inactivityTimeoutMs: options.inactivityTimeoutMs }),
+    ...options,
+    auth: credentialsAuth(inputs.credentials),
     login: { name: "the step's credentials", fix: "pass credentials" },
   };
   await pushReference(imageName, tag ?? undefined, pushOptions);

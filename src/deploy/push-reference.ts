@@ -4,52 +4,28 @@
  * afterwards (unlike `pushImage`, which pushes a temporary registry tag).
  * @module
  */
-import type { Writable } from "node:stream";
+import { lookupRegistryAuth } from "../auth/credentials.js";
+import { encodeRegistryHeader } from "../auth/registry-header.js";
 import { createDebug } from "../debug-logger.js";
-import type { DockerodeClient } from "../engine/client-endpoint.js";
-import { type CredentialOptions, lookupRegistryAuth } from "../engine/credentials.js";
 import { openEngine } from "../engine/engine-connection.js";
-import { isTag } from "../engine/image-reference.js";
-import { encodeRegistryHeader } from "../engine/registry-header.js";
 import { PushError } from "../errors.js";
-import {
-  engineErrorText,
-  engineStatusOf,
-  type PushedDigest,
-  pushAttempt,
-} from "../prefect/push-attempt.js";
-import { explainPushError } from "../prefect/push-errors.js";
+import type { NormalizedOperationOptions } from "../operation/operation-options.js";
+import { type PushedDigest, pushRepository } from "../prefect/push-attempt.js";
+import { asPushError, explainPushError } from "../prefect/push-errors.js";
 import { registryOfImage } from "../reference/image-reference.js";
-import type { ProgressListener } from "../streams/progress.js";
-import { type RetryOptions, withRetries } from "../streams/retry.js";
+import { isTag } from "../reference/reference-grammar.js";
 import { validateReference } from "./deploy-image-name.js";
 
 const debug = createDebug("prefect-dockerutils:deploy");
 
-/** Options of {@link pushReference}. */
-export interface PushReferenceOptions extends RetryOptions {
-  /** Receives `status[ progress]` lines as Prefect writes them. */
-  readonly streamProgressTo?: Writable | undefined;
-  /** Receives typed progress events. */
-  readonly onProgress?: ProgressListener | undefined;
-  /** Cancels the push. */
-  readonly signal?: AbortSignal | undefined;
-  /** Fail when the engine sends nothing for this many milliseconds; 0 disables. */
-  readonly inactivityTimeoutMs?: number | undefined;
-  /** Credentials overriding the Docker configuration, for this push only. */
-  readonly auth?: CredentialOptions["auth"] | undefined;
-  /** How long a credential helper may take. @default 30000 */
-  readonly credentialHelperTimeoutMs?: number | undefined;
+/** Options of {@link pushReference}: the caller's, normalised, and how it takes a login. */
+export interface PushReferenceSettings extends NormalizedOperationOptions {
   /**
    * How the entry point's caller gives `auth`, for the message of a refused login: its name
    * (`the step's credentials`) and the fix (`pass credentials`).
    * @default { name: "options.auth", fix: "pass options.auth" }
    */
   readonly login?: { readonly name: string; readonly fix: string } | undefined;
-  /** The environment to find the engine and the Docker configuration in. */
-  readonly env?: NodeJS.ProcessEnv | undefined;
-  /** The engine client. */
-  readonly docker?: DockerodeClient | undefined;
 }
 
 /** What {@link pushReference} resolves to. */
@@ -76,22 +52,17 @@ export interface PushedReference {
 export async function pushReference(
   repository: string,
   tag: string | undefined,
-  options: PushReferenceOptions = {},
+  settings: PushReferenceSettings,
 ): Promise<PushedReference> {
   const reference = tag === undefined ? repository : `${repository}:${tag}`;
   validateReference(repository, tag ?? null, "The image to push");
-  const { signal, env, auth, onProgress } = options;
+  const { signal } = settings;
   signal?.throwIfAborted();
-  const engine = openEngine({ docker: options.docker, env });
+  const engine = openEngine(settings);
   await engine.ping(signal ? { signal } : {});
-  const credentials = await lookupRegistryAuth(reference, {
-    ...(env ? { env } : {}),
-    ...(auth ? { auth } : {}),
-    ...(signal ? { signal } : {}),
-    credentialHelperTimeoutMs: options.credentialHelperTimeoutMs,
-  });
+  const credentials = await lookupRegistryAuth(reference, settings);
   const authHeader = encodeRegistryHeader(credentials.auth ?? {});
-  const login = options.login ?? { name: "options.auth", fix: "pass options.auth" };
+  const login = settings.login ?? { name: "options.auth", fix: "pass options.auth" };
   const explained = (error: unknown): unknown =>
     explainPushError(error, {
       host: registryOfImage(reference),
@@ -105,19 +76,11 @@ export async function pushReference(
   const tags = tag === undefined && engine.lastPing?.podman ? await localTags() : [tag];
   let pushed: PushedDigest | undefined;
   for (const each of tags) {
-    pushed = await withRetries(
-      (attempt) => pushAttempt(engine, repository, each, authHeader, options, attempt),
-      {
-        ...options,
-        signal,
-        onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
-          debug("push of %s failed (attempt %d/%d): %s", reference, attempt, maxAttempts, error);
-          onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error });
-        },
+    pushed = await pushRepository(engine, repository, each, authHeader, settings, debug).catch(
+      (error: unknown) => {
+        throw explained(error);
       },
-    ).catch((error: unknown) => {
-      throw explained(error);
-    });
+    );
   }
   if (pushed === undefined) {
     // Docker's own text for a repository without local tags.
@@ -135,10 +98,7 @@ export async function pushReference(
       })
       .catch((error: unknown) => {
         signal?.throwIfAborted();
-        throw new PushError(engineErrorText(error), {
-          statusCode: engineStatusOf(error),
-          cause: error,
-        });
+        throw asPushError(error);
       });
     const found = new Set<string>();
     for (const image of Array.isArray(images) ? images : []) {

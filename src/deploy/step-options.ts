@@ -5,24 +5,29 @@
  * @module
  */
 import type { Writable } from "node:stream";
-import { MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_TIMEOUT_MS } from "../defaults.js";
-import type { DockerodeClient } from "../engine/client-endpoint.js";
 import { InvalidArgumentError } from "../errors.js";
-import type { ProgressListener } from "../streams/progress.js";
-import type { RetryOptions } from "../streams/retry.js";
 import {
-  functionOption,
-  integerOption,
-  kindOf,
-  numberOption,
-  optionsObject,
-  show,
-  signalOption,
-  stringOption,
-} from "../validate.js";
+  type EngineOperationOptions,
+  type NormalizedOperationOptions,
+  normalizeOperationOptions,
+} from "../operation/operation-options.js";
+import { nowMicroseconds } from "../python/slugify.js";
+import { functionOption, kindOf, optionsObject, show, stringOption } from "../validate.js";
 
-/** Options of `buildDockerImage` and `pushDockerImage` that are not step inputs. */
-export interface StepOptions extends RetryOptions {
+/**
+ * Options of `buildDockerImage` and `pushDockerImage` that are not step inputs: those of every
+ * engine operation but the logins, which the push step takes as its `credentials` input.
+ */
+export interface StepOptions
+  extends Omit<
+    EngineOperationOptions,
+    | "streamProgressTo"
+    | "signal"
+    | "inactivityTimeoutMs"
+    | "env"
+    | "auth"
+    | "credentialHelperTimeoutMs"
+  > {
   /**
    * Receives the build output and the push status lines as they arrive (prefect-docker always
    * writes to `sys.stdout`, and buffers a push's lines until every tag is pushed); `null` for
@@ -30,8 +35,6 @@ export interface StepOptions extends RetryOptions {
    * @default process.stdout
    */
   readonly streamProgressTo?: Writable | null;
-  /** Receives typed progress events. @default undefined */
-  readonly onProgress?: ProgressListener;
   /**
    * Ends this call's wait, which rejects with the signal's reason. When identical calls share a
    * run under way, the run itself is cancelled only once every one of them has aborted; the step
@@ -51,8 +54,6 @@ export interface StepOptions extends RetryOptions {
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
-  /** A dockerode client whose engine to use (only where it points is used). @default the engine `env` names */
-  readonly docker?: DockerodeClient;
   /** The clock for the default tag, in microseconds since the epoch. @default the system clock */
   readonly now?: () => bigint;
 }
@@ -67,12 +68,17 @@ export interface BuildStepOptions extends StepOptions {
   readonly baseImage?: string;
 }
 
+/** {@link BuildStepOptions} after {@link normalizeStepOptions}. */
+export interface StepSettings extends NormalizedOperationOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly now: () => bigint;
+  readonly baseImage: string | undefined;
+}
+
 /** Checks the step options before any I/O and fills in the defaults. */
-export function normalizeStepOptions<T extends StepOptions>(
-  options: T | undefined,
-): T & { readonly env: NodeJS.ProcessEnv; readonly output: Writable | undefined } {
-  const checked = optionsObject("options", options);
-  const { streamProgressTo, env } = checked;
+export function normalizeStepOptions(options: BuildStepOptions | undefined): StepSettings {
+  const given = optionsObject("options", options);
+  const { streamProgressTo, env } = given;
   if (
     streamProgressTo !== undefined &&
     streamProgressTo !== null &&
@@ -85,20 +91,21 @@ export function normalizeStepOptions<T extends StepOptions>(
   if (env !== undefined && (env === null || typeof env !== "object")) {
     throw new InvalidArgumentError(`env must be an object such as process.env, got ${kindOf(env)}`);
   }
-  functionOption("onProgress", checked.onProgress);
-  functionOption("now", checked.now);
-  signalOption("signal", checked.signal);
-  integerOption("inactivityTimeoutMs", checked.inactivityTimeoutMs, 0, {
-    min: 0,
-    max: MAX_TIMEOUT_MS,
+  // The push step's logins are its `credentials` input: `auth` here is not one of its options.
+  const {
+    auth: _auth,
+    credentialHelperTimeoutMs: _timeout,
+    ...rest
+  } = given as EngineOperationOptions;
+  const settings = normalizeOperationOptions({
+    ...rest,
+    streamProgressTo:
+      streamProgressTo === undefined ? process.stdout : (streamProgressTo ?? undefined),
   });
-  integerOption("retries", checked.retries, 0, { min: 0, max: MAX_RETRIES });
-  numberOption("retryDelayMs", checked.retryDelayMs, 0, { min: 0, max: MAX_RETRY_DELAY_MS });
-  numberOption("retryJitter", checked.retryJitter, 0, { min: 0, max: 1 });
-  stringOption("baseImage", (checked as BuildStepOptions).baseImage);
   return {
-    ...checked,
+    ...settings,
     env: env ?? process.env,
-    output: streamProgressTo === undefined ? process.stdout : (streamProgressTo ?? undefined),
+    now: functionOption<() => bigint>("now", given.now) ?? nowMicroseconds,
+    baseImage: stringOption("baseImage", given.baseImage),
   };
 }

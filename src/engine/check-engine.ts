@@ -4,9 +4,9 @@
  */
 
 import { MAX_TIMEOUT_MS } from "../defaults.js";
+import type { EngineEndpoint } from "../docker-config/endpoint.js";
 import { integerOption, optionsObject, signalOption } from "../validate.js";
 import type { DockerodeClient } from "./client-endpoint.js";
-import type { EngineEndpoint } from "./endpoint.js";
 import { openEngine } from "./engine-connection.js";
 
 /** Options of {@link checkEngine}. */

@@ -4,9 +4,9 @@
  * @module
  */
 import type { Agent as HttpsAgent } from "node:https";
+import type { EngineEndpoint, ModemOptions } from "../docker-config/endpoint.js";
 import { InvalidArgumentError } from "../errors.js";
 import { show } from "../validate.js";
-import type { EngineEndpoint, ModemOptions } from "./endpoint.js";
 import { https } from "./engine-transport.js";
 
 /**

@@ -14,10 +14,10 @@ import {
   MAX_ENGINE_ERROR_BODY_BYTES,
   MAX_ENGINE_JSON_BODY_BYTES,
 } from "../defaults.js";
+import { type EngineEndpoint, resolveEngine } from "../docker-config/endpoint.js";
 import { EngineHttpError, EngineUnreachableError } from "../errors.js";
 import { announcePipe } from "../streams/piped-into.js";
 import { type DockerodeClient, endpointOfClient, envOfClient } from "./client-endpoint.js";
-import { type EngineEndpoint, resolveEngine } from "./endpoint.js";
 import { httpErrorOf, readBody } from "./engine-answer.js";
 import { explainConnectionError, unreachableError } from "./engine-errors.js";
 import { checkEnginePath } from "./engine-path.js";

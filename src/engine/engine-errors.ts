@@ -2,8 +2,9 @@
  * Turning connection failures into errors that say which engine was tried and what to fix.
  * @module
  */
+
+import type { EngineEndpoint } from "../docker-config/endpoint.js";
 import { EngineHttpError, EngineUnreachableError } from "../errors.js";
-import type { EngineEndpoint } from "./endpoint.js";
 
 /** Connection failures that mean nothing answers at the endpoint, as opposed to a dropped one. */
 const UNREACHABLE_CODES = new Set([

@@ -11,9 +11,9 @@ import http, { type Agent, type ClientRequest, type OutgoingHttpHeaders } from "
 import { createRequire } from "node:module";
 import net from "node:net";
 import type { Duplex } from "node:stream";
+import { type EngineEndpoint, tlsOptionsOf } from "../docker-config/endpoint.js";
+import { parseSshUrl, type SshDestination } from "../docker-config/ssh-command.js";
 import { InvalidArgumentError } from "../errors.js";
-import { type EngineEndpoint, tlsOptionsOf } from "./endpoint.js";
-import { parseSshUrl, type SshDestination } from "./ssh-command.js";
 import { openSshConnection } from "./ssh-connection.js";
 
 /** Where requests go, decided once per connection from an endpoint's options. */

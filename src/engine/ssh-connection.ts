@@ -9,10 +9,10 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { Duplex } from "node:stream";
 import { createDebug } from "../debug-logger.js";
+import { type SshDestination, sshArguments } from "../docker-config/ssh-command.js";
 import { EngineUnreachableError } from "../errors.js";
 import { LineTail } from "../streams/line-tail.js";
 import { forgetProcessGroup, killProcessGroup, trackProcessGroup } from "./process-group.js";
-import { type SshDestination, sshArguments } from "./ssh-command.js";
 
 const debug = createDebug("prefect-dockerutils:ssh");
 

@@ -6,17 +6,23 @@
  * @module
  */
 import { stat } from "node:fs/promises";
-import type { BuildContextOverlay } from "../context/build-context.js";
+import { lookupRegistryAuth } from "../auth/credentials.js";
+import { explicitAuths, type RegistryAuthOption } from "../auth/registry-auth.js";
+import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { createDebug } from "../debug-logger.js";
 import { CLEANUP_TIMEOUT_MS } from "../defaults.js";
-import { lookupRegistryAuth } from "../engine/credentials.js";
 import { readBody } from "../engine/engine-answer.js";
 import { type EngineConnection, openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
-import { explicitAuths, type RegistryAuthOption } from "../engine/registry-auth.js";
-import { registryKey } from "../engine/registry-key.js";
 import { InvalidArgumentError, PushError, RegistryError } from "../errors.js";
+import {
+  type BuildImageOptions,
+  type NormalizedBuildImageOptions,
+  normalizeBuildImageOptions,
+} from "../operation/build-image-options.js";
 import { parseImageReference } from "../reference/image-reference.js";
+import { isTag } from "../reference/reference-grammar.js";
+import { registryKey } from "../reference/registry-key.js";
 import { type BlobLocations, processBlobLocations } from "../registry/blob-locations.js";
 import {
   OCI_INDEX_MEDIA_TYPE,
@@ -28,11 +34,7 @@ import { pushPlatformImage } from "../registry/push-platform-image.js";
 import { RegistryClient } from "../registry/registry-client.js";
 import { writeProgress } from "../streams/progress.js";
 import { optionsObject, show } from "../validate.js";
-import { type BuildImageOptions, buildImageInternal } from "./build-image.js";
-import {
-  type NormalizedBuildImageOptions,
-  normalizeBuildImageOptions,
-} from "./build-image-options.js";
+import { buildImageInternal } from "./build-image.js";
 import { explainPushError } from "./push-errors.js";
 
 const debug = createDebug("prefect-dockerutils:multi-platform");
@@ -95,8 +97,6 @@ interface MultiPlatformSettings {
   readonly locations: BlobLocations;
 }
 
-const TAG = /^[\w][\w.-]{0,127}$/;
-
 /** Checks the reference and every option, before any I/O. */
 function multiPlatformSettings(reference: unknown, options: unknown): MultiPlatformSettings {
   const given = optionsObject<BuildMultiPlatformOptions>(
@@ -134,7 +134,7 @@ function multiPlatformSettings(reference: unknown, options: unknown): MultiPlatf
   const tag = parsed.tag ?? "latest";
   const tags = [tag];
   for (const extra of additional as unknown[]) {
-    if (typeof extra !== "string" || !TAG.test(extra)) {
+    if (typeof extra !== "string" || !isTag(extra)) {
       throw new InvalidArgumentError(
         `additionalTags entries must be tags (a letter, digit or "_", then up to 127 letters, digits, "_", "." or "-"), got ${show(extra)}`,
       );
@@ -205,7 +205,7 @@ export async function buildMultiPlatformInternal(
     throw new InvalidArgumentError(`context must be the path of a folder, got ${show(context)}`);
   }
   const { build, platforms, registry, repository, tags } = settings;
-  const { signal, onProgress, streamProgressTo, env } = build;
+  const { signal, onProgress, streamProgressTo } = build;
   signal?.throwIfAborted();
   const info = await stat(context).catch(() => undefined);
   if (!info?.isDirectory()) {
@@ -213,18 +213,13 @@ export async function buildMultiPlatformInternal(
       info ? `Context path ${context} is not a folder` : `Context path ${context} does not exist`,
     );
   }
-  const engine = openEngine({ docker: build.docker, env });
+  const engine = openEngine(build);
   await engine.ping(signal ? { signal } : {});
   // Listing the engine's images takes it a while (hundreds of ms): done while the login is
   // looked up and checked, and always before the first build can make an image.
   const listing = danglingImages(engine, signal);
   listing.catch(() => undefined);
-  const login = await lookupRegistryAuth(`https://${registry}`, {
-    ...(env ? { env } : {}),
-    ...(build.auth ? { auth: build.auth } : {}),
-    ...(signal ? { signal } : {}),
-    credentialHelperTimeoutMs: build.credentialHelperTimeoutMs,
-  });
+  const login = await lookupRegistryAuth(`https://${registry}`, build);
   const explain = (error: unknown): unknown => {
     if (!(error instanceof RegistryError)) return error;
     const pushError = new PushError(error.message, { statusCode: error.statusCode, cause: error });
@@ -243,12 +238,8 @@ export async function buildMultiPlatformInternal(
       {
         engine,
         login: { auth: login.auth, origin: login.origin },
-        retries: build.retries,
-        retryDelayMs: build.retryDelayMs,
-        retryJitter: build.retryJitter,
+        retry: build,
         ...(build.inactivityTimeoutMs > 0 ? { timeoutMs: build.inactivityTimeoutMs } : {}),
-        onRetry: ({ attempt, maxAttempts, delayMs, error }) =>
-          onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error }),
       },
       signal,
     );

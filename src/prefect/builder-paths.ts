@@ -6,7 +6,7 @@
  */
 import { lstatSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
-import { isMissing } from "../context/context-fs.js";
+import { isMissing } from "../build-context/context-fs.js";
 import { BuildContextError, InvalidArgumentError } from "../errors.js";
 import { purePosixPath } from "../python/pure-posix-path.js";
 import { controlCharacter, show } from "../validate.js";

@@ -7,12 +7,13 @@ import { writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { BuildContextOverlay } from "../context/build-context.js";
+import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { InvalidArgumentError, InvalidStateError } from "../errors.js";
+import type { BuildImageOptions } from "../operation/build-image-options.js";
+import { normalizeBuildImageOptions } from "../operation/build-image-options.js";
 import { purePosixPath } from "../python/pure-posix-path.js";
 import { booleanOption, controlCharacter, optionsObject, show } from "../validate.js";
-import { type BuildImageOptions, buildImageInternal } from "./build-image.js";
-import { normalizeBuildImageOptions } from "./build-image-options.js";
+import { buildImageInternal } from "./build-image.js";
 import {
   BASE_DIRECTORY_ENTRY,
   type CopiedSource,

@@ -1,32 +1,22 @@
 /**
- * One push of a repository (and tag) the engine already has: a single `POST /images/{name}/push`,
- * its progress stream read to the end. `pushImage` and the deploy side's `pushReference` both
- * retry it.
+ * Pushing a repository (and tag) the engine already has: `POST /images/{name}/push`, its progress
+ * stream read to the end, retried as one operation. `pushImage` and the deploy side's
+ * `pushReference` both push this way.
  * @module
  */
-import type { Writable } from "node:stream";
-import { createDebug } from "../debug-logger.js";
+import type { DebugLogger } from "../debug-logger.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
-import { EngineHttpError, PushError } from "../errors.js";
-import { Attempt, readResponse } from "../streams/attempt.js";
+import { PushError } from "../errors.js";
+import {
+  type Attempt,
+  type AttemptSettings,
+  readResponse,
+  runAttempts,
+} from "../operation/attempt.js";
 import { isCallerError } from "../streams/caller-error.js";
-import type { ProgressListener } from "../streams/progress.js";
 import { PushStream } from "../streams/push-stream.js";
-
-const debug = createDebug("prefect-dockerutils:push");
-
-/** Options of {@link pushAttempt}. */
-export interface PushAttemptOptions {
-  /** Receives `status[ progress]` lines as Prefect writes them. */
-  readonly streamProgressTo?: Writable | undefined;
-  /** Receives typed progress events. */
-  readonly onProgress?: ProgressListener | undefined;
-  /** Cancels the push; it then rejects with the signal's reason. */
-  readonly signal?: AbortSignal | undefined;
-  /** Fail when the engine sends nothing for this many milliseconds; 0 or undefined disables. */
-  readonly inactivityTimeoutMs?: number | undefined;
-}
+import { asPushError } from "./push-errors.js";
 
 /** What the registry confirmed. */
 export interface PushedDigest {
@@ -35,26 +25,40 @@ export interface PushedDigest {
 }
 
 /**
- * Pushes `repository` (one `tag`, or every tag when `undefined`) once and resolves to the digest
- * the registry confirmed. Rejects with a {@link PushError} carrying the log tail, or with the
- * signal's reason.
+ * Pushes `repository` (one `tag`, or every tag when `undefined`), retrying transient failures,
+ * and resolves to the digest the registry confirmed. Rejects with a {@link PushError} carrying the
+ * log tail, or with the signal's reason.
+ *
+ * @param authHeader - the `X-Registry-Auth` header for the repository's registry.
+ * @param debug - the logger of the caller's namespace.
  */
-export async function pushAttempt(
+export function pushRepository(
   engine: EngineConnection,
   repository: string,
   tag: string | undefined,
   authHeader: string,
-  options: PushAttemptOptions,
-  attemptNumber: number,
+  settings: AttemptSettings,
+  debug: DebugLogger,
 ): Promise<PushedDigest> {
-  using attempt = new Attempt(options.signal, options.inactivityTimeoutMs);
+  const what = `push of ${repository}:${tag ?? "*"}`;
+  return runAttempts(settings, { operation: "push", what, debug }, (attempt) =>
+    pushOnce(engine, repository, tag, authHeader, settings, attempt),
+  );
+}
+
+async function pushOnce(
+  engine: EngineConnection,
+  repository: string,
+  tag: string | undefined,
+  authHeader: string,
+  settings: AttemptSettings,
+  attempt: Attempt,
+): Promise<PushedDigest> {
   const reader = new PushStream({
-    streamProgressTo: options.streamProgressTo,
-    onProgress: options.onProgress,
+    streamProgressTo: settings.streamProgressTo,
+    onProgress: settings.onProgress,
     tag: tag ?? "",
   });
-  debug("push %s:%s (attempt %d)", repository, tag ?? "*", attemptNumber);
-  attempt.failOnStreamError(options.streamProgressTo);
   try {
     const response = await engine.request({
       method: "POST",
@@ -66,12 +70,8 @@ export async function pushAttempt(
     await readResponse(response, attempt, (line) => reader.handle(line));
   } catch (error) {
     if (attempt.signal.aborted) throw attempt.reason;
-    if (error instanceof PushError || isCallerError(error)) throw error;
-    throw new PushError(engineErrorText(error), {
-      statusCode: engineStatusOf(error),
-      logTail: reader.logTail,
-      cause: error,
-    });
+    if (isCallerError(error)) throw error;
+    throw asPushError(error, reader.logTail);
   }
   if (!reader.pushed) {
     throw new PushError("The push ended without the registry confirming a digest", {
@@ -79,18 +79,4 @@ export async function pushAttempt(
     });
   }
   return reader.pushed;
-}
-
-/** The engine's own text of a failed request: its JSON `message` when it sent one. */
-export function engineErrorText(error: unknown): string {
-  if (error instanceof EngineHttpError) return error.message;
-  const json = (error as { json?: { message?: unknown } } | undefined)?.json;
-  if (json && typeof json.message === "string") return json.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The HTTP status of a failed request, when it has one. */
-export function engineStatusOf(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof status === "number" ? status : undefined;
 }

@@ -2,10 +2,10 @@
  * What a failed push means beyond the engine's text, for every push entry point (`pushImage`,
  * `DockerImage.push()`, the `push_docker_image` step): whether the registry refused the login, its
  * status, and the notes that say which registry and login were involved. (Which failures are
- * retried, the registry's push race included, is decided in `streams/retry.ts`.)
+ * retried, the registry's push race included, is decided in `operation/retry.ts`.)
  * @module
  */
-import { insecureRegistryAdvice } from "../engine/registry-security.js";
+import { insecureRegistryAdvice } from "../auth/registry-security.js";
 import { PushError } from "../errors.js";
 
 const AUTH_FAILURE = /no basic auth credentials|unauthorized|authentication required|denied/i;
@@ -64,4 +64,21 @@ export function explainPushError(error: unknown, login: PushLogin): unknown {
     );
   }
   return error;
+}
+
+/**
+ * A failed request of a push as a {@link PushError}: the engine's own text (an `EngineHttpError`
+ * carries its `message`), its HTTP status when it has one, the error as `cause`. A `PushError`
+ * is returned as it is.
+ *
+ * @param logTail - the last lines of the push's output, when it had started.
+ */
+export function asPushError(error: unknown, logTail?: readonly string[]): PushError {
+  if (error instanceof PushError) return error;
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return new PushError(error instanceof Error ? error.message : String(error), {
+    statusCode: typeof status === "number" ? status : undefined,
+    logTail,
+    cause: error,
+  });
 }

@@ -3,24 +3,23 @@
  * @module
  */
 
+import { lookupRegistryAuth } from "../auth/credentials.js";
+import { encodeRegistryHeader } from "../auth/registry-header.js";
+import { engineTreatsAsInsecure } from "../auth/registry-security.js";
 import { createDebug } from "../debug-logger.js";
-import { lookupRegistryAuth } from "../engine/credentials.js";
 import { openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { checkImageId, checkRepositoryName, checkTag } from "../engine/image-reference.js";
-import { encodeRegistryHeader } from "../engine/registry-header.js";
-import { engineTreatsAsInsecure } from "../engine/registry-security.js";
 import { PushError } from "../errors.js";
-import { nowMicroseconds, timestampTag } from "../python/slugify.js";
-import { withRetries } from "../streams/retry.js";
-import { functionOption, optionsObject } from "../validate.js";
 import {
   type EngineOperationOptions,
   type NormalizedOperationOptions,
   normalizeOperationOptions,
-} from "./operation-options.js";
-import { engineErrorText, engineStatusOf, pushAttempt } from "./push-attempt.js";
-import { explainPushError } from "./push-errors.js";
+} from "../operation/operation-options.js";
+import { nowMicroseconds, timestampTag } from "../python/slugify.js";
+import { functionOption, optionsObject } from "../validate.js";
+import { pushRepository } from "./push-attempt.js";
+import { asPushError, explainPushError } from "./push-errors.js";
 import { imageNames, releaseRegistryTag } from "./registry-tag.js";
 import { parseRegistryUrl } from "./registry-url.js";
 
@@ -118,18 +117,18 @@ export async function pushImageDetailed(
   const registry = parseRegistryUrl(registryUrl);
   const { host } = registry;
   checkRepositoryName(name, host);
-  const { signal, onProgress, env } = settings;
+  const { signal } = settings;
   signal?.throwIfAborted();
   const tag = settings.tag ?? timestampTag(settings.now());
   const repository = `${host}/${name}`;
   const reference = `${repository}:${tag}`;
-  const engine = openEngine({ docker: settings.docker, env });
+  const engine = openEngine(settings);
   await engine.ping(signal ? { signal } : {});
   const warnings: string[] = [];
   if (registry.scheme === "https") {
     const insecure = await engineTreatsAsInsecure(engine, host, signal).catch((error: unknown) => {
       signal?.throwIfAborted();
-      debug("cannot read the engine's registry settings: %s", engineErrorText(error));
+      debug("cannot read the engine's registry settings: %s", (error as Error).message);
       return undefined;
     });
     if (insecure) {
@@ -138,12 +137,7 @@ export async function pushImageDetailed(
       warnings.push(warning);
     }
   }
-  const credentials = await lookupRegistryAuth(reference, {
-    ...(env ? { env } : {}),
-    ...(settings.auth ? { auth: settings.auth } : {}),
-    ...(signal ? { signal } : {}),
-    credentialHelperTimeoutMs: settings.credentialHelperTimeoutMs,
-  });
+  const credentials = await lookupRegistryAuth(reference, settings);
   const authHeader = encodeRegistryHeader(credentials.auth ?? {});
 
   // What the registry reference names before the push: a name the user gave this image already
@@ -160,38 +154,19 @@ export async function pushImageDetailed(
     });
   } catch (error) {
     signal?.throwIfAborted();
-    throw new PushError(engineErrorText(error), {
-      statusCode: engineStatusOf(error),
-      cause: error,
-    });
+    throw asPushError(error);
   }
   try {
-    const pushed = await withRetries(
-      (attempt) => pushAttempt(engine, repository, tag, authHeader, settings, attempt),
-      {
-        retries: settings.retries,
-        retryDelayMs: settings.retryDelayMs,
-        retryJitter: settings.retryJitter,
-        signal,
-        onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
-          debug(
-            "push failed (attempt %d/%d): %s. Retrying in %d ms",
-            attempt,
-            maxAttempts,
-            error.message,
-            delayMs,
-          );
-          onProgress?.({ type: "retry", operation: "push", attempt, maxAttempts, delayMs, error });
-        },
+    const pushed = await pushRepository(engine, repository, tag, authHeader, settings, debug).catch(
+      (error: unknown) => {
+        throw explainPushError(error, {
+          host,
+          origin: credentials.origin,
+          fix: "pass options.auth",
+          podman: engine.lastPing?.podman === true,
+        });
       },
-    ).catch((error: unknown) => {
-      throw explainPushError(error, {
-        host,
-        origin: credentials.origin,
-        fix: "pass options.auth",
-        podman: engine.lastPing?.podman === true,
-      });
-    });
+    );
     return { reference, tag, ...pushed, warnings };
   } finally {
     // Prefect removes its registry tag with noprune, which deletes the image when that tag was

@@ -4,7 +4,7 @@
  */
 
 import { InvalidArgumentError } from "../errors.js";
-import { isRegistryHost } from "../reference/image-reference.js";
+import { isRegistryComponent, isRegistryHost } from "../reference/image-reference.js";
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
@@ -98,7 +98,7 @@ export function parseRegistryUrl(registryUrl: string): RegistryUrl {
       `registryUrl ${shown} has the host ${JSON.stringify(netloc)}, which is not a registry host; use a host name or IP address with an optional port, such as "http://localhost:5000"`,
     );
   }
-  if (!/[.:]/.test(netloc) && netloc !== "localhost" && netloc === netloc.toLowerCase()) {
+  if (!isRegistryComponent(netloc)) {
     throw new InvalidArgumentError(
       `registryUrl ${shown} has the host ${JSON.stringify(netloc)}, which the engine would read as a Docker Hub account ("${netloc}/app" means docker.io/${netloc}/app); add its port (e.g. "${scheme}://${netloc}:5000") or its domain`,
     );

@@ -5,6 +5,7 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
+import { show } from "../validate.js";
 import {
   DIGEST_ALGORITHMS,
   digestProblem,
@@ -45,18 +46,11 @@ export interface ImageReference {
 const DEFAULT_DOMAIN = "docker.io";
 const LEGACY_DEFAULT_DOMAIN = "index.docker.io";
 const OFFICIAL_PREFIX = "library/";
-const SHOWN_MAX = 100;
 const FORMAT_HINT =
   'use [REGISTRY[:PORT]/]REPOSITORY[:TAG][@DIGEST] with a lower-case repository, e.g. "ghcr.io/team/app:1"';
 
-/** A value for an error message: quoted, and cut short when a hostile caller made it huge. */
-function quote(text: string): string {
-  if (text.length <= SHOWN_MAX) return JSON.stringify(text);
-  return `${JSON.stringify(text.slice(0, SHOWN_MAX))}... (${text.length} characters)`;
-}
-
 function invalid(reference: string, problem: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${quote(reference)} is not a valid image reference: ${problem}`);
+  return new InvalidArgumentError(`${show(reference)} is not a valid image reference: ${problem}`);
 }
 
 /**
@@ -98,45 +92,33 @@ export function parseImageReference(reference: string): ImageReference {
     );
   }
 
-  // Neither tag nor name contains "@", so the first one starts the digest.
-  const at = reference.indexOf("@");
-  const beforeDigest = at === -1 ? reference : reference.slice(0, at);
-  const digest = at === -1 ? undefined : reference.slice(at + 1);
-
-  // A ":" after the last "/" can only start the tag: inside a name, ":" belongs to the
-  // registry's port, which a "/" always follows.
-  const lastColon = beforeDigest.lastIndexOf(":");
-  const lastSlash = beforeDigest.lastIndexOf("/");
-  const hasTag = lastColon > lastSlash;
-  const name = hasTag ? beforeDigest.slice(0, lastColon) : beforeDigest;
-  const tag = hasTag ? beforeDigest.slice(lastColon + 1) : undefined;
-
+  const { name, tag, digest } = splitReference(reference);
   const { registry, path } = splitRegistry(reference, name);
 
   if (path.toLowerCase() !== path) {
     // Name the repository as it was written, without the "library/" added above.
     const written = name.includes("/") ? path : name;
-    throw invalid(reference, `the repository name ${quote(written)} must be lower-case`);
+    throw invalid(reference, `the repository name ${show(written)} must be lower-case`);
   }
   const components = path.split("/");
   for (const component of components) {
     if (component === "") {
       throw invalid(
         reference,
-        `the repository name ${quote(path)} has an empty path component (a leading, trailing or doubled "/"); ${FORMAT_HINT}`,
+        `the repository name ${show(path)} has an empty path component (a leading, trailing or doubled "/"); ${FORMAT_HINT}`,
       );
     }
     if (!isPathComponent(component)) {
       throw invalid(
         reference,
-        `the path component ${quote(component)} is not allowed: components are lower-case letters and digits, separated inside by ".", "_", "__" or dashes; ${FORMAT_HINT}`,
+        `the path component ${show(component)} is not allowed: components are lower-case letters and digits, separated inside by ".", "_", "__" or dashes; ${FORMAT_HINT}`,
       );
     }
   }
   if (tag !== undefined && !isTag(tag)) {
     throw invalid(
       reference,
-      `the tag ${quote(tag)} is not valid: a tag is 1 to ${MAX_TAG_LENGTH} letters, digits, "_", "." and "-", not starting with "." or "-"`,
+      `the tag ${show(tag)} is not valid: a tag is 1 to ${MAX_TAG_LENGTH} letters, digits, "_", "." and "-", not starting with "." or "-"`,
     );
   }
   if (digest !== undefined) checkDigest(reference, digest);
@@ -158,6 +140,43 @@ export function parseImageReference(reference: string): ImageReference {
   };
 }
 
+/** Splits a reference into name, tag and digest, as written and unchecked. */
+function splitReference(text: string): ReferenceParts {
+  // Neither tag nor name contains "@", so the first one starts the digest.
+  const at = text.indexOf("@");
+  const beforeDigest = at === -1 ? text : text.slice(0, at);
+  // A ":" after the last "/" can only start the tag: inside a name, ":" belongs to the
+  // registry's port, which a "/" always follows.
+  const lastColon = beforeDigest.lastIndexOf(":");
+  const hasTag = lastColon > beforeDigest.lastIndexOf("/");
+  return {
+    name: hasTag ? beforeDigest.slice(0, lastColon) : beforeDigest,
+    tag: hasTag ? beforeDigest.slice(lastColon + 1) : undefined,
+    digest: at === -1 ? undefined : text.slice(at + 1),
+  };
+}
+
+/**
+ * Whether the first component of a name is a registry host rather than part of a Docker Hub
+ * repository path, as `splitDockerDomain` decides: it contains `.` or `:`, is `localhost`, or has
+ * upper-case letters.
+ */
+export function isRegistryComponent(first: string): boolean {
+  return first === "localhost" || /[.:]/.test(first) || first.toLowerCase() !== first;
+}
+
+/**
+ * {@link parseImageReference}, or `undefined` for a string that is no image reference, for callers
+ * that word their own message.
+ */
+export function tryParseImageReference(reference: string): ImageReference | undefined {
+  try {
+    return parseImageReference(reference);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Splits a name (no tag, no digest) into registry and path as `splitDockerDomain` does, and checks
  * the registry host.
@@ -172,8 +191,7 @@ function splitRegistry(reference: string, name: string): { registry: string; pat
   }
   const first = name.slice(0, slash);
   const rest = name.slice(slash + 1);
-  const isRegistry = first === "localhost" || /[.:]/.test(first) || first.toLowerCase() !== first;
-  if (!isRegistry) {
+  if (!isRegistryComponent(first)) {
     return { registry: DEFAULT_DOMAIN, path: name };
   }
   if (!isDomainAndPort(first)) {
@@ -182,7 +200,7 @@ function splitRegistry(reference: string, name: string): { registry: string; pat
     // it is refused here.
     throw invalid(
       reference,
-      `the registry ${quote(first)} is not a valid host[:port] (letters, digits and inner "-" in dot-separated labels, or an IPv6 address in brackets, then an optional numeric port); ${FORMAT_HINT}`,
+      `the registry ${show(first)} is not a valid host[:port] (letters, digits and inner "-" in dot-separated labels, or an IPv6 address in brackets, then an optional numeric port); ${FORMAT_HINT}`,
     );
   }
   const registry = first === LEGACY_DEFAULT_DOMAIN ? DEFAULT_DOMAIN : first;
@@ -196,20 +214,20 @@ function checkDigest(reference: string, digest: string): void {
   if (problem === "format") {
     throw invalid(
       reference,
-      `the digest ${quote(digest)} is not valid: a digest is an algorithm, ":" and at least 32 hex digits, e.g. "sha256:" and 64 hex digits`,
+      `the digest ${show(digest)} is not valid: a digest is an algorithm, ":" and at least 32 hex digits, e.g. "sha256:" and 64 hex digits`,
     );
   }
   if (problem === "algorithm") {
     throw invalid(
       reference,
-      `the digest algorithm of ${quote(digest)} is not supported; use ${[...DIGEST_ALGORITHMS.keys()].join(" or ")}`,
+      `the digest algorithm of ${show(digest)} is not supported; use ${[...DIGEST_ALGORITHMS.keys()].join(" or ")}`,
     );
   }
   if (problem === "length") {
     const algorithm = digest.slice(0, digest.indexOf(":"));
     throw invalid(
       reference,
-      `the digest ${quote(digest)} is not valid: a ${algorithm} digest has exactly ${DIGEST_ALGORITHMS.get(algorithm)} lower-case hex digits`,
+      `the digest ${show(digest)} is not valid: a ${algorithm} digest has exactly ${DIGEST_ALGORITHMS.get(algorithm)} lower-case hex digits`,
     );
   }
 }
@@ -276,13 +294,7 @@ export interface ReferenceParts {
  */
 export function parseReference(text: string): ReferenceParts | undefined {
   if (typeof text !== "string" || text === "") return undefined;
-  const at = text.indexOf("@");
-  const beforeDigest = at === -1 ? text : text.slice(0, at);
-  const digest = at === -1 ? undefined : text.slice(at + 1);
-  const lastColon = beforeDigest.lastIndexOf(":");
-  const hasTag = lastColon > beforeDigest.lastIndexOf("/");
-  const name = hasTag ? beforeDigest.slice(0, lastColon) : beforeDigest;
-  const tag = hasTag ? beforeDigest.slice(lastColon + 1) : undefined;
+  const { name, tag, digest } = splitReference(text);
   if (tag !== undefined && !isTag(tag)) return undefined;
   if (digest !== undefined && !isDigestFormat(digest)) return undefined;
   const path = pathOfName(name);

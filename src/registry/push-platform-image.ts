@@ -10,7 +10,7 @@ import { createDebug } from "../debug-logger.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
 import { BuildError } from "../errors.js";
-import { Attempt } from "../streams/attempt.js";
+import { Attempt } from "../operation/attempt.js";
 import { type ProgressListener, writeProgress } from "../streams/progress.js";
 import type { BlobLocations } from "./blob-locations.js";
 import {

@@ -5,8 +5,8 @@
  * @module
  */
 import { isIP } from "node:net";
+import type { RegistryAuth } from "../auth/registry-auth.js";
 import { createDebug } from "../debug-logger.js";
-import type { RegistryAuth } from "../engine/registry-auth.js";
 import { RegistryError } from "../errors.js";
 import type { AuthChallenge } from "./auth-challenge.js";
 import { discard, type HttpAgents, readBounded, sendHttp } from "./registry-http.js";

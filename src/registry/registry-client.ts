@@ -12,13 +12,17 @@
  */
 import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
+import { type CredentialOptions, lookupRegistryAuth } from "../auth/credentials.js";
+import type { RegistryAuth } from "../auth/registry-auth.js";
+import { engineTreatsAsInsecure } from "../auth/registry-security.js";
 import { createDebug } from "../debug-logger.js";
-import { type CredentialOptions, lookupRegistryAuth } from "../engine/credentials.js";
+import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_RETRY_JITTER } from "../defaults.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
-import type { RegistryAuth } from "../engine/registry-auth.js";
-import { engineTreatsAsInsecure } from "../engine/registry-security.js";
 import { InvalidArgumentError, InvalidStateError, RegistryError } from "../errors.js";
-import { isTransientError, type RetryOptions, withRetries } from "../streams/retry.js";
+import { runAttempts } from "../operation/attempt.js";
+import type { NormalizedOperationOptions } from "../operation/operation-options.js";
+import { isTransientError } from "../operation/retry.js";
+import { isPathComponent, isTag, MAX_PATH_LENGTH } from "../reference/reference-grammar.js";
 import { parseAuthChallenges } from "./auth-challenge.js";
 import { type EncodedDocument, MANIFEST_MEDIA_TYPES, sha256Digest } from "./image-index.js";
 import { type Authorization, answerChallenge } from "./registry-auth-flow.js";
@@ -51,8 +55,21 @@ export interface BlobSource {
   open(start: number, end: number): Readable;
 }
 
+/** How {@link RegistryClient} retries its requests: an operation's normalised retry options. */
+export type RetrySettings = Pick<
+  NormalizedOperationOptions,
+  "retries" | "retryDelayMs" | "retryJitter" | "onProgress"
+>;
+
+const DEFAULT_RETRY: RetrySettings = {
+  retries: DEFAULT_RETRIES,
+  retryDelayMs: DEFAULT_RETRY_DELAY_MS,
+  retryJitter: DEFAULT_RETRY_JITTER,
+  onProgress: undefined,
+};
+
 /** Options of {@link RegistryClient.connect}. */
-export interface RegistryClientOptions extends RetryOptions {
+export interface RegistryClientOptions {
   /**
    * The engine whose insecure-registry settings decide how the registry is spoken to: HTTPS with
    * a checked certificate for a secure registry; for an insecure one (the engine's
@@ -69,10 +86,11 @@ export interface RegistryClientOptions extends RetryOptions {
   readonly login?: RegistryLogin | undefined;
   /** How long a connection may stay silent. @default 60000 */
   readonly timeoutMs?: number | undefined;
-  /** Hears about each retry, before its delay. */
-  readonly onRetry?:
-    | ((info: { attempt: number; maxAttempts: number; delayMs: number; error: Error }) => void)
-    | undefined;
+  /**
+   * How requests are retried, and who hears of each retry (as a push's `retry` event).
+   * @default 3 retries after 2, 4 and 8 s, told to nobody
+   */
+  readonly retry?: RetrySettings | undefined;
 }
 
 /** What a registry says about a manifest. */
@@ -103,14 +121,15 @@ interface Operation {
   readonly signal: AbortSignal | undefined;
 }
 
-/** A repository path as the API takes it (checked: it becomes part of every URL). */
-const REPOSITORY =
-  /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
 
+/** A repository path as the API takes it (checked: it becomes part of every URL). */
 function checkRepository(repository: string): string {
-  if (typeof repository !== "string" || repository.length > 255 || !REPOSITORY.test(repository)) {
+  if (
+    typeof repository !== "string" ||
+    repository.length > MAX_PATH_LENGTH ||
+    !repository.split("/").every(isPathComponent)
+  ) {
     throw new InvalidArgumentError(`Not a repository path: ${JSON.stringify(String(repository))}`);
   }
   return repository;
@@ -124,7 +143,7 @@ function checkDigest(digest: string): string {
 }
 
 function checkReference(reference: string): string {
-  if (typeof reference === "string" && (DIGEST.test(reference) || TAG.test(reference)))
+  if (typeof reference === "string" && (DIGEST.test(reference) || isTag(reference)))
     return reference;
   throw new InvalidArgumentError(`Not a tag or digest: ${JSON.stringify(String(reference))}`);
 }
@@ -644,21 +663,16 @@ export class RegistryClient implements AsyncDisposable {
         new InvalidStateError(`The registry client for ${this.host} is closed`),
       );
     }
-    return withRetries(operation, {
-      ...this.#options,
-      signal,
-      isTransient,
-      onRetry: (info) => {
-        debug(
-          "%s: attempt %d/%d failed: %s",
-          this.host,
-          info.attempt,
-          info.maxAttempts,
-          info.error.message,
-        );
-        this.#options.onRetry?.(info);
+    return runAttempts(
+      {
+        ...(this.#options.retry ?? DEFAULT_RETRY),
+        signal,
+        inactivityTimeoutMs: 0,
+        streamProgressTo: undefined,
       },
-    });
+      { operation: "push", what: `request to registry ${this.host}`, debug, isTransient },
+      (_attempt, attemptNumber) => operation(attemptNumber),
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 // The ssh command line for ssh:// engines, against the docker CLI's own table
 // (cli/connhelper/ssh/ssh_test.go) and its connection helper's flags (cli/connhelper/connhelper.go).
 import { describe, expect, it } from "vitest";
-import { parseSshUrl, sshArguments } from "../../src/engine/ssh-command.js";
+import { parseSshUrl, sshArguments } from "../../src/docker-config/ssh-command.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 
 const WHERE = "the test names the engine";

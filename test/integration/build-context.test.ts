@@ -5,7 +5,10 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { extract } from "tar-stream";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
-import { type BuildContextOptions, createBuildContext } from "../../src/context/build-context.js";
+import {
+  type BuildContextOptions,
+  createBuildContext,
+} from "../../src/build-context/build-context.js";
 import { tempDir, tree } from "../support/files.js";
 import { docker, removeOwnImage } from "./support.js";
 

@@ -9,7 +9,7 @@ import path from "node:path";
 import { inspect } from "node:util";
 import Docker from "dockerode";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
-import { encodeRegistryHeader } from "../../src/engine/registry-header.js";
+import { encodeRegistryHeader } from "../../src/auth/registry-header.js";
 import { authRegistry, pushWith } from "../support/credentials/engine-ops.js";
 import {
   basicAuth,

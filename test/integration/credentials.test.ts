@@ -5,9 +5,9 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
-import { registryAuthHeader, registryConfigHeader } from "../../src/engine/credentials.js";
+import { registryAuthHeader, registryConfigHeader } from "../../src/auth/credentials.js";
+import { encodeRegistryHeader } from "../../src/auth/registry-header.js";
 import { dockerClient } from "../../src/engine/docker-client.js";
-import { encodeRegistryHeader } from "../../src/engine/registry-header.js";
 import {
   authRegistry,
   buildWith,

@@ -12,11 +12,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { registryAuthHeader, registryConfigHeader } from "../../src/auth/credentials.js";
+import { encodeRegistryHeader } from "../../src/auth/registry-header.js";
+import { resolveEngine } from "../../src/docker-config/endpoint.js";
 import { checkEngine } from "../../src/engine/check-engine.js";
-import { registryAuthHeader, registryConfigHeader } from "../../src/engine/credentials.js";
 import { dockerClient } from "../../src/engine/docker-client.js";
-import { resolveEngine } from "../../src/engine/endpoint.js";
-import { encodeRegistryHeader } from "../../src/engine/registry-header.js";
 import { EngineUnreachableError } from "../../src/errors.js";
 import {
   authRegistry,

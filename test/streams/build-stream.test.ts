@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { BuildStream } from "../../src/classic/build-stream.js";
 import { BuildError } from "../../src/errors.js";
-import { BuildStream } from "../../src/streams/build-stream.js";
 import { readJsonLines } from "../../src/streams/json-lines.js";
 import type { ProgressEvent } from "../../src/streams/progress.js";
 

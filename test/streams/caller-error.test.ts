@@ -2,10 +2,10 @@
 // retried and never wrapped, whatever they look like.
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { Attempt } from "../../src/streams/attempt.js";
+import { Attempt } from "../../src/operation/attempt.js";
+import { withRetries } from "../../src/operation/retry.js";
 import { callerError, guardedListener, isCallerError } from "../../src/streams/caller-error.js";
 import { writeProgress } from "../../src/streams/progress.js";
-import { withRetries } from "../../src/streams/retry.js";
 
 describe("caller errors", () => {
   it("are never retried, even when they look like a connection reset", async () => {

@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import { extract } from "tar-stream";
-import { createBuildContext } from "../../src/context/build-context.js";
+import { createBuildContext } from "../../src/build-context/build-context.js";
 
 /** One entry as tar-stream reads it, with its data as text. */
 export interface TarEntry {

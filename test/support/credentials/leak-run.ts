@@ -14,12 +14,12 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { inspect } from "node:util";
 import type Docker from "dockerode";
-import { checkEngine } from "../../../src/engine/check-engine.js";
 import {
   registryAuthHeader,
   registryConfigHeader,
   resolveRegistryAuth,
-} from "../../../src/engine/credentials.js";
+} from "../../../src/auth/credentials.js";
+import { checkEngine } from "../../../src/engine/check-engine.js";
 import { dockerClient } from "../../../src/engine/docker-client.js";
 import { buildWith, pushWith, tarOf } from "./engine-ops.js";
 

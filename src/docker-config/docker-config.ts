@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
+import { DOCKER_HUB_KEY } from "../reference/registry-key.js";
 
 /** One `auths` entry of a Docker config file, with `auth` already decoded. */
 export interface ConfigAuthEntry {
@@ -202,9 +203,6 @@ function readLegacyAuths(text: string, file: string): Map<string, ConfigAuthEntr
   const entry = readAuthEntry({ auth, email: fields.get("email") }, file, "the legacy login");
   return new Map([[DOCKER_HUB_KEY, entry]]);
 }
-
-/** Docker Hub's key in `auths`, `credHelpers` and the engine's auth maps. */
-export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
 
 /** A Docker context's engine endpoint, as `docker context create --docker ...` stores it. */
 export interface ContextEndpoint {

@@ -6,6 +6,8 @@
  * @module
  */
 import type { Writable } from "node:stream";
+import type { CredentialOptions } from "../auth/credentials.js";
+import { checkAuthOption } from "../auth/registry-auth.js";
 import {
   DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
   DEFAULT_INACTIVITY_TIMEOUT_MS,
@@ -18,10 +20,7 @@ import {
   MAX_TIMEOUT_MS,
 } from "../defaults.js";
 import type { DockerodeClient } from "../engine/client-endpoint.js";
-import type { CredentialOptions } from "../engine/credentials.js";
-import { checkAuthOption } from "../engine/registry-auth.js";
 import type { ProgressListener } from "../streams/progress.js";
-import type { RetryOptions } from "../streams/retry.js";
 import {
   functionOption,
   integerOption,
@@ -30,6 +29,7 @@ import {
   signalOption,
   writableOption,
 } from "../validate.js";
+import type { RetryOptions } from "./retry.js";
 
 /** The options of every engine operation: {@link BuildImageOptions} and {@link PushImageOptions}. */
 export interface EngineOperationOptions extends RetryOptions {

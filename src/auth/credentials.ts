@@ -9,7 +9,13 @@
  */
 import { createDebug } from "../debug-logger.js";
 import { DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS, MAX_TIMEOUT_MS } from "../defaults.js";
+import {
+  type ConfigAuthEntry,
+  type DockerConfig,
+  loadDockerConfig,
+} from "../docker-config/docker-config.js";
 import { InvalidArgumentError } from "../errors.js";
+import { registryKey, registryKeyOf } from "../reference/registry-key.js";
 import { integerOption, kindOf, optionsObject, signalOption } from "../validate.js";
 import {
   credentialHelperGet,
@@ -18,7 +24,6 @@ import {
   program,
   TOKEN_USERNAME,
 } from "./credential-helper.js";
-import { type ConfigAuthEntry, type DockerConfig, loadDockerConfig } from "./docker-config.js";
 import {
   buildAuthOption,
   engineAuth,
@@ -28,9 +33,7 @@ import {
   type RegistryAuthOption,
 } from "./registry-auth.js";
 import { encodeRegistryHeader } from "./registry-header.js";
-import { registryKey, registryKeyOf } from "./registry-key.js";
 
-export { DOCKER_HUB_KEY } from "./docker-config.js";
 export type { RegistryAuth } from "./registry-auth.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");

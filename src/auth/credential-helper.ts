@@ -9,8 +9,12 @@ import {
   DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
   MAX_CREDENTIAL_HELPER_OUTPUT_BYTES,
 } from "../defaults.js";
+import {
+  forgetProcessGroup,
+  killProcessGroup,
+  trackProcessGroup,
+} from "../engine/process-group.js";
 import { CredentialsError } from "../errors.js";
-import { forgetProcessGroup, killProcessGroup, trackProcessGroup } from "./process-group.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import { registryKey } from "./registry-key.js";
+import { registryKey } from "../reference/registry-key.js";
 
 /**
  * A registry login as the engine accepts it (the engine's `AuthConfig`). Give `username` and

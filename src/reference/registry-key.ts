@@ -4,8 +4,10 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import { isRegistryHost, registryOfImage } from "../reference/image-reference.js";
-import { DOCKER_HUB_KEY } from "./docker-config.js";
+import { isRegistryHost, registryOfImage } from "./image-reference.js";
+
+/** Docker Hub's key in `auths`, `credHelpers` and the engine's auth maps. */
+export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
 
 const HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;

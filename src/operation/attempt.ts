@@ -1,11 +1,16 @@
 /**
- * Cancellation and inactivity bookkeeping shared by the long operations.
+ * The attempts of the long operations: cancellation and inactivity bookkeeping of one attempt, and
+ * the one runner that retries them and reports each retry.
  * @module
  */
 import type { IncomingMessage } from "node:http";
+import type { DebugLogger } from "../debug-logger.js";
 import { InactivityTimeoutError } from "../errors.js";
-import { callerError } from "./caller-error.js";
-import { type JsonLine, readJsonLines } from "./json-lines.js";
+import { callerError } from "../streams/caller-error.js";
+import { type JsonLine, readJsonLines } from "../streams/json-lines.js";
+import type { RetryEvent } from "../streams/progress.js";
+import type { NormalizedOperationOptions } from "./operation-options.js";
+import { withRetries } from "./retry.js";
 
 /**
  * One attempt of an operation: an AbortSignal that fires when the caller's signal does, when
@@ -117,4 +122,72 @@ export async function readResponse(
   }
   attempt.checkStreams();
   if (attempt.signal.aborted) throw attempt.reason;
+}
+
+/** What {@link runAttempts} reads of an operation's normalised options. */
+export type AttemptSettings = Pick<
+  NormalizedOperationOptions,
+  | "retries"
+  | "retryDelayMs"
+  | "retryJitter"
+  | "signal"
+  | "inactivityTimeoutMs"
+  | "streamProgressTo"
+  | "onProgress"
+>;
+
+/** How {@link runAttempts} retries an operation and tells about it. */
+export interface AttemptPolicy {
+  /** The `operation` of its `retry` events. */
+  readonly operation: RetryEvent["operation"];
+  /** The operation in debug lines, e.g. `Docker build` or `push of ghcr.io/team/app:1`. */
+  readonly what: string;
+  /** The logger of the caller's namespace. */
+  readonly debug: DebugLogger;
+  /** Whether a failure is worth another attempt. @default isTransientError */
+  readonly isTransient?: ((error: unknown) => boolean) | undefined;
+}
+
+/**
+ * Runs an operation's attempts until one succeeds, one fails for good or the retries run out
+ * (`withRetries`). Each attempt gets an {@link Attempt} of its own, failed by the caller's signal,
+ * by inactivity and by an error of the caller's `streamProgressTo`; each retry is told, before its
+ * delay, as a `retry` progress event and a debug line.
+ */
+export function runAttempts<T>(
+  settings: AttemptSettings,
+  policy: AttemptPolicy,
+  run: (attempt: Attempt, attemptNumber: number) => Promise<T>,
+): Promise<T> {
+  const { onProgress } = settings;
+  return withRetries(
+    async (attemptNumber) => {
+      using attempt = new Attempt(settings.signal, settings.inactivityTimeoutMs);
+      attempt.failOnStreamError(settings.streamProgressTo);
+      policy.debug("%s (attempt %d)", policy.what, attemptNumber);
+      return await run(attempt, attemptNumber);
+    },
+    {
+      ...settings,
+      ...(policy.isTransient ? { isTransient: policy.isTransient } : {}),
+      onRetry: ({ attempt, maxAttempts, delayMs, error }) => {
+        policy.debug(
+          "%s failed (attempt %d/%d): %s; retrying in %d ms",
+          policy.what,
+          attempt,
+          maxAttempts,
+          error.message,
+          delayMs,
+        );
+        onProgress?.({
+          type: "retry",
+          operation: policy.operation,
+          attempt,
+          maxAttempts,
+          delayMs,
+          error,
+        });
+      },
+    },
+  );
 }

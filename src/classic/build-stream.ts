@@ -3,23 +3,23 @@
  * @module
  */
 import { BuildError } from "../errors.js";
-import { withBaseImage } from "./base-image-failure.js";
-import { guardedListener } from "./caller-error.js";
+import { withBaseImage } from "../streams/base-image-failure.js";
+import { guardedListener } from "../streams/caller-error.js";
 import {
   engineError,
   field,
   type JsonLine,
   objectField,
   tooLongLineMessage,
-} from "./json-lines.js";
-import { LineTail } from "./line-tail.js";
+} from "../streams/json-lines.js";
+import { LineTail } from "../streams/line-tail.js";
 import {
   type BuildStepEvent,
   layerStatusEvent,
   type ProgressOutputs,
   parseBuildStep,
   writeProgress,
-} from "./progress.js";
+} from "../streams/progress.js";
 
 /**
  * Reads one build's messages as Prefect's `_build_image_once` does: `stream` text goes to the

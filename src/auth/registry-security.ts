@@ -7,7 +7,7 @@
  * @module
  */
 import { BlockList, isIP } from "node:net";
-import type { EngineConnection } from "./engine-connection.js";
+import type { EngineConnection } from "../engine/engine-connection.js";
 
 interface RegistryConfig {
   readonly InsecureRegistryCIDRs?: readonly unknown[] | null;

@@ -3,7 +3,7 @@
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { isCallerError } from "./caller-error.js";
+import { isCallerError } from "../streams/caller-error.js";
 
 /** How failures are retried. Prefect's defaults: 3 retries after 2, 4 and 8 seconds. */
 export interface RetryOptions {

@@ -45,7 +45,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { compileForNode } from "./compile.js";
+import { checkoutLabel, compileForNode } from "./compile.js";
 import { option, type Sample, timed } from "./timed.js";
 import { createWorkloads } from "./workloads.js";
 
@@ -74,25 +74,6 @@ function total(samples: Sample[]): Sample {
     cpuMs: samples.reduce((sum, sample) => sum + sample.cpuMs, 0),
     maxRssKiB: Math.max(...samples.map((sample) => sample.maxRssKiB)),
   };
-}
-
-/** The `--baseline` checkout's label, if one was given. */
-function baselineLabel(): string {
-  const given = option("baseline");
-  return given === undefined ? "" : label(path.resolve(given));
-}
-
-/** A checkout's commit, for the report. */
-function label(root: string): string {
-  try {
-    const commit = execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-    return `${root} at ${commit}`;
-  } catch {
-    return root;
-  }
 }
 
 function median(values: number[]): number {
@@ -133,8 +114,11 @@ async function main(): Promise<void> {
   process.stderr.write("compiling the library and the child for plain node…\n");
   const { library, child } = compileForNode(WORK, "buildkit-child.ts");
   // Taken now: a commit made while the benchmark runs must not relabel what was compiled.
-  const labels = { ours: label(ROOT), base: baselineLabel() };
   const baselineRoot = option("baseline");
+  const labels = {
+    ours: checkoutLabel(ROOT),
+    base: baselineRoot === undefined ? "" : checkoutLabel(path.resolve(baselineRoot)),
+  };
   const baseline =
     baselineRoot === undefined
       ? undefined

@@ -120,12 +120,13 @@ export function sendDiffCopy(
   const stats: DiffCopyStats = { entries: 0, files: 0, bytes: 0 };
   /**
    * What to send for each file the receiver may ask for, by STAT index: its host path, its
-   * in-memory content, or `null` (a hard link: no content). Kept small (not the entries), as
-   * every file of a rebuild stays here until the end, long enough to outlive V8's young
-   * generation and make it grow.
+   * in-memory content, or `null` (a hard link: no content); `undefined` for the other entries
+   * and for files already sent. Kept small (not the entries), as every file of a rebuild stays
+   * here until the end, long enough to outlive V8's young generation and make it grow: arrays
+   * rather than maps, which took three times the memory and rehashed as they grew.
    */
-  const files = new Map<number, FileSource>();
-  const sizes = new Map<number, number>();
+  const files: (FileSource | undefined)[] = [];
+  const sizes: number[] = [];
   const requests: number[] = [];
   let waiters: (() => void)[] = [];
   let settled = false;
@@ -229,20 +230,19 @@ export function sendDiffCopy(
     const onAbort = () => fail(signal?.reason as Error, true);
 
     const walk = async () => {
-      let index = 0;
       let deadline = performance.now() + SLICE_MS;
       for (const entry of entries) {
         if (settled) return;
+        // One slot per entry, so that a STAT's index is its slot.
         if (entry.type === "file") {
-          files.set(
-            index,
+          files.push(
             entry.content !== undefined ? { content: entry.content } : (entry.source ?? null),
           );
-          sizes.set(index, entry.size);
-        } else if (entry.type === "link") {
-          files.set(index, null);
+          sizes.push(entry.size);
+        } else {
+          files.push(entry.type === "link" ? null : undefined);
+          sizes.push(0);
         }
-        index++;
         stats.entries++;
         if (send(encodeStatPacket(entry))) await room();
         if (performance.now() > deadline) {
@@ -261,14 +261,13 @@ export function sendDiffCopy(
         while (!settled) {
           const id = requests.shift();
           if (id === undefined) break;
-          const source = files.get(id);
+          const source = files[id];
           if (source === undefined) {
             fail(new Error(`invalid file id ${id}`), true);
             return;
           }
-          files.delete(id);
-          const size = sizes.get(id) ?? 0;
-          sizes.delete(id);
+          files[id] = undefined;
+          const size = sizes[id] ?? 0;
           stats.files++;
           await sendFile(id, source, size);
         }

@@ -1,7 +1,7 @@
 /**
- * Compiling a checkout's `src` (this one's, or a `--baseline` checkout's) and a benchmark's child
- * script for plain `node`, so the measured processes load the library as a user's script does
- * (compiled JavaScript, no tsx).
+ * Building a checkout's library (this one's, or a `--baseline` checkout's) and a benchmark's child
+ * script for plain `node`, so the measured processes load the library as a user's script does:
+ * what `npm run build` makes, compiled JavaScript, no tsx.
  * @module
  */
 import { execFileSync } from "node:child_process";
@@ -11,9 +11,33 @@ import path from "node:path";
 const ROOT = path.resolve(import.meta.dirname, "..");
 
 /**
- * Compiles `root`'s `src/**` (and, given, this checkout's `bench/<child>.ts`) into `outDir`,
- * which should be inside `root` so that the compiled library resolves `root`'s own dependencies.
- * Resolves to the compiled library entry (`src/index.js`) and child (`""` without one).
+ * `root`'s commit, for the report, with a note when its `src` has uncommitted changes (what is
+ * measured is then not that commit).
+ */
+export function checkoutLabel(root: string): string {
+  const git = (args: string[]) =>
+    execFileSync("git", ["-C", root, ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  try {
+    const commit = git(["rev-parse", "--short", "HEAD"]);
+    const dirty = git(["status", "--porcelain", "--", "src", "scripts/build.mjs"]) !== "";
+    return `${root} at ${commit}${dirty ? " with uncommitted changes" : ""}`;
+  } catch {
+    return root;
+  }
+}
+
+/**
+ * Builds `root`'s library into `outDir` as that checkout publishes it, and compiles this
+ * checkout's `bench/<child>` (given one) beside it. `outDir` should be inside `root`, so that the
+ * library resolves `root`'s own dependencies. Resolves to the library entry (`index.js`) and the
+ * child (`""` without one).
+ *
+ * A checkout with `scripts/build.mjs` is built by it (the bundle users get, without the
+ * declarations nobody loads here); an older one, whose package shipped tsc's output file by
+ * file, is compiled with tsc the same way.
  */
 export function compileForNode(
   outDir: string,
@@ -24,14 +48,36 @@ export function compileForNode(
   if (!existsSync(path.join(source, "index.ts"))) {
     throw new Error(`${root}: no src/index.ts (give a checkout of this library)`);
   }
-  const files = (readdirSync(source, { recursive: true }) as string[])
-    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
-    .map((file) => path.join(source, file));
+  let library: string;
+  const bundler = path.join(root, "scripts/build.mjs");
+  if (existsSync(bundler)) {
+    library = path.join(outDir, "dist", "index.js");
+    execFileSync(
+      process.execPath,
+      [bundler, "--out-dir", path.dirname(library), "--no-declarations"],
+      { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
+    );
+  } else {
+    const files = (readdirSync(source, { recursive: true }) as string[])
+      .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
+      .map((file) => path.join(source, file));
+    tsc(files, outDir, root);
+    library = path.join(outDir, "src", "index.js");
+  }
+  let compiledChild = "";
   if (child !== undefined) {
     if (root !== ROOT) throw new Error("a child script is compiled with this checkout only");
-    files.push(path.join(ROOT, "bench", child));
+    tsc([path.join(ROOT, "bench", child)], outDir, ROOT);
+    compiledChild = path.join(outDir, "bench", child.replace(/\.ts$/, ".js"));
   }
-  const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
+  for (const file of [library, compiledChild].filter(Boolean)) {
+    if (!existsSync(file)) throw new Error(`compiling produced no ${file}`);
+  }
+  return { library, child: compiledChild };
+}
+
+/** Compiles `files` (below `root`) into `outDir`, keeping their paths relative to `root`. */
+function tsc(files: string[], outDir: string, root: string): void {
   const flags = [
     ...["--outDir", outDir, "--rootDir", root, "--target", "ES2022"],
     ...["--module", "nodenext", "--moduleResolution", "nodenext"],
@@ -39,16 +85,13 @@ export function compileForNode(
     ...["--esModuleInterop", "--typeRoots", path.join(ROOT, "node_modules/@types")],
   ];
   try {
-    execFileSync(process.execPath, [tsc, ...flags, ...files], { stdio: "ignore" });
+    execFileSync(
+      process.execPath,
+      [path.join(ROOT, "node_modules/typescript/bin/tsc"), ...flags, ...files],
+      { stdio: "ignore" },
+    );
   } catch {
-    // Type errors still emit JavaScript; the files' existence is what counts.
+    // Type errors (e.g. another checkout's dependencies) still emit JavaScript; the files'
+    // existence is what counts.
   }
-  const compiled = {
-    library: path.join(outDir, "src/index.js"),
-    child: child === undefined ? "" : path.join(outDir, "bench", child.replace(/\.ts$/, ".js")),
-  };
-  for (const file of [compiled.library, compiled.child].filter(Boolean)) {
-    if (!existsSync(file)) throw new Error(`compiling produced no ${file}`);
-  }
-  return compiled;
 }

@@ -11,8 +11,10 @@
  * `--rounds` rounds alternating who goes first, and prints medians as markdown tables.
  *
  * `--lib` measures another version of the library with this same script: give another
- * checkout (or its `src`), e.g. `git worktree add /tmp/before efd20b6` then `--lib /tmp/before`.
- * Its `src` is compiled to `.bench-work/` and loaded through its `index.js`, as users import it.
+ * checkout (or its `src`) with its `node_modules` installed, e.g. `git worktree add /tmp/before
+ * efd20b6 && (cd /tmp/before && npm ci)` then `--lib /tmp/before`. It is built as that checkout
+ * publishes it (bench/compile.ts) into its own `.bench-work/` and loaded through its `index.js`,
+ * as users import it.
  * `--baseline` adds a second version to the same run, measured in every round right beside the
  * first (build and pack, both ways), and prints a before/after table: on a machine whose engine
  * and CPU vary by tens of percent from one minute to the next, only versions measured side by
@@ -30,17 +32,17 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ChildResult } from "./child.js";
+import { checkoutLabel, compileForNode } from "./compile.js";
 import { option, type Sample, timed } from "./timed.js";
 import { createWorkloads, type Workload } from "./workloads.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const WORK = path.join(ROOT, ".bench-work");
-const CHILD = path.join(WORK, "dist", "bench", "child.js");
+const WORK = path.join(ROOT, ".bench-work", "context");
 const TAG = "localhost/pdu-bench";
 const DOCKER = "/usr/bin/docker";
 const NAMES = ["small-20k", "big-1g", "ignored-100k", "copy-20k"];
@@ -60,13 +62,14 @@ function quote(arg: string): string {
 
 /** Our client, both ways: the child's own numbers and /usr/bin/time's of the node process. */
 async function ours(
+  child: string,
   mode: "build" | "pack",
   workload: Workload,
   library: string,
   who: "ours" | "base",
 ): Promise<{ inner: Sample; whole: Sample }> {
   const args = [
-    CHILD,
+    child,
     mode,
     workload.context,
     JSON.stringify(workload.overlays),
@@ -152,44 +155,18 @@ function machine(library: string): string {
   ].join("\n");
 }
 
-/** Compiles the library's `src` (this checkout's, or `--lib`'s) to `.bench-work/` for plain node. */
-function compileLibrary(given: string | undefined, into: string): { index: string; label: string } {
-  let source = path.resolve(given ?? path.join(ROOT, "src"));
-  if (existsSync(path.join(source, "src", "index.ts"))) source = path.join(source, "src");
-  if (!existsSync(path.join(source, "index.ts"))) {
-    throw new Error(`--lib ${given}: no index.ts in ${source} (give a checkout or its src)`);
+/**
+ * The checkout `--lib` or `--baseline` names (or its `src`, as older versions of this script
+ * took), built for plain node into its own `.bench-work/<into>`, so that it loads its own
+ * dependencies.
+ */
+function buildCheckout(given: string, into: string): { index: string; label: string } {
+  let root = path.resolve(given);
+  if (!existsSync(path.join(root, "src", "index.ts")) && existsSync(path.join(root, "index.ts"))) {
+    root = path.dirname(root);
   }
-  let label = source;
-  try {
-    const commit = execFileSync("git", ["-C", source, "rev-parse", "--short", "HEAD"], {
-      encoding: "utf8",
-    }).trim();
-    const dirty = execFileSync("git", ["-C", source, "status", "--porcelain", "--", "."], {
-      encoding: "utf8",
-    }).trim();
-    label = `${source} at ${commit}${dirty === "" ? "" : " with uncommitted changes"}`;
-  } catch {
-    // not a git checkout: the path is label enough
-  }
-  const out = path.join(WORK, into);
-  const files = (readdirSync(source, { recursive: true }) as string[])
-    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
-    .map((file) => path.join(source, file));
-  const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
-  const flags = [
-    ...["--outDir", out, "--rootDir", source, "--target", "ES2022"],
-    ...["--module", "nodenext", "--moduleResolution", "nodenext"],
-    ...["--lib", "ES2023,ESNext.Disposable", "--types", "node", "--skipLibCheck"],
-    ...["--esModuleInterop", "--typeRoots", path.join(ROOT, "node_modules/@types")],
-  ];
-  try {
-    execFileSync(process.execPath, [tsc, ...flags, ...files], { stdio: "ignore" });
-  } catch {
-    // Type errors (e.g. another checkout's dependencies) still emit JavaScript.
-  }
-  const index = path.join(out, "index.js");
-  if (!existsSync(index)) throw new Error(`compiling ${source} produced no ${index}`);
-  return { index, label };
+  const { library } = compileForNode(path.join(root, ".bench-work", into), undefined, root);
+  return { index: library, label: checkoutLabel(root) };
 }
 
 async function main(): Promise<void> {
@@ -199,26 +176,17 @@ async function main(): Promise<void> {
   execFileSync(DOCKER, ["image", "inspect", "busybox:latest"], { stdio: "ignore" });
 
   process.stderr.write("compiling the library and the child for plain node…\n");
-  await rm(path.join(WORK, "dist"), { recursive: true, force: true });
-  await rm(path.join(WORK, "lib"), { recursive: true, force: true });
-  await rm(path.join(WORK, "baseline"), { recursive: true, force: true });
-  try {
-    execFileSync(
-      process.execPath,
-      [
-        path.join(ROOT, "node_modules/typescript/bin/tsc"),
-        "-p",
-        path.join(ROOT, "bench/tsconfig.json"),
-      ],
-      { stdio: "inherit" },
-    );
-  } catch {
-    // Type errors elsewhere still emit JavaScript; the child's existence is what counts.
-  }
-  await readFile(CHILD);
-  const library = compileLibrary(option("lib"), "lib");
+  await rm(WORK, { recursive: true, force: true });
+  // This checkout's library (or --lib's) and the child, compiled by this checkout.
+  const own = compileForNode(path.join(WORK, "lib"), "child.ts");
+  const child = own.child;
+  const lib = option("lib");
+  const library =
+    lib === undefined
+      ? { index: own.library, label: checkoutLabel(ROOT) }
+      : buildCheckout(lib, "context-lib");
   const given = option("baseline");
-  const baseline = given === undefined ? undefined : compileLibrary(given, "baseline");
+  const baseline = given === undefined ? undefined : buildCheckout(given, "context-baseline");
 
   const scratch = await mkdtemp(path.join(os.tmpdir(), "pdu-bench-"));
   const cleanup = () => rm(scratch, { recursive: true, force: true });
@@ -252,7 +220,7 @@ async function main(): Promise<void> {
           (mode: "build" | "pack", who: "ours" | "base" = "ours") =>
           async () => {
             const index = who === "ours" ? library.index : (baseline as { index: string }).index;
-            const result = await ours(mode, workload, index, who);
+            const result = await ours(child, mode, workload, index, who);
             const measures: [Measure, Measure] = [`${who}-${mode}-inner`, `${who}-${mode}-whole`];
             for (const [measure, sample] of [
               [measures[0], result.inner],

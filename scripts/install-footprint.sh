@@ -14,7 +14,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 mkdir "$WORK/package" "$WORK/project"
 cp "$ROOT/package.json" "$ROOT/README.md" "$ROOT/LICENSE" "$WORK/package/"
-node "$ROOT/node_modules/typescript/bin/tsc" -p "$ROOT/tsconfig.build.json" --outDir "$WORK/package/dist"
+node "$ROOT/scripts/build.mjs" --out-dir "$WORK/package/dist"
 (cd "$WORK/package" && npm pack --silent --pack-destination "$WORK" >/dev/null)
 tarball=$(ls "$WORK"/*.tgz)
 

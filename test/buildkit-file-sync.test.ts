@@ -313,6 +313,30 @@ describe("sendDiffCopy", () => {
     expect(Buffer.from(receiver.sent.at(-1)?.data ?? []).toString()).toContain("gone.txt");
   });
 
+  it.each([
+    ["a folder", 1],
+    ["an index past the last entry", 3],
+    ["a file already sent", 0],
+  ])("refuses a request for %s, telling the receiver", async (_case, id) => {
+    const root = await tempDir();
+    await tree(root, { "a.txt": "a", "dir/b.txt": "b" });
+    const receiver = new Receiver(() => true);
+    const send = receiver.send.bind(receiver);
+    receiver.send = (bytes, done) => {
+      send(bytes, done);
+      const decoded = Packet.decode(bytes);
+      // After the listing: the file a.txt (index 0) first when it is the one asked twice.
+      if (decoded.type === PacketType.PACKET_STAT && decoded.stat === undefined) {
+        if (id === 0) receiver.emit(packet(PacketType.PACKET_REQ, 0));
+        receiver.emit(packet(PacketType.PACKET_REQ, id));
+      }
+    };
+    await expect(sendDiffCopy(receiver.channel, walkSyncTree({ root }))).rejects.toThrow(
+      `invalid file id ${id}`,
+    );
+    expect(receiver.sent.at(-1)?.type).toBe(PacketType.PACKET_ERR);
+  });
+
   it("rejects with the receiver's error and when the engine cancels the call", async () => {
     const root = await tempDir();
     await tree(root, { "a.txt": "a" });

@@ -1,5 +1,5 @@
 import nodeFs from "node:fs";
-import { rm, symlink, writeFile } from "node:fs/promises";
+import { link, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readContextFile } from "../src/build-context/context-file-reader.js";
@@ -106,4 +106,38 @@ describe("walkContext", () => {
     };
     await expect(read()).rejects.toBe(reason);
   });
+
+  it.each([false, true])(
+    "sends a file linked several times in the context once, then as links to its first name (exact times: %s)",
+    async (exactTimes) => {
+      const root = await context({ "a/first.txt": "1", "b/other.txt": "2" });
+      const outside = await tempDir();
+      await link(path.join(root, "a/first.txt"), path.join(root, "b/second.txt"));
+      await link(path.join(root, "a/first.txt"), path.join(root, "c.txt"));
+      // Linked only from outside the context: a file like any other.
+      await link(path.join(root, "b/other.txt"), path.join(outside, "elsewhere.txt"));
+      // A name that is not UTF-8, linked again: the link names the first one's bytes.
+      const odd = Buffer.from([0x6f, 0xff, 0x2e, 0x74]);
+      await mkdir(path.join(root, "d"));
+      await writeFile(Buffer.concat([Buffer.from(`${root}/d/`), odd]), "3");
+      await link(Buffer.concat([Buffer.from(`${root}/d/`), odd]), path.join(root, "d/z.txt"));
+      const entries = [...walkContext(root, { exactTimes })].filter(
+        (entry) => entry.type !== "directory",
+      );
+      expect(
+        entries.map(({ name, type, linkname, size }) => ({ name, type, linkname, size })),
+      ).toEqual([
+        { name: "a/first.txt", type: "file", linkname: undefined, size: 1 },
+        { name: "b/other.txt", type: "file", linkname: undefined, size: 1 },
+        { name: "b/second.txt", type: "link", linkname: "a/first.txt", size: 0 },
+        { name: "c.txt", type: "link", linkname: "a/first.txt", size: 0 },
+        { name: "d/o\ufffd.t", type: "file", linkname: undefined, size: 1 },
+        { name: "d/z.txt", type: "link", linkname: "d/o\ufffd.t", size: 0 },
+      ]);
+      const last = entries.at(-1) as ContextEntry;
+      expect(Buffer.from(last.linknameBytes ?? []).equals(Buffer.from([0x64, 0x2f, ...odd]))).toBe(
+        true,
+      );
+    },
+  );
 });

@@ -23,7 +23,8 @@ import {
   type Packet,
   Packet_PacketType,
 } from "./generated/github.com/tonistiigi/fsutil/types/wire.js";
-import { SenderPacket, type SenderStat } from "./generated/prefect-dockerutils/fsutil-sender.js";
+import { SenderPacket } from "./generated/prefect-dockerutils/fsutil-sender.js";
+import { encodeStatPacket } from "./stat-packet.js";
 import type { SyncEntry } from "./sync-tree.js";
 
 /** What one DiffCopy call sent. */
@@ -40,7 +41,8 @@ export interface DiffCopyStats {
 export interface PacketChannel {
   /**
    * Sends one encoded packet; `done` is called once it is written out. Sends may overlap: they
-   * go out in order, many per write to the connection.
+   * go out in order, many per write to the connection. `packet` is the caller's again once the
+   * call returns (STAT packets share one buffer): copy what is kept.
    */
   send(packet: Uint8Array, done: () => void): void;
   /** Sends a DATA packet made by `dataFrame`, whose content is never copied. */
@@ -68,17 +70,13 @@ const EMPTY = new Uint8Array(0);
  */
 const writer = new BinaryWriter();
 
-/** Encodes a packet with the generated encoder (the sender's view: names as bytes). */
-function encode(type: Packet_PacketType, id: number, stat?: SenderStat, data = EMPTY): Uint8Array {
-  return SenderPacket.encode({ type, stat, ID: id, data }, writer).finish();
+/**
+ * Encodes a packet other than a file's STAT (stat-packet.ts) or DATA (data-frame.ts) with the
+ * generated encoder (the sender's view: names as bytes).
+ */
+function encode(type: Packet_PacketType, id: number, data = EMPTY): Uint8Array {
+  return SenderPacket.encode({ type, stat: undefined, ID: id, data }, writer).finish();
 }
-
-/** Go's `os.FileMode` type bits. */
-const MODE_DIR = 0x80000000;
-const MODE_SYMLINK = 0x08000000;
-const MODE_SETUID = 0x00800000;
-const MODE_SETGID = 0x00400000;
-const MODE_STICKY = 0x00100000;
 
 /** File content travels in DATA packets of this size. */
 const DATA_CHUNK = 256 * 1024;
@@ -91,34 +89,6 @@ const SLICE_MS = 8;
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = nodeFs.constants;
 // O_NONBLOCK: a file swapped for a FIFO after it was listed must not hang the open() forever.
 const OPEN_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
-
-/** An entry's `Stat`, as fsutil makes it: Go's `FileMode` bits, owners 0 like the docker CLI's. */
-export function statOf(entry: SyncEntry): SenderStat {
-  let mode = entry.mode & 0o777;
-  if (entry.mode & 0o4000) mode |= MODE_SETUID;
-  if (entry.mode & 0o2000) mode |= MODE_SETGID;
-  if (entry.mode & 0o1000) mode |= MODE_STICKY;
-  if (entry.type === "directory") mode |= MODE_DIR;
-  if (entry.type === "symlink") mode |= MODE_SYMLINK;
-  const linkname = entry.linknameBytes ?? entry.linkname;
-  return {
-    path: entry.nameBytes ?? Buffer.from(entry.name),
-    mode: mode >>> 0,
-    uid: 0,
-    gid: 0,
-    size: BigInt(entry.type === "directory" || entry.type === "link" ? 0 : entry.size),
-    modTime: entry.mtimeNs,
-    linkname:
-      linkname === undefined || linkname === ""
-        ? EMPTY
-        : typeof linkname === "string"
-          ? Buffer.from(linkname)
-          : linkname,
-    devmajor: 0n,
-    devminor: 0n,
-    xattrs: {},
-  };
-}
 
 /** Room for a full DATA packet: the frame header, the packet's fields, a whole chunk. */
 const CHUNK_MEMORY = DATA_FRAME_OVERHEAD + DATA_CHUNK;
@@ -150,12 +120,13 @@ export function sendDiffCopy(
   const stats: DiffCopyStats = { entries: 0, files: 0, bytes: 0 };
   /**
    * What to send for each file the receiver may ask for, by STAT index: its host path, its
-   * in-memory content, or `null` (a hard link: no content). Kept small (not the entries), as
-   * every file of a rebuild stays here until the end, long enough to outlive V8's young
-   * generation and make it grow.
+   * in-memory content, or `null` (a hard link: no content); `undefined` for the other entries
+   * and for files already sent. Kept small (not the entries), as every file of a rebuild stays
+   * here until the end, long enough to outlive V8's young generation and make it grow: arrays
+   * rather than maps, which took three times the memory and rehashed as they grew.
    */
-  const files = new Map<number, FileSource>();
-  const sizes = new Map<number, number>();
+  const files: (FileSource | undefined)[] = [];
+  const sizes: number[] = [];
   const requests: number[] = [];
   let waiters: (() => void)[] = [];
   let settled = false;
@@ -181,7 +152,7 @@ export function sendDiffCopy(
       cleanup();
       if (tellReceiver) {
         try {
-          channel.send(encode(ERR, 0, undefined, Buffer.from(error.message)), () => undefined);
+          channel.send(encode(ERR, 0, Buffer.from(error.message)), () => undefined);
           channel.end();
         } catch {
           // The call is already gone.
@@ -259,22 +230,21 @@ export function sendDiffCopy(
     const onAbort = () => fail(signal?.reason as Error, true);
 
     const walk = async () => {
-      let index = 0;
       let deadline = performance.now() + SLICE_MS;
       for (const entry of entries) {
         if (settled) return;
+        // One slot per entry, so that a STAT's index is its slot.
         if (entry.type === "file") {
-          files.set(
-            index,
+          files.push(
             entry.content !== undefined ? { content: entry.content } : (entry.source ?? null),
           );
-          sizes.set(index, entry.size);
-        } else if (entry.type === "link") {
-          files.set(index, null);
+          sizes.push(entry.size);
+        } else {
+          files.push(entry.type === "link" ? null : undefined);
+          sizes.push(0);
         }
-        index++;
         stats.entries++;
-        if (send(encode(STAT, 0, statOf(entry)))) await room();
+        if (send(encodeStatPacket(entry))) await room();
         if (performance.now() > deadline) {
           // Lets the engine's REQs and health checks in while a big folder is listed.
           await yieldToLoop();
@@ -291,14 +261,13 @@ export function sendDiffCopy(
         while (!settled) {
           const id = requests.shift();
           if (id === undefined) break;
-          const source = files.get(id);
+          const source = files[id];
           if (source === undefined) {
             fail(new Error(`invalid file id ${id}`), true);
             return;
           }
-          files.delete(id);
-          const size = sizes.get(id) ?? 0;
-          sizes.delete(id);
+          files[id] = undefined;
+          const size = sizes[id] ?? 0;
           stats.files++;
           await sendFile(id, source, size);
         }

@@ -2,7 +2,7 @@
 // FileMode bits, decoded by the generated decoder of fsutil's own Packet.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { statOf } from "../../src/buildkit/diff-copy.js";
+import { statOf } from "../../src/buildkit/stat-packet.js";
 import {
   Packet,
   Packet_PacketType,

@@ -25,11 +25,10 @@ async function packAndInstall(): Promise<Installed> {
   const work = await emptyDir("pdu-cli-package-");
   const pkg = path.join(work, "pkg");
   await mkdir(pkg);
+  // `npm run build`, into the copy.
   await run(process.execPath, [
-    path.join(ROOT, "node_modules/typescript/bin/tsc"),
-    "-p",
-    path.join(ROOT, "tsconfig.build.json"),
-    "--outDir",
+    path.join(ROOT, "scripts/build.mjs"),
+    "--out-dir",
     path.join(pkg, "dist"),
   ]);
   for (const file of ["package.json", "LICENSE", "README.md"]) {
@@ -164,10 +163,17 @@ try { parseImageReference("Nope"); } catch (error) { console.log(error.stack); }
     const frame = /\(?(\S*?src\/([\w/-]+\.ts)):(\d+):\d+\)?/.exec(stdout);
     expect(frame, stdout).not.toBeNull();
     const [, , source, line] = frame as unknown as [string, string, string, string];
-    const map = JSON.parse(
-      await readFile(path.join(installed, "dist", source.replace(/\.ts$/, ".js.map")), "utf8"),
-    ) as { sources: string[]; sourcesContent: string[] };
-    const text = map.sourcesContent[map.sources.findIndex((s) => s.endsWith(source))];
+    // The bundle's maps hold many sources each: the one whose sources include the frame's file.
+    let text: string | undefined;
+    for (const file of maps) {
+      const map = JSON.parse(await readFile(path.join(installed, file), "utf8")) as {
+        sources: string[];
+        sourcesContent: string[];
+      };
+      const index = map.sources.findIndex((s) => s.endsWith(`src/${source}`));
+      if (index !== -1) text = map.sourcesContent[index];
+    }
+    expect(text, `no map holds src/${source}`).toBeDefined();
     expect(text?.split("\n")[Number(line) - 1]).toMatch(/throw|Error\(/);
   }, 300_000);
 });

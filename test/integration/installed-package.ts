@@ -1,6 +1,6 @@
 // The package as npm would install it, for tests that run it as users do (plain .mjs files, the
-// built bin) on a Node of their choice: dist compiled from src, its package.json, and its
-// dependencies (this checkout's node_modules), with an app folder whose
+// built bin) on a Node of their choice: dist as `npm run build` makes it, its package.json, and
+// its dependencies (this checkout's node_modules), with an app folder whose
 // node_modules/prefect-dockerutils is that package.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -29,7 +29,7 @@ function installedAt(root: string): InstalledPackage {
 
 /**
  * The package, built and installed once per test run (the files that need it share it: one
- * compile, not one per file), in the run's own folder, which the global teardown removes. The app
+ * build, not one per file), in the run's own folder, which the global teardown removes. The app
  * folder also holds `labels.mjs`: loaded with `--import` before an example, it gives the images
  * the example builds the labels of this run and of a test of their own, as setup-run.ts does
  * in-process.
@@ -41,23 +41,14 @@ export async function installPackage(): Promise<InstalledPackage> {
   const root = await mkdtemp(`${shared}-`);
   const { pkg, app } = installedAt(root);
   await mkdir(pkg);
+  // `npm run build`'s bundles, without the declarations nothing here reads.
   await run(
     process.execPath,
     [
-      path.join(repository, "node_modules/typescript/bin/tsc"),
-      "-p",
-      path.join(repository, "tsconfig.build.json"),
-      "--outDir",
+      path.join(repository, "scripts/build.mjs"),
+      "--out-dir",
       path.join(pkg, "dist"),
-      "--declaration",
-      "false",
-      "--declarationMap",
-      "false",
-      "--sourceMap",
-      "false",
-      // The build config inlines sources into its maps, which needs sourceMap.
-      "--inlineSources",
-      "false",
+      "--no-declarations",
     ],
     { cwd: repository },
   );

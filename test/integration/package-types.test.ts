@@ -84,10 +84,8 @@ beforeAll(async () => {
   await cp(path.join(ROOT, "package.json"), path.join(pkgDir, "package.json"));
   await cp(path.join(ROOT, "README.md"), path.join(pkgDir, "README.md"));
   await run(process.execPath, [
-    TSC,
-    "-p",
-    path.join(ROOT, "tsconfig.build.json"),
-    "--outDir",
+    path.join(ROOT, "scripts/build.mjs"),
+    "--out-dir",
     path.join(pkgDir, "dist"),
   ]);
   await npm(["pack", "--pack-destination", work], pkgDir);

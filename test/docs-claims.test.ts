@@ -1,7 +1,8 @@
-// The published docs say what the code does (issue 17, item 17): the README calls only functions
-// the package exports (it described walkContext and readContextFile as reusable, but they are
-// internal), and no TSDoc calls a feature unavailable that the code provides (BuildImageOptions'
-// builder said BuildKit "is not available yet").
+// The published docs say what the code does (issue 17, item 17): the README and every page of
+// docs/ call only functions the package exports (the README once described walkContext and
+// readContextFile as reusable, but they are internal), the README's API table lists every export
+// of every entry point and nothing else, and no TSDoc calls a feature unavailable that the code
+// provides (BuildImageOptions' builder said BuildKit "is not available yet").
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
@@ -13,7 +14,7 @@ import * as testing from "../src/testing.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
-/** Names the README calls that are not this package's: Python's, Node's, dockerode's, debug's. */
+/** Names the docs call that are not this package's: Python's, Node's, dockerode's, debug's. */
 const OUTSIDE = new Set([
   "repr", // Python's repr()
   "slugify", // python-slugify, in Prefect's expression for the default tag
@@ -39,9 +40,17 @@ function exportedNames(): Set<string> {
   return names;
 }
 
-describe("the README", () => {
-  it("calls only functions the package exports", () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+/** The README and every page of docs/, relative to the repository. */
+function userDocs(): string[] {
+  const docs = readdirSync(path.join(ROOT, "docs"))
+    .filter((name) => name.endsWith(".md"))
+    .map((name) => `docs/${name}`);
+  return ["README.md", ...docs];
+}
+
+describe("the README and docs/", () => {
+  it.each(userDocs())("%s calls only functions the package exports", (file) => {
+    const text = readFileSync(path.join(ROOT, file), "utf8");
     const exported = exportedNames();
     const classes = new Set(
       [...exported].filter(
@@ -49,7 +58,7 @@ describe("the README", () => {
       ),
     );
     const missing = new Set<string>();
-    for (const [, call] of readme.matchAll(/`([A-Za-z_$][\w$.]*)\(/g)) {
+    for (const [, call] of text.matchAll(/`([A-Za-z_$][\w$.]*)\(/g)) {
       const parts = (call as string).split(".");
       const name = parts.at(-1) as string;
       // snake_case is Python's API; `docker.getImage()`, `flow.deploy()`: another object's.
@@ -58,6 +67,100 @@ describe("the README", () => {
       if (!exported.has(name) && !OUTSIDE.has(name)) missing.add(call as string);
     }
     expect([...missing]).toEqual([]);
+  });
+});
+
+/** The entry points of package.json's `exports`, by import specifier, and their source files. */
+const ENTRY_POINTS = {
+  "prefect-dockerutils": "src/index.ts",
+  "prefect-dockerutils/steps": "src/steps.ts",
+  "prefect-dockerutils/testing": "src/testing.ts",
+  "prefect-dockerutils/dockerode": "src/dockerode.ts",
+} as const;
+
+/** Every name a module exports, types included, read from its source. */
+function exportsOf(file: string): string[] {
+  const source = ts.createSourceFile(
+    file,
+    readFileSync(path.join(ROOT, file), "utf8"),
+    ts.ScriptTarget.Latest,
+  );
+  const names = new Set<string>();
+  for (const statement of source.statements) {
+    if (ts.isExportDeclaration(statement)) {
+      const clause = statement.exportClause;
+      if (!clause || !ts.isNamedExports(clause)) throw new Error(`${file}: export * is not listed`);
+      for (const element of clause.elements) names.add(element.name.text);
+    } else if (
+      ts.canHaveModifiers(statement) &&
+      ts.getModifiers(statement)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) &&
+      "name" in statement &&
+      statement.name &&
+      ts.isIdentifier(statement.name as ts.Node)
+    ) {
+      names.add((statement.name as ts.Identifier).text);
+    } else if (
+      ts.isVariableStatement(statement) &&
+      ts.getModifiers(statement)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)
+    ) {
+      for (const declaration of statement.declarationList.declarations) {
+        names.add(declaration.name.getText(source));
+      }
+    }
+  }
+  return [...names].sort();
+}
+
+/** The names in the first column of the README's API table for one entry point, in order. */
+function apiTableRows(readme: string, specifier: string): string[] {
+  const api = readme.slice(
+    readme.indexOf("\n## API\n"),
+    readme.indexOf("\n## ", readme.indexOf("\n## API\n") + 1),
+  );
+  const start = api.indexOf(`\n### \`${specifier}\`\n`);
+  expect(start, `a "### \`${specifier}\`" heading in the README's API section`).toBeGreaterThan(-1);
+  const end = api.indexOf("\n### ", start + 1);
+  const section = api.slice(start, end === -1 ? undefined : end);
+  return [...section.matchAll(/^\| \[`([\w$]+)`\]\([^)]+\) \|/gm)].map(
+    (match) => match[1] as string,
+  );
+}
+
+describe("the README's API table", () => {
+  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+
+  it.each(Object.entries(ENTRY_POINTS))(
+    "lists every export of %s, once each",
+    (specifier, file) => {
+      const rows = apiTableRows(readme, specifier);
+      expect([...rows].sort()).toEqual(exportsOf(file));
+    },
+  );
+
+  it("reads the entry points' exports, types included", () => {
+    const root = exportsOf("src/index.ts");
+    expect(root).toContain("buildImage");
+    expect(root).toContain("BuildImageOptions");
+    expect(exportsOf("src/testing.ts")).toEqual(["CapturedBuilders", "captureBuilders"]);
+    // Every value the modules export at run time is among the names read from the source.
+    for (const [module, file] of [
+      [api, "src/index.ts"],
+      [steps, "src/steps.ts"],
+      [testing, "src/testing.ts"],
+      [dockerode, "src/dockerode.ts"],
+    ] as const) {
+      expect(exportsOf(file)).toEqual(expect.arrayContaining(Object.keys(module)));
+    }
+  });
+
+  it("matches the entry points of package.json", () => {
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      exports: Record<string, unknown>;
+    };
+    const specifiers = Object.keys(manifest.exports)
+      .filter((key) => key !== "./package.json")
+      .map((key) => (key === "." ? "prefect-dockerutils" : `prefect-dockerutils/${key.slice(2)}`));
+    expect(specifiers.sort()).toEqual(Object.keys(ENTRY_POINTS).sort());
   });
 });
 

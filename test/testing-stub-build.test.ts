@@ -1,4 +1,4 @@
-// The README's recipe for unit tests: capture builders and stub build(), with no engine at all.
+// The recipe of docs/testing.md for unit tests: capture builders and stub build(), with no engine at all.
 import path from "node:path";
 import { expect, it, vi } from "vitest";
 import { ImageBuilder } from "../src/index.js";
@@ -13,7 +13,7 @@ async function deployMyFlow(): Promise<string> {
   return image.build({ env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
 }
 
-it("builds the flow image with build() stubbed, as the README shows", async () => {
+it("builds the flow image with build() stubbed, as docs/testing.md shows", async () => {
   const build = vi
     .spyOn(ImageBuilder.prototype, "build")
     .mockResolvedValue(`sha256:${"0".repeat(64)}`);

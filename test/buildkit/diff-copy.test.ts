@@ -2,12 +2,12 @@
 // FileMode bits, decoded by the generated decoder of fsutil's own Packet.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { statOf } from "../../src/buildkit/stat-packet.js";
 import {
   Packet,
   Packet_PacketType,
 } from "../../src/buildkit/generated/github.com/tonistiigi/fsutil/types/wire.js";
 import { SenderPacket } from "../../src/buildkit/generated/prefect-dockerutils/fsutil-sender.js";
+import { statOf } from "../../src/buildkit/stat-packet.js";
 import type { SyncEntry } from "../../src/buildkit/sync-tree.js";
 
 const STAT = Packet_PacketType.PACKET_STAT;

@@ -91,6 +91,45 @@ start_engine() {
   exit 1
 }
 
+# BuildKit 0.8 (Docker 20.10) can lose a snapshot its cache metadata still names (moby/buildkit
+# #3599); from then on every `GET /system/df` fails with "error getting build cache usage", which
+# the integration run's leak check needs, and `docker builder prune -a` does not mend it. The
+# build cache is only a cache: when the engine can no longer list it, it is reset (dockerd
+# stopped, /var/lib/docker/buildkit removed, dockerd started again). Images are not touched.
+repair_build_cache() {
+  local answer
+  if answer=$("$DOCKER" system df 2>&1); then return; fi
+  case "$answer" in
+  *"error getting build cache usage"*) ;;
+  *)
+    log "docker system df failed: $answer"
+    exit 1
+    ;;
+  esac
+  log "the engine's BuildKit cache is broken ($answer); resetting it"
+  local pid
+  pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+  if [ -z "$pid" ]; then
+    log "cannot find dockerd's pid to restart it; reset the build cache by hand (stop dockerd, remove /var/lib/docker/buildkit)"
+    exit 1
+  fi
+  kill "$pid"
+  for _ in $(seq 1 120); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "dockerd ($pid) did not stop within 60 s"
+    exit 1
+  fi
+  rm -rf /var/lib/docker/buildkit
+  start_engine
+  if ! answer=$("$DOCKER" system df 2>&1); then
+    log "the build cache is still unreadable after its reset: $answer"
+    exit 1
+  fi
+}
+
 start_registry() {
   local port=$1 auth=$2
   local dir="$STATE_DIR/registry-$port"
@@ -465,6 +504,7 @@ need_root
 mkdir -p "$STATE_DIR" "$LOG_DIR"
 install_packages
 start_engine
+repair_build_cache
 start_registry "$REGISTRY_PORT" open
 start_registry "$AUTH_REGISTRY_PORT" htpasswd
 start_token_registry

@@ -131,23 +131,32 @@ export default async function setup(project: TestProject) {
   const images = await watchRunImages(docker, run);
 
   return async () => {
-    // Whatever the tests should have removed themselves fails the run (a throw here would only
-    // be printed: vitest reports teardown errors but still exits 0), then everything the run
-    // made is removed, leaked or not, and what is still dangling after that fails it too.
+    // Whatever the tests should have removed themselves fails the run, then everything the run
+    // made is removed, leaked or not, and what is still dangling after that fails it too. A throw
+    // here would only be printed (vitest reports teardown errors but still exits 0), so every
+    // step that fails is a finding too: a leak check that cannot look must not pass.
     const watched = await images.stop().catch((error: Error) => error);
-    const leaks = await findLeaks(docker, run, watched instanceof Error ? undefined : watched);
+    const leaks: Record<string, string[]> = await findLeaks(
+      docker,
+      run,
+      watched instanceof Error ? undefined : watched,
+    ).catch((error: Error) => ({ "the leak check": [`could not run: ${error.message}`] }));
     if (watched instanceof Error) {
       leaks["the watch of the run's images"] = [
         `broke off (${watched.message}): images deleted meanwhile cannot be vouched for`,
       ];
     }
-    await sweep(docker, run);
-    leaks["dangling images left after the sweep"] = await danglingLeftovers(docker, run);
+    leaks["the sweep"] = await sweep(docker, run).catch((error: Error) => [
+      `could not finish: ${error.message}`,
+    ]);
+    leaks["dangling images left after the sweep"] = await danglingLeftovers(docker, run).catch(
+      (error: Error) => [`could not be listed: ${error.message}`],
+    );
     await rm(root, { recursive: true, force: true });
     const found = Object.entries(leaks).filter(([, items]) => items.length > 0);
     if (found.length > 0) {
       console.error(
-        `\nThe integration run left these behind (now removed):\n${found
+        `\nThe integration run left these behind (now removed), or could not check for them:\n${found
           .map(([kind, items]) => `  ${kind}:\n${items.map((item) => `    ${item}`).join("\n")}`)
           .join("\n")}\n`,
       );

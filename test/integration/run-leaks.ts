@@ -323,7 +323,7 @@ export async function findLeaks(
  * started, untagged, without other children): older ones are the engine's shared cache, which a
  * concurrent run may be building on at this moment.
  */
-export async function sweep(docker: Docker, run: Run): Promise<void> {
+export async function sweep(docker: Docker, run: Run): Promise<string[]> {
   const filters = JSON.stringify({ label: [`${RUN_LABEL}=${run.id}`] });
   const labelled = await docker.listImages({ all: true, filters });
   const labelledIds = new Set(labelled.map((image) => image.Id));
@@ -347,11 +347,17 @@ export async function sweep(docker: Docker, run: Run): Promise<void> {
       await deleteTags(registry, repository).catch(() => undefined);
     }
   }
-  // Every build cache entry that names the run, its RUN steps' as well as its cache mounts'.
-  await pruneCacheEntries(
-    docker,
-    (await runCacheEntries(docker, run, "all")).map((entry) => entry.ID),
-  );
+  // Every build cache entry that names the run, its RUN steps' as well as its cache mounts'. An
+  // engine that cannot list its cache must not stop the images' removal below; it is reported.
+  const problems: string[] = [];
+  try {
+    await pruneCacheEntries(
+      docker,
+      (await runCacheEntries(docker, run, "all")).map((entry) => entry.ID),
+    );
+  } catch (error) {
+    problems.push(`the run's build cache entries could not be pruned: ${(error as Error).message}`);
+  }
 
   // Children before parents: a child is always newer than its parent.
   const byAge = [...labelled].sort((a, b) => b.Created - a.Created);
@@ -404,4 +410,5 @@ export async function sweep(docker: Docker, run: Run): Promise<void> {
     parents.clear();
     for (const id of next) parents.add(id);
   }
+  return problems;
 }

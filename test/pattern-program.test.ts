@@ -15,6 +15,9 @@ describe("matching in linear time", () => {
     [`${"?*".repeat(50)}b`, "a".repeat(4000)],
     [`**/${"*a".repeat(40)}/x`, `${"a/".repeat(500)}${"a".repeat(200)}`],
     [`[ab]*${"[ab]*".repeat(40)}c`, "ab".repeat(2000)],
+    [`a/${"**/".repeat(60)}*a*a*a*b`, `${"a/".repeat(2000)}${"a".repeat(100)}`],
+    [`${"a**".repeat(60)}b`, `${"a/".repeat(2000)}a`],
+    [`x${"[^x]*".repeat(60)}y`, `x${"a/".repeat(2000)}`],
   ])("matches %j against a long name in bounded steps", (pattern, name) => {
     const compiled = new Pattern(pattern, false);
     expect(compiled.match(name)).toBe(false);

@@ -6,7 +6,16 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import { type Program, ProgramBuilder, runProgram } from "./pattern-program.js";
+import {
+  BEGIN,
+  type ClassTest,
+  END,
+  isWord,
+  type Program,
+  runProgram,
+  type Token,
+  wordBoundary,
+} from "./pattern-program.js";
 
 /** Per-pattern results for a folder, handed to its children (moby's `MatchInfo`). */
 export type MatchInfo = readonly boolean[];
@@ -23,8 +32,6 @@ const inRange = (low: number, high: number) => (code: number) => code >= low && 
 const DIGIT = inRange(0x30, 0x39);
 const SPACE = (code: number) =>
   code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d || code === 0x20;
-const WORD = (code: number) =>
-  DIGIT(code) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f;
 
 const not =
   (test: (code: number) => boolean) =>
@@ -37,8 +44,8 @@ const PERL_CLASSES: Readonly<Record<string, (code: number) => boolean>> = {
   D: not(DIGIT),
   s: SPACE,
   S: not(SPACE),
-  w: WORD,
-  W: not(WORD),
+  w: isWord,
+  W: not(isWord),
 };
 
 /** Go's escapes for control characters. */
@@ -51,17 +58,22 @@ const CONTROL_ESCAPES: Readonly<Record<string, number>> = {
   v: 0x0b,
 };
 
-/** Emits what `\<letter>` means to Go's regexp; `false` for an escape Go does not know. */
-function emitEscape(builder: ProgramBuilder, letter: string): boolean {
+const one = (test: ClassTest): Token => ({ kind: "one", test });
+const literal = (codePoint: number): Token => one((code) => code === codePoint);
+const NOT_SLASH: ClassTest = (code) => code !== SLASH;
+/** Go's `.*`: a `.` does not match a newline. */
+const ANY: Token = { kind: "many", test: (code) => code !== NEWLINE };
+
+/** What `\<letter>` means to Go's regexp; `undefined` for an escape Go does not know. */
+function escapeToken(letter: string): Token | undefined {
   const perlClass = PERL_CLASSES[letter];
   const control = CONTROL_ESCAPES[letter];
-  if (perlClass !== undefined) builder.oneOf(perlClass);
-  else if (control !== undefined) builder.literal(control);
-  else if (letter === "b" || letter === "B") builder.assertWordBoundary(letter === "b");
-  else if (letter === "A") builder.assertBegin();
-  else if (letter === "z") builder.assertEnd();
-  else return false;
-  return true;
+  if (perlClass !== undefined) return one(perlClass);
+  if (control !== undefined) return literal(control);
+  if (letter === "b" || letter === "B") return wordBoundary(letter === "b");
+  if (letter === "A") return BEGIN;
+  if (letter === "z") return END;
+  return undefined;
 }
 
 function badPattern(pattern: string, why: string): InvalidArgumentError {
@@ -152,7 +164,7 @@ function classTest(items: readonly (number | "-")[], negated: boolean): (code: n
 /** Translates a cleaned pattern the way moby's `Pattern.compile` does, into a {@link Program}. */
 function compile(pattern: string): { kind: MatchKind; program: Program } {
   const chars = Array.from(pattern);
-  const builder = new ProgramBuilder();
+  const program: Token[] = [];
   let kind: MatchKind = "exact";
   for (let i = 0; i < chars.length; i++) {
     const char = chars[i] ?? "";
@@ -165,41 +177,39 @@ function compile(pattern: string): { kind: MatchKind; program: Program } {
         if (i + 1 >= chars.length) {
           if (kind === "exact") kind = "prefix";
           else {
-            builder.starNot(NEWLINE);
+            program.push(ANY);
             kind = "regexp";
           }
         } else {
-          // moby's `(.*/)?`; Go's `.` does not match a newline.
-          builder.optional(() => {
-            builder.starNot(NEWLINE);
-            builder.literal(SLASH);
-          });
+          program.push({ kind: "optional", length: 2 }, ANY, literal(SLASH));
           kind = "regexp";
         }
         if (start === 0) kind = "suffix";
       } else {
-        builder.starNot(SLASH);
+        program.push({ kind: "many", test: NOT_SLASH });
         kind = "regexp";
       }
     } else if (char === "?") {
-      builder.not(SLASH);
+      program.push(one(NOT_SLASH));
       kind = "regexp";
     } else if (MOBY_ESCAPED.has(char)) {
-      builder.literal(code);
+      program.push(literal(code));
     } else if (char === "\\") {
       const next = chars[i + 1];
       if (next === undefined) {
-        builder.literal(code);
+        program.push(literal(code));
         continue;
       }
       i++;
       kind = "regexp";
       if (/^[A-Za-z0-9]$/.test(next)) {
-        if (!emitEscape(builder, next)) {
+        const token = escapeToken(next);
+        if (token === undefined) {
           throw badPattern(pattern, `escape sequence \\${next} is not supported`);
         }
+        program.push(token);
       } else {
-        builder.literal(next.codePointAt(0) as number);
+        program.push(literal(next.codePointAt(0) as number));
       }
     } else if (char === "[") {
       kind = "regexp";
@@ -218,30 +228,28 @@ function compile(pattern: string): { kind: MatchKind; program: Program } {
         items.push(item === "-" && chars[end - 1] !== "\\" ? "-" : (item.codePointAt(0) ?? 0));
         end++;
       }
-      builder.oneOf(classTest(items, negated));
+      program.push(one(classTest(items, negated)));
       i = end;
     } else if (char === "]") {
       kind = "regexp";
-      builder.literal(code);
+      program.push(literal(code));
     } else if (char === "^") {
       // moby passes `^` through to Go's regexp, where it is an anchor.
-      builder.assertBegin();
+      program.push(BEGIN);
     } else {
-      builder.literal(code);
+      program.push(literal(code));
     }
   }
-  return { kind, program: builder.build() };
+  return { kind, program };
 }
 
 /** A program for one path segment of a simple glob: `*`, `?` and literals. */
 function segmentProgram(segment: string): Program {
-  const builder = new ProgramBuilder();
-  for (const char of segment) {
-    if (char === "*") builder.starNot(SLASH);
-    else if (char === "?") builder.not(SLASH);
-    else builder.literal(char.codePointAt(0) as number);
-  }
-  return builder.build();
+  return Array.from(segment, (char): Token => {
+    if (char === "*") return { kind: "many", test: NOT_SLASH };
+    if (char === "?") return one(NOT_SLASH);
+    return literal(char.codePointAt(0) as number);
+  });
 }
 
 /** One compiled `.dockerignore` pattern (moby's `Pattern`). */

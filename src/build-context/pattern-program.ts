@@ -3,122 +3,42 @@
  *
  * moby translates a pattern to a Go regular expression, and Go's `regexp` runs in time linear in
  * the input. Handing the same expression to JavaScript's backtracking `RegExp` is not safe:
- * `*a*a*a…*b` against a long name takes exponential time with the event loop blocked. moby only
- * ever emits a handful of constructs (literals, `[^/]*`, `[^/]`, `.*`, an optional `.*` and `/`,
- * character classes, a few escapes and anchors), so instead of a regular-expression library (a native
- * `re2` addon costs an install step and start-up time; a WASM port loads a megabyte) they are
- * compiled here to a small Thompson NFA and simulated Pike-style: every input code point is
- * looked at once per program instruction, so a match costs at most `(input + 1) × program`
- * steps whatever the pattern.
+ * `*a*a…*b` against a long name takes exponential time with the event loop blocked. moby only
+ * ever emits a flat sequence of tokens (one code point from a set, `[^/]*`, `.*`, anchors) with
+ * one optional group, `(.*\/)?` for `**`: no alternation, no nesting. So instead of a regular-expression library (a native
+ * `re2` addon costs an install step, a WASM port loads a megabyte) a program here is that token
+ * list, and a match keeps the set of tokens the input read so far may stop before. Zero-width
+ * moves only go forward, so each code point looks at each token at most twice: a match costs at
+ * most `2 × (input + 1) × tokens` steps whatever the pattern.
+ *
+ * The path is not split on `/` and matched segment by segment, because moby's expressions do not
+ * keep to segments: `[^a]` and `\W` match `/`, and `a**b` is `a(.*\/)?b`, which ends in the middle
+ * of a later segment.
  * @module
  */
 
-/** Consumes one code point equal to `arg`. */
-const LITERAL = 0;
-/** Consumes one code point different from `arg`. */
-const NOT = 1;
-/** Consumes one code point accepted by `classes[arg]`. */
-const CLASS = 2;
-/** Continues at `arg` and at `arg2`. */
-const SPLIT = 3;
-/** Continues at `arg`. */
-const JUMP = 4;
-/** Zero-width assertion `arg` (one of the ASSERT_* values). */
-const ASSERT = 5;
-/** The whole input has been consumed: a match. */
-const MATCH = 6;
-
-const ASSERT_BEGIN = 0;
-const ASSERT_END = 1;
-const ASSERT_WORD = 2;
-const ASSERT_NOT_WORD = 3;
-
-/** One code point test of a character class. */
+/** A test of one code point. */
 export type ClassTest = (codePoint: number) => boolean;
 
-/** A compiled pattern: an NFA program run by {@link runProgram}. */
-export interface Program {
-  readonly ops: readonly number[];
-  readonly args: readonly number[];
-  readonly args2: readonly number[];
-  readonly classes: readonly ClassTest[];
-}
+/** A zero-width test of the code points before and after a position (-1 at either end). */
+export type Assertion = (previous: number, next: number) => boolean;
 
-/** Builds a {@link Program} instruction by instruction. */
-export class ProgramBuilder {
-  private readonly ops: number[] = [];
-  private readonly args: number[] = [];
-  private readonly args2: number[] = [];
-  private readonly classes: ClassTest[] = [];
+/** One step of a {@link Program}. */
+export type Token =
+  /** One code point `test` accepts. */
+  | { readonly kind: "one"; readonly test: ClassTest }
+  /** Zero or more code points `test` accepts. */
+  | { readonly kind: "many"; readonly test: ClassTest }
+  /** The next `length` tokens may be skipped (moby's `(.*\/)?` is `optional(2)`, `.*`, `/`). */
+  | { readonly kind: "optional"; readonly length: number }
+  /** A zero-width assertion. */
+  | { readonly kind: "assert"; readonly holds: Assertion };
 
-  /** Index of the next instruction. */
-  get next(): number {
-    return this.ops.length;
-  }
+/** A compiled pattern, run by {@link runProgram}. */
+export type Program = readonly Token[];
 
-  private emit(op: number, arg = 0, arg2 = 0): number {
-    this.ops.push(op);
-    this.args.push(arg);
-    this.args2.push(arg2);
-    return this.ops.length - 1;
-  }
-
-  /** Matches exactly `codePoint`. */
-  literal(codePoint: number): void {
-    this.emit(LITERAL, codePoint);
-  }
-
-  /** Matches any code point but `codePoint`. */
-  not(codePoint: number): void {
-    this.emit(NOT, codePoint);
-  }
-
-  /** Matches a code point `test` accepts. */
-  oneOf(test: ClassTest): void {
-    this.classes.push(test);
-    this.emit(CLASS, this.classes.length - 1);
-  }
-
-  /** Zero or more code points different from `codePoint` (`[^/]*`, or Go's `.*` for `\n`). */
-  starNot(codePoint: number): void {
-    const split = this.emit(SPLIT);
-    this.not(codePoint);
-    this.emit(JUMP, split);
-    this.args[split] = split + 1;
-    this.args2[split] = this.next;
-  }
-
-  /** Optionally matches what `body` emits (`(…)?`). */
-  optional(body: () => void): void {
-    const split = this.emit(SPLIT);
-    body();
-    this.args[split] = split + 1;
-    this.args2[split] = this.next;
-  }
-
-  /** `^` or `\A`. */
-  assertBegin(): void {
-    this.emit(ASSERT, ASSERT_BEGIN);
-  }
-
-  /** `\z` (and the `$` moby appends). */
-  assertEnd(): void {
-    this.emit(ASSERT, ASSERT_END);
-  }
-
-  /** `\b` (`true`) or `\B` (`false`), with Go's ASCII word characters. */
-  assertWordBoundary(boundary: boolean): void {
-    this.emit(ASSERT, boundary ? ASSERT_WORD : ASSERT_NOT_WORD);
-  }
-
-  /** Finishes the program. */
-  build(): Program {
-    this.emit(MATCH);
-    return { ops: this.ops, args: this.args, args2: this.args2, classes: this.classes };
-  }
-}
-
-function isWord(codePoint: number): boolean {
+/** Go's ASCII word characters (`\w`, and what `\b` looks at). */
+export function isWord(codePoint: number): boolean {
   return (
     (codePoint >= 0x30 && codePoint <= 0x39) ||
     (codePoint >= 0x41 && codePoint <= 0x5a) ||
@@ -126,6 +46,16 @@ function isWord(codePoint: number): boolean {
     codePoint === 0x5f
   );
 }
+
+/** `^`, `\A`: at the start. */
+export const BEGIN: Token = { kind: "assert", holds: (previous) => previous === -1 };
+/** `\z` and moby's closing `$`: at the end. */
+export const END: Token = { kind: "assert", holds: (_previous, next) => next === -1 };
+/** `\b` (`true`) or `\B` (`false`). */
+export const wordBoundary = (boundary: boolean): Token => ({
+  kind: "assert",
+  holds: (previous, next) => (isWord(previous) !== isWord(next)) === boundary,
+});
 
 /** Instructions looked at by the last {@link runProgram} call; tests check it stays linear. */
 export let lastRunSteps = 0;
@@ -135,89 +65,42 @@ export let lastRunSteps = 0;
  * runes). Runs in O(text length × program length).
  */
 export function runProgram(program: Program, text: string): boolean {
-  const { ops, args, args2, classes } = program;
-  const size = ops.length;
-  let current = new Int32Array(size);
-  let next = new Int32Array(size);
-  let currentCount = 0;
-  let nextCount = 0;
-  // marks[pc] === generation: pc is already in the list being built.
-  const marks = new Int32Array(size).fill(-1);
-  const stack = new Int32Array(size);
-  let generation = 0;
+  const size = program.length;
+  // live[i] === 1: the text read so far can stop before token i (size: after the last one).
+  let live = new Uint8Array(size + 1);
+  let following = new Uint8Array(size + 1);
+  live[0] = 1;
   let steps = 0;
   let previous = -1;
-  let position = 0;
-
-  /** Adds `start` and everything reachable from it without consuming input to `list`. */
-  const close = (start: number, list: Int32Array, count: number, codePoint: number): number => {
-    let top = 0;
-    stack[top++] = start;
-    while (top > 0) {
-      const pc = stack[--top] as number;
-      if (marks[pc] === generation) continue;
-      marks[pc] = generation;
+  for (let position = 0; ; ) {
+    const codePoint = position < text.length ? (text.codePointAt(position) as number) : -1;
+    // Skips and assertions only lead forward, so one sweep in order closes the set.
+    for (let index = 0; index < size; index++) {
+      if (live[index] === 0) continue;
       steps++;
-      switch (ops[pc]) {
-        case SPLIT:
-          // Pushed in reverse so the first branch is explored first (order does not matter for
-          // a yes/no answer, but keeps the lists in a stable order).
-          stack[top++] = args2[pc] as number;
-          stack[top++] = args[pc] as number;
-          break;
-        case JUMP:
-          stack[top++] = args[pc] as number;
-          break;
-        case ASSERT: {
-          const kind = args[pc];
-          let holds: boolean;
-          if (kind === ASSERT_BEGIN) holds = position === 0;
-          else if (kind === ASSERT_END) holds = codePoint === -1;
-          else {
-            const boundary =
-              (previous !== -1 && isWord(previous)) !== (codePoint !== -1 && isWord(codePoint));
-            holds = kind === ASSERT_WORD ? boundary : !boundary;
-          }
-          if (holds) stack[top++] = pc + 1;
-          break;
-        }
-        default:
-          list[count++] = pc;
-      }
+      const token = program[index] as Token;
+      if (token.kind === "one") continue;
+      if (token.kind === "optional") live[index + 1 + token.length] = 1;
+      if (token.kind !== "assert" || token.holds(previous, codePoint)) live[index + 1] = 1;
     }
-    return count;
-  };
-
-  let codePoint = text.length > 0 ? (text.codePointAt(0) as number) : -1;
-  currentCount = close(0, current, 0, codePoint);
-  while (codePoint !== -1 && currentCount > 0) {
-    const width = codePoint > 0xffff ? 2 : 1;
-    const following =
-      position + width < text.length ? (text.codePointAt(position + width) as number) : -1;
-    generation++;
-    nextCount = 0;
-    const consumed = codePoint;
-    previous = consumed;
-    position += width;
-    for (let index = 0; index < currentCount; index++) {
-      const pc = current[index] as number;
+    if (codePoint === -1) break;
+    following.fill(0);
+    let alive = false;
+    for (let index = 0; index < size; index++) {
+      if (live[index] === 0) continue;
       steps++;
-      const op = ops[pc];
-      const arg = args[pc] as number;
-      let accepted = false;
-      if (op === LITERAL) accepted = consumed === arg;
-      else if (op === NOT) accepted = consumed !== arg;
-      else if (op === CLASS) accepted = (classes[arg] as ClassTest)(consumed);
-      if (accepted) nextCount = close(pc + 1, next, nextCount, following);
+      const token = program[index] as Token;
+      if (token.kind === "one" && token.test(codePoint)) following[index + 1] = 1;
+      else if (token.kind === "many" && token.test(codePoint)) following[index] = 1;
+      else continue;
+      alive = true;
     }
-    [current, next] = [next, current];
-    currentCount = nextCount;
-    codePoint = following;
+    lastRunSteps = steps;
+    if (!alive) return false;
+    [live, following] = [following, live];
+    previous = codePoint;
+    position += codePoint > 0xffff ? 2 : 1;
   }
   lastRunSteps = steps;
-  if (codePoint !== -1) return false;
-  for (let index = 0; index < currentCount; index++) {
-    if (ops[current[index] as number] === MATCH) return true;
-  }
-  return false;
+  return live[size] === 1;
 }

@@ -33,7 +33,7 @@ export {
   type ModemOptions,
   resolveEngine,
 } from "./docker-config/endpoint.js";
-export { type CheckEngineOptions, checkEngine } from "./engine/check-engine.js";
+
 export type { DockerodeClient } from "./engine/client-endpoint.js";
 export { type TagImageOptions, tagImage } from "./engine/tag-image.js";
 export {
@@ -57,6 +57,7 @@ export type {
   BuildImageOptions,
   BuildSecret,
 } from "./operation/build-image-options.js";
+export { type CheckEngineOptions, checkEngine } from "./operation/check-engine.js";
 export type { EngineOperationOptions } from "./operation/operation-options.js";
 export {
   isTransientError,

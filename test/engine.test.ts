@@ -6,10 +6,10 @@ import { inspect } from "node:util";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EngineEndpoint, resolveEngine } from "../src/docker-config/endpoint.js";
-import { checkEngine } from "../src/engine/check-engine.js";
 import { dockerClient } from "../src/engine/docker-client.js";
 import { openEngine } from "../src/engine/engine-connection.js";
 import { EngineUnreachableError, InvalidArgumentError } from "../src/errors.js";
+import { checkEngine } from "../src/operation/check-engine.js";
 import { dockerConfig, tempDir, writeContext } from "./support/credentials/support.js";
 import { type Certificates, makeCertificates } from "./support/credentials/tls.js";
 
@@ -308,9 +308,9 @@ describe("checkEngine", () => {
   it("names the socket, how it was chosen, and the cause when nothing listens", async () => {
     const dir = await tempDir();
     const socket = path.join(dir, "nothing.sock");
-    const error = await checkEngine(
-      dockerClient({ env: await env({ DOCKER_HOST: `unix://${socket}` }) }),
-    ).catch((e: unknown) => e);
+    const error = await checkEngine({
+      docker: dockerClient({ env: await env({ DOCKER_HOST: `unix://${socket}` }) }),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngineUnreachableError);
     expect(error).toMatchObject({
       code: "ERR_DOCKER_ENGINE_UNREACHABLE",
@@ -320,12 +320,22 @@ describe("checkEngine", () => {
     expect((error as Error).message).toContain("ENOENT");
   });
 
+  it("finds the engine in the env option when no client is given", async () => {
+    const dir = await tempDir();
+    const socket = path.join(dir, "from-env.sock");
+    const error = await checkEngine({
+      env: await env({ DOCKER_HOST: `unix://${socket}` }),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineUnreachableError);
+    expect((error as Error).message).toContain(`unix://${socket} (from DOCKER_HOST)`);
+  });
+
   it("names the context an unreachable endpoint came from", async () => {
     const dir = await dockerConfig({ currentContext: "gone" });
     await writeContext(dir, "gone", "tcp://127.0.0.1:1");
-    const error = await checkEngine(dockerClient({ env: { DOCKER_CONFIG: dir } })).catch(
-      (e: unknown) => e,
-    );
+    const error = await checkEngine({
+      docker: dockerClient({ env: { DOCKER_CONFIG: dir } }),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngineUnreachableError);
     expect((error as Error).message).toMatch(
       /tcp:\/\/127\.0\.0\.1:1 \(from currentContext "gone" in .*\): .*ECONNREFUSED/,
@@ -339,7 +349,7 @@ describe("checkEngine", () => {
         env: await env({ DOCKER_HOST: `tcp://127.0.0.1:${server.port}` }),
       });
       const started = performance.now();
-      const error = await checkEngine(docker).catch((e: unknown) => e);
+      const error = await checkEngine({ docker }).catch((e: unknown) => e);
       const elapsed = performance.now() - started;
       expect(error).toBeInstanceOf(EngineUnreachableError);
       expect((error as Error).message).toBe(
@@ -365,7 +375,7 @@ describe("checkEngine", () => {
           DOCKER_CERT_PATH: certs.clientDir,
         }),
       });
-      const error = await checkEngine(docker, { timeoutMs: 500 }).catch((e: unknown) => e);
+      const error = await checkEngine({ docker, timeoutMs: 500 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(EngineUnreachableError);
       expect((error as Error).message).toContain(
         `tcp://127.0.0.1:${server.port} (TLS) (from DOCKER_HOST)`,
@@ -384,9 +394,9 @@ describe("checkEngine", () => {
       const controller = new AbortController();
       const reason = new Error("cancelled by the test");
       setTimeout(() => controller.abort(reason), 100);
-      await expect(checkEngine(docker, { signal: controller.signal })).rejects.toBe(reason);
+      await expect(checkEngine({ docker, signal: controller.signal })).rejects.toBe(reason);
       const aborted = AbortSignal.abort(reason);
-      await expect(checkEngine(docker, { signal: aborted })).rejects.toBe(reason);
+      await expect(checkEngine({ docker, signal: aborted })).rejects.toBe(reason);
     } finally {
       await server.close();
     }
@@ -395,15 +405,15 @@ describe("checkEngine", () => {
   it("describes a client it did not make", async () => {
     const dir = await tempDir();
     const docker = new Docker({ socketPath: path.join(dir, "none.sock") });
-    await expect(checkEngine(docker)).rejects.toThrow(
+    await expect(checkEngine({ docker })).rejects.toThrow(
       `unix://${path.join(dir, "none.sock")} (from the client passed in)`,
     );
   });
 
   it("validates timeoutMs", async () => {
-    await expect(checkEngine(dockerClient({ env: await env() }), { timeoutMs: 0 })).rejects.toThrow(
-      InvalidArgumentError,
-    );
+    await expect(
+      checkEngine({ docker: dockerClient({ env: await env() }), timeoutMs: 0 }),
+    ).rejects.toThrow(InvalidArgumentError);
   });
 });
 

@@ -4,10 +4,10 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkEngine } from "../src/engine/check-engine.js";
 import { dockerClient } from "../src/engine/docker-client.js";
 import { checkImageId, checkRepositoryName, checkTag } from "../src/engine/image-reference.js";
 import { EngineUnreachableError, InvalidArgumentError } from "../src/errors.js";
+import { checkEngine } from "../src/operation/check-engine.js";
 import { pushImage } from "../src/prefect/push-image.js";
 import { HOSTILE_IMAGE_IDS } from "./support/hostile-ids.js";
 
@@ -223,9 +223,10 @@ describe("checkEngine's options", () => {
       fc.asyncProperty(
         fc.oneof(fc.anything(), fc.double(), fc.integer({ min: -5, max: 2_147_483_650 })),
         async (timeoutMs) => {
-          const error = await checkEngine(client(), { timeoutMs: timeoutMs as number }).catch(
-            (e: unknown) => e,
-          );
+          const error = await checkEngine({
+            docker: client(),
+            timeoutMs: timeoutMs as number,
+          }).catch((e: unknown) => e);
           const valid =
             timeoutMs === undefined ||
             (typeof timeoutMs === "number" &&
@@ -240,13 +241,30 @@ describe("checkEngine's options", () => {
   });
 
   it.each(["fast", 5, null])("refuses options that are not an object: %j", async (options) => {
-    await expect(
-      checkEngine(client(), options as unknown as { timeoutMs: number }),
-    ).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(checkEngine(options as unknown as { timeoutMs: number })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+  });
+
+  it("refuses the old positional form, saying how to write the call", async () => {
+    const call = "write checkEngine({ docker, timeoutMs: 1000 })";
+    await expect(checkEngine(client() as never)).rejects.toThrow(call);
+    const old = checkEngine as (...args: unknown[]) => Promise<unknown>;
+    await expect(old(client(), { timeoutMs: 500 })).rejects.toThrow(call);
+    await expect(old(undefined, { timeoutMs: 500 })).rejects.toThrow(
+      "checkEngine({ timeoutMs: 1000 }) instead of checkEngine(undefined, { timeoutMs: 1000 })",
+    );
+    await expect(old(client())).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it("refuses an env that is not an object", async () => {
+    await expect(checkEngine({ env: "DOCKER_HOST=x" as never })).rejects.toThrow(
+      "env must be an environment object such as process.env",
+    );
   });
 
   it("refuses a docker option that is no dockerode client", async () => {
-    await expect(checkEngine({} as never)).rejects.toThrow(/has no modem/);
+    await expect(checkEngine({ docker: {} as never })).rejects.toThrow(/has no modem/);
   });
 });
 

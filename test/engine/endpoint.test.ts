@@ -118,7 +118,7 @@ describe("an engine address with a password", () => {
       ]) {
         const env = { ...process.env, DOCKER_HOST };
         try { api.resolveEngine({ env }); } catch {}
-        await api.checkEngine(undefined, { timeoutMs: 500 }).catch(() => {});
+        await api.checkEngine({ timeoutMs: 500 }).catch(() => {});
         await api.buildImage(tiny, { env, retries: 0 }).catch(() => {});
         await api.pushImage("busybox", "http://127.0.0.1:1", "x", { env, retries: 0 }).catch(() => {});
         try { await dockerClient({ env }).ping(); } catch {}

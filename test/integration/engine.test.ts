@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registryAuthHeader, registryConfigHeader } from "../../src/auth/credentials.js";
 import { encodeRegistryHeader } from "../../src/auth/registry-header.js";
 import { resolveEngine } from "../../src/docker-config/endpoint.js";
-import { checkEngine } from "../../src/engine/check-engine.js";
 import { dockerClient } from "../../src/engine/docker-client.js";
 import { EngineUnreachableError } from "../../src/errors.js";
+import { checkEngine } from "../../src/operation/check-engine.js";
 import {
   authRegistry,
   buildWith,
@@ -70,14 +70,16 @@ async function expectUnreachable(
   env: NodeJS.ProcessEnv,
   ...fragments: (string | RegExp)[]
 ): Promise<void> {
-  const error = await checkEngine(dockerClient({ env })).catch((e: unknown) => e);
+  const error = await checkEngine({ docker: dockerClient({ env }) }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(EngineUnreachableError);
   for (const fragment of fragments) expect((error as Error).message).toMatch(fragment);
 }
 
 describe("the default engine", () => {
   it("answers on the default socket", async () => {
-    const endpoint = await checkEngine(dockerClient({ env: envWith(await dockerConfig({})) }));
+    const endpoint = await checkEngine({
+      docker: dockerClient({ env: envWith(await dockerConfig({})) }),
+    });
     expect(endpoint).toMatchObject({
       url: "unix:///var/run/docker.sock",
       source: "the default socket",
@@ -96,7 +98,7 @@ describe("the default engine", () => {
 describe("an engine over TCP with TLS", () => {
   it("is reached through DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH", async () => {
     const docker = dockerClient({ env: await tlsEnv() });
-    const endpoint = await checkEngine(docker);
+    const endpoint = await checkEngine({ docker });
     expect(endpoint).toMatchObject({
       url: `tcp://127.0.0.1:${engine.port} (TLS)`,
       source: "DOCKER_HOST",
@@ -117,7 +119,7 @@ describe("an engine over TCP with TLS", () => {
     const env = await tlsEnv({ DOCKER_CERT_PATH: certs.wrongCaDir });
     delete env.DOCKER_TLS_VERIFY;
     const docker = dockerClient({ env });
-    await checkEngine(docker);
+    await checkEngine({ docker });
     expect(await rootDirOf(docker)).toBe(engine.dataRoot);
   });
 
@@ -169,7 +171,7 @@ describe("an engine through a Docker context", () => {
   it("is reached through DOCKER_CONTEXT", async () => {
     const config = await withContext("remote", clientTls());
     const docker = dockerClient({ env: { ...envWith(config), DOCKER_CONTEXT: "remote" } });
-    expect(await checkEngine(docker)).toMatchObject({
+    expect(await checkEngine({ docker })).toMatchObject({
       url: `tcp://127.0.0.1:${engine.port} (TLS)`,
       source: 'DOCKER_CONTEXT "remote"',
     });
@@ -180,7 +182,7 @@ describe("an engine through a Docker context", () => {
     const config = await withContext("remote", clientTls());
     await dockerCli(["context", "use", "remote"], envWith(config));
     const docker = dockerClient({ env: envWith(config) });
-    expect((await checkEngine(docker)).source).toBe(
+    expect((await checkEngine({ docker })).source).toBe(
       `currentContext "remote" in ${path.join(config, "config.json")}`,
     );
     expect(await rootDirOf(docker)).toBe(engine.dataRoot);
@@ -203,7 +205,7 @@ describe("an engine through a Docker context", () => {
     await expectUnreachable({ ...envWith(verifying), DOCKER_CONTEXT: "wrong-ca" }, /certificate/i);
     const skipping = await withContext("skip", `${wrong},skip-tls-verify=true`);
     const docker = dockerClient({ env: { ...envWith(skipping), DOCKER_CONTEXT: "skip" } });
-    await checkEngine(docker);
+    await checkEngine({ docker });
     expect(await rootDirOf(docker)).toBe(engine.dataRoot);
   });
 
@@ -236,7 +238,7 @@ describe("an engine through a Docker context", () => {
     const docker = dockerClient({ env });
     const repository = testRepository("tls-built");
     try {
-      expect((await checkEngine(docker)).source).toMatch(/^currentContext "remote"/);
+      expect((await checkEngine({ docker })).source).toMatch(/^currentContext "remote"/);
       const built = await buildWith(docker, `FROM ${base}\nLABEL built-on=tls-engine\n`, {
         registryConfig: await registryConfigHeader({ env }),
         labels: { "io.prefect-dockerutils.test-run": inject("testRun") },

@@ -145,9 +145,11 @@ describe("parseImageReference", () => {
 
 describe("checkEngine", () => {
   it("has the documented types", () => {
-    expectTypeOf(api.checkEngine).parameters.toEqualTypeOf<
-      [api.DockerodeClient?, api.CheckEngineOptions?]
+    expectTypeOf(api.checkEngine).parameters.toEqualTypeOf<[api.CheckEngineOptions?]>();
+    expectTypeOf<api.CheckEngineOptions["docker"]>().toEqualTypeOf<
+      api.DockerodeClient | undefined
     >();
+    expectTypeOf<api.CheckEngineOptions["env"]>().toEqualTypeOf<NodeJS.ProcessEnv | undefined>();
     expectTypeOf(api.checkEngine).returns.toEqualTypeOf<Promise<api.EngineEndpoint>>();
     expectTypeOf<api.CheckEngineOptions["signal"]>().toEqualTypeOf<AbortSignal | undefined>();
   });

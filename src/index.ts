@@ -1,21 +1,19 @@
 /**
- * prefect-dockerutils: Prefect's `dockerutils` for Node. This file is the whole public surface;
- * nothing else is exported.
+ * prefect-dockerutils: Prefect's `dockerutils` for Node. This file is the package root's whole
+ * surface; the subpaths `./steps`, `./testing`, `./dockerode` and `./engine` (the low-level
+ * registry headers and retry test) have their own entry files.
  * @module
  */
 
 export {
   type CredentialOptions,
   type RegistryAuth,
-  registryAuthHeader,
-  registryConfigHeader,
   resolveRegistryAuth,
 } from "./auth/credentials.js";
 export {
   type BuildContext,
   type BuildContextChunk,
   type BuildContextEntry,
-  type BuildContextFs,
   type BuildContextOptions,
   type BuildContextOverlay,
   createBuildContext,
@@ -59,11 +57,7 @@ export type {
 } from "./operation/build-image-options.js";
 export { type CheckEngineOptions, checkEngine } from "./operation/check-engine.js";
 export type { EngineOperationOptions } from "./operation/operation-options.js";
-export {
-  isTransientError,
-  type RetryOptions,
-  TRANSIENT_ERROR_PATTERNS,
-} from "./operation/retry.js";
+export type { RetryOptions } from "./operation/retry.js";
 export { buildImage } from "./prefect/build-image.js";
 export {
   type BuildMultiPlatformOptions,
@@ -113,7 +107,6 @@ export {
   parseImageReference,
   registryOfImage,
 } from "./reference/image-reference.js";
-export { DOCKER_HUB_KEY } from "./reference/registry-key.js";
 export type {
   BlobEvent,
   BuildOutputEvent,

@@ -29,6 +29,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DENIED_MESSAGE_HINT } from "../../src/deploy/build-docker-image.js";
 import { dockerClient } from "../../src/dockerode.js";
 import {
   BuildError,
@@ -37,12 +38,7 @@ import {
   type ProgressEvent,
   PushError,
 } from "../../src/index.js";
-import {
-  buildDockerImage,
-  clearStepCache,
-  DENIED_MESSAGE_HINT,
-  pushDockerImage,
-} from "../../src/steps.js";
+import { buildDockerImage, clearStepCache, pushDockerImage } from "../../src/steps.js";
 import { tempDir, tree } from "../support/files.js";
 import {
   authRegistry,

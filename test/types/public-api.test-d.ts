@@ -6,6 +6,7 @@ import type { Writable } from "node:stream";
 import type Docker from "dockerode";
 import { describe, expectTypeOf, it } from "vitest";
 import * as dockerodeEntry from "../../src/dockerode.js";
+import * as engine from "../../src/engine-api.js";
 import * as api from "../../src/index.js";
 import * as steps from "../../src/steps.js";
 
@@ -181,11 +182,12 @@ describe("dockerode", () => {
 
 describe("the credential functions", () => {
   it("have the documented types", () => {
-    expectTypeOf(api.registryAuthHeader).parameters.toEqualTypeOf<
+    expectTypeOf(engine.registryAuthHeader).parameters.toEqualTypeOf<
       [string, api.CredentialOptions?]
     >();
-    expectTypeOf(api.registryAuthHeader).returns.toEqualTypeOf<Promise<string>>();
-    expectTypeOf(api.registryConfigHeader).returns.toEqualTypeOf<Promise<string | undefined>>();
+    expectTypeOf(engine.registryAuthHeader).returns.toEqualTypeOf<Promise<string>>();
+    expectTypeOf(engine.registryConfigHeader).returns.toEqualTypeOf<Promise<string | undefined>>();
+    expectTypeOf<typeof engine.DOCKER_HUB_KEY>().toEqualTypeOf<"https://index.docker.io/v1/">();
     expectTypeOf(api.registryOfImage).toEqualTypeOf<(reference: string) => string>();
     expectTypeOf<api.CredentialOptions["auth"]>().toEqualTypeOf<
       api.RegistryAuth | Readonly<Record<string, api.RegistryAuth>> | undefined

@@ -24,7 +24,6 @@ export {
   type DockerImageCallOptions,
   type DockerImageOptions,
 } from "./deploy/docker-image.js";
-export type { PushedReference } from "./deploy/push-reference.js";
 export {
   type DockerClientOptions,
   type EngineEndpoint,

@@ -91,8 +91,14 @@ describe("DockerImage.build and push (test_deploy)", () => {
 
     const since = engineTime();
     const pushed = await image.push();
-    expect(pushed.reference).toBe(`${name}:test-tag`);
-    expect(pushed.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // The same PushResult as pushImageDetailed's.
+    expect(pushed).toMatchObject({
+      reference: `${name}:test-tag`,
+      tag: "test-tag",
+      digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      warnings: [],
+    });
+    expect(Object.keys(pushed).sort()).toEqual(["digest", "reference", "size", "tag", "warnings"]);
     expect(await registryTags(repositoryPath)).toEqual(["test-tag"]);
     expect(await countEvents(since, name, "push")).toBe(1);
     // Unlike pushImage, nothing is re-tagged or untagged: the built tag stays.

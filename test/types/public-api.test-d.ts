@@ -87,6 +87,9 @@ describe("the deployment steps", () => {
       readonly additional_tags: string[];
     }>();
     expectTypeOf(new api.DockerImage("x").build).returns.resolves.toBeString();
+    // One push result type, for pushImageDetailed and DockerImage alike.
+    expectTypeOf(new api.DockerImage("x").push).returns.resolves.toEqualTypeOf<api.PushResult>();
+    expectTypeOf(api.pushImageDetailed).returns.resolves.toEqualTypeOf<api.PushResult>();
   });
 });
 

@@ -87,16 +87,27 @@ describe("detectPythonVersion", () => {
     expect(pythonVersionMinor()).toBe(DEFAULT_PYTHON_VERSION);
   });
 
-  // Last in this file: it sets what pythonVersionMinor() reports from then on.
-  it("keeps what python3 on PATH answered: later calls and the sync accessors run nothing", async () => {
+  it("asks python3 on every call and keeps nothing: the sync accessors keep the default", async () => {
     const ran = await fake("python3", "echo 3.10.14");
     expect(await detectPythonVersion()).toEqual({ minor: "3.10", micro: "3.10.14" });
     expect(await detectPythonVersion()).toEqual({ minor: "3.10", micro: "3.10.14" });
-    expect(pythonVersionMinor()).toBe("3.10");
-    expect(pythonVersionMicro()).toBe("3.10.14");
-    expect(getPrefectImageName("3.0.0")).toBe("prefecthq/prefect:3.0.0-python3.10");
+    expect(readFileSync(ran, "utf8")).toBe("run\nrun\n");
+    // No hidden state: what ran before changes none of the synchronous answers.
+    expect(pythonVersionMinor()).toBe(DEFAULT_PYTHON_VERSION);
+    expect(pythonVersionMicro()).toBe(`${DEFAULT_PYTHON_VERSION}.0`);
+    expect(getPrefectImageName("3.0.0")).toBe(
+      `prefecthq/prefect:3.0.0-python${DEFAULT_PYTHON_VERSION}`,
+    );
+    // The detected version is passed on explicitly, or found by resolvePrefectImageName.
+    const { minor } = await detectPythonVersion();
+    expect(getPrefectImageName("3.0.0", minor)).toBe("prefecthq/prefect:3.0.0-python3.10");
     expect(await resolvePrefectImageName("3.0.0")).toBe("prefecthq/prefect:3.0.0-python3.10");
-    expect(readFileSync(ran, "utf8")).toBe("run\n");
+    expect(readFileSync(ran, "utf8")).toBe("run\nrun\nrun\nrun\n");
+  });
+
+  it("answers the fallback as a frozen value", async () => {
+    const answer = await detectPythonVersion({ python: "no-such-python-for-prefect-dockerutils" });
+    expect(Object.isFrozen(answer)).toBe(true);
   });
 });
 

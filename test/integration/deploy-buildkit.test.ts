@@ -13,7 +13,7 @@
  *   test_multi_platform_with_push (both platforms built and pushed as one image index),
  *   test_build_error_is_raised, test_push_build.
  *   test_multi_platform_requires_push, test_kwargs_passthrough, test_decode_kwarg_stripped,
- *   test_requires_context, test_requires_existing_context are in test/deploy-steps.test.ts;
+ *   test_requires_context, test_requires_existing_context are in test/steps.test.ts;
  *   test_retries_on_transient_error is buildImage's own BuildKit retry, tested with it.
  * - `src/integrations/prefect-docker/tests/deployments/test_steps.py`: test_real_buildx_build,
  *   TestBuildxBackend.test_build_docker_image_dispatches_to_buildx,

@@ -14,7 +14,7 @@
  * The BuildKit tests of test_docker_image.py (test_buildx_backend_calls_buildx_build_image,
  * test_buildx_build_kwargs_forwarded, test_buildx_build_with_push,
  * test_buildx_push_is_noop_after_push_build, test_buildx_push_calls_buildx_push_image) are in
- * deploy-buildkit.test.ts. The constructor tests are in test/deploy-docker-image.test.ts.
+ * deploy-buildkit.test.ts. The constructor tests are in test/deploy/docker-image.test.ts.
  * Not ported: the deploy() tests about work pools, the Prefect API and console messages.
  */
 import { spawn } from "node:child_process";

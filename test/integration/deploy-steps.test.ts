@@ -19,7 +19,7 @@
  *   test_push_raises_on_error (the PushError test).
  * - TestBuildxBackend: test_push_docker_image_dispatches_to_buildx,
  *   test_push_docker_image_buildx_with_additional_tags (same engine push; 3 tags in the registry).
- * The name and input checks that need no engine are in test/deploy-steps.test.ts; the buildx
+ * The name and input checks that need no engine are in test/steps.test.ts; the buildx
  * tests (test_real_buildx_build, TestBuildxBackend) are in deploy-buildkit.test.ts.
  * Not ported: the stdout write counts (15 and 5 writes of a mocked sys.stdout) are how Prefect
  * buffers; here the same status lines are checked in order, and shown to arrive while pushing.

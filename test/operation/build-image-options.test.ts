@@ -7,14 +7,14 @@ import {
   MAX_RETRIES,
   MAX_RETRY_DELAY_MS,
   MAX_TIMEOUT_MS,
-} from "../src/defaults.js";
+} from "../../src/defaults.js";
 import {
   type BuildImageOptions,
   buildImage,
   ImageBuilder,
   InvalidArgumentError,
-} from "../src/index.js";
-import { normalizeBuildImageOptions } from "../src/operation/build-image-options.js";
+} from "../../src/index.js";
+import { normalizeBuildImageOptions } from "../../src/operation/build-image-options.js";
 
 // No engine there: an option checked after the first request would fail with EngineUnreachableError.
 const env = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };

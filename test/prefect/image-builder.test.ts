@@ -3,8 +3,8 @@
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ImageBuilder, InvalidArgumentError, InvalidStateError } from "../src/index.js";
-import { tempDir, tree } from "./support/files.js";
+import { ImageBuilder, InvalidArgumentError, InvalidStateError } from "../../src/index.js";
+import { tempDir, tree } from "../support/files.js";
 
 /** A base directory with a file, a folder, and links that stay inside it or leave it. */
 async function baseWithLinks(): Promise<{ base: string; outside: string }> {
@@ -246,7 +246,7 @@ describe("ImageBuilder states and arguments", () => {
   });
 
   it("does not tell observers about a builder whose constructor threw", async () => {
-    const { captureBuilders } = await import("../src/testing.js");
+    const { captureBuilders } = await import("../../src/testing.js");
     using builders = captureBuilders();
     expect(() => new ImageBuilder("")).toThrow(InvalidArgumentError);
     expect(builders).toHaveLength(0);

@@ -1,7 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { copyInstruction, parseCopyInstruction, toRunCommand } from "../src/prefect/dockerfile.js";
-import { arg, handPicked } from "./support/dockerfile-cases.js";
+import {
+  copyInstruction,
+  parseCopyInstruction,
+  toRunCommand,
+} from "../../src/prefect/dockerfile.js";
+import { arg, handPicked } from "../support/dockerfile-cases.js";
 
 describe("toRunCommand", () => {
   it.each(handPicked)("turns %j into %j", (args, expected) => {

@@ -4,12 +4,12 @@
 // tag and digest each valid input normalises to.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../src/errors.js";
+import { InvalidArgumentError } from "../../src/errors.js";
 import {
   type ImageReference,
   parseImageReference,
   parseReference,
-} from "../src/reference/image-reference.js";
+} from "../../src/reference/image-reference.js";
 
 const F64 = "f".repeat(64);
 const SHA = `sha256:${F64}`;

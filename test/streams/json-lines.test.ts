@@ -1,9 +1,9 @@
 import { PassThrough, Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_ENGINE_LINE_BYTES } from "../src/defaults.js";
-import { type JsonLine, readJsonLines } from "../src/streams/json-lines.js";
-import { generated, MiB, measure } from "./support/cost.js";
+import { MAX_ENGINE_LINE_BYTES } from "../../src/defaults.js";
+import { type JsonLine, readJsonLines } from "../../src/streams/json-lines.js";
+import { generated, MiB, measure } from "../support/cost.js";
 
 async function collect(chunks: (string | Buffer)[], maxLineBytes?: number): Promise<JsonLine[]> {
   const lines: JsonLine[] = [];

@@ -2,11 +2,15 @@ import nodeFs from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { createBuildContext } from "../src/build-context/build-context.js";
-import type { BuildContextFs } from "../src/build-context/context-fs.js";
-import { BuildContextError, DockerfileNotFoundError, InvalidArgumentError } from "../src/errors.js";
-import { pack } from "./support/context-tar.js";
-import { tempDir, tree } from "./support/files.js";
+import { createBuildContext } from "../../src/build-context/build-context.js";
+import type { BuildContextFs } from "../../src/build-context/context-fs.js";
+import {
+  BuildContextError,
+  DockerfileNotFoundError,
+  InvalidArgumentError,
+} from "../../src/errors.js";
+import { pack } from "../support/context-tar.js";
+import { tempDir, tree } from "../support/files.js";
 
 describe("createBuildContext: Dockerfile outside the context", () => {
   it("adds it under a generated name and hides it from COPY through .dockerignore", async () => {

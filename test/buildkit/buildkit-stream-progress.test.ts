@@ -4,18 +4,18 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { BuildKitStream, explainBuildKitError } from "../src/buildkit/buildkit-stream.js";
-import { formatBytes, PlainProgress } from "../src/buildkit/plain-progress.js";
-import type { StatusResponse } from "../src/buildkit/trace-messages.js";
-import { VertexTracker } from "../src/buildkit/vertex-tracker.js";
-import { BuildError } from "../src/errors.js";
-import { readJsonLines } from "../src/streams/json-lines.js";
-import type { ProgressEvent } from "../src/streams/progress.js";
-import { StringStream } from "./support/string-stream.js";
+import { BuildKitStream, explainBuildKitError } from "../../src/buildkit/buildkit-stream.js";
+import { formatBytes, PlainProgress } from "../../src/buildkit/plain-progress.js";
+import type { StatusResponse } from "../../src/buildkit/trace-messages.js";
+import { VertexTracker } from "../../src/buildkit/vertex-tracker.js";
+import { BuildError } from "../../src/errors.js";
+import { readJsonLines } from "../../src/streams/json-lines.js";
+import type { ProgressEvent } from "../../src/streams/progress.js";
+import { StringStream } from "../support/string-stream.js";
 
 /** Streams recorded from Debian's docker.io 20.10 engine with curl (tar body, version=2). */
 const recorded = (name: string) =>
-  readFileSync(path.resolve(import.meta.dirname, "fixtures/engine-streams", `${name}.jsonl`));
+  readFileSync(path.resolve(import.meta.dirname, "../fixtures/engine-streams", `${name}.jsonl`));
 
 async function replay(name: string) {
   const text = new StringStream();

@@ -4,12 +4,12 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { dockerClient } from "../src/engine/docker-client.js";
-import { checkImageId, checkRepositoryName, checkTag } from "../src/engine/image-reference.js";
-import { EngineUnreachableError, InvalidArgumentError } from "../src/errors.js";
-import { checkEngine } from "../src/operation/check-engine.js";
-import { pushImage } from "../src/prefect/push-image.js";
-import { HOSTILE_IMAGE_IDS } from "./support/hostile-ids.js";
+import { dockerClient } from "../../src/engine/docker-client.js";
+import { checkImageId, checkRepositoryName, checkTag } from "../../src/engine/image-reference.js";
+import { EngineUnreachableError, InvalidArgumentError } from "../../src/errors.js";
+import { checkEngine } from "../../src/operation/check-engine.js";
+import { pushImage } from "../../src/prefect/push-image.js";
+import { HOSTILE_IMAGE_IDS } from "../support/hostile-ids.js";
 
 const IMAGE = `sha256:${"a".repeat(64)}`;
 const nowhere = { DOCKER_HOST: `unix:///tmp/pdu-nowhere-${randomUUID()}.sock` };

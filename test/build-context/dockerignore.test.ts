@@ -5,8 +5,8 @@ import {
   type MatchInfo,
   PatternMatcher,
   parseDockerignore,
-} from "../src/build-context/dockerignore.js";
-import { InvalidArgumentError } from "../src/errors.js";
+} from "../../src/build-context/dockerignore.js";
+import { InvalidArgumentError } from "../../src/errors.js";
 
 /** Matches `file` the way a walker does: each parent folder first, handing its results down. */
 function walkMatch(matcher: PatternMatcher, file: string): boolean {

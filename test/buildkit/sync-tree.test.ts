@@ -5,17 +5,17 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, linkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { createBuildContext } from "../src/build-context/build-context.js";
-import { parseDockerignore } from "../src/build-context/dockerignore.js";
-import { FRAME_HEADER } from "../src/buildkit/data-frame.js";
-import { type PacketChannel, sendDiffCopy } from "../src/buildkit/diff-copy.js";
+import { createBuildContext } from "../../src/build-context/build-context.js";
+import { parseDockerignore } from "../../src/build-context/dockerignore.js";
+import { FRAME_HEADER } from "../../src/buildkit/data-frame.js";
+import { type PacketChannel, sendDiffCopy } from "../../src/buildkit/diff-copy.js";
 import {
   Packet,
   Packet_PacketType as PacketType,
-} from "../src/buildkit/generated/github.com/tonistiigi/fsutil/types/wire.js";
-import { type SyncEntry, walkSyncTree } from "../src/buildkit/sync-tree.js";
-import { BuildContextError } from "../src/errors.js";
-import { tempDir, tree } from "./support/files.js";
+} from "../../src/buildkit/generated/github.com/tonistiigi/fsutil/types/wire.js";
+import { type SyncEntry, walkSyncTree } from "../../src/buildkit/sync-tree.js";
+import { BuildContextError } from "../../src/errors.js";
+import { tempDir, tree } from "../support/files.js";
 
 /** The entries of a walk as `type name`, for readable expectations. */
 const names = (entries: Iterable<SyncEntry>) =>

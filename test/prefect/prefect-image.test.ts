@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../src/errors.js";
-import { getPrefectImageName, PREFECT_VERSION } from "../src/prefect/prefect-image.js";
-import { parseVersion } from "../src/python/parse-version.js";
+import { InvalidArgumentError } from "../../src/errors.js";
+import { getPrefectImageName, PREFECT_VERSION } from "../../src/prefect/prefect-image.js";
+import { parseVersion } from "../../src/python/parse-version.js";
 import {
   checkout,
   imageArgs,
@@ -11,7 +11,7 @@ import {
   PYTHON_VERSION,
   prefectDevVersionInfo,
   prefectImageNames,
-} from "./support/prefect-image-cases.js";
+} from "../support/prefect-image-cases.js";
 
 // ---- tests ------------------------------------------------------------------------------------
 

@@ -1,9 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cleanPath, PatternMatcher, parseDockerignore } from "../src/build-context/dockerignore.js";
-import { Pattern, validateGlob } from "../src/build-context/moby-pattern.js";
-import { lastRunSteps } from "../src/build-context/pattern-program.js";
-import { oracleMatch } from "./support/moby-regexp-oracle.js";
+import {
+  cleanPath,
+  PatternMatcher,
+  parseDockerignore,
+} from "../../src/build-context/dockerignore.js";
+import { Pattern, validateGlob } from "../../src/build-context/moby-pattern.js";
+import { lastRunSteps } from "../../src/build-context/pattern-program.js";
+import { oracleMatch } from "../support/moby-regexp-oracle.js";
 
 describe("matching in linear time", () => {
   // `*a*a…*a*b` took 53 s against a 60-character name when compiled to a backtracking RegExp.

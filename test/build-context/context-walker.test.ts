@@ -2,10 +2,10 @@ import nodeFs from "node:fs";
 import { link, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readContextFile } from "../src/build-context/context-file-reader.js";
-import { type ContextEntry, walkContext } from "../src/build-context/context-walker.js";
-import { BuildContextError } from "../src/errors.js";
-import { tempDir, tree } from "./support/files.js";
+import { readContextFile } from "../../src/build-context/context-file-reader.js";
+import { type ContextEntry, walkContext } from "../../src/build-context/context-walker.js";
+import { BuildContextError } from "../../src/errors.js";
+import { tempDir, tree } from "../support/files.js";
 
 async function context(files: Record<string, string>): Promise<string> {
   return nodeFs.realpathSync(await tree(await tempDir(), files));

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { BuildError, EngineHttpError, PushError } from "../src/errors.js";
+import { BuildError, EngineHttpError, PushError } from "../../src/errors.js";
 import {
   DETERMINISTIC_MESSAGES,
   isTransientError,
@@ -10,11 +10,11 @@ import {
   REGISTRY_RACE_MESSAGES,
   retryDelay,
   withRetries,
-} from "../src/operation/retry.js";
-import { readJsonLines } from "../src/streams/json-lines.js";
-import { PushStream } from "../src/streams/push-stream.js";
+} from "../../src/operation/retry.js";
+import { readJsonLines } from "../../src/streams/json-lines.js";
+import { PushStream } from "../../src/streams/push-stream.js";
 
-const fixtures = path.resolve(import.meta.dirname, "fixtures");
+const fixtures = path.resolve(import.meta.dirname, "../fixtures");
 
 /** Engine answers recorded from Debian's docker.io 20.10 with curl (status 200: in the stream). */
 const recordedErrors = JSON.parse(

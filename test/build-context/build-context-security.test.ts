@@ -3,12 +3,12 @@ import nodeFs from "node:fs";
 import { symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { createBuildContext } from "../src/build-context/build-context.js";
-import { MAX_CONTROL_FILE_BYTES } from "../src/defaults.js";
-import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
-import { cliContext } from "./support/cli-context.js";
-import { pack, paxBlocks } from "./support/context-tar.js";
-import { tempDir, tree } from "./support/files.js";
+import { createBuildContext } from "../../src/build-context/build-context.js";
+import { MAX_CONTROL_FILE_BYTES } from "../../src/defaults.js";
+import { BuildContextError, InvalidArgumentError } from "../../src/errors.js";
+import { cliContext } from "../support/cli-context.js";
+import { pack, paxBlocks } from "../support/context-tar.js";
+import { tempDir, tree } from "../support/files.js";
 
 describe("createBuildContext: symlinks, special files and names (no byte from outside)", () => {
   it("sends an overlay that is a symlink as that symlink, never what it points to", async () => {

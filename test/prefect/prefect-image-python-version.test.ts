@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../src/errors.js";
+import { InvalidArgumentError } from "../../src/errors.js";
 import {
   DEFAULT_PYTHON_VERSION,
   detectPythonVersion,
@@ -15,8 +15,8 @@ import {
   pythonVersionMicro,
   pythonVersionMinor,
   resolvePrefectImageName,
-} from "../src/prefect/prefect-image.js";
-import { tempDir } from "./support/files.js";
+} from "../../src/prefect/prefect-image.js";
+import { tempDir } from "../support/files.js";
 
 let bin: string;
 const originalPath = process.env.PATH;

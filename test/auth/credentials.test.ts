@@ -9,19 +9,19 @@ import {
   registryConfigHeader,
   resolveAllRegistryAuths,
   resolveRegistryAuth,
-} from "../src/auth/credentials.js";
-import { encodeRegistryHeader } from "../src/auth/registry-header.js";
-import { loadDockerConfig } from "../src/docker-config/docker-config.js";
-import { InvalidArgumentError } from "../src/errors.js";
-import { registryOfImage } from "../src/reference/image-reference.js";
-import { DOCKER_HUB_KEY, registryKey } from "../src/reference/registry-key.js";
+} from "../../src/auth/credentials.js";
+import { encodeRegistryHeader } from "../../src/auth/registry-header.js";
+import { loadDockerConfig } from "../../src/docker-config/docker-config.js";
+import { InvalidArgumentError } from "../../src/errors.js";
+import { registryOfImage } from "../../src/reference/image-reference.js";
+import { DOCKER_HUB_KEY, registryKey } from "../../src/reference/registry-key.js";
 import {
   basicAuth,
   decodeHeader,
   dockerConfig,
   envWith,
   tempDir,
-} from "./support/credentials/support.js";
+} from "../support/credentials/support.js";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 

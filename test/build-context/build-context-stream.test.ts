@@ -6,12 +6,12 @@ import net from "node:net";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
-import { createBuildContext } from "../src/build-context/build-context.js";
-import type { BuildContextFs } from "../src/build-context/context-fs.js";
-import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
-import { announcePipe } from "../src/streams/piped-into.js";
-import { errorOf } from "./support/context-tar.js";
-import { tempDir, tree } from "./support/files.js";
+import { createBuildContext } from "../../src/build-context/build-context.js";
+import type { BuildContextFs } from "../../src/build-context/context-fs.js";
+import { BuildContextError, InvalidArgumentError } from "../../src/errors.js";
+import { announcePipe } from "../../src/streams/piped-into.js";
+import { errorOf } from "../support/context-tar.js";
+import { tempDir, tree } from "../support/files.js";
 
 describe("createBuildContext: an ordinary Readable", () => {
   async function contextWithBigFile(): Promise<string> {

@@ -18,8 +18,8 @@
  * file.
  */
 import { describe, expect, it } from "vitest";
-import { DockerImage, InvalidArgumentError } from "../src/index.js";
-import { StringStream } from "./support/string-stream.js";
+import { DockerImage, InvalidArgumentError } from "../../src/index.js";
+import { StringStream } from "../support/string-stream.js";
 
 const noEnv = {};
 /** 2022-08-31T18:01:32Z, as Prefect's step tests fake it. */

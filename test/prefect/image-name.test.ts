@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../src/errors.js";
+import { InvalidArgumentError } from "../../src/errors.js";
 import {
   formatOutlierVersionName,
   parseImageTag,
   splitRepositoryPath,
-} from "../src/prefect/image-name.js";
-import { parseVersion } from "../src/python/parse-version.js";
+} from "../../src/prefect/image-name.js";
+import { parseVersion } from "../../src/python/parse-version.js";
 import {
   digest,
   imageLike,
@@ -15,7 +15,7 @@ import {
   prefectSplitRepositoryPath,
   tag,
   validName,
-} from "./support/image-name-cases.js";
+} from "../support/image-name-cases.js";
 
 // ---- tests ------------------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 import { AssertionError } from "node:assert";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ImageBuilder } from "../src/index.js";
-import { captureBuilders } from "../src/testing.js";
+import { ImageBuilder } from "../../src/index.js";
+import { captureBuilders } from "../../src/testing.js";
 
-const contexts = path.resolve(import.meta.dirname, "fixtures/contexts");
+const contexts = path.resolve(import.meta.dirname, "../fixtures/contexts");
 
 let builder: ImageBuilder;
 beforeEach(async () => {

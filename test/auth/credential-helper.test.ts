@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { credentialHelperGet, credentialHelperList } from "../src/auth/credential-helper.js";
+import { credentialHelperGet, credentialHelperList } from "../../src/auth/credential-helper.js";
 import {
   registryConfigHeader,
   resolveAllRegistryAuths,
   resolveRegistryAuth,
-} from "../src/auth/credentials.js";
-import { CredentialsError } from "../src/errors.js";
-import { DOCKER_HUB_KEY } from "../src/reference/registry-key.js";
+} from "../../src/auth/credentials.js";
+import { CredentialsError } from "../../src/errors.js";
+import { DOCKER_HUB_KEY } from "../../src/reference/registry-key.js";
 import {
   basicAuth,
   decodeHeader,
@@ -14,7 +14,7 @@ import {
   envWith,
   installHelper,
   tempDir,
-} from "./support/credentials/support.js";
+} from "../support/credentials/support.js";
 
 describe("the credential-helper protocol", () => {
   it("writes the server URL to get's stdin, without a newline, and reads the JSON answer", async () => {

@@ -5,16 +5,16 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { credentialHelperGet } from "../src/auth/credential-helper.js";
-import { registryConfigHeader, resolveRegistryAuth } from "../src/auth/credentials.js";
-import { CredentialsError, InvalidArgumentError } from "../src/errors.js";
+import { credentialHelperGet } from "../../src/auth/credential-helper.js";
+import { registryConfigHeader, resolveRegistryAuth } from "../../src/auth/credentials.js";
+import { CredentialsError, InvalidArgumentError } from "../../src/errors.js";
 import {
   dockerConfig,
   envWith,
   installHelper,
   installScriptHelper,
   tempDir,
-} from "./support/credentials/support.js";
+} from "../support/credentials/support.js";
 
 /** Whether a process still runs: it exists in /proc and is not a zombie waiting to be reaped. */
 async function running(pid: number): Promise<boolean> {

@@ -5,11 +5,11 @@ import net from "node:net";
 import path from "node:path";
 import { createGunzip } from "node:zlib";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createBuildContext } from "../src/build-context/build-context.js";
-import type { BuildContextFs } from "../src/build-context/context-fs.js";
-import { BuildContextError, InvalidArgumentError } from "../src/errors.js";
-import { pack, untar } from "./support/context-tar.js";
-import { tempDir, tree } from "./support/files.js";
+import { createBuildContext } from "../../src/build-context/build-context.js";
+import type { BuildContextFs } from "../../src/build-context/context-fs.js";
+import { BuildContextError, InvalidArgumentError } from "../../src/errors.js";
+import { pack, untar } from "../support/context-tar.js";
+import { tempDir, tree } from "../support/files.js";
 
 describe("createBuildContext: tar entries", () => {
   it("archives files, folders, empty folders, symlinks and hardlinks like the CLI", async () => {

@@ -1,8 +1,8 @@
 // The command line's pure pieces: text helpers, flag parsing, and the plain and json renderers.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseBuildArgs, parseSecrets, parseSsh, parseTags } from "../src/cli/build-flags.js";
-import { Cancellation, Cancelled, type CancelSignal } from "../src/cli/cancellation.js";
+import { parseBuildArgs, parseSecrets, parseSsh, parseTags } from "../../src/cli/build-flags.js";
+import { Cancellation, Cancelled, type CancelSignal } from "../../src/cli/cancellation.js";
 import {
   humanSize,
   LineSplitter,
@@ -12,12 +12,12 @@ import {
   shortId,
   textWidth,
   truncate,
-} from "../src/cli/format.js";
-import { eventToJson } from "../src/cli/progress/json-renderer.js";
-import { PlainRenderer } from "../src/cli/progress/plain-renderer.js";
-import { resolveProgressMode } from "../src/cli/progress/renderer.js";
-import { describeError } from "../src/cli/report-error.js";
-import { BuildError, InvalidArgumentError, type ProgressEvent } from "../src/index.js";
+} from "../../src/cli/format.js";
+import { eventToJson } from "../../src/cli/progress/json-renderer.js";
+import { PlainRenderer } from "../../src/cli/progress/plain-renderer.js";
+import { resolveProgressMode } from "../../src/cli/progress/renderer.js";
+import { describeError } from "../../src/cli/report-error.js";
+import { BuildError, InvalidArgumentError, type ProgressEvent } from "../../src/index.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;

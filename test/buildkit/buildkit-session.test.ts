@@ -9,36 +9,39 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { authService } from "../src/buildkit/auth-service.js";
-import { readSecrets } from "../src/buildkit/build-secrets.js";
-import { isTransientBuildKitError } from "../src/buildkit/build-with-buildkit.js";
-import { assertBuildKitSupport, assertShmSizeSupport } from "../src/buildkit/buildkit-support.js";
-import { fileSyncService, type SyncReport } from "../src/buildkit/file-sync-service.js";
+import { authService } from "../../src/buildkit/auth-service.js";
+import { readSecrets } from "../../src/buildkit/build-secrets.js";
+import { isTransientBuildKitError } from "../../src/buildkit/build-with-buildkit.js";
+import {
+  assertBuildKitSupport,
+  assertShmSizeSupport,
+} from "../../src/buildkit/buildkit-support.js";
+import { fileSyncService, type SyncReport } from "../../src/buildkit/file-sync-service.js";
 import {
   CredentialsRequest,
   CredentialsResponse,
-} from "../src/buildkit/generated/github.com/moby/buildkit/session/auth/auth.js";
+} from "../../src/buildkit/generated/github.com/moby/buildkit/session/auth/auth.js";
 import {
   GetSecretRequest,
   GetSecretResponse,
-} from "../src/buildkit/generated/github.com/moby/buildkit/session/secrets/secrets.js";
+} from "../../src/buildkit/generated/github.com/moby/buildkit/session/secrets/secrets.js";
 import {
   BytesMessage,
   CheckAgentRequest,
-} from "../src/buildkit/generated/github.com/moby/buildkit/session/sshforward/ssh.js";
+} from "../../src/buildkit/generated/github.com/moby/buildkit/session/sshforward/ssh.js";
 import {
   Packet,
   Packet_PacketType as PacketType,
-} from "../src/buildkit/generated/github.com/tonistiigi/fsutil/types/wire.js";
-import { healthService } from "../src/buildkit/health-service.js";
-import { secretsService } from "../src/buildkit/secrets-service.js";
-import { type SessionServer, serveSession } from "../src/buildkit/session-server.js";
-import type { SessionService } from "../src/buildkit/session-service.js";
-import { buildNodeId, sessionSharedKey } from "../src/buildkit/shared-key.js";
-import { resolveSshAgents, sshService } from "../src/buildkit/ssh-service.js";
-import { BuildContextError, BuildError, InvalidArgumentError } from "../src/errors.js";
-import { MAX_SECRET_BYTES, validateSecrets } from "../src/operation/build-image-options.js";
-import { tempDir, tree } from "./support/files.js";
+} from "../../src/buildkit/generated/github.com/tonistiigi/fsutil/types/wire.js";
+import { healthService } from "../../src/buildkit/health-service.js";
+import { secretsService } from "../../src/buildkit/secrets-service.js";
+import { type SessionServer, serveSession } from "../../src/buildkit/session-server.js";
+import type { SessionService } from "../../src/buildkit/session-service.js";
+import { buildNodeId, sessionSharedKey } from "../../src/buildkit/shared-key.js";
+import { resolveSshAgents, sshService } from "../../src/buildkit/ssh-service.js";
+import { BuildContextError, BuildError, InvalidArgumentError } from "../../src/errors.js";
+import { MAX_SECRET_BYTES, validateSecrets } from "../../src/operation/build-image-options.js";
+import { tempDir, tree } from "../support/files.js";
 
 /** Serves `services` on a unix socket as the session does, and a client connected to it. */
 async function serve(services: SessionService[]): Promise<grpc.Client> {

@@ -1,22 +1,20 @@
+// BuildStream on streams recorded from the engine, and on hostile output.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { stripVTControlCharacters } from "node:util";
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BuildStream } from "../src/classic/build-stream.js";
-import { LOG_TAIL_LINES, MAX_LOG_TAIL_LINE_CHARS } from "../src/defaults.js";
-import { BuildError, PushError } from "../src/errors.js";
-import { readJsonLines } from "../src/streams/json-lines.js";
-import { LineTail } from "../src/streams/line-tail.js";
-import type { ProgressEvent } from "../src/streams/progress.js";
-import { PushStream } from "../src/streams/push-stream.js";
-import { generated, MiB, measure } from "./support/cost.js";
-import { StringStream } from "./support/string-stream.js";
+import { BuildStream } from "../../src/classic/build-stream.js";
+import { MAX_LOG_TAIL_LINE_CHARS } from "../../src/defaults.js";
+import { BuildError, PushError } from "../../src/errors.js";
+import { readJsonLines } from "../../src/streams/json-lines.js";
+import type { ProgressEvent } from "../../src/streams/progress.js";
+import { PushStream } from "../../src/streams/push-stream.js";
+import { generated, MiB, measure } from "../support/cost.js";
+import { StringStream } from "../support/string-stream.js";
 
 /** Streams recorded from Debian's docker.io 20.10 engine with curl. */
 const recorded = (name: string) =>
-  readFileSync(path.resolve(import.meta.dirname, "fixtures/engine-streams", `${name}.jsonl`));
+  readFileSync(path.resolve(import.meta.dirname, "../fixtures/engine-streams", `${name}.jsonl`));
 
 async function replay(bytes: Buffer, reader: { handle: BuildStream["handle"] }) {
   await readJsonLines(Readable.from([bytes]), (line) => reader.handle(line));
@@ -142,131 +140,5 @@ describe("BuildStream on hostile output", () => {
   it("fails the push with a PushError on a line past the limit", () => {
     const reader = new PushStream({ tag: "t" });
     expect(() => reader.handle({ kind: "too-long", maxBytes: 1024 })).toThrow(PushError);
-  });
-});
-
-describe("LineTail", () => {
-  it(`keeps the last ${LOG_TAIL_LINES} non-empty lines, split across pushes in any way`, () => {
-    const tail = new LineTail();
-    const text = Array.from({ length: 80 }, (_, i) => `line ${i}\r\n\n`).join("");
-    for (let i = 0; i < text.length; i += 7) tail.push(text.slice(i, i + 7));
-    tail.push("unfinished");
-    expect(tail.lines()).toHaveLength(LOG_TAIL_LINES);
-    expect(tail.lines().at(-2)).toBe("line 79");
-    expect(tail.lines().at(-1)).toBe("unfinished");
-  });
-
-  it("cuts long lines with an ellipsis, never inside a surrogate pair", () => {
-    const tail = new LineTail({ lines: 3, maxLineChars: 6 });
-    tail.push("abcdefghij\n123456\nab\u{1F600}\u{1F600}\u{1F600}\n");
-    expect(tail.lines()).toEqual(["abcde\u2026", "123456", "ab\u{1F600}\u2026"]);
-  });
-
-  it("counts what is left after removing escape codes", () => {
-    const tail = new LineTail({ maxLineChars: 5 });
-    tail.push("\u001b[32mhello\u001b[0m\n");
-    expect(tail.lines()).toEqual(["hello"]);
-  });
-
-  it("always holds at most the configured lines and characters (property)", () => {
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.oneof(
-            fc.string({ unit: "binary", maxLength: 60 }),
-            fc.constantFrom("\u001b[31m", "\u001b[0m", "\u001b]0;t\u0007", "\r\n", "\n"),
-          ),
-          { maxLength: 40 },
-        ),
-        fc.integer({ min: 1, max: 5 }),
-        fc.integer({ min: 2, max: 20 }),
-        (pushes, lines, maxLineChars) => {
-          const tail = new LineTail({ lines, maxLineChars });
-          for (const text of pushes) tail.push(text);
-          const kept = tail.lines();
-          expect(kept.length).toBeLessThanOrEqual(lines);
-          for (const line of kept) {
-            expect(line.length).toBeLessThanOrEqual(maxLineChars);
-            expect(line).not.toContain("\n");
-            expect(stripVTControlCharacters(line)).toBe(line);
-          }
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-});
-
-describe("PushStream", () => {
-  it("writes Prefect's status lines and keeps the digest", async () => {
-    const text = new StringStream();
-    const events: ProgressEvent[] = [];
-    const reader = new PushStream({
-      tag: "tiny",
-      streamProgressTo: text,
-      onProgress: (e) => events.push(e),
-    });
-    await replay(recorded("push-succeeds"), reader);
-    expect(text.getValue()).toContain(
-      "The push refers to repository [127.0.0.1:5555/pdu-record]\n",
-    );
-    expect(text.getValue()).toMatch(/\n(Pushed|Layer already exists)\n/);
-    expect(reader.pushed?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(events.find((e) => e.type === "digest")).toMatchObject({
-      tag: "tiny",
-      digest: reader.pushed?.digest,
-    });
-    expect(events.filter((e) => e.type === "status").length).toBeGreaterThan(3);
-  });
-
-  it.each([
-    ["push-refused", /dial tcp 127\.0\.0\.1:1: connect: connection refused/],
-    ["push-unauthorized", /^no basic auth credentials$/],
-  ])("rejects the in-stream error of %s", async (name, expected) => {
-    const error = await replay(recorded(name), new PushStream({ tag: "t" })).catch(
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(PushError);
-    expect((error as PushError).message).toMatch(expected);
-  });
-});
-
-describe("the stream readers under garbage (property)", () => {
-  const garbage = fc.oneof(
-    fc.string({ unit: "binary", maxLength: 40 }),
-    fc.jsonValue().map((v) => JSON.stringify(v)),
-    fc
-      .record(
-        {
-          stream: fc.oneof(fc.string(), fc.integer()),
-          aux: fc.oneof(fc.constant(null), fc.object()),
-        },
-        { requiredKeys: [] },
-      )
-      .map((v) => JSON.stringify(v)),
-  );
-
-  it("either settle with a result or reject with a BuildError/PushError, never throw elsewhere", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(garbage, { maxLength: 30 }),
-        fc.nat({ max: 40 }),
-        async (lines, cut) => {
-          const bytes = Buffer.from(lines.join("\n"));
-          const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)].filter((c) => c.length > 0);
-          for (const reader of [new BuildStream(), new PushStream({ tag: "t" })]) {
-            const outcome = await readJsonLines(Readable.from(chunks), (line) =>
-              reader.handle(line),
-            ).then(
-              () => undefined,
-              (e: unknown) => e,
-            );
-            if (outcome !== undefined)
-              expect(outcome instanceof BuildError || outcome instanceof PushError).toBe(true);
-          }
-        },
-      ),
-      { numRuns: 500 },
-    );
   });
 });

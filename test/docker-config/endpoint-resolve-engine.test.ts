@@ -1,17 +1,15 @@
+// resolveEngine: which engine DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and the Docker
+// contexts name, as the docker CLI decides.
 import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
-import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EngineEndpoint, resolveEngine } from "../src/docker-config/endpoint.js";
-import { dockerClient } from "../src/engine/docker-client.js";
-import { openEngine } from "../src/engine/engine-connection.js";
-import { EngineUnreachableError, InvalidArgumentError } from "../src/errors.js";
-import { checkEngine } from "../src/operation/check-engine.js";
-import { dockerConfig, tempDir, writeContext } from "./support/credentials/support.js";
-import { type Certificates, makeCertificates } from "./support/credentials/tls.js";
+import { type EngineEndpoint, resolveEngine } from "../../src/docker-config/endpoint.js";
+import { dockerClient } from "../../src/engine/docker-client.js";
+import { InvalidArgumentError } from "../../src/errors.js";
+import { dockerConfig, tempDir, writeContext } from "../support/credentials/support.js";
+import { type Certificates, makeCertificates } from "../support/credentials/tls.js";
 
 let certs: Certificates;
 let certsRoot: string;
@@ -281,169 +279,5 @@ describe("resolveEngine from Docker contexts", () => {
     expect(() => resolveEngine({ env: { DOCKER_CONFIG: dir, DOCKER_CONTEXT: "k8s" } })).toThrow(
       /no Docker endpoint/,
     );
-  });
-});
-
-/** A TCP server on loopback that accepts connections and never answers. */
-async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (!address || typeof address === "string") throw new Error("no port");
-  return {
-    port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-describe("checkEngine", () => {
-  it("names the socket, how it was chosen, and the cause when nothing listens", async () => {
-    const dir = await tempDir();
-    const socket = path.join(dir, "nothing.sock");
-    const error = await checkEngine({
-      docker: dockerClient({ env: await env({ DOCKER_HOST: `unix://${socket}` }) }),
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(EngineUnreachableError);
-    expect(error).toMatchObject({
-      code: "ERR_DOCKER_ENGINE_UNREACHABLE",
-      endpoint: `unix://${socket}`,
-    });
-    expect((error as Error).message).toContain(`unix://${socket} (from DOCKER_HOST)`);
-    expect((error as Error).message).toContain("ENOENT");
-  });
-
-  it("finds the engine in the env option when no client is given", async () => {
-    const dir = await tempDir();
-    const socket = path.join(dir, "from-env.sock");
-    const error = await checkEngine({
-      env: await env({ DOCKER_HOST: `unix://${socket}` }),
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(EngineUnreachableError);
-    expect((error as Error).message).toContain(`unix://${socket} (from DOCKER_HOST)`);
-  });
-
-  it("names the context an unreachable endpoint came from", async () => {
-    const dir = await dockerConfig({ currentContext: "gone" });
-    await writeContext(dir, "gone", "tcp://127.0.0.1:1");
-    const error = await checkEngine({
-      docker: dockerClient({ env: { DOCKER_CONFIG: dir } }),
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(EngineUnreachableError);
-    expect((error as Error).message).toMatch(
-      /tcp:\/\/127\.0\.0\.1:1 \(from currentContext "gone" in .*\): .*ECONNREFUSED/,
-    );
-  });
-
-  it("gives up on an endpoint that never answers within the timeout", async () => {
-    const server = await silentServer();
-    try {
-      const docker = dockerClient({
-        env: await env({ DOCKER_HOST: `tcp://127.0.0.1:${server.port}` }),
-      });
-      const started = performance.now();
-      const error = await checkEngine({ docker }).catch((e: unknown) => e);
-      const elapsed = performance.now() - started;
-      expect(error).toBeInstanceOf(EngineUnreachableError);
-      expect((error as Error).message).toBe(
-        `Cannot reach the Docker engine at tcp://127.0.0.1:${server.port} (from DOCKER_HOST): no answer within 2000 ms`,
-      );
-      // It waited for the default 2000 ms (the message says so too), and then gave up instead of
-      // hanging: a generous margin above it, since a loaded machine runs timers late; how
-      // precisely the timeout fires is not what this test is about.
-      expect(elapsed).toBeGreaterThanOrEqual(1900);
-      expect(elapsed).toBeLessThan(15_000);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it("fails a TLS endpoint that does not speak TLS, naming the TLS problem", async () => {
-    const server = await silentServer();
-    try {
-      const docker = dockerClient({
-        env: await env({
-          DOCKER_HOST: `tcp://127.0.0.1:${server.port}`,
-          DOCKER_TLS_VERIFY: "1",
-          DOCKER_CERT_PATH: certs.clientDir,
-        }),
-      });
-      const error = await checkEngine({ docker, timeoutMs: 500 }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(EngineUnreachableError);
-      expect((error as Error).message).toContain(
-        `tcp://127.0.0.1:${server.port} (TLS) (from DOCKER_HOST)`,
-      );
-    } finally {
-      await server.close();
-    }
-  });
-
-  it("rejects with the signal's reason when cancelled", async () => {
-    const server = await silentServer();
-    try {
-      const docker = dockerClient({
-        env: await env({ DOCKER_HOST: `tcp://127.0.0.1:${server.port}` }),
-      });
-      const controller = new AbortController();
-      const reason = new Error("cancelled by the test");
-      setTimeout(() => controller.abort(reason), 100);
-      await expect(checkEngine({ docker, signal: controller.signal })).rejects.toBe(reason);
-      const aborted = AbortSignal.abort(reason);
-      await expect(checkEngine({ docker, signal: aborted })).rejects.toBe(reason);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it("describes a client it did not make", async () => {
-    const dir = await tempDir();
-    const docker = new Docker({ socketPath: path.join(dir, "none.sock") });
-    await expect(checkEngine({ docker })).rejects.toThrow(
-      `unix://${path.join(dir, "none.sock")} (from the client passed in)`,
-    );
-  });
-
-  it("validates timeoutMs", async () => {
-    await expect(
-      checkEngine({ docker: dockerClient({ env: await env() }), timeoutMs: 0 }),
-    ).rejects.toThrow(InvalidArgumentError);
-  });
-});
-
-describe("the engine connection", () => {
-  it("refuses a path with a dot segment, a query or a control character before connecting", async () => {
-    const engine = openEngine({ env: await env({ DOCKER_HOST: "unix:///tmp/pdu-none.sock" }) });
-    for (const path of ["/images/../x", "/images/%2e%2e/x", "/x?y", "/x#y", "//x", "/x\n", "x"]) {
-      await expect(engine.request({ method: "GET", path })).rejects.toBeInstanceOf(
-        InvalidArgumentError,
-      );
-    }
-    await expect(engine.request({ method: "GET", path: "/_ping" })).rejects.toBeInstanceOf(
-      EngineUnreachableError,
-    );
-  });
-
-  it("makes dockerClient() refuse a steered path before connecting", async () => {
-    const client = dockerClient({ env: await env({ DOCKER_HOST: "unix:///tmp/pdu-none.sock" }) });
-    await expect(client.getImage("../../containers/prune?").inspect()).rejects.toBeInstanceOf(
-      InvalidArgumentError,
-    );
-    await expect(client.getImage("busybox").inspect()).rejects.toBeInstanceOf(
-      EngineUnreachableError,
-    );
-  });
-
-  it("rejects a request header that would split the request", async () => {
-    const engine = openEngine({ env: await env({ DOCKER_HOST: "unix:///tmp/pdu-none.sock" }) });
-    await expect(
-      engine.request({ method: "GET", path: "/_ping", headers: { "X-A": "1\r\nX-B: 2" } }),
-    ).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });

@@ -1,3 +1,4 @@
+// LineTail: the bounded tail of a build's or push's log that errors carry.
 import { stripVTControlCharacters } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -1,7 +1,7 @@
 /**
  * The deploy steps' checks that need no engine: names, backends, inputs, build options, the auto
  * Dockerfile's text, the step cache. Builds and pushes are in
- * test/integration/deploy-steps.test.ts.
+ * test/integration/deploy/deploy-steps.test.ts.
  *
  * Ported from PrefectHQ/prefect `src/integrations/prefect-docker/tests/deployments/test_steps.py`
  * (here; the white-space table against Python is in test/python/deploy-image-name.test.ts):

@@ -1,6 +1,6 @@
 /**
  * DockerImage's constructor rules, without an engine (builds and pushes are in
- * test/integration/deploy-docker-image.test.ts).
+ * test/integration/deploy/deploy-docker-image.test.ts).
  *
  * Ported from PrefectHQ/prefect `tests/docker/test_docker_image.py`:
  * - TestDockerImageStreamProgressTo: test_stream_progress_to_defaults_to_stdout,

@@ -1,5 +1,5 @@
 /**
- * Run by test/integration/credentials-leaks.test.ts in a child process with DEBUG=*: exercises
+ * Run by test/integration/auth/credentials-leaks.test.ts in a child process with DEBUG=*: exercises
  * every path that carries a registry login (pushes and private-FROM builds through the engine connection
  * and through dockerode, credential helpers, failures) and prints everything it gets — progress,
  * results, errors with their causes — so the test can grep the process's whole output.

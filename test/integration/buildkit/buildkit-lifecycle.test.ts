@@ -4,13 +4,13 @@ import { execFile, spawn } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, inject, it } from "vitest";
-import { buildImage, InactivityTimeoutError } from "../../src/index.js";
-import { authRegistry } from "../support/credentials/engine-ops.js";
-import { bust, contextWith, PRIVATE_BASE, untagPrivateBase } from "./buildkit-helpers.js";
-import { docker } from "./support.js";
+import { buildImage, InactivityTimeoutError } from "../../../src/index.js";
+import { authRegistry } from "../../support/credentials/engine-ops.js";
+import { bust, contextWith, PRIVATE_BASE, untagPrivateBase } from "../buildkit-helpers.js";
+import { docker } from "../support.js";
 
 const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, "../..");
+const ROOT = path.resolve(import.meta.dirname, "../../..");
 const CHILD = path.join(ROOT, "test/integration/buildkit-child.ts");
 
 /** Handles that keep a process alive: sockets, pipes, servers. */

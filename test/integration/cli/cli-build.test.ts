@@ -1,7 +1,7 @@
 // `prefect-dockerutils build` and `push` as a child process, against the real engine and registry.
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { buildImage, resolvePrefectImageName } from "../../src/index.js";
+import { buildImage, resolvePrefectImageName } from "../../../src/index.js";
 import {
   CONTROL_CHARACTERS,
   connectionProbe,
@@ -15,8 +15,8 @@ import {
   startBin,
   uniqueName,
   until,
-} from "./cli-run.js";
-import { docker, IMAGE_ID_PATTERN, removeOwnImage, runImage, testRepository } from "./support.js";
+} from "../cli-run.js";
+import { docker, IMAGE_ID_PATTERN, removeOwnImage, runImage, testRepository } from "../support.js";
 
 const REGISTRY_URL = "http://127.0.0.1:5555";
 

@@ -29,17 +29,17 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DENIED_MESSAGE_HINT } from "../../src/deploy/build-docker-image.js";
-import { dockerClient } from "../../src/dockerode.js";
+import { DENIED_MESSAGE_HINT } from "../../../src/deploy/build-docker-image.js";
+import { dockerClient } from "../../../src/dockerode.js";
 import {
   BuildError,
   InvalidArgumentError,
   PREFECT_VERSION,
   type ProgressEvent,
   PushError,
-} from "../../src/index.js";
-import { buildDockerImage, clearStepCache, pushDockerImage } from "../../src/steps.js";
-import { tempDir, tree } from "../support/files.js";
+} from "../../../src/index.js";
+import { buildDockerImage, clearStepCache, pushDockerImage } from "../../../src/steps.js";
+import { tempDir, tree } from "../../support/files.js";
 import {
   authRegistry,
   autoFolders,
@@ -56,8 +56,8 @@ import {
   removeStandInBaseImage,
   standInBaseImage,
   uniqueRepository,
-} from "./deploy-support.js";
-import { FaultProxy } from "./fault-proxy.js";
+} from "../deploy-support.js";
+import { FaultProxy } from "../fault-proxy.js";
 import {
   docker,
   ENGINE_SOCKET,
@@ -65,7 +65,7 @@ import {
   runImage,
   StringStream,
   testRepository,
-} from "./support.js";
+} from "../support.js";
 
 let base: string;
 beforeAll(async () => {

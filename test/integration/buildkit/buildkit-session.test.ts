@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BuildError, buildImage } from "../../src/index.js";
-import { authRegistry } from "../support/credentials/engine-ops.js";
+import { BuildError, buildImage } from "../../../src/index.js";
+import { authRegistry } from "../../support/credentials/engine-ops.js";
 import {
   type Agent,
   addSshAdd,
@@ -17,8 +17,8 @@ import {
   recorder,
   startAgent,
   untagPrivateBase,
-} from "./buildkit-helpers.js";
-import { docker, runImage } from "./support.js";
+} from "../buildkit-helpers.js";
+import { docker, runImage } from "../support.js";
 
 const buildkit = { builder: "buildkit", networkMode: "none" } as const;
 

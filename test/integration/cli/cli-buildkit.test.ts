@@ -17,9 +17,9 @@ import {
   startBin,
   uniqueName,
   until,
-} from "./cli-run.js";
-import { lines, SPINNER, Terminal } from "./cli-terminal.js";
-import { docker, IMAGE_ID_PATTERN, runImage } from "./support.js";
+} from "../cli-run.js";
+import { lines, SPINNER, Terminal } from "../cli-terminal.js";
+import { docker, IMAGE_ID_PATTERN, runImage } from "../support.js";
 
 // BuildKit's cache keys leave LABELs and secrets out, so the test-run label of dockerfileLines does
 // not keep these builds apart: every build runs with --no-cache.

@@ -8,9 +8,9 @@ import { describe, expect, inject, it, onTestFinished } from "vitest";
 import {
   type BuildContextOptions,
   createBuildContext,
-} from "../../src/build-context/build-context.js";
-import { tempDir, tree } from "../support/files.js";
-import { docker, removeOwnImage } from "./support.js";
+} from "../../../src/build-context/build-context.js";
+import { tempDir, tree } from "../../support/files.js";
+import { docker, removeOwnImage } from "../support.js";
 
 const LABELS = { "io.prefect-dockerutils.test-run": inject("testRun") };
 

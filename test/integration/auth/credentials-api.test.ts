@@ -13,16 +13,16 @@ import {
   PushError,
   pushImage,
   pushImageDetailed,
-} from "../../src/index.js";
-import { authRegistry, type Login, registryDigest } from "../support/credentials/engine-ops.js";
+} from "../../../src/index.js";
+import { authRegistry, type Login, registryDigest } from "../../support/credentials/engine-ops.js";
 import {
   basicAuth,
   dockerConfig,
   envWith,
   installScriptHelper,
   tempDir,
-} from "../support/credentials/support.js";
-import { docker, removeOwnImage, runImage, testRepository } from "./support.js";
+} from "../../support/credentials/support.js";
+import { docker, removeOwnImage, runImage, testRepository } from "../support.js";
 
 let registry: Login & { host: string };
 let image: string;

@@ -9,18 +9,18 @@ import path from "node:path";
 import { inspect } from "node:util";
 import Docker from "dockerode";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
-import { encodeRegistryHeader } from "../../src/auth/registry-header.js";
-import { authRegistry, pushWith } from "../support/credentials/engine-ops.js";
+import { encodeRegistryHeader } from "../../../src/auth/registry-header.js";
+import { authRegistry, pushWith } from "../../support/credentials/engine-ops.js";
 import {
   basicAuth,
   dockerConfig,
   envWith,
   installHelper,
   tempDir,
-} from "../support/credentials/support.js";
-import { testRepository } from "./support.js";
+} from "../../support/credentials/support.js";
+import { testRepository } from "../support.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
+const ROOT = path.resolve(import.meta.dirname, "../../..");
 const CHILD = path.join(ROOT, "test/support/credentials/leak-run.ts");
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 

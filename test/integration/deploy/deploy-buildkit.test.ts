@@ -24,9 +24,14 @@ import { createHash, randomUUID } from "node:crypto";
 import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BuildError, DockerImage, PREFECT_VERSION, type ProgressEvent } from "../../src/index.js";
-import { buildDockerImage, clearStepCache } from "../../src/steps.js";
-import { tempDir, tree } from "../support/files.js";
+import {
+  BuildError,
+  DockerImage,
+  PREFECT_VERSION,
+  type ProgressEvent,
+} from "../../../src/index.js";
+import { buildDockerImage, clearStepCache } from "../../../src/steps.js";
+import { tempDir, tree } from "../../support/files.js";
 import {
   autoFolders,
   countEvents,
@@ -37,8 +42,8 @@ import {
   removeStandInBaseImage,
   standInBaseImage,
   uniqueRepository,
-} from "./deploy-support.js";
-import { docker, runImage, StringStream } from "./support.js";
+} from "../deploy-support.js";
+import { docker, runImage, StringStream } from "../support.js";
 
 let base: string;
 beforeAll(async () => {

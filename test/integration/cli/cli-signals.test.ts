@@ -14,8 +14,8 @@ import {
   startBin,
   uniqueName,
   until,
-} from "./cli-run.js";
-import { docker, testRepository } from "./support.js";
+} from "../cli-run.js";
+import { docker, testRepository } from "../support.js";
 
 /** Containers (running or not) whose command mentions `marker`. */
 async function containersWith(marker: string): Promise<string[]> {

@@ -5,9 +5,9 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
-import { registryAuthHeader, registryConfigHeader } from "../../src/auth/credentials.js";
-import { encodeRegistryHeader } from "../../src/auth/registry-header.js";
-import { dockerClient } from "../../src/engine/docker-client.js";
+import { registryAuthHeader, registryConfigHeader } from "../../../src/auth/credentials.js";
+import { encodeRegistryHeader } from "../../../src/auth/registry-header.js";
+import { dockerClient } from "../../../src/engine/docker-client.js";
 import {
   authRegistry,
   buildWith,
@@ -19,9 +19,14 @@ import {
   startRegistry,
   type TestRegistry,
   tarOf,
-} from "../support/credentials/engine-ops.js";
-import { basicAuth, dockerConfig, envWith, installHelper } from "../support/credentials/support.js";
-import { docker, testRepository } from "./support.js";
+} from "../../support/credentials/engine-ops.js";
+import {
+  basicAuth,
+  dockerConfig,
+  envWith,
+  installHelper,
+} from "../../support/credentials/support.js";
+import { docker, testRepository } from "../support.js";
 
 const labels = () => ({ "io.prefect-dockerutils.test-run": inject("testRun") });
 

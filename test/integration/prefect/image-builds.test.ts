@@ -11,7 +11,7 @@ import {
   getPrefectImageName,
   ImageBuilder,
   InvalidArgumentError,
-} from "../../src/index.js";
+} from "../../../src/index.js";
 import {
   captureOutput,
   contexts,
@@ -23,7 +23,7 @@ import {
   runImage,
   StringStream,
   uniqueTag,
-} from "./support.js";
+} from "../support.js";
 
 describe("buildImage", () => {
   it("builds the tiny hello image", async () => {

@@ -12,10 +12,10 @@ import {
   ImageBuilder,
   InvalidArgumentError,
   type ProgressEvent,
-} from "../../src/index.js";
-import { tempDir, tree } from "../support/files.js";
-import { FaultProxy } from "./fault-proxy.js";
-import { contexts, ENGINE_SOCKET, runImage, uniqueTag } from "./support.js";
+} from "../../../src/index.js";
+import { tempDir, tree } from "../../support/files.js";
+import { FaultProxy } from "../fault-proxy.js";
+import { contexts, ENGINE_SOCKET, runImage, uniqueTag } from "../support.js";
 
 /** A base directory whose top holds links to the host's /etc and to a secret outside it. */
 async function baseWithHostLinks(): Promise<{ base: string; secret: string; secretPath: string }> {
@@ -256,7 +256,7 @@ describe("buildImage fails early where it cannot work", () => {
 
 describe("generateDefaultDockerfile lines on the engine", () => {
   it("are read by the real parser and shell as one path for a folder with spaces and quotes", async () => {
-    const { generateDefaultDockerfile } = await import("../../src/index.js");
+    const { generateDefaultDockerfile } = await import("../../../src/index.js");
     const folder = path.join(await tempDir(), `it's my $flows`);
     await mkdir(folder);
     // Unique content, so the engine's cache cannot answer the RUN from an earlier run.
@@ -275,7 +275,7 @@ describe("generateDefaultDockerfile lines on the engine", () => {
       'ENTRYPOINT ["/bin/sh", "-c", "pwd; ls"]',
     ].join("\n");
     await writeFile(path.join(folder, "Dockerfile.test"), `${dockerfile}\n`);
-    const output = new (await import("./support.js")).StringStream();
+    const output = new (await import("../support.js")).StringStream();
     const imageId = await buildImage(folder, {
       dockerfile: "Dockerfile.test",
       streamProgressTo: output,

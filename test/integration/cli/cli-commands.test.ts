@@ -3,11 +3,13 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolvePrefectImageName } from "../../src/index.js";
-import { contextWith, emptyDir, filesIn, runBin } from "./cli-run.js";
+import { resolvePrefectImageName } from "../../../src/index.js";
+import { contextWith, emptyDir, filesIn, runBin } from "../cli-run.js";
 
 const packageVersion = (
-  JSON.parse(await readFile(path.resolve(import.meta.dirname, "../../package.json"), "utf8")) as {
+  JSON.parse(
+    await readFile(path.resolve(import.meta.dirname, "../../../package.json"), "utf8"),
+  ) as {
     version: string;
   }
 ).version;

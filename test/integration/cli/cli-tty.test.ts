@@ -13,8 +13,8 @@ import {
   removeImageAfterTest,
   uniqueName,
   until,
-} from "./cli-run.js";
-import { ESC, lines, SPINNER, Terminal } from "./cli-terminal.js";
+} from "../cli-run.js";
+import { ESC, lines, SPINNER, Terminal } from "../cli-terminal.js";
 
 /** A server the RUN step connects to; closing it lets the step finish. */
 async function gate(): Promise<{ port: number; connected: () => boolean; open: () => void }> {
@@ -183,9 +183,9 @@ describe("prefect-dockerutils build on a terminal", () => {
 
   it("draws BuildKit vertices and half-pushed layers with bars, then collapses them", async () => {
     const [node, importFlag, tsx] = BIN_COMMAND as [string, string, string];
-    const replay = path.resolve(import.meta.dirname, "cli-tty-replay.ts");
+    const replay = path.resolve(import.meta.dirname, "../cli-tty-replay.ts");
     const go = path.join(await emptyDir(), "go");
-    const terminal = await Terminal.start([go], { cwd: import.meta.dirname }, [
+    const terminal = await Terminal.start([go], { cwd: path.resolve(import.meta.dirname, "..") }, [
       node,
       importFlag,
       tsx,

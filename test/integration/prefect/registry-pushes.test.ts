@@ -1,8 +1,8 @@
 // Port of Prefect's tests/docker/test_registry_pushes.py, against the real engine and registry.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ImageBuilder, PushError, pushImage, pushImageDetailed } from "../../src/index.js";
-import { timestampTag } from "../../src/python/slugify.js";
+import { ImageBuilder, PushError, pushImage, pushImageDetailed } from "../../../src/index.js";
+import { timestampTag } from "../../../src/python/slugify.js";
 import {
   captureOutput,
   docker,
@@ -11,7 +11,7 @@ import {
   runImage,
   StringStream,
   testRepository,
-} from "./support.js";
+} from "../support.js";
 
 const REGISTRY_HOST = "127.0.0.1:5555";
 // Prefect's frozen_now fixture: one instant for every default tag in this file.

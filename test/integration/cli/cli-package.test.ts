@@ -5,11 +5,11 @@ import { cp, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises"
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { emptyDir } from "./cli-run.js";
-import { contexts, docker, uniqueTag } from "./support.js";
+import { emptyDir } from "../cli-run.js";
+import { contexts, docker, uniqueTag } from "../support.js";
 
 const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, "../..");
+const ROOT = path.resolve(import.meta.dirname, "../../..");
 
 /** What {@link packAndInstall} made: npm pack's report and the consumer project. */
 interface Installed {

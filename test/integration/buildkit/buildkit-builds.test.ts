@@ -13,9 +13,9 @@ import {
   ImageBuilder,
   InvalidArgumentError,
   type ProgressEvent,
-} from "../../src/index.js";
-import { bust, contextWith, recorder, removeCacheMountsAfterTest } from "./buildkit-helpers.js";
-import { runNamespace } from "./registries.js";
+} from "../../../src/index.js";
+import { bust, contextWith, recorder, removeCacheMountsAfterTest } from "../buildkit-helpers.js";
+import { runNamespace } from "../registries.js";
 import {
   contexts,
   docker,
@@ -24,7 +24,7 @@ import {
   StringStream,
   TEST_RUN,
   uniqueTag,
-} from "./support.js";
+} from "../support.js";
 
 const buildkit = { builder: "buildkit", networkMode: "none" } as const;
 

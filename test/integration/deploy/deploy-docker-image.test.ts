@@ -30,8 +30,8 @@ import {
   PREFECT_VERSION,
   type ProgressEvent,
   PushError,
-} from "../../src/index.js";
-import { tempDir } from "../support/files.js";
+} from "../../../src/index.js";
+import { tempDir } from "../../support/files.js";
 import {
   authRegistry,
   autoFolders,
@@ -46,7 +46,7 @@ import {
   removeStandInBaseImage,
   standInBaseImage,
   uniqueRepository,
-} from "./deploy-support.js";
+} from "../deploy-support.js";
 import {
   captureOutput,
   docker,
@@ -55,7 +55,7 @@ import {
   runImage,
   StringStream,
   testRepository,
-} from "./support.js";
+} from "../support.js";
 
 let base: string;
 beforeAll(async () => {
@@ -357,7 +357,7 @@ describe("DockerImage without Prefect's bugs", () => {
   it("leaves nothing in the user's folder when the process is killed mid-build", async () => {
     const folder = await flowFolder("flows", { "requirements.txt": "# sleep 30\n" });
     const script = path.join(await tempDir("pdu-deploy-child-"), "child.mts");
-    const index = path.resolve(import.meta.dirname, "../../src/index.ts");
+    const index = path.resolve(import.meta.dirname, "../../../src/index.ts");
     await writeFile(
       script,
       `import { DockerImage } from ${JSON.stringify(index)};
@@ -375,7 +375,7 @@ await image.build();
     const before = await autoFolders();
     // Node itself with tsx's loader, not the tsx wrapper (which would outlive a SIGKILL's target).
     const child = spawn(process.execPath, ["--import", "tsx", script], {
-      cwd: path.resolve(import.meta.dirname, "../.."),
+      cwd: path.resolve(import.meta.dirname, "../../.."),
       stdio: ["ignore", "pipe", "inherit"],
     });
     await new Promise<void>((resolve, reject) => {

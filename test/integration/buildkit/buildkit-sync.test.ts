@@ -3,9 +3,9 @@
 import { lstat, mkdir, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildImage } from "../../src/index.js";
-import { contextWith, recorder } from "./buildkit-helpers.js";
-import { runImage } from "./support.js";
+import { buildImage } from "../../../src/index.js";
+import { contextWith, recorder } from "../buildkit-helpers.js";
+import { runImage } from "../support.js";
 
 describe("BuildKit file sync", () => {
   it("sends only the changed file when a 20,000-file context is built again", async () => {

@@ -12,12 +12,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { registryAuthHeader, registryConfigHeader } from "../../src/auth/credentials.js";
-import { encodeRegistryHeader } from "../../src/auth/registry-header.js";
-import { resolveEngine } from "../../src/docker-config/endpoint.js";
-import { dockerClient } from "../../src/engine/docker-client.js";
-import { EngineUnreachableError } from "../../src/errors.js";
-import { checkEngine } from "../../src/operation/check-engine.js";
+import { registryAuthHeader, registryConfigHeader } from "../../../src/auth/credentials.js";
+import { encodeRegistryHeader } from "../../../src/auth/registry-header.js";
+import { resolveEngine } from "../../../src/docker-config/endpoint.js";
+import { dockerClient } from "../../../src/engine/docker-client.js";
+import { EngineUnreachableError } from "../../../src/errors.js";
+import { checkEngine } from "../../../src/operation/check-engine.js";
 import {
   authRegistry,
   buildWith,
@@ -28,10 +28,10 @@ import {
   registryDigest,
   startTlsEngine,
   type TlsEngine,
-} from "../support/credentials/engine-ops.js";
-import { basicAuth, dockerConfig, envWith } from "../support/credentials/support.js";
-import { type Certificates, makeCertificates } from "../support/credentials/tls.js";
-import { testRepository } from "./support.js";
+} from "../../support/credentials/engine-ops.js";
+import { basicAuth, dockerConfig, envWith } from "../../support/credentials/support.js";
+import { type Certificates, makeCertificates } from "../../support/credentials/tls.js";
+import { testRepository } from "../support.js";
 
 const local = new Docker({ socketPath: "/var/run/docker.sock" });
 let certsRoot: string;

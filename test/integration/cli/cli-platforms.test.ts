@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { runBin } from "../cli-run.js";
 import { OPEN_REGISTRY, tagsOf } from "../registries.js";
 import { testRepository } from "../support.js";
-import { imagesOfThisTest, platformContext, readIndex } from "./platform-support.js";
+import { imagesOfThisTest, platformContext, readIndex } from "../registry/platform-support.js";
 
 const open = { host: OPEN_REGISTRY };
 

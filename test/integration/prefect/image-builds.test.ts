@@ -8,9 +8,9 @@ import {
   buildImage,
   DockerfileNotFoundError,
   generateDefaultDockerfile,
-  getPrefectImageName,
   ImageBuilder,
   InvalidArgumentError,
+  resolvePrefectImageName,
 } from "../../../src/index.js";
 import {
   captureOutput,
@@ -310,7 +310,7 @@ describe("generateDefaultDockerfile", () => {
       dockerfile = generated.path;
       expect(existsSync(dockerfile)).toBe(true);
       expect(await readFile(dockerfile, "utf8")).toBe(
-        `FROM ${getPrefectImageName()}\nCOPY . /opt/prefect/no-dockerfile/\nWORKDIR /opt/prefect/no-dockerfile/\n`,
+        `FROM ${await resolvePrefectImageName()}\nCOPY . /opt/prefect/no-dockerfile/\nWORKDIR /opt/prefect/no-dockerfile/\n`,
       );
     }
     expect(existsSync(dockerfile)).toBe(false);
@@ -321,7 +321,7 @@ describe("generateDefaultDockerfile", () => {
     await using generated = await generateDefaultDockerfile(context);
     expect(await readFile(generated.path, "utf8")).toBe(
       [
-        `FROM ${getPrefectImageName()}`,
+        `FROM ${await resolvePrefectImageName()}`,
         "COPY requirements.txt /opt/prefect/requirements/requirements.txt",
         "RUN uv pip install -r /opt/prefect/requirements/requirements.txt",
         "COPY . /opt/prefect/requirements/",

@@ -3,8 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { runBin } from "../cli-run.js";
 import { OPEN_REGISTRY, tagsOf } from "../registries.js";
-import { testRepository } from "../support.js";
 import { imagesOfThisTest, platformContext, readIndex } from "../registry/platform-support.js";
+import { testRepository } from "../support.js";
 
 const open = { host: OPEN_REGISTRY };
 

@@ -1,5 +1,5 @@
 // `npm run build`: the published dist/, as users load it. One bundled ES module per entry point
-// of package.json (`.`, `./testing`, `./steps`, `./dockerode`, the bin) instead of a module per
+// of package.json (`.`, `./testing`, `./steps`, `./dockerode`, `./engine`, the bin) instead of a module per
 // source file: Node resolves, reads and compiles each module file on its own, and loading about
 // 150 of them was most of `import "prefect-dockerutils"` (issue 20: 70 ms of CPU and 16 MiB
 // over `node -e 0`, against 30 ms and 9 MiB bundled). What only some operations need (BuildKit
@@ -31,6 +31,7 @@ export const ENTRY_POINTS = {
   testing: "src/testing.ts",
   steps: "src/steps.ts",
   dockerode: "src/dockerode.ts",
+  "engine-api": "src/engine-api.ts",
   "cli/main": "src/cli/main.ts",
 };
 

@@ -1,21 +1,19 @@
 /**
- * prefect-dockerutils: Prefect's `dockerutils` for Node. This file is the whole public surface;
- * nothing else is exported.
+ * prefect-dockerutils: Prefect's `dockerutils` for Node. This file is the package root's whole
+ * surface; the subpaths `./steps`, `./testing`, `./dockerode` and `./engine` (the low-level
+ * registry headers and retry test) have their own entry files.
  * @module
  */
 
 export {
   type CredentialOptions,
   type RegistryAuth,
-  registryAuthHeader,
-  registryConfigHeader,
   resolveRegistryAuth,
 } from "./auth/credentials.js";
 export {
   type BuildContext,
   type BuildContextChunk,
   type BuildContextEntry,
-  type BuildContextFs,
   type BuildContextOptions,
   type BuildContextOverlay,
   createBuildContext,
@@ -26,14 +24,13 @@ export {
   type DockerImageCallOptions,
   type DockerImageOptions,
 } from "./deploy/docker-image.js";
-export type { PushedReference } from "./deploy/push-reference.js";
 export {
   type DockerClientOptions,
   type EngineEndpoint,
   type ModemOptions,
   resolveEngine,
 } from "./docker-config/endpoint.js";
-export { type CheckEngineOptions, checkEngine } from "./engine/check-engine.js";
+
 export type { DockerodeClient } from "./engine/client-endpoint.js";
 export { type TagImageOptions, tagImage } from "./engine/tag-image.js";
 export {
@@ -57,12 +54,9 @@ export type {
   BuildImageOptions,
   BuildSecret,
 } from "./operation/build-image-options.js";
+export { type CheckEngineOptions, checkEngine } from "./operation/check-engine.js";
 export type { EngineOperationOptions } from "./operation/operation-options.js";
-export {
-  isTransientError,
-  type RetryOptions,
-  TRANSIENT_ERROR_PATTERNS,
-} from "./operation/retry.js";
+export type { RetryOptions } from "./operation/retry.js";
 export { buildImage } from "./prefect/build-image.js";
 export {
   type BuildMultiPlatformOptions,
@@ -112,7 +106,6 @@ export {
   parseImageReference,
   registryOfImage,
 } from "./reference/image-reference.js";
-export { DOCKER_HUB_KEY } from "./reference/registry-key.js";
 export type {
   BlobEvent,
   BuildOutputEvent,

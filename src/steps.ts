@@ -11,7 +11,6 @@ export {
   type BuildDockerImageInputs,
   type BuildDockerImageResult,
   buildDockerImage,
-  DENIED_MESSAGE_HINT,
 } from "./deploy/build-docker-image.js";
 export {
   type DockerRegistryCredentials,

@@ -8,6 +8,7 @@ import path from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import * as dockerode from "../src/dockerode.js";
+import * as engine from "../src/engine-api.js";
 import * as api from "../src/index.js";
 import * as steps from "../src/steps.js";
 import * as testing from "../src/testing.js";
@@ -29,7 +30,7 @@ const OUTSIDE = new Set([
 /** Every name the package exports, and the methods of the classes among them. */
 function exportedNames(): Set<string> {
   const names = new Set<string>();
-  for (const module of [api, steps, testing, dockerode] as Record<string, unknown>[]) {
+  for (const module of [api, steps, testing, dockerode, engine] as Record<string, unknown>[]) {
     for (const [name, value] of Object.entries(module)) {
       names.add(name);
       if (typeof value === "function" && value.prototype) {
@@ -76,6 +77,7 @@ const ENTRY_POINTS = {
   "prefect-dockerutils/steps": "src/steps.ts",
   "prefect-dockerutils/testing": "src/testing.ts",
   "prefect-dockerutils/dockerode": "src/dockerode.ts",
+  "prefect-dockerutils/engine": "src/engine-api.ts",
 } as const;
 
 /** Every name a module exports, types included, read from its source. */
@@ -148,6 +150,7 @@ describe("the README's API table", () => {
       [steps, "src/steps.ts"],
       [testing, "src/testing.ts"],
       [dockerode, "src/dockerode.ts"],
+      [engine, "src/engine-api.ts"],
     ] as const) {
       expect(exportsOf(file)).toEqual(expect.arrayContaining(Object.keys(module)));
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as dockerode from "../src/dockerode.js";
+import * as engine from "../src/engine-api.js";
 import * as api from "../src/index.js";
 import * as steps from "../src/steps.js";
 import * as testing from "../src/testing.js";
@@ -14,7 +15,6 @@ describe("the public API", () => {
         "CONTAINER_LABELS",
         "CredentialsError",
         "DEFAULT_PYTHON_VERSION",
-        "DOCKER_HUB_KEY",
         "DockerImage",
         "DockerUtilsError",
         "DockerfileNotFoundError",
@@ -29,7 +29,6 @@ describe("the public API", () => {
         "PREFECT_VERSION",
         "PushError",
         "RegistryError",
-        "TRANSIENT_ERROR_PATTERNS",
         "buildImage",
         "buildMultiPlatformImage",
         "checkEngine",
@@ -38,15 +37,12 @@ describe("the public API", () => {
         "formatOutlierVersionName",
         "generateDefaultDockerfile",
         "getPrefectImageName",
-        "isTransientError",
         "parseImageReference",
         "parseImageTag",
         "pushImage",
         "pushImageDetailed",
         "pythonVersionMicro",
         "pythonVersionMinor",
-        "registryAuthHeader",
-        "registryConfigHeader",
         "registryOfImage",
         "resolveEngine",
         "resolvePrefectImageName",
@@ -64,7 +60,6 @@ describe("the public API", () => {
 
   it("exports the deployment steps from prefect-dockerutils/steps", () => {
     expect(Object.keys(steps).sort()).toEqual([
-      "DENIED_MESSAGE_HINT",
       "buildDockerImage",
       "clearStepCache",
       "pushDockerImage",
@@ -73,6 +68,20 @@ describe("the public API", () => {
 
   it("exports dockerClient from prefect-dockerutils/dockerode", () => {
     expect(Object.keys(dockerode)).toEqual(["dockerClient"]);
+  });
+
+  it("exports the low-level pieces from prefect-dockerutils/engine, constants frozen", () => {
+    expect(Object.keys(engine).sort()).toEqual([
+      "DOCKER_HUB_KEY",
+      "TRANSIENT_ERROR_PATTERNS",
+      "isTransientError",
+      "registryAuthHeader",
+      "registryConfigHeader",
+    ]);
+    expect(Object.isFrozen(engine.TRANSIENT_ERROR_PATTERNS)).toBe(true);
+    expect(() => (engine.TRANSIENT_ERROR_PATTERNS as string[]).push("anything")).toThrow(TypeError);
+    expect(engine.TRANSIENT_ERROR_PATTERNS).toHaveLength(7);
+    expect(engine.DOCKER_HUB_KEY).toBe("https://index.docker.io/v1/");
   });
 
   it("has IMAGE_LABELS and CONTAINER_LABELS with the targeted Prefect version", () => {

@@ -17,7 +17,6 @@ import { type BuildContextOverlay, validateOverlays } from "./overlay-tree.js";
 import type { TarHeader } from "./tar-header.js";
 import { TarWriter } from "./tar-writer.js";
 
-export type { BuildContextFs } from "./context-fs.js";
 export type { BuildContextOverlay } from "./overlay-tree.js";
 
 /** One entry of the tar stream, in the order it was sent: its tar header and where it came from. */

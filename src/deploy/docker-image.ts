@@ -14,6 +14,7 @@ import {
 import { buildImageInternal } from "../prefect/build-image.js";
 import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { parseImageTag } from "../prefect/image-name.js";
+import type { PushResult } from "../prefect/push-image.js";
 import { pythonRepr } from "../python/repr.js";
 import { nowMicroseconds, timestampTag } from "../python/slugify.js";
 import { formatPlatform, parsePlatformList } from "../registry/platform.js";
@@ -25,7 +26,7 @@ import {
 } from "./auto-dockerfile.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { validateReference, withDefaultNamespace } from "./deploy-image-name.js";
-import { type PushedReference, pushReference } from "./push-reference.js";
+import { pushReference } from "./push-reference.js";
 
 /** Options of the {@link DockerImage} constructor: the image's, and `buildImage`'s. */
 export interface DockerImageOptions
@@ -141,7 +142,7 @@ export class DockerImage {
   readonly #baseImage: string | undefined;
   /** Several platforms to build as one image index, or `undefined` for one image. */
   readonly #platforms: readonly string[] | undefined;
-  #pushedDuringBuild: PushedReference | undefined;
+  #pushedDuringBuild: PushResult | undefined;
   /** The options of `buildImage` and the push, normalised once. */
   readonly #settings: NormalizedBuildImageOptions;
 
@@ -278,8 +279,10 @@ export class DockerImage {
       );
       this.#pushedDuringBuild = {
         reference: pushed.reference,
+        tag: pushed.tag,
         digest: pushed.digest,
         size: pushed.size,
+        warnings: [],
       };
       return pushed.digest;
     }
@@ -293,12 +296,13 @@ export class DockerImage {
 
   /**
    * Pushes {@link DockerImage.reference} to its registry, writing Prefect's status lines to
-   * `streamProgressTo`, and resolves to the digest the registry confirmed. Does nothing (and
+   * `streamProgressTo`, and resolves to what was pushed (the same {@link PushResult} as
+   * `pushImageDetailed`'s), the digest the registry confirmed included. Does nothing (and
    * resolves to that push) when `build()` already pushed.
    *
    * @throws PushError for every failure the engine or registry reports.
    */
-  async push(options: DockerImageCallOptions = {}): Promise<PushedReference> {
+  async push(options: DockerImageCallOptions = {}): Promise<PushResult> {
     const signal = signalOption("signal", optionsObject("options", options).signal);
     return this.#pushedDuringBuild ?? this.#pushNow(signal);
   }
@@ -317,11 +321,12 @@ export class DockerImage {
     return withTemporaryDockerfile(lines, build);
   }
 
-  #pushNow(signal: AbortSignal | undefined): Promise<PushedReference> {
-    return pushReference(this.name, this.tag, {
+  async #pushNow(signal: AbortSignal | undefined): Promise<PushResult> {
+    const pushed = await pushReference(this.name, this.tag, {
       ...this.#settings,
       ...(signal ? { signal } : {}),
       login: { name: "DockerImage's auth", fix: "pass auth to DockerImage" },
     });
+    return { reference: this.reference, tag: this.tag, ...pushed, warnings: [] };
   }
 }

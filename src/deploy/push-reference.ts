@@ -28,23 +28,14 @@ export interface PushReferenceSettings extends NormalizedOperationOptions {
   readonly login?: { readonly name: string; readonly fix: string } | undefined;
 }
 
-/** What {@link pushReference} resolves to. */
-export interface PushedReference {
-  /** `repository:tag`, or the repository alone when every tag was pushed. */
-  readonly reference: string;
-  /** The manifest digest the registry confirmed last. */
-  readonly digest: string;
-  /** The manifest size in bytes, when the engine reports it. */
-  readonly size: number | undefined;
-}
-
 /**
  * Pushes `repository:tag` as it is tagged in the engine, with the credentials the Docker
  * configuration (or `auth`) has for its registry; the engine is never logged in. Without a tag,
  * every local tag of the repository is pushed, as the Engine API (and so docker-py) does: on
  * Podman, whose API pushes `:latest` alone then, one tag after the other.
  * Transient failures are retried as `pushImage` retries them; a refused login is explained as
- * `pushImage` explains it.
+ * `pushImage` explains it. Resolves to the manifest digest the registry confirmed last (its
+ * callers know the reference they asked for).
  *
  * @throws InvalidArgumentError for a reference the docker CLI would not accept.
  * @throws PushError for every failure the engine or registry reports.
@@ -53,7 +44,7 @@ export async function pushReference(
   repository: string,
   tag: string | undefined,
   settings: PushReferenceSettings,
-): Promise<PushedReference> {
+): Promise<PushedDigest> {
   const reference = tag === undefined ? repository : `${repository}:${tag}`;
   validateReference(repository, tag ?? null, "The image to push");
   const { signal } = settings;
@@ -86,7 +77,7 @@ export async function pushReference(
     // Docker's own text for a repository without local tags.
     throw new PushError(`An image does not exist locally with the tag: ${repository}`);
   }
-  return { reference, ...pushed };
+  return pushed;
 
   async function localTags(): Promise<string[]> {
     const images = await engine

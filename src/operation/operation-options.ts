@@ -31,8 +31,32 @@ import {
 } from "../validate.js";
 import type { RetryOptions } from "./retry.js";
 
+/**
+ * Which engine an entry point talks to, and its cancellation: the options every entry point that
+ * talks to an engine takes, `checkEngine` included. Internal: the public types are
+ * {@link EngineOperationOptions} and `CheckEngineOptions`, which both contain these.
+ */
+export interface EngineOptions {
+  /**
+   * Cancels the operation: its requests and streams are destroyed and it rejects with the
+   * signal's reason. What it made on the way (a push's temporary tag, a build's files) is still
+   * removed.
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * The environment to find the engine and the Docker configuration in.
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /**
+   * A dockerode client whose engine to use (only its endpoint is used, never its request code).
+   * @default the engine `env` names, as `resolveEngine({ env })` finds it
+   */
+  readonly docker?: DockerodeClient;
+}
+
 /** The options of every engine operation: {@link BuildImageOptions} and {@link PushImageOptions}. */
-export interface EngineOperationOptions extends RetryOptions {
+export interface EngineOperationOptions extends EngineOptions, RetryOptions {
   /**
    * Receives the engine's output as text as it arrives, as Prefect writes it (a build's output,
    * one line per status message of a push), e.g. `process.stdout`. Nothing at all is written
@@ -47,12 +71,6 @@ export interface EngineOperationOptions extends RetryOptions {
    * @default undefined
    */
   readonly onProgress?: ProgressListener;
-  /**
-   * Cancels the operation: its requests and streams are destroyed and it rejects with the
-   * signal's reason. What it made on the way (a push's temporary tag, a build's files) is still
-   * removed.
-   */
-  readonly signal?: AbortSignal;
   /**
    * Fail when the engine sends nothing for this many milliseconds (a long silent RUN counts as
    * nothing). 0 disables the check.
@@ -72,28 +90,45 @@ export interface EngineOperationOptions extends RetryOptions {
    * @default 30000
    */
   readonly credentialHelperTimeoutMs?: number;
-  /**
-   * The environment to find the engine and the Docker configuration in.
-   * @default process.env
-   */
-  readonly env?: NodeJS.ProcessEnv;
-  /**
-   * A dockerode client whose engine to use (only its endpoint is used, never its request code).
-   * @default the engine `env` names, as `resolveEngine({ env })` finds it
-   */
-  readonly docker?: DockerodeClient;
+}
+
+/** {@link EngineOptions} after {@link normalizeEngineOptions}. */
+export interface NormalizedEngineOptions {
+  readonly signal: AbortSignal | undefined;
+  readonly env: NodeJS.ProcessEnv | undefined;
+  readonly docker: DockerodeClient | undefined;
+}
+
+/**
+ * Checks where the engine is and the cancellation signal, before any I/O: the part of the one
+ * normalising pass every entry point that talks to an engine shares (`checkEngine` runs only this
+ * part). Each failure is an `InvalidArgumentError` naming the option and the bad value.
+ *
+ * @param given - the caller's options object, already known to be an object.
+ */
+export function normalizeEngineOptions(given: EngineOptions): NormalizedEngineOptions {
+  return {
+    signal: signalOption("signal", given.signal),
+    env: objectOption<NodeJS.ProcessEnv>(
+      "env",
+      given.env,
+      "an environment object such as process.env",
+    ),
+    docker: objectOption<DockerodeClient>(
+      "docker",
+      given.docker,
+      "a dockerode client such as dockerClient()",
+    ),
+  };
 }
 
 /** {@link EngineOperationOptions} after {@link normalizeOperationOptions}. */
-export interface NormalizedOperationOptions {
+export interface NormalizedOperationOptions extends NormalizedEngineOptions {
   readonly streamProgressTo: Writable | undefined;
   readonly onProgress: ProgressListener | undefined;
-  readonly signal: AbortSignal | undefined;
   readonly inactivityTimeoutMs: number;
   readonly auth: CredentialOptions["auth"];
   readonly credentialHelperTimeoutMs: number;
-  readonly env: NodeJS.ProcessEnv | undefined;
-  readonly docker: DockerodeClient | undefined;
   readonly retries: number;
   readonly retryDelayMs: number;
   readonly retryJitter: number;
@@ -110,9 +145,9 @@ export function normalizeOperationOptions(
 ): NormalizedOperationOptions {
   if (given.auth !== undefined) checkAuthOption(given.auth);
   return {
+    ...normalizeEngineOptions(given),
     streamProgressTo: writableOption<Writable>("streamProgressTo", given.streamProgressTo),
     onProgress: functionOption<ProgressListener>("onProgress", given.onProgress),
-    signal: signalOption("signal", given.signal),
     inactivityTimeoutMs: integerOption(
       "inactivityTimeoutMs",
       given.inactivityTimeoutMs,
@@ -125,16 +160,6 @@ export function normalizeOperationOptions(
       given.credentialHelperTimeoutMs,
       DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
       { min: 1, max: MAX_TIMEOUT_MS },
-    ),
-    env: objectOption<NodeJS.ProcessEnv>(
-      "env",
-      given.env,
-      "an environment object such as process.env",
-    ),
-    docker: objectOption<DockerodeClient>(
-      "docker",
-      given.docker,
-      "a dockerode client such as dockerClient()",
     ),
     retries: integerOption("retries", given.retries, DEFAULT_RETRIES, {
       min: 0,

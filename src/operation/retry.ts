@@ -30,7 +30,7 @@ export interface RetryOptions {
  * Prefect's transient error patterns (`_TRANSIENT_ERROR_PATTERNS`), matched case-insensitively
  * as substrings of the error message.
  */
-export const TRANSIENT_ERROR_PATTERNS: readonly string[] = [
+export const TRANSIENT_ERROR_PATTERNS: readonly string[] = Object.freeze([
   "502 Bad Gateway",
   "503 Service Unavailable",
   "500 Internal Server Error",
@@ -38,7 +38,7 @@ export const TRANSIENT_ERROR_PATTERNS: readonly string[] = [
   "TLS handshake timeout",
   "connection reset",
   "context deadline exceeded",
-];
+]);
 
 /** An engine or registry message the retry policy recognises, and where it comes from. */
 export interface KnownMessage {

@@ -18,8 +18,9 @@ import { show } from "../validate.js";
 export const PREFECT_VERSION = "3.8.3";
 
 /**
- * The Python minor version assumed until {@link detectPythonVersion} found another (Prefect reads
- * `sys.version_info` of its own interpreter instead).
+ * The Python minor version assumed when no version is given or detected: what
+ * {@link pythonVersionMinor} reports, and {@link detectPythonVersion}'s answer without a usable
+ * interpreter (Prefect reads `sys.version_info` of its own interpreter instead).
  */
 export const DEFAULT_PYTHON_VERSION = "3.12";
 
@@ -34,8 +35,7 @@ export interface PythonVersion {
 /** Options of {@link detectPythonVersion}. */
 export interface DetectPythonVersionOptions {
   /**
-   * The interpreter to ask, looked up on `PATH`. Only the answer of the default one is kept for
-   * {@link pythonVersionMinor} and {@link pythonVersionMicro}.
+   * The interpreter to ask, looked up on `PATH`.
    * @default "python3"
    */
   readonly python?: string;
@@ -44,21 +44,20 @@ export interface DetectPythonVersionOptions {
 }
 
 const DEFAULT_INTERPRETER = "python3";
-const FALLBACK: PythonVersion = {
+const FALLBACK: PythonVersion = Object.freeze({
   minor: DEFAULT_PYTHON_VERSION,
   micro: `${DEFAULT_PYTHON_VERSION}.0`,
-};
-/** What {@link detectPythonVersion} found for the `python3` on `PATH`, once it did. */
-let detected: PythonVersion | undefined;
+});
 
 /**
  * Asks a Python interpreter for its version, without blocking: runs `python3 -c` printing
  * `sys.version_info[:3]` as a child process (killed after 10 s or on abort). This and
  * {@link resolvePrefectImageName} are the only functions of this module that run a process.
  *
- * The answer for the default `python3` is kept for the process: later calls return it without
- * running Python again, and {@link pythonVersionMinor} / {@link pythonVersionMicro} (which never
- * run anything) report it from then on.
+ * Nothing is kept: each call asks again, and {@link pythonVersionMinor} /
+ * {@link pythonVersionMicro} never report the answer. Pass it on yourself where it matters, e.g.
+ * as `getPrefectImageName`'s `pythonVersion` (or call {@link resolvePrefectImageName}, which
+ * does).
  *
  * @returns its version, or {@link DEFAULT_PYTHON_VERSION} (micro `.0`) when it is missing, fails,
  *   takes more than 10 s or prints something else.
@@ -67,6 +66,8 @@ let detected: PythonVersion | undefined;
  * ```ts
  * await detectPythonVersion();                        // { minor: "3.12", micro: "3.12.4" }
  * await detectPythonVersion({ python: "python3.11" }); // { minor: "3.11", micro: "3.11.7" }
+ * const { minor } = await detectPythonVersion();
+ * getPrefectImageName(undefined, minor);              // "prefecthq/prefect:3.8.3-python3.12"
  * ```
  */
 export async function detectPythonVersion(
@@ -74,16 +75,13 @@ export async function detectPythonVersion(
 ): Promise<PythonVersion> {
   const { python = DEFAULT_INTERPRETER, signal } = options;
   signal?.throwIfAborted();
-  if (python === DEFAULT_INTERPRETER && detected) return detected;
   const output = await run(
     python,
     ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
     signal,
   );
   const match = output === undefined ? null : /^(\d+)\.(\d+)\.\d+$/.exec(output);
-  const version = match ? { minor: `${match[1]}.${match[2]}`, micro: output ?? "" } : FALLBACK;
-  if (python === DEFAULT_INTERPRETER && match) detected = version;
-  return version;
+  return match ? { minor: `${match[1]}.${match[2]}`, micro: output ?? "" } : FALLBACK;
 }
 
 /**
@@ -117,35 +115,35 @@ function run(
 }
 
 /**
- * The `major.minor` version of Python (Prefect's `python_version_minor`, which reads its own
- * interpreter). Runs nothing: it reports what {@link detectPythonVersion} found for the `python3`
- * on `PATH` once that ran (as {@link resolvePrefectImageName} and `generateDefaultDockerfile` do),
- * and {@link DEFAULT_PYTHON_VERSION} before.
+ * The `major.minor` version of Python, as Prefect's `python_version_minor` gives its own
+ * interpreter's. A Node process has no interpreter of its own, so this runs nothing and always
+ * reports {@link DEFAULT_PYTHON_VERSION}, whatever ran before: the default Python of
+ * {@link getPrefectImageName}. For the `python3` on `PATH`, use {@link detectPythonVersion}'s
+ * answer.
  *
  * @example
  * ```ts
- * pythonVersionMinor(); // "3.12"
- * await detectPythonVersion();
- * pythonVersionMinor(); // "3.11", the python3 on PATH
+ * pythonVersionMinor();                   // "3.12"
+ * (await detectPythonVersion()).minor;    // "3.11", the python3 on PATH
  * ```
  */
 export function pythonVersionMinor(): string {
-  return (detected ?? FALLBACK).minor;
+  return FALLBACK.minor;
 }
 
 /**
- * The `major.minor.micro` version of Python (Prefect's `python_version_micro`). Runs nothing,
- * like {@link pythonVersionMinor}: `"3.12.0"` until {@link detectPythonVersion} found the
- * `python3` on `PATH`.
+ * The `major.minor.micro` version of Python (Prefect's `python_version_micro`). Runs nothing and
+ * always reports `"3.12.0"` ({@link DEFAULT_PYTHON_VERSION} with micro `0`), like
+ * {@link pythonVersionMinor}; {@link detectPythonVersion}'s `micro` is the `python3` on `PATH`.
  *
  * @example
  * ```ts
- * await detectPythonVersion();
- * pythonVersionMicro(); // "3.12.4"
+ * pythonVersionMicro();                   // "3.12.0"
+ * (await detectPythonVersion()).micro;    // "3.11.7"
  * ```
  */
 export function pythonVersionMicro(): string {
-  return (detected ?? FALLBACK).micro;
+  return FALLBACK.micro;
 }
 
 /** Collaborators of {@link getPrefectImageName}, replaceable in tests. */
@@ -187,15 +185,17 @@ function shaFromLocalLabel(local: string): string | null {
  * slugified as Prefect does it: case kept, only `[a-zA-Z0-9_.-]`, at most 128 characters.
  *
  * Where Python runs `git rev-parse --short=7 HEAD` and reads its own interpreter's version, this
- * function runs nothing: the Python version defaults to {@link pythonVersionMinor} (what
- * {@link detectPythonVersion} found, else {@link DEFAULT_PYTHON_VERSION}), and a local label
+ * function runs nothing: the Python version defaults to {@link pythonVersionMinor}
+ * ({@link DEFAULT_PYTHON_VERSION}; pass {@link detectPythonVersion}'s `minor` for the local
+ * interpreter's), and a local label
  * without a commit needs `options.gitShortSha`. {@link resolvePrefectImageName} does both
  * probes, asynchronously. Unlike Python, which asks git first and otherwise falls back to the
  * commit Prefect was built from, the label comes first here (this package is no Prefect
  * checkout).
  *
  * @param prefectVersion - a PEP 440 version; omitted or `""` means {@link PREFECT_VERSION}.
- * @param pythonVersion - `major.minor`; omitted or `""` means {@link pythonVersionMinor}.
+ * @param pythonVersion - `major.minor`; omitted or `""` means `options.detectPythonVersion()`,
+ *   by default {@link pythonVersionMinor} (`3.12`).
  * @param flavor - an image flavor such as `conda`, appended after a `-` when not empty.
  * @param options - collaborators, see {@link PrefectImageNameOptions}.
  * @returns the image name with its tag.

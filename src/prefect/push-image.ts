@@ -37,9 +37,12 @@ export interface PushImageOptions extends EngineOperationOptions {
   readonly now?: () => bigint;
 }
 
-/** What {@link pushImageDetailed} resolves to. */
+/** What a push resolves to: {@link pushImageDetailed} and `DockerImage.push()`. */
 export interface PushResult {
-  /** `<registry host>/<name>:<tag>`, what {@link pushImage} resolves to. */
+  /**
+   * What was pushed: `<registry host>/<name>:<tag>` for {@link pushImage} (what it resolves to),
+   * `DockerImage.reference` (`name:tag`) for a `DockerImage`.
+   */
   readonly reference: string;
   /** The tag that was pushed. */
   readonly tag: string;

@@ -1,6 +1,6 @@
 // dockerClient() (prefect-dockerutils/dockerode): dockerode with the library's connections, checked
 // on the wire, against a local HTTP server standing in for the engine (the real engine's answers
-// are checked in test/integration/engine-requests.test.ts and credentials.test.ts).
+// are checked in test/integration/engine/engine-requests.test.ts and auth/credentials.test.ts).
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Readable } from "node:stream";

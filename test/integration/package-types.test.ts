@@ -199,7 +199,7 @@ describe("the packed package", () => {
       `import { dockerClient } from "prefect-dockerutils/dockerode";
        import { checkEngine } from "prefect-dockerutils";
        const docker = dockerClient();
-       console.log(typeof (await docker.version()).ApiVersion, (await checkEngine(docker)).url);`,
+       console.log(typeof (await docker.version()).ApiVersion, (await checkEngine({ docker })).url);`,
     );
     expect(printed.trim()).toBe("string unix:///var/run/docker.sock");
   });

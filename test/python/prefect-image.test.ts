@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/errors.js";
 import {
+  DEFAULT_PYTHON_VERSION,
   detectPythonVersion,
   getPrefectImageName,
   pythonVersionMicro,
@@ -116,9 +117,8 @@ describe("parity with packaging and Prefect's get_prefect_image_name in /usr/bin
   });
 });
 
-// Last: it changes what pythonVersionMinor() reports for the rest of this file.
 describe("detectPythonVersion", () => {
-  it("reports the python3 on PATH, and pythonVersionMinor/Micro report it from then on", async () => {
+  it("reports the python3 on PATH, and pythonVersionMinor/Micro keep Prefect's default", async () => {
     const run = spawnSync(
       "python3",
       ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
@@ -128,7 +128,7 @@ describe("detectPythonVersion", () => {
     const micro = run.stdout.trim();
     const minor = micro.split(".").slice(0, 2).join(".");
     expect(await detectPythonVersion()).toEqual({ minor, micro });
-    expect(pythonVersionMinor()).toBe(minor);
-    expect(pythonVersionMicro()).toBe(micro);
+    expect(pythonVersionMinor()).toBe(DEFAULT_PYTHON_VERSION);
+    expect(pythonVersionMicro()).toBe(`${DEFAULT_PYTHON_VERSION}.0`);
   });
 });

@@ -1,6 +1,7 @@
 // Type tests, run by vitest's typecheck (the "types" project) and by `npm run typecheck`: a wrong
 // type fails both. The @ts-expect-error lines prove that expectTypeOf really fails on a mismatch.
 import { describe, expectTypeOf, it } from "vitest";
+import * as engine from "../../src/engine-api.js";
 import * as api from "../../src/index.js";
 
 describe("the Prefect image name API", () => {
@@ -43,7 +44,7 @@ describe("the Prefect image name API", () => {
 
 describe("the retry policy", () => {
   it("is a predicate over unknown errors", () => {
-    expectTypeOf(api.isTransientError).toEqualTypeOf<(error: unknown) => boolean>();
-    expectTypeOf(api.TRANSIENT_ERROR_PATTERNS).toEqualTypeOf<readonly string[]>();
+    expectTypeOf(engine.isTransientError).toEqualTypeOf<(error: unknown) => boolean>();
+    expectTypeOf(engine.TRANSIENT_ERROR_PATTERNS).toEqualTypeOf<readonly string[]>();
   });
 });

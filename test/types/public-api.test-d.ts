@@ -6,6 +6,7 @@ import type { Writable } from "node:stream";
 import type Docker from "dockerode";
 import { describe, expectTypeOf, it } from "vitest";
 import * as dockerodeEntry from "../../src/dockerode.js";
+import * as engine from "../../src/engine-api.js";
 import * as api from "../../src/index.js";
 import * as steps from "../../src/steps.js";
 
@@ -86,6 +87,9 @@ describe("the deployment steps", () => {
       readonly additional_tags: string[];
     }>();
     expectTypeOf(new api.DockerImage("x").build).returns.resolves.toBeString();
+    // One push result type, for pushImageDetailed and DockerImage alike.
+    expectTypeOf(new api.DockerImage("x").push).returns.resolves.toEqualTypeOf<api.PushResult>();
+    expectTypeOf(api.pushImageDetailed).returns.resolves.toEqualTypeOf<api.PushResult>();
   });
 });
 
@@ -145,9 +149,11 @@ describe("parseImageReference", () => {
 
 describe("checkEngine", () => {
   it("has the documented types", () => {
-    expectTypeOf(api.checkEngine).parameters.toEqualTypeOf<
-      [api.DockerodeClient?, api.CheckEngineOptions?]
+    expectTypeOf(api.checkEngine).parameters.toEqualTypeOf<[api.CheckEngineOptions?]>();
+    expectTypeOf<api.CheckEngineOptions["docker"]>().toEqualTypeOf<
+      api.DockerodeClient | undefined
     >();
+    expectTypeOf<api.CheckEngineOptions["env"]>().toEqualTypeOf<NodeJS.ProcessEnv | undefined>();
     expectTypeOf(api.checkEngine).returns.toEqualTypeOf<Promise<api.EngineEndpoint>>();
     expectTypeOf<api.CheckEngineOptions["signal"]>().toEqualTypeOf<AbortSignal | undefined>();
   });
@@ -179,11 +185,12 @@ describe("dockerode", () => {
 
 describe("the credential functions", () => {
   it("have the documented types", () => {
-    expectTypeOf(api.registryAuthHeader).parameters.toEqualTypeOf<
+    expectTypeOf(engine.registryAuthHeader).parameters.toEqualTypeOf<
       [string, api.CredentialOptions?]
     >();
-    expectTypeOf(api.registryAuthHeader).returns.toEqualTypeOf<Promise<string>>();
-    expectTypeOf(api.registryConfigHeader).returns.toEqualTypeOf<Promise<string | undefined>>();
+    expectTypeOf(engine.registryAuthHeader).returns.toEqualTypeOf<Promise<string>>();
+    expectTypeOf(engine.registryConfigHeader).returns.toEqualTypeOf<Promise<string | undefined>>();
+    expectTypeOf<typeof engine.DOCKER_HUB_KEY>().toEqualTypeOf<"https://index.docker.io/v1/">();
     expectTypeOf(api.registryOfImage).toEqualTypeOf<(reference: string) => string>();
     expectTypeOf<api.CredentialOptions["auth"]>().toEqualTypeOf<
       api.RegistryAuth | Readonly<Record<string, api.RegistryAuth>> | undefined

@@ -228,7 +228,7 @@ describe("an ssh:// engine that cannot be reached", () => {
   it("fails the same way through checkEngine and a build", async () => {
     const ssh = await sshOnPath();
     const env = { ...ssh.env, DOCKER_HOST: "ssh://root@pdu-refused" };
-    const checked = await checkEngine(dockerClient({ env })).catch((e: unknown) => e);
+    const checked = await checkEngine({ docker: dockerClient({ env }) }).catch((e: unknown) => e);
     expect(checked).toBeInstanceOf(EngineUnreachableError);
     expect((checked as Error).message).toContain("Permission denied (publickey)");
     const built = await buildImage(path.join(contexts, "tiny"), { env, retries: 0 }).catch(

@@ -1,2 +1,2 @@
 // cli-build.test.ts on Podman (the podman project, vitest.config.ts), less the tests excluded.mjs names.
-import "../cli-build.test.js";
+import "../cli/cli-build.test.js";

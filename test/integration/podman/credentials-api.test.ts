@@ -1,2 +1,2 @@
 // credentials-api.test.ts on Podman (the podman project, vitest.config.ts), less the tests excluded.mjs names.
-import "../credentials-api.test.js";
+import "../auth/credentials-api.test.js";

@@ -1,2 +1,2 @@
 // deploy-docker-image.test.ts on Podman (the podman project, vitest.config.ts), less the tests excluded.mjs names.
-import "../deploy-docker-image.test.js";
+import "../deploy/deploy-docker-image.test.js";

@@ -1,2 +1,2 @@
 // image-builder-paths.test.ts on Podman (the podman project, vitest.config.ts), less the tests excluded.mjs names.
-import "../image-builder-paths.test.js";
+import "../prefect/image-builder-paths.test.js";

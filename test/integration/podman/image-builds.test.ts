@@ -1,2 +1,2 @@
 // image-builds.test.ts on Podman (the podman project, vitest.config.ts), less the tests excluded.mjs names.
-import "../image-builds.test.js";
+import "../prefect/image-builds.test.js";

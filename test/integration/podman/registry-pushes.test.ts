@@ -1,2 +1,2 @@
 // registry-pushes.test.ts on Podman (the podman project, vitest.config.ts), less the tests excluded.mjs names.
-import "../registry-pushes.test.js";
+import "../prefect/registry-pushes.test.js";

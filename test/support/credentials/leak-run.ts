@@ -1,5 +1,5 @@
 /**
- * Run by test/integration/credentials-leaks.test.ts in a child process with DEBUG=*: exercises
+ * Run by test/integration/auth/credentials-leaks.test.ts in a child process with DEBUG=*: exercises
  * every path that carries a registry login (pushes and private-FROM builds through the engine connection
  * and through dockerode, credential helpers, failures) and prints everything it gets — progress,
  * results, errors with their causes — so the test can grep the process's whole output.
@@ -19,8 +19,8 @@ import {
   registryConfigHeader,
   resolveRegistryAuth,
 } from "../../../src/auth/credentials.js";
-import { checkEngine } from "../../../src/engine/check-engine.js";
 import { dockerClient } from "../../../src/engine/docker-client.js";
+import { checkEngine } from "../../../src/operation/check-engine.js";
 import { buildWith, pushWith, tarOf } from "./engine-ops.js";
 
 const registry = process.env.PDU_REGISTRY ?? "";
@@ -54,7 +54,7 @@ const docker = dockerClient();
 const reference = `${registry}/${process.env.PDU_REPOSITORY ?? `pdu-leak/${randomUUID()}`}:1`;
 const colon = reference.lastIndexOf(":");
 
-await step("engine", () => checkEngine(docker));
+await step("engine", () => checkEngine({ docker }));
 await step("tag", () =>
   docker.getImage("busybox:latest").tag({ repo: reference.slice(0, colon), tag: "1" }),
 );

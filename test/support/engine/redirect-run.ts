@@ -1,5 +1,5 @@
 /**
- * Run by test/integration/engine-requests.test.ts in a child process, with DOCKER_HOST set to a
+ * Run by test/integration/engine/engine-requests.test.ts in a child process, with DOCKER_HOST set to a
  * proxy that makes the real engine answer the image-tag request with a 301 redirect. Pushes once
  * through the library's own connection and tags once through its dockerode client, prints how
  * each settled, waits for any stray follow-up request to fail, and exits on its own. A client

@@ -16,14 +16,14 @@ export default defineConfig({
           name: "unit",
           // Unit tests mirror src/: test/<folder>/<module>.test.ts.
           include: ["test/**/*.test.ts"],
-          exclude: ["test/integration/**", "test/python/**", "**/node_modules/**"],
+          exclude: ["test/integration/**", "test/python-parity/**", "**/node_modules/**"],
           testTimeout: 30_000,
         },
       },
       {
         test: {
           name: "python",
-          include: ["test/python/**/*.test.ts"],
+          include: ["test/python-parity/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -15,8 +15,8 @@ const root = path.resolve(import.meta.dirname, "..");
 
 // The include patterns of vitest.config.ts, one per project.
 const projects = {
-  unit: /^test\/(?!integration\/|python\/).+\.test\.ts$/,
-  python: /^test\/python\/.+\.test\.ts$/,
+  unit: /^test\/(?!integration\/|python-parity\/).+\.test\.ts$/,
+  python: /^test\/python-parity\/.+\.test\.ts$/,
   types: /^test\/.+\.test-d\.ts$/,
   integration: /^test\/integration\/(?!podman\/).+\.test\.ts$/,
   podman: /^test\/integration\/podman\/.+\.test\.ts$/,

@@ -4,7 +4,7 @@
  * test/integration/deploy/deploy-steps.test.ts.
  *
  * Ported from PrefectHQ/prefect `src/integrations/prefect-docker/tests/deployments/test_steps.py`
- * (here; the white-space table against Python is in test/python/deploy-image-name.test.ts):
+ * (here; the white-space table against Python is in test/python-parity/deploy-image-name.test.ts):
  * test_build_docker_image_rejects_invalid_image_name,
  * test_push_docker_image_rejects_invalid_image_name (the engine is unreachable on purpose: the
  * error must come before any request), test_build_docker_image_raises_with_auto_and_existing_dockerfile.
@@ -63,7 +63,7 @@ describe("image names", () => {
     for (const space of ["\t", "\n", "\u00a0", "\u2003", "\u3000", "\x1f", "\x85"]) {
       expect(() => validateStepImageName(`repo${space}name`)).toThrow(/Invalid Docker image name/);
     }
-    // U+FEFF is \s to JavaScript but not str.isspace() to Python (test/python has the full table).
+    // U+FEFF is \s to JavaScript but not str.isspace() to Python (test/python-parity has the full table).
     expect(validateStepImageName("repo\ufeffname")).toBe("repo\ufeffname");
   });
 

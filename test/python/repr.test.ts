@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pythonRepr } from "../src/python/repr.js";
-import { handPicked, reprString } from "./support/repr-cases.js";
+import { pythonRepr } from "../../src/python/repr.js";
+import { handPicked, reprString } from "../support/repr-cases.js";
 
 describe("pythonRepr", () => {
   it.each(handPicked)("quotes %j as Python does: %s", (input, expected) => {

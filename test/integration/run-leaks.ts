@@ -156,11 +156,17 @@ async function danglingParentsOfDeleted(
   );
   const found: string[] = [];
   // For an image gone before its parent could be read, what might be that parent: dangling
-  // images made since the run started that were not dangling when it began.
+  // images made since the run started that were not dangling when it began. Not a test run's
+  // labelled images: those are builds the tests left untagged for the sweep on purpose (and the
+  // check after the sweep fails on any of them still dangling); a parent layer has no label.
   const created = new Map(all.map((image) => [image.Id, image.Created]));
+  const labelled = new Set(
+    all.filter((image) => image.Labels?.[RUN_LABEL] !== undefined).map((image) => image.Id),
+  );
   const orphans = [...untagged].filter(
     (image) =>
       !hasChildren.has(image) &&
+      !labelled.has(image) &&
       !watched.danglingAtStart.has(image) &&
       (created.get(image) ?? 0) >= run.startedAt,
   );

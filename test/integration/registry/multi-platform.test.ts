@@ -347,8 +347,10 @@ describe("the deploy side with several platforms", () => {
     expect(image.pushedDuringBuild).toBe(true);
     expect(await image.push()).toEqual({
       reference: image.reference,
+      tag: "deploy",
       digest,
       size: expect.any(Number),
+      warnings: [],
     });
     const { index, configs } = await readIndex(open, repository, "deploy");
     expect(index.digest).toBe(digest);

@@ -38,11 +38,11 @@ export interface ContextStreamOptions {
  * through libuv's thread pool, while the event loop still gets a turn between slices.
  *
  * Chunk memory is reused, which keeps a 1 GiB upload under 100 MiB, but only when that is
- * provably safe: the stream's one consumer is the `pipe()` into a socket or HTTP request that the
- * library's engine connection announced before piping (see `piped-into.ts`), whose
- * `writableLength` counts every byte it has not finished writing, so a chunk whose bytes are all
- * out of both the stream's buffer and the destination's is no longer referenced. Any other
- * consumer (a pipe nobody announced, another `'data'` listener, `'readable'`, async iteration, a
+ * provably safe: the stream's one consumer is one `pipe()` into a socket or HTTP request (the
+ * engine connection's, announced before piping as `piped-into.ts` describes, or the caller's own),
+ * whose `writableLength` counts every byte it has not finished writing, so a chunk whose bytes are
+ * all out of both the stream's buffer and the destination's is no longer referenced. Any other
+ * consumer (a pipe into anything else, another `'data'` listener, `'readable'`, async iteration, a
  * second pipe) turns reuse off for good, and every chunk is new memory.
  */
 export class ContextStream extends Readable implements PipeAware {
@@ -73,8 +73,23 @@ export class ContextStream extends Readable implements PipeAware {
 
   /** Called by the engine connection just before it pipes this stream into `destination`. */
   [PIPED_INTO](destination: Writable): void {
+    if (this.destination === destination) return;
     if (this.destination === undefined && this.dataListeners === 0) this.destination = destination;
     else this.reuse = false;
+  }
+
+  /**
+   * A caller's own `pipe()` (and `stream.pipeline`, which pipes) into a socket or HTTP request
+   * announces itself as the engine connection does, so a build context piped to a socket of the
+   * caller's reuses chunk memory too; a second pipe turns reuse off, as any second consumer.
+   */
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (destination instanceof Socket || destination instanceof ClientRequest) {
+      this[PIPED_INTO](destination);
+    } else if (this.destination !== undefined) {
+      this.reuse = false;
+    }
+    return super.pipe(destination, options);
   }
 
   override _read(): void {

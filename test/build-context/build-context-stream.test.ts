@@ -4,7 +4,7 @@ import nodeFs from "node:fs";
 import { writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { createBuildContext } from "../../src/build-context/build-context.js";
 import type { BuildContextFs } from "../../src/build-context/context-fs.js";
@@ -94,14 +94,42 @@ describe("createBuildContext: an ordinary Readable", () => {
     expect(chunkAllocations.length).toBeLessThan(7);
   });
 
-  it("reuses nothing when piped into a socket nobody announced, since another pipe may follow", async () => {
+  it("recycles chunk memory when the caller pipes it into a socket itself", async () => {
     const dir = await contextWithBigFile();
     const { socket, received } = await socketPair(dir);
     const { stream } = await createBuildContext(dir);
+    let sent: Buffer = Buffer.alloc(0);
     const allocated = await chunkAllocations(async () => {
       stream.pipe(socket);
-      return received;
+      sent = await received;
+      return sent;
     });
+    expect(sent.equals(await plainBytes(dir))).toBe(true);
+    expect(allocated).toBeLessThan(7);
+  });
+
+  it("reuses nothing once a second pipe is attached, and both destinations get every byte after it", async () => {
+    const dir = await contextWithBigFile();
+    const first = await socketPair(dir);
+    const kept: Buffer[] = [];
+    const second = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        kept.push(chunk); // keeps the chunk itself, as a collecting consumer may
+        callback();
+      },
+    });
+    const { stream } = await createBuildContext(dir);
+    let sent: Buffer = Buffer.alloc(0);
+    const allocated = await chunkAllocations(async () => {
+      stream.pipe(first.socket);
+      stream.pipe(second);
+      sent = await first.received;
+      return sent;
+    });
+    expect(sent.equals(await plainBytes(dir))).toBe(true);
+    expect(
+      Buffer.concat(kept).equals(sent.subarray(sent.length - Buffer.concat(kept).length)),
+    ).toBe(true);
     expect(allocated).toBeGreaterThanOrEqual(7);
   });
 

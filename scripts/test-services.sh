@@ -130,22 +130,11 @@ repair_build_cache() {
   fi
 }
 
-start_registry() {
-  local port=$1 auth=$2
-  local dir="$STATE_DIR/registry-$port"
-  if curl -sS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
-    log "registry on 127.0.0.1:$port already running"
-    return
-  fi
+# Writes a docker-registry configuration on 127.0.0.1:PORT with storage in DIR and the given
+# `auth:` block (empty for none), starts it, and waits until it answers /v2/.
+serve_registry() {
+  local port=$1 dir=$2 auth_block=$3 what=$4
   mkdir -p "$dir/storage"
-  local auth_block=""
-  if [ "$auth" = "htpasswd" ]; then
-    htpasswd -Bbc "$dir/htpasswd" "$AUTH_REGISTRY_USER" "$AUTH_REGISTRY_PASSWORD" >/dev/null 2>&1
-    auth_block="auth:
-  htpasswd:
-    realm: prefect-dockerutils-test
-    path: $dir/htpasswd"
-  fi
   cat >"$dir/config.yml" <<YAML
 version: 0.1
 log:
@@ -159,15 +148,34 @@ http:
   addr: 127.0.0.1:$port
 $auth_block
 YAML
-  log "starting registry on 127.0.0.1:$port ($auth)"
+  log "starting $what on 127.0.0.1:$port"
   nohup setsid docker-registry serve "$dir/config.yml" >"$LOG_DIR/registry-$port.log" 2>&1 </dev/null &
   for _ in $(seq 1 60); do
     curl -sS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null && return
     sleep 0.25
   done
-  log "registry on 127.0.0.1:$port did not come up; its log:"
+  log "$what on 127.0.0.1:$port did not come up; its log:"
   tail -n 50 "$LOG_DIR/registry-$port.log" >&2 || true
   exit 1
+}
+
+start_registry() {
+  local port=$1 auth=$2
+  local dir="$STATE_DIR/registry-$port"
+  if curl -sS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
+    log "registry on 127.0.0.1:$port already running"
+    return
+  fi
+  mkdir -p "$dir"
+  local auth_block=""
+  if [ "$auth" = "htpasswd" ]; then
+    htpasswd -Bbc "$dir/htpasswd" "$AUTH_REGISTRY_USER" "$AUTH_REGISTRY_PASSWORD" >/dev/null 2>&1
+    auth_block="auth:
+  htpasswd:
+    realm: prefect-dockerutils-test
+    path: $dir/htpasswd"
+  fi
+  serve_registry "$port" "$dir" "$auth_block" "the registry ($auth)"
 }
 
 # The bearer-token registry: Debian's docker-registry with `auth: token`, trusting the certificate
@@ -232,34 +240,12 @@ start_token_registry() {
     log "token registry on 127.0.0.1:$TOKEN_REGISTRY_PORT already running"
     return
   fi
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $dir/storage
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$TOKEN_REGISTRY_PORT
-auth:
+  serve_registry "$TOKEN_REGISTRY_PORT" "$dir" "auth:
   token:
     realm: http://127.0.0.1:$TOKEN_SERVER_PORT/token
     service: $TOKEN_SERVICE
     issuer: $TOKEN_ISSUER
-    rootcertbundle: $dir/token.crt
-YAML
-  log "starting the token registry on 127.0.0.1:$TOKEN_REGISTRY_PORT"
-  nohup setsid docker-registry serve "$dir/config.yml" \
-    >"$LOG_DIR/registry-$TOKEN_REGISTRY_PORT.log" 2>&1 </dev/null &
-  for _ in $(seq 1 60); do
-    curl -sS -o /dev/null "http://127.0.0.1:$TOKEN_REGISTRY_PORT/v2/" 2>/dev/null && return
-    sleep 0.25
-  done
-  log "the token registry on 127.0.0.1:$TOKEN_REGISTRY_PORT did not come up; its log:"
-  tail -n 50 "$LOG_DIR/registry-$TOKEN_REGISTRY_PORT.log" >&2 || true
-  exit 1
+    rootcertbundle: $dir/token.crt" "the token registry"
 }
 
 make_base_image() {

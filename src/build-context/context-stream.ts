@@ -7,7 +7,6 @@ import { ClientRequest } from "node:http";
 import { Socket } from "node:net";
 import { Readable, type Writable } from "node:stream";
 import { BuildContextError } from "../errors.js";
-import { PIPED_INTO, type PipeAware } from "../streams/piped-into.js";
 import { CHUNK, type TarWriter } from "./tar-writer.js";
 
 /** Longest stretch of synchronous reading before the event loop gets a turn. */
@@ -39,13 +38,12 @@ export interface ContextStreamOptions {
  *
  * Chunk memory is reused, which keeps a 1 GiB upload under 100 MiB, but only when that is
  * provably safe: the stream's one consumer is one `pipe()` into a socket or HTTP request (the
- * engine connection's, announced before piping as `piped-into.ts` describes, or the caller's own),
- * whose `writableLength` counts every byte it has not finished writing, so a chunk whose bytes are
+ * engine connection's or the caller's own), whose `writableLength` counts every byte it has not finished writing, so a chunk whose bytes are
  * all out of both the stream's buffer and the destination's is no longer referenced. Any other
  * consumer (a pipe into anything else, another `'data'` listener, `'readable'`, async iteration, a
  * second pipe) turns reuse off for good, and every chunk is new memory.
  */
-export class ContextStream extends Readable implements PipeAware {
+export class ContextStream extends Readable {
   private readonly writer: TarWriter;
   private readonly onChunk: ((chunk: ContextChunk) => void) | undefined;
   private readonly onSettled: (error: Error | undefined) => void;
@@ -57,7 +55,7 @@ export class ContextStream extends Readable implements PipeAware {
   private readonly handedOut: { readonly chunk: Buffer; readonly end: number }[] = [];
   private reuse = true;
   private dataListeners = 0;
-  /** The destination the engine connection announced before its pipe(). */
+  /** The socket or HTTP request of the first pipe(), when that pipe was the first consumer. */
   private destination: Writable | undefined;
 
   constructor(writer: TarWriter, options: ContextStreamOptions) {
@@ -71,23 +69,17 @@ export class ContextStream extends Readable implements PipeAware {
     });
   }
 
-  /** Called by the engine connection just before it pipes this stream into `destination`. */
-  [PIPED_INTO](destination: Writable): void {
-    if (this.destination === destination) return;
-    if (this.destination === undefined && this.dataListeners === 0) this.destination = destination;
-    else this.reuse = false;
-  }
-
   /**
-   * A caller's own `pipe()` (and `stream.pipeline`, which pipes) into a socket or HTTP request
-   * announces itself as the engine connection does, so a build context piped to a socket of the
-   * caller's reuses chunk memory too; a second pipe turns reuse off, as any second consumer.
+   * A pipe into a socket or HTTP request (the engine connection's, or a caller's own; also
+   * `stream.pipeline`, which pipes) may reuse chunk memory when it is the stream's first and only
+   * consumer; any other pipe counts as another consumer, which `release()` sees and turns reuse
+   * off for.
    */
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
     if (destination instanceof Socket || destination instanceof ClientRequest) {
-      this[PIPED_INTO](destination);
-    } else if (this.destination !== undefined) {
-      this.reuse = false;
+      if (this.destination === undefined && this.dataListeners === 0)
+        this.destination = destination;
+      else this.reuse = false;
     }
     return super.pipe(destination, options);
   }

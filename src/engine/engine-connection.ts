@@ -16,7 +16,6 @@ import {
 } from "../defaults.js";
 import { type EngineEndpoint, resolveEngine } from "../docker-config/endpoint.js";
 import { EngineHttpError, EngineUnreachableError } from "../errors.js";
-import { announcePipe } from "../streams/piped-into.js";
 import { type DockerodeClient, endpointOfClient, envOfClient } from "./client-endpoint.js";
 import { httpErrorOf, readBody } from "./engine-answer.js";
 import { explainConnectionError, unreachableError } from "./engine-errors.js";
@@ -259,7 +258,6 @@ class NativeEngineConnection implements EngineConnection {
       });
       if (body) {
         body.once("error", (error) => clientRequest.destroy(error));
-        announcePipe(body, clientRequest);
         body.pipe(clientRequest);
       } else {
         clientRequest.end();

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import nodeFs from "node:fs";
 import { writeFile } from "node:fs/promises";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { PassThrough, Writable } from "node:stream";
@@ -9,7 +10,6 @@ import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { createBuildContext } from "../../src/build-context/build-context.js";
 import type { BuildContextFs } from "../../src/build-context/context-fs.js";
 import { BuildContextError, InvalidArgumentError } from "../../src/errors.js";
-import { announcePipe } from "../../src/streams/piped-into.js";
 import { errorOf } from "../support/context-tar.js";
 import { tempDir, tree } from "../support/files.js";
 
@@ -46,6 +46,29 @@ describe("createBuildContext: an ordinary Readable", () => {
     return { socket, received };
   }
 
+  /** An HTTP server on a unix socket collecting one request's body, and that request. */
+  async function httpSink(
+    dir: string,
+  ): Promise<{ request: http.ClientRequest; received: Promise<Buffer> }> {
+    const socketPath = path.join(dir, `http-${randomBytes(4).toString("hex")}.sock`);
+    const chunks: Buffer[] = [];
+    const server = http.createServer();
+    const received = new Promise<Buffer>((resolve) =>
+      server.once("request", (incoming: http.IncomingMessage, response: http.ServerResponse) => {
+        incoming.on("data", (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
+        incoming.on("end", () => {
+          response.end();
+          resolve(Buffer.concat(chunks));
+        });
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const request = http.request({ socketPath, method: "POST", path: "/build" });
+    request.on("response", (response) => response.resume());
+    return { request, received };
+  }
+
   it("loses no byte when the pipe is attached late, and reports progress through onChunk", async () => {
     const dir = await contextWithBigFile();
     const progress: number[] = [];
@@ -75,15 +98,13 @@ describe("createBuildContext: an ordinary Readable", () => {
     return count;
   }
 
-  it("recycles chunk memory when its one consumer is the pipe the engine connection announced", async () => {
+  it("recycles chunk memory when its one consumer is a pipe into an HTTP request, as the engine connection's", async () => {
     const dir = await contextWithBigFile();
-    const { socket, received } = await socketPair(dir);
+    const { request, received } = await httpSink(dir);
     const allocations = vi.spyOn(Buffer, "allocUnsafe");
     onTestFinished(() => allocations.mockRestore());
     const { stream, entries } = await createBuildContext(dir);
-    // What engine-connection.ts does before it pipes a body into its request.
-    announcePipe(stream, socket);
-    stream.pipe(socket);
+    stream.pipe(request);
     const sent = await received;
     const chunkAllocations = allocations.mock.calls.filter(([size]) => size === 1024 * 1024);
     allocations.mockRestore();
@@ -139,7 +160,6 @@ describe("createBuildContext: an ordinary Readable", () => {
     const { stream } = await createBuildContext(dir);
     const kept: Buffer[] = [];
     stream.on("data", (chunk: Buffer) => kept.push(chunk));
-    announcePipe(stream, socket);
     stream.pipe(socket);
     const sent = await received;
     expect(Buffer.concat(kept).equals(sent)).toBe(true);

@@ -47,8 +47,8 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { checkoutLabel, compileForNode } from "./compile.js";
-import { option, type Sample, timed } from "./timed.js";
+import { checkoutLabel, compileCheckout, compileForNode } from "./compile.js";
+import { median, option, type Sample, timed } from "./timed.js";
 import { createWorkloads } from "./workloads.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -89,14 +89,6 @@ function total(samples: Sample[]): Sample {
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
 /** A hard-linked copy of `source` at a new path: the same files, a new shared key. */
 async function freshCopy(source: string, parent: string, name: string): Promise<string> {
   const target = path.join(parent, `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
@@ -128,18 +120,9 @@ async function main(): Promise<void> {
   const { library, child } = compileForNode(WORK, "buildkit-child.ts");
   // Taken now: a commit made while the benchmark runs must not relabel what was compiled.
   const baselineRoot = option("baseline");
-  const labels = {
-    ours: checkoutLabel(ROOT),
-    base: baselineRoot === undefined ? "" : checkoutLabel(path.resolve(baselineRoot)),
-  };
   const baseline =
-    baselineRoot === undefined
-      ? undefined
-      : compileForNode(
-          path.join(path.resolve(baselineRoot), ".bench-work", "buildkit-baseline"),
-          undefined,
-          path.resolve(baselineRoot),
-        );
+    baselineRoot === undefined ? undefined : compileCheckout(baselineRoot, "buildkit-baseline");
+  const labels = { ours: checkoutLabel(ROOT), base: baseline?.label ?? "" };
   const versions: { who: Who; library: string }[] = [
     { who: "ours", library },
     ...(baseline ? [{ who: "base" as const, library: baseline.library }] : []),

@@ -21,6 +21,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { NODE_LINES, nodeBinary } from "../scripts/node-lines.mjs";
+import { median } from "./timed.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const MAIN = path.join(ROOT, "dist/cli/main.js");
@@ -62,14 +63,6 @@ function timeOnce(
   if (!hasGnuTime) return { wall, cpu: undefined };
   const [user = 0, system = 0] = readFileSync(cpuFile, "utf8").trim().split(" ").map(Number);
   return { wall, cpu: (user + system) * 1000 };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 /** One Node to measure on. */

@@ -95,3 +95,17 @@ function tsc(files: string[], outDir: string, root: string): void {
     // existence is what counts.
   }
 }
+
+/**
+ * Another checkout of the library (`--baseline`, `--lib`; or its `src`, as older versions of the
+ * benchmarks took), built by {@link compileForNode} into its own `.bench-work/<into>`, so that it
+ * loads its own dependencies; with the label its reports give it.
+ */
+export function compileCheckout(given: string, into: string): { library: string; label: string } {
+  let root = path.resolve(given);
+  if (!existsSync(path.join(root, "src", "index.ts")) && existsSync(path.join(root, "index.ts"))) {
+    root = path.dirname(root);
+  }
+  const { library } = compileForNode(path.join(root, ".bench-work", into), undefined, root);
+  return { library, label: checkoutLabel(root) };
+}

@@ -32,13 +32,12 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ChildResult } from "./child.js";
-import { checkoutLabel, compileForNode } from "./compile.js";
-import { option, type Sample, timed } from "./timed.js";
+import { checkoutLabel, compileCheckout, compileForNode } from "./compile.js";
+import { median, option, type Sample, timed } from "./timed.js";
 import { createWorkloads, type Workload } from "./workloads.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -130,14 +129,6 @@ async function tarPack(workload: Workload): Promise<Sample> {
   return { wallMs: run.wallMs, cpuMs: ((user ?? 0) + (system ?? 0)) * 1000, maxRssKiB: rss ?? 0 };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
 function machine(library: string): string {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const docker = (args: string[]) => {
@@ -155,20 +146,6 @@ function machine(library: string): string {
   ].join("\n");
 }
 
-/**
- * The checkout `--lib` or `--baseline` names (or its `src`, as older versions of this script
- * took), built for plain node into its own `.bench-work/<into>`, so that it loads its own
- * dependencies.
- */
-function buildCheckout(given: string, into: string): { index: string; label: string } {
-  let root = path.resolve(given);
-  if (!existsSync(path.join(root, "src", "index.ts")) && existsSync(path.join(root, "index.ts"))) {
-    root = path.dirname(root);
-  }
-  const { library } = compileForNode(path.join(root, ".bench-work", into), undefined, root);
-  return { index: library, label: checkoutLabel(root) };
-}
-
 async function main(): Promise<void> {
   const rounds = Number(option("rounds") ?? 5);
   const only = option("only");
@@ -181,12 +158,12 @@ async function main(): Promise<void> {
   const own = compileForNode(path.join(WORK, "lib"), "child.ts");
   const child = own.child;
   const lib = option("lib");
-  const library =
+  const measured =
     lib === undefined
-      ? { index: own.library, label: checkoutLabel(ROOT) }
-      : buildCheckout(lib, "context-lib");
+      ? { library: own.library, label: checkoutLabel(ROOT) }
+      : compileCheckout(lib, "context-lib");
   const given = option("baseline");
-  const baseline = given === undefined ? undefined : buildCheckout(given, "context-baseline");
+  const baseline = given === undefined ? undefined : compileCheckout(given, "context-baseline");
 
   const scratch = await mkdtemp(path.join(os.tmpdir(), "pdu-bench-"));
   const cleanup = () => rm(scratch, { recursive: true, force: true });
@@ -219,7 +196,8 @@ async function main(): Promise<void> {
         const runOurs =
           (mode: "build" | "pack", who: "ours" | "base" = "ours") =>
           async () => {
-            const index = who === "ours" ? library.index : (baseline as { index: string }).index;
+            const index =
+              who === "ours" ? measured.library : (baseline as { library: string }).library;
             const result = await ours(child, mode, workload, index, who);
             const measures: [Measure, Measure] = [`${who}-${mode}-inner`, `${who}-${mode}-whole`];
             for (const [measure, sample] of [
@@ -249,9 +227,9 @@ async function main(): Promise<void> {
         }
       }
     }
-    process.stdout.write(`${report(workloads, samples, rounds, library.label)}\n`);
+    process.stdout.write(`${report(workloads, samples, rounds, measured.label)}\n`);
     if (baseline !== undefined) {
-      process.stdout.write(`\n${comparison(workloads, samples, library.label, baseline.label)}\n`);
+      process.stdout.write(`\n${comparison(workloads, samples, measured.label, baseline.label)}\n`);
     }
   } finally {
     for (const suffix of ["ours", "base", "cli"]) {

@@ -21,21 +21,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { checkoutLabel, compileForNode } from "./compile.js";
-import { option, type Sample, timed } from "./timed.js";
+import { checkoutLabel, compileCheckout, compileForNode } from "./compile.js";
+import { median, option, type Sample, timed } from "./timed.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const WORK = path.join(ROOT, ".bench-work", "startup");
 const DOCKER_CLI = "/usr/bin/docker";
 const execFileAsync = promisify(execFile);
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
 
 /** A measured command: its name in the table and how to run it once. */
 interface Command {
@@ -60,17 +52,12 @@ async function main(): Promise<void> {
   process.stderr.write("building the library…\n");
   const ours = compileForNode(path.join(WORK, "lib")).library;
   const baselineRoot = option("baseline");
-  const base =
-    baselineRoot === undefined
-      ? undefined
-      : compileForNode(
-          path.join(path.resolve(baselineRoot), ".bench-work", "startup-baseline"),
-          undefined,
-          path.resolve(baselineRoot),
-        ).library;
+  const baseline =
+    baselineRoot === undefined ? undefined : compileCheckout(baselineRoot, "startup-baseline");
+  const base = baseline?.library;
   const labels = [
     `ours: ${checkoutLabel(ROOT)}`,
-    ...(baselineRoot === undefined ? [] : [`base: ${checkoutLabel(path.resolve(baselineRoot))}`]),
+    ...(baseline === undefined ? [] : [`base: ${baseline.label}`]),
   ];
 
   const context = await mkdtemp(path.join(tmpdir(), "pdu-bench-startup-"));

@@ -1,7 +1,7 @@
 /**
  * What both benchmark scripts measure a process with: `/usr/bin/time` (Debian package `time`)
  * for its CPU and peak memory, and the wall clock around it. Also their one command-line option
- * reader.
+ * reader and the median every report takes.
  * @module
  */
 import { spawn } from "node:child_process";
@@ -13,6 +13,15 @@ export interface Sample {
   wallMs: number;
   cpuMs: number;
   maxRssKiB: number;
+}
+
+/** The median of `values` (the mean of the middle two for an even count; 0 for none). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 /** The value after `--<name>` on the command line, if given. */

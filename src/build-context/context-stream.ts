@@ -173,11 +173,9 @@ export class ContextStream extends Readable {
   }
 
   private soleSocketDestination(): Writable | undefined {
-    // One 'data' listener: the announced pipe's own, so nothing else holds the chunks.
+    // One 'data' listener: that pipe's own, so nothing else holds the chunks. pipe() sets
+    // `destination` only for a socket or HTTP request.
     if (!this.reuse || this.dataListeners !== 1) return undefined;
-    const destination = this.destination;
-    return destination instanceof ClientRequest || destination instanceof Socket
-      ? destination
-      : undefined;
+    return this.destination;
   }
 }

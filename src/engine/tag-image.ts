@@ -3,12 +3,11 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import { parseReference } from "../reference/image-reference.js";
+import { checkImageId, checkTag, parseReference } from "../reference/image-reference.js";
 import { objectOption, optionsObject, signalOption } from "../validate.js";
 import type { DockerodeClient } from "./client-endpoint.js";
 import { openEngine } from "./engine-connection.js";
 import { enginePath } from "./engine-path.js";
-import { checkImageId, checkTag } from "./image-reference.js";
 
 /** Options of {@link tagImage}. */
 export interface TagImageOptions {

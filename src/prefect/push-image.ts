@@ -9,7 +9,6 @@ import { engineTreatsAsInsecure } from "../auth/registry-security.js";
 import { createDebug } from "../debug-logger.js";
 import { openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
-import { checkImageId, checkRepositoryName, checkTag } from "../engine/image-reference.js";
 import { PushError } from "../errors.js";
 import {
   type EngineOperationOptions,
@@ -17,6 +16,7 @@ import {
   normalizeOperationOptions,
 } from "../operation/operation-options.js";
 import { nowMicroseconds, timestampTag } from "../python/slugify.js";
+import { checkImageId, checkRepositoryName, checkTag } from "../reference/image-reference.js";
 import { functionOption, optionsObject } from "../validate.js";
 import { pushRepository } from "./push-attempt.js";
 import { asPushError, explainPushError } from "./push-errors.js";

@@ -6,10 +6,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/errors.js";
 import {
+  checkImageId,
+  checkRepositoryName,
+  checkTag,
   type ImageReference,
   parseImageReference,
   parseReference,
 } from "../../src/reference/image-reference.js";
+import { HOSTILE_IMAGE_IDS } from "../support/hostile-ids.js";
 
 const F64 = "f".repeat(64);
 const SHA = `sha256:${F64}`;
@@ -699,5 +703,59 @@ describe("parseReference", () => {
         expect(parts?.digest).toBe(parsed.digest);
       }),
     );
+  });
+});
+
+// The checks of caller strings that become Engine API path segments and query values.
+const IMAGE = `sha256:${"a".repeat(64)}`;
+
+describe("checkImageId", () => {
+  it.each([
+    IMAGE,
+    "0123456789ab",
+    "a".repeat(64),
+    "busybox",
+    "busybox:latest",
+    "localhost:5000/team/app:1.0",
+    `ghcr.io/team/app@sha256:${"b".repeat(64)}`,
+    "Registry.Example.com:443/app",
+  ])("accepts %j", (id) => {
+    expect(checkImageId(id, "imageId")).toBe(id);
+  });
+
+  it.each(HOSTILE_IMAGE_IDS.map((id) => [id.length > 60 ? `${id.slice(0, 60)}...` : id, id]))(
+    "refuses %j",
+    (_shown, id) => {
+      expect(() => checkImageId(id, "imageId")).toThrow(InvalidArgumentError);
+    },
+  );
+
+  it("shows at most 100 characters of a long one", () => {
+    expect(() => checkImageId("A".repeat(100_000), "imageId")).toThrow(/\(100000 characters\)$/);
+  });
+
+  it("accepts nothing that could leave its path segment", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 80 }), (id) => {
+        let accepted = false;
+        try {
+          checkImageId(id, "imageId");
+          accepted = true;
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidArgumentError);
+        }
+        if (accepted) expect(id).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9._:/@-]*$/);
+        if (accepted) expect(id.split("/")).not.toContain("..");
+      }),
+    );
+  });
+});
+
+describe("checkTag and checkRepositoryName", () => {
+  it("keeps the tags and names the engine accepts", () => {
+    expect(checkTag("2026-11-27t03-52-22-123456-00-00", "tag")).toBe(
+      "2026-11-27t03-52-22-123456-00-00",
+    );
+    expect(checkRepositoryName("team/app-1.x__y", "127.0.0.1:5555")).toBe("team/app-1.x__y");
   });
 });

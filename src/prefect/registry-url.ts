@@ -4,7 +4,8 @@
  */
 
 import { InvalidArgumentError } from "../errors.js";
-import { isRegistryComponent, isRegistryHost } from "../reference/image-reference.js";
+import { isRegistryComponent } from "../reference/image-reference.js";
+import { isDomainAndPort } from "../reference/reference-grammar.js";
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
@@ -93,7 +94,7 @@ export function parseRegistryUrl(registryUrl: string): RegistryUrl {
       `registryUrl ${shown} has the scheme ${JSON.stringify(scheme)}; use http:// or https://`,
     );
   }
-  if (!isRegistryHost(netloc)) {
+  if (!isDomainAndPort(netloc)) {
     throw new InvalidArgumentError(
       `registryUrl ${shown} has the host ${JSON.stringify(netloc)}, which is not a registry host; use a host name or IP address with an optional port, such as "http://localhost:5000"`,
     );

@@ -9,7 +9,6 @@ import { show } from "../validate.js";
 import {
   DIGEST_ALGORITHMS,
   digestProblem,
-  isDigestFormat,
   isDomainAndPort,
   isIdentifier,
   isPathComponent,
@@ -20,24 +19,15 @@ import {
 
 /** An image reference split into its parts and normalised; what {@link parseImageReference} returns. */
 export interface ImageReference {
-  /**
-   * The registry host, with its port when it has one: `docker.io` for Docker Hub (also when the
-   * reference says `index.docker.io`), else as written, e.g. `ghcr.io` or `localhost:5000`.
-   */
+  /** The registry host and port, e.g. `ghcr.io`; `docker.io` for Docker Hub (`index.docker.io` too). */
   readonly registry: string;
-  /**
-   * The repository path inside the registry, e.g. `team/app`; Docker Hub's official images get
-   * their `library/` namespace (`ubuntu` has the path `library/ubuntu`).
-   */
+  /** The repository path, e.g. `team/app`; official images get `library/` (`library/ubuntu`). */
   readonly path: string;
   /** The tag, e.g. `1.0`, or `undefined` when the reference has none (no `latest` is assumed). */
   readonly tag: string | undefined;
   /** The digest, e.g. `sha256:` and 64 hex digits, or `undefined` when the reference has none. */
   readonly digest: string | undefined;
-  /**
-   * The short name the docker CLI shows: without `docker.io/`, and without `library/` for
-   * official images (`ubuntu`, `team/app`, `ghcr.io/team/app`). No tag, no digest.
-   */
+  /** The short name the docker CLI shows, no tag or digest: `ubuntu`, `team/app`, `ghcr.io/team/app`. */
   readonly familiarName: string;
   /** `registry/path`, e.g. `docker.io/library/ubuntu`. No tag, no digest. */
   readonly normalizedName: string;
@@ -54,16 +44,12 @@ function invalid(reference: string, problem: string): InvalidArgumentError {
 }
 
 /**
- * Parses and normalises an image reference by the grammar of github.com/distribution/reference,
- * as the docker CLI does (`ParseNormalizedNamed`): the first path component is the registry when
- * it contains `.` or `:`, is `localhost`, or has upper-case letters; otherwise the image is on
- * Docker Hub (`docker.io`), and a single-component name gets the `library/` namespace.
+ * Parses and normalises an image reference as the docker CLI does (`ParseNormalizedNamed`): the
+ * first component is the registry when {@link isRegistryComponent}, else the image is on Docker
+ * Hub and a single-component name gets `library/`. Linear in the length of `reference`.
  *
- * Runs in time linear in the length of `reference`, whatever it holds.
- *
- * @throws InvalidArgumentError naming the offending part: an empty reference or path component,
- *   an upper-case repository, a bad registry host, tag or digest, a repository path longer than
- *   255 characters, or a 64-hex-digit image ID where a name is expected.
+ * @throws InvalidArgumentError naming the offending part (empty or upper-case repository, bad
+ *   host, tag or digest, a path over 255 characters, or a 64-hex-digit image ID).
  * @example
  * ```ts
  * parseImageReference("ubuntu");
@@ -96,7 +82,6 @@ export function parseImageReference(reference: string): ImageReference {
   const { registry, path } = splitRegistry(reference, name);
 
   if (path.toLowerCase() !== path) {
-    // Name the repository as it was written, without the "library/" added above.
     const written = name.includes("/") ? path : name;
     throw invalid(reference, `the repository name ${show(written)} must be lower-case`);
   }
@@ -129,14 +114,13 @@ export function parseImageReference(reference: string): ImageReference {
     );
   }
 
-  const normalizedName = `${registry}/${path}`;
   return {
     registry,
     path,
     tag,
     digest,
     familiarName: familiarName(registry, path),
-    normalizedName,
+    normalizedName: `${registry}/${path}`,
   };
 }
 
@@ -157,9 +141,8 @@ function splitReference(text: string): ReferenceParts {
 }
 
 /**
- * Whether the first component of a name is a registry host rather than part of a Docker Hub
- * repository path, as `splitDockerDomain` decides: it contains `.` or `:`, is `localhost`, or has
- * upper-case letters.
+ * Whether the first component of a name is a registry host rather than part of a Docker Hub path,
+ * as `splitDockerDomain` decides: it contains `.` or `:`, is `localhost`, or has upper case.
  */
 export function isRegistryComponent(first: string): boolean {
   return first === "localhost" || /[.:]/.test(first) || first.toLowerCase() !== first;
@@ -177,10 +160,7 @@ export function tryParseImageReference(reference: string): ImageReference | unde
   }
 }
 
-/**
- * Splits a name (no tag, no digest) into registry and path as `splitDockerDomain` does, and checks
- * the registry host.
- */
+/** Splits a name (no tag, no digest) into registry and path as `splitDockerDomain` does. */
 function splitRegistry(reference: string, name: string): { registry: string; path: string } {
   const slash = name.indexOf("/");
   if (slash === -1) {
@@ -195,16 +175,14 @@ function splitRegistry(reference: string, name: string): { registry: string; pat
     return { registry: DEFAULT_DOMAIN, path: name };
   }
   if (!isDomainAndPort(first)) {
-    // distribution/reference takes a first component with a "." that is no host name (such as
-    // "foo_bar.com") as a path on no registry at all; no registry can be reached that way, so
-    // it is refused here.
+    // distribution/reference reads "foo_bar.com/x" as a path on no registry; nothing can reach
+    // that, so it is refused.
     throw invalid(
       reference,
       `the registry ${show(first)} is not a valid host[:port] (letters, digits and inner "-" in dot-separated labels, or an IPv6 address in brackets, then an optional numeric port); ${FORMAT_HINT}`,
     );
   }
   const registry = first === LEGACY_DEFAULT_DOMAIN ? DEFAULT_DOMAIN : first;
-  // Docker Hub's official images live in "library/": "docker.io/ubuntu" is "library/ubuntu".
   const path = registry === DEFAULT_DOMAIN && !rest.includes("/") ? OFFICIAL_PREFIX + rest : rest;
   return { registry, path };
 }
@@ -243,10 +221,8 @@ function familiarName(registry: string, path: string): string {
 }
 
 /**
- * The registry host of an image reference, decided as the docker CLI's reference parsing decides
- * it: the first path component is a registry when it contains `.` or `:`, is `localhost`, or has
- * upper-case letters; otherwise the image is on Docker Hub, `docker.io` (`index.docker.io` is read
- * as `docker.io` too). The `registry` of {@link parseImageReference}.
+ * The registry host of an image reference as the docker CLI decides it: the `registry` of
+ * {@link parseImageReference}.
  *
  * @throws InvalidArgumentError for a string that is not an image reference.
  * @example
@@ -261,14 +237,6 @@ export function registryOfImage(reference: string): string {
   return parseImageReference(reference).registry;
 }
 
-/**
- * Whether `text` alone is a registry host with an optional port (`ghcr.io`, `localhost:5000`,
- * `[::1]:5000`), by the same grammar as the registry part of a reference.
- */
-export function isRegistryHost(text: string): boolean {
-  return isDomainAndPort(text);
-}
-
 /** The parts of an image reference as written, as {@link parseReference} splits it. */
 export interface ReferenceParts {
   /** `[domain/]path` as written, e.g. `ghcr.io/team/app` or `busybox` (no normalising). */
@@ -281,9 +249,8 @@ export interface ReferenceParts {
 
 /**
  * Splits `text` by the grammar alone, as distribution/reference's `Parse` does (no Docker Hub
- * normalising, any well-formed digest algorithm), or gives `undefined` when it is no reference:
- * a path component with upper case or a bad separator, a bad registry host, tag or digest, or a
- * repository path longer than 255 characters. Linear in the length of `text`.
+ * normalising, any well-formed digest algorithm), or `undefined` when it is no reference.
+ * Linear in the length of `text`.
  *
  * @example
  * ```ts
@@ -296,16 +263,13 @@ export function parseReference(text: string): ReferenceParts | undefined {
   if (typeof text !== "string" || text === "") return undefined;
   const { name, tag, digest } = splitReference(text);
   if (tag !== undefined && !isTag(tag)) return undefined;
-  if (digest !== undefined && !isDigestFormat(digest)) return undefined;
+  if (digest !== undefined && digestProblem(digest) === "format") return undefined;
   const path = pathOfName(name);
   if (path === undefined || path.length > MAX_PATH_LENGTH) return undefined;
   return { name, tag, digest };
 }
 
-/**
- * The path of a name by the grammar: after a first component that is a host when the rest is a
- * valid path, else the whole name when it is one; `undefined` when neither is.
- */
+/** The path of a name: after a host when the rest is a path, else the whole name, or `undefined`. */
 function pathOfName(name: string): string | undefined {
   const slash = name.indexOf("/");
   if (slash !== -1) {

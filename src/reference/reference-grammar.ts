@@ -1,6 +1,6 @@
 /**
- * The pieces of the image-reference grammar of github.com/distribution/reference (the one the
- * docker CLI and the engine parse references with), as predicates on single parts:
+ * The image-reference grammar of github.com/distribution/reference (the docker CLI's and the
+ * engine's), as predicates on single parts:
  *
  * ```text
  * reference        := name [ ":" tag ] [ "@" digest ]
@@ -17,11 +17,9 @@
  * algorithm        := [A-Za-z][A-Za-z0-9]* [ [-_+.] [A-Za-z][A-Za-z0-9]* ]*
  * ```
  *
- * Written as character scanners rather than JavaScript regular expressions on purpose: the
- * upstream patterns are RE2 (linear by construction), but the same patterns in a backtracking
- * engine are ambiguous (a first component can be a domain or a path component, `-` runs can be
- * split many ways), so a hostile reference could make a regular expression crawl. Each scanner
- * here looks at every character once.
+ * Character scanners, not regular expressions: the upstream RE2 patterns are ambiguous in a
+ * backtracking engine (a first component may be domain or path, `-` runs split many ways), so a
+ * hostile reference could make them crawl. Each scanner looks at every character once.
  * @module
  */
 
@@ -60,10 +58,7 @@ function isDigit(char: string | undefined): boolean {
   return char !== undefined && char >= "0" && char <= "9";
 }
 
-/**
- * Whether `text` is one path component: lower-case letters and digits, with a single `.`, a
- * single or double `_`, or a run of `-` between them.
- */
+/** Whether `text` is one path component: lower-case alphanumerics joined by `.`, `_`, `__` or `-`+. */
 export function isPathComponent(text: string): boolean {
   if (!isLowerAlnum(text[0]) || !isLowerAlnum(text[text.length - 1])) return false;
   let runStart = -1;
@@ -97,10 +92,7 @@ function isDomainComponent(text: string): boolean {
   return true;
 }
 
-/**
- * Whether `text` is a registry host with an optional port, as the grammar allows it in front of a
- * repository path: `localhost`, `ghcr.io`, `127.0.0.1:5000`, `[::1]:5000`, `Upper:80`.
- */
+/** Whether `text` is a registry host with an optional port: `ghcr.io`, `127.0.0.1:5000`, `[::1]:5000`. */
 export function isDomainAndPort(text: string): boolean {
   let host = text;
   if (text.startsWith("[")) {
@@ -137,8 +129,8 @@ export function isTag(text: string): boolean {
 export type DigestProblem = "format" | "algorithm" | "length";
 
 /**
- * Checks a digest as the reference parser does (grammar first, then the algorithm and its encoded
- * form, which for `sha256` is exactly 64 lower-case hex digits).
+ * Checks a digest as the reference parser does: grammar first (`"format"`, distribution's
+ * `DigestRegexp`), then the algorithm and its encoded length.
  */
 export function digestProblem(text: string): DigestProblem | undefined {
   const colon = text.indexOf(":");
@@ -153,16 +145,7 @@ export function digestProblem(text: string): DigestProblem | undefined {
   return undefined;
 }
 
-/**
- * Whether `text` has the digest grammar (an algorithm, `:`, at least 32 hex digits), whatever the
- * algorithm and length: distribution/reference's `DigestRegexp`.
- */
-export function isDigestFormat(text: string): boolean {
-  return digestProblem(text) !== "format";
-}
-
 function isDigestAlgorithm(text: string): boolean {
-  // Components of a letter then letters and digits, joined by one of - _ + .
   let atStart = true;
   for (const char of text) {
     if (atStart) {

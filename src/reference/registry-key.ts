@@ -1,10 +1,10 @@
 /**
- * Which registry a string names, and the key its credentials are stored and sent under, as the
- * docker CLI computes them.
+ * The key a registry's credentials are stored and sent under, as the docker CLI computes it.
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import { isRegistryHost, registryOfImage } from "./image-reference.js";
+import { registryOfImage } from "./image-reference.js";
+import { isDomainAndPort } from "./reference-grammar.js";
 
 /** Docker Hub's key in `auths`, `credHelpers` and the engine's auth maps. */
 export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
@@ -13,10 +13,8 @@ const HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.
 const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 /**
- * The key under which a registry's credentials are stored and sent, as the docker CLI computes
- * it: the scheme and any path are stripped (`https://ghcr.io/v2/` becomes `ghcr.io`), and Docker
- * Hub under any of its names (`docker.io`, `index.docker.io`, `registry-1.docker.io`, with or
- * without scheme and path) becomes `https://index.docker.io/v1/`.
+ * The key a registry's credentials are stored and sent under: scheme and path stripped
+ * (`https://ghcr.io/v2/` is `ghcr.io`), and each of Docker Hub's names is {@link DOCKER_HUB_KEY}.
  */
 export function registryKey(registry: string): string {
   let host = registry.trim().replace(URL_SCHEME, "");
@@ -27,11 +25,9 @@ export function registryKey(registry: string): string {
 }
 
 /**
- * The registry key of what a string names: a URL (`https://host:5000/...`), a bare registry host
- * (Docker Hub's names, `localhost[:port]`, a host with a dot or an IPv6 address, each with an
- * optional port), or else an image reference, whose registry {@link registryOfImage} decides. A
- * bare `name:port` without a dot reads as an image with a tag, as it does for the CLI: write a
- * URL for such hosts.
+ * The registry key of a URL, a bare registry host (Docker Hub's names, `localhost`, a host with a
+ * dot or an IPv6 address, each with an optional port) or else an image reference. A bare
+ * `name:port` without a dot reads as an image with a tag, as for the CLI.
  *
  * @throws InvalidArgumentError for a URL without a host or an invalid image reference.
  */
@@ -53,7 +49,7 @@ export function registryKeyOf(imageOrRegistry: string): string {
       HUB_ALIASES.has(text.toLowerCase()) ||
       hostPart === "localhost" ||
       /^\[[a-fA-F0-9:]+\]$/.test(hostPart) ||
-      (hostPart.includes(".") && isRegistryHost(text))
+      (hostPart.includes(".") && isDomainAndPort(text))
     ) {
       return registryKey(text);
     }

@@ -19,7 +19,7 @@ import {
 
 /** An image reference split into its parts and normalised; what {@link parseImageReference} returns. */
 export interface ImageReference {
-  /** The registry host and port, e.g. `ghcr.io`; `docker.io` for Docker Hub (`index.docker.io` too). */
+  /** The registry host and port, e.g. `ghcr.io`; `docker.io` for Docker Hub (`index.docker.io`). */
   readonly registry: string;
   /** The repository path, e.g. `team/app`; official images get `library/` (`library/ubuntu`). */
   readonly path: string;
@@ -27,7 +27,7 @@ export interface ImageReference {
   readonly tag: string | undefined;
   /** The digest, e.g. `sha256:` and 64 hex digits, or `undefined` when the reference has none. */
   readonly digest: string | undefined;
-  /** The short name the docker CLI shows, no tag or digest: `ubuntu`, `team/app`, `ghcr.io/team/app`. */
+  /** The short name the docker CLI shows, no tag or digest: `ubuntu`, `ghcr.io/team/app`. */
   readonly familiarName: string;
   /** `registry/path`, e.g. `docker.io/library/ubuntu`. No tag, no digest. */
   readonly normalizedName: string;
@@ -269,7 +269,7 @@ export function parseReference(text: string): ReferenceParts | undefined {
   return { name, tag, digest };
 }
 
-/** The path of a name: after a host when the rest is a path, else the whole name, or `undefined`. */
+/** The path of a name: after a host when the rest is a path, else the name, or `undefined`. */
 function pathOfName(name: string): string | undefined {
   const slash = name.indexOf("/");
   if (slash !== -1) {

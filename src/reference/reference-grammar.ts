@@ -58,7 +58,7 @@ function isDigit(char: string | undefined): boolean {
   return char !== undefined && char >= "0" && char <= "9";
 }
 
-/** Whether `text` is one path component: lower-case alphanumerics joined by `.`, `_`, `__` or `-`+. */
+/** Whether `text` is a path component: lower-case alphanumerics joined by `.`, `_`, `__` or `-`+. */
 export function isPathComponent(text: string): boolean {
   if (!isLowerAlnum(text[0]) || !isLowerAlnum(text[text.length - 1])) return false;
   let runStart = -1;
@@ -92,7 +92,7 @@ function isDomainComponent(text: string): boolean {
   return true;
 }
 
-/** Whether `text` is a registry host with an optional port: `ghcr.io`, `127.0.0.1:5000`, `[::1]:5000`. */
+/** Whether `text` is a registry host and optional port: `ghcr.io`, `[::1]:5000`. */
 export function isDomainAndPort(text: string): boolean {
   let host = text;
   if (text.startsWith("[")) {

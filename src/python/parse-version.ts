@@ -1,6 +1,5 @@
 /**
- * PEP 440 versions normalised exactly as Python's `packaging.version.Version` does, parsed by
- * `@renovatebot/pep440`'s `explain()` behind a small adapter.
+ * PEP 440 versions normalised as Python's `packaging.version.Version` does.
  * @module
  */
 import { createRequire } from "node:module";
@@ -9,10 +8,8 @@ import { InvalidArgumentError } from "../errors.js";
 type Pep440 = typeof import("@renovatebot/pep440");
 let pep440: Pep440 | undefined;
 
-/**
- * `@renovatebot/pep440`, loaded on first use with `require`: only image names need it, and an ES
- * import of a CommonJS package costs start-up time and memory for every user of the library.
- */
+// Loaded at first use with `require`: only image names need it, and an ES import of a CommonJS
+// package costs every user of the library start-up time and memory.
 function explain(version: string): ReturnType<Pep440["explain"]> {
   pep440 ??= createRequire(import.meta.url)("@renovatebot/pep440") as Pep440;
   return pep440.explain(version);
@@ -43,9 +40,8 @@ function trimPythonWhitespace(text: string): string {
 }
 
 /**
- * Python's `re.IGNORECASE` also equates these with ASCII letters (`ı`/`İ` with `i`, `ſ` with `s`,
- * the Kelvin sign with `k`); JavaScript's `i` flag does not. Each is one UTF-16 unit, so the
- * folded text has the same offsets as the original.
+ * Python's `re.IGNORECASE` also equates `ı`/`İ` with `i`, `ſ` with `s` and the Kelvin sign with
+ * `k`; JavaScript's `i` does not. Each is one UTF-16 unit, so offsets stay the same.
  */
 const foldPythonIgnoreCase = (text: string): string =>
   text
@@ -64,24 +60,14 @@ const localLabel = (label: string): string =>
     .join(".");
 
 /**
- * Parses and normalises a PEP 440 version exactly like `packaging.version.Version`.
+ * Parses and normalises a PEP 440 version exactly like `packaging.version.Version`, with
+ * `@renovatebot/pep440`'s `explain()`. Three differences are adapted, each for a parity vector:
+ * surrounding Python whitespace is trimmed; `ı`, `İ`, `ſ` and the Kelvin sign are folded for
+ * `explain()` while the letters Python prints come from the original text; and the printed
+ * numbers come from the version's own digits, as `explain()`'s `Number()` rounds beyond 2^53.
  *
- * `explain()` of `@renovatebot/pep440` parses it. Three differences from Python are adapted,
- * each for a parity vector in the tests: packaging allows surrounding whitespace (Python's `\s`),
- * which is trimmed first; Python's case-insensitive match also takes `ı`, `İ`, `ſ` and the
- * Kelvin sign for letters, which are folded for `explain()` while the letters Python prints (the
- * pre-release spelling and the local label) are read from the original text, lower-cased by
- * Python's rules (`"prevıew"` is no known spelling and stays as it is); and `explain()` reads
- * numbers with `Number()`, which rounds beyond 2^53 where Python's `int()` is exact, so the
- * printed numbers are taken from the version's own digits.
- *
- * @param version - e.g. `v3.0.0-RC.1+Build.7`.
- * @returns `public`, `local` and `baseVersion`, e.g. `3.0.0rc1`, `build.7`, `3.0.0`.
+ * @param version - e.g. `v3.0.0-RC.1+Build.7` (`3.0.0rc1`, local `build.7`, base `3.0.0`).
  * @throws InvalidArgumentError with packaging's text, `Invalid version: '...'`, for anything else.
- * @example
- * ```ts
- * parseVersion("3.0.0.DEV0+1.gABC1234"); // { public: "3.0.0.dev0", local: "1.gabc1234", baseVersion: "3.0.0" }
- * ```
  */
 export function parseVersion(version: string): ParsedVersion {
   const text = trimPythonWhitespace(version);

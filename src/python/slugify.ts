@@ -1,16 +1,11 @@
 /**
- * python-slugify's `slugify` for the two calls Prefect's dockerutils makes, on the text those
- * calls see: `slugify(datetime.now(timezone.utc).isoformat())` for the default push tag
- * ({@link timestampTag}) and `slugify(tag, lowercase=False, max_length=128,
- * regex_pattern=r"[^a-zA-Z0-9_.-]+")` for `get_prefect_image_name` ({@link slugifyImageTag}).
+ * python-slugify's `slugify` for the two calls Prefect's dockerutils makes: the default push tag
+ * ({@link timestampTag}) and `get_prefect_image_name`'s tag ({@link slugifyImageTag}).
  *
- * Both take text that is ASCII once decomposed (NFKD) and stripped of combining accents (`é`
- * gives `e`, as in Python), without HTML character references (`&amp;`, `&#65;`). On such text
- * python-slugify's transliteration and reference decoding change nothing, so the steps left are
- * the ones below, in python-slugify's order; the parity tests compare them with python-slugify
- * itself. Other text is refused rather than transliterated: it would need a transliteration
- * table (the `unidecode` package) that no caller's input (a timestamp, a PEP 440 version, a
- * Python version and an image flavor such as `conda`) needs.
+ * Both take text that is ASCII once decomposed (NFKD) and stripped of combining accents, without
+ * HTML character references: there python-slugify's transliteration and reference decoding
+ * change nothing, so the steps left are the ones below, in its order. Other text is refused: it
+ * would need `unidecode`'s table, which no caller's input (a timestamp, a version, a flavor) needs.
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
@@ -31,10 +26,7 @@ const MAX_TAG_LENGTH = 128;
 const DASHES = /-{2,}/g;
 const EDGE_DASHES = /^-+|-+$/g;
 
-/**
- * python-slugify's first steps: runs of quotes become the separator, then the text is decomposed
- * and transliterated, which on the text taken here only drops combining accents.
- */
+/** python-slugify's first steps: quotes become the separator, then NFKD without accents. */
 function decompose(text: string): string {
   return text.replace(QUOTES, "-").normalize("NFKD").replace(COMBINING_ACCENTS, "");
 }
@@ -46,12 +38,12 @@ export function isSluggable(text: string): boolean {
 }
 
 function slug(text: string, lowercase: boolean, disallowed: RegExp, maxLength: number): string {
-  let result = decompose(text);
-  if (!ASCII.test(result) || CHARACTER_REFERENCE.test(result)) {
+  if (!isSluggable(text)) {
     throw new InvalidArgumentError(
       `${show(text)} cannot be made a tag here: use ASCII letters (accents are dropped), digits, "_", "." and "-"; other characters are not transliterated`,
     );
   }
+  let result = decompose(text);
   if (lowercase) result = result.toLowerCase();
   result = result
     .replace(QUOTES, "")
@@ -67,33 +59,23 @@ function slug(text: string, lowercase: boolean, disallowed: RegExp, maxLength: n
 }
 
 /**
- * python-slugify's `slugify(text)` with its default arguments, on ASCII text: lower-case letters,
- * digits and single inner dashes.
+ * python-slugify's `slugify(text)` with its default arguments.
  * @throws InvalidArgumentError for text that is not ASCII or holds a character reference.
- * @example
- * ```ts
- * slugify("2026-11-27T03:52:22.123456+00:00"); // "2026-11-27t03-52-22-123456-00-00"
- * ```
  */
 export function slugify(text: string): string {
   return slug(text, true, NOT_SLUG, 0);
 }
 
 /**
- * Makes an image tag as Prefect's `get_prefect_image_name` does: only the characters Docker
- * allows in a tag remain, case kept, at most 128 of them.
- * @param text - the tag to clean, e.g. `3.0.0rc1-python3.12-my flavor!`.
- * @returns the tag, e.g. `3.0.0rc1-python3.12-my-flavor`.
+ * An image tag as `get_prefect_image_name` slugifies it: Docker's tag characters, case kept, at
+ * most 128.
  * @throws InvalidArgumentError for text that is not ASCII or holds a character reference.
  */
 export function slugifyImageTag(text: string): string {
   return slug(text, false, NOT_TAG, MAX_TAG_LENGTH);
 }
 
-/**
- * A UTC time in Python's `datetime.isoformat()` form, e.g. `2026-11-27T03:52:22.123456+00:00`
- * (microseconds left out when they are zero, as Python does).
- */
+/** A UTC time as Python's `datetime.isoformat()` writes it (no microseconds when they are 0). */
 export function pythonUtcIsoformat(epochMicroseconds: bigint): string {
   const millis = Number(epochMicroseconds / 1000n);
   const micros = Number(epochMicroseconds % 1_000_000n);
@@ -107,12 +89,8 @@ export function nowMicroseconds(): bigint {
 }
 
 /**
- * Prefect's default image tag, `slugify(datetime.now(timezone.utc).isoformat())`, for a time
- * given in microseconds since the epoch.
- * @example
- * ```ts
- * timestampTag(1795751542123456n); // "2026-11-27t03-52-22-123456-00-00"
- * ```
+ * Prefect's default image tag, `slugify(datetime.now(timezone.utc).isoformat())`, e.g.
+ * `2026-11-27t03-52-22-123456-00-00`.
  */
 export function timestampTag(epochMicroseconds: bigint): string {
   return slugify(pythonUtcIsoformat(epochMicroseconds));

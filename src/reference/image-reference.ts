@@ -251,13 +251,6 @@ export interface ReferenceParts {
  * Splits `text` by the grammar alone, as distribution/reference's `Parse` does (no Docker Hub
  * normalising, any well-formed digest algorithm), or `undefined` when it is no reference.
  * Linear in the length of `text`.
- *
- * @example
- * ```ts
- * parseReference("ghcr.io/team/app:1"); // { name: "ghcr.io/team/app", tag: "1", digest: undefined }
- * parseReference("Team/app");           // { name: "Team/app", ... } (an upper-case first part is a host)
- * parseReference("team/App");           // undefined
- * ```
  */
 export function parseReference(text: string): ReferenceParts | undefined {
   if (typeof text !== "string" || text === "") return undefined;

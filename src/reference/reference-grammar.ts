@@ -58,7 +58,7 @@ function isDigit(char: string | undefined): boolean {
   return char !== undefined && char >= "0" && char <= "9";
 }
 
-/** Whether `text` is a path component: lower-case alphanumerics joined by `.`, `_`, `__` or `-`+. */
+/** Whether `text` is a path component: lower-case alphanumerics joined by `.`, `_`, `__`, `-`+. */
 export function isPathComponent(text: string): boolean {
   if (!isLowerAlnum(text[0]) || !isLowerAlnum(text[text.length - 1])) return false;
   let runStart = -1;

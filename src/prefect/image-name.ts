@@ -1,7 +1,6 @@
 /**
- * Image-name helpers ported from `prefect.utilities.dockerutils`: `parse_image_tag`,
- * `split_repository_path` and `format_outlier_version_name`, with Python's `str.split`
- * semantics kept exactly.
+ * `parse_image_tag`, `split_repository_path` and `format_outlier_version_name` of
+ * `prefect.utilities.dockerutils`, with Python's `str.split` semantics.
  * @module
  */
 
@@ -10,10 +9,7 @@ import { InvalidArgumentError } from "../errors.js";
 const VALID_IMAGE_NAME =
   'a valid image name is [REGISTRY[:PORT]/]REPOSITORY[:TAG] or [REGISTRY[:PORT]/]REPOSITORY@DIGEST, e.g. "prefecthq/prefect:3-latest" or "localhost:5000/team/app@sha256:abc123"';
 
-/**
- * Python's `part.split(separator)` unpacked into two names: where Python raises
- * `ValueError: too many values to unpack (expected 2)` this throws, naming the whole image name.
- */
+/** Python's `a, b = part.split(separator)`, throwing where Python raises `ValueError`. */
 function splitInTwo(name: string, part: string, separator: "@" | ":"): [string, string] {
   const pieces = part.split(separator);
   if (pieces.length !== 2) {
@@ -25,18 +21,12 @@ function splitInTwo(name: string, part: string, separator: "@" | ":"): [string, 
 }
 
 /**
- * Splits a Docker image reference into the image name and its tag or digest, exactly like Prefect's
- * `parse_image_tag`.
+ * Splits an image reference into `[name, tagOrDigest]` (`null` for neither), exactly like
+ * Prefect's `parse_image_tag`: only the part after the first `/` is searched, and a digest wins
+ * over a tag, which then stays in the name (`app:1@sha256:abc` gives `["app:1", "sha256:abc"]`).
  *
- * Only the part after the first `/` is searched, so a registry port (`host:5000/app`) is never
- * taken for a tag. A digest (`@sha256:...`) wins over a tag; when both are present the tag stays
- * in the name (`app:1@sha256:abc` gives `["app:1", "sha256:abc"]`), as in Python. An empty tag
- * (`app:`) is returned as `""`.
- *
- * @param name - an image reference such as `prefecthq/prefect:2.1.1`.
- * @returns `[imageName, tagOrDigest]`, the second `null` when there is neither.
- * @throws InvalidArgumentError where Python raises `ValueError`: when the searched part has more
- *   than one `@`, or no `@` and more than one `:` (e.g. `"a:b:c"`).
+ * @throws InvalidArgumentError where Python raises `ValueError`: more than one `@`, or no `@` and
+ *   more than one `:` (e.g. `"a:b:c"`).
  * @example
  * ```ts
  * parseImageTag("hostname.io:5050/dir/subdir:latest"); // ["hostname.io:5050/dir/subdir", "latest"]
@@ -51,7 +41,6 @@ export function parseImageTag(name: string): [string, string | null] {
     if (name.includes(":")) return splitInTwo(name, name, ":");
     return [name, null];
   }
-  // Python: index_name = parts[0]; image_path = "/".join(parts[1:]), i.e. everything after it.
   const indexName = name.slice(0, slash);
   const imagePath = name.slice(slash + 1);
   let path = imagePath;
@@ -61,10 +50,7 @@ export function parseImageTag(name: string): [string, string | null] {
   return [`${indexName}/${path}`, tag];
 }
 
-/**
- * Python's `text.split(separator, maxsplit)`: at most `maxsplit` splits, the rest of the text kept
- * whole in the last part. JavaScript's `split(separator, limit)` drops the rest instead.
- */
+/** Python's `text.split(separator, maxsplit)`, which keeps the rest where JavaScript drops it. */
 function pySplit(text: string, separator: string, maxsplit: number): string[] {
   const parts: string[] = [];
   let rest = text;
@@ -79,16 +65,9 @@ function pySplit(text: string, separator: string, maxsplit: number): string[] {
 }
 
 /**
- * Splits a Docker repository path into namespace and repository, exactly like Prefect's
- * `split_repository_path` (`repository_path.split("/", 2)`).
- *
- * With two or more slashes the namespace is the first two parts and the repository everything
- * after the second slash, further slashes included (`a/b/c/d` gives `["a/b", "c/d"]`). With one
- * slash the namespace is the first part. Without a slash there is no namespace. A tag stays on the
- * repository.
- *
- * @param path - a repository path such as `hostname.io:5050/dir/subdir:latest`.
- * @returns `[namespace, repository]`, the namespace `null` when the path has no `/`.
+ * Splits a repository path into `[namespace, repository]` exactly like Prefect's
+ * `split_repository_path` (`split("/", 2)`: `a/b/c/d` gives `["a/b", "c/d"]`); the namespace is
+ * `null` without a `/`, and a tag stays on the repository.
  * @example
  * ```ts
  * splitRepositoryPath("prefecthq/prefect:2.1.1");     // ["prefecthq", "prefect:2.1.1"]
@@ -106,12 +85,8 @@ export function splitRepositoryPath(path: string): [string | null, string] {
 }
 
 /**
- * Removes Docker's `-ce` / `-ee` edition suffixes so the engine version parses as a PEP 440
- * version, exactly like Prefect's `format_outlier_version_name`
- * (`version.replace("-ce", "").replace("-ee", "")`: every occurrence, `-ce` first).
- *
- * @param version - the engine version, e.g. `20.10.0-ce`.
- * @returns the version without edition suffixes.
+ * Removes every `-ce` then `-ee` so an engine version parses as PEP 440, exactly like Prefect's
+ * `format_outlier_version_name`.
  * @example
  * ```ts
  * formatOutlierVersionName("v20.10.0-ce"); // "v20.10.0"

@@ -1,7 +1,6 @@
 /**
- * Pushing a repository (and tag) the engine already has: `POST /images/{name}/push`, its progress
- * stream read to the end, retried as one operation. `pushImage` and the deploy side's
- * `pushReference` both push this way.
+ * `POST /images/{name}/push` read to the end and retried as one operation, for `pushImage` and
+ * the deploy side's `pushReference`.
  * @module
  */
 import type { DebugLogger } from "../debug-logger.js";
@@ -26,11 +25,8 @@ export interface PushedDigest {
 
 /**
  * Pushes `repository` (one `tag`, or every tag when `undefined`), retrying transient failures,
- * and resolves to the digest the registry confirmed. Rejects with a {@link PushError} carrying the
- * log tail, or with the signal's reason.
- *
- * @param authHeader - the `X-Registry-Auth` header for the repository's registry.
- * @param debug - the logger of the caller's namespace.
+ * and resolves to the digest the registry confirmed.
+ * @throws PushError carrying the log tail, or the signal's reason.
  */
 export function pushRepository(
   engine: EngineConnection,

@@ -1,8 +1,6 @@
 /**
- * What a failed push means beyond the engine's text, for every push entry point (`pushImage`,
- * `DockerImage.push()`, the `push_docker_image` step): whether the registry refused the login, its
- * status, and the notes that say which registry and login were involved. (Which failures are
- * retried, the registry's push race included, is decided in `operation/retry.ts`.)
+ * What a failed push means beyond the engine's text, for every push entry point: a refused login,
+ * its status, and which registry and login were involved.
  * @module
  */
 import { insecureRegistryAdvice } from "../auth/registry-security.js";
@@ -16,10 +14,7 @@ const HTTPS_TO_HTTP = /server gave HTTP response to HTTPS client/i;
 export interface PushLogin {
   /** The registry host, e.g. `ghcr.io` or `127.0.0.1:5556`. */
   readonly host: string;
-  /**
-   * Where the login came from (`auths["ghcr.io"] in /home/me/.docker/config.json`) or, without
-   * one, where it was looked for.
-   */
+  /** Where the login came from (`auths["ghcr.io"] in ~/.docker/config.json`), or was looked for. */
   readonly origin: string;
   /** How the caller of this entry point passes a login in code, e.g. `pass options.auth`. */
   readonly fix: string;
@@ -28,20 +23,17 @@ export interface PushLogin {
 }
 
 /**
- * The registry's HTTP status for the errors it refuses a login with, which the engine relays as
- * text only: distribution's UNAUTHORIZED (and the engine's own "no basic auth credentials" after
- * the registry's 401 challenge) is 401, DENIED 403.
+ * The registry's status for a refused login, which the engine relays as text only:
+ * distribution's UNAUTHORIZED (and "no basic auth credentials") is 401, DENIED 403.
  */
 function registryStatus(message: string): number {
   return DENIED.test(message) ? 403 : 401;
 }
 
 /**
- * The error a push rejects with: for a refused login, the engine's text followed by the registry,
- * where the login came from (or where it was looked for) and how to fix it, with `authFailure`
- * and the registry's status; for HTTPS spoken to a plain-HTTP registry, that the engine, not the
- * URL's scheme, decides, and where that engine (`podman` or Docker) is told otherwise. Anything else
- * is returned as it is.
+ * The error a push rejects with: a refused login gets the registry, the login's origin and the
+ * fix, with `authFailure` and the status; HTTPS to a plain-HTTP registry gets how to tell the
+ * engine otherwise. Anything else is returned as it is.
  */
 export function explainPushError(error: unknown, login: PushLogin): unknown {
   if (!(error instanceof PushError)) return error;
@@ -67,11 +59,8 @@ export function explainPushError(error: unknown, login: PushLogin): unknown {
 }
 
 /**
- * A failed request of a push as a {@link PushError}: the engine's own text (an `EngineHttpError`
- * carries its `message`), its HTTP status when it has one, the error as `cause`. A `PushError`
- * is returned as it is.
- *
- * @param logTail - the last lines of the push's output, when it had started.
+ * A failed request of a push as a {@link PushError} with the engine's text, its status and the
+ * error as `cause`; a `PushError` is returned as it is.
  */
 export function asPushError(error: unknown, logTail?: readonly string[]): PushError {
   if (error instanceof PushError) return error;

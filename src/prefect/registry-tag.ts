@@ -1,8 +1,7 @@
 /**
- * The registry tag `pushImage` puts on the image for its push, and what happens to it afterwards.
- * Prefect removes it with `noprune`; when it was the image's only name, that deletes the image
- * the user just built and leaves its parent layers dangling. Here it is removed only when the
- * image keeps another name; otherwise it stays, as the image's name.
+ * The registry tag `pushImage` puts on the image, and its removal afterwards. Prefect removes it
+ * with `noprune`, which deletes the image when that was its only name and leaves its parents
+ * dangling; here it is removed only when the image keeps another name.
  * @module
  */
 import { createDebug } from "../debug-logger.js";
@@ -39,10 +38,9 @@ function strings(value: unknown): string[] {
 }
 
 /**
- * Whether the image keeps a name when the tag `reference` (`repository:tag`) is removed: another
- * tag, or a digest of another repository (the engine removes the digests of the tag's own
- * repository with its last tag there). A name that cannot be read does not count: when unsure,
- * the tag stays, and nothing is deleted.
+ * Whether the image keeps a name when the tag `reference` is removed: another tag, or a digest of
+ * another repository (the engine drops the tag's own repository's digests with its last tag). A
+ * name that cannot be read does not count: when unsure, nothing is deleted.
  */
 export function keepsAnotherName(image: ImageNames, reference: string): boolean {
   const own = normalized(reference);
@@ -59,8 +57,8 @@ export function keepsAnotherName(image: ImageNames, reference: string): boolean 
 }
 
 /**
- * The names of the image `reference` points at, or `undefined` when it points at none. Bounded
- * by the cleanup timeout, not the caller's signal: it runs after an aborted push too.
+ * The names of the image `reference` points at, or `undefined` for none. Without `signal`,
+ * bounded by the cleanup timeout: it runs after an aborted push too.
  */
 export async function imageNames(
   engine: EngineConnection,
@@ -80,11 +78,8 @@ export async function imageNames(
   }
 }
 
-/**
- * Releases run one at a time within the process: two pushes of an image that has no other name
- * would each see the other's registry tag as that other name, and the two removals together
- * would delete the image. A release is two short requests, so one queue for all is enough.
- */
+// Releases run one at a time: two pushes of an image with no other name would each take the
+// other's registry tag for that name, and both removals together would delete the image.
 let releasing: Promise<void> = Promise.resolve();
 
 function oneAtATime(task: () => Promise<void>): Promise<void> {
@@ -94,11 +89,9 @@ function oneAtATime(task: () => Promise<void>): Promise<void> {
 }
 
 /**
- * After a push (succeeded, failed or cancelled): removes the registry tag `reference` from the
- * image only when the tag is the push's own (`before` is the ID it pointed at before the push,
- * if any) and the image keeps another name. Otherwise the tag stays, so the image the user built
- * is never deleted and no parent layer is left dangling. Never throws: a failure is logged, and
- * the tag then stays too.
+ * After a push, however it ended: removes the registry tag `reference` only when it is the push's
+ * own (`before`: the ID it named before the push) and the image keeps another name. Never throws;
+ * a failure is logged and the tag stays.
  */
 export async function releaseRegistryTag(
   engine: EngineConnection,
@@ -119,9 +112,8 @@ export async function releaseRegistryTag(
       );
       return;
     }
-    // The image keeps another name, so this only untags. Without noprune: should that other
-    // name vanish meanwhile (another process), the engine then deletes the image with its
-    // untagged parents instead of leaving them dangling.
+    // Without noprune: should the other name vanish meanwhile, the engine deletes the image
+    // with its untagged parents instead of leaving them dangling.
     await engine.requestJson({
       method: "DELETE",
       path: enginePath`/images/${reference}`,

@@ -2,18 +2,14 @@
  * Reading registry URLs the way Prefect's Python code does.
  * @module
  */
-
 import { InvalidArgumentError } from "../errors.js";
 import { isRegistryComponent } from "../reference/image-reference.js";
 import { isDomainAndPort } from "../reference/reference-grammar.js";
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
-/**
- * The network location of a URL exactly as Python's `urllib.parse.urlsplit(url).netloc` gives it
- * (case kept, user info kept, empty when the URL has no `//`).
- */
-export function urlNetloc(url: string): string {
+/** Python's `urlsplit(url).netloc`: case and user info kept, `""` without `//`. */
+function urlNetloc(url: string): string {
   let rest = url;
   const scheme = SCHEME.exec(rest);
   if (scheme) rest = rest.slice(scheme[0].length);
@@ -32,12 +28,10 @@ export interface RegistryUrl {
 }
 
 /**
- * `url` with any user info replaced by `***`, for messages: `http://alice:pw@host` becomes
- * `http://***@host`, and so does a URL without its scheme (`alice:pw@host`, which reads as the
- * scheme `alice:`). Everything up to the last `@` goes, wherever it is: a password may hold `/`,
- * `?` or `#`, and showing too little beats showing a password.
+ * `url` with everything before the last `@` but the scheme replaced by `***`: a password may hold
+ * `/`, `?` or `#`, and showing too little beats showing a password.
  */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   const at = url.lastIndexOf("@");
   if (at === -1) return url;
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url.slice(0, at))?.[0] ?? "";
@@ -51,13 +45,9 @@ function shownUrl(url: string): string {
 }
 
 /**
- * The registry Prefect pushes to for `registryUrl`: `urlsplit(registry_url).netloc`, checked.
- * Python would build a repository like `/name` from a URL without `//`; this throws instead, and
- * also for user info in the URL (it would become part of the image reference; its password is
- * never shown), a scheme other than `http` or `https`, and a host the engine would read as a
- * Docker Hub account.
- *
- * @throws InvalidArgumentError saying what is wrong and what to write instead.
+ * The registry Prefect pushes to for `registryUrl` (`urlsplit(registry_url).netloc`), checked.
+ * @throws InvalidArgumentError for a URL without `//` (Python would push to `/name`), with user
+ *   info (never shown), a scheme but `http`/`https`, or a host the engine reads as a Hub account.
  */
 export function parseRegistryUrl(registryUrl: string): RegistryUrl {
   if (typeof registryUrl !== "string" || registryUrl.trim() === "") {
@@ -105,9 +95,4 @@ export function parseRegistryUrl(registryUrl: string): RegistryUrl {
     );
   }
   return { host: netloc, scheme };
-}
-
-/** The registry host Prefect pushes to for `registryUrl`; see {@link parseRegistryUrl}. */
-export function registryHost(registryUrl: string): string {
-  return parseRegistryUrl(registryUrl).host;
 }

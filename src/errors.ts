@@ -1,9 +1,7 @@
 /**
- * Every error class prefect-dockerutils throws on purpose. Callers match on `code`, which is
- * stable across releases; `message` is the engine's or registry's own text wherever there is one,
- * and extra data (status code, failing step, log tail, the path or helper involved) lives in
- * fields. Errors of other kinds that reach a caller are either `signal.reason` unchanged (after an
- * abort) or a bug.
+ * Every error class prefect-dockerutils throws on purpose. Callers match on `code`, stable across
+ * releases; `message` is the engine's or registry's own text where there is one, extra data lives
+ * in fields. Any other error a caller sees is `signal.reason` unchanged, or a bug.
  * @module
  */
 
@@ -22,16 +20,13 @@ export type DockerUtilsErrorCode =
   | "ERR_DOCKER_MISSING_DEPENDENCY"
   | "ERR_DOCKER_REGISTRY";
 
-/** Fields shared by the errors that describe a failure reported by the engine. */
+/** The fields of a {@link BuildError} or {@link PushError}, as its constructor takes them. */
 export interface EngineFailureDetails {
-  /**
-   * `errorDetail.code` from the engine's JSON stream, or the HTTP status of a failed request, or
-   * for a registry error the engine relays as text, the status the registry answered it with.
-   */
+  /** `errorDetail.code`, the HTTP status, or the registry's status relayed as text. */
   readonly statusCode?: number | undefined;
-  /** The build step that was running when the build failed, e.g. `Step 4/4 : RUN false`. */
+  /** The build step that was running, e.g. `Step 4/4 : RUN false`. */
   readonly step?: string | undefined;
-  /** The last lines of output the engine sent before the failure (at most 50). */
+  /** The last lines of output before the failure (at most 50). */
   readonly logTail?: readonly string[] | undefined;
   /** The underlying error, if any. */
   readonly cause?: unknown;
@@ -50,9 +45,8 @@ export abstract class DockerUtilsError extends Error {
 /** The base of the errors that carry what the engine said about a failed operation. */
 abstract class EngineFailure extends DockerUtilsError {
   /**
-   * `errorDetail.code` or the HTTP status, when the engine gave one; for a push the registry
-   * refused, the registry's status (401 for `unauthorized` and `no basic auth credentials`, 403
-   * for `denied`), which the engine relays only as text.
+   * `errorDetail.code` or the HTTP status, when the engine gave one; for a refused push, the
+   * registry's (401 `unauthorized`, 403 `denied`), which the engine relays only as text.
    */
   readonly statusCode: number | undefined;
   /** The last lines of output before the failure (at most 50). */
@@ -66,8 +60,8 @@ abstract class EngineFailure extends DockerUtilsError {
 }
 
 /**
- * Raised when a Docker build fails: the engine refused the request, or reported an error inside
- * its (HTTP 200) progress stream, or the stream ended without an image ID.
+ * Raised when a build fails: the engine refused it, reported an error inside its (HTTP 200)
+ * progress stream, or the stream ended without an image ID.
  */
 export class BuildError extends EngineFailure {
   override readonly name: string = "BuildError";
@@ -89,9 +83,8 @@ export interface PushErrorDetails extends EngineFailureDetails {
 }
 
 /**
- * Raised before anything is sent when the Dockerfile is not there: neither in the build context
- * nor added to it, nor at the absolute path given. A {@link BuildError}, as in Prefect (docker-py
- * raised it for the engine's `Cannot locate specified Dockerfile`), with a code of its own.
+ * Raised before anything is sent when the Dockerfile is not there. A {@link BuildError}, as in
+ * Prefect (docker-py's for `Cannot locate specified Dockerfile`), with a code of its own.
  */
 export class DockerfileNotFoundError extends BuildError {
   override readonly name = "DockerfileNotFoundError";
@@ -106,19 +99,13 @@ export class DockerfileNotFoundError extends BuildError {
 }
 
 /**
- * Raised when pushing an image fails: tagging, the push request, or an error reported inside the
- * push's progress stream (for example a registry that refuses the connection). Every push entry
- * point (`pushImage`, `DockerImage.push()`, the `push_docker_image` step) explains a refused login
- * the same way: the engine's text, then the registry, where the login came from and how to fix it.
+ * Raised when a push fails: tagging, the request, or an error inside its progress stream. A
+ * refused login's message adds the registry, where the login came from and how to fix it.
  */
 export class PushError extends EngineFailure {
   override readonly name = "PushError";
   readonly code = "ERR_DOCKER_PUSH" as const;
-  /**
-   * Whether the registry refused the login or got none (`unauthorized`, `denied`,
-   * `no basic auth credentials`), as opposed to every other failure: a login to fix, not a
-   * registry to wait for.
-   */
+  /** Whether the registry refused the login or got none: a login to fix, not an outage. */
   readonly authFailure: boolean;
 
   constructor(message: string, details: PushErrorDetails = {}) {
@@ -141,9 +128,8 @@ export class EngineUnreachableError extends DockerUtilsError {
 }
 
 /**
- * An engine answer that was not a success (HTTP 3xx, 4xx or 5xx), with the engine's own message.
- * Operations such as {@link BuildError builds} and {@link PushError pushes} wrap it as their
- * `cause`; it reaches callers directly only from lower-level calls.
+ * An engine answer that was not a success, with the engine's own message. Builds and pushes wrap
+ * it as their `cause`; it reaches callers directly only from lower-level calls.
  */
 export class EngineHttpError extends DockerUtilsError {
   override readonly name = "EngineHttpError";
@@ -176,19 +162,15 @@ export class InvalidArgumentError extends DockerUtilsError {
   readonly code = "ERR_DOCKER_INVALID_ARGUMENT" as const;
 }
 
-/**
- * Raised when an object is used in a state that does not allow the call, for example an
- * `ImageBuilder` after `close()`.
- */
+/** Raised when an object's state forbids the call, e.g. an `ImageBuilder` after `close()`. */
 export class InvalidStateError extends DockerUtilsError {
   override readonly name = "InvalidStateError";
   readonly code = "ERR_DOCKER_INVALID_STATE" as const;
 }
 
 /**
- * Raised when credentials cannot be read: a credential helper is missing, fails, answers nonsense
- * or takes too long. The message names the helper program and where it was configured, never a
- * secret and never the helper's output.
+ * Raised when a credential helper is missing, fails, answers nonsense or takes too long. The
+ * message names the helper and where it was configured, never a secret or the helper's output.
  */
 export class CredentialsError extends DockerUtilsError {
   override readonly name = "CredentialsError";
@@ -215,10 +197,7 @@ export class InactivityTimeoutError extends DockerUtilsError {
   }
 }
 
-/**
- * Raised when a call needs an optional peer dependency that is not installed, e.g.
- * `dockerClient()` without `dockerode`. The message says what to install.
- */
+/** Raised when a call needs an optional peer dependency that is not installed (`dockerode`). */
 export class MissingDependencyError extends DockerUtilsError {
   override readonly name = "MissingDependencyError";
   readonly code = "ERR_DOCKER_MISSING_DEPENDENCY" as const;
@@ -232,10 +211,8 @@ export class MissingDependencyError extends DockerUtilsError {
 }
 
 /**
- * A registry's answer that was not a success, from the library's own Registry HTTP API v2 client
- * (multi-platform images are written to the registry directly, not through the engine): the
- * registry's message, its HTTP status and its error codes (`UNAUTHORIZED`, `MANIFEST_BLOB_UNKNOWN`,
- * ...). A push that fails with one rejects with a {@link PushError} whose `cause` it is.
+ * A registry's answer that was not a success, from the library's own Registry HTTP API client
+ * (multi-platform pushes). A push that fails with one rejects with a {@link PushError} around it.
  */
 export class RegistryError extends DockerUtilsError {
   override readonly name = "RegistryError";

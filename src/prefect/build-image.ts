@@ -1,6 +1,5 @@
 /**
- * Building an image on the Docker engine, with the builder the options name (`classic/` or
- * `buildkit/`).
+ * Building an image with the builder the options name (`classic/` or `buildkit/`).
  * @module
  */
 import { stat } from "node:fs/promises";
@@ -17,15 +16,12 @@ import { explainExecFormatError } from "./foreign-platform.js";
 import { IMAGE_LABELS } from "./labels.js";
 
 /**
- * Builds a Docker image and resolves to its ID (`sha256:` + 64 hex digits).
- *
- * Every image gets the labels in {@link IMAGE_LABELS}. Errors the engine reports, including those
- * inside its (HTTP 200) progress stream, reject with a {@link BuildError} carrying the engine's
- * text. Transient failures are retried as Prefect does (3 retries after 2, 4 and 8 s). Options are
- * checked before anything is read or sent: a bad one rejects with an {@link InvalidArgumentError}
- * naming it.
+ * Builds a Docker image with the labels in {@link IMAGE_LABELS} and resolves to its ID. Transient
+ * failures are retried as Prefect does (3 retries after 2, 4 and 8 s).
  *
  * @param context - The folder to send as the build context.
+ * @throws InvalidArgumentError for a bad option, before any I/O; BuildError with the engine's
+ *   text, also for errors inside its (HTTP 200) progress stream.
  * @example
  * ```ts
  * const imageId = await buildImage("./app", { tag: "my-app:latest", streamProgressTo: process.stdout });
@@ -51,10 +47,7 @@ function checkContextArgument(context: unknown): asserts context is string {
   }
 }
 
-/**
- * {@link buildImage} with options already normalised, and the host files the {@link ImageBuilder}
- * adds to the context.
- */
+/** {@link buildImage} with options normalised, and the host files `ImageBuilder` adds. */
 export async function buildImageInternal(
   context: string,
   options: NormalizedBuildImageOptions,
@@ -71,29 +64,20 @@ export async function buildImageInternal(
       `Context path ${context} is not a folder; pass the folder that holds the Dockerfile`,
     );
   }
-  try {
-    return await buildOnEngine(context, options, overlays);
-  } catch (error) {
-    throw explainExecFormatError(error, options.platform);
-  }
-}
-
-/** Pings the engine and builds with the builder the options name. */
-async function buildOnEngine(
-  context: string,
-  options: NormalizedBuildImageOptions,
-  overlays: readonly BuildContextOverlay[],
-): Promise<string> {
   const { signal } = options;
   const engine = openEngine({ docker: options.docker, env: options.env });
-  // BuildKit's code (its session and wire codecs) loads while the engine answers the ping: at
-  // the first build of a process, that is most of the time before the first request.
+  // BuildKit's code loads while the engine answers the ping: at a process's first build, that is
+  // most of the time before the first request.
   const buildKit =
     options.builder === "buildkit" ? import("../buildkit/build-with-buildkit.js") : undefined;
   buildKit?.catch(() => undefined);
-  await engine.ping(signal ? { signal } : {});
   const labelled = { ...options, labels: { ...options.labels, ...IMAGE_LABELS } };
-  if (buildKit === undefined) return buildWithClassic(engine, context, labelled, overlays);
-  const { buildWithBuildKit } = await buildKit;
-  return buildWithBuildKit(engine, context, labelled, overlays);
+  try {
+    await engine.ping(signal ? { signal } : {});
+    if (buildKit === undefined) return await buildWithClassic(engine, context, labelled, overlays);
+    const { buildWithBuildKit } = await buildKit;
+    return await buildWithBuildKit(engine, context, labelled, overlays);
+  } catch (error) {
+    throw explainExecFormatError(error, options.platform);
+  }
 }

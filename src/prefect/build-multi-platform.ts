@@ -1,14 +1,10 @@
 /**
- * Building a multi-platform image without buildx: each platform is built on the engine (BuildKit
- * by default), pushed to the registry by digest through the Registry HTTP API, and one OCI image
- * index listing them is put under the tag. Nothing is tagged on the engine or in the registry but
- * the index, and the per-platform images the engine made are removed again.
+ * Building a multi-platform image without buildx.
  * @module
  */
 import { stat } from "node:fs/promises";
 import { lookupRegistryAuth } from "../auth/credentials.js";
 import { explicitAuths, type RegistryAuthOption } from "../auth/registry-auth.js";
-import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { createDebug } from "../debug-logger.js";
 import { CLEANUP_TIMEOUT_MS } from "../defaults.js";
 import { readBody } from "../engine/engine-answer.js";
@@ -23,7 +19,7 @@ import {
 import { parseImageReference } from "../reference/image-reference.js";
 import { isTag } from "../reference/reference-grammar.js";
 import { registryKey } from "../reference/registry-key.js";
-import { type BlobLocations, processBlobLocations } from "../registry/blob-locations.js";
+import { processBlobLocations } from "../registry/blob-locations.js";
 import {
   OCI_INDEX_MEDIA_TYPE,
   ociImageIndex,
@@ -43,17 +39,12 @@ const debug = createDebug("prefect-dockerutils:multi-platform");
 export interface BuildMultiPlatformOptions extends Omit<BuildImageOptions, "tag" | "platform"> {
   /**
    * The platforms to build, e.g. `["linux/amd64", "linux/arm64"]` or `"linux/amd64,linux/arm64"`
-   * (`os/architecture[/variant]`, at most 16, each once). RUN steps of a platform other than the
-   * engine's need emulation (binfmt_misc with QEMU) on the engine's host; COPY-only stages build
-   * for any platform without it.
+   * (at most 16). RUN steps for a platform not the engine's need binfmt_misc/QEMU on its host.
    */
   readonly platforms: readonly string[] | string;
   /** More tags to put the same index under, in the same repository. @default [] */
   readonly additionalTags?: readonly string[];
-  /**
-   * The builder each platform is built with.
-   * @default "buildkit"
-   */
+  /** The builder each platform is built with. @default "buildkit" */
   readonly builder?: BuildImageOptions["builder"];
 }
 
@@ -94,7 +85,6 @@ interface MultiPlatformSettings {
   readonly registry: string;
   readonly repository: string;
   readonly tags: readonly string[];
-  readonly locations: BlobLocations;
 }
 
 /** Checks the reference and every option, before any I/O. */
@@ -152,26 +142,18 @@ function multiPlatformSettings(reference: unknown, options: unknown): MultiPlatf
     registry: parsed.registry,
     repository: parsed.path,
     tags,
-    locations: processBlobLocations,
   };
 }
 
 /**
- * Builds `context` for each of `options.platforms` and pushes them as one multi-platform image
- * (an OCI image index) under `reference`, through the Registry HTTP API: no buildx, no docker CLI.
+ * Builds `context` for each of `options.platforms` and pushes them as one OCI image index under
+ * `reference` through the Registry HTTP API: no buildx, no docker CLI.
  *
- * Each platform is built on the engine (BuildKit unless `builder` says otherwise) without a tag;
- * while the next one builds, the previous one is exported from the engine and its blobs are sent
- * to the registry (those the registry has are skipped, those another repository of it holds are
- * mounted), and its manifest is put by digest. Then the index is put under the tag (and
- * `additionalTags`). No tag is made on the engine or in the registry but those, and the
- * per-platform images the engine made are removed again, on success, failure and cancellation
- * (an image that was on the engine before, or that someone tagged since, is left alone).
- *
- * The registry is spoken to as the engine would speak to it: HTTPS, or plain HTTP for a registry
- * the engine treats as insecure (its `insecure-registries`, and always 127.0.0.0/8), with the
- * login from `auth` or the Docker configuration (`credHelpers`, `credsStore`, `auths`), Basic or
- * a Bearer token from the registry's token server. The login is checked before anything is built.
+ * Each platform is built untagged; while the next builds, the previous one's blobs are sent (or
+ * mounted) and its manifest put by digest; then the index is put under each tag. The per-platform
+ * images are removed again, however the call ends, unless they were there before or got a tag.
+ * The registry is spoken to as the engine would (HTTPS, or HTTP where the engine treats it as
+ * insecure), with the login from `auth` or the Docker configuration, checked before any build.
  *
  * @param context - The folder to send as the build context.
  * @param reference - Where to push, e.g. `ghcr.io/team/app:1` (`:latest` when no tag is given).
@@ -192,19 +174,13 @@ export async function buildMultiPlatformImage(
   reference: string,
   options: BuildMultiPlatformOptions,
 ): Promise<MultiPlatformImage> {
-  return buildMultiPlatformInternal(context, multiPlatformSettings(reference, options));
-}
-
-/** {@link buildMultiPlatformImage} with its options checked, and the ImageBuilder's overlays. */
-export async function buildMultiPlatformInternal(
-  context: string,
-  settings: MultiPlatformSettings,
-  overlays: readonly BuildContextOverlay[] = [],
-): Promise<MultiPlatformImage> {
+  const { build, platforms, registry, repository, tags } = multiPlatformSettings(
+    reference,
+    options,
+  );
   if (typeof context !== "string" || context === "") {
     throw new InvalidArgumentError(`context must be the path of a folder, got ${show(context)}`);
   }
-  const { build, platforms, registry, repository, tags } = settings;
   const { signal, onProgress, streamProgressTo } = build;
   signal?.throwIfAborted();
   const info = await stat(context).catch(() => undefined);
@@ -215,8 +191,7 @@ export async function buildMultiPlatformInternal(
   }
   const engine = openEngine(build);
   await engine.ping(signal ? { signal } : {});
-  // Listing the engine's images takes it a while (hundreds of ms): done while the login is
-  // looked up and checked, and always before the first build can make an image.
+  // Listing takes the engine hundreds of ms: done during the login, and before any build.
   const listing = danglingImages(engine, signal);
   listing.catch(() => undefined);
   const login = await lookupRegistryAuth(`https://${registry}`, build);
@@ -280,11 +255,7 @@ export async function buildMultiPlatformInternal(
         size: undefined,
       });
       writeProgress(streamProgressTo, `building ${name}\n`);
-      const imageId = await buildImageInternal(
-        context,
-        { ...buildOptions, platform: name },
-        overlays,
-      );
+      const imageId = await buildImageInternal(context, { ...buildOptions, platform: name });
       built.push(imageId);
       holdImage(imageId);
       onProgress?.({
@@ -299,7 +270,7 @@ export async function buildMultiPlatformInternal(
         client,
         repository,
         platform,
-        locations: settings.locations,
+        locations: processBlobLocations,
         inFlight,
         signal: controller.signal,
         inactivityTimeoutMs: build.inactivityTimeoutMs,
@@ -352,10 +323,7 @@ export async function buildMultiPlatformInternal(
   }
 }
 
-/**
- * The `auth` the builds get: a single login is the push registry's (as for `pushImage`), and a
- * build, which may pull `FROM` any registry, gets it as that registry's entry.
- */
+/** A single login is the push registry's; the builds, which may pull from any, get it keyed. */
 function buildAuth(
   auth: RegistryAuthOption | undefined,
   registry: string,
@@ -412,9 +380,8 @@ function releaseImage(imageId: string): boolean {
 }
 
 /**
- * Removes the per-platform images this operation made: those that were not on the engine before
- * (untagged), that nobody tagged since, and that no other build of this process still exports.
- * Bounded in time, never with the caller's signal (a cancelled build still cleans up).
+ * Removes the per-platform images this operation made, unless they were there before, got a tag
+ * or another build of this process still exports them. Bounded in time, not by the caller's signal.
  */
 async function removeBuiltImages(
   engine: EngineConnection,

@@ -1,9 +1,7 @@
 /**
- * The Prefect base image for the running Prefect and Python versions, ported from
- * `prefect.utilities.dockerutils.get_prefect_image_name` and friends.
+ * The Prefect base image for a Prefect and Python version: `get_prefect_image_name` and friends.
  * @module
  */
-
 import { execFile } from "node:child_process";
 import { PROBE_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
@@ -11,16 +9,12 @@ import { parseVersion } from "../python/parse-version.js";
 import { isSluggable, slugifyImageTag } from "../python/slugify.js";
 import { show } from "../validate.js";
 
-/**
- * The Prefect release this package targets, standing in for Python's `prefect.__version__`: the
- * default `prefectVersion` of {@link getPrefectImageName} and the `io.prefect.version` label.
- */
+/** The Prefect release this package targets, standing in for Python's `prefect.__version__`. */
 export const PREFECT_VERSION = "3.8.3";
 
 /**
- * The Python minor version assumed when no version is given or detected: what
- * {@link pythonVersionMinor} reports, and {@link detectPythonVersion}'s answer without a usable
- * interpreter (Prefect reads `sys.version_info` of its own interpreter instead).
+ * The Python `major.minor` assumed when none is given or detected: what
+ * {@link pythonVersionMinor} reports, and {@link detectPythonVersion}'s fallback.
  */
 export const DEFAULT_PYTHON_VERSION = "3.12";
 
@@ -34,10 +28,7 @@ export interface PythonVersion {
 
 /** Options of {@link detectPythonVersion}. */
 export interface DetectPythonVersionOptions {
-  /**
-   * The interpreter to ask, looked up on `PATH`.
-   * @default "python3"
-   */
+  /** The interpreter to ask, looked up on `PATH`. @default "python3" */
   readonly python?: string;
   /** Cancels the probe: its process is killed and the promise rejects with `signal.reason`. */
   readonly signal?: AbortSignal;
@@ -50,24 +41,16 @@ const FALLBACK: PythonVersion = Object.freeze({
 });
 
 /**
- * Asks a Python interpreter for its version, without blocking: runs `python3 -c` printing
- * `sys.version_info[:3]` as a child process (killed after 10 s or on abort). This and
- * {@link resolvePrefectImageName} are the only functions of this module that run a process.
- *
- * Nothing is kept: each call asks again, and {@link pythonVersionMinor} /
- * {@link pythonVersionMicro} never report the answer. Pass it on yourself where it matters, e.g.
- * as `getPrefectImageName`'s `pythonVersion` (or call {@link resolvePrefectImageName}, which
- * does).
+ * Asks a Python interpreter for its version in a child process (killed after 10 s or on abort).
+ * Nothing is kept: pass the answer on yourself, e.g. as `getPrefectImageName`'s `pythonVersion`.
  *
  * @returns its version, or {@link DEFAULT_PYTHON_VERSION} (micro `.0`) when it is missing, fails,
- *   takes more than 10 s or prints something else.
+ *   times out or prints something else.
  * @throws `signal.reason` when `signal` aborts.
  * @example
  * ```ts
- * await detectPythonVersion();                        // { minor: "3.12", micro: "3.12.4" }
- * await detectPythonVersion({ python: "python3.11" }); // { minor: "3.11", micro: "3.11.7" }
- * const { minor } = await detectPythonVersion();
- * getPrefectImageName(undefined, minor);              // "prefecthq/prefect:3.8.3-python3.12"
+ * const { minor } = await detectPythonVersion(); // { minor: "3.12", micro: "3.12.4" }
+ * getPrefectImageName(undefined, minor);         // "prefecthq/prefect:3.8.3-python3.12"
  * ```
  */
 export async function detectPythonVersion(
@@ -84,10 +67,7 @@ export async function detectPythonVersion(
   return match ? { minor: `${match[1]}.${match[2]}`, micro: output ?? "" } : FALLBACK;
 }
 
-/**
- * Runs a probe (`python3`, `git`) as a child process and resolves to its trimmed output, or
- * `undefined` when it cannot run, fails or times out; rejects with `signal.reason` on abort.
- */
+/** A probe's trimmed output, or `undefined` when it cannot run, fails or times out. */
 function run(
   file: string,
   args: readonly string[],
@@ -115,16 +95,13 @@ function run(
 }
 
 /**
- * The `major.minor` version of Python, as Prefect's `python_version_minor` gives its own
- * interpreter's. A Node process has no interpreter of its own, so this runs nothing and always
- * reports {@link DEFAULT_PYTHON_VERSION}, whatever ran before: the default Python of
- * {@link getPrefectImageName}. For the `python3` on `PATH`, use {@link detectPythonVersion}'s
- * answer.
+ * Prefect's `python_version_minor`. A Node process has no interpreter of its own, so this runs
+ * nothing and always reports {@link DEFAULT_PYTHON_VERSION}; for the `python3` on `PATH`, use
+ * {@link detectPythonVersion}.
  *
  * @example
  * ```ts
- * pythonVersionMinor();                   // "3.12"
- * (await detectPythonVersion()).minor;    // "3.11", the python3 on PATH
+ * pythonVersionMinor(); // "3.12"
  * ```
  */
 export function pythonVersionMinor(): string {
@@ -132,14 +109,12 @@ export function pythonVersionMinor(): string {
 }
 
 /**
- * The `major.minor.micro` version of Python (Prefect's `python_version_micro`). Runs nothing and
- * always reports `"3.12.0"` ({@link DEFAULT_PYTHON_VERSION} with micro `0`), like
- * {@link pythonVersionMinor}; {@link detectPythonVersion}'s `micro` is the `python3` on `PATH`.
+ * Prefect's `python_version_micro`: like {@link pythonVersionMinor}, always
+ * {@link DEFAULT_PYTHON_VERSION} with micro `0`.
  *
  * @example
  * ```ts
- * pythonVersionMicro();                   // "3.12.0"
- * (await detectPythonVersion()).micro;    // "3.11.7"
+ * pythonVersionMicro(); // "3.12.0"
  * ```
  */
 export function pythonVersionMicro(): string {
@@ -148,11 +123,7 @@ export function pythonVersionMicro(): string {
 
 /** Collaborators of {@link getPrefectImageName}, replaceable in tests. */
 export interface PrefectImageNameOptions {
-  /**
-   * The Prefect version used when `prefectVersion` is omitted or empty (Python's
-   * `prefect.__version__`).
-   * @default PREFECT_VERSION
-   */
+  /** The version used when `prefectVersion` is omitted or empty. @default PREFECT_VERSION */
   readonly defaultPrefectVersion?: string;
   /**
    * Returns the Python `major.minor` used when `pythonVersion` is omitted or empty.
@@ -160,10 +131,8 @@ export interface PrefectImageNameOptions {
    */
   readonly detectPythonVersion?: () => string;
   /**
-   * Returns the short SHA of the checked-out commit, or `null` when there is none; consulted for
-   * a version with a local label that names no commit.
-   * @default none: such a version throws, since this function runs no `git`; use
-   *   {@link resolvePrefectImageName}, which does
+   * The short SHA of the checked-out commit, or `null`, for a local label that names no commit.
+   * @default none: such a version throws; {@link resolvePrefectImageName} runs `git`
    */
   readonly gitShortSha?: () => string | null;
 }
@@ -175,39 +144,21 @@ function shaFromLocalLabel(local: string): string | null {
 }
 
 /**
- * Names the Prefect image matching a Prefect and a Python version, like Prefect's
- * `get_prefect_image_name`. Pure: it runs no process and reads no file, so it never blocks.
- *
- * A release (no local label) gives `prefecthq/prefect:<public version>-python<x.y>[-<flavor>]`,
- * with the version normalised (`3.0.0-rc.1` gives `3.0.0rc1`). A version with a local label gives
- * `prefecthq/prefect-dev:sha-<sha>-python<x.y>[-<flavor>]`, the SHA taken from the label's
- * `g<hex>` segment (first 7 hex digits) or else from `options.gitShortSha`. The tag is
- * slugified as Prefect does it: case kept, only `[a-zA-Z0-9_.-]`, at most 128 characters.
- *
- * Where Python runs `git rev-parse --short=7 HEAD` and reads its own interpreter's version, this
- * function runs nothing: the Python version defaults to {@link pythonVersionMinor}
- * ({@link DEFAULT_PYTHON_VERSION}; pass {@link detectPythonVersion}'s `minor` for the local
- * interpreter's), and a local label
- * without a commit needs `options.gitShortSha`. {@link resolvePrefectImageName} does both
- * probes, asynchronously. Unlike Python, which asks git first and otherwise falls back to the
- * commit Prefect was built from, the label comes first here (this package is no Prefect
- * checkout).
+ * Names the Prefect image for a Prefect and a Python version, like Prefect's
+ * `get_prefect_image_name`, without running anything: a release gives
+ * `prefecthq/prefect:<version>-python<x.y>[-<flavor>]`, a version with a local label
+ * `prefecthq/prefect-dev:sha-<sha>-python<x.y>[-<flavor>]`. The SHA comes from the label's
+ * `g<hex>` segment first, then `options.gitShortSha` (Python asks git first, but this package is
+ * no Prefect checkout). {@link resolvePrefectImageName} also runs Prefect's probes.
  *
  * @param prefectVersion - a PEP 440 version; omitted or `""` means {@link PREFECT_VERSION}.
- * @param pythonVersion - `major.minor`; omitted or `""` means `options.detectPythonVersion()`,
- *   by default {@link pythonVersionMinor} (`3.12`).
+ * @param pythonVersion - `major.minor`; omitted or `""` means `options.detectPythonVersion()`.
  * @param flavor - an image flavor such as `conda`, appended after a `-` when not empty.
- * @param options - collaborators, see {@link PrefectImageNameOptions}.
- * @returns the image name with its tag.
- * @throws InvalidArgumentError `Invalid version: '...'` for a version PEP 440 rejects, or when a
- *   development version names no commit and `options.gitShortSha` gives none; for a
- *   `pythonVersion` or `flavor` with characters Prefect would transliterate (beyond dropping
- *   accents) or an HTML character reference (`&amp;`).
+ * @throws InvalidArgumentError `Invalid version: '...'` for a version PEP 440 rejects; for a
+ *   local label without a commit; for a `pythonVersion` or `flavor` Prefect would transliterate.
  * @example
  * ```ts
- * getPrefectImageName("3.0.0", "3.12");               // "prefecthq/prefect:3.0.0-python3.12"
- * getPrefectImageName("3.0.0+1.gabc1234", "3.12");    // "prefecthq/prefect-dev:sha-abc1234-python3.12"
- * getPrefectImageName("3.0.0rc1", "3.11", "conda");   // "prefecthq/prefect:3.0.0rc1-python3.11-conda"
+ * getPrefectImageName("3.0.0rc1", "3.11", "conda"); // "prefecthq/prefect:3.0.0rc1-python3.11-conda"
  * ```
  */
 export function getPrefectImageName(
@@ -251,38 +202,25 @@ export function getPrefectImageName(
 
 /** Options of {@link resolvePrefectImageName}. */
 export interface ResolvePrefectImageNameOptions {
-  /**
-   * The Prefect version used when `prefectVersion` is omitted or empty.
-   * @default PREFECT_VERSION
-   */
+  /** The version used when `prefectVersion` is omitted or empty. @default PREFECT_VERSION */
   readonly defaultPrefectVersion?: string;
-  /**
-   * The interpreter asked for the Python version when `pythonVersion` is omitted or empty.
-   * @default "python3"
-   */
+  /** The interpreter asked when `pythonVersion` is omitted or empty. @default "python3" */
   readonly python?: string;
-  /**
-   * Where `git rev-parse --short=7 HEAD` runs, for a version with a local label that names no
-   * commit.
-   * @default process.cwd()
-   */
+  /** Where `git rev-parse --short=7 HEAD` runs, when needed. @default process.cwd() */
   readonly cwd?: string;
   /** Cancels the probes: their processes are killed and the promise rejects with the reason. */
   readonly signal?: AbortSignal;
 }
 
 /**
- * {@link getPrefectImageName} with Prefect's probes, run asynchronously as child processes (never
- * blocking the event loop): the Python version from {@link detectPythonVersion} when
- * `pythonVersion` is omitted or empty, and the commit from `git rev-parse --short=7 HEAD` (in
- * `options.cwd`) when the version's local label names none. Each probe runs only when needed and
- * is killed after 10 s; a probe that fails falls back (Python) or leaves the SHA unknown (an
- * `InvalidArgumentError`, as from {@link getPrefectImageName}).
+ * {@link getPrefectImageName} with Prefect's probes, each run only when needed, asynchronously,
+ * and killed after 10 s: {@link detectPythonVersion} without a `pythonVersion`, and
+ * `git rev-parse --short=7 HEAD` for a local label that names no commit.
  *
+ * @throws InvalidArgumentError as {@link getPrefectImageName}, also when `git` gives no SHA.
  * @example
  * ```ts
- * await resolvePrefectImageName();              // "prefecthq/prefect:3.8.3-python3.11", the python3 on PATH
- * await resolvePrefectImageName("3.0.0+local"); // "prefecthq/prefect-dev:sha-1a2b3c4-python3.11"
+ * await resolvePrefectImageName(); // "prefecthq/prefect:3.8.3-python3.11", the python3 on PATH
  * ```
  */
 export async function resolvePrefectImageName(

@@ -35,7 +35,7 @@ import { explainPushError } from "./push-errors.js";
 
 const debug = createDebug("prefect-dockerutils:multi-platform");
 
-/** Options of {@link buildMultiPlatformImage}: those of `buildImage`, with platforms instead of one. */
+/** Options of {@link buildMultiPlatformImage}: `buildImage`'s, with platforms instead of one. */
 export interface BuildMultiPlatformOptions extends Omit<BuildImageOptions, "tag" | "platform"> {
   /**
    * The platforms to build, e.g. `["linux/amd64", "linux/arm64"]` or `"linux/amd64,linux/arm64"`

@@ -1,7 +1,6 @@
 /**
- * The path rules of `ImageBuilder`: which `copy()` sources are allowed, where they are read
- * on the host, what they are called in the context, and which paths a Dockerfile line may hold.
- * Nothing is ever sent from outside `baseDirectory`.
+ * The path rules of `ImageBuilder`: which `copy()` sources are allowed, where they are read, what
+ * they are called in the context, and which paths a Dockerfile line may hold.
  * @module
  */
 import { lstatSync, realpathSync, statSync } from "node:fs";
@@ -11,10 +10,7 @@ import { BuildContextError, InvalidArgumentError } from "../errors.js";
 import { purePosixPath } from "../python/pure-posix-path.js";
 import { controlCharacter, show } from "../validate.js";
 
-/**
- * Where `copy(".")` puts the base directory in the build context. The context's root also holds
- * the `writeText()` files, which `COPY .` would carry into the image.
- */
+/** Where `copy(".")` puts the base directory: the context's root holds `writeText()` files. */
 export const BASE_DIRECTORY_ENTRY = ".base-directory";
 
 /** COPY treats these as wildcards in a source (Go's `filepath.Match`). */
@@ -22,18 +18,14 @@ const WILDCARDS = /[*?[]/;
 
 /** A host file or folder `copy()` sends, and the source it was given as. */
 export interface CopiedSource {
-  /** Where the file or folder is read from on the host. */
   readonly hostPath: string;
-  /** The source as the caller gave it to `copy()`. */
   readonly source: string;
-  /** Whether a folder's own `.dockerignore` applies to it. */
   readonly applyDockerignore: boolean;
 }
 
 /**
  * The source as Prefect writes it in the COPY line: relative to `baseDirectory`, resolved
- * lexically (`..` removed, no link followed); `"."` for the base directory itself.
- *
+ * lexically; `"."` for the base directory itself.
  * @throws InvalidArgumentError for a source that is not a path or lies outside `baseDirectory`.
  */
 export function relativeSource(baseDirectory: string, source: unknown, method: string): string {
@@ -58,11 +50,9 @@ export function relativeSource(baseDirectory: string, source: unknown, method: s
 }
 
 /**
- * The name `copy()` gives a source in the context: its path relative to `baseDirectory`, or
- * {@link BASE_DIRECTORY_ENTRY} for the base directory itself.
- *
- * @throws InvalidArgumentError for a source COPY would read as a wildcard, or one inside the
- *   name the base directory takes.
+ * The name `copy()` gives a source in the context.
+ * @throws InvalidArgumentError for a source COPY would read as a wildcard, or one inside
+ *   {@link BASE_DIRECTORY_ENTRY}.
  */
 export function copyContextPath(source: string, relative: string): string {
   if (WILDCARDS.test(relative)) {
@@ -79,10 +69,8 @@ export function copyContextPath(source: string, relative: string): string {
 }
 
 /**
- * Where `copy()` reads `relative` from: under the real base directory, its parent folders
- * resolved (refused when a link among them leaves the base directory), its last component
- * never followed. It must exist now.
- *
+ * Where `copy()` reads `relative` from: its parents resolved under the real base directory, its
+ * last component never followed.
  * @throws InvalidArgumentError for a source that is missing, unreadable or reached through a
  *   link leaving the base directory.
  */
@@ -130,7 +118,7 @@ export function copyHostPath(baseDirectory: string, source: string, relative: st
   return hostPath;
 }
 
-/** A user's `context` folder: it must exist, be a folder and hold no Dockerfile (Prefect's rule). */
+/** A user's `context`: an existing folder with no Dockerfile (Prefect's rule). */
 export function checkContextFolder(context: string): string {
   const absolute = path.resolve(context);
   let isFolder: boolean;
@@ -182,10 +170,7 @@ export function containerPath(method: string, role: string, value: unknown): str
   return purePosixPath(value);
 }
 
-/**
- * A build failure about a copied file, told in terms of the `copy()` call (the context's own
- * wording names internal overlays).
- */
+/** A build failure about a copied file, told in terms of the `copy()` call. */
 export function describeCopyFailure(
   error: unknown,
   copies: readonly (readonly [string, CopiedSource])[],

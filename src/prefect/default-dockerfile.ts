@@ -13,8 +13,7 @@ import { resolvePrefectImageName } from "./prefect-image.js";
 /** Options of {@link generateDefaultDockerfile}. */
 export interface DefaultDockerfileOptions {
   /**
-   * The image the Dockerfile starts `FROM`, e.g. `python:3.12-slim` with Prefect installed (the
-   * deployment steps' `baseImage`).
+   * The image the Dockerfile starts `FROM`, e.g. `python:3.12-slim` with Prefect installed.
    * @default resolvePrefectImageName(): Prefect's image for the local Python
    */
   readonly baseImage?: string;
@@ -26,33 +25,19 @@ export interface GeneratedDockerfile extends AsyncDisposable {
   readonly path: string;
 }
 
-/** Prefect's first sentence of every failure here. */
 const FAILED = "Failed to generate Dockerfile.";
 
 /**
- * Writes Prefect's default Dockerfile for deploying flows into `context` and resolves to a handle
- * whose disposal removes it again:
- *
- * ```dockerfile
- * FROM prefecthq/prefect:<version>-python<x.y>
- * COPY requirements.txt /opt/prefect/<dir>/requirements.txt        # only with requirements.txt
- * RUN uv pip install -r /opt/prefect/<dir>/requirements.txt        # only with requirements.txt
- * COPY . /opt/prefect/<dir>/
- * WORKDIR /opt/prefect/<dir>/
- * ```
- *
- * `<dir>` is the name of the folder once resolved, so `"."` and no argument agree. A name the
- * Dockerfile parser or the shell would split (a space, a quote, `$`) is written in a form they
- * read back as one path (`COPY [...]`, a single-quoted shell word); elsewhere the text is
- * Prefect's, byte for byte.
- *
- * Refuses (rejects) when `context` already has a Dockerfile: it is never overwritten.
+ * Writes Prefect's default Dockerfile for deploying flows into `context` (`FROM` Prefect's image,
+ * `requirements.txt` installed with `uv pip` when there is one, the folder copied to
+ * `/opt/prefect/<dir>/` and made the `WORKDIR`) and resolves to a handle whose disposal removes
+ * it. The text is Prefect's byte for byte, except that a folder name the parser or shell would
+ * split is written so it reads back as one path.
  *
  * @param context - The folder to write the Dockerfile into. @default process.cwd()
- * @param options - `baseImage` replaces Prefect's image in the `FROM` line.
- * @throws InvalidArgumentError when `context` is not an existing folder, already has a
- *   Dockerfile, or its name holds control characters, or `baseImage` is not an image reference;
- *   BuildContextError when the Dockerfile cannot be written. Every message starts with Prefect's
+ * @throws InvalidArgumentError when `context` is no folder, already has a Dockerfile (never
+ *   overwritten) or a name with control characters, or `baseImage` is no image reference;
+ *   BuildContextError when the Dockerfile cannot be written. Each message starts with Prefect's
  *   `Failed to generate Dockerfile.`
  * @example
  * ```ts
@@ -69,7 +54,6 @@ export async function generateDefaultDockerfile(
   const dirName = path.basename(directory);
   await checkFolder(directory);
 
-  // Runs `python3` once (asynchronously) to learn its version, as Prefect reads its own.
   const lines = [`FROM ${baseImage ?? (await resolvePrefectImageName())}`];
   const target = `/opt/prefect/${dirName}/`;
   if (await exists(path.join(directory, "requirements.txt"))) {

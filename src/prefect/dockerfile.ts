@@ -1,25 +1,17 @@
 /**
- * Dockerfile text helpers ported from `prefect.utilities.dockerutils`.
+ * Dockerfile lines: Prefect's `to_run_command` and the COPY lines `ImageBuilder` writes.
  * @module
  */
-
 import { pythonRepr } from "../python/repr.js";
 
 /**
- * Turns a process-style argument list into one Dockerfile `RUN` instruction, exactly like
- * Prefect's `to_run_command`.
+ * A `RUN` line exactly like Prefect's `to_run_command`: the command as is, then Python's `repr()`
+ * of each argument (a Python literal, not always the shell word one might expect); `""` for an
+ * empty list.
  *
- * The first argument is written as is; every later one as Python's `repr()` of it (single-quoted
- * unless it contains `'` but no `"`), joined by spaces. This is what Prefect emits, so generated
- * Dockerfiles are byte-identical; note that a Python literal is not always the shell word one
- * might expect (`'\n'` stays a backslash and an `n` for `/bin/sh`).
- *
- * @param args - the command and its arguments.
- * @returns the `RUN` line, or `""` for an empty list.
  * @example
  * ```ts
  * toRunCommand(["pip", "install", "prefect>=3"]); // "RUN pip 'install' 'prefect>=3'"
- * toRunCommand([]);                               // ""
  * ```
  */
 export function toRunCommand(args: readonly string[]): string {
@@ -37,16 +29,9 @@ const NEEDS_JSON_FORM = /[\s\\$'"]|^-/u;
 const SHLEX_SPECIAL = /[\\$'"]/gu;
 
 /**
- * The `COPY <source> <destination>` line for two paths: Prefect's plain form when the Dockerfile
- * parser reads it back as these two paths, else the JSON form with shlex escapes
- * (`COPY ["a b", "/x y"]`), which the parser never splits and whose escapes survive the engine's
- * `$VAR` and quote processing. Neither path may hold control characters (the caller checks).
- *
- * @example
- * ```ts
- * copyInstruction("hello.txt", "/app/hello.txt"); // "COPY hello.txt /app/hello.txt"
- * copyInstruction("my file", "/app/my file");     // 'COPY ["my file", "/app/my file"]'
- * ```
+ * `COPY <source> <destination>`: Prefect's plain form when the parser reads it back as these two
+ * paths, else the JSON form with shlex escapes (`COPY ["a b", "/x y"]`). Neither path may hold
+ * control characters (the caller checks).
  */
 export function copyInstruction(source: string, destination: string): string {
   if (!NEEDS_JSON_FORM.test(source) && !NEEDS_JSON_FORM.test(destination)) {
@@ -56,10 +41,7 @@ export function copyInstruction(source: string, destination: string): string {
   return `COPY [${word(source)}, ${word(destination)}]`;
 }
 
-/**
- * The source and destination of a two-path `COPY` line without flags, in either form, as the
- * engine will read them (shlex escapes removed); `undefined` for any other line.
- */
+/** The two paths of a flagless `COPY` line in either form, as the engine reads them. */
 export function parseCopyInstruction(line: string): [string, string] | undefined {
   const match = /^COPY\s+(.*)$/su.exec(line.trim());
   const rest = match?.[1];

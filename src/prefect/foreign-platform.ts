@@ -1,7 +1,6 @@
 /**
- * What a build for another platform than the engine's needs: RUN steps of a foreign platform run
- * only under emulation (binfmt_misc with QEMU) on the engine's host. Without it the kernel refuses
- * the platform's programs with `exec format error`, which the engine reports as a failed RUN.
+ * RUN steps of a platform other than the engine's run only under emulation (binfmt_misc with
+ * QEMU); without it the kernel answers `exec format error`, reported as a failed RUN.
  * @module
  */
 import { BuildError } from "../errors.js";
@@ -9,12 +8,8 @@ import { BuildError } from "../errors.js";
 const EXEC_FORMAT_ERROR = /exec format error/i;
 
 /**
- * The build error, explained when the engine's text (or the failed step's output) says `exec
- * format error`: the message names the platform and what the engine's host needs. Any other error
- * is returned as it is.
- *
- * @param platform - the platform the build was for, e.g. `linux/arm64` (`undefined`: the
- *   engine's own, when a base image of another platform is the cause).
+ * A build error whose text or log tail says `exec format error`, explained with the platform
+ * (`undefined`: the engine's own) and what the engine's host needs; any other error as it is.
  */
 export function explainExecFormatError(error: unknown, platform: string | undefined): unknown {
   if (!(error instanceof BuildError)) return error;

@@ -30,17 +30,13 @@ import { assertHasLine, assertLineAbsent, assertLineBefore } from "./dockerfile-
 
 /** Options of the {@link ImageBuilder} constructor. */
 export interface ImageBuilderOptions {
-  /**
-   * Where relative `copy()` sources are found on the host.
-   * @default `context` when given, else `process.cwd()`
-   */
+  /** Where relative `copy()` sources are found. @default `context` when given, else the cwd */
   readonly baseDirectory?: string;
   /** The platform to build for, e.g. `linux/amd64`. @default the engine's */
   readonly platform?: string;
   /**
-   * Use this existing folder as the build context instead of a temporary one. It must not hold a
-   * `Dockerfile` (Prefect's rule). Nothing is written into it: the Dockerfile and the
-   * `writeText()` files are sent from a private temporary folder.
+   * An existing folder to use as the build context; it must not hold a `Dockerfile` (Prefect's
+   * rule). Nothing is written into it.
    * @default a temporary folder made by `open()`
    */
   readonly context?: string;
@@ -50,10 +46,7 @@ export interface ImageBuilderOptions {
 export interface ImageBuilderCopyOptions {
   /**
    * Leave out what the copied folder's own `.dockerignore` excludes, as `docker build` of that
-   * folder would: moby's semantics, patterns relative to the folder (`.env` is the folder's
-   * own `.env`, `*.log` the logs at its top; a leading `**` reaches below). The `.dockerignore`
-   * is copied too unless it excludes itself. `false` copies everything in the folder. No effect
-   * on a file.
+   * folder would (patterns relative to the folder). No effect on a file.
    * @default true
    */
   readonly applyDockerignore?: boolean;
@@ -64,11 +57,8 @@ export type ImageBuilderBuildOptions = Omit<BuildImageOptions, "dockerfile" | "p
 
 /**
  * Assembles a Dockerfile and its build context, then builds the image: Prefect's `ImageBuilder`.
- *
- * Files given to {@link ImageBuilder.copy} are not copied into the temporary context: they are
- * sent to the engine straight from where they are when {@link ImageBuilder.build} runs, under the
- * same names Prefect's copies would have. Symlinks are sent as symlinks, and nothing from outside
- * `baseDirectory` is ever sent.
+ * Files given to `copy()` are sent from where they are when `build()` runs, under the names
+ * Prefect's copies would have; nothing from outside `baseDirectory` is ever sent.
  *
  * @example
  * ```ts
@@ -90,17 +80,17 @@ export class ImageBuilder implements AsyncDisposable {
   #temporaryDirectory: string | null = null;
   #opening: Promise<this> | undefined;
   #closed = false;
-  /** Host files sent for `copy()`, keyed by their path in the context. */
+  /** By path in the context. */
   readonly #copies = new Map<string, CopiedSource>();
-  /** Texts from writeText(), by file name, for contexts we must not write into. */
+  /** By file name, for contexts we must not write into. */
   readonly #texts = new Map<string, string>();
-  /** Builds under way, which close() lets finish before it removes their context. */
+  /** Let finish by close() before it removes their context. */
   readonly #builds = new Set<Promise<unknown>>();
 
   /**
    * @param baseImage - The `FROM` image, e.g. `python:3.12-slim`.
-   * @throws InvalidArgumentError for a bad option, a `context` that is not an existing folder, or
-   *   a `context` that already has a `Dockerfile`.
+   * @throws InvalidArgumentError for a bad option, or a `context` that is no folder or has a
+   *   `Dockerfile`.
    */
   constructor(baseImage: string, options: ImageBuilderOptions = {}) {
     const { baseDirectory, platform, context } = normalizeImageBuilderOptions(baseImage, options);
@@ -137,8 +127,7 @@ export class ImageBuilder implements AsyncDisposable {
   }
 
   /**
-   * Removes the temporary context folder, if there is one, after letting running builds finish.
-   * Safe to call more than once. The builder cannot be used to copy or build afterwards; its
+   * Removes the temporary context folder, if any, once running builds finish. Idempotent; the
    * Dockerfile lines and assertions stay available.
    */
   async close(): Promise<void> {
@@ -172,24 +161,13 @@ export class ImageBuilder implements AsyncDisposable {
   }
 
   /**
-   * Copies a file or folder into the image: adds `COPY <source> <destination>` and puts the
-   * source into the build context.
+   * Adds `COPY <source> <destination>` and puts the source into the build context. A source is
+   * found in `baseDirectory` and must lie inside it, resolved lexically; a symlink is sent as a
+   * link, and one reached through a link that leaves `baseDirectory` is refused. A folder's own
+   * `.dockerignore` applies, also to copies nested inside it.
    *
-   * A relative source is found in `baseDirectory`; an absolute one must lie inside it and is
-   * written relative to it. Both are resolved lexically (`..` removed, no link followed). Nothing
-   * from outside `baseDirectory` is ever sent: a source that is itself a symlink is sent as that
-   * link, as the docker CLI sends it, and a source reached through a symlink that leaves
-   * `baseDirectory` is refused. `copy(".")` sends the base directory's entries only (as the
-   * folder `.base-directory` of the context), not the Dockerfile or `writeText()` files.
-   *
-   * A folder's own `.dockerignore` applies (see {@link ImageBuilderCopyOptions.applyDockerignore}),
-   * read when `build()` runs: `.env`, logs and whatever else it excludes stay out of the image.
-   * A copy nested inside a copied folder is filtered by that folder's `.dockerignore` too (both
-   * share its place in the context), and `build()` refuses a nested source it excludes.
-   *
-   * @throws InvalidArgumentError for a source outside `baseDirectory`, reached through a link
-   *   leaving it, missing, or with wildcard characters (`*`, `?`, `[`); for a path with control
-   *   characters; for bad options.
+   * @throws InvalidArgumentError for a source outside `baseDirectory`, missing, or with wildcard
+   *   characters; for a path with control characters; for bad options.
    * @throws InvalidStateError before `open()` (temporary context) or after `close()`.
    */
   copy(source: string, destination: string, options: ImageBuilderCopyOptions = {}): void {
@@ -226,9 +204,8 @@ export class ImageBuilder implements AsyncDisposable {
   }
 
   /**
-   * Builds the image from the Dockerfile lines and resolves to its ID. The Dockerfile is sent
-   * from a private temporary file, never written into the context, so builds of one builder may
-   * run at the same time. Options are checked before anything is read or sent.
+   * Builds the image from the Dockerfile lines and resolves to its ID. Builds of one builder may
+   * run at the same time.
    * @throws InvalidArgumentError for a bad option; InvalidStateError before `open()` (temporary
    *   context) or after `close()`; BuildError and the others {@link buildImage} throws.
    */
@@ -258,8 +235,7 @@ export class ImageBuilder implements AsyncDisposable {
     );
     normalized.signal?.throwIfAborted();
     const copies = [...this.#copies];
-    // `within` checks again, when the files are read, that no symlink created since copy() leads
-    // out of baseDirectory.
+    // `within` checks again when the files are read: a symlink made since copy() may lead out.
     const overlays: BuildContextOverlay[] = copies.map(
       ([contextPath, { hostPath, applyDockerignore }]) => ({
         contextPath,
@@ -278,8 +254,7 @@ export class ImageBuilder implements AsyncDisposable {
           overlays.push({ contextPath: name, hostPath });
         }
       }
-      // Outside the context, so it is sent as the CLI sends such a Dockerfile: under a generated
-      // name that the engine keeps out of every COPY.
+      // Outside the context, so it is sent under a generated name the engine keeps out of COPY.
       const dockerfile = path.join(privateDirectory, "Dockerfile");
       await writeFile(dockerfile, this.dockerfileLines.map((line) => `${line}\n`).join(""));
       try {

@@ -2,7 +2,6 @@
  * Pushing an image to a registry.
  * @module
  */
-
 import { lookupRegistryAuth } from "../auth/credentials.js";
 import { encodeRegistryHeader } from "../auth/registry-header.js";
 import { engineTreatsAsInsecure } from "../auth/registry-security.js";
@@ -29,8 +28,7 @@ const debug = createDebug("prefect-dockerutils:push");
 export interface PushImageOptions extends EngineOperationOptions {
   /**
    * The tag to push: a letter, digit or `_`, then up to 127 letters, digits, `_`, `.` or `-`.
-   * @default the slug of the current UTC time, as Prefect makes it
-   * (e.g. `2026-11-27t03-52-22-123456-00-00`)
+   * @default the current UTC time as Prefect slugs it, e.g. `2026-11-27t03-52-22-123456-00-00`
    */
   readonly tag?: string;
   /** The clock for the default tag, in microseconds since the epoch. */
@@ -39,10 +37,7 @@ export interface PushImageOptions extends EngineOperationOptions {
 
 /** What a push resolves to: {@link pushImageDetailed} and `DockerImage.push()`. */
 export interface PushResult {
-  /**
-   * What was pushed: `<registry host>/<name>:<tag>` for {@link pushImage} (what it resolves to),
-   * `DockerImage.reference` (`name:tag`) for a `DockerImage`.
-   */
+  /** What was pushed: `<registry host>/<name>:<tag>`, or `DockerImage.reference`. */
   readonly reference: string;
   /** The tag that was pushed. */
   readonly tag: string;
@@ -51,9 +46,8 @@ export interface PushResult {
   /** The manifest size in bytes, when the engine reports it. */
   readonly size: number | undefined;
   /**
-   * What the caller should know although the push succeeded, e.g. that `registryUrl` says
-   * `https://` but the engine treats the registry as insecure, so it may have pushed over plain
-   * HTTP. Each is also logged under `DEBUG=prefect-dockerutils:push`.
+   * What the caller should know although the push succeeded, e.g. that it may have used plain
+   * HTTP although `registryUrl` says `https://`. Each is also logged under `DEBUG`.
    */
   readonly warnings: readonly string[];
 }
@@ -76,23 +70,16 @@ function pushSettings(options: PushImageOptions | undefined): PushSettings {
 }
 
 /**
- * Pushes a local image to a registry and resolves to the registry-qualified reference,
- * `<registry host>/<name>:<tag>`.
+ * Pushes a local image and resolves to `<registry host>/<name>:<tag>`. The image is tagged so for
+ * the push; afterwards that tag is removed only when the image keeps another name (Prefect
+ * deletes the image when it was its only one), and never when it was there before.
  *
- * The image is tagged with that reference for the push. Afterwards, whether the push succeeded,
- * failed or was cancelled, that tag is removed again only when the image keeps another name (a
- * tag of its own, say): when the registry tag is its only name, removing it would delete the
- * image, so the tag stays and the image keeps it as its name (Prefect deletes the image there). A
- * tag the image already had before the push is never removed. Errors, also those inside the
- * engine's progress stream, reject with a {@link PushError}. Every argument and option is
- * checked before any request: a bad one rejects with an `InvalidArgumentError`.
- *
- * @param imageId - the image to push: its ID (`sha256:...`, or 12 to 64 hex digits) or a
- *   reference such as `my-image:latest`.
- * @param registryUrl - `http://host[:port]` or `https://host[:port]`. The engine decides how it
- *   talks to the registry: HTTPS, with a fall-back to plain HTTP for registries it treats as
- *   insecure (its `insecure-registries`, and always 127.0.0.0/8), whatever the scheme says.
+ * @param imageId - the image's ID (`sha256:...`, or 12 to 64 hex digits) or a reference.
+ * @param registryUrl - `http://host[:port]` or `https://host[:port]`; the engine picks HTTPS or,
+ *   for registries it treats as insecure, plain HTTP, whatever the scheme says.
  * @param name - the repository, e.g. `team/app` (the tag goes in `options.tag`).
+ * @throws InvalidArgumentError for a bad argument or option, before any request; PushError for
+ *   a failed push, also one reported inside the engine's progress stream.
  * @example
  * ```ts
  * const ref = await pushImage(imageId, "http://localhost:5000", "team/app", { tag: "v1" });
@@ -143,8 +130,7 @@ export async function pushImageDetailed(
   const credentials = await lookupRegistryAuth(reference, settings);
   const authHeader = encodeRegistryHeader(credentials.auth ?? {});
 
-  // What the registry reference names before the push: a name the user gave this image already
-  // is theirs, and is never removed afterwards.
+  // A name the image had before the push is the user's, never removed afterwards.
   let before: string | undefined;
   try {
     const named = await imageNames(engine, reference, signal);
@@ -172,10 +158,6 @@ export async function pushImageDetailed(
     );
     return { reference, tag, ...pushed, warnings };
   } finally {
-    // Prefect removes its registry tag with noprune, which deletes the image when that tag was
-    // its only name (and leaves the parent layers dangling): here the tag goes only when the
-    // image keeps another name, also after a failed or cancelled push. Not the caller's signal,
-    // but bounded: a silent engine must not keep the push pending forever.
     await releaseRegistryTag(engine, reference, before);
   }
 }

@@ -33,25 +33,9 @@ export function show(value: unknown): string {
  * `secrets: { tok: "S3CR3T" }` must not put `S3CR3T` into an error that ends up in a CI log.
  */
 export function kindOf(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return "an array";
-  switch (typeof value) {
-    case "string":
-      return "a string";
-    case "number":
-      return "a number";
-    case "bigint":
-      return "a bigint";
-    case "boolean":
-      return "a boolean";
-    case "function":
-      return "a function";
-    case "symbol":
-      return "a symbol";
-    default:
-      return "an object";
-  }
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 /** The fields of a `--secret` entry whose values say where the secret is, not what it is. */

@@ -50,20 +50,6 @@ export function parseImageTag(name: string): [string, string | null] {
   return [`${indexName}/${path}`, tag];
 }
 
-/** Python's `text.split(separator, maxsplit)`, which keeps the rest where JavaScript drops it. */
-function pySplit(text: string, separator: string, maxsplit: number): string[] {
-  const parts: string[] = [];
-  let rest = text;
-  while (parts.length < maxsplit) {
-    const index = rest.indexOf(separator);
-    if (index === -1) break;
-    parts.push(rest.slice(0, index));
-    rest = rest.slice(index + separator.length);
-  }
-  parts.push(rest);
-  return parts;
-}
-
 /**
  * Splits a repository path into `[namespace, repository]` exactly like Prefect's
  * `split_repository_path` (`split("/", 2)`: `a/b/c/d` gives `["a/b", "c/d"]`); the namespace is
@@ -76,12 +62,13 @@ function pySplit(text: string, separator: string, maxsplit: number): string[] {
  * ```
  */
 export function splitRepositoryPath(path: string): [string | null, string] {
-  const parts = pySplit(path, "/", 2);
-  const last = parts[parts.length - 1] ?? "";
-  // Python tests `"." in parts[0] or ":" in parts[0]` for two parts, but both of its branches
-  // build the same pair, so only the number of parts matters.
-  if (parts.length === 1) return [null, last];
-  return [parts.slice(0, -1).join("/"), last];
+  // `split("/", 2)` makes at most three parts, the last one the repository. Python then tests
+  // `"." in parts[0] or ":" in parts[0]` for two parts, but both branches build the same pair.
+  const first = path.indexOf("/");
+  if (first === -1) return [null, path];
+  const second = path.indexOf("/", first + 1);
+  const cut = second === -1 ? first : second;
+  return [path.slice(0, cut), path.slice(cut + 1)];
 }
 
 /**

@@ -23,14 +23,6 @@ export interface PushLogin {
 }
 
 /**
- * The registry's status for a refused login, which the engine relays as text only:
- * distribution's UNAUTHORIZED (and "no basic auth credentials") is 401, DENIED 403.
- */
-function registryStatus(message: string): number {
-  return DENIED.test(message) ? 403 : 401;
-}
-
-/**
  * The error a push rejects with: a refused login gets the registry, the login's origin and the
  * fix, with `authFailure` and the status; HTTPS to a plain-HTTP registry gets how to tell the
  * engine otherwise. Anything else is returned as it is.
@@ -42,7 +34,9 @@ export function explainPushError(error: unknown, login: PushLogin): unknown {
     return new PushError(
       `${error.message} (registry ${host}; login: ${origin}. Log in with \`docker login ${host}\` or ${fix})`,
       {
-        statusCode: error.statusCode ?? registryStatus(error.message),
+        // The engine relays the registry's status as text only: distribution's UNAUTHORIZED
+        // (and "no basic auth credentials") is 401, DENIED 403.
+        statusCode: error.statusCode ?? (DENIED.test(error.message) ? 403 : 401),
         logTail: error.logTail,
         authFailure: true,
         cause: error,

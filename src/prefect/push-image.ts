@@ -8,7 +8,6 @@ import { engineTreatsAsInsecure } from "../auth/registry-security.js";
 import { createDebug } from "../debug-logger.js";
 import { openEngine } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
-import { PushError } from "../errors.js";
 import {
   type EngineOperationOptions,
   type NormalizedOperationOptions,

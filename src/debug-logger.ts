@@ -1,10 +1,7 @@
 /**
- * Logging through the `debug` package (`DEBUG=prefect-dockerutils:*`), loaded only when someone
- * may be listening: when `DEBUG` is set, or when the process has already loaded this same `debug`
- * (whose `enable()` can then turn our namespaces on). Loading it costs 10–20 ms of start-up, with
- * `ms` and `supports-color`, which a short script or a command line pays on every run for logs
- * nobody reads. It is loaded with `require`: importing a CommonJS package from ES modules makes
- * Node start its CommonJS export lexer, which alone costs about 5 MiB.
+ * Logging through `debug` (`DEBUG=prefect-dockerutils:*`), loaded only when someone may listen:
+ * `DEBUG` is set, or the process already loaded this `debug` (whose `enable()` can turn us on).
+ * Loading it costs 10–20 ms of start-up; `require` spares the 5 MiB of Node's CommonJS lexer.
  * @module
  */
 import { createRequire } from "node:module";
@@ -27,9 +24,8 @@ function loadDebug(): typeof Debug | undefined {
 }
 
 /**
- * A logger for `namespace` (e.g. `"prefect-dockerutils:engine"`). Each call checks again whether
- * `debug` should be loaded, so `DEBUG` set after the import still takes effect; once loaded,
- * `debug` decides what is printed.
+ * A logger for `namespace`, e.g. `"prefect-dockerutils:engine"`. Until `debug` is loaded, each
+ * call checks again, so `DEBUG` set after the import still takes effect.
  */
 export function createDebug(namespace: string): DebugLogger {
   let logger: Debug.Debugger | undefined;

@@ -1,6 +1,5 @@
 /**
- * Every default and limit of the library in one place. Option docs quote these values; change
- * one here and it changes everywhere.
+ * Every default and limit of the library in one place.
  * @module
  */
 
@@ -19,10 +18,7 @@ export const DEFAULT_INACTIVITY_TIMEOUT_MS = 0;
 /** Largest timeout any option accepts: what `setTimeout` can wait (about 24.8 days). */
 export const MAX_TIMEOUT_MS = 2_147_483_647;
 
-/**
- * How long removing a push's registry tag may take once the push has settled (success, failure or
- * abort): the engine is asked, but an engine that never answers must not keep the push pending.
- */
+/** How long removing a push's tags or images may take: a silent engine must not hang the push. */
 export const CLEANUP_TIMEOUT_MS = 10_000;
 
 /** How long `checkEngine` waits for `/_ping`. */
@@ -30,10 +26,7 @@ export const DEFAULT_PING_TIMEOUT_MS = 2_000;
 /** The same for `ssh://` endpoints, whose handshake takes longer. */
 export const DEFAULT_SSH_PING_TIMEOUT_MS = 10_000;
 
-/**
- * How long a credential helper (`docker-credential-*`) may take before it is killed. A helper
- * waiting on a keychain or pinentry prompt would otherwise hang the operation.
- */
+/** How long a credential helper may run: one waiting on a keychain prompt would hang forever. */
 export const DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS = 30_000;
 /** The most a credential helper may print before it is killed (its answer is a small JSON). */
 export const MAX_CREDENTIAL_HELPER_OUTPUT_BYTES = 1024 * 1024;
@@ -61,8 +54,5 @@ export const MIN_BUILD_MEMORY_BYTES = 6 * 1024 * 1024;
 export const MAX_ENGINE_JSON_BODY_BYTES = 1024 * 1024;
 /** Largest error answer of the engine read for its message; the rest is dropped. */
 export const MAX_ENGINE_ERROR_BODY_BYTES = 64 * 1024;
-/**
- * Longest image ID, name or reference accepted from a caller: a repository name has at most 255
- * characters, a tag 128 and a digest about 135, so anything longer is not one.
- */
+/** Longest image reference accepted: a path is at most 255 characters, a tag 128, a digest ~135. */
 export const MAX_IMAGE_REFERENCE_CHARS = 600;

@@ -1,6 +1,6 @@
 /**
- * The checks every entry point runs on its options, before any I/O, so a bad value fails at once
- * with a message that names the option, the value and what to pass instead (as execa does).
+ * The option checks every entry point runs before any I/O: messages name the option, the value
+ * and what to pass instead (as execa's do).
  * @module
  */
 import { InvalidArgumentError } from "./errors.js";
@@ -8,10 +8,7 @@ import { InvalidArgumentError } from "./errors.js";
 /** The most characters of a string a message shows: a hostile caller's value may be huge. */
 const SHOWN_CHARS = 100;
 
-/**
- * How a value is shown in messages: JSON where it can be (a long string cut short, with its
- * length), else its type.
- */
+/** A value as messages show it: JSON where it can be (a long string cut, with its length). */
 export function show(value: unknown): string {
   if (typeof value === "string") {
     if (value.length <= SHOWN_CHARS) return JSON.stringify(value);
@@ -28,9 +25,8 @@ export function show(value: unknown): string {
 }
 
 /**
- * How a value that may be secret is shown in messages: its kind, never its content. For what
- * may hold a password or token (secrets, build arguments, logins, environments, URLs' user info):
- * `secrets: { tok: "S3CR3T" }` must not put `S3CR3T` into an error that ends up in a CI log.
+ * A value that may be secret (secrets, build arguments, logins, environments) as messages show
+ * it: its kind only, so a token never ends up in a CI log.
  */
 export function kindOf(value: unknown): string {
   if (value === null || value === undefined) return String(value);
@@ -38,14 +34,10 @@ export function kindOf(value: unknown): string {
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
-/** The fields of a `--secret` entry whose values say where the secret is, not what it is. */
+/** The `--secret` fields whose values say where the secret is, not what it is. */
 const SECRET_ENTRY_FIELDS = new Set(["id", "src", "source", "env", "type"]);
 
-/**
- * A buildx-style `--secret` entry as messages show it: the values of `id`, `src`, `env` and
- * `type`, and `…` for anything else, which may be the secret itself (`id=tok,value=S3CR3T`, or
- * `S3CR3T` alone).
- */
+/** A `--secret` entry as messages show it: `…` for every value but `id`, `src`, `env`, `type`. */
 export function redactSecretEntry(entry: string): string {
   return entry
     .split(",")
@@ -60,8 +52,8 @@ export function redactSecretEntry(entry: string): string {
 }
 
 /**
- * The options argument itself: `undefined` becomes `{}`; anything but a plain object throws, so
- * `pushImage(id, url, name, "v1")` fails instead of silently ignoring the tag.
+ * The options argument: `undefined` becomes `{}`, anything but a plain object throws (so
+ * `pushImage(id, url, name, "v1")` does not silently ignore the tag).
  */
 export function optionsObject<T extends object>(name: string, value: T | undefined): T {
   if (value === undefined) return {} as T;
@@ -190,10 +182,7 @@ export function signalOption(name: string, value: unknown): AbortSignal | undefi
   return value;
 }
 
-/**
- * A record of strings (build args, labels, extra hosts), or `undefined` when absent. Messages
- * name the key and the kind of a bad value, never the value: build arguments carry tokens.
- */
+/** A record of strings, or `undefined`; a bad value is shown by its kind (it may be a token). */
 export function stringRecordOption(
   name: string,
   value: unknown,
@@ -232,10 +221,7 @@ export function stringArrayOption(name: string, value: unknown): readonly string
   return value as readonly string[];
 }
 
-/**
- * A plain object (not an array, not `null`), or `undefined` when absent. A bad value is named by
- * its kind only: objects here hold environments, logins and secrets.
- */
+/** A plain object, or `undefined`; a bad value is shown by its kind (logins, secrets). */
 export function objectOption<T extends object>(
   name: string,
   value: unknown,
@@ -266,10 +252,7 @@ export function writableOption<T extends { write: unknown }>(
   return value as T;
 }
 
-/**
- * The control characters (C0, DEL and C1) that would end or corrupt a Dockerfile line, or the
- * first one in `value` as `\uXXXX`; `undefined` when there is none.
- */
+/** The first control character (C0, DEL, C1) in `value` as `\uXXXX`: it breaks Dockerfile lines. */
 export function controlCharacter(value: string): string | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
   const found = /[\u0000-\u001f\u007f-\u009f]/.exec(value)?.[0];

@@ -17,7 +17,7 @@ import {
   MAX_TAG_LENGTH,
 } from "./reference-grammar.js";
 
-/** An image reference split into its parts and normalised; what {@link parseImageReference} returns. */
+/** An image reference split into its parts and normalised, by {@link parseImageReference}. */
 export interface ImageReference {
   /** The registry host and port, e.g. `ghcr.io`; `docker.io` for Docker Hub (`index.docker.io`). */
   readonly registry: string;
@@ -52,9 +52,6 @@ function invalid(reference: string, problem: string): InvalidArgumentError {
  *   host, tag or digest, a path over 255 characters, or a 64-hex-digit image ID).
  * @example
  * ```ts
- * parseImageReference("ubuntu");
- * // { registry: "docker.io", path: "library/ubuntu", tag: undefined, digest: undefined,
- * //   familiarName: "ubuntu", normalizedName: "docker.io/library/ubuntu" }
  * parseImageReference("localhost:5000/foo/bar:v1");
  * // { registry: "localhost:5000", path: "foo/bar", tag: "v1", digest: undefined,
  * //   familiarName: "localhost:5000/foo/bar", normalizedName: "localhost:5000/foo/bar" }
@@ -148,18 +145,6 @@ export function isRegistryComponent(first: string): boolean {
   return first === "localhost" || /[.:]/.test(first) || first.toLowerCase() !== first;
 }
 
-/**
- * {@link parseImageReference}, or `undefined` for a string that is no image reference, for callers
- * that word their own message.
- */
-export function tryParseImageReference(reference: string): ImageReference | undefined {
-  try {
-    return parseImageReference(reference);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Splits a name (no tag, no digest) into registry and path as `splitDockerDomain` does. */
 function splitRegistry(reference: string, name: string): { registry: string; path: string } {
   const slash = name.indexOf("/");
@@ -227,10 +212,8 @@ function familiarName(registry: string, path: string): string {
  * @throws InvalidArgumentError for a string that is not an image reference.
  * @example
  * ```ts
- * registryOfImage("busybox");                 // "docker.io"
- * registryOfImage("localhost:5000/x");        // "localhost:5000"
- * registryOfImage("127.0.0.1:5556/x:tag");    // "127.0.0.1:5556"
- * registryOfImage("a.b/c/d@sha256:" + "0".repeat(64)); // "a.b"
+ * registryOfImage("busybox");          // "docker.io"
+ * registryOfImage("localhost:5000/x"); // "localhost:5000"
  * ```
  */
 export function registryOfImage(reference: string): string {

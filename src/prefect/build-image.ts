@@ -1,7 +1,3 @@
-/**
- * Building an image with the builder the options name (`classic/` or `buildkit/`).
- * @module
- */
 import { stat } from "node:fs/promises";
 import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { buildWithClassic } from "../classic/build-with-classic.js";

@@ -1,7 +1,3 @@
-/**
- * Building a multi-platform image without buildx.
- * @module
- */
 import { stat } from "node:fs/promises";
 import { lookupRegistryAuth } from "../auth/credentials.js";
 import { explicitAuths, type RegistryAuthOption } from "../auth/registry-auth.js";

@@ -1,7 +1,3 @@
-/**
- * Prefect's default Dockerfile for deploying flows.
- * @module
- */
 import { lstat, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { BuildContextError, InvalidArgumentError } from "../errors.js";

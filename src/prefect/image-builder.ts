@@ -1,7 +1,3 @@
-/**
- * Prefect's ImageBuilder: assemble a Dockerfile and its build context from code.
- * @module
- */
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";

@@ -1,7 +1,3 @@
-/**
- * Labels Prefect puts on images and containers.
- * @module
- */
 import { PREFECT_VERSION } from "./prefect-image.js";
 
 /**

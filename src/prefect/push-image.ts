@@ -1,7 +1,3 @@
-/**
- * Pushing an image to a registry.
- * @module
- */
 import { lookupRegistryAuth } from "../auth/credentials.js";
 import { encodeRegistryHeader } from "../auth/registry-header.js";
 import { engineTreatsAsInsecure } from "../auth/registry-security.js";

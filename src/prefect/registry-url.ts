@@ -1,7 +1,3 @@
-/**
- * Reading registry URLs the way Prefect's Python code does.
- * @module
- */
 import { InvalidArgumentError } from "../errors.js";
 import { isRegistryComponent } from "../reference/image-reference.js";
 import { isDomainAndPort } from "../reference/reference-grammar.js";

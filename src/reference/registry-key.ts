@@ -1,7 +1,3 @@
-/**
- * The key a registry's credentials are stored and sent under, as the docker CLI computes it.
- * @module
- */
 import { InvalidArgumentError } from "../errors.js";
 import { registryOfImage } from "./image-reference.js";
 import { isDomainAndPort } from "./reference-grammar.js";

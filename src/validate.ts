@@ -138,18 +138,7 @@ export function enumOption<const T extends string>(
   value: unknown,
   allowed: readonly T[],
   fallback: T,
-): T;
-export function enumOption<const T extends string>(
-  name: string,
-  value: unknown,
-  allowed: readonly T[],
-): T | undefined;
-export function enumOption<const T extends string>(
-  name: string,
-  value: unknown,
-  allowed: readonly T[],
-  fallback?: T,
-): T | undefined {
+): T {
   if (value === undefined) return fallback;
   if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
     throw new InvalidArgumentError(

@@ -1,6 +1,5 @@
 /**
- * `moby.filesync.v1.Auth`: registry credentials, asked for by the engine host by host while it
- * resolves and pulls images (`FROM`, `--cache-from`).
+ * `moby.filesync.v1.Auth`: registry credentials, asked for host by host while the engine pulls.
  * @module
  */
 import { createDebug } from "../debug-logger.js";
@@ -13,25 +12,21 @@ const debug = createDebug("prefect-dockerutils:buildkit");
 const unimplemented = (call: { end(status: { code: number; details: string }): void }) =>
   call.end({ code: GrpcStatus.UNIMPLEMENTED, details: "not implemented by this client" });
 
-/** A login as the engine's Auth service hands it out. */
+/** A login as the Auth service hands it out: an empty `username` with an identity token. */
 export interface SessionCredentials {
-  /** Empty for an identity token. */
   readonly username: string;
   /** The password, or the identity token. */
   readonly secret: string;
 }
 
 /**
- * Finds the login for one registry host (`host[:port]`, e.g. `127.0.0.1:5556` or
- * `registry-1.docker.io`), or `undefined` when there is none. It must never answer with another
- * host's login.
+ * The login for one registry host (`host[:port]`), or `undefined`; never another host's login.
  */
 export type CredentialsLookup = (host: string) => Promise<SessionCredentials | undefined>;
 
 /**
- * The Auth service. `onError` hears about lookups that failed (the engine only sees a status).
- * The token methods are announced but answer UNIMPLEMENTED: the engine then fetches tokens
- * itself with the login `Credentials` gives.
+ * The Auth service; `onError` hears about failed lookups (the engine only sees a status). The
+ * token methods answer UNIMPLEMENTED, so the engine fetches tokens itself with the login.
  */
 export function authService(
   lookup: CredentialsLookup,

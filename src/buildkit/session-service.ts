@@ -1,7 +1,6 @@
 /**
- * A service a BuildKit session serves: its generated definition (method names, whether each
- * streams, the codecs of its messages; see src/buildkit/generated/) and a handler per method
- * this library implements. Only those methods are served and announced to the engine.
+ * A service a BuildKit session serves: its generated definition (see src/buildkit/generated/)
+ * and a handler per method this library implements; only those are served and announced.
  * @module
  */
 import type { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
@@ -45,8 +44,6 @@ export interface ServiceCall<Request, Response> {
   readonly signal: AbortSignal;
   /** The request of a method whose requests do not stream. */
   readonly request: Request;
-  /** Whether messages can still be sent. */
-  readonly writable: boolean;
   /** The call underneath, for writes of pre-framed messages (see data-frame.ts). */
   readonly raw: SessionCall;
   /** Receives the requests of a method whose requests stream, then the engine's half-close. */
@@ -101,9 +98,6 @@ export function defineService<D extends ServiceDefinition>(
           metadata: raw.metadata,
           signal: raw.signal,
           request: bytes === undefined ? undefined : method.requestType.decode(bytes),
-          get writable() {
-            return raw.writable;
-          },
           raw,
           listen: (onRequest, onHalfClose) =>
             raw.listen((message) => {
@@ -125,9 +119,4 @@ export function defineService<D extends ServiceDefinition>(
     });
   }
   return { name: definition.fullName, methods };
-}
-
-/** The gRPC paths a service serves, which the session announces to the engine. */
-export function methodPaths(service: SessionService): string[] {
-  return service.methods.map((method) => method.path);
 }

@@ -10,8 +10,8 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { authService } from "../../src/buildkit/auth-service.js";
-import { readSecrets } from "../../src/buildkit/build-secrets.js";
 import { isTransientBuildKitError } from "../../src/buildkit/build-with-buildkit.js";
+import { healthService } from "../../src/buildkit/buildkit-session.js";
 import {
   assertBuildKitSupport,
   assertShmSizeSupport,
@@ -33,8 +33,7 @@ import {
   Packet,
   Packet_PacketType as PacketType,
 } from "../../src/buildkit/generated/github.com/tonistiigi/fsutil/types/wire.js";
-import { healthService } from "../../src/buildkit/health-service.js";
-import { secretsService } from "../../src/buildkit/secrets-service.js";
+import { readSecrets, secretsService } from "../../src/buildkit/secrets-service.js";
 import { type SessionServer, serveSession } from "../../src/buildkit/session-server.js";
 import type { SessionService } from "../../src/buildkit/session-service.js";
 import { buildNodeId, sessionSharedKey } from "../../src/buildkit/shared-key.js";

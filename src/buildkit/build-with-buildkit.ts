@@ -146,9 +146,7 @@ export async function buildWithBuildKit(
     let localFailure: unknown;
     let succeeded = false;
     try {
-      const reader = new BuildKitStream(options, {
-        onOutputError: (error) => attempt.fail(error),
-      });
+      const reader = new BuildKitStream(options, (error) => attempt.fail(error));
       stream = reader;
       const services = [
         authService(

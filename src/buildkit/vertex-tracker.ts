@@ -1,6 +1,6 @@
 /**
- * Follows the steps ("vertexes") of a BuildKit build through its status updates: typed progress
- * events, and the failing step with its last lines of output for a `BuildError`.
+ * Follows the steps ("vertexes") of a BuildKit build: typed progress events, and the failing step
+ * with its last lines of output for a `BuildError`.
  * @module
  */
 import { StringDecoder } from "node:string_decoder";
@@ -20,13 +20,10 @@ interface TrackedVertex {
   readonly decoders: Map<number, StringDecoder>;
 }
 
-/** The step a build failed in, and its last lines of output. */
+/** The step a build failed in (e.g. `[2/3] RUN make`), BuildKit's error and the last 50 lines. */
 export interface VertexFailure {
-  /** The step's name, e.g. `[2/3] RUN make`. */
   readonly step: string;
-  /** BuildKit's error for the step. */
   readonly error: string;
-  /** The step's last lines of output (at most 50). */
   readonly logTail: string[];
 }
 
@@ -40,7 +37,7 @@ function stateOf(vertex: TraceVertex): VertexEvent["state"] | undefined {
 
 const date = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
 
-/** Tracks the vertexes of one build. Pure: feed it decoded status updates. */
+/** Tracks the vertexes of one build from its decoded status updates. */
 export class VertexTracker {
   readonly #vertexes = new Map<string, TrackedVertex>();
   #failed: TrackedVertex | undefined;

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import { resolveRegistryAuth } from "../auth/credentials.js";
-import { buildAuthOption } from "../auth/registry-auth.js";
+import { buildAuthOption, type RegistryAuth } from "../auth/registry-auth.js";
 import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { createDebug } from "../debug-logger.js";
 import { buildQuery } from "../engine/build-query.js";
@@ -22,7 +22,7 @@ import {
 import { type Attempt, readResponse, runAttempts } from "../operation/attempt.js";
 import type { NormalizedBuildImageOptions } from "../operation/build-image-options.js";
 import { isTransientError } from "../operation/retry.js";
-import { authService, type SessionCredentials } from "./auth-service.js";
+import { authService } from "./auth-service.js";
 import { BuildKitSession } from "./buildkit-session.js";
 import { BuildKitStream, explainBuildKitError } from "./buildkit-stream.js";
 import { assertBuildKitSupport, assertShmSizeSupport, pingEngine } from "./buildkit-support.js";
@@ -93,7 +93,7 @@ export async function buildWithBuildKit(
 
   const { dirs, contextDir, dockerfileName } = syncDirs(context, options.dockerfile, overlays);
   const sharedKey = sessionSharedKey(contextDir, env);
-  const credentials = new Map<string, Promise<SessionCredentials | undefined>>();
+  const credentials = new Map<string, Promise<RegistryAuth | undefined>>();
   /**
    * The engine asks host by host while it resolves images. A credential helper gets the
    * attempt's signal and the caller's timeout, as on the classic path.
@@ -102,14 +102,10 @@ export async function buildWithBuildKit(
     let found = credentials.get(host);
     if (found === undefined) {
       // As a URL, so that a host without a dot (`myregistry:5000`) is not read as an image name.
-      const looked: Promise<SessionCredentials | undefined> = resolveRegistryAuth(
-        `https://${host}`,
-        { ...options, auth, signal: lookupSignal },
-      ).then((login) => {
-        if (!login) return undefined;
-        if (login.identitytoken) return { username: "", secret: login.identitytoken };
-        if (!login.username && !login.password) return undefined;
-        return { username: login.username ?? "", secret: login.password ?? "" };
+      const looked = resolveRegistryAuth(`https://${host}`, {
+        ...options,
+        auth,
+        signal: lookupSignal,
       });
       // The engine asks again and again after a failure: within the attempt, it gets the same
       // answer at once; a lookup the attempt's end cut short is asked again by the next one.

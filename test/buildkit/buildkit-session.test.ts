@@ -101,8 +101,8 @@ describe("session services over gRPC", () => {
   });
 
   it("hands each registry host its own login and no other host's", async () => {
-    const logins: Record<string, { username: string; secret: string }> = {
-      "127.0.0.1:5556": { username: "pdu-user", secret: "p+a/s=s\"w'ö€rd?" },
+    const logins: Record<string, { username: string; password: string }> = {
+      "127.0.0.1:5556": { username: "pdu-user", password: "p+a/s=s\"w'ö€rd?" },
     };
     const asked: string[] = [];
     const client = await serve([
@@ -129,6 +129,17 @@ describe("session services over gRPC", () => {
     await expect(
       unary(client, "/moby.filesync.v1.Auth/FetchToken", credentials("ghcr.io")),
     ).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+  });
+
+  it("hands out an identity token with an empty user name, as the docker CLI does", async () => {
+    const client = await serve([
+      authService(
+        async () => ({ username: "<token>", password: "", identitytoken: "id-token" }),
+        () => undefined,
+      ),
+    ]);
+    const answer = await unary(client, "/moby.filesync.v1.Auth/Credentials", credentials("acr.io"));
+    expect(CredentialsResponse.decode(answer)).toEqual({ Username: "", Secret: "id-token" });
   });
 
   it("answers UNAVAILABLE, and reports the error, when a credential lookup fails", async () => {

@@ -94,31 +94,28 @@ export async function buildWithBuildKit(
   const { dirs, contextDir, dockerfileName } = syncDirs(context, options.dockerfile, overlays);
   const sharedKey = sessionSharedKey(contextDir, env);
   const credentials = new Map<string, Promise<RegistryAuth | undefined>>();
-  /**
-   * The engine asks host by host while it resolves images. A credential helper gets the
-   * attempt's signal and the caller's timeout, as on the classic path.
-   */
+  // The engine asks host by host while it resolves images. A credential helper gets the
+  // attempt's signal and the caller's timeout, as on the classic path.
   const lookup = (host: string, lookupSignal: AbortSignal) => {
-    let found = credentials.get(host);
-    if (found === undefined) {
-      // As a URL, so that a host without a dot (`myregistry:5000`) is not read as an image name.
-      const looked = resolveRegistryAuth(`https://${host}`, {
-        ...options,
-        auth,
-        signal: lookupSignal,
-      });
-      // The engine asks again and again after a failure: within the attempt, it gets the same
-      // answer at once; a lookup the attempt's end cut short is asked again by the next one.
-      looked.catch(() => {
-        if (lookupSignal.aborted && credentials.get(host) === looked) credentials.delete(host);
-      });
-      credentials.set(host, looked);
-      found = looked;
-    }
-    return found;
+    const cached = credentials.get(host);
+    if (cached !== undefined) return cached;
+    // As a URL, so that a host without a dot (`myregistry:5000`) is not read as an image name.
+    const looked = resolveRegistryAuth(`https://${host}`, {
+      ...options,
+      auth,
+      signal: lookupSignal,
+    });
+    // The engine asks again and again after a failure: within the attempt, it gets the same
+    // answer at once; a lookup the attempt's end cut short is asked again by the next one.
+    looked.catch(() => {
+      if (lookupSignal.aborted && credentials.get(host) === looked) credentials.delete(host);
+    });
+    credentials.set(host, looked);
+    return looked;
   };
 
   const buildOnce = async (attempt: Attempt): Promise<string> => {
+    const stream = new BuildKitStream(options, (error) => attempt.fail(error));
     const session = new BuildKitSession({
       name: path.basename(contextDir),
       sharedKey,
@@ -136,14 +133,11 @@ export async function buildWithBuildKit(
     const buildId = randomBytes(32).toString("hex");
     debug("BuildKit build %s, session %s", buildId, session.id);
     let requested: Promise<IncomingMessage> | undefined;
-    let stream: BuildKitStream | undefined;
     let started: Promise<void> = Promise.resolve();
     /** A failure on this side (an unreadable file, a credential helper) that explains the build's. */
     let localFailure: unknown;
     let succeeded = false;
     try {
-      const reader = new BuildKitStream(options, (error) => attempt.fail(error));
-      stream = reader;
       const services = [
         authService(
           (host) => lookup(host, attempt.signal),
@@ -195,9 +189,9 @@ export async function buildWithBuildKit(
       });
       requested.catch(() => undefined);
       const response = await requested;
-      await readResponse(response, attempt, (line) => reader.handle(line));
+      await readResponse(response, attempt, (line) => stream.handle(line));
       // The last redraw, while a failure of the progress stream can still fail the build.
-      reader.flush();
+      stream.flush();
       attempt.checkStreams();
       attempt.signal.throwIfAborted();
       succeeded = true;
@@ -219,7 +213,7 @@ export async function buildWithBuildKit(
       if (error instanceof EngineHttpError) {
         const message = explainBuildKitError(error.message);
         const details = { statusCode: error.statusCode, cause: error };
-        throw stream ? stream.error(message, details) : new BuildError(message, details);
+        throw stream.error(message, details);
       }
       throw error;
     } finally {
@@ -229,7 +223,7 @@ export async function buildWithBuildKit(
         (response) => response.destroy(),
         () => undefined,
       );
-      stream?.flush();
+      stream.flush();
       session.close();
       await started;
     }

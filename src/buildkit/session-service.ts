@@ -3,7 +3,6 @@
  * and a handler per method this library implements; only those are served and announced.
  * @module
  */
-import type { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallMetadata } from "./call-metadata.js";
 import {
   type CallStatus,
@@ -12,10 +11,10 @@ import {
   type SessionMethod,
 } from "./session-server.js";
 
-/** A generated message's encoder and decoder. */
+/** A generated message's encoder and decoder, as far as the session uses them. */
 export interface MessageCodec<T> {
-  encode(message: T, writer?: BinaryWriter): BinaryWriter;
-  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
 }
 
 /** A method of a generated service definition. */
@@ -24,7 +23,6 @@ export interface MethodDefinition<Request, Response> {
   readonly requestType: MessageCodec<Request>;
   readonly requestStream: boolean;
   readonly responseType: MessageCodec<Response>;
-  readonly responseStream: boolean;
 }
 
 /** A generated service definition (ts-proto's `generic-definitions`). */

@@ -244,10 +244,7 @@ export async function buildWithBuildKit(
   );
 }
 
-/**
- * Asks the engine to stop a build whose request was cut (it would notice the closed connection
- * too, but this ends a running RUN at once, as the CLI does). Best effort, in the background.
- */
+/** Stops a build whose request was cut at once, as the CLI does; best effort, in the background. */
 function cancelBuild(engine: EngineConnection, buildId: string): void {
   engine
     .request({

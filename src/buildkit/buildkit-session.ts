@@ -47,10 +47,7 @@ export interface BuildKitSessionOptions {
 /** What the engine accepts in a header value; anything else is replaced. */
 const HEADER_UNSAFE = /[^\x20-\x7e]/g;
 
-/**
- * One session: pass its {@link BuildKitSession.id} to the build request, `start()` it, and
- * `close()` it on every path.
- */
+/** One session: its `id` goes in the build request; `close()` it on every path. */
 export class BuildKitSession {
   /** The session's ID, for the build's `session` parameter. */
   readonly id = randomUUID();

@@ -30,10 +30,7 @@ export function explainBuildKitError(message: string): string {
   return message;
 }
 
-/**
- * Reads one BuildKit build's messages; `streamProgressTo` receives `docker build --progress=plain`
- * text.
- */
+/** Reads one BuildKit build's messages; `streamProgressTo` gets `--progress=plain` text. */
 export class BuildKitStream {
   readonly #outputs: ProgressOutputs;
   readonly #tracker = new VertexTracker();
@@ -129,7 +126,7 @@ export class BuildKitStream {
 
   /**
    * A {@link BuildError} for `message`, with the failing step and its last lines when BuildKit
-   * named one. Also prints the CLI's error summary to the progress stream, once.
+   * named one; prints the CLI's error summary, once.
    */
   error(
     message: string,

@@ -113,10 +113,7 @@ export class PlainProgress {
   #lastPrint = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
 
-  /**
-   * @param write - receives the text, in order.
-   * @param now - the clock, in milliseconds.
-   */
+  /** @param now - the clock, in milliseconds. */
   constructor(
     write: (text: string) => void,
     now: () => number = performance.now.bind(performance),
@@ -186,9 +183,8 @@ export class PlainProgress {
   }
 
   /**
-   * One redraw, as the CLI's: completed steps first (in order of completion), then the step being
-   * shown, else one other; other running steps wait for a later redraw, which keeps the output
-   * of parallel steps from interleaving line by line.
+   * One redraw, as the CLI's: completed steps first, then the step being shown, else one other;
+   * other running steps wait, so parallel steps' output does not interleave line by line.
    */
   #tick(): void {
     this.#lastPrint = this.#now();
@@ -206,10 +202,7 @@ export class PlainProgress {
     for (const vertex of updated) if (!vertex.visible) this.#updates.delete(vertex);
   }
 
-  /**
-   * After a failed build, the CLI's summary: each failed step's name and its output between
-   * `------` lines.
-   */
+  /** After a failed build, the CLI's summary: each failed step's output between `------` lines. */
   summary(): void {
     this.flush();
     for (const vertex of this.#startedOrder) {

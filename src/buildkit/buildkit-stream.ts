@@ -32,7 +32,7 @@ export function explainBuildKitError(message: string): string {
 
 /** Reads one BuildKit build's messages; `streamProgressTo` gets `--progress=plain` text. */
 export class BuildKitStream {
-  readonly #outputs: ProgressOutputs;
+  readonly #onProgress: ProgressOutputs["onProgress"];
   readonly #tracker = new VertexTracker();
   readonly #printer: PlainProgress | undefined;
   /** Text lines that were not BuildKit progress (old engines, proxies), for the log tail. */
@@ -48,10 +48,7 @@ export class BuildKitStream {
    *   redraw timer; the build must fail with it. The next `handle()` throws it too.
    */
   constructor(outputs: ProgressOutputs = {}, onOutputError?: (error: unknown) => void) {
-    this.#outputs = {
-      streamProgressTo: outputs.streamProgressTo,
-      onProgress: guardedListener(outputs.onProgress),
-    };
+    this.#onProgress = guardedListener(outputs.onProgress);
     this.#onOutputError = onOutputError;
     const stream = outputs.streamProgressTo;
     this.#printer = stream ? new PlainProgress((text) => this.#write(stream, text)) : undefined;
@@ -75,7 +72,7 @@ export class BuildKitStream {
 
   /** Handles one line; throws a {@link BuildError} for an error the engine reported. */
   handle(line: JsonLine): void {
-    const { onProgress } = this.#outputs;
+    const onProgress = this.#onProgress;
     if (line.kind === "too-long") throw this.error(tooLongLineMessage(line.maxBytes));
     if (line.kind === "text") {
       this.#text.push(`${line.text}\n`);

@@ -63,23 +63,17 @@ export function assertShmSizeSupport(
   }
 }
 
-/** Answers by endpoint: every `buildImage` call opens its own connection to the same engine. */
-const pings = new Map<string, Promise<EnginePing>>();
-
-/** The engine's `/_ping` headers: the connection's last ping's, else asked once per endpoint. */
-export function pingEngine(engine: EngineConnection, signal?: AbortSignal): Promise<EnginePing> {
-  if (engine.lastPing !== undefined) return Promise.resolve(engine.lastPing);
-  const key = engine.endpoint.url;
-  let ping = pings.get(key);
-  if (ping === undefined) {
-    ping = engine
-      .request({ method: "GET", path: "/_ping", ...(signal ? { signal } : {}) })
-      .then((response) => {
-        response.resume();
-        return enginePingOf(response.headers);
-      });
-    pings.set(key, ping);
-    ping.catch(() => pings.delete(key));
-  }
-  return ping;
+/** The engine's `/_ping` headers: those of the caller's ping, else of a new one. */
+export async function pingEngine(
+  engine: EngineConnection,
+  signal?: AbortSignal,
+): Promise<EnginePing> {
+  if (engine.lastPing !== undefined) return engine.lastPing;
+  const response = await engine.request({
+    method: "GET",
+    path: "/_ping",
+    ...(signal ? { signal } : {}),
+  });
+  response.resume();
+  return enginePingOf(response.headers);
 }

@@ -1,8 +1,8 @@
 /**
- * `moby.filesync.v1.Auth`: registry credentials, asked for by the engine host by host while it
- * resolves and pulls images (`FROM`, `--cache-from`).
+ * `moby.filesync.v1.Auth`: registry credentials, asked for host by host while the engine pulls.
  * @module
  */
+import type { RegistryAuth } from "../auth/registry-auth.js";
 import { createDebug } from "../debug-logger.js";
 import { AuthDefinition } from "./generated/github.com/moby/buildkit/session/auth/auth.js";
 import { GrpcStatus } from "./session-server.js";
@@ -13,25 +13,12 @@ const debug = createDebug("prefect-dockerutils:buildkit");
 const unimplemented = (call: { end(status: { code: number; details: string }): void }) =>
   call.end({ code: GrpcStatus.UNIMPLEMENTED, details: "not implemented by this client" });
 
-/** A login as the engine's Auth service hands it out. */
-export interface SessionCredentials {
-  /** Empty for an identity token. */
-  readonly username: string;
-  /** The password, or the identity token. */
-  readonly secret: string;
-}
+/** The login for one registry host (`host[:port]`), or `undefined`; never another host's login. */
+export type CredentialsLookup = (host: string) => Promise<RegistryAuth | undefined>;
 
 /**
- * Finds the login for one registry host (`host[:port]`, e.g. `127.0.0.1:5556` or
- * `registry-1.docker.io`), or `undefined` when there is none. It must never answer with another
- * host's login.
- */
-export type CredentialsLookup = (host: string) => Promise<SessionCredentials | undefined>;
-
-/**
- * The Auth service. `onError` hears about lookups that failed (the engine only sees a status).
- * The token methods are announced but answer UNIMPLEMENTED: the engine then fetches tokens
- * itself with the login `Credentials` gives.
+ * The Auth service; `onError` hears about failed lookups (the engine only sees a status). The
+ * token methods answer UNIMPLEMENTED, so the engine fetches tokens itself with the login.
  */
 export function authService(
   lookup: CredentialsLookup,
@@ -40,7 +27,7 @@ export function authService(
   return defineService(AuthDefinition, {
     credentials: async (call) => {
       const host = call.request.Host;
-      let login: SessionCredentials | undefined;
+      let login: RegistryAuth | undefined;
       try {
         login = await lookup(host);
       } catch (error) {
@@ -51,8 +38,10 @@ export function authService(
         });
         return;
       }
-      debug("session credentials for %s: %s", host, login ? "found" : "none");
-      call.write({ Username: login?.username ?? "", Secret: login?.secret ?? "" });
+      const secret = login?.identitytoken || login?.password || "";
+      debug("session credentials for %s: %s", host, secret || login?.username ? "found" : "none");
+      // An identity token goes with an empty user name, as the docker CLI sends it.
+      call.write({ Username: login?.identitytoken ? "" : (login?.username ?? ""), Secret: secret });
       call.end();
     },
     fetchToken: unimplemented,

@@ -1,14 +1,12 @@
 /**
- * Building an image with BuildKit through the Engine API, with a session this library serves:
- * the context and Dockerfile synced incrementally (FileSync), secrets, SSH agents, per-registry
- * credentials, decoded progress.
+ * Building an image with BuildKit through the Engine API, with a session this library serves.
  * @module
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import { resolveRegistryAuth } from "../auth/credentials.js";
-import { buildAuthOption } from "../auth/registry-auth.js";
+import { buildAuthOption, type RegistryAuth } from "../auth/registry-auth.js";
 import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { createDebug } from "../debug-logger.js";
 import { buildQuery } from "../engine/build-query.js";
@@ -24,19 +22,15 @@ import {
 import { type Attempt, readResponse, runAttempts } from "../operation/attempt.js";
 import type { NormalizedBuildImageOptions } from "../operation/build-image-options.js";
 import { isTransientError } from "../operation/retry.js";
-import { authService, type SessionCredentials } from "./auth-service.js";
-import { readSecrets } from "./build-secrets.js";
+import { authService } from "./auth-service.js";
 import { BuildKitSession } from "./buildkit-session.js";
 import { BuildKitStream, explainBuildKitError } from "./buildkit-stream.js";
 import { assertBuildKitSupport, assertShmSizeSupport, pingEngine } from "./buildkit-support.js";
 import { fileSyncService } from "./file-sync-service.js";
-import { healthService } from "./health-service.js";
-import { secretsService } from "./secrets-service.js";
-import type { SessionService } from "./session-service.js";
+import { readSecrets, secretsService } from "./secrets-service.js";
 import { sessionSharedKey } from "./shared-key.js";
 import { resolveSshAgents, sshService } from "./ssh-service.js";
 import { syncDirs } from "./sync-dirs.js";
-import type { SyncTree } from "./sync-tree.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
 
@@ -99,34 +93,143 @@ export async function buildWithBuildKit(
 
   const { dirs, contextDir, dockerfileName } = syncDirs(context, options.dockerfile, overlays);
   const sharedKey = sessionSharedKey(contextDir, env);
-  const credentials = new Map<string, Promise<SessionCredentials | undefined>>();
-  /**
-   * The engine asks host by host while it resolves images. A credential helper gets the
-   * attempt's signal (the caller's abort, a failed attempt) and the caller's timeout, as on the
-   * classic path.
-   */
+  const credentials = new Map<string, Promise<RegistryAuth | undefined>>();
+  // The engine asks host by host while it resolves images. A credential helper gets the
+  // attempt's signal and the caller's timeout, as on the classic path.
   const lookup = (host: string, lookupSignal: AbortSignal) => {
-    let found = credentials.get(host);
-    if (found === undefined) {
-      // As a URL, so that a host without a dot (`myregistry:5000`) is not read as an image name.
-      const looked: Promise<SessionCredentials | undefined> = resolveRegistryAuth(
-        `https://${host}`,
-        { ...options, auth, signal: lookupSignal },
-      ).then((login) => {
-        if (!login) return undefined;
-        if (login.identitytoken) return { username: "", secret: login.identitytoken };
-        if (!login.username && !login.password) return undefined;
-        return { username: login.username ?? "", secret: login.password ?? "" };
+    const cached = credentials.get(host);
+    if (cached !== undefined) return cached;
+    // As a URL, so that a host without a dot (`myregistry:5000`) is not read as an image name.
+    const looked = resolveRegistryAuth(`https://${host}`, {
+      ...options,
+      auth,
+      signal: lookupSignal,
+    });
+    // The engine asks again and again after a failure: within the attempt, it gets the same
+    // answer at once; a lookup the attempt's end cut short is asked again by the next one.
+    looked.catch(() => {
+      if (lookupSignal.aborted && credentials.get(host) === looked) credentials.delete(host);
+    });
+    credentials.set(host, looked);
+    return looked;
+  };
+
+  const buildOnce = async (attempt: Attempt): Promise<string> => {
+    const stream = new BuildKitStream(options, (error) => attempt.fail(error));
+    const session = new BuildKitSession({
+      name: path.basename(contextDir),
+      sharedKey,
+      // nghttp2 fails the whole connection on a header block it will not read (more than 8
+      // CONTINUATION frames, some thousands of patterns): say so rather than "no active session".
+      onError: (error) => {
+        if (!/CONTINUATION/.test(error.message)) return;
+        localFailure ??= new BuildContextError(
+          `the engine's file-sync request is too large to read (${error.message}): a .dockerignore or a COPY of several thousand entries; use fewer patterns, or builder: "classic"`,
+          contextDir,
+          { cause: error },
+        );
+      },
+    });
+    const buildId = randomBytes(32).toString("hex");
+    debug("BuildKit build %s, session %s", buildId, session.id);
+    let requested: Promise<IncomingMessage> | undefined;
+    let started: Promise<void> = Promise.resolve();
+    /** A failure on this side (an unreadable file, a credential helper) that explains the build's. */
+    let localFailure: unknown;
+    let succeeded = false;
+    try {
+      const services = [
+        authService(
+          (host) => lookup(host, attempt.signal),
+          (error) => {
+            if (error instanceof CredentialsError || error instanceof InvalidArgumentError) {
+              localFailure ??= error;
+            }
+          },
+        ),
+        secretsService(secrets),
+        fileSyncService(dirs, {
+          onActivity: () => attempt.touch(),
+          onSynced: ({ dir, entries, files, bytes }) => {
+            try {
+              options.onProgress?.({ type: "context-sync", dir, entries, files, bytes });
+            } catch (error) {
+              // A listener that throws ends the build with its error, as for every other event.
+              attempt.fail(error);
+            }
+          },
+          onError: (error) => {
+            if (error instanceof BuildContextError) localFailure ??= error;
+          },
+          signal: attempt.signal,
+        }),
+      ];
+      if (agents.size > 0) services.push(sshService(agents));
+      // The session opens first, as the docker CLI's does, and the build request goes out while
+      // it does: the engine finds the session the build names as soon as it looks for it.
+      started = session.start(engine, services, attempt.signal).catch((error: unknown) => {
+        attempt.fail(
+          new BuildError(`Could not open the BuildKit session: ${(error as Error).message}`, {
+            cause: error,
+          }),
+        );
       });
-      // The engine asks again and again after a failure: within the attempt, it gets the same
-      // answer at once; a lookup the attempt's end cut short is asked again by the next one.
-      looked.catch(() => {
-        if (lookupSignal.aborted && credentials.get(host) === looked) credentials.delete(host);
+      requested = engine.request({
+        method: "POST",
+        path: "/build",
+        query: {
+          version: "2",
+          session: session.id,
+          // No body: the context travels through the session.
+          remote: "client-session",
+          buildid: buildId,
+          ...buildQuery(options, dockerfileName, options.labels),
+        },
+        signal: attempt.signal,
       });
-      credentials.set(host, looked);
-      found = looked;
+      requested.catch(() => undefined);
+      const response = await requested;
+      await readResponse(response, attempt, (line) => stream.handle(line));
+      // The last redraw, while a failure of the progress stream can still fail the build.
+      stream.flush();
+      attempt.checkStreams();
+      attempt.signal.throwIfAborted();
+      succeeded = true;
+    } catch (error) {
+      if (attempt.signal.aborted) {
+        if (requested !== undefined) cancelBuild(engine, buildId);
+        throw attempt.reason;
+      }
+      if (error instanceof BuildError) {
+        throw localFailure === undefined || error.cause !== undefined
+          ? error
+          : new BuildError(error.message, {
+              statusCode: error.statusCode,
+              step: error.step,
+              logTail: error.logTail,
+              cause: localFailure,
+            });
+      }
+      if (error instanceof EngineHttpError) {
+        const message = explainBuildKitError(error.message);
+        const details = { statusCode: error.statusCode, cause: error };
+        throw stream.error(message, details);
+      }
+      throw error;
+    } finally {
+      // A request still under way, or a response never read, must not hold its connection.
+      if (!succeeded) attempt.fail(new Error("the BuildKit build ended"));
+      void requested?.then(
+        (response) => response.destroy(),
+        () => undefined,
+      );
+      stream.flush();
+      session.close();
+      await started;
     }
-    return found;
+    const imageId = stream.imageId;
+    if (!imageId) throw stream.error("The Docker daemon did not return an image ID");
+    return imageId;
   };
 
   return runAttempts(
@@ -137,156 +240,11 @@ export async function buildWithBuildKit(
       debug,
       isTransient: isTransientBuildKitError,
     },
-    (attempt) =>
-      buildOnce(engine, options, attempt, {
-        name: path.basename(contextDir),
-        sharedKey,
-        dockerfile: dockerfileName,
-        dirs,
-        secrets,
-        agents,
-        lookup,
-      }),
+    buildOnce,
   );
 }
 
-interface BuildPlan {
-  readonly name: string;
-  readonly sharedKey: string;
-  readonly dockerfile: string;
-  readonly dirs: ReadonlyMap<string, SyncTree>;
-  readonly secrets: ReadonlyMap<string, Uint8Array>;
-  readonly agents: ReadonlyMap<string, string>;
-  readonly lookup: (host: string, signal: AbortSignal) => Promise<SessionCredentials | undefined>;
-}
-
-async function buildOnce(
-  engine: EngineConnection,
-  options: NormalizedBuildImageOptions,
-  attempt: Attempt,
-  plan: BuildPlan,
-): Promise<string> {
-  const session = new BuildKitSession({
-    name: plan.name,
-    sharedKey: plan.sharedKey,
-    // nghttp2 fails the whole connection on a header block it will not read (more than 8
-    // CONTINUATION frames, some thousands of patterns): say so rather than "no active session".
-    onError: (error) => {
-      if (!/CONTINUATION/.test(error.message)) return;
-      localFailure ??= new BuildContextError(
-        `the engine's file-sync request is too large to read (${error.message}): a .dockerignore or a COPY of several thousand entries; use fewer patterns, or builder: "classic"`,
-        plan.dirs.get("context")?.root ?? plan.name,
-        { cause: error },
-      );
-    },
-  });
-  const buildId = randomBytes(32).toString("hex");
-  debug("BuildKit build %s, session %s", buildId, session.id);
-  let requested: Promise<IncomingMessage> | undefined;
-  let stream: BuildKitStream | undefined;
-  let started: Promise<void> = Promise.resolve();
-  /** A failure on this side (an unreadable file, a credential helper) that explains the build's. */
-  let localFailure: unknown;
-  let succeeded = false;
-  try {
-    const reader = new BuildKitStream(options, {
-      onOutputError: (error) => attempt.fail(error),
-    });
-    stream = reader;
-    const services: SessionService[] = [
-      healthService(),
-      authService(
-        (host) => plan.lookup(host, attempt.signal),
-        (error) => {
-          if (error instanceof CredentialsError || error instanceof InvalidArgumentError) {
-            localFailure ??= error;
-          }
-        },
-      ),
-      secretsService(plan.secrets),
-      fileSyncService(plan.dirs, {
-        onActivity: () => attempt.touch(),
-        onSynced: ({ dir, entries, files, bytes }) => {
-          try {
-            options.onProgress?.({ type: "context-sync", dir, entries, files, bytes });
-          } catch (error) {
-            // A listener that throws ends the build with its error, as for every other event.
-            attempt.fail(error);
-          }
-        },
-        onError: (error) => {
-          if (error instanceof BuildContextError) localFailure ??= error;
-        },
-        signal: attempt.signal,
-      }),
-    ];
-    if (plan.agents.size > 0) services.push(sshService(plan.agents));
-    // The session opens first, as the docker CLI's does, and the build request goes out while
-    // it does: the engine finds the session the build names as soon as it looks for it, instead
-    // of waiting for it.
-    started = session.start(engine, services, attempt.signal).catch((error: unknown) => {
-      attempt.fail(
-        new BuildError(`Could not open the BuildKit session: ${(error as Error).message}`, {
-          cause: error,
-        }),
-      );
-    });
-    requested = engine.request({
-      method: "POST",
-      path: "/build",
-      query: buildKitQuery(options, plan.dockerfile, session.id, buildId),
-      // No body: the context travels through the session (remote=client-session).
-      signal: attempt.signal,
-    });
-    requested.catch(() => undefined);
-    const response = await requested;
-    await readResponse(response, attempt, (line) => reader.handle(line));
-    // The last redraw, while a failure of the progress stream can still fail the build.
-    reader.flush();
-    attempt.checkStreams();
-    attempt.signal.throwIfAborted();
-    succeeded = true;
-  } catch (error) {
-    if (attempt.signal.aborted) {
-      if (requested !== undefined) cancelBuild(engine, buildId);
-      throw attempt.reason;
-    }
-    if (error instanceof BuildError) {
-      throw localFailure === undefined || error.cause !== undefined
-        ? error
-        : new BuildError(error.message, {
-            statusCode: error.statusCode,
-            step: error.step,
-            logTail: error.logTail,
-            cause: localFailure,
-          });
-    }
-    if (error instanceof EngineHttpError) {
-      const message = explainBuildKitError(error.message);
-      const details = { statusCode: error.statusCode, cause: error };
-      throw stream ? stream.error(message, details) : new BuildError(message, details);
-    }
-    throw error;
-  } finally {
-    // A request still under way, or a response never read, must not hold its connection.
-    if (!succeeded) attempt.fail(new Error("the BuildKit build ended"));
-    void requested?.then(
-      (response) => response.destroy(),
-      () => undefined,
-    );
-    stream?.flush();
-    session.close();
-    await started;
-  }
-  const imageId = stream.imageId;
-  if (!imageId) throw stream.error("The Docker daemon did not return an image ID");
-  return imageId;
-}
-
-/**
- * Asks the engine to stop a build whose request was cut (it would notice the closed connection
- * too, but this ends a running RUN at once, as the CLI does). Best effort, in the background.
- */
+/** Stops a build whose request was cut at once, as the CLI does; best effort, in the background. */
 function cancelBuild(engine: EngineConnection, buildId: string): void {
   engine
     .request({
@@ -299,20 +257,4 @@ function cancelBuild(engine: EngineConnection, buildId: string): void {
       (response) => response.resume(),
       (error: unknown) => debug("cancelling build %s: %s", buildId, (error as Error).message),
     );
-}
-
-/** BuildKit's query: the shared build settings, plus the session and file sync it uses. */
-function buildKitQuery(
-  options: NormalizedBuildImageOptions,
-  dockerfile: string,
-  session: string,
-  buildId: string,
-): Record<string, unknown> {
-  return {
-    version: "2",
-    session,
-    remote: "client-session",
-    buildid: buildId,
-    ...buildQuery(options, dockerfile, options.labels),
-  };
 }

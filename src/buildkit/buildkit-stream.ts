@@ -19,8 +19,7 @@ import { PlainProgress } from "./plain-progress.js";
 import { decodeStatusResponse, type StatusResponse } from "./trace-messages.js";
 import { VertexTracker } from "./vertex-tracker.js";
 
-/** The hint added to BuildKit's `network bridge not found`. */
-export const NO_BRIDGE_HINT =
+const NO_BRIDGE_HINT =
   'this engine has no "bridge" network, the default of RUN steps: pass networkMode: "host" or "none"';
 
 /** Adds what to do to the engine's errors that need it. */
@@ -31,22 +30,9 @@ export function explainBuildKitError(message: string): string {
   return message;
 }
 
-/** Options of {@link BuildKitStream}. */
-export interface BuildKitStreamOptions {
-  /**
-   * Hears at once about an error of the progress stream (its `write` threw), also when the text
-   * was written by the redraw timer, outside {@link BuildKitStream.handle}; the build must fail
-   * with it. The next `handle()` throws it too.
-   */
-  readonly onOutputError?: ((error: unknown) => void) | undefined;
-}
-
-/**
- * Reads one BuildKit build's messages. Pure apart from its outputs: recorded streams can be
- * replayed through it in tests. `streamProgressTo` receives `docker build --progress=plain` text.
- */
+/** Reads one BuildKit build's messages; `streamProgressTo` gets `--progress=plain` text. */
 export class BuildKitStream {
-  readonly #outputs: ProgressOutputs;
+  readonly #onProgress: ProgressOutputs["onProgress"];
   readonly #tracker = new VertexTracker();
   readonly #printer: PlainProgress | undefined;
   /** Text lines that were not BuildKit progress (old engines, proxies), for the log tail. */
@@ -57,20 +43,18 @@ export class BuildKitStream {
   #imageId: string | undefined;
   #failed = false;
 
-  constructor(outputs: ProgressOutputs = {}, options: BuildKitStreamOptions = {}) {
-    this.#outputs = {
-      streamProgressTo: outputs.streamProgressTo,
-      onProgress: guardedListener(outputs.onProgress),
-    };
-    this.#onOutputError = options.onOutputError;
+  /**
+   * @param onOutputError - hears at once that the progress stream's `write` threw, also from the
+   *   redraw timer; the build must fail with it. The next `handle()` throws it too.
+   */
+  constructor(outputs: ProgressOutputs = {}, onOutputError?: (error: unknown) => void) {
+    this.#onProgress = guardedListener(outputs.onProgress);
+    this.#onOutputError = onOutputError;
     const stream = outputs.streamProgressTo;
     this.#printer = stream ? new PlainProgress((text) => this.#write(stream, text)) : undefined;
   }
 
-  /**
-   * Writes progress text. The printer also writes from its redraw timer, where a throw would be
-   * an uncaught exception: the error is kept and reported instead, and the stream left alone.
-   */
+  /** A throw from the printer's redraw timer would be uncaught: it is kept and reported. */
   #write(stream: NonNullable<ProgressOutputs["streamProgressTo"]>, text: string): void {
     if (this.#outputError !== undefined) return;
     try {
@@ -88,7 +72,7 @@ export class BuildKitStream {
 
   /** Handles one line; throws a {@link BuildError} for an error the engine reported. */
   handle(line: JsonLine): void {
-    const { onProgress } = this.#outputs;
+    const onProgress = this.#onProgress;
     if (line.kind === "too-long") throw this.error(tooLongLineMessage(line.maxBytes));
     if (line.kind === "text") {
       this.#text.push(`${line.text}\n`);
@@ -109,8 +93,7 @@ export class BuildKitStream {
       }
       this.#printer?.update(status);
       if (this.#outputError !== undefined) throw this.#outputError.error;
-      if (onProgress) for (const event of this.#tracker.update(status)) onProgress(event);
-      else this.#tracker.update(status);
+      for (const event of this.#tracker.update(status)) onProgress?.(event);
       return;
     }
     if (id === "moby.image.id") {
@@ -140,7 +123,7 @@ export class BuildKitStream {
 
   /**
    * A {@link BuildError} for `message`, with the failing step and its last lines when BuildKit
-   * named one. Also prints the CLI's error summary to the progress stream, once.
+   * named one; prints the CLI's error summary, once.
    */
   error(
     message: string,

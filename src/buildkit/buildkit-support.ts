@@ -19,12 +19,11 @@ function versionAtLeast(version: string, minimum: string): boolean {
 }
 
 /**
- * Throws a {@link BuildError} naming what is missing when the engine cannot build with BuildKit:
- * Podman, or any engine whose `Builder-Version` is present but empty (Podman's API service
- * answers `/build?version=2` with its own builder and has no `/session` endpoint); an API older
- * than 1.39; or a Windows engine that does not announce BuildKit (`Builder-Version: 2`). Linux
- * engines of 18.09 and later build with BuildKit on request even when it is not their default
- * (they then send no `Builder-Version`, as 20.10 does).
+ * Checks that the engine can build with BuildKit. Linux engines of 18.09 and later can on request
+ * even when it is not their default (20.10 then sends no `Builder-Version`); Podman (an empty
+ * `Builder-Version`) answers `/build?version=2` with its own builder and has no `/session`.
+ * @throws BuildError naming what is missing: Podman, an API before 1.39, or a Windows engine
+ *   without `Builder-Version: 2`.
  */
 export function assertBuildKitSupport(ping: EnginePing, endpoint: string): void {
   const { apiVersion, builderVersion, osType } = ping;
@@ -49,8 +48,8 @@ export function assertBuildKitSupport(ping: EnginePing, endpoint: string): void 
 export const MIN_SHM_SIZE_API_VERSION = "1.42";
 
 /**
- * Throws an {@link InvalidArgumentError} when `shmSize` is set but the engine's BuildKit would
- * ignore it (engines before Docker 23 leave it out of the build), rather than build without it.
+ * Refuses a `shmSize` the engine's BuildKit would silently leave out (before Docker 23).
+ * @throws InvalidArgumentError when `shmSize` is set and the engine is older.
  */
 export function assertShmSizeSupport(
   shmSize: number | undefined,
@@ -64,26 +63,17 @@ export function assertShmSizeSupport(
   }
 }
 
-/** Answers by endpoint: every `buildImage` call opens its own connection to the same engine. */
-const pings = new Map<string, Promise<EnginePing>>();
-
-/**
- * The engine's `/_ping` headers: those of the connection's own last ping when it has one, else
- * asked once per endpoint and process.
- */
-export function pingEngine(engine: EngineConnection, signal?: AbortSignal): Promise<EnginePing> {
-  if (engine.lastPing !== undefined) return Promise.resolve(engine.lastPing);
-  const key = engine.endpoint.url;
-  let ping = pings.get(key);
-  if (ping === undefined) {
-    ping = engine
-      .request({ method: "GET", path: "/_ping", ...(signal ? { signal } : {}) })
-      .then((response) => {
-        response.resume();
-        return enginePingOf(response.headers);
-      });
-    pings.set(key, ping);
-    ping.catch(() => pings.delete(key));
-  }
-  return ping;
+/** The engine's `/_ping` headers: those of the caller's ping, else of a new one. */
+export async function pingEngine(
+  engine: EngineConnection,
+  signal?: AbortSignal,
+): Promise<EnginePing> {
+  if (engine.lastPing !== undefined) return engine.lastPing;
+  const response = await engine.request({
+    method: "GET",
+    path: "/_ping",
+    ...(signal ? { signal } : {}),
+  });
+  response.resume();
+  return enginePingOf(response.headers);
 }

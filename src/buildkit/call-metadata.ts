@@ -1,9 +1,9 @@
 /**
- * The metadata of a call the engine makes on the session (its HTTP/2 request headers), read the
- * way BuildKit's own file-sync server reads it: a key sent several times is a list of values, one
- * per header field, never split on `,`; values are bytes (20.10 sends a non-ASCII `.dockerignore`
- * line as raw UTF-8), and newer BuildKit percent-encodes every value of a key that has one, saying
- * so with `<key>-encoded: 1` (`encodeOpts`/`decodeOpts` in session/filesync/filesync.go).
+ * The metadata of a call the engine makes on the session (its HTTP/2 request headers), read as
+ * BuildKit's file-sync server reads it (`encodeOpts`/`decodeOpts` in session/filesync/filesync.go):
+ * a key sent several times is a list, never split on `,`; values are bytes (20.10 sends a
+ * non-ASCII `.dockerignore` line as raw UTF-8); newer BuildKit percent-encodes every value of a
+ * key and says so with `<key>-encoded: 1`.
  * @module
  */
 import { BuildContextError } from "../errors.js";
@@ -14,7 +14,6 @@ const FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** A value the engine sent that cannot be read; the caller refuses the call. */
 function unreadable(key: string, why: string): BuildContextError {
   return new BuildContextError(
     `the engine's ${key} metadata cannot be read (${why}), so the files it asks for cannot be told apart from those it excludes: nothing is sent; rebuild with a .dockerignore saved as UTF-8, or report the engine's version`,
@@ -23,24 +22,18 @@ function unreadable(key: string, why: string): BuildContextError {
 }
 
 /** Go's url.QueryUnescape: `+` is a space, `%XX` a byte; anything else after `%` is an error. */
-function queryUnescape(key: string, value: string): Uint8Array {
-  const bytes: number[] = [];
-  for (let index = 0; index < value.length; index++) {
-    const char = value.charCodeAt(index);
-    if (char === 0x25) {
-      const hex = value.slice(index + 1, index + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw unreadable(key, `invalid escape "%${hex}"`);
-      bytes.push(Number.parseInt(hex, 16));
-      index += 2;
-    } else if (char === 0x2b) {
-      bytes.push(0x20);
-    } else if (char > 0xff) {
-      throw unreadable(key, "a percent-encoded value holds a character beyond one byte");
-    } else {
-      bytes.push(char);
-    }
+function queryUnescape(key: string, value: string): Buffer {
+  const bad = value.search(/%(?![0-9a-fA-F]{2})/);
+  if (bad !== -1) throw unreadable(key, `invalid escape "${value.slice(bad, bad + 3)}"`);
+  if (/[\u0100-\uffff]/.test(value)) {
+    throw unreadable(key, "a percent-encoded value holds a character beyond one byte");
   }
-  return Uint8Array.from(bytes);
+  const latin1 = value
+    .replaceAll("+", " ")
+    .replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+  return Buffer.from(latin1, "latin1");
 }
 
 function decodeUtf8(key: string, bytes: Uint8Array): string {
@@ -59,7 +52,6 @@ function decodeUtf8(key: string, bytes: Uint8Array): string {
 export class CallMetadata {
   readonly #raw = new Map<string, string[]>();
 
-  /** @param rawHeaders - the `rawHeaders` of the HTTP/2 `stream` event. */
   constructor(rawHeaders: readonly string[]) {
     for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
       const name = (rawHeaders[index] as string).toLowerCase();
@@ -73,18 +65,11 @@ export class CallMetadata {
     }
   }
 
-  /** How many header fields the call carried (pseudo-headers left out). */
-  get size(): number {
-    let count = 0;
-    for (const values of this.#raw.values()) count += values.length;
-    return count;
-  }
-
   /**
    * The values of `key`, in the order sent, decoded as BuildKit decodes them.
-   * @throws BuildContextError when a value cannot be read: not UTF-8, a bad percent escape, or an
-   *   `<key>-encoded` flag that is neither true nor false. Callers that filter files with the
-   *   values must refuse the call then (fail closed), never go on without them.
+   * @throws BuildContextError when a value is not UTF-8 or has a bad percent escape, or the
+   *   `<key>-encoded` flag is neither true nor false. Callers that filter files with the values
+   *   must then refuse the call (fail closed).
    */
   values(key: string): string[] {
     const raw = this.#raw.get(key) ?? [];

@@ -1,10 +1,8 @@
 /**
- * The one message of the session written by hand: a DiffCopy DATA packet (`fsutil.types.Packet`
- * with `type = PACKET_DATA`, `ID`, `data`), laid out so that file content is read straight into
- * the buffer that goes on the wire. The generated encoder takes the content as a finished array
- * and copies it into its own buffer, and the gRPC framing would copy it again: for a 1 GiB
- * context, 2 GiB of copies and as much garbage. The bytes are exactly the generated encoder's,
- * which test/buildkit/data-frame.test.ts checks for every size class.
+ * The one session message written by hand: a DiffCopy DATA packet (`fsutil.types.Packet`), laid
+ * out so that file content is read straight into the buffer that goes on the wire. The generated
+ * encoder and the gRPC framing would each copy it (2 GiB of copies for a 1 GiB context). The bytes
+ * are exactly the generated encoder's (test/buildkit/data-frame.test.ts).
  * @module
  */
 
@@ -43,8 +41,8 @@ export const DATA_FRAME_OVERHEAD = FRAME_HEADER + 2 + 6 + 6;
 
 /**
  * A DATA packet for file `id` with room for `length` bytes of content at the returned `offset`,
- * after {@link FRAME_HEADER} free bytes. Uses `memory` when it is big enough (a reused chunk),
- * else a new buffer. An empty packet (`length` 0) is the end of the file, as fsutil sends it.
+ * after {@link FRAME_HEADER} free bytes, in `memory` when it is big enough. An empty packet
+ * (`length` 0) ends the file, as fsutil sends it.
  */
 export function dataFrame(
   id: number,

@@ -1,9 +1,8 @@
 /**
- * `moby.filesync.v1.FileSync`: the engine reads the build context and the Dockerfile's folder
- * through `DiffCopy`, naming the folder (`dir-name`) and what it wants from it
- * (`include-patterns`, `exclude-patterns`, `followpaths`) in the call's metadata, as it does
- * with the docker CLI. When that metadata cannot be read, nothing is sent (fail closed): an
- * exclude list read wrong, or not at all, would send what `.dockerignore` keeps out.
+ * `moby.filesync.v1.FileSync`: the engine reads the context and the Dockerfile's folder through
+ * `DiffCopy`, naming the folder and its patterns in the call's metadata. Metadata that cannot be
+ * read sends nothing (fail closed): an exclude list read wrong would send what `.dockerignore`
+ * keeps out.
  * @module
  */
 import { createDebug } from "../debug-logger.js";
@@ -15,9 +14,8 @@ import { type SyncFilter, type SyncTree, walkSyncTree } from "./sync-tree.js";
 
 const debug = createDebug("prefect-dockerutils:buildkit");
 
-/** What a finished transfer reports. */
+/** What a finished transfer of folder `dir` (`context` or `dockerfile`) reports. */
 export interface SyncReport extends DiffCopyStats {
-  /** The folder's name in the session: `context` or `dockerfile`. */
   readonly dir: string;
 }
 
@@ -27,10 +25,7 @@ export interface FileSyncHooks {
   readonly onActivity?: (() => void) | undefined;
   /** Hears about each finished transfer. */
   readonly onSynced?: ((report: SyncReport) => void) | undefined;
-  /**
-   * Hears about transfers that failed on this side (an unreadable file, metadata that cannot be
-   * read, ...) and about the hooks' own throws.
-   */
+  /** Hears about transfers that failed on this side, and about the other hooks' throws. */
   readonly onError?: ((error: unknown) => void) | undefined;
   /** Stops every transfer. */
   readonly signal?: AbortSignal | undefined;

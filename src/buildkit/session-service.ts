@@ -1,10 +1,8 @@
 /**
- * A service a BuildKit session serves: its generated definition (method names, whether each
- * streams, the codecs of its messages; see src/buildkit/generated/) and a handler per method
- * this library implements. Only those methods are served and announced to the engine.
+ * A service a BuildKit session serves: its generated definition (see src/buildkit/generated/)
+ * and a handler per method this library implements; only those are served and announced.
  * @module
  */
-import type { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallMetadata } from "./call-metadata.js";
 import {
   type CallStatus,
@@ -13,10 +11,10 @@ import {
   type SessionMethod,
 } from "./session-server.js";
 
-/** A generated message's encoder and decoder. */
+/** A generated message's encoder and decoder, as far as the session uses them. */
 export interface MessageCodec<T> {
-  encode(message: T, writer?: BinaryWriter): BinaryWriter;
-  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
 }
 
 /** A method of a generated service definition. */
@@ -25,7 +23,6 @@ export interface MethodDefinition<Request, Response> {
   readonly requestType: MessageCodec<Request>;
   readonly requestStream: boolean;
   readonly responseType: MessageCodec<Response>;
-  readonly responseStream: boolean;
 }
 
 /** A generated service definition (ts-proto's `generic-definitions`). */
@@ -45,8 +42,6 @@ export interface ServiceCall<Request, Response> {
   readonly signal: AbortSignal;
   /** The request of a method whose requests do not stream. */
   readonly request: Request;
-  /** Whether messages can still be sent. */
-  readonly writable: boolean;
   /** The call underneath, for writes of pre-framed messages (see data-frame.ts). */
   readonly raw: SessionCall;
   /** Receives the requests of a method whose requests stream, then the engine's half-close. */
@@ -101,9 +96,6 @@ export function defineService<D extends ServiceDefinition>(
           metadata: raw.metadata,
           signal: raw.signal,
           request: bytes === undefined ? undefined : method.requestType.decode(bytes),
-          get writable() {
-            return raw.writable;
-          },
           raw,
           listen: (onRequest, onHalfClose) =>
             raw.listen((message) => {
@@ -125,9 +117,4 @@ export function defineService<D extends ServiceDefinition>(
     });
   }
   return { name: definition.fullName, methods };
-}
-
-/** The gRPC paths a service serves, which the session announces to the engine. */
-export function methodPaths(service: SessionService): string[] {
-  return service.methods.map((method) => method.path);
 }

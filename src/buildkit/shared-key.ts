@@ -7,16 +7,12 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-
-/** Where the docker CLI keeps its configuration (`DOCKER_CONFIG`, else `~/.docker`). */
-function dockerConfigDir(env: NodeJS.ProcessEnv): string {
-  return env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), ".docker");
-}
+import { dockerConfigDir } from "../docker-config/docker-config.js";
 
 /**
- * This machine's identity for shared keys: the docker CLI's own (`.buildNodeID` in its
- * configuration folder) when it has made one, so the CLI and this library share the engine's
- * copy of a folder; otherwise one derived from the host and user, written nowhere.
+ * This machine's identity for shared keys: the docker CLI's `.buildNodeID` when it has one, so
+ * the CLI and this library share the engine's copy of a folder; else one derived from the host
+ * and user, written nowhere.
  */
 export function buildNodeId(env: NodeJS.ProcessEnv): string {
   try {

@@ -1,14 +1,12 @@
 /**
- * `moby.sshforward.v1.SSH`: `RUN --mount=type=ssh` reaches an SSH agent on this machine through
- * the session. Like the docker CLI's, the forwarded agent is read-only: the build can list keys
- * and sign with them, never add, remove or lock keys.
+ * `moby.sshforward.v1.SSH`: `RUN --mount=type=ssh` reaches an SSH agent on this machine. Like
+ * the docker CLI's, the forwarded agent is read-only: list keys and sign, never add or remove.
  * @module
  */
 import { statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { createDebug } from "../debug-logger.js";
 import { InvalidArgumentError } from "../errors.js";
-import { show } from "../validate.js";
 import {
   type BytesMessage,
   SSHDefinition,
@@ -20,11 +18,11 @@ const debug = createDebug("prefect-dockerutils:buildkit");
 
 /** The ID of a plain `RUN --mount=type=ssh`. */
 export const DEFAULT_SSH_ID = "default";
-/** The metadata key that names the agent of a ForwardAgent call. */
+/** Names the agent of a ForwardAgent call in its metadata. */
 const SSH_ID_KEY = "buildkit.ssh.id";
 /** How long connecting to an agent socket may take (the CLI's is 1 s too). */
 const CONNECT_TIMEOUT_MS = 1_000;
-/** The largest agent message passed on; real ones are a few kilobytes. */
+/** Real agent messages are a few kilobytes. */
 const MAX_AGENT_MESSAGE = 256 * 1024;
 /** SSH_AGENTC_REQUEST_IDENTITIES and SSH_AGENTC_SIGN_REQUEST: all a read-only agent answers. */
 const ALLOWED_REQUESTS = new Set([11, 13]);
@@ -32,20 +30,16 @@ const ALLOWED_REQUESTS = new Set([11, 13]);
 const AGENT_FAILURE = Buffer.from([0, 0, 0, 1, 5]);
 
 /**
- * Checks the `ssh` option and resolves each ID to its agent socket: a path, or `true` for
- * `SSH_AUTH_SOCK` from `env`. The socket must exist; it is connected to only when a RUN asks.
+ * Resolves each ID of the normalised `ssh` option to its agent socket (`true`: `SSH_AUTH_SOCK`
+ * of `env`), connected to only when a RUN asks.
+ * @throws InvalidArgumentError for an ID BuildKit cannot name, an unset `SSH_AUTH_SOCK`, or a
+ *   path that is not a socket.
  */
 export function resolveSshAgents(
-  ssh: unknown,
+  ssh: Readonly<Record<string, string | true>>,
   env: NodeJS.ProcessEnv,
 ): ReadonlyMap<string, string> {
   const agents = new Map<string, string>();
-  if (ssh === undefined) return agents;
-  if (ssh === null || typeof ssh !== "object" || Array.isArray(ssh)) {
-    throw new InvalidArgumentError(
-      `ssh must be an object such as { default: true } or { github: "/run/user/1000/agent.sock" }, got ${show(ssh)}`,
-    );
-  }
   for (const [id, value] of Object.entries(ssh)) {
     const name = `ssh[${JSON.stringify(id)}]`;
     if (id === "" || /[\0,=]/.test(id)) {
@@ -53,20 +47,10 @@ export function resolveSshAgents(
         `ssh: ${JSON.stringify(id)} is not a usable ID; use the id of RUN --mount=type=ssh,id=<id> ("default" without one)`,
       );
     }
-    let socket: string;
-    if (value === true) {
-      const fromEnv = env.SSH_AUTH_SOCK;
-      if (!fromEnv) {
-        throw new InvalidArgumentError(
-          `${name} is true, which means the agent at SSH_AUTH_SOCK, but SSH_AUTH_SOCK is not set; start an agent (eval "$(ssh-agent)") or pass the socket's path`,
-        );
-      }
-      socket = fromEnv;
-    } else if (typeof value === "string" && value !== "") {
-      socket = value;
-    } else {
+    const socket = value === true ? env.SSH_AUTH_SOCK : value;
+    if (!socket) {
       throw new InvalidArgumentError(
-        `${name} must be the path of an SSH agent socket, or true for SSH_AUTH_SOCK, got ${show(value)}`,
+        `${name} is true, which means the agent at SSH_AUTH_SOCK, but SSH_AUTH_SOCK is not set; start an agent (eval "$(ssh-agent)") or pass the socket's path`,
       );
     }
     let isSocket = false;
@@ -130,32 +114,26 @@ function forwardAgent(
   let finished = false;
   const socket: Socket = connect(path);
   const timer = setTimeout(
-    () => fail(new Error(`connecting to ${path} timed out`)),
+    () => finish(new Error(`connecting to ${path} timed out`)),
     CONNECT_TIMEOUT_MS,
   );
   timer.unref();
   socket.once("connect", () => clearTimeout(timer));
 
-  const fail = (error: Error) => {
+  const finish = (error?: Error) => {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
+    socket.destroy();
+    if (error === undefined) return call.end();
     debug("ssh %j: %s", id, error.message);
-    socket.destroy();
     call.end({ code: GrpcStatus.UNAVAILABLE, details: `ssh agent ${id}: ${error.message}` });
-  };
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(timer);
-    socket.destroy();
-    call.end();
   };
   const frame = (buffer: Buffer): number | undefined => {
     if (buffer.length < 4) return undefined;
     const length = buffer.readUInt32BE(0);
     if (length === 0 || length > MAX_AGENT_MESSAGE) {
-      fail(new Error(`an agent message of ${length} bytes is not valid`));
+      finish(new Error(`an agent message of ${length} bytes is not valid`));
       return undefined;
     }
     return buffer.length >= 4 + length ? 4 + length : undefined;
@@ -179,13 +157,13 @@ function forwardAgent(
   call.listen((message) => {
     // A client waits for each answer; a few requests ahead are allowed, not an endless stream.
     if (requests.length + message.data.length > 4 * (4 + MAX_AGENT_MESSAGE)) {
-      fail(new Error("the build sent too many agent requests without waiting for answers"));
+      finish(new Error("the build sent too many agent requests without waiting for answers"));
       return;
     }
     requests = Buffer.concat([requests, message.data]);
     pump();
   }, finish);
-  call.signal.addEventListener("abort", finish, { once: true });
+  call.signal.addEventListener("abort", () => finish(), { once: true });
   socket.on("data", (chunk: Buffer) => {
     answers = Buffer.concat([answers, chunk]);
     for (;;) {
@@ -197,6 +175,6 @@ function forwardAgent(
     }
     pump();
   });
-  socket.on("error", (error) => fail(error));
-  socket.on("close", finish);
+  socket.on("error", finish);
+  socket.on("close", () => finish());
 }

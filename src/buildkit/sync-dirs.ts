@@ -1,8 +1,7 @@
 /**
- * The folders a BuildKit build's session serves through FileSync, by the names the engine asks
- * for (`context`, `dockerfile`), each with the rules that hold whatever the engine asks: the
- * context's own ignore rules, chosen as the classic build chooses them, and from the Dockerfile's
- * folder (which may be anywhere) only the Dockerfile and its ignore file.
+ * The folders a BuildKit session serves through FileSync, with the rules that hold whatever the
+ * engine asks: `context` with its ignore rules as the classic build chooses them, and from the
+ * Dockerfile's folder (which may be anywhere) only the Dockerfile and its ignore file.
  * @module
  */
 import nodeFs, { realpathSync, statSync } from "node:fs";
@@ -18,7 +17,7 @@ export interface SyncDirs {
   readonly dirs: ReadonlyMap<string, SyncTree>;
   /** The context folder, absolute and real. */
   readonly contextDir: string;
-  /** The Dockerfile's name in its folder, for the build's `dockerfile` parameter. */
+  /** The Dockerfile's base name, for the build's `dockerfile` parameter. */
   readonly dockerfileName: string;
 }
 

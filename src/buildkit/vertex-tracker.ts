@@ -1,6 +1,6 @@
 /**
- * Follows the steps ("vertexes") of a BuildKit build through its status updates: typed progress
- * events, and the failing step with its last lines of output for a `BuildError`.
+ * Follows the steps ("vertexes") of a BuildKit build: typed progress events, and the failing step
+ * with its last lines of output for a `BuildError`.
  * @module
  */
 import { StringDecoder } from "node:string_decoder";
@@ -11,22 +11,23 @@ import type { StatusResponse, TraceVertex } from "./trace-messages.js";
 /** The events one status update produces, in order. */
 export type VertexProgressEvent = VertexEvent | VertexLogEvent | VertexStatusEvent;
 
-interface TrackedVertex {
-  readonly number: number;
-  name: string;
+class TrackedVertex {
   state: VertexEvent["state"] | undefined;
-  error: string;
-  readonly tail: LineTail;
-  readonly decoders: Map<number, StringDecoder>;
+  error = "";
+  readonly tail = new LineTail();
+  /** By stream, so that a character split between two messages stays whole. */
+  readonly decoders = new Map<number, StringDecoder>();
+
+  constructor(
+    readonly number: number,
+    public name: string,
+  ) {}
 }
 
-/** The step a build failed in, and its last lines of output. */
+/** The step a build failed in (e.g. `[2/3] RUN make`), BuildKit's error and the last 50 lines. */
 export interface VertexFailure {
-  /** The step's name, e.g. `[2/3] RUN make`. */
   readonly step: string;
-  /** BuildKit's error for the step. */
   readonly error: string;
-  /** The step's last lines of output (at most 50). */
   readonly logTail: string[];
 }
 
@@ -40,7 +41,7 @@ function stateOf(vertex: TraceVertex): VertexEvent["state"] | undefined {
 
 const date = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
 
-/** Tracks the vertexes of one build. Pure: feed it decoded status updates. */
+/** Tracks the vertexes of one build from its decoded status updates. */
 export class VertexTracker {
   readonly #vertexes = new Map<string, TrackedVertex>();
   #failed: TrackedVertex | undefined;
@@ -85,11 +86,8 @@ export class VertexTracker {
     }
     for (const log of status.logs) {
       const vertex = this.#vertex(log.vertex, "");
-      let decoder = vertex.decoders.get(log.stream);
-      if (decoder === undefined) {
-        decoder = new StringDecoder("utf8");
-        vertex.decoders.set(log.stream, decoder);
-      }
+      const decoder = vertex.decoders.get(log.stream) ?? new StringDecoder("utf8");
+      vertex.decoders.set(log.stream, decoder);
       const text = decoder.write(Buffer.from(log.msg.buffer, log.msg.byteOffset, log.msg.length));
       vertex.tail.push(text);
       events.push({
@@ -127,14 +125,7 @@ export class VertexTracker {
   #vertex(digest: string, name: string): TrackedVertex {
     let vertex = this.#vertexes.get(digest);
     if (vertex === undefined) {
-      vertex = {
-        number: this.#vertexes.size + 1,
-        name,
-        state: undefined,
-        error: "",
-        tail: new LineTail(),
-        decoders: new Map(),
-      };
+      vertex = new TrackedVertex(this.#vertexes.size + 1, name);
       this.#vertexes.set(digest, vertex);
     }
     return vertex;

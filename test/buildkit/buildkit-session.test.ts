@@ -10,8 +10,8 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { authService } from "../../src/buildkit/auth-service.js";
-import { readSecrets } from "../../src/buildkit/build-secrets.js";
 import { isTransientBuildKitError } from "../../src/buildkit/build-with-buildkit.js";
+import { healthService } from "../../src/buildkit/buildkit-session.js";
 import {
   assertBuildKitSupport,
   assertShmSizeSupport,
@@ -33,8 +33,7 @@ import {
   Packet,
   Packet_PacketType as PacketType,
 } from "../../src/buildkit/generated/github.com/tonistiigi/fsutil/types/wire.js";
-import { healthService } from "../../src/buildkit/health-service.js";
-import { secretsService } from "../../src/buildkit/secrets-service.js";
+import { readSecrets, secretsService } from "../../src/buildkit/secrets-service.js";
 import { type SessionServer, serveSession } from "../../src/buildkit/session-server.js";
 import type { SessionService } from "../../src/buildkit/session-service.js";
 import { buildNodeId, sessionSharedKey } from "../../src/buildkit/shared-key.js";
@@ -102,8 +101,8 @@ describe("session services over gRPC", () => {
   });
 
   it("hands each registry host its own login and no other host's", async () => {
-    const logins: Record<string, { username: string; secret: string }> = {
-      "127.0.0.1:5556": { username: "pdu-user", secret: "p+a/s=s\"w'ö€rd?" },
+    const logins: Record<string, { username: string; password: string }> = {
+      "127.0.0.1:5556": { username: "pdu-user", password: "p+a/s=s\"w'ö€rd?" },
     };
     const asked: string[] = [];
     const client = await serve([
@@ -130,6 +129,17 @@ describe("session services over gRPC", () => {
     await expect(
       unary(client, "/moby.filesync.v1.Auth/FetchToken", credentials("ghcr.io")),
     ).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+  });
+
+  it("hands out an identity token with an empty user name, as the docker CLI does", async () => {
+    const client = await serve([
+      authService(
+        async () => ({ username: "<token>", password: "", identitytoken: "id-token" }),
+        () => undefined,
+      ),
+    ]);
+    const answer = await unary(client, "/moby.filesync.v1.Auth/Credentials", credentials("acr.io"));
+    expect(CredentialsResponse.decode(answer)).toEqual({ Username: "", Secret: "id-token" });
   });
 
   it("answers UNAVAILABLE, and reports the error, when a credential lookup fails", async () => {

@@ -25,9 +25,8 @@ it("reports a progress stream that throws from the redraw timer once, and writes
   const onUncaught = (error: unknown) => uncaught.push(error);
   process.on("uncaughtException", onUncaught);
   try {
-    const reader = new BuildKitStream(
-      { streamProgressTo: stream },
-      { onOutputError: (error) => reported.push(error) },
+    const reader = new BuildKitStream({ streamProgressTo: stream }, (error) =>
+      reported.push(error),
     );
     // All at once: after the first redraw, the next ones wait for the 100 ms timer.
     const thrown = await readJsonLines(Readable.from([recorded]), (line) =>

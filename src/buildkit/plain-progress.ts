@@ -1,14 +1,18 @@
 /**
  * BuildKit's progress as `docker build --progress=plain` prints it (the 20.10 CLI's `progressui`
- * text mode), at most every 100 ms like the CLI. Unlike the CLI, which keeps every unfinished line
- * whole (one 32 MB line without a newline took it 32 s and 326 MiB), output is printed piece by
- * piece as it comes, in linear time and bounded memory: only the first
- * {@link MAX_KEPT_LINE_BYTES} of a line are kept, for the error summary and for printing a line
- * again after another step interrupted it.
+ * text mode): each step as `#N name` and `#N digest`, its sub-tasks, its output as
+ * `#N 0.412 text` (seconds since the step started), and `#N DONE 0.5s`, `#N CACHED` or
+ * `#N ERROR: ...`; a step interrupted by another one's output gets `#N ...`. Like the CLI, it
+ * writes at most every 100 ms, so a status that changes quickly is printed once.
+ *
+ * Unlike the CLI, which keeps every unfinished line whole, it works in linear time and bounded
+ * memory whatever the engine sends (one line of 32 MB without a newline took 32 s and 326 MiB):
+ * output is printed as it comes, piece by piece, and only the first {@link MAX_KEPT_LINE_BYTES}
+ * of a line are kept, for the error summary and for printing an interrupted line again.
  * @module
  */
 import { StringDecoder } from "node:string_decoder";
-import type { StatusResponse, TraceStatus, TraceVertex } from "./trace-messages.js";
+import type { StatusResponse, TraceStatus } from "./trace-messages.js";
 
 /** The CLI prints a sub-task's progress again after 5 % more, or after 5 s. */
 const MIN_PROGRESS_DELTA = 0.05;
@@ -16,7 +20,10 @@ const MIN_TIME_DELTA_MS = 5_000;
 /** The CLI redraws at most this often. */
 const PRINT_INTERVAL_MS = 100;
 
-/** The start of one line of output, copied out of the engine's messages so none is held. */
+/**
+ * The start of one line of a step's output (its `#N <seconds> ` prefix included), at most
+ * {@link MAX_KEPT_LINE_BYTES}, copied out of the engine's messages so that none is held.
+ */
 interface KeptLine {
   readonly parts: Buffer[];
   bytes: number;
@@ -24,35 +31,39 @@ interface KeptLine {
   cut: boolean;
 }
 
-class PrintedVertex {
+interface PrintedVertex {
+  readonly index: number;
+  readonly digest: string;
+  name: string;
+  started: number | undefined;
+  completed: number | undefined;
+  cached: boolean;
+  error: string;
   /** Whether the vertex has been seen started, and so takes part in printing. */
-  visible = false;
+  visible: boolean;
   /** Output not printed yet, prefixes and newlines included, in order. */
-  pending: Buffer[] = [];
-  pendingBytes = 0;
+  pending: Buffer[];
+  pendingBytes: number;
   /** Whether the last line of output is unfinished. */
-  logsPartial = false;
+  logsPartial: boolean;
   /** Printed first when the vertex is shown again after another one interrupted its line. */
   resume: string | undefined;
   /** Decodes the printed bytes, so that a character split between two messages stays whole. */
-  readonly decoder = new StringDecoder("utf8");
-  /** Sub-tasks in the order they started. */
-  readonly statuses: TraceStatus[] = [];
-  readonly statusUpdates = new Set<string>();
-  /** The last lines of output, for the error summary. */
-  readonly history: KeptLine[] = [];
-
-  constructor(
-    readonly index: number,
-    /** The latest update with a start time, or the first one seen. */
-    public trace: TraceVertex,
-  ) {}
+  readonly decoder: StringDecoder;
+  readonly statuses: TraceStatus[];
+  readonly statusById: Map<string, TraceStatus>;
+  readonly statusUpdates: Set<string>;
+  /** The last lines of output, each cut, for the error summary at the end. */
+  readonly history: KeptLine[];
 }
 
 const MAX_HISTORY_LINES = 200;
 /** How much of one line is kept for the error summary and for printing it again. */
 export const MAX_KEPT_LINE_BYTES = 4096;
-/** A step with more output than this not printed yet is printed at once, not held. */
+/**
+ * A step whose output not printed yet grows past this is printed at once, without waiting for
+ * the next redraw: a flood between two redraws is never held whole.
+ */
 export const MAX_PENDING_BYTES = 1024 * 1024;
 const NEWLINE = Buffer.from("\n");
 
@@ -113,7 +124,10 @@ export class PlainProgress {
   #lastPrint = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
 
-  /** @param now - the clock, in milliseconds. */
+  /**
+   * @param write - receives the text, in order.
+   * @param now - the clock, in milliseconds.
+   */
   constructor(
     write: (text: string) => void,
     now: () => number = performance.now.bind(performance),
@@ -124,44 +138,70 @@ export class PlainProgress {
 
   /** Prints what one status update changes. */
   update(status: StatusResponse): void {
+    const touch = (vertex: PrintedVertex) => this.#updates.add(vertex);
     for (const update of status.vertexes) {
       let vertex = this.#vertexes.get(update.digest);
       if (vertex === undefined) {
-        vertex = new PrintedVertex(++this.#nextIndex, update);
+        vertex = {
+          index: ++this.#nextIndex,
+          digest: update.digest,
+          name: update.name,
+          started: undefined,
+          completed: undefined,
+          cached: false,
+          error: "",
+          visible: false,
+          pending: [],
+          pendingBytes: 0,
+          logsPartial: false,
+          resume: undefined,
+          decoder: new StringDecoder("utf8"),
+          statuses: [],
+          statusById: new Map(),
+          statusUpdates: new Set(),
+          history: [],
+        };
         this.#vertexes.set(update.digest, vertex);
       }
-      const last = vertex.trace;
       // A repeated vertex without a start time must not reset one that already started.
-      if (last.started !== undefined && update.started === undefined) continue;
-      vertex.trace = update;
-      if (update.started === undefined) continue;
+      if (vertex.started !== undefined && update.started === undefined) continue;
       const changed =
-        !vertex.visible ||
-        update.name !== last.name ||
-        update.started !== last.started ||
-        (update.completed !== undefined && update.completed !== last.completed) ||
-        update.cached !== last.cached ||
-        update.error !== last.error;
-      if (!vertex.visible) {
+        update.started !== undefined &&
+        (!vertex.visible ||
+          update.name !== vertex.name ||
+          update.started !== vertex.started ||
+          (update.completed !== undefined && update.completed !== vertex.completed) ||
+          update.cached !== vertex.cached ||
+          update.error !== vertex.error);
+      if (update.started !== undefined && !vertex.visible) {
         vertex.visible = true;
         this.#startedOrder.push(vertex);
       }
-      if (changed) this.#updates.add(vertex);
+      vertex.name = update.name;
+      vertex.started = update.started;
+      vertex.completed = update.completed;
+      vertex.cached = update.cached;
+      vertex.error = update.error;
+      if (changed) touch(vertex);
     }
     for (const update of status.statuses) {
       const vertex = this.#vertexes.get(update.vertex);
       if (vertex === undefined) continue;
+      const previous = vertex.statusById.get(update.id);
+      if (update.started !== undefined && previous?.started === undefined) {
+        vertex.statuses.push(update);
+      }
+      vertex.statusById.set(update.id, update);
       const index = vertex.statuses.findIndex((item) => item.id === update.id);
       if (index !== -1) vertex.statuses[index] = update;
-      else if (update.started !== undefined) vertex.statuses.push(update);
       vertex.statusUpdates.add(update.id);
-      this.#updates.add(vertex);
+      touch(vertex);
     }
     for (const log of status.logs) {
       const vertex = this.#vertexes.get(log.vertex);
       if (vertex === undefined) continue;
       this.#addLog(vertex, log.msg, log.timestamp);
-      this.#updates.add(vertex);
+      touch(vertex);
       if (vertex.pendingBytes > MAX_PENDING_BYTES) this.#print(vertex);
     }
     const wait = this.#lastPrint + PRINT_INTERVAL_MS - this.#now();
@@ -183,31 +223,35 @@ export class PlainProgress {
   }
 
   /**
-   * One redraw, as the CLI's: completed steps first, then the step being shown, else one other;
-   * other running steps wait, so parallel steps' output does not interleave line by line.
+   * One redraw, as the CLI's: completed steps first (in order of completion), then the step being
+   * shown, else one other; other running steps wait for a later redraw, which keeps the output
+   * of parallel steps from interleaving line by line.
    */
   #tick(): void {
     this.#lastPrint = this.#now();
     const updated = [...this.#updates];
     const completed = updated
-      .filter((vertex) => vertex.trace.completed !== undefined)
-      .sort((a, b) => (a.trace.completed ?? 0) - (b.trace.completed ?? 0));
+      .filter((vertex) => vertex.completed !== undefined)
+      .sort((a, b) => (a.completed ?? 0) - (b.completed ?? 0));
     const current = this.#current;
     if (current !== undefined && completed.includes(current)) this.#print(current);
     for (const vertex of completed) if (vertex !== current) this.#print(vertex);
-    const open = updated.filter((vertex) => vertex.trace.completed === undefined && vertex.visible);
+    const open = updated.filter((vertex) => vertex.completed === undefined && vertex.visible);
     const shown = this.#current;
     if (shown !== undefined && open.includes(shown)) this.#print(shown);
     else if (shown === undefined && open[0] !== undefined) this.#print(open[0]);
     for (const vertex of updated) if (!vertex.visible) this.#updates.delete(vertex);
   }
 
-  /** After a failed build, the CLI's summary: each failed step's output between `------` lines. */
+  /**
+   * After a failed build, the CLI's summary: each failed step's name and its output between
+   * `------` lines.
+   */
   summary(): void {
     this.flush();
     for (const vertex of this.#startedOrder) {
-      if (vertex.trace.error === "" || vertex.trace.error.endsWith("context canceled")) continue;
-      this.#write(`------\n > ${vertex.trace.name}:\n`);
+      if (vertex.error === "" || vertex.error.endsWith("context canceled")) continue;
+      this.#write(`------\n > ${vertex.name}:\n`);
       for (const line of vertex.history) this.#write(`${keptText(line)}\n`);
       this.#write("------\n");
     }
@@ -221,8 +265,8 @@ export class PlainProgress {
       const end = newline === -1 ? data.length : newline;
       if (!vertex.logsPartial) {
         const since =
-          vertex.trace.started !== undefined && timestamp !== undefined
-            ? (timestamp - vertex.trace.started) / 1000
+          vertex.started !== undefined && timestamp !== undefined
+            ? (timestamp - vertex.started) / 1000
             : 0;
         const prefix = Buffer.from(`#${vertex.index} ${logSeconds(since)} `);
         this.#queue(vertex, prefix);
@@ -267,8 +311,8 @@ export class PlainProgress {
       }
       if (this.#notFirst) out("\n");
       else this.#notFirst = true;
-      out(`#${vertex.index} ${vertex.trace.name}\n`);
-      out(`#${vertex.index} ${vertex.trace.digest}\n`);
+      out(`#${vertex.index} ${vertex.name}\n`);
+      out(`#${vertex.index} ${vertex.digest}\n`);
     }
     for (const status of vertex.statuses) {
       if (!vertex.statusUpdates.has(status.id)) continue;
@@ -281,14 +325,18 @@ export class PlainProgress {
         }
       }
       this.#lastStatus.set(status.id, { current: status.current, timestamp });
-      const bytes =
-        status.total !== 0
-          ? ` ${formatBytes(status.current)} / ${formatBytes(status.total)}`
-          : status.current !== 0
-            ? ` ${formatBytes(status.current)}`
-            : "";
-      const seconds = ((status.completed ?? timestamp) - (status.started ?? 0)) / 1000;
-      let time = status.started !== undefined && seconds > 0.01 ? ` ${seconds.toFixed(1)}s` : "";
+      let bytes = "";
+      if (status.total !== 0) {
+        bytes = ` ${formatBytes(status.current)} / ${formatBytes(status.total)}`;
+      } else if (status.current !== 0) {
+        bytes = ` ${formatBytes(status.current)}`;
+      }
+      let time = "";
+      const end = status.completed ?? timestamp;
+      if (status.started !== undefined) {
+        const seconds = (end - status.started) / 1000;
+        if (seconds > 0.01) time = ` ${seconds.toFixed(1)}s`;
+      }
       if (status.completed !== undefined) time += " done";
       out(`#${vertex.index} ${status.id}${bytes}${time}\n`);
     }
@@ -307,8 +355,7 @@ export class PlainProgress {
       if (text !== "") out(text);
     }
     this.#current = vertex;
-    const { index, trace } = vertex;
-    if (trace.completed === undefined) return;
+    if (vertex.completed === undefined) return;
     this.#current = undefined;
     // The 20.10 CLI ends an unfinished last line here only for errors, and prints
     // "no newline#5 DONE 0.2s" otherwise; a line of its own reads better.
@@ -316,13 +363,15 @@ export class PlainProgress {
     if (vertex.logsPartial) out(`${rest}\n`);
     else if (rest !== "") out(rest);
     vertex.logsPartial = false;
-    if (trace.error.endsWith("context canceled")) out(`#${index} CANCELED\n`);
-    else if (trace.error !== "") out(`#${index} ERROR: ${trace.error}\n`);
-    else if (trace.cached) out(`#${index} CACHED\n`);
-    else {
-      // A visible vertex has started.
-      const seconds = (trace.completed - (trace.started ?? trace.completed)) / 1000;
-      out(`#${index} DONE ${seconds.toFixed(1)}s\n`);
+    if (vertex.error !== "") {
+      if (vertex.error.endsWith("context canceled")) out(`#${vertex.index} CANCELED\n`);
+      else out(`#${vertex.index} ERROR: ${vertex.error}\n`);
+    } else if (vertex.cached) {
+      out(`#${vertex.index} CACHED\n`);
+    } else {
+      const seconds =
+        vertex.started === undefined ? undefined : (vertex.completed - vertex.started) / 1000;
+      out(`#${vertex.index} DONE${seconds === undefined ? "" : ` ${seconds.toFixed(1)}s`}\n`);
     }
   }
 }

@@ -1,14 +1,8 @@
-/**
- * The build context sent to the engine: a tar stream of a directory, filtered by `.dockerignore`
- * with the Docker CLI's semantics, plus optional host files and folders laid over it. Planned by
- * `context-plan.ts`, walked by `context-walker.ts`, written by `tar-writer.ts` and carried by
- * `context-stream.ts`.
- * @module
- */
 import nodeFs from "node:fs";
 import { pipeline, type Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 import { InvalidArgumentError } from "../errors.js";
+import { booleanOption, functionOption, objectOption, signalOption } from "../validate.js";
 import type { BuildContextFs } from "./context-fs.js";
 import { planContext } from "./context-plan.js";
 import { type ContextChunk, ContextStream } from "./context-stream.js";
@@ -21,7 +15,7 @@ export type { BuildContextOverlay } from "./overlay-tree.js";
 
 /** One entry of the tar stream, in the order it was sent: its tar header and where it came from. */
 export interface BuildContextEntry extends TarHeader {
-  /** The host path the entry was read from (or, for a Dockerfile from outside the context, its path); absent for other generated entries. */
+  /** The host path it was read from (an outside Dockerfile's path); absent for generated entries. */
   readonly source?: string | undefined;
 }
 
@@ -48,10 +42,9 @@ export interface BuildContextOptions {
   /** Aborts reading the context: the stream is destroyed with `signal.reason`. */
   readonly signal?: AbortSignal;
   /**
-   * Called with every chunk of the (uncompressed) tar as it is queued for the stream's consumer:
-   * upload progress, and a sign of life for inactivity timeouts, without a `'data'` listener
-   * (which would start the stream flowing before it is piped). A hook that throws destroys the
-   * stream with its error.
+   * Called with every chunk of the uncompressed tar as it is queued: upload progress without a
+   * `'data'` listener, which would start the stream flowing before it is piped. A hook that
+   * throws destroys the stream with its error.
    * @default undefined
    */
   readonly onChunk?: (chunk: BuildContextChunk) => void;
@@ -68,14 +61,12 @@ export interface BuildContext {
   readonly stream: Readable;
   /** The Dockerfile's name inside the tar, to pass to the engine as `dockerfile`. */
   readonly dockerfile: string;
-  /**
-   * Every entry sent, in order, once the stream has been read to its end. Rejects with the
-   * stream's error if it fails or is destroyed first.
-   */
+  /** Every entry sent, in order, once the stream has ended; rejects with the stream's error. */
   readonly entries: Promise<readonly BuildContextEntry[]>;
 }
 
-function validate(dir: unknown, options: BuildContextOptions): void {
+/** The one pass over `createBuildContext`'s arguments, before any I/O: defaults filled, all checked. */
+function normalizeBuildContextOptions(dir: unknown, options: BuildContextOptions) {
   if (typeof dir !== "string" || dir === "") {
     throw new InvalidArgumentError(
       `the context directory must be a non-empty path, got ${JSON.stringify(dir)}`,
@@ -86,16 +77,21 @@ function validate(dir: unknown, options: BuildContextOptions): void {
       `createBuildContext options must be an object, got ${JSON.stringify(options)}`,
     );
   }
-  const { dockerfile, overlays, onChunk } = options;
+  const { dockerfile, overlays = [] } = options;
   if (dockerfile !== undefined && (typeof dockerfile !== "string" || dockerfile === "")) {
     throw new InvalidArgumentError(
       `dockerfile must be a non-empty path relative to the context or absolute, got ${JSON.stringify(dockerfile)}`,
     );
   }
-  if (onChunk !== undefined && typeof onChunk !== "function") {
-    throw new InvalidArgumentError(`onChunk must be a function, got ${typeof onChunk}`);
-  }
-  if (overlays !== undefined) validateOverlays(overlays);
+  validateOverlays(overlays);
+  return {
+    dockerfile,
+    overlays,
+    gzip: booleanOption("gzip", options.gzip, false),
+    signal: signalOption("signal", options.signal),
+    onChunk: functionOption<(chunk: BuildContextChunk) => void>("onChunk", options.onChunk),
+    fs: objectOption<BuildContextFs>("fs", options.fs, "an object of node:fs functions") ?? nodeFs,
+  };
 }
 
 /**
@@ -132,9 +128,11 @@ export async function createBuildContext(
   dir: string,
   options: BuildContextOptions = {},
 ): Promise<BuildContext> {
-  options?.signal?.throwIfAborted();
-  validate(dir, options);
-  const { dockerfile, overlays = [], gzip = false, signal, onChunk, fs = nodeFs } = options;
+  const { dockerfile, overlays, gzip, signal, onChunk, fs } = normalizeBuildContextOptions(
+    dir,
+    options,
+  );
+  signal?.throwIfAborted();
   const plan = planContext(dir, { dockerfile, overlays, fs });
   signal?.throwIfAborted();
   const walker = new ContextWalker(plan.root, {
@@ -148,7 +146,6 @@ export async function createBuildContext(
 
   let settle: (error: Error | undefined) => void = () => {};
   const entries = new Promise<readonly BuildContextEntry[]>((resolve, reject) => {
-    // The walker's entries carry `source` as a getter: no copy of a list that can be long.
     settle = (error) => (error === undefined ? resolve(writer.entries) : reject(error));
   });
   // Callers that never look at `entries` must not get an unhandled rejection.

@@ -1,13 +1,8 @@
-/**
- * The file system functions the build context reads with.
- * @module
- */
 import nodeFs from "node:fs";
 
 /**
- * The synchronous `node:fs` functions the context reader uses. Pass your own (for example the real
- * module with one function replaced) to test failure paths or read from a virtual file system.
- * `fstatSync` is optional for objects written before it was used; `node:fs`'s is used then.
+ * The synchronous `node:fs` functions the context reader uses; pass your own to test failure
+ * paths or read a virtual file system. Without `fstatSync`, `node:fs`'s is used.
  */
 export type BuildContextFs = Pick<
   typeof nodeFs,

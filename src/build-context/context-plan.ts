@@ -1,10 +1,3 @@
-/**
- * Everything decided before the first byte of a classic build context is sent: the context
- * root, where the Dockerfile is and what it is called in the tar, the `.dockerignore` patterns,
- * and the files made in memory (a Dockerfile from outside the context and the `.dockerignore`
- * that hides it). Every check that can fail without reading the whole context fails here.
- * @module
- */
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { BuildContextError } from "../errors.js";
@@ -21,11 +14,10 @@ export interface ContextPlan {
   readonly root: string;
   /** The Dockerfile's name inside the tar. */
   readonly dockerfile: string;
-  /** The `.dockerignore` patterns. */
   readonly excludes: readonly string[];
   /** Sent even when excluded: the Dockerfile and `.dockerignore`, which the engine needs. */
   readonly alwaysInclude: readonly string[];
-  /** Files made in memory. */
+  /** Files made in memory: an outside Dockerfile and the `.dockerignore` that hides it. */
   readonly files: readonly ContextFile[];
 }
 
@@ -35,7 +27,7 @@ interface Dockerfile {
   readonly ignoreFile: string;
   /** Folders a `.dockerignore` symlink may lead into. */
   readonly ignoreRoots: readonly string[];
-  /** Set when the Dockerfile lives outside the context and must be added to the tar. */
+  /** Set when the Dockerfile is outside the context and must be added to the tar. */
   readonly outside?: { readonly content: Buffer; readonly source: string };
 }
 
@@ -72,11 +64,11 @@ export interface PlanContextOptions {
 }
 
 /**
- * Plans the classic build context of `dir`.
+ * Plans the build context of `dir`: every check that can fail without reading the whole context
+ * fails here, before the first byte is sent.
  * @throws DockerfileNotFoundError when the Dockerfile does not exist; BuildContextError when
- *   the context, the Dockerfile, an overlay or `.dockerignore` cannot be used (missing,
- *   unreadable, a link out of the context, not a regular file, too big, invalid patterns);
- *   InvalidArgumentError for a bad overlay path.
+ *   the context, the Dockerfile, an overlay or `.dockerignore` cannot be used; InvalidArgumentError
+ *   for a bad overlay path.
  */
 export function planContext(dir: string, options: PlanContextOptions): ContextPlan {
   const { fs } = options;
@@ -116,8 +108,8 @@ export function planContext(dir: string, options: PlanContextOptions): ContextPl
     const now = Math.floor(Date.now() / 1000);
     files.push({ path: dockerfile.name, content, mode: 0o600, mtime: now, origin: source });
     // As the CLI does: list the generated name in .dockerignore so the engine keeps it out of
-    // COPY. A .dockerignore that is a symlink is replaced, and its target's text is not sent
-    // (the CLI fails there with "archive/tar: write too long").
+    // COPY. A symlinked .dockerignore is replaced without its target's text (the CLI fails there
+    // with "archive/tar: write too long").
     const own = rootIgnore !== undefined && !rootIgnore.link ? rootIgnore : undefined;
     files.push({
       path: ".dockerignore",

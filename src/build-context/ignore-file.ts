@@ -1,9 +1,3 @@
-/**
- * Reading a `.dockerignore` safely: the context's own, and that of a folder an `ImageBuilder`
- * copies. Patterns never come from outside the folders they are for, and a file that is there but
- * cannot be read fails the build rather than being taken as "no patterns".
- * @module
- */
 import path from "node:path";
 import { BuildContextError } from "../errors.js";
 import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
@@ -14,18 +8,17 @@ import { PatternMatcher, parseDockerignore } from "./dockerignore.js";
 /** A `.dockerignore` as read. */
 export interface IgnoreFile {
   readonly text: string;
-  /** Whether `.dockerignore` is a symlink (its target's text is used, never sent). */
+  /** Whether it is a symlink (its target's text is used, never sent). */
   readonly link: boolean;
   readonly mode: number;
   readonly mtime: number;
 }
 
 /**
- * Reads a `.dockerignore`. A symlink is followed only to a regular file inside `roots` (the
- * context, or the folder of a Dockerfile from outside it), so no pattern comes from elsewhere;
- * a dangling link means no patterns, as for the Docker CLI.
- * @throws BuildContextError for a file that is there but cannot be read, a link leading out of
- *   `roots`, or anything but a regular file of at most 16 MiB.
+ * Reads a `.dockerignore`. A symlink is followed only to a regular file inside `roots`, so no
+ * pattern comes from elsewhere; a dangling link means no patterns, as for the Docker CLI.
+ * @throws BuildContextError for a file that is there but cannot be read (never taken as "no
+ *   patterns"), a link leading out of `roots`, or anything but a regular file of at most 16 MiB.
  */
 export function readIgnoreFile(
   fs: BuildContextFs,
@@ -68,9 +61,8 @@ export function readIgnoreFile(
 }
 
 /**
- * The exclude patterns of `folder/.dockerignore`, for a folder sent whole (an `ImageBuilder`
- * copy), matched relative to `folder`; `undefined` when it has none. A symlinked
- * `.dockerignore` is followed only inside `folder`.
+ * The patterns of `folder/.dockerignore` for a folder overlay, matched relative to `folder`;
+ * `undefined` when it has none.
  * @throws BuildContextError when the file is there but cannot be read or has an invalid pattern.
  */
 export function folderExcludes(fs: BuildContextFs, folder: string): PatternMatcher | undefined {

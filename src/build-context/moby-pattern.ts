@@ -1,10 +1,3 @@
-/**
- * One `.dockerignore` pattern with moby's semantics (`patternmatcher.Pattern`): the pattern is
- * checked with Go's `filepath.Match` rules, then translated the way moby translates it to a Go
- * regular expression, which is compiled to a linear-time {@link Program} (see
- * `pattern-program.ts` for why not a JavaScript `RegExp`).
- * @module
- */
 import { InvalidArgumentError } from "../errors.js";
 import {
   BEGIN,
@@ -28,27 +21,20 @@ const NEWLINE = 0x0a;
 /** Characters moby escapes before handing the pattern to Go's regexp engine. */
 const MOBY_ESCAPED = new Set([".", "+", "(", ")", "|", "{", "}", "$"]);
 
-const inRange = (low: number, high: number) => (code: number) => code >= low && code <= high;
-const DIGIT = inRange(0x30, 0x39);
-const SPACE = (code: number) =>
+const isDigit: ClassTest = (code) => code >= 0x30 && code <= 0x39;
+const isSpace: ClassTest = (code) =>
   code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d || code === 0x20;
 
-const not =
-  (test: (code: number) => boolean) =>
-  (code: number): boolean =>
-    !test(code);
-
 /** Go's Perl classes: what `\d` and friends match in the expression moby builds. */
-const PERL_CLASSES: Readonly<Record<string, (code: number) => boolean>> = {
-  d: DIGIT,
-  D: not(DIGIT),
-  s: SPACE,
-  S: not(SPACE),
+const PERL_CLASSES: Readonly<Record<string, ClassTest>> = {
+  d: isDigit,
+  D: (code) => !isDigit(code),
+  s: isSpace,
+  S: (code) => !isSpace(code),
   w: isWord,
-  W: not(isWord),
+  W: (code) => !isWord(code),
 };
 
-/** Go's escapes for control characters. */
 const CONTROL_ESCAPES: Readonly<Record<string, number>> = {
   a: 0x07,
   f: 0x0c,
@@ -81,9 +67,9 @@ function badPattern(pattern: string, why: string): InvalidArgumentError {
 }
 
 /**
- * Checks the pattern with Go's `filepath.Match` syntax rules, which moby applies to every pattern
- * before using it: unterminated or empty character classes, a class item starting with `-` or `]`,
- * and a trailing `\` are errors.
+ * Checks the pattern with Go's `filepath.Match` syntax rules, as moby does first: unterminated or
+ * empty classes, a class item starting with `-` or `]`, and a trailing `\` are errors.
+ * @throws InvalidArgumentError naming the pattern.
  */
 export function validateGlob(pattern: string): void {
   const chars = Array.from(pattern);
@@ -134,11 +120,10 @@ export function validateGlob(pattern: string): void {
 }
 
 /**
- * The test of a `[...]` class body: items are code points, `-` between two of them makes a
- * range, `-` anywhere else is itself. Inside a class the characters keep `filepath.Match`
- * meanings (moby rewrites `*` and `?` even there, which nobody relies on).
+ * The test of a `[...]` class body: `-` between two code points makes a range, else is itself.
+ * Characters keep `filepath.Match` meanings (moby rewrites `*` and `?` even here; nobody relies on it).
  */
-function classTest(items: readonly (number | "-")[], negated: boolean): (code: number) => boolean {
+function classTest(items: readonly (number | "-")[], negated: boolean): ClassTest {
   const singles = new Set<number>();
   const ranges: [number, number][] = [];
   for (let index = 0; index < items.length; index++) {
@@ -161,7 +146,10 @@ function classTest(items: readonly (number | "-")[], negated: boolean): (code: n
   };
 }
 
-/** Translates a cleaned pattern the way moby's `Pattern.compile` does, into a {@link Program}. */
+/**
+ * Translates a cleaned pattern into a {@link Program} the way moby's `Pattern.compile` builds a
+ * Go regular expression (run in linear time, see `pattern-program.ts`).
+ */
 function compile(pattern: string): { kind: MatchKind; program: Program } {
   const chars = Array.from(pattern);
   const program: Token[] = [];
@@ -252,7 +240,7 @@ function segmentProgram(segment: string): Program {
   });
 }
 
-/** One compiled `.dockerignore` pattern (moby's `Pattern`). */
+/** One compiled `.dockerignore` pattern with moby's semantics (`patternmatcher.Pattern`). */
 export class Pattern {
   readonly exclusion: boolean;
   readonly cleaned: string;
@@ -287,10 +275,7 @@ export class Pattern {
     }
   }
 
-  /**
-   * Whether this pattern could match some path strictly below `dir`. Conservative: `true` unless
-   * a literal segment rules it out, so it never prunes a folder that holds a match.
-   */
+  /** Whether it could match a path below `dir`: `true` unless a literal segment rules it out. */
   mayMatchBelow(dir: string): boolean {
     const dirSlash = `${dir}/`;
     switch (this.kind) {

@@ -1,19 +1,11 @@
 /**
- * Linear-time matching of the regular expressions moby builds from `.dockerignore` patterns.
- *
- * moby translates a pattern to a Go regular expression, and Go's `regexp` runs in time linear in
- * the input. Handing the same expression to JavaScript's backtracking `RegExp` is not safe:
- * `*a*a…*b` against a long name takes exponential time with the event loop blocked. moby only
- * ever emits a flat sequence of tokens (one code point from a set, `[^/]*`, `.*`, anchors) with
- * one optional group, `(.*\/)?` for `**`: no alternation, no nesting. So instead of a regular-expression library (a native
- * `re2` addon costs an install step, a WASM port loads a megabyte) a program here is that token
- * list, and a match keeps the set of tokens the input read so far may stop before. Zero-width
- * moves only go forward, so each code point looks at each token at most twice: a match costs at
- * most `2 × (input + 1) × tokens` steps whatever the pattern.
- *
- * The path is not split on `/` and matched segment by segment, because moby's expressions do not
- * keep to segments: `[^a]` and `\W` match `/`, and `a**b` is `a(.*\/)?b`, which ends in the middle
- * of a later segment.
+ * Linear-time matching of the Go regular expressions moby builds from `.dockerignore` patterns.
+ * JavaScript's backtracking `RegExp` would take exponential time on `*a*a…*b` against a long
+ * name. moby only emits a flat token list (a code point from a set, `[^/]*`, `.*`, anchors) with
+ * one optional group, `(.*\/)?` for `**`, so a match here keeps the set of tokens the input so
+ * far may stop before: at most `2 × (input + 1) × tokens` steps, without a native `re2` addon (an
+ * install step) or a WASM port (a megabyte). Not split into `/` segments: `[^a]` and `\W` match
+ * `/`, and `a**b` is `a(.*\/)?b`, which ends inside a later segment.
  * @module
  */
 
@@ -23,15 +15,14 @@ export type ClassTest = (codePoint: number) => boolean;
 /** A zero-width test of the code points before and after a position (-1 at either end). */
 export type Assertion = (previous: number, next: number) => boolean;
 
-/** One step of a {@link Program}. */
+/**
+ * One step of a {@link Program}: one code point `test` accepts, zero or more of them, the next
+ * `length` tokens skippable (moby's `(.*\/)?` is `optional(2)`, `.*`, `/`), or an assertion.
+ */
 export type Token =
-  /** One code point `test` accepts. */
   | { readonly kind: "one"; readonly test: ClassTest }
-  /** Zero or more code points `test` accepts. */
   | { readonly kind: "many"; readonly test: ClassTest }
-  /** The next `length` tokens may be skipped (moby's `(.*\/)?` is `optional(2)`, `.*`, `/`). */
   | { readonly kind: "optional"; readonly length: number }
-  /** A zero-width assertion. */
   | { readonly kind: "assert"; readonly holds: Assertion };
 
 /** A compiled pattern, run by {@link runProgram}. */

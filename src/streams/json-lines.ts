@@ -46,125 +46,79 @@ const NEWLINE = 0x0a;
  * proxies do send such lines (dockerode's `followProgress` throws and loses the rest).
  * Resolves when the stream ends; rejects with its error or what `onLine` throws, destroying it.
  */
-export function readJsonLines(
+export async function readJsonLines(
   stream: Readable,
   onLine: (line: JsonLine) => void,
   options: ReadJsonLinesOptions = {},
 ): Promise<void> {
   const { maxLineBytes = MAX_ENGINE_LINE_BYTES } = options;
-  return new Promise<void>((resolve, reject) => {
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    /** Inside a line past the limit: bytes are dropped until the next newline. */
-    let skipping = false;
-    let settled = false;
-
-    const fail = (error: unknown) => {
-      if (settled) return;
-      settled = true;
-      cleanup();
-      stream.destroy();
-      reject(error);
-    };
-    const emit = (bytes: Buffer) => {
-      const trimmed = bytes.toString("utf8").trim();
-      if (trimmed === "") return;
-      onLine(parseLine(trimmed));
-    };
-    const takePending = (last?: Buffer): Buffer => {
-      const parts = last === undefined ? pending : [...pending, last];
-      const line = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** Inside a line past the limit: bytes are dropped until the next newline. */
+  let skipping = false;
+  /** What `onLine` threw: rethrown as it is, never taken for a connection error. */
+  let thrown: { readonly error: unknown } | undefined;
+  const deliver = (line: JsonLine) => {
+    try {
+      onLine(line);
+    } catch (error) {
+      thrown = { error };
+      throw error;
+    }
+  };
+  const emit = (parts: Buffer[]) => {
+    const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    pending = [];
+    pendingBytes = 0;
+    const trimmed = bytes.toString("utf8").trim();
+    if (trimmed !== "") deliver(parseLine(trimmed));
+  };
+  /** Takes a piece of a line: its end when `endsLine`, else its start or middle. */
+  const take = (piece: Buffer, endsLine: boolean) => {
+    if (skipping) {
+      skipping = !endsLine;
+    } else if (pendingBytes + piece.length > maxLineBytes) {
       pending = [];
       pendingBytes = 0;
-      return line;
-    };
-    const take = (chunk: Buffer, start: number, end: number, endsLine: boolean) => {
-      if (skipping) {
-        if (endsLine) skipping = false;
-        return;
+      skipping = !endsLine;
+      deliver({ kind: "too-long", maxBytes: maxLineBytes });
+    } else if (endsLine) {
+      emit([...pending, piece]);
+    } else if (piece.length > 0) {
+      pending.push(piece);
+      pendingBytes += piece.length;
+    }
+  };
+  try {
+    for await (const data of stream) {
+      const chunk = typeof data === "string" ? Buffer.from(data, "utf8") : (data as Buffer);
+      let start = 0;
+      for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+        take(chunk.subarray(start, end), true);
+        start = end + 1;
       }
-      if (pendingBytes + (end - start) > maxLineBytes) {
-        pending = [];
-        pendingBytes = 0;
-        skipping = !endsLine;
-        onLine({ kind: "too-long", maxBytes: maxLineBytes });
-        return;
-      }
-      if (endsLine) {
-        emit(takePending(chunk.subarray(start, end)));
-      } else if (end > start) {
-        pending.push(chunk.subarray(start, end));
-        pendingBytes += end - start;
-      }
-    };
-    const onData = (data: Buffer | string) => {
-      try {
-        const chunk = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-        let start = 0;
-        for (;;) {
-          const newline = chunk.indexOf(NEWLINE, start);
-          if (newline === -1) {
-            take(chunk, start, chunk.length, false);
-            return;
-          }
-          take(chunk, start, newline, true);
-          if (settled) return;
-          start = newline + 1;
-        }
-      } catch (error) {
-        fail(error);
-      }
-    };
-    const onEnd = () => {
-      if (settled) return;
-      try {
-        if (!skipping && pendingBytes > 0) emit(takePending());
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      settled = true;
-      cleanup();
-      resolve();
-    };
-    const onClose = () => {
-      // A response destroyed without an error (e.g. the socket closed under it) never emits
-      // 'end'; without this the promise would never settle.
-      if (!settled && !stream.readableEnded) {
-        fail(
-          Object.assign(new Error("The connection was cut before the response ended"), {
-            code: "ECONNRESET",
-          }),
-        );
-      }
-    };
-    const onError = (error: Error) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ECONNRESET" || code === "EPIPE") {
-        // Node's own text for this is a bare "aborted", which explains nothing.
-        fail(
-          Object.assign(
-            new Error(`The connection was cut before the response ended (${error.message})`, {
-              cause: error,
-            }),
-            { code },
-          ),
-        );
-      } else {
-        fail(error);
-      }
-    };
-    const cleanup = () => {
-      stream.off("data", onData);
-      stream.off("end", onEnd);
-      stream.off("error", onError);
-      stream.off("close", onClose);
-    };
-    stream.on("data", onData);
-    stream.on("end", onEnd);
-    stream.on("error", onError);
-    stream.on("close", onClose);
-  });
+      take(chunk.subarray(start), false);
+    }
+  } catch (error) {
+    stream.destroy();
+    throw thrown !== undefined ? thrown.error : connectionError(error);
+  }
+  if (!skipping && pendingBytes > 0) emit(pending);
+}
+
+/**
+ * Node's texts for a cut connection explain nothing: a bare "aborted", or "Premature close" for
+ * a response destroyed without an error (the socket closed under it), which never ends.
+ */
+function connectionError(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const text = "The connection was cut before the response ended";
+  if (code === "ERR_STREAM_PREMATURE_CLOSE") {
+    return Object.assign(new Error(text, { cause: error }), { code: "ECONNRESET" });
+  }
+  if (code !== "ECONNRESET" && code !== "EPIPE") return error;
+  const message = `${text} (${(error as Error).message})`;
+  return Object.assign(new Error(message, { cause: error }), { code });
 }
 
 /**

@@ -4,8 +4,8 @@ import { BuildContextError } from "../errors.js";
 import { type BuildContextFs, describe } from "./context-fs.js";
 import { readControlFile } from "./control-file.js";
 import { dockerfileNotFound, locateDockerfile } from "./dockerfile-location.js";
-import { PatternMatcher, parseDockerignore } from "./dockerignore.js";
-import { readIgnoreFile } from "./ignore-file.js";
+import { parseDockerignore } from "./dockerignore.js";
+import { ignoreMatcher, readIgnoreFile } from "./ignore-file.js";
 import { type BuildContextOverlay, type ContextFile, overlayTree } from "./overlay-tree.js";
 
 /** What {@link planContext} decided. */
@@ -94,13 +94,7 @@ export function planContext(dir: string, options: PlanContextOptions): ContextPl
   const used = specific ?? rootIgnore;
   const usedFile = specific === undefined ? rootIgnoreFile : dockerfile.ignoreFile;
   const excludes = parseDockerignore(used?.text ?? "");
-  try {
-    new PatternMatcher(excludes);
-  } catch (error) {
-    throw new BuildContextError(`invalid ${usedFile}: ${describe(error)}`, usedFile, {
-      cause: error,
-    });
-  }
+  ignoreMatcher(excludes, usedFile);
   const alwaysInclude = [dockerfile.name, ".dockerignore"];
   const files: ContextFile[] = [];
   if (dockerfile.outside !== undefined) {

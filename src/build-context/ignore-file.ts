@@ -75,10 +75,15 @@ export function folderExcludes(fs: BuildContextFs, folder: string): PatternMatch
       cause: error,
     });
   }
-  const ignore = readIgnoreFile(fs, file, [root]);
-  if (ignore === undefined) return undefined;
-  const patterns = parseDockerignore(ignore.text);
-  if (patterns.length === 0) return undefined;
+  const patterns = parseDockerignore(readIgnoreFile(fs, file, [root])?.text ?? "");
+  return patterns.length === 0 ? undefined : ignoreMatcher(patterns, file);
+}
+
+/**
+ * The matcher of the patterns read from `file`.
+ * @throws BuildContextError naming `file` for an invalid pattern.
+ */
+export function ignoreMatcher(patterns: readonly string[], file: string): PatternMatcher {
   try {
     return new PatternMatcher(patterns);
   } catch (error) {

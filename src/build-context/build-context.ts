@@ -95,26 +95,13 @@ function normalizeBuildContextOptions(dir: unknown, options: BuildContextOptions
 }
 
 /**
- * Packs `dir` as a build context for the engine, the way the Docker CLI's classic builder does:
- *
- * - `.dockerignore` (or `<Dockerfile>.dockerignore` next to the Dockerfile, which then takes
- *   precedence) is applied with moby's semantics, matched in linear time; excluded folders are
- *   not even read unless an exception could re-include something below them. It applies to the
- *   files of `dir` only, not to `overlays`, to which their own folder's applies when they ask.
- * - The Dockerfile and `.dockerignore` are always sent, even when ignored: the engine needs the
- *   Dockerfile and removes both from what `COPY` sees when `.dockerignore` excludes them.
- * - Entries keep their exact permission bits (no umask), mtimes and empty folders; symlinks are
- *   archived as links and never followed, overlays included; no byte is read from outside the
- *   context and the overlays' host paths. A file seen twice (same device and inode) becomes a
- *   hardlink; owners are uid/gid 0 with no names; FIFOs, sockets and devices are skipped. Names
- *   that are not valid UTF-8 are sent as their bytes. Entries are in byte order of their names,
- *   folder by folder.
- * - The Dockerfile and `.dockerignore` are read only if they are regular files (no FIFO, device
- *   or link out of the context) of at most 16 MiB.
- * - The stream applies backpressure: memory stays flat whatever the context's size. A file that
- *   vanishes, shrinks or cannot be read destroys the stream with a `BuildContextError` naming it.
- *
- * Nothing is read until the stream is; destroy it if you do not consume it.
+ * Packs `dir` as a build context the way the Docker CLI's classic builder does: `.dockerignore`
+ * (or `<Dockerfile>.dockerignore`) applied with moby's semantics to the files of `dir` (not to
+ * overlays), the Dockerfile and `.dockerignore` always sent, exact modes and mtimes, symlinks
+ * sent as links and never followed, nothing read from outside the context and the overlays.
+ * Memory stays flat; nothing is read until the stream is, so destroy it if you do not consume
+ * it. A file that vanishes, shrinks or cannot be read destroys the stream with a
+ * `BuildContextError` naming it. Details: `docs/build-contexts.md`.
  * @param dir The context directory.
  * @throws InvalidArgumentError for bad arguments; DockerfileNotFoundError (a `BuildError`) when
  *   the Dockerfile does not exist; BuildContextError when `dir`, the Dockerfile, an overlay or

@@ -65,7 +65,7 @@ export interface BuildContext {
   readonly entries: Promise<readonly BuildContextEntry[]>;
 }
 
-/** The one pass over `createBuildContext`'s arguments, before any I/O: defaults filled, all checked. */
+/** The one pass over `createBuildContext`'s arguments, before any I/O: checked, defaults filled. */
 function normalizeBuildContextOptions(dir: unknown, options: BuildContextOptions) {
   if (typeof dir !== "string" || dir === "") {
     throw new InvalidArgumentError(

@@ -63,7 +63,7 @@ export class ContextStream extends Readable {
     });
   }
 
-  /** Records the first pipe into a socket or HTTP request (also through `stream.pipeline`) for reuse. */
+  /** Records the first pipe into a socket or HTTP request (`stream.pipeline` too), for reuse. */
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
     if (destination instanceof Socket || destination instanceof ClientRequest) {
       if (this.destination === undefined && this.dataListeners === 0)

@@ -121,7 +121,8 @@ export function validateGlob(pattern: string): void {
 
 /**
  * The test of a `[...]` class body: `-` between two code points makes a range, else is itself.
- * Characters keep `filepath.Match` meanings (moby rewrites `*` and `?` even here; nobody relies on it).
+ * Characters keep `filepath.Match` meanings (moby rewrites `*` and `?` even here: nobody relies
+ * on it).
  */
 function classTest(items: readonly (number | "-")[], negated: boolean): ClassTest {
   const singles = new Set<number>();

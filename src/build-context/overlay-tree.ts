@@ -215,7 +215,7 @@ function refuseExcludedNested(node: OverlayNode, rel: string, scopes: readonly I
   }
 }
 
-/** What the overlays put at `relative` (a host path, maybe inside an overlaid folder, or a file). */
+/** What the overlays put at `relative`: a host path (maybe inside an overlaid folder) or a file. */
 export function overlaySource(
   root: OverlayNode,
   relative: string,

@@ -280,7 +280,7 @@ export function padded(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK;
 }
 
-/** Writes the header(s) for `header` at `at` in `target`, which must have room; returns their size. */
+/** Writes the header(s) for `header` at `at` (`target` must have room); returns their size. */
 export function writeHeader(target: Buffer, at: number, header: TarHeader): number {
   if (fitsUstar(header)) {
     // The common case, field by field: no layout object per entry.

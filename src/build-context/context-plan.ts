@@ -21,41 +21,6 @@ export interface ContextPlan {
   readonly files: readonly ContextFile[];
 }
 
-interface Dockerfile {
-  readonly name: string;
-  /** Where to look for `<Dockerfile>.dockerignore`. */
-  readonly ignoreFile: string;
-  /** Folders a `.dockerignore` symlink may lead into. */
-  readonly ignoreRoots: readonly string[];
-  /** Set when the Dockerfile is outside the context and must be added to the tar. */
-  readonly outside?: { readonly content: Buffer; readonly source: string };
-}
-
-function resolveDockerfile(
-  fs: BuildContextFs,
-  dir: string,
-  root: string,
-  option: string | undefined,
-  overlays: ReturnType<typeof overlayTree>,
-): Dockerfile {
-  const location = locateDockerfile(fs, dir, root, option, overlays);
-  const ignoreFile = `${location.given}.dockerignore`;
-  if (location.kind !== "outside") {
-    return { name: location.name, ignoreFile, ignoreRoots: [root] };
-  }
-  const { given, real } = location;
-  const content = readControlFile(fs, real, "Dockerfile");
-  if (content === undefined) throw dockerfileNotFound(given, root);
-  // The CLI uses a random name; a content hash is as unlikely to collide and keeps the tar stable.
-  const name = `.dockerfile.${createHash("sha256").update(content).digest("hex").slice(0, 20)}`;
-  return {
-    name,
-    ignoreFile,
-    ignoreRoots: [root, path.dirname(real)],
-    outside: { content, source: real },
-  };
-}
-
 /** Options of {@link planContext}. */
 export interface PlanContextOptions {
   readonly dockerfile?: string | undefined;
@@ -87,30 +52,40 @@ export function planContext(dir: string, options: PlanContextOptions): ContextPl
     );
   }
   const overlays = overlayTree(fs, options.overlays);
-  const dockerfile = resolveDockerfile(fs, dir, root, options.dockerfile, overlays);
+  const location = locateDockerfile(fs, dir, root, options.dockerfile, overlays);
+  let name: string;
+  let outside: ContextFile | undefined;
+  if (location.kind === "outside") {
+    const content = readControlFile(fs, location.real, "Dockerfile");
+    if (content === undefined) throw dockerfileNotFound(location.given, root);
+    // The CLI uses a random name; a content hash is as unlikely to collide and keeps the tar stable.
+    name = `.dockerfile.${createHash("sha256").update(content).digest("hex").slice(0, 20)}`;
+    outside = { path: name, content, mode: 0o600, origin: location.real };
+  } else {
+    name = location.name;
+  }
+  const specificFile = `${location.given}.dockerignore`;
   const rootIgnoreFile = path.join(root, ".dockerignore");
-  const specific = readIgnoreFile(fs, dockerfile.ignoreFile, dockerfile.ignoreRoots);
+  // A symlinked `<Dockerfile>.dockerignore` may lead into an outside Dockerfile's folder.
+  const roots = outside?.origin ? [root, path.dirname(outside.origin)] : [root];
+  const specific = readIgnoreFile(fs, specificFile, roots);
   const rootIgnore = readIgnoreFile(fs, rootIgnoreFile, [root]);
-  const used = specific ?? rootIgnore;
-  const usedFile = specific === undefined ? rootIgnoreFile : dockerfile.ignoreFile;
-  const excludes = parseDockerignore(used?.text ?? "");
-  ignoreMatcher(excludes, usedFile);
-  const alwaysInclude = [dockerfile.name, ".dockerignore"];
+  const excludes = parseDockerignore((specific ?? rootIgnore)?.text ?? "");
+  ignoreMatcher(excludes, specific === undefined ? rootIgnoreFile : specificFile);
   const files: ContextFile[] = [];
-  if (dockerfile.outside !== undefined) {
-    const { content, source } = dockerfile.outside;
+  if (outside !== undefined) {
     const now = Math.floor(Date.now() / 1000);
-    files.push({ path: dockerfile.name, content, mode: 0o600, mtime: now, origin: source });
+    files.push({ ...outside, mtime: now });
     // As the CLI does: list the generated name in .dockerignore so the engine keeps it out of
     // COPY. A symlinked .dockerignore is replaced without its target's text (the CLI fails there
     // with "archive/tar: write too long").
     const own = rootIgnore !== undefined && !rootIgnore.link ? rootIgnore : undefined;
     files.push({
       path: ".dockerignore",
-      content: Buffer.from(`${own?.text ?? ".dockerignore"}\n${dockerfile.name}\n`),
+      content: Buffer.from(`${own?.text ?? ".dockerignore"}\n${name}\n`),
       mode: own?.mode ?? 0o600,
       mtime: own?.mtime ?? now,
     });
   }
-  return { root, dockerfile: dockerfile.name, excludes, alwaysInclude, files };
+  return { root, dockerfile: name, excludes, alwaysInclude: [name, ".dockerignore"], files };
 }

@@ -145,7 +145,9 @@ export class ContextStream extends Readable {
   /** Gives back the memory of chunks the destination has finished writing (see the class doc). */
   private release(): void {
     if (this.handedOut.length === 0) return;
-    const destination = this.soleSocketDestination();
+    // One 'data' listener: that pipe's own, so nothing else holds the chunks. pipe() sets
+    // `destination` only for a socket or HTTP request.
+    const destination = this.reuse && this.dataListeners === 1 ? this.destination : undefined;
     if (destination === undefined) {
       // Not provably safe (another consumer, or bytes taken with read() before any pipe): keep
       // nothing, so a later change of consumer cannot matter.
@@ -159,12 +161,5 @@ export class ContextStream extends Readable {
     while (this.handedOut.length > 0 && (this.handedOut[0]?.end as number) <= done) {
       this.writer.recycle((this.handedOut.shift() as { chunk: Buffer }).chunk);
     }
-  }
-
-  private soleSocketDestination(): Writable | undefined {
-    // One 'data' listener: that pipe's own, so nothing else holds the chunks. pipe() sets
-    // `destination` only for a socket or HTTP request.
-    if (!this.reuse || this.dataListeners !== 1) return undefined;
-    return this.destination;
   }
 }

@@ -1,4 +1,5 @@
 import nodeFs from "node:fs";
+import path from "node:path";
 
 /**
  * The synchronous `node:fs` functions the context reader uses; pass your own to test failure
@@ -25,6 +26,16 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = nodeFs.constants;
  * blocking on a FIFO swapped in after the file was listed (`O_NONBLOCK`).
  */
 export const OPEN_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+
+/** Whether `relative` (from `path.relative`) names something strictly inside its base. */
+export function isInside(relative: string): boolean {
+  return (
+    relative !== "" &&
+    relative !== ".." &&
+    !relative.startsWith(`..${path.sep}`) &&
+    !path.isAbsolute(relative)
+  );
+}
 
 /** Whether `error` says the path does not exist. */
 export function isMissing(error: unknown): boolean {

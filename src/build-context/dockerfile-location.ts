@@ -1,6 +1,6 @@
 import path from "node:path";
 import { BuildContextError, DockerfileNotFoundError } from "../errors.js";
-import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import { type BuildContextFs, describe, isInside, isMissing } from "./context-fs.js";
 import { type OverlayNode, overlaySource } from "./overlay-tree.js";
 
 /**
@@ -16,16 +16,6 @@ export type DockerfileLocation =
     }
   | { readonly kind: "overlay"; readonly given: string; readonly name: string }
   | { readonly kind: "outside"; readonly given: string; readonly real: string };
-
-/** Whether `relative` (from `path.relative`) names something strictly inside its base. */
-export function isInside(relative: string): boolean {
-  return (
-    relative !== "" &&
-    relative !== ".." &&
-    !relative.startsWith(`..${path.sep}`) &&
-    !path.isAbsolute(relative)
-  );
-}
 
 function toPosix(relative: string): string {
   return relative.split(path.sep).join("/");

@@ -1,8 +1,7 @@
 import path from "node:path";
 import { BuildContextError } from "../errors.js";
-import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import { type BuildContextFs, describe, isInside, isMissing } from "./context-fs.js";
 import { readControlFile } from "./control-file.js";
-import { isInside } from "./dockerfile-location.js";
 import { PatternMatcher, parseDockerignore } from "./dockerignore.js";
 
 /** A `.dockerignore` as read. */

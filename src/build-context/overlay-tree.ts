@@ -1,6 +1,6 @@
 import path from "node:path";
 import { BuildContextError, InvalidArgumentError } from "../errors.js";
-import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import { type BuildContextFs, describe, isInside, isMissing } from "./context-fs.js";
 import type { PatternMatcher } from "./dockerignore.js";
 import { folderExcludes } from "./ignore-file.js";
 
@@ -63,7 +63,7 @@ function checkWithin(fs: BuildContextFs, hostPath: string, within: string): void
   const base = path.resolve(within);
   const relative = path.relative(base, hostPath);
   if (relative === "") return;
-  if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+  if (!isInside(relative)) {
     throw new InvalidArgumentError(
       `cannot add ${hostPath} to the build context: it is not inside ${base}; give a path inside it`,
     );

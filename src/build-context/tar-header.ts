@@ -63,11 +63,12 @@ const TEMPLATE_SUM = TEMPLATE.reduce((sum, byte) => sum + byte, 0);
 /** What the devmajor and devminor fields add to {@link TEMPLATE_SUM}. */
 const DEVICE_SUM = 2 * 7 * 0x30;
 const EMPTY = Buffer.alloc(0);
-const NO_FIELDS = {
+/** A PAX extended header's own fields: Go leaves mode and mtime at zero. */
+const PAX_HEADER: Fields = {
   name: EMPTY,
   prefix: EMPTY,
   linkname: EMPTY,
-  typeflag: 0,
+  typeflag: PAX_TYPEFLAG,
   mode: 0,
   size: 0,
   mtime: 0,
@@ -168,8 +169,8 @@ interface Fields {
 }
 
 /**
- * Writes one 512-byte USTAR header at `at`; every field must already fit. A PAX extended header
- * has no device numbers: Go leaves them, like mode and mtime, at zero.
+ * Writes one 512-byte USTAR header at `at`; every field must already fit. Go writes a PAX
+ * extended header's device numbers as zero bytes.
  */
 function writeUstar(target: Buffer, at: number, fields: Fields, pax = false): void {
   TEMPLATE.copy(target, at);
@@ -262,7 +263,7 @@ function layout(header: TarHeader): Layout {
       mtime: mtimeFits ? header.mtime : 0,
     },
     pax: {
-      fields: { ...NO_FIELDS, name: stub, typeflag: PAX_TYPEFLAG, size: records.length },
+      fields: { ...PAX_HEADER, name: stub, size: records.length },
       records,
     },
   };

@@ -1,14 +1,8 @@
-/**
- * The build context sent to the engine: a tar stream of a directory, filtered by `.dockerignore`
- * with the Docker CLI's semantics, plus optional host files and folders laid over it. Planned by
- * `context-plan.ts`, walked by `context-walker.ts`, written by `tar-writer.ts` and carried by
- * `context-stream.ts`.
- * @module
- */
 import nodeFs from "node:fs";
 import { pipeline, type Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 import { InvalidArgumentError } from "../errors.js";
+import { booleanOption, functionOption, objectOption, signalOption } from "../validate.js";
 import type { BuildContextFs } from "./context-fs.js";
 import { planContext } from "./context-plan.js";
 import { type ContextChunk, ContextStream } from "./context-stream.js";
@@ -21,7 +15,7 @@ export type { BuildContextOverlay } from "./overlay-tree.js";
 
 /** One entry of the tar stream, in the order it was sent: its tar header and where it came from. */
 export interface BuildContextEntry extends TarHeader {
-  /** The host path the entry was read from (or, for a Dockerfile from outside the context, its path); absent for other generated entries. */
+  /** The host path it was read from (an outside Dockerfile's path); absent for generated entries. */
   readonly source?: string | undefined;
 }
 
@@ -48,10 +42,9 @@ export interface BuildContextOptions {
   /** Aborts reading the context: the stream is destroyed with `signal.reason`. */
   readonly signal?: AbortSignal;
   /**
-   * Called with every chunk of the (uncompressed) tar as it is queued for the stream's consumer:
-   * upload progress, and a sign of life for inactivity timeouts, without a `'data'` listener
-   * (which would start the stream flowing before it is piped). A hook that throws destroys the
-   * stream with its error.
+   * Called with every chunk of the uncompressed tar as it is queued: upload progress without a
+   * `'data'` listener, which would start the stream flowing before it is piped. A hook that
+   * throws destroys the stream with its error.
    * @default undefined
    */
   readonly onChunk?: (chunk: BuildContextChunk) => void;
@@ -68,14 +61,12 @@ export interface BuildContext {
   readonly stream: Readable;
   /** The Dockerfile's name inside the tar, to pass to the engine as `dockerfile`. */
   readonly dockerfile: string;
-  /**
-   * Every entry sent, in order, once the stream has been read to its end. Rejects with the
-   * stream's error if it fails or is destroyed first.
-   */
+  /** Every entry sent, in order, once the stream has ended; rejects with the stream's error. */
   readonly entries: Promise<readonly BuildContextEntry[]>;
 }
 
-function validate(dir: unknown, options: BuildContextOptions): void {
+/** The one pass over `createBuildContext`'s arguments, before any I/O: checked, defaults filled. */
+function normalizeBuildContextOptions(dir: unknown, options: BuildContextOptions) {
   if (typeof dir !== "string" || dir === "") {
     throw new InvalidArgumentError(
       `the context directory must be a non-empty path, got ${JSON.stringify(dir)}`,
@@ -86,39 +77,31 @@ function validate(dir: unknown, options: BuildContextOptions): void {
       `createBuildContext options must be an object, got ${JSON.stringify(options)}`,
     );
   }
-  const { dockerfile, overlays, onChunk } = options;
+  const { dockerfile, overlays = [] } = options;
   if (dockerfile !== undefined && (typeof dockerfile !== "string" || dockerfile === "")) {
     throw new InvalidArgumentError(
       `dockerfile must be a non-empty path relative to the context or absolute, got ${JSON.stringify(dockerfile)}`,
     );
   }
-  if (onChunk !== undefined && typeof onChunk !== "function") {
-    throw new InvalidArgumentError(`onChunk must be a function, got ${typeof onChunk}`);
-  }
-  if (overlays !== undefined) validateOverlays(overlays);
+  validateOverlays(overlays);
+  return {
+    dockerfile,
+    overlays,
+    gzip: booleanOption("gzip", options.gzip, false),
+    signal: signalOption("signal", options.signal),
+    onChunk: functionOption<(chunk: BuildContextChunk) => void>("onChunk", options.onChunk),
+    fs: objectOption<BuildContextFs>("fs", options.fs, "an object of node:fs functions") ?? nodeFs,
+  };
 }
 
 /**
- * Packs `dir` as a build context for the engine, the way the Docker CLI's classic builder does:
- *
- * - `.dockerignore` (or `<Dockerfile>.dockerignore` next to the Dockerfile, which then takes
- *   precedence) is applied with moby's semantics, matched in linear time; excluded folders are
- *   not even read unless an exception could re-include something below them. It applies to the
- *   files of `dir` only, not to `overlays`, to which their own folder's applies when they ask.
- * - The Dockerfile and `.dockerignore` are always sent, even when ignored: the engine needs the
- *   Dockerfile and removes both from what `COPY` sees when `.dockerignore` excludes them.
- * - Entries keep their exact permission bits (no umask), mtimes and empty folders; symlinks are
- *   archived as links and never followed, overlays included; no byte is read from outside the
- *   context and the overlays' host paths. A file seen twice (same device and inode) becomes a
- *   hardlink; owners are uid/gid 0 with no names; FIFOs, sockets and devices are skipped. Names
- *   that are not valid UTF-8 are sent as their bytes. Entries are in byte order of their names,
- *   folder by folder.
- * - The Dockerfile and `.dockerignore` are read only if they are regular files (no FIFO, device
- *   or link out of the context) of at most 16 MiB.
- * - The stream applies backpressure: memory stays flat whatever the context's size. A file that
- *   vanishes, shrinks or cannot be read destroys the stream with a `BuildContextError` naming it.
- *
- * Nothing is read until the stream is; destroy it if you do not consume it.
+ * Packs `dir` as a build context the way the Docker CLI's classic builder does: `.dockerignore`
+ * (or `<Dockerfile>.dockerignore`) applied with moby's semantics to the files of `dir` (not to
+ * overlays), the Dockerfile and `.dockerignore` always sent, exact modes and mtimes, symlinks
+ * sent as links and never followed, nothing read from outside the context and the overlays.
+ * Memory stays flat; nothing is read until the stream is, so destroy it if you do not consume
+ * it. A file that vanishes, shrinks or cannot be read destroys the stream with a
+ * `BuildContextError` naming it. Details: `docs/build-contexts.md`.
  * @param dir The context directory.
  * @throws InvalidArgumentError for bad arguments; DockerfileNotFoundError (a `BuildError`) when
  *   the Dockerfile does not exist; BuildContextError when `dir`, the Dockerfile, an overlay or
@@ -132,9 +115,11 @@ export async function createBuildContext(
   dir: string,
   options: BuildContextOptions = {},
 ): Promise<BuildContext> {
-  options?.signal?.throwIfAborted();
-  validate(dir, options);
-  const { dockerfile, overlays = [], gzip = false, signal, onChunk, fs = nodeFs } = options;
+  const { dockerfile, overlays, gzip, signal, onChunk, fs } = normalizeBuildContextOptions(
+    dir,
+    options,
+  );
+  signal?.throwIfAborted();
   const plan = planContext(dir, { dockerfile, overlays, fs });
   signal?.throwIfAborted();
   const walker = new ContextWalker(plan.root, {
@@ -148,7 +133,6 @@ export async function createBuildContext(
 
   let settle: (error: Error | undefined) => void = () => {};
   const entries = new Promise<readonly BuildContextEntry[]>((resolve, reject) => {
-    // The walker's entries carry `source` as a getter: no copy of a list that can be long.
     settle = (error) => (error === undefined ? resolve(writer.entries) : reject(error));
   });
   // Callers that never look at `entries` must not get an unhandled rejection.

@@ -1,32 +1,20 @@
-/**
- * One entry of a walked build context: its tar header fields and where its bytes come from.
- * @module
- */
 import { type HostPath, hostText } from "./host-names.js";
 import type { TarEntryType, TarHeader } from "./tar-header.js";
 
-/** Where an entry comes from. */
-export type ContextEntryOrigin =
-  /** The context directory. */
-  | "context"
-  /** A host path laid over the context (or found inside an overlaid folder). */
-  | "overlay"
-  /** A file made in memory (e.g. a Dockerfile from outside the context). */
-  | "generated"
-  /** A folder made up to hold overlays where the context has none. */
-  | "synthetic";
+/**
+ * Where an entry comes from: the context directory, an overlay (or inside an overlaid folder), a
+ * file made in memory, or a `synthetic` folder made to hold overlays where the context has none.
+ */
+export type ContextEntryOrigin = "context" | "overlay" | "generated" | "synthetic";
 
 /**
  * One entry of a build context: its tar header fields (owner uid/gid always 0) and where its
- * bytes come from. Files with `hostPath` are read from the host (`readContextFile` in
- * `context-file-reader.ts` reads them safely);
- * files with `content` are sent as those bytes; everything else has no data.
+ * bytes come from: a host file (read safely by `readContextFile`) or `content`.
  */
 export interface ContextEntry extends TarHeader {
   readonly origin: ContextEntryOrigin;
   /** Where the entry was found on the host (`lstat`ed, never followed). */
   readonly hostPath?: HostPath | undefined;
-  /** The bytes of a generated file. */
   readonly content?: Buffer | undefined;
   /** What to report as the entry's source when there is no host path (e.g. an outside Dockerfile). */
   readonly sourceHint?: string | undefined;
@@ -37,9 +25,8 @@ export interface ContextEntry extends TarHeader {
 }
 
 /**
- * Every entry is made by this one constructor, so all have the same shape: the walk, the tar
- * writer and the header encoder touch hundreds of thousands of them, and V8 keeps monomorphic
- * property access fast where object spreads made every entry a different shape.
+ * Every entry is made by this one constructor, so all share one shape: V8 keeps property access
+ * on hundreds of thousands of them monomorphic, which object spreads did not.
  */
 export class Entry implements ContextEntry {
   constructor(
@@ -58,7 +45,7 @@ export class Entry implements ContextEntry {
     readonly mtimeNs: bigint | undefined = undefined,
   ) {}
 
-  /** The host path as text, or the hint for generated files (`BuildContextEntry.source`). */
+  /** `BuildContextEntry.source`: the host path as text, else `sourceHint`. */
   get source(): string | undefined {
     return this.hostPath === undefined ? this.sourceHint : hostText(this.hostPath);
   }

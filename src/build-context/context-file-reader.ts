@@ -1,8 +1,3 @@
-/**
- * Reading the bytes of a walked file entry, for consumers of {@link walkContext} other than the
- * tar writer (BuildKit's file sync sends file data on request, asynchronously).
- * @module
- */
 import { open } from "node:fs/promises";
 import { BuildContextError } from "../errors.js";
 import { describe, OPEN_FLAGS } from "./context-fs.js";
@@ -18,11 +13,10 @@ export interface ReadContextFileOptions {
 }
 
 /**
- * The bytes of a file entry from {@link walkContext}: its in-memory `content`, or its host file
- * read in pieces. The host file is opened with `O_NOFOLLOW | O_NONBLOCK` and checked with `fstat`,
- * so a file swapped for a symlink, FIFO or device after the walk fails instead of being followed
- * or blocking; exactly `entry.size` bytes are read, and a file that shrank fails too.
- * Pieces may share memory with nothing else: keep them as long as you like.
+ * The bytes of a walked file entry, for readers other than the tar writer (BuildKit's file
+ * sync): its `content`, or its host file in pieces you may keep. Opened with {@link OPEN_FLAGS}
+ * and checked with `fstat`, so a file swapped for a symlink, FIFO or device after the walk fails
+ * instead of being followed or blocking; exactly `entry.size` bytes are read, or it fails.
  * @throws BuildContextError naming the file when it cannot be read as walked.
  * @example
  * for (const entry of walkContext(root)) {

@@ -1,13 +1,9 @@
-/**
- * The file system functions the build context reads with.
- * @module
- */
 import nodeFs from "node:fs";
+import path from "node:path";
 
 /**
- * The synchronous `node:fs` functions the context reader uses. Pass your own (for example the real
- * module with one function replaced) to test failure paths or read from a virtual file system.
- * `fstatSync` is optional for objects written before it was used; `node:fs`'s is used then.
+ * The synchronous `node:fs` functions the context reader uses; pass your own to test failure
+ * paths or read a virtual file system. Without `fstatSync`, `node:fs`'s is used.
  */
 export type BuildContextFs = Pick<
   typeof nodeFs,
@@ -30,6 +26,16 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = nodeFs.constants;
  * blocking on a FIFO swapped in after the file was listed (`O_NONBLOCK`).
  */
 export const OPEN_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+
+/** Whether `relative` (from `path.relative`) names something strictly inside its base. */
+export function isInside(relative: string): boolean {
+  return (
+    relative !== "" &&
+    relative !== ".." &&
+    !relative.startsWith(`..${path.sep}`) &&
+    !path.isAbsolute(relative)
+  );
+}
 
 /** Whether `error` says the path does not exist. */
 export function isMissing(error: unknown): boolean {

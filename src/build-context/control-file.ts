@@ -1,8 +1,3 @@
-/**
- * Reading the few files the context reads whole, the Dockerfile and `.dockerignore`: only
- * regular files, never through a symlink, never blocking on a FIFO, never more than a bound.
- * @module
- */
 import nodeFs from "node:fs";
 import { MAX_CONTROL_FILE_BYTES } from "../defaults.js";
 import { BuildContextError } from "../errors.js";
@@ -18,9 +13,9 @@ function kindName(stats: nodeFs.Stats): string {
 }
 
 /**
- * The content of the regular file `file`, or `undefined` when it does not exist. It is opened
- * with `O_NOFOLLOW | O_NONBLOCK` and checked with `fstat` after opening, so a symlink, FIFO or
- * device fails at once instead of being followed, hanging or streaming forever.
+ * The content of the regular file `file` (a Dockerfile or `.dockerignore`), or `undefined` when
+ * it does not exist. Opened with {@link OPEN_FLAGS} and checked with `fstat`, so a symlink, FIFO
+ * or device fails at once instead of being followed, hanging or streaming forever.
  * @param what What the file is, for messages ("Dockerfile", ".dockerignore").
  * @throws BuildContextError for anything but a readable regular file of at most `maxBytes`.
  */

@@ -1,48 +1,26 @@
-/**
- * Where a build's Dockerfile is, decided the same way for both builders before anything is sent:
- * inside the context (its real path, which must stay inside), added to it by an overlay, or
- * outside it (an absolute path, or one that climbs out with `..`). A Dockerfile named inside the
- * context but reached through a symlink that leaves it is refused, so no byte of a file outside
- * the context is read through a link.
- * @module
- */
 import path from "node:path";
 import { BuildContextError, DockerfileNotFoundError } from "../errors.js";
-import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import { type BuildContextFs, describe, isInside, isMissing } from "./context-fs.js";
 import { type OverlayNode, overlaySource } from "./overlay-tree.js";
 
-/** Where the Dockerfile is. */
+/**
+ * Where the Dockerfile is: `given` is the path as given, resolved against the context folder;
+ * `real` its real path; `name` its `/`-separated name in the context (an overlay's wins).
+ */
 export type DockerfileLocation =
-  /** A regular file whose real path is inside the context. */
   | {
       readonly kind: "inside";
-      /** The path as given, resolved against the context folder as given. */
       readonly given: string;
-      /** Its real path. */
       readonly real: string;
-      /** Its real path relative to the real context folder, `/`-separated. */
       readonly name: string;
     }
-  /** Provided by an overlay at `name`, which wins over the context's own files. */
   | { readonly kind: "overlay"; readonly given: string; readonly name: string }
-  /** Named outside the context: read from its real path, `real`. */
   | { readonly kind: "outside"; readonly given: string; readonly real: string };
-
-/** Whether `relative` (from `path.relative`) names something strictly inside its base. */
-export function isInside(relative: string): boolean {
-  return (
-    relative !== "" &&
-    relative !== ".." &&
-    !relative.startsWith(`..${path.sep}`) &&
-    !path.isAbsolute(relative)
-  );
-}
 
 function toPosix(relative: string): string {
   return relative.split(path.sep).join("/");
 }
 
-/** Checks that the Dockerfile at `file` (followed) is a regular file. */
 function checkRegular(fs: BuildContextFs, file: string, given: string): void {
   const stats = fs.statSync(file);
   if (stats.isDirectory()) {
@@ -71,41 +49,24 @@ export function dockerfileNotFound(
 
 /**
  * Finds the Dockerfile `option` (relative to the context folder `dir`, or absolute) of the
- * context whose real path is `root`. Without `option`, `Dockerfile`, else a lower-case
- * `dockerfile` when only that exists, as the Docker CLI does.
- *
+ * context whose real path is `root`; overlays win over the context's own files. Without
+ * `option`, `Dockerfile`, else a lower-case `dockerfile` when only that exists, as the Docker
+ * CLI does. A Dockerfile named inside the context but reached through a symlink that leaves it
+ * is refused, so nothing outside the context is read through a link.
  * @throws DockerfileNotFoundError when it does not exist; BuildContextError when it is a folder,
- *   not a regular file, cannot be resolved, or is named inside the context but leads out of it
- *   through a symlink.
+ *   not a regular file, cannot be resolved, or leads out of the context through a symlink.
  */
 export function locateDockerfile(
   fs: BuildContextFs,
   dir: string,
   root: string,
   option: string | undefined,
-): Exclude<DockerfileLocation, { kind: "overlay" }>;
-export function locateDockerfile(
-  fs: BuildContextFs,
-  dir: string,
-  root: string,
-  option: string | undefined,
   overlays: OverlayNode,
-): DockerfileLocation;
-export function locateDockerfile(
-  fs: BuildContextFs,
-  dir: string,
-  root: string,
-  option: string | undefined,
-  overlays?: OverlayNode,
 ): DockerfileLocation {
   const base = path.resolve(dir);
   const provided = (file: string) => {
     const relative = path.relative(base, file);
-    return (
-      overlays !== undefined &&
-      isInside(relative) &&
-      overlaySource(overlays, toPosix(relative)) !== undefined
-    );
+    return isInside(relative) && overlaySource(overlays, toPosix(relative)) !== undefined;
   };
   const exists = (file: string) => {
     try {
@@ -121,8 +82,7 @@ export function locateDockerfile(
     if (!exists(given) && exists(lower)) given = lower;
   }
   const lexical = path.relative(base, given);
-  if (overlays !== undefined && isInside(lexical)) {
-    // Overlays win over the context's own files, so they are asked first.
+  if (isInside(lexical)) {
     const name = toPosix(lexical);
     const source = overlaySource(overlays, name);
     if (source !== undefined) {

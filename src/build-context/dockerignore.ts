@@ -1,12 +1,8 @@
 /**
- * `.dockerignore` parsing and matching with the Docker CLI's semantics: a port of moby's
- * `patternmatcher/ignorefile.ReadAll` and `patternmatcher.PatternMatcher`.
- *
- * `@balena/dockerignore` is not used because it differs from moby in ways users notice: it matches
- * case-insensitively by default, escapes only `.` and `$` (so `(`, `+`, `{`, `|` become regex
- * syntax and `proxy.py-2.4.0+g08acad9.whl` never matches itself), checks only one parent folder
- * against each pattern instead of every ancestor, accepts malformed patterns such as `[`, and
- * exposes nothing a walker needs to skip excluded folders without reading them.
+ * A port of moby's `patternmatcher/ignorefile.ReadAll` and `patternmatcher.PatternMatcher`.
+ * Not `@balena/dockerignore`, which differs in ways users notice: case-insensitive by default,
+ * escapes only `.` and `$` (`proxy.py-2.4.0+g08acad9.whl` never matches itself), checks one
+ * parent folder instead of every ancestor, accepts `[`, and cannot tell a walker what to skip.
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
@@ -40,10 +36,7 @@ function trimSpace(text: string): string {
   return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
-/**
- * Go's `path.Clean`: collapses `//`, `.` and `..`, drops a trailing `/`, returns `.` for nothing.
- * @example cleanPath("./a//b/../c/") // "a/c"
- */
+/** Go's `path.Clean`: `cleanPath("./a//b/../c/")` is `"a/c"`, and `""` is `"."`. */
 export function cleanPath(value: string): string {
   const rooted = value.startsWith("/");
   const out: string[] = [];
@@ -62,11 +55,8 @@ export function cleanPath(value: string): string {
 }
 
 /**
- * Reads the lines of a `.dockerignore` file the way the Docker CLI does (moby's
- * `ignorefile.ReadAll`): a UTF-8 BOM is dropped, lines starting with `#` are comments, blank lines
- * are skipped, each pattern is trimmed and cleaned, and a leading `/` is removed (`/foo` means
- * `foo`), also after `!`.
- * @example parseDockerignore("# deps\nnode_modules\n!/node_modules/keep\n") // ["node_modules", "!node_modules/keep"]
+ * The patterns of a `.dockerignore` text as moby's `ignorefile.ReadAll` reads them: no BOM, no
+ * `#` comments or blank lines, each trimmed and cleaned, a leading `/` removed (also after `!`).
  */
 export function parseDockerignore(text: string): string[] {
   const patterns: string[] = [];
@@ -91,13 +81,9 @@ export function parseDockerignore(text: string): string[] {
 }
 
 /**
- * Matches slash-separated paths against `.dockerignore` patterns exactly like moby's
- * `patternmatcher`: later patterns override earlier ones, `!` marks an exception, and a pattern
- * that matches a folder matches everything below it.
- * @example
- * const matcher = new PatternMatcher(["docs", "!docs/README.md"]);
- * matcher.matches("docs/intro.md"); // true: excluded
- * matcher.matches("docs/README.md"); // false: sent
+ * Matches slash-separated paths against `.dockerignore` patterns like moby's `patternmatcher`:
+ * later patterns override earlier ones, `!` marks an exception, and a pattern that matches a
+ * folder matches everything below it.
  */
 export class PatternMatcher {
   private readonly patterns: Pattern[] = [];
@@ -127,14 +113,12 @@ export class PatternMatcher {
     this.exclusions = exclusions;
   }
 
-  /** Whether there are no patterns at all. */
+  /** Whether there are no patterns. */
   get empty(): boolean {
     return this.patterns.length === 0;
   }
 
-  /**
-   * Whether `file` is excluded, checking every parent folder too (moby's `MatchesOrParentMatches`).
-   */
+  /** Whether `file` is excluded, checking every parent folder too (moby's `MatchesOrParentMatches`). */
   matches(file: string): boolean {
     const parts = file.split("/");
     let info: MatchInfo | undefined;
@@ -144,10 +128,7 @@ export class PatternMatcher {
     return this.matchesUsingParentResults(file, info).matched;
   }
 
-  /**
-   * moby's `MatchesUsingParentResults`: matches `file` given the results of its parent folder, as
-   * a walker does. Pass `undefined` for entries at the top of the context.
-   */
+  /** moby's `MatchesUsingParentResults`; `parent` is `undefined` at the top of the context. */
   matchesUsingParentResults(
     file: string,
     parent: MatchInfo | undefined,
@@ -180,20 +161,15 @@ export class PatternMatcher {
   }
 
   /**
-   * Whether an exception could re-include something below the excluded folder `dir` (whose own
-   * results are `info`), so the folder must still be walked. `false` means it can be skipped
-   * unread. Exceptions `dir` already matched cannot flip its children, so only the others count.
+   * Whether an exception `dir` did not match already (`info`) could re-include something below
+   * the excluded folder `dir`; `false` means it can be skipped unread.
    */
   mayIncludeBelow(dir: string, info: MatchInfo): boolean {
     if (!this.exclusions) return false;
     return this.mayMatchBelow(dir, info, true);
   }
 
-  /**
-   * Whether a pattern (`exclusion`: an exception, else a plain one) that `dir` did not match
-   * already (`info`) could match something below `dir`. Used for include patterns, where a plain
-   * pattern below a folder that is not included means the folder must be walked.
-   */
+  /** Whether a pattern (an exception with `exclusion`) not matched by `dir` could match below it. */
   mayMatchBelow(dir: string, info: MatchInfo, exclusion = false): boolean {
     return this.patterns.some(
       (pattern, index) =>

@@ -1,12 +1,9 @@
-/**
- * File names as the host has them. Linux names are bytes, not text: a name that is not valid
- * UTF-8 is kept as its bytes (and shown with U+FFFD for each invalid byte, as Go's `range` over a
- * string reads it), so it reaches the tar exactly as the Docker CLI sends it.
- * @module
- */
 import type { BuildContextFs } from "./context-fs.js";
 
-/** A path on the host: a string, or bytes when some part of it is not valid UTF-8. */
+/**
+ * A path on the host: a string, or bytes when some part is not valid UTF-8 (Linux names are
+ * bytes), so it reaches the tar exactly as the Docker CLI sends it.
+ */
 export type HostPath = string | Buffer;
 
 /** A name read from the host. */

@@ -1,31 +1,23 @@
-/**
- * Reading a `.dockerignore` safely: the context's own, and that of a folder an `ImageBuilder`
- * copies. Patterns never come from outside the folders they are for, and a file that is there but
- * cannot be read fails the build rather than being taken as "no patterns".
- * @module
- */
 import path from "node:path";
 import { BuildContextError } from "../errors.js";
-import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import { type BuildContextFs, describe, isInside, isMissing } from "./context-fs.js";
 import { readControlFile } from "./control-file.js";
-import { isInside } from "./dockerfile-location.js";
 import { PatternMatcher, parseDockerignore } from "./dockerignore.js";
 
 /** A `.dockerignore` as read. */
 export interface IgnoreFile {
   readonly text: string;
-  /** Whether `.dockerignore` is a symlink (its target's text is used, never sent). */
+  /** Whether it is a symlink (its target's text is used, never sent). */
   readonly link: boolean;
   readonly mode: number;
   readonly mtime: number;
 }
 
 /**
- * Reads a `.dockerignore`. A symlink is followed only to a regular file inside `roots` (the
- * context, or the folder of a Dockerfile from outside it), so no pattern comes from elsewhere;
- * a dangling link means no patterns, as for the Docker CLI.
- * @throws BuildContextError for a file that is there but cannot be read, a link leading out of
- *   `roots`, or anything but a regular file of at most 16 MiB.
+ * Reads a `.dockerignore`. A symlink is followed only to a regular file inside `roots`, so no
+ * pattern comes from elsewhere; a dangling link means no patterns, as for the Docker CLI.
+ * @throws BuildContextError for a file that is there but cannot be read (never taken as "no
+ *   patterns"), a link leading out of `roots`, or anything but a regular file of at most 16 MiB.
  */
 export function readIgnoreFile(
   fs: BuildContextFs,
@@ -68,9 +60,8 @@ export function readIgnoreFile(
 }
 
 /**
- * The exclude patterns of `folder/.dockerignore`, for a folder sent whole (an `ImageBuilder`
- * copy), matched relative to `folder`; `undefined` when it has none. A symlinked
- * `.dockerignore` is followed only inside `folder`.
+ * The patterns of `folder/.dockerignore` for a folder overlay, matched relative to `folder`;
+ * `undefined` when it has none.
  * @throws BuildContextError when the file is there but cannot be read or has an invalid pattern.
  */
 export function folderExcludes(fs: BuildContextFs, folder: string): PatternMatcher | undefined {
@@ -83,10 +74,15 @@ export function folderExcludes(fs: BuildContextFs, folder: string): PatternMatch
       cause: error,
     });
   }
-  const ignore = readIgnoreFile(fs, file, [root]);
-  if (ignore === undefined) return undefined;
-  const patterns = parseDockerignore(ignore.text);
-  if (patterns.length === 0) return undefined;
+  const patterns = parseDockerignore(readIgnoreFile(fs, file, [root])?.text ?? "");
+  return patterns.length === 0 ? undefined : ignoreMatcher(patterns, file);
+}
+
+/**
+ * The matcher of the patterns read from `file`.
+ * @throws BuildContextError naming `file` for an invalid pattern.
+ */
+export function ignoreMatcher(patterns: readonly string[], file: string): PatternMatcher {
   try {
     return new PatternMatcher(patterns);
   } catch (error) {

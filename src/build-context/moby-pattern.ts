@@ -1,21 +1,102 @@
 /**
- * One `.dockerignore` pattern with moby's semantics (`patternmatcher.Pattern`): the pattern is
- * checked with Go's `filepath.Match` rules, then translated the way moby translates it to a Go
- * regular expression, which is compiled to a linear-time {@link Program} (see
- * `pattern-program.ts` for why not a JavaScript `RegExp`).
+ * `.dockerignore` patterns with moby's semantics (`patternmatcher.Pattern`), translated as moby
+ * translates them to Go regular expressions, and matched in linear time like Go's `regexp`.
+ * JavaScript's backtracking `RegExp` would take exponential time on `*a*a…*b` against a long
+ * name. moby only emits a flat token list (a code point from a set, `[^/]*`, `.*`, anchors) with
+ * one optional group, `(.*\/)?` for `**`, so a match here keeps the set of tokens the input so
+ * far may stop before: at most `2 × (input + 1) × tokens` steps, without a native `re2` addon (an
+ * install step) or a WASM port (a megabyte). Not split into `/` segments: `[^a]` and `\W` match
+ * `/`, and `a**b` is `a(.*\/)?b`, which ends inside a later segment.
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
-import {
-  BEGIN,
-  type ClassTest,
-  END,
-  isWord,
-  type Program,
-  runProgram,
-  type Token,
-  wordBoundary,
-} from "./pattern-program.js";
+
+/** A test of one code point. */
+type ClassTest = (codePoint: number) => boolean;
+
+/** A zero-width test of the code points before and after a position (-1 at either end). */
+type Assertion = (previous: number, next: number) => boolean;
+
+/**
+ * One step of a {@link Program}: one code point `test` accepts, zero or more of them, the next
+ * `length` tokens skippable (moby's `(.*\/)?` is `optional(2)`, `.*`, `/`), or an assertion.
+ */
+type Token =
+  | { readonly kind: "one"; readonly test: ClassTest }
+  | { readonly kind: "many"; readonly test: ClassTest }
+  | { readonly kind: "optional"; readonly length: number }
+  | { readonly kind: "assert"; readonly holds: Assertion };
+
+/** A compiled pattern, run by {@link runProgram}. */
+type Program = readonly Token[];
+
+/** Go's ASCII word characters (`\w`, and what `\b` looks at). */
+function isWord(codePoint: number): boolean {
+  return (
+    (codePoint >= 0x30 && codePoint <= 0x39) ||
+    (codePoint >= 0x41 && codePoint <= 0x5a) ||
+    (codePoint >= 0x61 && codePoint <= 0x7a) ||
+    codePoint === 0x5f
+  );
+}
+
+/** `^`, `\A`: at the start. */
+const BEGIN: Token = { kind: "assert", holds: (previous) => previous === -1 };
+/** `\z` and moby's closing `$`: at the end. */
+const END: Token = { kind: "assert", holds: (_previous, next) => next === -1 };
+/** `\b` (`true`) or `\B` (`false`). */
+const wordBoundary = (boundary: boolean): Token => ({
+  kind: "assert",
+  holds: (previous, next) => (isWord(previous) !== isWord(next)) === boundary,
+});
+
+/** Instructions looked at by the last {@link runProgram} call; tests check it stays linear. */
+export let lastRunSteps = 0;
+
+/**
+ * Whether `program` matches the whole of `text` (code point by code point, as Go's regexp reads
+ * runes). Runs in O(text length × program length).
+ */
+function runProgram(program: Program, text: string): boolean {
+  const size = program.length;
+  // live[i] === 1: the text read so far can stop before token i (size: after the last one).
+  let live = new Uint8Array(size + 1);
+  let following = new Uint8Array(size + 1);
+  live[0] = 1;
+  let steps = 0;
+  let previous = -1;
+  for (let position = 0; ; ) {
+    const codePoint = position < text.length ? (text.codePointAt(position) as number) : -1;
+    // Skips and assertions only lead forward, so one sweep in order closes the set.
+    for (let index = 0; index < size; index++) {
+      if (live[index] === 0) continue;
+      steps++;
+      const token = program[index] as Token;
+      if (token.kind === "one") continue;
+      if (token.kind === "optional") live[index + 1 + token.length] = 1;
+      if (token.kind !== "assert" || token.holds(previous, codePoint)) live[index + 1] = 1;
+    }
+    if (codePoint === -1) break;
+    following.fill(0);
+    let alive = false;
+    for (let index = 0; index < size; index++) {
+      if (live[index] === 0) continue;
+      steps++;
+      const token = program[index] as Token;
+      if (token.kind === "one" && token.test(codePoint)) following[index + 1] = 1;
+      else if (token.kind === "many" && token.test(codePoint)) following[index] = 1;
+      else continue;
+      alive = true;
+    }
+    lastRunSteps = steps;
+    if (!alive) return false;
+    [live, following] = [following, live];
+    previous = codePoint;
+    position += codePoint > 0xffff ? 2 : 1;
+  }
+  lastRunSteps = steps;
+  return live[size] === 1;
+}
 
 /** Per-pattern results for a folder, handed to its children (moby's `MatchInfo`). */
 export type MatchInfo = readonly boolean[];
@@ -28,27 +109,20 @@ const NEWLINE = 0x0a;
 /** Characters moby escapes before handing the pattern to Go's regexp engine. */
 const MOBY_ESCAPED = new Set([".", "+", "(", ")", "|", "{", "}", "$"]);
 
-const inRange = (low: number, high: number) => (code: number) => code >= low && code <= high;
-const DIGIT = inRange(0x30, 0x39);
-const SPACE = (code: number) =>
+const isDigit: ClassTest = (code) => code >= 0x30 && code <= 0x39;
+const isSpace: ClassTest = (code) =>
   code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d || code === 0x20;
 
-const not =
-  (test: (code: number) => boolean) =>
-  (code: number): boolean =>
-    !test(code);
-
 /** Go's Perl classes: what `\d` and friends match in the expression moby builds. */
-const PERL_CLASSES: Readonly<Record<string, (code: number) => boolean>> = {
-  d: DIGIT,
-  D: not(DIGIT),
-  s: SPACE,
-  S: not(SPACE),
+const PERL_CLASSES: Readonly<Record<string, ClassTest>> = {
+  d: isDigit,
+  D: (code) => !isDigit(code),
+  s: isSpace,
+  S: (code) => !isSpace(code),
   w: isWord,
-  W: not(isWord),
+  W: (code) => !isWord(code),
 };
 
-/** Go's escapes for control characters. */
 const CONTROL_ESCAPES: Readonly<Record<string, number>> = {
   a: 0x07,
   f: 0x0c,
@@ -81,9 +155,9 @@ function badPattern(pattern: string, why: string): InvalidArgumentError {
 }
 
 /**
- * Checks the pattern with Go's `filepath.Match` syntax rules, which moby applies to every pattern
- * before using it: unterminated or empty character classes, a class item starting with `-` or `]`,
- * and a trailing `\` are errors.
+ * Checks the pattern with Go's `filepath.Match` syntax rules, as moby does first: unterminated or
+ * empty classes, a class item starting with `-` or `]`, and a trailing `\` are errors.
+ * @throws InvalidArgumentError naming the pattern.
  */
 export function validateGlob(pattern: string): void {
   const chars = Array.from(pattern);
@@ -134,11 +208,11 @@ export function validateGlob(pattern: string): void {
 }
 
 /**
- * The test of a `[...]` class body: items are code points, `-` between two of them makes a
- * range, `-` anywhere else is itself. Inside a class the characters keep `filepath.Match`
- * meanings (moby rewrites `*` and `?` even there, which nobody relies on).
+ * The test of a `[...]` class body: `-` between two code points makes a range, else is itself.
+ * Characters keep `filepath.Match` meanings (moby rewrites `*` and `?` even here: nobody relies
+ * on it).
  */
-function classTest(items: readonly (number | "-")[], negated: boolean): (code: number) => boolean {
+function classTest(items: readonly (number | "-")[], negated: boolean): ClassTest {
   const singles = new Set<number>();
   const ranges: [number, number][] = [];
   for (let index = 0; index < items.length; index++) {
@@ -161,7 +235,10 @@ function classTest(items: readonly (number | "-")[], negated: boolean): (code: n
   };
 }
 
-/** Translates a cleaned pattern the way moby's `Pattern.compile` does, into a {@link Program}. */
+/**
+ * Translates a cleaned pattern into a {@link Program} the way moby's `Pattern.compile` builds a
+ * Go regular expression (run in linear time by {@link runProgram}).
+ */
 function compile(pattern: string): { kind: MatchKind; program: Program } {
   const chars = Array.from(pattern);
   const program: Token[] = [];
@@ -252,7 +329,7 @@ function segmentProgram(segment: string): Program {
   });
 }
 
-/** One compiled `.dockerignore` pattern (moby's `Pattern`). */
+/** One compiled `.dockerignore` pattern with moby's semantics (`patternmatcher.Pattern`). */
 export class Pattern {
   readonly exclusion: boolean;
   readonly cleaned: string;
@@ -287,10 +364,7 @@ export class Pattern {
     }
   }
 
-  /**
-   * Whether this pattern could match some path strictly below `dir`. Conservative: `true` unless
-   * a literal segment rules it out, so it never prunes a folder that holds a match.
-   */
+  /** Whether it could match a path below `dir`: `true` unless a literal segment rules it out. */
   mayMatchBelow(dir: string): boolean {
     const dirSlash = `${dir}/`;
     switch (this.kind) {

@@ -1,11 +1,6 @@
-/**
- * Host files and folders, and files made in memory, laid over a build context: the tree the
- * walker merges with the context directory, checked before anything is read.
- * @module
- */
 import path from "node:path";
 import { BuildContextError, InvalidArgumentError } from "../errors.js";
-import { type BuildContextFs, describe, isMissing } from "./context-fs.js";
+import { type BuildContextFs, describe, isInside, isMissing } from "./context-fs.js";
 import type { PatternMatcher } from "./dockerignore.js";
 import { folderExcludes } from "./ignore-file.js";
 
@@ -13,26 +8,18 @@ import { folderExcludes } from "./ignore-file.js";
 export interface BuildContextOverlay {
   /** Where the entry appears in the context (POSIX, relative, no `..`). */
   readonly contextPath: string;
-  /**
-   * The file, folder or symlink on the host sent there. A symlink is sent as a symlink, never
-   * followed, wherever it points (as the Docker CLI sends links); so are symlinks inside an
-   * overlaid folder.
-   */
+  /** The host file, folder or symlink sent there; symlinks are sent as links, never followed. */
   readonly hostPath: string;
   /**
-   * A folder `hostPath` must stay inside (ImageBuilder's `baseDirectory`): `hostPath` is refused
-   * when it lies outside it or is reached through a symlink below it, which could lead anywhere.
-   * `hostPath` itself may be a symlink: it is sent as one.
+   * A folder `hostPath` must stay inside (ImageBuilder's `baseDirectory`): refused outside it or
+   * when reached through a symlink below it, which could lead anywhere.
    * @default undefined (no check)
    */
   readonly within?: string;
   /**
-   * For a folder: leave out what its own `.dockerignore` (`<hostPath>/.dockerignore`) excludes,
-   * with moby's semantics, matched relative to the folder, as `docker build` on that folder
-   * would; overlays nested inside it are filtered by it too (they share its place in the
-   * context), and one that it excludes is refused. The `.dockerignore` itself is sent unless it
-   * excludes itself. It is read when the walk starts: a file that cannot be read, a symlink
-   * leading out of the folder or an invalid pattern fails the build.
+   * For a folder: leave out what its own `.dockerignore` excludes, matched relative to the
+   * folder as `docker build` on it would; an overlay nested inside that it excludes is refused.
+   * An unreadable file, a symlink out of the folder or an invalid pattern fails the build.
    * @default false
    */
   readonly applyDockerignore?: boolean;
@@ -42,7 +29,6 @@ export interface BuildContextOverlay {
 export interface ContextFile {
   /** Where the file appears in the context (POSIX, relative, no `..`). */
   readonly path: string;
-  /** Its bytes. */
   readonly content: Buffer;
   /** Permission bits. @default 0o644 */
   readonly mode?: number;
@@ -52,13 +38,11 @@ export interface ContextFile {
   readonly origin?: string;
 }
 
-/** One node of the overlay tree. */
+/** One node of the overlay tree: what is laid at its path, if anything. */
 export interface OverlayNode {
-  /** The host file, folder or symlink laid here (lstat'ed, never followed). */
   hostPath: string | undefined;
-  /** A file made in memory laid here. */
   file: ContextFile | undefined;
-  /** The folder's `.dockerignore` patterns, when it applies them (`applyDockerignore`). */
+  /** The folder's `.dockerignore` patterns, with `applyDockerignore`. */
   excludes: PatternMatcher | undefined;
   readonly children: Map<string, OverlayNode>;
 }
@@ -67,10 +51,7 @@ function emptyNode(): OverlayNode {
   return { hostPath: undefined, file: undefined, excludes: undefined, children: new Map() };
 }
 
-/**
- * `value` as a clean relative path inside the context, or `undefined` when it is absolute, empty
- * or climbs out with `..`.
- */
+/** `value` as a clean relative path in the context; `undefined` if absolute, empty or with `..`. */
 export function contextRelative(value: string): string | undefined {
   const segments = value.split("/").filter((segment) => segment !== "" && segment !== ".");
   if (value.startsWith("/") || segments.length === 0 || segments.includes("..")) return undefined;
@@ -82,7 +63,7 @@ function checkWithin(fs: BuildContextFs, hostPath: string, within: string): void
   const base = path.resolve(within);
   const relative = path.relative(base, hostPath);
   if (relative === "") return;
-  if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+  if (!isInside(relative)) {
     throw new InvalidArgumentError(
       `cannot add ${hostPath} to the build context: it is not inside ${base}; give a path inside it`,
     );
@@ -200,7 +181,7 @@ export function overlayTree(
   return root;
 }
 
-/** A folder overlay's `.dockerignore`, where it applies: below `prefix` in the context. */
+/** A folder overlay's `.dockerignore`, which applies below `prefix` in the context. */
 interface IgnoreScope {
   readonly matcher: PatternMatcher;
   readonly prefix: string;
@@ -208,9 +189,8 @@ interface IgnoreScope {
 }
 
 /**
- * Refuses an overlay nested inside a folder overlay whose `.dockerignore` excludes it: both share
- * one place in the context, so a `COPY` of the folder would carry the excluded file into the
- * image. Better a clear error now than a file the user excluded in the image.
+ * Refuses an overlay nested inside a folder overlay whose `.dockerignore` excludes it: a `COPY` of
+ * the folder would carry the excluded file into the image.
  */
 function refuseExcludedNested(node: OverlayNode, rel: string, scopes: readonly IgnoreScope[]) {
   for (const [name, child] of node.children) {
@@ -235,20 +215,7 @@ function refuseExcludedNested(node: OverlayNode, rel: string, scopes: readonly I
   }
 }
 
-/** The overlay node at `relative`, if the tree has one exactly there. */
-export function overlayAt(root: OverlayNode, relative: string): OverlayNode | undefined {
-  let node: OverlayNode | undefined = root;
-  for (const segment of relative.split("/")) {
-    node = node?.children.get(segment);
-    if (node === undefined) return undefined;
-  }
-  return node;
-}
-
-/**
- * Where the overlays put something at `relative`: a host path (maybe inside an overlaid folder),
- * an in-memory file, or `undefined` when no overlay covers it.
- */
+/** What the overlays put at `relative`: a host path (maybe inside an overlaid folder) or a file. */
 export function overlaySource(
   root: OverlayNode,
   relative: string,

@@ -1,13 +1,11 @@
 /**
- * Encodes tar headers the way the Docker CLI's Go `archive/tar` writer does for build contexts:
- * USTAR headers, uid/gid 0 with empty user and group names, and a PAX extended header only when a
- * value does not fit (names and link targets that are long or not ASCII, including names that
- * are not valid UTF-8, sizes of 8 GiB and more), laid out byte for byte as Go lays it out.
+ * Tar headers byte for byte as the Docker CLI's Go `archive/tar` writer lays them out: USTAR,
+ * uid/gid 0 without names, and a PAX extended header only when a value does not fit (long or
+ * non-ASCII names and link targets, sizes of 8 GiB and more).
  *
- * Written here rather than taken from tar-stream because the context engine writes headers and
- * file data straight into reused 1 MiB chunks, one socket write per chunk and no allocation per
- * entry; tar-stream's packer hands every header and file through its own stream as separate
- * buffers. tar-stream still reads back every tar in the tests.
+ * Not tar-stream's packer, which hands every header and file through its own stream as separate
+ * buffers: here headers and file data go straight into reused 1 MiB chunks, no allocation per
+ * entry. tar-stream still reads back every tar in the tests.
  * @module
  */
 
@@ -20,23 +18,22 @@ export type TarEntryType = "file" | "directory" | "symlink" | "link";
 /** The fields of one tar header. */
 export interface TarHeader {
   /**
-   * Path inside the archive, POSIX, without a trailing slash (added for directories). When the
-   * name on disk is not valid UTF-8 this is a readable stand-in (each invalid byte as U+FFFD)
-   * and {@link TarHeader.nameBytes} holds the real name.
+   * Path inside the archive, POSIX, without a trailing slash (added for directories); for a
+   * name that is not valid UTF-8, a stand-in with U+FFFD for each invalid byte.
    */
   readonly name: string;
-  /** The exact bytes of the name, present only when they are not valid UTF-8. */
+  /** The exact bytes of the name, only when they are not valid UTF-8. */
   readonly nameBytes?: Uint8Array | undefined;
   readonly type: TarEntryType;
-  /** Permission bits plus setuid, setgid and sticky (`st_mode & 0o7777`). */
+  /** `st_mode & 0o7777`. */
   readonly mode: number;
   /** Data size in bytes; 0 for everything but files. */
   readonly size: number;
-  /** Modification time in whole seconds since the epoch. */
+  /** Whole seconds since the epoch. */
   readonly mtime: number;
   /** Target of a symlink, or the first name of a hardlinked file. */
   readonly linkname?: string | undefined;
-  /** The exact bytes of the link target, present only when they are not valid UTF-8. */
+  /** The exact bytes of the link target, only when they are not valid UTF-8. */
   readonly linknameBytes?: Uint8Array | undefined;
 }
 
@@ -63,6 +60,19 @@ const TEMPLATE = (() => {
   return block;
 })();
 const TEMPLATE_SUM = TEMPLATE.reduce((sum, byte) => sum + byte, 0);
+/** What the devmajor and devminor fields add to {@link TEMPLATE_SUM}. */
+const DEVICE_SUM = 2 * 7 * 0x30;
+const EMPTY = Buffer.alloc(0);
+/** A PAX extended header's own fields: Go leaves mode and mtime at zero. */
+const PAX_HEADER: Fields = {
+  name: EMPTY,
+  prefix: EMPTY,
+  linkname: EMPTY,
+  typeflag: PAX_TYPEFLAG,
+  mode: 0,
+  size: 0,
+  mtime: 0,
+};
 
 /** Go's `isASCII`: every code unit below 0x80 and no NUL (control characters are fine). */
 function isAscii(text: string): boolean {
@@ -127,8 +137,7 @@ function writeOctal(block: Buffer, at: number, value: number, digits: number): n
   return sum;
 }
 
-function writeBytes(block: Buffer, at: number, bytes: Uint8Array | string): number {
-  if (typeof bytes === "string") return writeText(block, at, bytes);
+function writeBytes(block: Buffer, at: number, bytes: Uint8Array): number {
   let sum = 0;
   for (let index = 0; index < bytes.length; index++) {
     const code = bytes[index] as number;
@@ -150,20 +159,27 @@ function writeText(block: Buffer, at: number, text: string): number {
 }
 
 interface Fields {
-  readonly name: Uint8Array | string;
-  readonly prefix: Uint8Array | string;
-  readonly linkname: Uint8Array | string;
+  readonly name: Uint8Array;
+  readonly prefix: Uint8Array;
+  readonly linkname: Uint8Array;
   readonly typeflag: number;
   readonly mode: number;
   readonly size: number;
   readonly mtime: number;
 }
 
-/** Writes one 512-byte USTAR header at `at`; every field must already fit. */
-function writeUstar(target: Buffer, at: number, fields: Fields): void {
+/**
+ * Writes one 512-byte USTAR header at `at`; every field must already fit. Go writes a PAX
+ * extended header's device numbers as zero bytes.
+ */
+function writeUstar(target: Buffer, at: number, fields: Fields, pax = false): void {
   TEMPLATE.copy(target, at);
   // TEMPLATE_SUM already counts the checksum field as eight spaces, as the format requires.
   let sum = TEMPLATE_SUM;
+  if (pax) {
+    target.fill(0, at + 329, at + 345);
+    sum -= DEVICE_SUM;
+  }
   sum += writeBytes(target, at, fields.name);
   sum += writeOctal(target, at + 100, fields.mode, 7);
   sum += writeOctal(target, at + 124, fields.size, 11);
@@ -172,25 +188,6 @@ function writeUstar(target: Buffer, at: number, fields: Fields): void {
   sum += fields.typeflag;
   sum += writeBytes(target, at + 157, fields.linkname);
   sum += writeBytes(target, at + 345, fields.prefix);
-  writeOctal(target, at + 148, sum, 6);
-  target[at + 155] = 0x20;
-}
-
-/** The PAX extended header block: Go leaves mode, mtime and the device numbers at zero. */
-function writePaxHeader(target: Buffer, at: number, name: Buffer, size: number): void {
-  writeUstar(target, at, {
-    name,
-    prefix: "",
-    linkname: "",
-    typeflag: PAX_TYPEFLAG,
-    mode: 0,
-    size,
-    mtime: 0,
-  });
-  target.fill(0, at + 329, at + 345);
-  let sum = 0;
-  target.fill(0x20, at + 148, at + 156);
-  for (let index = 0; index < BLOCK; index++) sum += target[at + index] as number;
   writeOctal(target, at + 148, sum, 6);
   target[at + 155] = 0x20;
 }
@@ -213,7 +210,7 @@ function fitsUstar(header: TarHeader): boolean {
 interface Layout {
   readonly fields: Fields;
   /** The PAX extended header's name and records, when one is needed. */
-  readonly pax?: { readonly name: Buffer; readonly records: Buffer };
+  readonly pax?: { readonly fields: Fields; readonly records: Buffer };
 }
 
 /** What Go's `tar.Writer.WriteHeader` writes for `header`: USTAR when it can, else PAX. */
@@ -234,16 +231,17 @@ function layout(header: TarHeader): Layout {
   const sizeFits = header.size <= MAX_OCTAL_11;
   const mtimeFits = header.mtime >= 0 && header.mtime <= MAX_OCTAL_11;
   if (nameFits && linkFits && sizeFits && mtimeFits) {
-    const [prefix, rest] = split ?? [Buffer.alloc(0), name];
+    const [prefix, rest] = split ?? [EMPTY, name];
     const { size, mtime } = header;
     return { fields: { name: rest, prefix, linkname, typeflag, mode, size, mtime } };
   }
   // Go sorts the records by key.
-  const records: Buffer[] = [];
-  if (!linkFits) records.push(paxRecord("linkpath", linkname));
-  if (!mtimeFits) records.push(paxRecord("mtime", Buffer.from(String(header.mtime))));
-  if (!nameAscii || name.length > NAME_SIZE) records.push(paxRecord("path", name));
-  if (!sizeFits) records.push(paxRecord("size", Buffer.from(String(header.size))));
+  const pairs: Buffer[] = [];
+  if (!linkFits) pairs.push(paxRecord("linkpath", linkname));
+  if (!mtimeFits) pairs.push(paxRecord("mtime", Buffer.from(String(header.mtime))));
+  if (!nameAscii || name.length > NAME_SIZE) pairs.push(paxRecord("path", name));
+  if (!sizeFits) pairs.push(paxRecord("size", Buffer.from(String(header.size))));
+  const records = Buffer.concat(pairs);
   const slash = name.lastIndexOf(SLASH, name.length - 1);
   const directory = name.subarray(0, slash + 1);
   const file = name.subarray(slash + 1);
@@ -257,21 +255,21 @@ function layout(header: TarHeader): Layout {
   return {
     fields: {
       name: fitField(toAscii(name), NAME_SIZE),
-      prefix: "",
+      prefix: EMPTY,
       linkname: fitField(toAscii(linkname), NAME_SIZE),
       typeflag,
       mode,
       size: sizeFits ? header.size : 0,
       mtime: mtimeFits ? header.mtime : 0,
     },
-    pax: { name: stub, records: Buffer.concat(records) },
+    pax: {
+      fields: { ...PAX_HEADER, name: stub, size: records.length },
+      records,
+    },
   };
 }
 
-/**
- * Number of bytes {@link writeHeader} writes for `header`: 512, or more when a PAX extended header
- * has to come first.
- */
+/** Bytes {@link writeHeader} writes for `header`: 512, more when a PAX header comes first. */
 export function headerSize(header: TarHeader): number {
   if (fitsUstar(header)) return BLOCK;
   const { pax } = layout(header);
@@ -283,10 +281,7 @@ export function padded(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK;
 }
 
-/**
- * Writes the header(s) for `header` into `target` at `at` and returns the number of bytes written
- * (see {@link headerSize}). `target` must have room for them.
- */
+/** Writes the header(s) for `header` at `at` (`target` must have room); returns their size. */
 export function writeHeader(target: Buffer, at: number, header: TarHeader): number {
   if (fitsUstar(header)) {
     // The common case, field by field: no layout object per entry.
@@ -310,7 +305,7 @@ export function writeHeader(target: Buffer, at: number, header: TarHeader): numb
   const { fields, pax } = layout(header);
   let offset = at;
   if (pax !== undefined) {
-    writePaxHeader(target, offset, pax.name, pax.records.length);
+    writeUstar(target, offset, pax.fields, true);
     offset += BLOCK;
     pax.records.copy(target, offset);
     const end = offset + padded(pax.records.length);

@@ -1,9 +1,3 @@
-/**
- * Turns walked entries into tar bytes, in chunks of 1 MiB: headers, file data read straight into
- * the chunk with synchronous reads, padding, and the end-of-archive blocks. Chunk memory can be
- * handed back with {@link TarWriter.recycle} once nothing refers to it any more.
- * @module
- */
 import nodeFs from "node:fs";
 import { createDebug } from "../debug-logger.js";
 import { BuildContextError } from "../errors.js";
@@ -18,7 +12,6 @@ const debug = createDebug("prefect-dockerutils:context");
 export const CHUNK = 1024 * 1024;
 /** Files up to this size are read in one go inside the current chunk. */
 const SMALL_FILE = 256 * 1024;
-/** Chunks kept for reuse. */
 const POOL_SIZE = 4;
 const END_OF_ARCHIVE = 2 * BLOCK;
 
@@ -36,7 +29,10 @@ interface OpenFile {
   position: number;
 }
 
-/** Writes the tar of a {@link ContextWalker}'s entries, chunk by chunk. */
+/**
+ * Writes the tar of a {@link ContextWalker}'s entries in 1 MiB chunks, file data read straight
+ * into them with synchronous reads.
+ */
 export class TarWriter {
   /** Every entry written so far, in order. */
   readonly entries: ContextEntry[] = [];
@@ -47,7 +43,6 @@ export class TarWriter {
   private readonly walker: ContextWalker;
   private readonly fs: BuildContextFs;
   private readonly pool: Buffer[] = [];
-  /** Chunks ready to hand on. */
   private readonly out: Buffer[] = [];
   private chunk: Buffer | undefined;
   private used = 0;
@@ -92,7 +87,7 @@ export class TarWriter {
     }
   }
 
-  /** Lets go of the open file and the chunk memory. */
+  /** Closes the open file and lets go of the chunk memory. */
   close(): void {
     this.closeOpenFile();
     this.pool.length = 0;
@@ -110,7 +105,6 @@ export class TarWriter {
     });
   }
 
-  /** Writes one entry. */
   private write(entry: ContextEntry): void {
     const header = headerSize(entry);
     const { content, size } = entry;

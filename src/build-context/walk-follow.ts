@@ -1,9 +1,3 @@
-/**
- * fsutil's `FollowLinks`: the symlinks on the way to each path, resolved inside the context root,
- * so their targets can be included in a walk. Nothing is read through a link: only the links
- * themselves are read, and their targets are looked up again inside the root.
- * @module
- */
 import path from "node:path";
 import type { BuildContextFs } from "./context-fs.js";
 
@@ -11,9 +5,9 @@ import type { BuildContextFs } from "./context-fs.js";
 const MAX_LINKS = 255;
 
 /**
- * The context paths to include for `paths`: each path, every symlink met on the way to it, and
- * where those links lead, with absolute targets taken as relative to `root` (as BuildKit does).
- * Sorted, and without paths already covered by a shorter one.
+ * fsutil's `FollowLinks`: the context paths to include for `paths`, i.e. each path, every symlink
+ * on the way to it and where those lead, absolute targets taken relative to `root` (as BuildKit
+ * does). Only links are read, never through them. Sorted, without paths a shorter one covers.
  */
 export function followTargets(
   fs: BuildContextFs,

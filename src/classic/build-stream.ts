@@ -1,7 +1,3 @@
-/**
- * Interpreting the engine's build stream: progress, the image ID, and in-stream errors.
- * @module
- */
 import { BuildError } from "../errors.js";
 import { withBaseImage } from "../streams/base-image-failure.js";
 import { guardedListener } from "../streams/caller-error.js";
@@ -44,10 +40,7 @@ export class BuildStream {
     return this.#imageId;
   }
 
-  /**
-   * The last lines of output: at most `LOG_TAIL_LINES` (50), each cut at `MAX_LOG_TAIL_LINE_CHARS`
-   * (4096), ANSI escape codes removed.
-   */
+  /** The last lines of output, as {@link LineTail} keeps them. */
   get logTail(): string[] {
     return this.#tail.lines();
   }

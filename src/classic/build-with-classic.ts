@@ -1,8 +1,3 @@
-/**
- * Building an image with the engine's classic builder: the context as a tar in the body of
- * `POST /build`, every configured login in `X-Registry-Config`, the answer read as JSON lines.
- * @module
- */
 import type { Readable } from "node:stream";
 import { registryConfigHeader } from "../auth/credentials.js";
 import { type BuildContextOverlay, createBuildContext } from "../build-context/build-context.js";
@@ -25,9 +20,8 @@ import { BuildStream } from "./build-stream.js";
 const debug = createDebug("prefect-dockerutils:build");
 
 /**
- * Builds `context` with the classic builder on `engine` and resolves to the image ID, retrying
- * transient failures as Prefect does.
- *
+ * Builds `context` with the engine's classic builder (`POST /build` with the tar as body) and
+ * resolves to the image ID, retrying transient failures as Prefect does.
  * @param engine - a connection the caller has pinged.
  * @param context - the context folder (checked by the caller).
  * @param overlays - host files laid over the context (ImageBuilder's copies).

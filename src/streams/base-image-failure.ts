@@ -1,18 +1,7 @@
-/**
- * Naming the base image in a build that failed getting it. The engine's text for a misspelled
- * `FROM busyboxx` is only the registry's (`Get "https://registry-1.docker.io/v2/": ... no such
- * host`), which does not say which image was asked for; both builders' readers put the image in
- * front of it.
- * @module
- */
-
 /** How much of a step's text is looked at: a Dockerfile line can be long, an image name is not. */
 const MAX_STEP_CHARS = 4096;
 
-/**
- * The image reference of a `FROM` instruction (`FROM [--platform=...] image [AS name]`), with
- * `:latest` added when it has neither tag nor digest, as the engine pulls it.
- */
+/** The image of `FROM [--platform=...] image [AS name]`, with `:latest` as the engine pulls it. */
 function fromImage(instruction: string): string | undefined {
   const words = instruction.slice(0, MAX_STEP_CHARS).trim().split(/\s+/);
   if (words[0]?.toUpperCase() !== "FROM") return undefined;
@@ -52,8 +41,9 @@ export function baseImageOfStep(step: string | undefined): string | undefined {
 }
 
 /**
- * `message` with the base image named in front (`cannot pull the base image busyboxx:latest:
- * <message>`) when the failed `step` was getting it; otherwise `message` unchanged.
+ * `message` with the base image named in front when the failed `step` was getting it: for a
+ * misspelled `FROM busyboxx` the engine's text is only the registry's (`Get
+ * "https://registry-1.docker.io/v2/": ... no such host`), which does not name the image.
  */
 export function withBaseImage(step: string | undefined, message: string): string {
   const image = baseImageOfStep(step);

@@ -1,16 +1,12 @@
-/**
- * Errors that come from the caller's own callbacks: an `onProgress` listener that throws, a
- * `streamProgressTo` whose `write` throws or that emits `error`. They end the operation as they
- * are (never wrapped, never retried, whatever their `code` or text says), as an aborted signal's
- * reason does.
- * @module
- */
 import type { ProgressListener } from "./progress.js";
 
 /** Marks by identity: the error object the caller threw stays the one the operation rejects with. */
 const callerErrors = new WeakSet<object>();
 
-/** Marks `error` as the caller's and returns it. */
+/**
+ * Marks `error` as thrown by the caller's own callback (`onProgress`, `streamProgressTo`) and
+ * returns it: it ends the operation as it is, never wrapped or retried, like an abort reason.
+ */
 export function callerError(error: unknown): unknown {
   if ((typeof error === "object" && error !== null) || typeof error === "function") {
     callerErrors.add(error);

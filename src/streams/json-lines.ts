@@ -1,13 +1,9 @@
-/**
- * Reads the engine's JSON-lines progress streams (build, push, pull).
- * @module
- */
 import type { Readable } from "node:stream";
 import { MAX_ENGINE_LINE_BYTES } from "../defaults.js";
 
 /**
- * One message of the engine's progress stream, as far as this library reads it. Fields come from
- * the wire unchecked: {@link field} and {@link objectField} read them safely.
+ * One message of the engine's progress stream (build, push, pull). Fields come from the wire
+ * unchecked: read them with {@link field} and {@link objectField}.
  */
 export interface EngineMessage {
   readonly stream?: string;
@@ -26,10 +22,7 @@ export interface EngineMessage {
   readonly message?: string;
 }
 
-/**
- * What {@link readJsonLines} hands to its callback: a parsed message, a line that was not JSON, or
- * notice that a line grew past the limit (its bytes are dropped up to the next newline).
- */
+/** A parsed message, a line that was not JSON, or notice that a line grew past the limit. */
 export type JsonLine =
   | { readonly kind: "message"; readonly message: EngineMessage }
   | { readonly kind: "text"; readonly text: string }
@@ -38,8 +31,7 @@ export type JsonLine =
 /** Options of {@link readJsonLines}. */
 export interface ReadJsonLinesOptions {
   /**
-   * The longest line, in bytes, that is kept and parsed. A longer one is reported once as
-   * `{ kind: "too-long" }` as soon as it passes the limit, and its remaining bytes are skipped.
+   * The longest line kept, in bytes; a longer one is reported once as `too-long` and skipped.
    * @default MAX_ENGINE_LINE_BYTES (16 MiB)
    */
   readonly maxLineBytes?: number;
@@ -48,147 +40,90 @@ export interface ReadJsonLinesOptions {
 const NEWLINE = 0x0a;
 
 /**
- * Splits a byte stream into lines and parses each as JSON. Lines may be split across chunks
- * in any way, including inside a multi-byte UTF-8 character. A line that is not a JSON object is
- * handed over as text rather than thrown, because engines and proxies do emit such lines
- * (dockerode's `followProgress` throws on them and loses the rest of the stream).
- *
- * Linear in the bytes read, with bounded memory: each byte is scanned once, the chunks of an
- * unfinished line are kept as they came and joined once when its newline arrives, and no line is
- * kept beyond `maxLineBytes` (see {@link ReadJsonLinesOptions.maxLineBytes}). A newline byte never
- * occurs inside a multi-byte UTF-8 character, so each whole line is decoded on its own.
- *
- * Resolves when the stream ends; rejects with the stream's error or with whatever `onLine` throws,
- * and in that case destroys the stream so the connection is released.
+ * Splits a byte stream into lines and parses each as JSON, in linear time and bounded memory (an
+ * unfinished line's chunks are joined once, at its newline, which never occurs inside a UTF-8
+ * character). A line that is not a JSON object is handed over as text, not thrown: engines and
+ * proxies do send such lines (dockerode's `followProgress` throws and loses the rest).
+ * Resolves when the stream ends; rejects with its error or what `onLine` throws, destroying it.
  */
-export function readJsonLines(
+export async function readJsonLines(
   stream: Readable,
   onLine: (line: JsonLine) => void,
   options: ReadJsonLinesOptions = {},
 ): Promise<void> {
   const { maxLineBytes = MAX_ENGINE_LINE_BYTES } = options;
-  return new Promise<void>((resolve, reject) => {
-    /** The unfinished line's bytes, as received. */
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    /** Inside a line that passed the limit: its bytes are dropped until the next newline. */
-    let skipping = false;
-    let settled = false;
-
-    const fail = (error: unknown) => {
-      if (settled) return;
-      settled = true;
-      cleanup();
-      stream.destroy();
-      reject(error);
-    };
-    const emit = (bytes: Buffer) => {
-      const trimmed = bytes.toString("utf8").trim();
-      if (trimmed === "") return;
-      onLine(parseLine(trimmed));
-    };
-    const takePending = (last?: Buffer): Buffer => {
-      const parts = last === undefined ? pending : [...pending, last];
-      const line = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** Inside a line past the limit: bytes are dropped until the next newline. */
+  let skipping = false;
+  /** What `onLine` threw: rethrown as it is, never taken for a connection error. */
+  let thrown: { readonly error: unknown } | undefined;
+  const deliver = (line: JsonLine) => {
+    try {
+      onLine(line);
+    } catch (error) {
+      thrown = { error };
+      throw error;
+    }
+  };
+  const emit = (parts: Buffer[]) => {
+    const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    pending = [];
+    pendingBytes = 0;
+    const trimmed = bytes.toString("utf8").trim();
+    if (trimmed !== "") deliver(parseLine(trimmed));
+  };
+  /** Takes a piece of a line: its end when `endsLine`, else its start or middle. */
+  const take = (piece: Buffer, endsLine: boolean) => {
+    if (skipping) {
+      skipping = !endsLine;
+    } else if (pendingBytes + piece.length > maxLineBytes) {
       pending = [];
       pendingBytes = 0;
-      return line;
-    };
-    /** Handles the bytes of `chunk` from `start` up to `end`, the end of a line or of the chunk. */
-    const take = (chunk: Buffer, start: number, end: number, endsLine: boolean) => {
-      if (skipping) {
-        if (endsLine) skipping = false;
-        return;
+      skipping = !endsLine;
+      deliver({ kind: "too-long", maxBytes: maxLineBytes });
+    } else if (endsLine) {
+      emit([...pending, piece]);
+    } else if (piece.length > 0) {
+      pending.push(piece);
+      pendingBytes += piece.length;
+    }
+  };
+  try {
+    for await (const data of stream) {
+      const chunk = typeof data === "string" ? Buffer.from(data, "utf8") : (data as Buffer);
+      let start = 0;
+      for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+        take(chunk.subarray(start, end), true);
+        start = end + 1;
       }
-      if (pendingBytes + (end - start) > maxLineBytes) {
-        pending = [];
-        pendingBytes = 0;
-        skipping = !endsLine;
-        onLine({ kind: "too-long", maxBytes: maxLineBytes });
-        return;
-      }
-      if (endsLine) {
-        emit(takePending(chunk.subarray(start, end)));
-      } else if (end > start) {
-        pending.push(chunk.subarray(start, end));
-        pendingBytes += end - start;
-      }
-    };
-    const onData = (data: Buffer | string) => {
-      try {
-        const chunk = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-        let start = 0;
-        for (;;) {
-          const newline = chunk.indexOf(NEWLINE, start);
-          if (newline === -1) {
-            take(chunk, start, chunk.length, false);
-            return;
-          }
-          take(chunk, start, newline, true);
-          if (settled) return;
-          start = newline + 1;
-        }
-      } catch (error) {
-        fail(error);
-      }
-    };
-    const onEnd = () => {
-      if (settled) return;
-      try {
-        if (!skipping && pendingBytes > 0) emit(takePending());
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      settled = true;
-      cleanup();
-      resolve();
-    };
-    const onClose = () => {
-      // A response destroyed without an error (e.g. the socket closed under it) never emits
-      // 'end'; without this the promise would never settle.
-      if (!settled && !stream.readableEnded) {
-        fail(
-          Object.assign(new Error("The connection was cut before the response ended"), {
-            code: "ECONNRESET",
-          }),
-        );
-      }
-    };
-    const onError = (error: Error) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ECONNRESET" || code === "EPIPE") {
-        // Node's own text for this is a bare "aborted", which explains nothing.
-        fail(
-          Object.assign(
-            new Error(`The connection was cut before the response ended (${error.message})`, {
-              cause: error,
-            }),
-            { code },
-          ),
-        );
-      } else {
-        fail(error);
-      }
-    };
-    const cleanup = () => {
-      stream.off("data", onData);
-      stream.off("end", onEnd);
-      stream.off("error", onError);
-      stream.off("close", onClose);
-    };
-    stream.on("data", onData);
-    stream.on("end", onEnd);
-    stream.on("error", onError);
-    stream.on("close", onClose);
-  });
+      take(chunk.subarray(start), false);
+    }
+  } catch (error) {
+    stream.destroy();
+    throw thrown !== undefined ? thrown.error : connectionError(error);
+  }
+  if (!skipping && pendingBytes > 0) emit(pending);
 }
 
 /**
- * The error text for a `too-long` line. No engine message comes near the limit (the engine sends
- * output in chunks of at most a few KiB), so such a line means the peer is not a Docker engine's
- * progress stream or is broken; parsing it would take unbounded memory, and cutting it would
- * garble the one message that may carry the result (an image ID, a digest or an error).
+ * Node's texts for a cut connection explain nothing: a bare "aborted", or "Premature close" for
+ * a response destroyed without an error (the socket closed under it), which never ends.
+ */
+function connectionError(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const text = "The connection was cut before the response ended";
+  if (code === "ERR_STREAM_PREMATURE_CLOSE") {
+    return Object.assign(new Error(text, { cause: error }), { code: "ECONNRESET" });
+  }
+  if (code !== "ECONNRESET" && code !== "EPIPE") return error;
+  const message = `${text} (${(error as Error).message})`;
+  return Object.assign(new Error(message, { cause: error }), { code });
+}
+
+/**
+ * The error text for a `too-long` line. No engine message comes near the limit (it sends a few
+ * KiB at a time), and cutting such a line could garble the one carrying the result.
  */
 export function tooLongLineMessage(maxBytes: number): string {
   return `The engine sent a line of more than ${maxBytes} bytes without a newline, longer than any Docker progress message; the connection is not a Docker engine's progress stream, or it is broken`;
@@ -208,20 +143,17 @@ function parseLine(line: string): JsonLine {
   return { kind: "text", text: line };
 }
 
-/** A string field of a message, or `undefined` when it is absent or not a string. */
+/** A message field if it is a string. */
 export function field(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-/** An object field of a message, or `undefined` when it is absent or not an object. */
+/** A message field if it is an object (not an array). */
 export function objectField<T extends object>(value: T | undefined): Partial<T> | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
 }
 
-/**
- * The error a message reports (`error`, else `errorDetail.message`) and its `errorDetail.code`,
- * or `undefined` when the message reports none.
- */
+/** The error a message reports (`error`, else `errorDetail.message`) and `errorDetail.code`. */
 export function engineError(
   message: EngineMessage,
 ): { readonly text: string; readonly code: number | undefined } | undefined {

@@ -1,23 +1,13 @@
-/**
- * The last lines of an operation's output, kept for `BuildError.logTail` and `PushError.logTail`.
- * @module
- */
 import { stripVTControlCharacters } from "node:util";
 import { LOG_TAIL_LINES, MAX_LOG_TAIL_LINE_CHARS } from "../defaults.js";
 
-/**
- * How much of one line is kept before colour codes are removed, as a multiple of the longest line
- * shown: room for the escape codes of a coloured line, still a fixed bound.
- */
+/** Raw characters kept per line, as a multiple of the longest shown: room for colour codes. */
 const RAW_LINE_FACTOR = 4;
 const ELLIPSIS = "\u2026";
 
 /** Options of {@link LineTail}. */
 export interface LineTailOptions {
-  /**
-   * Lines kept.
-   * @default LOG_TAIL_LINES (50)
-   */
+  /** Lines kept. @default LOG_TAIL_LINES (50) */
   readonly lines?: number;
   /**
    * Longest line kept, in UTF-16 code units; a longer one is cut and ends with `…`.
@@ -27,21 +17,17 @@ export interface LineTailOptions {
 }
 
 /**
- * Keeps the last lines of a text stream, in bounded memory and linear time: each pushed text is
- * scanned once, at most `lines` lines are kept, and each is cut at `maxLineChars`, so a build that
- * prints 50 MB without a newline keeps one cut line, not 50 MB. ANSI escape codes (colours, cursor
- * moves, window titles) are removed, so the tail reads as plain text in an error message; the
- * progress text itself (`streamProgressTo`, `onProgress`) is never touched. Empty lines and a
- * trailing `\r` are dropped.
+ * The last lines of an operation's output (`BuildError.logTail`, `PushError.logTail`), in linear
+ * time and bounded memory: 50 MB without a newline keeps one cut line. ANSI escape codes, empty
+ * lines and a trailing `\r` are removed so the tail reads as plain text in an error message.
  */
 export class LineTail {
   readonly #size: number;
   readonly #maxLineChars: number;
   readonly #rawLimit: number;
   readonly #lines: string[] = [];
-  /** The unfinished line, at most `#rawLimit` code units. */
+  /** The unfinished line, at most `#rawLimit` code units, and whether it lost text past that. */
   #partial = "";
-  /** Whether the unfinished line lost text past `#rawLimit`. */
   #cut = false;
 
   constructor(options: LineTailOptions = {}) {

@@ -1,7 +1,3 @@
-/**
- * Typed progress events reported while building, pulling and pushing images.
- * @module
- */
 import type { Writable } from "node:stream";
 import { callerError } from "./caller-error.js";
 import { type EngineMessage, field, objectField } from "./json-lines.js";
@@ -9,11 +5,10 @@ import { type EngineMessage, field, objectField } from "./json-lines.js";
 /** A build step started, e.g. `Step 2/4 : RUN echo hi`. */
 export interface BuildStepEvent {
   readonly type: "step";
-  /** 1-based number of the step. */
+  /** 1-based. */
   readonly step: number;
-  /** Number of steps in the Dockerfile. */
   readonly totalSteps: number;
-  /** The instruction, e.g. `RUN echo hi`. */
+  /** E.g. `RUN echo hi`. */
   readonly instruction: string;
 }
 
@@ -28,15 +23,14 @@ export interface LayerStatusEvent {
   readonly type: "status";
   /** `"pull"` while pulling a base image, `"push"` while pushing. */
   readonly operation: "pull" | "push";
-  /** The layer or tag the status is about, if any. */
+  /** The layer or tag the status is about. */
   readonly id: string | undefined;
   /** E.g. `Preparing`, `Pushing`, `Pushed`, `Layer already exists`. */
   readonly status: string;
-  /** The engine's progress bar text, if any. */
+  /** The engine's progress bar text. */
   readonly progress: string | undefined;
-  /** Bytes done, when the engine reports it. */
+  /** Bytes done and in all, when the engine reports them. */
   readonly current: number | undefined;
-  /** Bytes in all, when the engine reports it. */
   readonly total: number | undefined;
 }
 
@@ -53,7 +47,7 @@ export interface PushDigestEvent {
   readonly tag: string;
   /** `sha256:` followed by 64 hex digits. */
   readonly digest: string;
-  /** Size of the manifest in bytes. */
+  /** The manifest's size in bytes. */
   readonly size: number | undefined;
 }
 
@@ -65,7 +59,6 @@ export interface RetryEvent {
   readonly attempt: number;
   /** Attempts allowed in all (retries + 1). */
   readonly maxAttempts: number;
-  /** Milliseconds until the next attempt. */
   readonly delayMs: number;
   /** The error that is being retried. */
   readonly error: Error;
@@ -86,9 +79,7 @@ export interface VertexEvent {
   readonly state: "started" | "cached" | "completed" | "error";
   /** The error BuildKit reported, for `state: "error"`. */
   readonly error: string | undefined;
-  /** When the vertex started, if it did. */
   readonly started: Date | undefined;
-  /** When the vertex completed, if it did. */
   readonly completed: Date | undefined;
 }
 
@@ -99,9 +90,8 @@ export interface VertexLogEvent {
   readonly number: number;
   /** 1 for stdout, 2 for stderr. */
   readonly stream: number;
-  /** The bytes as the step wrote them. */
   readonly data: Uint8Array;
-  /** The bytes decoded as UTF-8. */
+  /** `data` decoded as UTF-8. */
   readonly text: string;
 }
 
@@ -112,13 +102,10 @@ export interface VertexStatusEvent {
   readonly number: number;
   /** The sub-task, e.g. `sha256:...` of a layer or `exporting layers`. */
   readonly id: string;
-  /** Its display name, if any. */
   readonly name: string | undefined;
-  /** Units done (bytes for transfers). */
+  /** Units done and in all (bytes for transfers); `total` when known. */
   readonly current: number;
-  /** Units in all, when known. */
   readonly total: number | undefined;
-  /** Whether the sub-task completed. */
   readonly completed: boolean;
 }
 
@@ -133,9 +120,8 @@ export interface ContextSyncEvent {
   readonly dir: string;
   /** Entries listed to the engine (files, folders, links). */
   readonly entries: number;
-  /** Files the engine asked for, because they were new or changed. */
+  /** Files the engine asked for, because they were new or changed, and their bytes. */
   readonly files: number;
-  /** Bytes of file content sent. */
   readonly bytes: number;
 }
 
@@ -145,14 +131,13 @@ export interface ContextSyncEvent {
  */
 export interface PlatformEvent {
   readonly type: "platform";
-  /** The platform, e.g. `linux/arm64`. */
+  /** E.g. `linux/arm64`. */
   readonly platform: string;
   readonly state: "building" | "built" | "pushing" | "pushed";
   /** The image the engine built for the platform, from `built` on. */
   readonly imageId: string | undefined;
-  /** The platform's manifest digest, for `pushed`. */
+  /** The platform's manifest digest and size in bytes, for `pushed`. */
   readonly digest: string | undefined;
-  /** The manifest's size in bytes, for `pushed`. */
   readonly size: number | undefined;
 }
 
@@ -168,9 +153,8 @@ export interface BlobEvent {
   /** `sha256:` and 64 hex digits. */
   readonly digest: string;
   readonly state: "exists" | "mounted" | "uploading" | "uploaded";
-  /** Bytes sent so far. */
+  /** Bytes sent so far, and in all. */
   readonly current: number;
-  /** Bytes in all. */
   readonly total: number;
   /** The repository a `mounted` blob came from. */
   readonly from: string | undefined;
@@ -181,9 +165,8 @@ export interface IndexEvent {
   readonly type: "index";
   /** `<registry>/<repository>:<tag>`. */
   readonly reference: string;
-  /** The index digest. */
+  /** The index digest and size in bytes. */
   readonly digest: string;
-  /** The index size in bytes. */
   readonly size: number;
   /** Each platform's manifest, in the index's order. */
   readonly manifests: readonly {
@@ -215,21 +198,16 @@ export type ProgressEvent =
  */
 export type ProgressListener = (event: ProgressEvent) => void;
 
-/** Where a stream reader sends what it reads: the text, and typed events. */
+/** Where a stream reader sends the text (as the docker CLI and Prefect write it) and events. */
 export interface ProgressOutputs {
-  /** Receives the output as text, as the docker CLI and Prefect write it. */
   readonly streamProgressTo?: Writable | undefined;
-  /** Receives typed progress events. */
   readonly onProgress?: ProgressListener | undefined;
 }
 
 /** Docker's `Step 1/4 : FROM busybox`, and Podman's (Buildah's) `STEP 1/4: FROM busybox`. */
 const STEP = /^(?:Step (\d+)\/(\d+) :|STEP (\d+)\/(\d+):) (.*)$/s;
 
-/**
- * Parses the `Step N/M : INSTRUCTION` line the classic builder prints before each step (Podman's
- * builder writes `STEP N/M: INSTRUCTION`).
- */
+/** Parses the line the classic builder prints before each step (see {@link STEP}). */
 export function parseBuildStep(text: string): BuildStepEvent | undefined {
   const match = STEP.exec(text.trimEnd());
   if (!match) return undefined;
@@ -260,10 +238,9 @@ export function layerStatusEvent(
 }
 
 /**
- * Writes text to a progress stream the way Prefect's Python code writes to `stream_progress_to`.
- * Python's `TextIO.write` never waits for the reader, so neither does this: backpressure on a
- * progress stream must not stall a build. What `write` throws is rethrown as the caller's error
- * (see `caller-error.ts`): it fails the operation as it is.
+ * Writes text to a progress stream as Prefect writes to `stream_progress_to`, without waiting for
+ * the reader (neither does Python's `TextIO.write`): backpressure must not stall a build.
+ * @throws what `write` throws, marked as the caller's error ({@link callerError}).
  */
 export function writeProgress(stream: Writable | undefined, text: string): void {
   if (!stream || stream.destroyed || stream.writableEnded) return;

@@ -1,7 +1,3 @@
-/**
- * Interpreting the engine's push stream: status lines, the digest, and in-stream errors.
- * @module
- */
 import { PushError } from "../errors.js";
 import { guardedListener } from "./caller-error.js";
 import {
@@ -21,23 +17,21 @@ export interface PushStreamOutputs extends ProgressOutputs {
 }
 
 /**
- * The status line an engine writes once the registry took the manifest, as the docker CLI prints
- * it: `<tag>: digest: sha256:<hex> size: <bytes>`. Docker sends `aux.Digest` after it; Podman's
- * Docker-compatible API sends only this line. Anchored, no nested quantifier: linear time.
+ * The status line once the registry took the manifest: Docker sends `aux.Digest` after it,
+ * Podman only this line. Anchored, no nested quantifier: linear time.
  */
 const DIGEST_STATUS = /^(\S{1,128}): digest: (sha256:[0-9a-f]{64}) size: (\d{1,15})$/;
 
 /**
  * Reads one push's messages as Prefect's `push_image` does: `status` (+ ` progress`) lines go to
- * the progress stream, `error` fails the push; beyond Prefect, `errorDetail` alone fails it too and
- * the digest is kept: from `aux.Digest`, or from the status line that announces it (Podman sends
- * no `aux`). Pure, so recorded streams can be replayed in tests.
+ * the progress stream, `error` fails the push; beyond Prefect, `errorDetail` alone fails it too
+ * and the digest is kept. Pure, so recorded streams can be replayed in tests.
  */
 export class PushStream {
   readonly #outputs: PushStreamOutputs;
   readonly #tail = new LineTail();
   #digest: { digest: string; size: number | undefined } | undefined;
-  /** The tag and digest of the last digest event, so that Docker's two announcements make one. */
+  /** `tag@digest` of the last digest event, so that Docker's two announcements make one. */
   #announced: string | undefined;
 
   constructor(outputs: PushStreamOutputs) {
@@ -49,10 +43,7 @@ export class PushStream {
     return this.#digest;
   }
 
-  /**
-   * The last lines of output: at most `LOG_TAIL_LINES` (50), each cut at `MAX_LOG_TAIL_LINE_CHARS`
-   * (4096), ANSI escape codes removed.
-   */
+  /** The last lines of output, as {@link LineTail} keeps them. */
   get logTail(): string[] {
     return this.#tail.lines();
   }

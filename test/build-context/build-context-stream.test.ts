@@ -7,7 +7,10 @@ import net from "node:net";
 import path from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
-import { createBuildContext } from "../../src/build-context/build-context.js";
+import {
+  type BuildContextOptions,
+  createBuildContext,
+} from "../../src/build-context/build-context.js";
 import type { BuildContextFs } from "../../src/build-context/context-fs.js";
 import { BuildContextError, InvalidArgumentError } from "../../src/errors.js";
 import { errorOf } from "../support/context-tar.js";
@@ -290,6 +293,18 @@ describe("createBuildContext: failures", () => {
   it("validates its arguments before any I/O", async () => {
     await expect(createBuildContext("")).rejects.toThrow(InvalidArgumentError);
     await expect(createBuildContext("/x", { dockerfile: "" })).rejects.toThrow(/dockerfile/);
+  });
+
+  it.each([
+    ["gzip", { gzip: "yes" }, /gzip must be true or false, got "yes"/],
+    ["signal", { signal: "stop" }, /signal must be an AbortSignal/],
+    ["onChunk", { onChunk: 42 }, /onChunk must be a function, got 42/],
+    ["fs", { fs: "node:fs" }, /fs must be an object of node:fs functions, got a string/],
+  ])("rejects a bad %s option naming it, before any I/O", async (_name, options, message) => {
+    const bad = options as unknown as BuildContextOptions;
+    const error = await createBuildContext("/nonexistent-context", bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toMatch(message);
   });
 });
 

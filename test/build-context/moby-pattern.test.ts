@@ -5,8 +5,7 @@ import {
   PatternMatcher,
   parseDockerignore,
 } from "../../src/build-context/dockerignore.js";
-import { Pattern, validateGlob } from "../../src/build-context/moby-pattern.js";
-import { lastRunSteps } from "../../src/build-context/pattern-program.js";
+import { lastRunSteps, Pattern, validateGlob } from "../../src/build-context/moby-pattern.js";
 import { oracleMatch } from "../support/moby-regexp-oracle.js";
 
 describe("matching in linear time", () => {

@@ -16,17 +16,6 @@ export const OCI_CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json";
 /** `application/vnd.oci.image.layer.v1.tar+gzip`: a gzip-compressed layer. */
 export const OCI_LAYER_GZIP_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/**
- * Every manifest media type a registry may answer with, for `Accept`: the OCI ones and Docker's
- * schema 2 manifest and manifest list.
- */
-export const MANIFEST_MEDIA_TYPES: readonly string[] = [
-  OCI_INDEX_MEDIA_TYPE,
-  OCI_MANIFEST_MEDIA_TYPE,
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-];
-
 /** A content descriptor: what a manifest says about a blob or another manifest. */
 export interface Descriptor {
   readonly mediaType: string;

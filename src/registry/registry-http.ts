@@ -13,7 +13,7 @@ const debug = createDebug("prefect-dockerutils:registry");
 
 /** A request body the transport can send again (after a 401, or on a retry). */
 export interface BodySource {
-  /** Its length in bytes, sent as `Content-Length`. */
+  /** Sent as `Content-Length`. */
   readonly size: number;
   /** A fresh stream of the whole body. */
   open(): Readable;
@@ -28,13 +28,8 @@ export interface HttpRequest {
   readonly signal?: AbortSignal | undefined;
   /** How long the connection may stay silent (connecting included) before the request fails. */
   readonly timeoutMs: number;
-  /** The connection pools to take the connection from (see {@link HttpAgents}). */
   readonly agents: HttpAgents;
-  /**
-   * Check the server's certificate: `false` only for a registry the engine treats as insecure,
-   * which the engine too speaks HTTPS to without checking.
-   * @default true
-   */
+  /** `false` only for a registry the engine treats as insecure (it skips the check too). @default true */
   readonly verifyTls?: boolean | undefined;
 }
 
@@ -53,32 +48,27 @@ export interface HttpResponse {
  * the client, so no socket outlives the operation.
  */
 export class HttpAgents {
-  #http: http.Agent | undefined;
-  #https: http.Agent | undefined;
-  #httpsInsecure: http.Agent | undefined;
+  readonly #pools = new Map<string, http.Agent>();
 
   /** The pool for `url`'s scheme; `verifyTls: false` only matters for `https:`. */
   for(url: URL, verifyTls: boolean): http.Agent {
-    if (url.protocol === "http:") {
-      this.#http ??= new http.Agent({ keepAlive: true, maxSockets: 8 });
-      return this.#http;
+    const key = url.protocol === "http:" ? "http" : `https ${verifyTls}`;
+    let agent = this.#pools.get(key);
+    if (agent === undefined) {
+      const options = { keepAlive: true, maxSockets: 8 };
+      agent =
+        key === "http"
+          ? new http.Agent(options)
+          : new (https().Agent)({ ...options, rejectUnauthorized: verifyTls });
+      this.#pools.set(key, agent);
     }
-    if (verifyTls) {
-      this.#https ??= new (https().Agent)({ keepAlive: true, maxSockets: 8 });
-      return this.#https;
-    }
-    this.#httpsInsecure ??= new (https().Agent)({
-      keepAlive: true,
-      maxSockets: 8,
-      rejectUnauthorized: false,
-    });
-    return this.#httpsInsecure;
+    return agent;
   }
 
   /** Closes every pooled connection. */
   destroy(): void {
-    for (const agent of [this.#http, this.#https, this.#httpsInsecure]) agent?.destroy();
-    this.#http = this.#https = this.#httpsInsecure = undefined;
+    for (const agent of this.#pools.values()) agent.destroy();
+    this.#pools.clear();
   }
 }
 
@@ -192,16 +182,6 @@ export async function readBounded(
 export async function discard(response: HttpResponse): Promise<void> {
   // Read even when `complete`: a body received but never read keeps its socket from the pool.
   if (response.body.readableEnded || response.body.destroyed) return;
-  let size = 0;
-  try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > 64 * 1024) {
-        response.body.destroy();
-        return;
-      }
-    }
-  } catch {
-    // A body that fails while being dropped changes nothing.
-  }
+  // A body that fails while being dropped changes nothing.
+  await readBounded(response, 64 * 1024).catch(() => undefined);
 }

@@ -16,6 +16,7 @@ import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { createGzip, gzip } from "node:zlib";
 import { BuildError } from "../errors.js";
+import { sha256Digest } from "./image-index.js";
 import type { BlobSource } from "./registry-client.js";
 
 const gzipBuffer = promisify(gzip);
@@ -31,11 +32,9 @@ const MAX_LINK_DEPTH = 8;
 
 /** A layer gzip-compressed, as the engine compresses it for a push: the blob to send. */
 export interface CompressedLayer {
-  /** `sha256:` of the compressed bytes: the blob's digest. */
+  /** `sha256:` of the compressed bytes. */
   readonly digest: string;
-  /** Compressed bytes. */
   readonly size: number;
-  /** Reads the compressed bytes. */
   readonly source: BlobSource;
 }
 
@@ -71,14 +70,14 @@ export interface ReadSavedImageOptions {
 }
 
 interface Entry {
-  readonly name: string;
   readonly rawDigest: string;
   readonly bytes?: Buffer;
   /** A large entry's bytes, as they are, in a private file. */
   readonly spooled?: { readonly file: string; readonly size: number };
 }
 
-function fromMemory(bytes: Buffer): BlobSource {
+/** A blob whose bytes are in memory. */
+export function fromMemory(bytes: Buffer): BlobSource {
   return { size: bytes.length, open: (start, end) => Readable.from([bytes.subarray(start, end)]) };
 }
 
@@ -140,39 +139,31 @@ export async function readSavedImage(
       if (count > MAX_ENTRIES) throw invalid(imageId, `it has more than ${MAX_ENTRIES} entries`);
       const { header } = entry;
       const name = entryName(header.name);
-      if (name === undefined) {
-        await drain(entry.body);
-        continue;
-      }
-      if (header.type === "symlink" && header.linkname) {
+      if (name !== undefined && header.type === "symlink" && header.linkname) {
         const target = entryName(path.posix.join(path.posix.dirname(name), header.linkname));
         if (target !== undefined) links.set(name, target);
-        await drain(entry.body);
-        continue;
       }
-      if (header.type !== undefined && header.type !== "file") {
+      if (
+        name === undefined ||
+        (header.type ?? "file") !== "file" ||
+        /(^|\/)(VERSION|json|repositories|oci-layout|index\.json)$/.test(name)
+      ) {
         await drain(entry.body);
-        continue;
-      }
-      if (name === "manifest.json") {
+      } else if (name === "manifest.json") {
         manifestJson = await collect(chunksOf(entry.body), MAX_MANIFEST_JSON_BYTES, onActivity);
         if (manifestJson === undefined) throw invalid(imageId, "its manifest.json is too large");
-        continue;
-      }
-      if (/(^|\/)(VERSION|json|repositories|oci-layout|index\.json)$/.test(name)) {
-        await drain(entry.body);
-        continue;
-      }
-      const size = header.size ?? 0;
-      if (size <= IN_MEMORY_BYTES) {
+      } else if ((header.size ?? 0) <= IN_MEMORY_BYTES) {
         const bytes = await collect(chunksOf(entry.body), IN_MEMORY_BYTES, onActivity);
         if (bytes === undefined) throw invalid(imageId, `${name} is longer than its header says`);
-        entries.set(name, { name, rawDigest: digestOf(bytes), bytes });
+        entries.set(name, { rawDigest: sha256Digest(bytes), bytes });
       } else {
-        entries.set(
-          name,
-          await spoolEntry(chunksOf(entry.body), name, path.join(spool, String(count)), onActivity),
+        const file = path.join(spool, String(count));
+        const { digest, size } = await writeHashed(
+          [Readable.from(chunksOf(entry.body))],
+          file,
+          onActivity,
         );
+        entries.set(name, { rawDigest: digest, spooled: { file, size } });
       }
     }
     signal?.throwIfAborted();
@@ -251,10 +242,6 @@ async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncIterable<Buffer
   }
 }
 
-function digestOf(bytes: Buffer): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-}
-
 /** An entry's bytes, or `undefined` when it holds more than `max`. */
 async function collect(
   entry: AsyncIterable<Buffer>,
@@ -274,27 +261,24 @@ async function collect(
   return over ? undefined : Buffer.concat(chunks);
 }
 
-/** Hashes an entry and writes it, as it is, into `file`. */
-async function spoolEntry(
-  entry: AsyncIterable<Buffer>,
-  name: string,
+/** Writes what `streams` make into a private `file`, hashing it on the way: its digest and size. */
+async function writeHashed(
+  streams: NodeJS.ReadableStream[],
   file: string,
-  onActivity: (() => void) | undefined,
-): Promise<Entry> {
-  const raw = createHash("sha256");
+  onActivity?: () => void,
+): Promise<{ digest: string; size: number }> {
+  const hash = createHash("sha256");
   let size = 0;
-  await pipeline(
-    async function* () {
-      for await (const chunk of entry) {
-        onActivity?.();
-        raw.update(chunk);
-        size += chunk.length;
-        yield chunk;
-      }
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onActivity?.();
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
     },
-    createWriteStream(file, { mode: 0o600 }),
-  );
-  return { name, rawDigest: `sha256:${raw.digest("hex")}`, spooled: { file, size } };
+  });
+  await pipeline([...streams, hashing, createWriteStream(file, { mode: 0o600 })]);
+  return { digest: `sha256:${hash.digest("hex")}`, size };
 }
 
 /**
@@ -306,24 +290,11 @@ function lazyLayer(entry: Entry, spool: string, name: string): SavedLayer {
   const compress = async (): Promise<CompressedLayer> => {
     if (!entry.spooled) {
       const bytes = await gzipBuffer(entry.bytes as Buffer);
-      return { digest: digestOf(bytes), size: bytes.length, source: fromMemory(bytes) };
+      return { digest: sha256Digest(bytes), size: bytes.length, source: fromMemory(bytes) };
     }
     const file = path.join(spool, name);
-    const packed = createHash("sha256");
-    let size = 0;
-    await pipeline(
-      createReadStream(entry.spooled.file),
-      createGzip(),
-      new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          packed.update(chunk);
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      }),
-      createWriteStream(file, { mode: 0o600 }),
-    );
-    return { digest: `sha256:${packed.digest("hex")}`, size, source: fromFile(file, size) };
+    const written = await writeHashed([createReadStream(entry.spooled.file), createGzip()], file);
+    return { ...written, source: fromFile(file, written.size) };
   };
   return {
     diffId: entry.rawDigest,

@@ -18,7 +18,6 @@ import { InvalidArgumentError, InvalidStateError, RegistryError } from "../error
 import { runAttempts } from "../operation/attempt.js";
 import type { NormalizedOperationOptions } from "../operation/operation-options.js";
 import { isTransientError } from "../operation/retry.js";
-import { isPathComponent, isTag, MAX_PATH_LENGTH } from "../reference/reference-grammar.js";
 import { parseAuthChallenges } from "./auth-challenge.js";
 import type { EncodedDocument } from "./image-index.js";
 import { type Authorization, answerChallenge, isLoopbackHost } from "./registry-auth-flow.js";
@@ -84,33 +83,6 @@ interface Operation {
   readonly signal: AbortSignal | undefined;
 }
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-
-/** A repository path as the API takes it (checked: it becomes part of every URL). */
-function checkRepository(repository: string): string {
-  if (
-    typeof repository !== "string" ||
-    repository.length > MAX_PATH_LENGTH ||
-    !repository.split("/").every(isPathComponent)
-  ) {
-    throw new InvalidArgumentError(`Not a repository path: ${JSON.stringify(String(repository))}`);
-  }
-  return repository;
-}
-
-function checkDigest(digest: string): string {
-  if (typeof digest !== "string" || !DIGEST.test(digest)) {
-    throw new InvalidArgumentError(`Not a sha256 digest: ${JSON.stringify(String(digest))}`);
-  }
-  return digest;
-}
-
-function checkReference(reference: string): string {
-  if (typeof reference === "string" && (DIGEST.test(reference) || isTag(reference)))
-    return reference;
-  throw new InvalidArgumentError(`Not a tag or digest: ${JSON.stringify(String(reference))}`);
-}
-
 const pull = (repository: string) => `repository:${repository}:pull`;
 const push = (repository: string) => `repository:${repository}:pull,push`;
 
@@ -130,7 +102,11 @@ export function isTransientRegistryError(error: unknown): boolean {
   return isTransientError(error);
 }
 
-/** A connection to one registry. Close it (or `await using` it) to release its connections. */
+/**
+ * A connection to one registry. Close it (or `await using` it) to release its connections.
+ * Repositories, tags and digests are taken as the callers' normalising pass checked them, or as
+ * this library computed them (digests).
+ */
 export class RegistryClient implements AsyncDisposable {
   /** The registry as written in references, e.g. `ghcr.io`, `127.0.0.1:5000`, `docker.io`. */
   readonly host: string;
@@ -250,7 +226,7 @@ export class RegistryClient implements AsyncDisposable {
     document: EncodedDocument,
     signal?: AbortSignal,
   ): Promise<string> {
-    const target = `/v2/${checkRepository(repository)}/manifests/${checkReference(reference)}`;
+    const target = `/v2/${repository}/manifests/${reference}`;
     const { digest, mediaType } = document.descriptor;
     return this.#retry(signal, async () => {
       const response = await this.#send({
@@ -275,7 +251,7 @@ export class RegistryClient implements AsyncDisposable {
 
   /** The blob's size, or `undefined` when the repository does not have it. */
   headBlob(repository: string, digest: string, signal?: AbortSignal): Promise<number | undefined> {
-    const target = `/v2/${checkRepository(repository)}/blobs/${checkDigest(digest)}`;
+    const target = `/v2/${repository}/blobs/${digest}`;
     return this.#retry(signal, async () => {
       const response = await this.#send({
         method: "HEAD",
@@ -300,8 +276,8 @@ export class RegistryClient implements AsyncDisposable {
     from: string,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    const query = new URLSearchParams({ mount: checkDigest(digest), from: checkRepository(from) });
-    const target = `/v2/${checkRepository(repository)}/blobs/uploads/?${query}`;
+    const query = new URLSearchParams({ mount: digest, from });
+    const target = `/v2/${repository}/blobs/uploads/?${query}`;
     return this.#retry(signal, async () => {
       const response = await this.#send({
         method: "POST",
@@ -331,8 +307,6 @@ export class RegistryClient implements AsyncDisposable {
       readonly onProgress?: (sent: number) => void;
     } = {},
   ): Promise<void> {
-    checkRepository(repository);
-    checkDigest(digest);
     const { signal, onProgress } = options;
     const scopes = [push(repository)];
     const counted = (start: number, end: number): BodySource => ({

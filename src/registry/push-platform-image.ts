@@ -1,8 +1,6 @@
 /**
- * Pushing one platform's image from the engine to a registry by digest, without a tag: the image
- * is exported from the engine, its blobs go up through the Registry API (skipped when the registry
- * has them, mounted when another repository of it does), and its OCI manifest is put under its own
- * digest, ready for an image index to list.
+ * Pushing one platform's image from the engine to a registry by digest, without a tag, ready for
+ * an image index to list.
  * @module
  */
 import type { Writable } from "node:stream";
@@ -34,16 +32,12 @@ const PROGRESS_STEP_BYTES = 1024 * 1024;
 /** Options of {@link pushPlatformImage}. */
 export interface PushPlatformImageOptions {
   readonly client: RegistryClient;
-  /** The repository in the registry, e.g. `team/app`. */
+  /** E.g. `team/app`. */
   readonly repository: string;
   /** The platform the image was built for; the image's config must say the same. */
   readonly platform: Platform;
-  /** Where this process has seen blobs, and what compressing layers gave. */
   readonly locations: BlobLocations;
-  /**
-   * Blobs being sent by the other platforms of the same push, by digest: a blob two platforms
-   * share goes up once.
-   */
+  /** Blobs the other platforms of the same push are sending, by digest: each goes up once. */
   readonly inFlight: Map<string, Promise<void>>;
   readonly signal?: AbortSignal | undefined;
   readonly inactivityTimeoutMs?: number | undefined;
@@ -52,8 +46,9 @@ export interface PushPlatformImageOptions {
 }
 
 /**
- * Exports `imageId` from the engine and pushes it to `options.repository` by digest. Resolves to
- * the manifest's descriptor with the platform, for the index.
+ * Exports `imageId` from the engine and pushes its blobs (skipped when the registry has them,
+ * mounted when another of its repositories does) and its manifest, under its own digest. Resolves
+ * to the manifest's descriptor with the platform, for the index.
  *
  * @throws BuildError when the image is not of `options.platform` (a base image without that
  *   platform), RegistryError for what the registry refuses, the signal's reason when cancelled.
@@ -92,10 +87,7 @@ export async function pushPlatformImage(
       else if (state === "uploaded") say(`${short}: Pushed`);
     };
 
-  /**
-   * Whether the blob needs no bytes sent: another platform of this push is sending it, the
-   * repository has it, or another repository of the registry has it and the registry mounts it.
-   */
+  /** Whether the blob needs no bytes sent: in flight, in the repository, or mounted. */
   const present = async (digest: string, event: ReturnType<typeof reporter>, size: number) => {
     const shared = inFlight.get(digest);
     if (shared) {
@@ -118,7 +110,7 @@ export async function pushPlatformImage(
     return false;
   };
 
-  /** Sends a blob unless it is present; a blob two platforms share goes up once. */
+  /** Sends a blob unless it is present. */
   const send = async (kind: "config" | "layer", digest: string, source: BlobSource) => {
     const event = reporter(kind, digest, source.size);
     if (inFlight.has(digest)) {
@@ -151,10 +143,7 @@ export async function pushPlatformImage(
     }
   };
 
-  /**
-   * A layer's descriptor. A layer this process compressed before has a known digest, so the
-   * registry is asked about that first: a layer it has (or can mount) is never compressed again.
-   */
+  /** A layer's descriptor; a layer compressed before is never compressed again if present. */
   const sendLayer = async (layer: SavedLayer): Promise<Descriptor> => {
     const known = locations.compressed(layer.diffId);
     if (
@@ -224,7 +213,7 @@ function checkPlatform(config: Buffer, platform: Platform, imageId: string): voi
   );
 }
 
-/** Runs the tasks, at most `limit` at a time; the first failure rejects (after the others settle). */
+/** Runs the tasks, `limit` at a time; the first failure rejects once the others settle. */
 async function runLimited(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;

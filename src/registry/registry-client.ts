@@ -33,11 +33,9 @@ import {
 
 const debug = createDebug("prefect-dockerutils:registry");
 
-/** Largest error answer read for its message. */
 const MAX_ERROR_BYTES = 64 * 1024;
 /** Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size. */
 const UPLOAD_CHUNK_BYTES = 32 * 1024 * 1024;
-/** How long a registry connection may stay silent unless the caller says otherwise. */
 const DEFAULT_REGISTRY_TIMEOUT_MS = 60_000;
 
 /** Where a blob's bytes come from: a range of them, read again for a retried chunk. */
@@ -56,9 +54,8 @@ export interface RegistryClientOptions {
    * HTTPS fails, as the engine does.
    */
   readonly engine: EngineConnection;
-  /** The login, already looked up (`lookupRegistryAuth`). */
   readonly login: RegistryLogin;
-  /** How long a connection may stay silent. @default 60000 */
+  /** @default 60000 */
   readonly timeoutMs?: number | undefined;
   /** How requests are retried, and who hears of each retry (as a push's `retry` event). */
   readonly retry: Pick<
@@ -117,9 +114,8 @@ export class RegistryClient implements AsyncDisposable {
   readonly #agents: HttpAgents;
   readonly #options: RegistryClientOptions;
   readonly #timeoutMs: number;
-  /** Basic credentials, once the registry asked for them (they fit every request). */
+  /** Basic credentials fit every request. */
   #basic: Authorization | undefined;
-  /** Bearer tokens by the scopes they were asked for. */
   readonly #tokens = new Map<string, Promise<Authorization>>();
   #closed = false;
 
@@ -435,7 +431,7 @@ export class RegistryClient implements AsyncDisposable {
     }
   }
 
-  /** The absolute upload URL of an answer's `Location`. */
+  /** The absolute upload URL of an answer's `Location`, never HTTP under HTTPS. */
   #location(response: HttpResponse): string {
     const location = response.headers.location;
     if (typeof location !== "string" || location === "") {

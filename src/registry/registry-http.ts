@@ -1,7 +1,6 @@
 /**
- * One HTTP request to a registry or its token server, over node:http or node:https: no redirect is
- * ever followed (the caller sees the 3xx), the socket may stay silent for at most `timeoutMs`,
- * the signal cancels it, and answers are read into memory only up to a bound.
+ * One HTTP request to a registry or its token server: no redirect is ever followed (the caller
+ * sees the 3xx), silence is bounded by `timeoutMs`, and answers are read only up to a bound.
  * @module
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from "node:http";
@@ -19,7 +18,7 @@ export interface BodySource {
   open(): Readable;
 }
 
-/** One request. */
+/** One request to {@link sendHttp}. */
 export interface HttpRequest {
   readonly method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
   readonly url: URL;
@@ -29,7 +28,7 @@ export interface HttpRequest {
   /** How long the connection may stay silent (connecting included) before the request fails. */
   readonly timeoutMs: number;
   readonly agents: HttpAgents;
-  /** `false` only for a registry the engine treats as insecure (it skips the check too). @default true */
+  /** `false` only for a registry the engine treats as insecure. @default true */
   readonly verifyTls?: boolean | undefined;
 }
 
@@ -78,9 +77,8 @@ class SilenceError extends Error {
 }
 
 /**
- * Sends one request and resolves to the answer, whatever its status (redirects included: they are
- * never followed). Rejects on connection errors, on silence longer than `timeoutMs`, and with the
- * signal's reason when it aborts.
+ * Sends one request and resolves to the answer, whatever its status. Rejects on connection
+ * errors, on silence longer than `timeoutMs`, and with the signal's reason when it aborts.
  */
 export function sendHttp(request: HttpRequest): Promise<HttpResponse> {
   const { method, url, body, signal, timeoutMs } = request;
@@ -157,10 +155,7 @@ export function sendHttp(request: HttpRequest): Promise<HttpResponse> {
   });
 }
 
-/**
- * Reads a whole answer into memory, at most `maxBytes` of it: a longer one is cut, the
- * connection destroyed, and `undefined` returned so the caller can say so.
- */
+/** Reads a whole answer, or `undefined` (the connection destroyed) when it is over `maxBytes`. */
 export async function readBounded(
   response: HttpResponse,
   maxBytes: number,

@@ -1,9 +1,8 @@
 /**
  * Reading an image the engine exports (`GET /images/{id}/get`, what `docker save` writes) into
- * what a registry push needs: the config's exact bytes, and each layer with its digest, to be
- * gzip-compressed when (and only when) the registry needs its bytes. Works on the tar stream
- * alone: entry names are looked up, never written to or read from the file system; large layers
- * are spooled to private files.
+ * what a registry push needs: the config's exact bytes and each layer, gzipped only when the
+ * registry needs its bytes. Entry names are only looked up, never used as file paths; large
+ * layers are spooled to private files.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -32,7 +31,6 @@ const MAX_LINK_DEPTH = 8;
 
 /** A layer gzip-compressed, as the engine compresses it for a push: the blob to send. */
 export interface CompressedLayer {
-  /** `sha256:` of the compressed bytes. */
   readonly digest: string;
   readonly size: number;
   readonly source: BlobSource;
@@ -51,9 +49,9 @@ export interface SavedLayer {
 
 /** An exported image. Dispose it to remove its spooled layers. */
 export interface SavedImage extends AsyncDisposable {
-  /** The config exactly as the engine stores it: its sha256 is the image ID. */
+  /** The config exactly as the engine stores it. */
   readonly config: Buffer;
-  /** `sha256:` of {@link SavedImage.config}, the image ID. */
+  /** The config's digest: the image ID. */
   readonly configDigest: string;
   /** The layers, lowest first. */
   readonly layers: readonly SavedLayer[];
@@ -61,7 +59,6 @@ export interface SavedImage extends AsyncDisposable {
 
 /** Options of {@link readSavedImage}. */
 export interface ReadSavedImageOptions {
-  /** Cancels the reading; the spooled files are removed. */
   readonly signal?: AbortSignal | undefined;
   /** Called as data arrives (to keep an inactivity timer alive). */
   readonly onActivity?: (() => void) | undefined;
@@ -72,7 +69,6 @@ export interface ReadSavedImageOptions {
 interface Entry {
   readonly rawDigest: string;
   readonly bytes?: Buffer;
-  /** A large entry's bytes, as they are, in a private file. */
   readonly spooled?: { readonly file: string; readonly size: number };
 }
 
@@ -89,7 +85,7 @@ function fromFile(file: string, size: number): BlobSource {
   };
 }
 
-/** A tar entry name as a clean relative path (`./a/b` is `a/b`), or `undefined` for one that leaves the archive. */
+/** A tar entry name as a clean relative path, or `undefined` for one that leaves the archive. */
 function entryName(name: string): string | undefined {
   const normalized = path.posix.normalize(name.replace(/^\.\//, ""));
   if (normalized.startsWith("../") || normalized === ".." || normalized.startsWith("/")) {
@@ -235,7 +231,7 @@ async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
   }
 }
 
-/** An entry body's chunks as Buffers (views of the same memory, not copies). */
+/** An entry body's chunks as Buffers (views, not copies). */
 async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncIterable<Buffer> {
   for await (const chunk of body) {
     yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -281,10 +277,7 @@ async function writeHashed(
   return { digest: `sha256:${hash.digest("hex")}`, size };
 }
 
-/**
- * A layer whose compression waits until it is asked for: in memory for a small layer, from its
- * spool file into a `.gz` beside it for a large one, hashing what is written.
- */
+/** A layer compressed when first asked: in memory if small, else from its spool file to a `.gz`. */
 function lazyLayer(entry: Entry, spool: string, name: string): SavedLayer {
   let compressed: Promise<CompressedLayer> | undefined;
   const compress = async (): Promise<CompressedLayer> => {
@@ -305,7 +298,7 @@ function lazyLayer(entry: Entry, spool: string, name: string): SavedLayer {
   };
 }
 
-/** `manifest.json`: exactly one image, its config and layer paths. */
+/** `manifest.json`'s one image: its config and layer paths. */
 function parseManifestJson(
   bytes: Buffer,
   imageId: string,

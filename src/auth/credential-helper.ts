@@ -23,11 +23,9 @@ const NOT_FOUND = /credentials not found/i;
 /** A helper name is the tail of a program name on PATH, never a path to run something else. */
 const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
-/** What a helper's `get` answers. */
+/** What a helper's `get` answers; the user name {@link TOKEN_USERNAME} marks an identity token. */
 export interface HelperCredentials {
-  /** The user name; {@link TOKEN_USERNAME} means `secret` is an identity token. */
   readonly username: string;
-  /** The password or token. */
   readonly secret: string;
 }
 

@@ -1,10 +1,7 @@
 /**
- * Registry credentials, found as the docker CLI and docker-py find them, and encoded for the
- * engine's `X-Registry-Auth` and `X-Registry-Config` headers.
- *
- * Lookup order for one registry: explicit credentials passed in code, then the registry's
- * `credHelpers` entry, then `credsStore`, then `auths` in `$DOCKER_CONFIG/config.json` (or
- * `~/.docker/config.json`, or the legacy `~/.dockercfg`).
+ * Registry credentials, found as the docker CLI and docker-py find them: explicit credentials
+ * passed in code, then the registry's `credHelpers` entry, then `credsStore`, then `auths` in
+ * `$DOCKER_CONFIG/config.json` (or `~/.docker/config.json`, or the legacy `~/.dockercfg`).
  * @module
  */
 import { createDebug } from "../debug-logger.js";
@@ -165,7 +162,6 @@ async function fromHelper(
 
 /** A login and where it came from (or where it was looked for), for messages. */
 export interface RegistryAuthLookup {
-  /** The login, or `undefined` when there is none. */
   readonly auth: RegistryAuth | undefined;
   /** The registry key that was looked up, e.g. `ghcr.io` or `https://index.docker.io/v1/`. */
   readonly key: string;

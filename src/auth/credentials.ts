@@ -127,21 +127,6 @@ function entryFor<T>(entries: ReadonlyMap<string, T>, key: string): [string, T] 
   return undefined;
 }
 
-/** The helper configured for a registry key: `credHelpers`, else `credsStore`. */
-function helperFor(
-  config: DockerConfig,
-  key: string,
-): { helper: string; origin: string } | undefined {
-  const found = entryFor(config.credHelpers, key);
-  if (found) {
-    const origin = configOrigin(config, `credHelpers[${JSON.stringify(found[0])}]`);
-    return { helper: found[1], origin };
-  }
-  if (config.credsStore)
-    return { helper: config.credsStore, origin: configOrigin(config, "credsStore") };
-  return undefined;
-}
-
 async function fromHelper(
   lookup: Lookup,
   config: DockerConfig,
@@ -177,11 +162,14 @@ async function fromConfig(
   config: DockerConfig,
   key: string,
 ): Promise<RegistryAuthLookup> {
-  const helper = helperFor(config, key);
   const searched: string[] = [];
+  const named = entryFor(config.credHelpers, key);
+  const helper = named?.[1] ?? config.credsStore;
   if (helper) {
-    const auth = await fromHelper(lookup, config, key, helper.helper, helper.origin);
-    const where = `${program(helper.helper)} (${helper.origin})`;
+    const field = named ? `credHelpers[${JSON.stringify(named[0])}]` : "credsStore";
+    const origin = configOrigin(config, field);
+    const auth = await fromHelper(lookup, config, key, helper, origin);
+    const where = `${program(helper)} (${origin})`;
     if (auth) return { auth, key, origin: where };
     // docker-py: nothing in the helper, so look in `auths`.
     searched.push(where);

@@ -191,20 +191,16 @@ export async function pushPlatformImage(
  * that platform builds on the one it has, and the index would then lie.
  */
 function checkPlatform(config: Buffer, platform: Platform, imageId: string): void {
-  let parsed: { os?: unknown; architecture?: unknown; variant?: unknown };
-  try {
-    parsed = JSON.parse(config.toString("utf8")) as typeof parsed;
-  } catch {
-    parsed = {};
-  }
-  const written = [parsed.os, parsed.architecture, parsed.variant]
-    .filter((part) => typeof part === "string" && part !== "")
-    .join("/");
+  let written = "";
   let actual: Platform | undefined;
   try {
+    const { os, architecture, variant } = JSON.parse(config.toString("utf8"));
+    written = [os, architecture, variant]
+      .filter((part) => typeof part === "string" && part !== "")
+      .join("/");
     actual = parsePlatform(written);
   } catch {
-    actual = undefined;
+    // Not JSON, or not a platform: the message below says what the config holds.
   }
   if (actual?.os === platform.os && actual.architecture === platform.architecture) return;
   const wanted = formatPlatform(platform);

@@ -10,7 +10,7 @@
  */
 import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
-import type { RegistryAuth } from "../auth/registry-auth.js";
+import type { RegistryAuthLookup } from "../auth/credentials.js";
 import { engineTreatsAsInsecure } from "../auth/registry-security.js";
 import { createDebug } from "../debug-logger.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
@@ -54,7 +54,7 @@ export interface RegistryClientOptions {
    * HTTPS fails, as the engine does.
    */
   readonly engine: EngineConnection;
-  readonly login: RegistryLogin;
+  readonly login: Pick<RegistryAuthLookup, "auth" | "origin">;
   /** @default 60000 */
   readonly timeoutMs?: number | undefined;
   /** How requests are retried, and who hears of each retry (as a push's `retry` event). */
@@ -62,12 +62,6 @@ export interface RegistryClientOptions {
     NormalizedOperationOptions,
     "retries" | "retryDelayMs" | "retryJitter" | "onProgress"
   >;
-}
-
-/** The login for a registry and where it came from (or where it was looked for). */
-export interface RegistryLogin {
-  readonly auth: RegistryAuth | undefined;
-  readonly origin: string;
 }
 
 interface Operation {

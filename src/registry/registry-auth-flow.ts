@@ -8,13 +8,7 @@ import type { RegistryAuth } from "../auth/registry-auth.js";
 import { createDebug } from "../debug-logger.js";
 import { RegistryError } from "../errors.js";
 import type { AuthChallenge } from "./auth-challenge.js";
-import {
-  discard,
-  type HttpAgents,
-  type HttpRequest,
-  readBounded,
-  sendHttp,
-} from "./registry-http.js";
+import { type HttpAgents, type HttpRequest, readBounded, sendHttp } from "./registry-http.js";
 
 const debug = createDebug("prefect-dockerutils:registry");
 
@@ -199,7 +193,6 @@ async function bearerToken(
   }
   const body = await readBounded(response, MAX_TOKEN_ANSWER_BYTES);
   if (body === undefined) {
-    await discard(response);
     throw failure(
       context,
       `${server} sent an answer larger than ${MAX_TOKEN_ANSWER_BYTES} bytes`,

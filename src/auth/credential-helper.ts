@@ -200,17 +200,13 @@ function run(call: HelperCall, options: CredentialHelperOptions): Promise<Helper
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      if (exit) {
-        forgetProcessGroup(child.pid);
-        resolve(exit);
-        return;
+      if (exit === undefined) {
+        killProcessGroup(child.pid, "SIGKILL");
+        for (const stream of [child.stdout, child.stderr, child.stdin]) stream.destroy();
       }
-      killProcessGroup(child.pid, "SIGKILL");
       forgetProcessGroup(child.pid);
-      child.stdout.destroy();
-      child.stderr.destroy();
-      child.stdin.destroy();
-      reject(error);
+      if (exit) resolve(exit);
+      else reject(error);
     };
     const fail = (message: string, cause?: Error) =>
       finish(new CredentialsError(message, name, cause ? { cause } : undefined));

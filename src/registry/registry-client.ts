@@ -101,8 +101,6 @@ export function isTransientRegistryError(error: unknown): boolean {
 export class RegistryClient implements AsyncDisposable {
   /** The registry as written in references, e.g. `ghcr.io`, `127.0.0.1:5000`, `docker.io`. */
   readonly host: string;
-  /** The origin spoken to, e.g. `https://registry-1.docker.io` or `http://127.0.0.1:5000`. */
-  readonly origin: string;
   readonly #base: URL;
   readonly #verifyTls: boolean;
   readonly #agents: HttpAgents;
@@ -122,7 +120,6 @@ export class RegistryClient implements AsyncDisposable {
   ) {
     this.host = host;
     this.#base = base;
-    this.origin = base.origin;
     this.#verifyTls = verifyTls;
     this.#agents = agents;
     this.#options = options;

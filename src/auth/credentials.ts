@@ -1,19 +1,12 @@
 /**
- * Registry credentials, found as the docker CLI and docker-py find them, and encoded for the
- * engine's `X-Registry-Auth` and `X-Registry-Config` headers.
- *
- * Lookup order for one registry: explicit credentials passed in code, then the registry's
- * `credHelpers` entry, then `credsStore`, then `auths` in `$DOCKER_CONFIG/config.json` (or
- * `~/.docker/config.json`, or the legacy `~/.dockercfg`).
+ * Registry credentials, found as the docker CLI and docker-py find them: explicit credentials
+ * passed in code, then the registry's `credHelpers` entry, then `credsStore`, then `auths` in
+ * `$DOCKER_CONFIG/config.json` (or `~/.docker/config.json`, or the legacy `~/.dockercfg`).
  * @module
  */
 import { createDebug } from "../debug-logger.js";
 import { DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS, MAX_TIMEOUT_MS } from "../defaults.js";
-import {
-  type ConfigAuthEntry,
-  type DockerConfig,
-  loadDockerConfig,
-} from "../docker-config/docker-config.js";
+import { type DockerConfig, loadDockerConfig } from "../docker-config/docker-config.js";
 import { InvalidArgumentError } from "../errors.js";
 import { registryKey, registryKeyOf } from "../reference/registry-key.js";
 import { integerOption, kindOf, optionsObject, signalOption } from "../validate.js";
@@ -77,7 +70,7 @@ interface Lookup {
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal | undefined;
   readonly timeoutMs: number;
-  readonly answers: Map<string, Promise<unknown>>;
+  readonly answers: Map<string, Promise<HelperCredentials | undefined>>;
 }
 
 /** Checks the options of a lookup before anything is read or run. */
@@ -104,56 +97,31 @@ function helperGet(
   server: string,
   origin: string,
 ): Promise<HelperCredentials | undefined> {
-  const key = `get\0${helper}\0${server}`;
-  let answer = lookup.answers.get(key) as Promise<HelperCredentials | undefined> | undefined;
+  const key = `${helper}\0${server}`;
+  let answer = lookup.answers.get(key);
   if (!answer) {
-    answer = credentialHelperGet(helper, server, helperOptions(lookup, origin));
+    answer = credentialHelperGet(helper, server, { ...lookup, origin });
     lookup.answers.set(key, answer);
   }
   return answer;
 }
 
-function helperList(lookup: Lookup, helper: string, origin: string): Promise<Map<string, string>> {
-  const key = `list\0${helper}`;
-  let answer = lookup.answers.get(key) as Promise<Map<string, string>> | undefined;
-  if (!answer) {
-    answer = credentialHelperList(helper, helperOptions(lookup, origin));
-    lookup.answers.set(key, answer);
-  }
-  return answer;
-}
-
-function helperOptions(lookup: Lookup, origin: string) {
-  return { env: lookup.env, origin, signal: lookup.signal, timeoutMs: lookup.timeoutMs };
+/** A helper's answer as a login: the user name `<token>` marks an identity token. */
+function helperLogin(found: HelperCredentials): RegistryAuth {
+  return found.username === TOKEN_USERNAME
+    ? { identitytoken: found.secret }
+    : { username: found.username, password: found.secret };
 }
 
 function configOrigin(config: DockerConfig, field: string): string {
   return `${field} in ${config.file ?? `${config.dir}/config.json`}`;
 }
 
-/** The helper configured for a registry key: `credHelpers` (exact key, then by host), else `credsStore`. */
-function helperFor(
-  config: DockerConfig,
-  key: string,
-): { helper: string; origin: string } | undefined {
-  const exact = config.credHelpers.get(key);
-  if (exact)
-    return { helper: exact, origin: configOrigin(config, `credHelpers[${JSON.stringify(key)}]`) };
-  for (const [registry, helper] of config.credHelpers) {
-    if (registryKey(registry) === key) {
-      return { helper, origin: configOrigin(config, `credHelpers[${JSON.stringify(registry)}]`) };
-    }
-  }
-  if (config.credsStore)
-    return { helper: config.credsStore, origin: configOrigin(config, "credsStore") };
-  return undefined;
-}
-
-/** The `auths` entry for a registry key: the exact key first, then the first whose host matches. */
-function authsEntryFor(config: DockerConfig, key: string): [string, ConfigAuthEntry] | undefined {
-  const exact = config.auths.get(key);
+/** The entry for a registry key: the exact key first, then the first whose host matches. */
+function entryFor<T>(entries: ReadonlyMap<string, T>, key: string): [string, T] | undefined {
+  const exact = entries.get(key);
   if (exact) return [key, exact];
-  for (const [registry, entry] of config.auths) {
+  for (const [registry, entry] of entries) {
     if (registryKey(registry) === key) return [registry, entry];
   }
   return undefined;
@@ -171,18 +139,14 @@ async function fromHelper(
   const found = await helperGet(lookup, helper, key, origin);
   if (!found) return undefined;
   debug("credentials for %s from docker-credential-%s", key, helper);
-  const email = authsEntryFor(config, key)?.[1].email;
-  const auth: RegistryAuth =
-    found.username === TOKEN_USERNAME
-      ? { identitytoken: found.secret }
-      : { username: found.username, password: found.secret };
+  const auth = helperLogin(found);
+  const email = entryFor(config.auths, key)?.[1].email;
   if (email) auth.email = email;
   return engineAuth(auth, key);
 }
 
 /** A login and where it came from (or where it was looked for), for messages. */
 export interface RegistryAuthLookup {
-  /** The login, or `undefined` when there is none. */
   readonly auth: RegistryAuth | undefined;
   /** The registry key that was looked up, e.g. `ghcr.io` or `https://index.docker.io/v1/`. */
   readonly key: string;
@@ -198,16 +162,20 @@ async function fromConfig(
   config: DockerConfig,
   key: string,
 ): Promise<RegistryAuthLookup> {
-  const helper = helperFor(config, key);
   const searched: string[] = [];
+  const named = entryFor(config.credHelpers, key);
+  const helper = named?.[1] ?? config.credsStore;
   if (helper) {
-    const auth = await fromHelper(lookup, config, key, helper.helper, helper.origin);
-    if (auth) return { auth, key, origin: `${program(helper.helper)} (${helper.origin})` };
-    searched.push(`${program(helper.helper)} (${helper.origin})`);
+    const field = named ? `credHelpers[${JSON.stringify(named[0])}]` : "credsStore";
+    const origin = configOrigin(config, field);
+    const auth = await fromHelper(lookup, config, key, helper, origin);
+    const where = `${program(helper)} (${origin})`;
+    if (auth) return { auth, key, origin: where };
     // docker-py: nothing in the helper, so look in `auths`.
+    searched.push(where);
   }
   const where = config.file ?? `${config.dir}/config.json (which does not exist)`;
-  const entry = authsEntryFor(config, key);
+  const entry = entryFor(config.auths, key);
   if (!entry || !hasCredentials(entry[1])) {
     searched.push(`auths in ${where}`);
     return { auth: undefined, key, origin: `no login for ${key} in ${searched.join(" or ")}` };
@@ -231,14 +199,11 @@ export async function lookupRegistryAuth(
   const lookup = lookupOf(options);
   const key = registryKeyOf(imageOrRegistry);
   const explicit = explicitAuths(options.auth);
-  if (explicit.single) {
+  const given = explicit.single ?? explicit.byKey.get(key);
+  if (given) {
     debug("explicit credentials for %s", key);
-    return { auth: engineAuth(explicit.single, key), key, origin: "options.auth" };
-  }
-  const mapped = explicit.byKey.get(key);
-  if (mapped) {
-    debug("explicit credentials for %s", key);
-    return { auth: engineAuth(mapped, key), key, origin: `options.auth for ${key}` };
+    const origin = explicit.single ? "options.auth" : `options.auth for ${key}`;
+    return { auth: engineAuth(given, key), key, origin };
   }
   return fromConfig(lookup, loadDockerConfig(lookup.env), key);
 }
@@ -303,16 +268,10 @@ export async function resolveAllRegistryAuths(
   }
   if (config.credsStore) {
     const origin = configOrigin(config, "credsStore");
-    const servers = await helperList(lookup, config.credsStore, origin);
+    const servers = await credentialHelperList(config.credsStore, { ...lookup, origin });
     for (const server of servers.keys()) {
-      const key = registryKey(server);
       const found = await helperGet(lookup, config.credsStore, server, origin);
-      if (!found) continue;
-      const auth: RegistryAuth =
-        found.username === TOKEN_USERNAME
-          ? { identitytoken: found.secret }
-          : { username: found.username, password: found.secret };
-      all.set(key, engineAuth(auth, server));
+      if (found) all.set(registryKey(server), engineAuth(helperLogin(found), server));
     }
   }
   for (const [registry, helper] of config.credHelpers) {

@@ -1,6 +1,5 @@
 /**
- * A registry login as the engine takes it, and the `auth` option that carries logins in code:
- * checked without ever printing a value, and turned into the engine's `AuthConfig` JSON.
+ * A registry login as the engine takes it, and the `auth` option that carries logins in code.
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
@@ -34,11 +33,9 @@ export interface RegistryAuth {
  */
 export type RegistryAuthOption = RegistryAuth | Readonly<Record<string, RegistryAuth>>;
 
-/** The `auth` option told apart: one login, or logins by registry key. */
+/** The `auth` option told apart: one login, or logins by {@link registryKey}. */
 export interface ExplicitAuths {
-  /** The single login, when `auth` is one. */
   readonly single: RegistryAuth | undefined;
-  /** The logins of a map, by {@link registryKey}. */
   readonly byKey: ReadonlyMap<string, RegistryAuth>;
 }
 
@@ -50,10 +47,6 @@ const AUTH_FIELDS = new Set<string>([
   "serveraddress",
   "email",
 ]);
-
-/** The message for a single login where a build, which may pull from any registry, needs a map. */
-const SINGLE_LOGIN_IN_BUILD =
-  'auth is a single login without serveraddress, but a build may pull from any registry; pass a map such as { "ghcr.io": { username, password } }, or set auth.serveraddress';
 
 /**
  * Tells a single login from a map of logins, and checks it without ever printing a value.
@@ -103,8 +96,7 @@ function checkLogin(name: string, fields: [string, unknown][], hint?: string): v
 }
 
 /**
- * Checks an `auth` option (one login, or a map of registry to login) without printing any value,
- * so an operation can refuse it before any I/O.
+ * Checks an `auth` option before any I/O, never printing a value.
  *
  * @throws InvalidArgumentError naming the field that is wrong.
  */
@@ -113,18 +105,21 @@ export function checkAuthOption(auth: unknown): void {
 }
 
 /**
- * The `auth` option of a build, which may pull from any registry: checked, a map left as it is,
- * and a single login made a map of its `serveraddress` to it.
+ * The `auth` option of a build, which may pull from any registry: a single login becomes a map of
+ * its `serveraddress` to it.
  *
- * @throws InvalidArgumentError for a bad `auth`, and for a single login without
- *   `serveraddress`, which could be meant for any of the registries.
+ * @throws InvalidArgumentError for a bad `auth`, or a single login without `serveraddress`.
  */
 export function buildAuthOption(
   auth: RegistryAuthOption | undefined,
 ): RegistryAuthOption | undefined {
   const { single } = explicitAuths(auth);
   if (!single) return auth;
-  if (!single.serveraddress) throw new InvalidArgumentError(SINGLE_LOGIN_IN_BUILD);
+  if (!single.serveraddress) {
+    throw new InvalidArgumentError(
+      'auth is a single login without serveraddress, but a build may pull from any registry; pass a map such as { "ghcr.io": { username, password } }, or set auth.serveraddress',
+    );
+  }
   return { [single.serveraddress]: single };
 }
 

@@ -1,9 +1,7 @@
 /**
- * Whether the engine treats a registry as insecure, read from its own settings (`GET /info`).
- * The engine, not the client, decides how it talks to a registry: it ignores the scheme of the
- * URL a caller has in mind, speaks HTTPS to every registry, and for a registry it treats as
- * insecure (its `insecure-registries`, and always 127.0.0.0/8) falls back to plain HTTP when HTTPS
- * fails.
+ * Whether the engine treats a registry as insecure, read from its own settings (`GET /info`): the
+ * engine speaks HTTPS to every registry, whatever URL a caller has in mind, and falls back to
+ * plain HTTP only for one it treats as insecure (its `insecure-registries`, always 127.0.0.0/8).
  * @module
  */
 import { BlockList, isIP } from "node:net";
@@ -15,11 +13,9 @@ interface RegistryConfig {
 }
 
 /**
- * `true` when the engine treats `host` (`host[:port]`) as an insecure registry, `false` when it
- * treats it as secure, `undefined` when the client cannot tell (a host name other than
- * `localhost`: the engine resolves it itself, maybe to other addresses than the client would).
- * The rule is moby's `isSecureIndex`: an `IndexConfigs` entry decides, else the address's match
- * with `InsecureRegistryCIDRs`.
+ * Whether the engine treats `host[:port]` as insecure, by moby's `isSecureIndex`: its
+ * `IndexConfigs` entry, else its address in `InsecureRegistryCIDRs`. `undefined` for a host name
+ * other than `localhost`, which the engine may resolve to other addresses than the client would.
  */
 export async function engineTreatsAsInsecure(
   engine: EngineConnection,
@@ -51,9 +47,8 @@ export async function engineTreatsAsInsecure(
 }
 
 /**
- * How to make the engine treat `host` as an insecure registry (plain HTTP), as advice to append
- * to an error: Docker reads `insecure-registries` from its daemon.json; Podman reads no
- * daemon.json but `[[registry]]` tables of registries.conf, once, when its service starts.
+ * Advice, for an error, on making the engine treat `host` as insecure: Docker reads daemon.json;
+ * Podman reads `[[registry]]` tables of registries.conf, once, when its service starts.
  */
 export function insecureRegistryAdvice(host: string, podman: boolean): string {
   return podman

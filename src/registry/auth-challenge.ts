@@ -1,6 +1,6 @@
 /**
- * Reading a registry's `WWW-Authenticate` challenges (RFC 7235), as the Registry HTTP API v2 sends
- * them: `Basic realm="..."` or `Bearer realm="https://auth.example/token",service="...",scope="..."`.
+ * Reading a registry's `WWW-Authenticate` challenges (RFC 7235), e.g. `Basic realm="..."` or
+ * `Bearer realm="https://auth.example/token",service="...",scope="..."`.
  * @module
  */
 
@@ -14,7 +14,6 @@ export interface AuthChallenge {
 
 /** Longest header value read; a registry's challenge is a few hundred characters. */
 const MAX_VALUE_CHARS = 16 * 1024;
-/** Most header values, challenges in all and parameters per challenge read. */
 const MAX_VALUES = 16;
 const MAX_CHALLENGES = 16;
 const MAX_PARAMS = 32;
@@ -23,14 +22,11 @@ const MAX_PARAMS = 32;
 const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 
 /**
- * The challenges of `WWW-Authenticate` header values, in order. Each value may hold several
- * challenges separated by commas (`Basic realm="a", Bearer realm="b"`), and a response may carry
- * several values. Malformed parts are skipped, never thrown on: the caller decides what to do
- * without a usable challenge.
+ * The challenges of `WWW-Authenticate` header values, in order; a value may hold several
+ * (`Basic realm="a", Bearer realm="b"`). Malformed parts are skipped, never thrown on.
  *
- * Written by hand (a single left-to-right scan, linear in the input's length, every size bounded)
- * rather than taken from a library: the npm parsers of this header are regular expressions with
- * nested quantifiers, and read one challenge per value.
+ * Written by hand (one linear left-to-right scan, every size bounded): the npm parsers of this
+ * header are regular expressions with nested quantifiers, and read one challenge per value.
  */
 export function parseAuthChallenges(
   values: readonly string[] | string | undefined,

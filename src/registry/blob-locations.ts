@@ -1,18 +1,34 @@
 /**
- * Which repositories of a registry are known to hold a blob, so a push to another repository of
- * the same registry can mount it (a cross-repository mount, no bytes sent) instead of uploading
- * it again: the engine keeps the same knowledge for its pushes.
+ * What this process knows of the blobs it pushed, so a later push sends fewer bytes, as the engine
+ * does with the same knowledge: which repositories of a registry hold a blob (another repository
+ * of the registry can then mount it instead of uploading it again), and what gzip made of each
+ * layer (Node's zlib gives the same bytes for the same layer at the same level, so a later push of
+ * the layer asks the registry about the compressed blob before compressing anything).
  * @module
  */
 
-/** Most digests remembered per registry; the oldest are forgotten first. */
+/** Most digests remembered per registry, and most compressed layers; the oldest go first. */
 const MAX_DIGESTS = 10_000;
 /** Most repositories remembered per digest. */
 const MAX_REPOSITORIES = 4;
 
-/** What this process has seen in registries: digest to the repositories that hold it. */
+/** A compressed layer's digest and size. */
+export interface CompressedDigest {
+  readonly digest: string;
+  readonly size: number;
+}
+
+/** Sets `key` as the newest entry of `map` (least recently set first), forgetting the oldest. */
+function setNewest<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_DIGESTS) map.delete(map.keys().next().value as K);
+}
+
+/** What this process has seen in registries, and the compressed digests of layers it made. */
 export class BlobLocations {
   readonly #registries = new Map<string, Map<string, string[]>>();
+  readonly #compressed = new Map<string, CompressedDigest>();
 
   /** Notes that `repository` of `registry` holds `digest` (it was found or put there). */
   remember(registry: string, repository: string, digest: string): void {
@@ -21,15 +37,8 @@ export class BlobLocations {
       digests = new Map();
       this.#registries.set(registry, digests);
     }
-    const repositories = (digests.get(digest) ?? []).filter((known) => known !== repository);
-    repositories.unshift(repository);
-    // Re-inserted, so the map's order is least recently seen first.
-    digests.delete(digest);
-    digests.set(digest, repositories.slice(0, MAX_REPOSITORIES));
-    if (digests.size > MAX_DIGESTS) {
-      const oldest = digests.keys().next().value;
-      if (oldest !== undefined) digests.delete(oldest);
-    }
+    const others = (digests.get(digest) ?? []).filter((known) => known !== repository);
+    setNewest(digests, digest, [repository, ...others].slice(0, MAX_REPOSITORIES));
   }
 
   /** A repository of `registry` other than `repository` known to hold `digest`, if any. */
@@ -38,6 +47,16 @@ export class BlobLocations {
       .get(registry)
       ?.get(digest)
       ?.find((known) => known !== repository);
+  }
+
+  /** The compressed digest of the layer with this diff ID, if this process made it. */
+  compressed(diffId: string): CompressedDigest | undefined {
+    return this.#compressed.get(diffId);
+  }
+
+  /** Notes what compressing the layer with this diff ID gave. */
+  rememberCompressed(diffId: string, compressed: CompressedDigest): void {
+    setNewest(this.#compressed, diffId, compressed);
   }
 }
 

@@ -1,38 +1,24 @@
 /**
  * The OCI documents a multi-platform push writes: one image manifest per platform and the image
- * index that lists them (OCI image-spec `manifest.md` and `image-index.md`). Pure: bytes in,
- * bytes out.
+ * index that lists them (OCI image-spec `manifest.md` and `image-index.md`).
  * @module
  */
 import { createHash } from "node:crypto";
 import type { Platform } from "./platform.js";
 
-/** `application/vnd.oci.image.index.v1+json`: the image index (a multi-platform image). */
+/** The image index (a multi-platform image). */
 export const OCI_INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json";
-/** `application/vnd.oci.image.manifest.v1+json`: one platform's image manifest. */
+/** One platform's image manifest. */
 export const OCI_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json";
-/** `application/vnd.oci.image.config.v1+json`: the image configuration. */
+/** The image configuration. */
 export const OCI_CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json";
-/** `application/vnd.oci.image.layer.v1.tar+gzip`: a gzip-compressed layer. */
+/** A gzip-compressed layer. */
 export const OCI_LAYER_GZIP_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip";
-
-/**
- * Every manifest media type a registry may answer with, for `Accept`: the OCI ones and Docker's
- * schema 2 manifest and manifest list.
- */
-export const MANIFEST_MEDIA_TYPES: readonly string[] = [
-  OCI_INDEX_MEDIA_TYPE,
-  OCI_MANIFEST_MEDIA_TYPE,
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-];
 
 /** A content descriptor: what a manifest says about a blob or another manifest. */
 export interface Descriptor {
   readonly mediaType: string;
-  /** `sha256:` and 64 hex digits. */
   readonly digest: string;
-  /** Bytes. */
   readonly size: number;
 }
 
@@ -61,10 +47,7 @@ function plain(descriptor: Descriptor): Descriptor {
   return { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
 }
 
-/**
- * One platform's OCI image manifest: `schemaVersion` 2, its media type, the config and the
- * layers in order (lowest first).
- */
+/** One platform's OCI image manifest, its layers lowest first. */
 export function ociImageManifest(
   config: Descriptor,
   layers: readonly Descriptor[],
@@ -78,8 +61,7 @@ export function ociImageManifest(
 }
 
 /**
- * The OCI image index of a multi-platform image: each platform's manifest with its `platform`
- * (`architecture`, `os`, and `variant` when there is one), in the order given. No attestation
+ * The OCI image index listing each platform's manifest, in the order given. No attestation
  * manifests: BuildKit makes none for images it stores in the engine.
  */
 export function ociImageIndex(manifests: readonly PlatformDescriptor[]): EncodedDocument {

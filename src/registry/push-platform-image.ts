@@ -1,11 +1,9 @@
 /**
- * Pushing one platform's image from the engine to a registry by digest, without a tag: the image
- * is exported from the engine, its blobs go up through the Registry API (skipped when the registry
- * has them, mounted when another repository of it does), and its OCI manifest is put under its own
- * digest, ready for an image index to list.
+ * Pushing one platform's image from the engine to a registry by digest, without a tag, ready for
+ * an image index to list.
  * @module
  */
-import { Readable, type Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import { createDebug } from "../debug-logger.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { enginePath } from "../engine/engine-path.js";
@@ -20,10 +18,9 @@ import {
   ociImageManifest,
   type PlatformDescriptor,
 } from "./image-index.js";
-import { type LayerDigests, processLayerDigests } from "./layer-digests.js";
 import { formatPlatform, type Platform, parsePlatform } from "./platform.js";
 import type { BlobSource, RegistryClient } from "./registry-client.js";
-import { readSavedImage, type SavedLayer } from "./saved-image.js";
+import { fromMemory, readSavedImage, type SavedLayer } from "./saved-image.js";
 
 const debug = createDebug("prefect-dockerutils:registry");
 
@@ -35,19 +32,13 @@ const PROGRESS_STEP_BYTES = 1024 * 1024;
 /** Options of {@link pushPlatformImage}. */
 export interface PushPlatformImageOptions {
   readonly client: RegistryClient;
-  /** The repository in the registry, e.g. `team/app`. */
+  /** E.g. `team/app`. */
   readonly repository: string;
   /** The platform the image was built for; the image's config must say the same. */
   readonly platform: Platform;
-  /** Where this process has seen blobs (for cross-repository mounts). */
   readonly locations: BlobLocations;
-  /**
-   * Blobs being sent by the other platforms of the same push, by digest: a blob two platforms
-   * share goes up once.
-   */
+  /** Blobs the other platforms of the same push are sending, by digest: each goes up once. */
   readonly inFlight: Map<string, Promise<void>>;
-  /** What gzip made of layers before (by diff ID). @default the process's record */
-  readonly layerDigests?: LayerDigests | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly inactivityTimeoutMs?: number | undefined;
   readonly onProgress?: ProgressListener | undefined;
@@ -55,8 +46,9 @@ export interface PushPlatformImageOptions {
 }
 
 /**
- * Exports `imageId` from the engine and pushes it to `options.repository` by digest. Resolves to
- * the manifest's descriptor with the platform, for the index.
+ * Exports `imageId` from the engine and pushes its blobs (skipped when the registry has them,
+ * mounted when another of its repositories does) and its manifest, under its own digest. Resolves
+ * to the manifest's descriptor with the platform, for the index.
  *
  * @throws BuildError when the image is not of `options.platform` (a base image without that
  *   platform), RegistryError for what the registry refuses, the signal's reason when cancelled.
@@ -68,14 +60,9 @@ export async function pushPlatformImage(
 ): Promise<PlatformDescriptor> {
   const { client, repository, platform, signal, onProgress, streamProgressTo } = options;
   const name = formatPlatform(platform);
-  onProgress?.({
-    type: "platform",
-    platform: name,
-    state: "pushing",
-    imageId,
-    digest: undefined,
-    size: undefined,
-  });
+  const platformEvent = (state: "pushing" | "pushed", digest?: string, size?: number) =>
+    onProgress?.({ type: "platform", platform: name, state, imageId, digest, size });
+  platformEvent("pushing");
   using attempt = new Attempt(signal, options.inactivityTimeoutMs);
   const response = await engine.request({
     method: "GET",
@@ -89,7 +76,6 @@ export async function pushPlatformImage(
   checkPlatform(image.config, platform, imageId);
   const say = (text: string) => writeProgress(streamProgressTo, `${name}: ${text}\n`);
   const { inFlight, locations } = options;
-  const digests = options.layerDigests ?? processLayerDigests;
   type State = "exists" | "mounted" | "uploading" | "uploaded";
   const reporter =
     (kind: "config" | "layer", digest: string, total: number) =>
@@ -101,10 +87,7 @@ export async function pushPlatformImage(
       else if (state === "uploaded") say(`${short}: Pushed`);
     };
 
-  /**
-   * Whether the blob needs no bytes sent: another platform of this push is sending it, the
-   * repository has it, or another repository of the registry has it and the registry mounts it.
-   */
+  /** Whether the blob needs no bytes sent: in flight, in the repository, or mounted. */
   const present = async (digest: string, event: ReturnType<typeof reporter>, size: number) => {
     const shared = inFlight.get(digest);
     if (shared) {
@@ -127,7 +110,7 @@ export async function pushPlatformImage(
     return false;
   };
 
-  /** Sends a blob unless it is present; a blob two platforms share goes up once. */
+  /** Sends a blob unless it is present. */
   const send = async (kind: "config" | "layer", digest: string, source: BlobSource) => {
     const event = reporter(kind, digest, source.size);
     if (inFlight.has(digest)) {
@@ -160,12 +143,9 @@ export async function pushPlatformImage(
     }
   };
 
-  /**
-   * A layer's descriptor. A layer this process compressed before has a known digest, so the
-   * registry is asked about that first: a layer it has (or can mount) is never compressed again.
-   */
+  /** A layer's descriptor; a layer compressed before is never compressed again if present. */
   const sendLayer = async (layer: SavedLayer): Promise<Descriptor> => {
-    const known = digests.get(layer.diffId);
+    const known = locations.compressed(layer.diffId);
     if (
       known !== undefined &&
       (await present(known.digest, reporter("layer", known.digest, known.size), known.size))
@@ -173,14 +153,10 @@ export async function pushPlatformImage(
       return { mediaType: OCI_LAYER_GZIP_MEDIA_TYPE, ...known };
     }
     attempt.touch();
-    const compressed = await layer.compress();
-    digests.set(layer.diffId, { digest: compressed.digest, size: compressed.size });
-    await send("layer", compressed.digest, compressed.source);
-    return {
-      mediaType: OCI_LAYER_GZIP_MEDIA_TYPE,
-      digest: compressed.digest,
-      size: compressed.size,
-    };
+    const { digest, size, source } = await layer.compress();
+    locations.rememberCompressed(layer.diffId, { digest, size });
+    await send("layer", digest, source);
+    return { mediaType: OCI_LAYER_GZIP_MEDIA_TYPE, digest, size };
   };
 
   const config: Descriptor = {
@@ -188,19 +164,14 @@ export async function pushPlatformImage(
     digest: image.configDigest,
     size: image.config.length,
   };
-  const configBytes = image.config;
   const layers: Descriptor[] = new Array(image.layers.length);
   const work: (() => Promise<void>)[] = [
-    () =>
-      send("config", config.digest, {
-        size: configBytes.length,
-        open: (start, end) => Readable.from([configBytes.subarray(start, end)]),
-      }),
+    () => send("config", config.digest, fromMemory(image.config)),
     ...image.layers.map((layer, index) => async () => {
       layers[index] = await sendLayer(layer);
     }),
   ];
-  await eachLimited(work, UPLOAD_CONCURRENCY, (task) => task());
+  await runLimited(work, UPLOAD_CONCURRENCY);
 
   const manifest = ociImageManifest(config, layers);
   const digest = await client.putManifest(
@@ -211,14 +182,7 @@ export async function pushPlatformImage(
   );
   debug("%s of %s pushed to %s/%s@%s", name, imageId, client.host, repository, digest);
   say(`digest: ${digest} size: ${manifest.descriptor.size}`);
-  onProgress?.({
-    type: "platform",
-    platform: name,
-    state: "pushed",
-    imageId,
-    digest,
-    size: manifest.descriptor.size,
-  });
+  platformEvent("pushed", digest, manifest.descriptor.size);
   return { ...manifest.descriptor, platform };
 }
 
@@ -227,20 +191,16 @@ export async function pushPlatformImage(
  * that platform builds on the one it has, and the index would then lie.
  */
 function checkPlatform(config: Buffer, platform: Platform, imageId: string): void {
-  let parsed: { os?: unknown; architecture?: unknown; variant?: unknown };
-  try {
-    parsed = JSON.parse(config.toString("utf8")) as typeof parsed;
-  } catch {
-    parsed = {};
-  }
-  const written = [parsed.os, parsed.architecture, parsed.variant]
-    .filter((part) => typeof part === "string" && part !== "")
-    .join("/");
+  let written = "";
   let actual: Platform | undefined;
   try {
+    const { os, architecture, variant } = JSON.parse(config.toString("utf8"));
+    written = [os, architecture, variant]
+      .filter((part) => typeof part === "string" && part !== "")
+      .join("/");
     actual = parsePlatform(written);
   } catch {
-    actual = undefined;
+    // Not JSON, or not a platform: the message below says what the config holds.
   }
   if (actual?.os === platform.os && actual.architecture === platform.architecture) return;
   const wanted = formatPlatform(platform);
@@ -249,24 +209,19 @@ function checkPlatform(config: Buffer, platform: Platform, imageId: string): voi
   );
 }
 
-/** Runs `work` on every item, at most `limit` at a time; the first failure rejects (after the others settle). */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
+/** Runs the tasks, `limit` at a time; the first failure rejects once the others settle. */
+async function runLimited(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++] as T;
+    while (failure === undefined && next < tasks.length) {
       try {
-        await work(item);
+        await (tasks[next++] as () => Promise<void>)();
       } catch (error) {
         failure ??= { error };
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
   if (failure) throw failure.error;
 }

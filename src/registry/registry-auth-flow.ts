@@ -1,7 +1,6 @@
 /**
  * Answering a registry's `401` challenge: Basic with the login, or a Bearer token from the token
- * server the challenge names (its `realm`), asked with the login, an identity token or nothing.
- * Which hosts may see a login is decided here, once.
+ * server the challenge names (its `realm`). Which hosts may see a login is decided here, once.
  * @module
  */
 import { isIP } from "node:net";
@@ -9,7 +8,7 @@ import type { RegistryAuth } from "../auth/registry-auth.js";
 import { createDebug } from "../debug-logger.js";
 import { RegistryError } from "../errors.js";
 import type { AuthChallenge } from "./auth-challenge.js";
-import { discard, type HttpAgents, readBounded, sendHttp } from "./registry-http.js";
+import { type HttpAgents, type HttpRequest, readBounded, sendHttp } from "./registry-http.js";
 
 const debug = createDebug("prefect-dockerutils:registry");
 
@@ -33,7 +32,6 @@ export interface ChallengeContext {
   readonly registry: URL;
   /** The registry as messages name it, e.g. `127.0.0.1:5000`. */
   readonly host: string;
-  /** The login for this registry, if there is one. */
   readonly login: RegistryAuth | undefined;
   /** Where the login came from, or where it was looked for (for messages). */
   readonly origin: string;
@@ -70,11 +68,22 @@ export function realmProblem(realm: URL, registry: URL): string | undefined {
   return `its realm ${realm.origin} is plain HTTP on another host, where the login would travel unencrypted`;
 }
 
-function basicHeader(login: RegistryAuth): string | undefined {
-  if (login.username === undefined || login.username === "" || login.password === undefined) {
-    return undefined;
-  }
+function basicHeader(login: RegistryAuth | undefined): string | undefined {
+  if (!login?.username || login.password === undefined) return undefined;
   return `Basic ${Buffer.from(`${login.username}:${login.password}`, "utf8").toString("base64")}`;
+}
+
+function failure(
+  context: ChallengeContext,
+  message: string,
+  statusCode: number,
+  refused = false,
+): RegistryError {
+  return new RegistryError(message, {
+    registry: context.host,
+    statusCode,
+    ...(refused ? { errorCodes: ["UNAUTHORIZED"] } : {}),
+  });
 }
 
 /**
@@ -90,25 +99,19 @@ export async function answerChallenge(
 ): Promise<Authorization> {
   const bearer = challenges.find((challenge) => challenge.scheme === "bearer");
   if (bearer) return bearerToken(bearer, context);
-  const basic = challenges.find((challenge) => challenge.scheme === "basic");
-  if (basic) {
-    const header = context.login ? basicHeader(context.login) : undefined;
-    if (header === undefined) throw refused(context, `${context.refusal} (${context.origin})`);
+  if (challenges.some((challenge) => challenge.scheme === "basic")) {
+    const header = basicHeader(context.login);
+    if (header === undefined) {
+      throw failure(context, `${context.refusal} (${context.origin})`, 401, true);
+    }
     return { header, expiresAt: Number.POSITIVE_INFINITY };
   }
   const schemes = challenges.map((challenge) => challenge.scheme).join(", ") || "none";
-  throw new RegistryError(
+  throw failure(
+    context,
     `${context.refusal} (the registry ${context.host} asks for authentication this client does not speak: ${schemes}; it speaks Basic and Bearer)`,
-    { registry: context.host, statusCode: 401 },
+    401,
   );
-}
-
-function refused(context: ChallengeContext, message: string): RegistryError {
-  return new RegistryError(message, {
-    registry: context.host,
-    statusCode: 401,
-    errorCodes: ["UNAUTHORIZED"],
-  });
 }
 
 async function bearerToken(
@@ -119,23 +122,23 @@ async function bearerToken(
   if (login?.registrytoken) {
     return { header: `Bearer ${login.registrytoken}`, expiresAt: Number.POSITIVE_INFINITY };
   }
-  const realmText = challenge.params.get("realm");
-  let realm: URL;
-  try {
-    realm = new URL(realmText ?? "");
-  } catch {
-    throw new RegistryError(
-      `The registry ${host} asked for a Bearer token without a usable realm (${JSON.stringify(realmText ?? "")})`,
-      { registry: host, statusCode: 401 },
+  const realmText = challenge.params.get("realm") ?? "";
+  if (!URL.canParse(realmText)) {
+    throw failure(
+      context,
+      `The registry ${host} asked for a Bearer token without a usable realm (${JSON.stringify(realmText)})`,
+      401,
     );
   }
-  const basic = login ? basicHeader(login) : undefined;
+  const realm = new URL(realmText);
+  const basic = basicHeader(login);
   const sendsLogin = basic !== undefined || Boolean(login?.identitytoken);
   const problem = sendsLogin ? realmProblem(realm, context.registry) : undefined;
   if (problem !== undefined) {
-    throw new RegistryError(
+    throw failure(
+      context,
       `The registry ${host} sends logins to the token server ${realm.origin}, but ${problem}; the login from ${context.origin} was not sent`,
-      { registry: host, statusCode: 401 },
+      401,
     );
   }
   const scopes = new Set(context.scopes);
@@ -143,8 +146,8 @@ async function bearerToken(
     if (scope) scopes.add(scope);
   }
   const service = challenge.params.get("service");
-  const query = new URLSearchParams(realm.search);
-  let request: Parameters<typeof sendHttp>[0];
+  const common = { agents: context.agents, timeoutMs: context.timeoutMs, signal: context.signal };
+  let request: HttpRequest;
   if (login?.identitytoken) {
     // An identity (refresh) token is exchanged with OAuth2's refresh_token grant, as the docker
     // CLI does: it is never sent as a password.
@@ -155,30 +158,22 @@ async function bearerToken(
     });
     if (service) form.set("service", service);
     if (scopes.size > 0) form.set("scope", [...scopes].join(" "));
+    const headers = { "Content-Type": "application/x-www-form-urlencoded" };
     request = {
       method: "POST",
       url: realm,
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: Buffer.from(form.toString(), "utf8"),
-      agents: context.agents,
-      timeoutMs: context.timeoutMs,
-      signal: context.signal,
+      headers,
+      body: Buffer.from(form.toString()),
+      ...common,
     };
   } else {
-    if (service) query.set("service", service);
-    for (const scope of scopes) query.append("scope", scope);
-    if (login?.username) query.set("account", login.username);
     const url = new URL(realm);
-    url.search = query.toString();
-    request = {
-      method: "GET",
-      url,
-      headers: basic ? { Authorization: basic } : {},
-      agents: context.agents,
-      timeoutMs: context.timeoutMs,
-      signal: context.signal,
-    };
+    if (service) url.searchParams.set("service", service);
+    for (const scope of scopes) url.searchParams.append("scope", scope);
+    if (login?.username) url.searchParams.set("account", login.username);
+    request = { method: "GET", url, headers: basic ? { Authorization: basic } : {}, ...common };
   }
+  const server = `The token server ${realm.origin} of ${host}`;
   debug(
     "token for %s from %s (%s)",
     [...scopes].join(" "),
@@ -187,29 +182,21 @@ async function bearerToken(
   );
   const started = Date.now();
   const response = await sendHttp(request);
-  if (response.status !== 200) {
-    const text = (await readBounded(response, 64 * 1024))?.toString("utf8") ?? "";
-    const detail = tokenServerMessage(text);
-    const status = response.status;
+  const { status } = response;
+  if (status !== 200) {
+    const detail = tokenServerMessage((await readBounded(response, 64 * 1024))?.toString() ?? "");
     const what =
       status === 401
-        ? `The token server ${realm.origin} of ${host} refused the login from ${context.origin}`
-        : `The token server ${realm.origin} of ${host} answered ${status}`;
-    throw new RegistryError(`${what}${detail ? `: ${detail}` : ""}`, {
-      registry: host,
-      statusCode: status,
-      ...(status === 401 ? { errorCodes: ["UNAUTHORIZED"] } : {}),
-    });
+        ? `${server} refused the login from ${context.origin}`
+        : `${server} answered ${status}`;
+    throw failure(context, `${what}${detail ? `: ${detail}` : ""}`, status, status === 401);
   }
   const body = await readBounded(response, MAX_TOKEN_ANSWER_BYTES);
   if (body === undefined) {
-    await discard(response);
-    throw new RegistryError(
-      `The token server ${realm.origin} of ${host} sent an answer larger than ${MAX_TOKEN_ANSWER_BYTES} bytes`,
-      {
-        registry: host,
-        statusCode: response.status,
-      },
+    throw failure(
+      context,
+      `${server} sent an answer larger than ${MAX_TOKEN_ANSWER_BYTES} bytes`,
+      status,
     );
   }
   let answer: { token?: unknown; access_token?: unknown; expires_in?: unknown };
@@ -222,19 +209,12 @@ async function bearerToken(
     typeof answer?.token === "string" && answer.token ? answer.token : answer?.access_token;
   // The token goes into a header: printable ASCII only, never echoed.
   if (typeof token !== "string" || !/^[\x21-\x7e]{1,65536}$/.test(token)) {
-    throw new RegistryError(
-      `The token server ${realm.origin} of ${host} answered without a usable token`,
-      {
-        registry: host,
-        statusCode: response.status,
-      },
-    );
+    throw failure(context, `${server} answered without a usable token`, status);
   }
+  const expiresIn = answer.expires_in;
   const seconds =
-    typeof answer.expires_in === "number" &&
-    Number.isFinite(answer.expires_in) &&
-    answer.expires_in > 0
-      ? answer.expires_in
+    typeof expiresIn === "number" && Number.isFinite(expiresIn) && expiresIn > 0
+      ? expiresIn
       : DEFAULT_TOKEN_SECONDS;
   return { header: `Bearer ${token}`, expiresAt: started + seconds * 1000 - TOKEN_MARGIN_MS };
 }

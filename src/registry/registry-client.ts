@@ -1,10 +1,8 @@
 /**
  * A small Registry HTTP API v2 client (distribution's `docs/spec/api.md`, the OCI distribution
- * spec): manifests (HEAD, GET, PUT), blobs (HEAD, cross-repository mount, upload), with the
- * registry's `WWW-Authenticate` challenge answered from the Docker configuration's logins and
- * helpers, HTTPS or (for registries the engine treats as insecure) plain HTTP, bounded answers,
- * timeouts, cancellation, and retries of transient failures. A login is only ever sent to the
- * registry's own origin and to the token server its challenge names (see `realmProblem`).
+ * spec): blobs (HEAD, cross-repository mount, upload) and manifest PUT, with the registry's
+ * `WWW-Authenticate` challenge answered, over HTTPS or (for registries the engine treats as
+ * insecure) plain HTTP, with bounded answers, timeouts, cancellation and retries.
  *
  * Written by hand: the npm clients of this API are either read-only (pull) or unmaintained, and
  * none follows the engine's insecure-registry rules or this library's credential lookup.
@@ -12,20 +10,17 @@
  */
 import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
-import { type CredentialOptions, lookupRegistryAuth } from "../auth/credentials.js";
-import type { RegistryAuth } from "../auth/registry-auth.js";
+import type { RegistryAuthLookup } from "../auth/credentials.js";
 import { engineTreatsAsInsecure } from "../auth/registry-security.js";
 import { createDebug } from "../debug-logger.js";
-import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_RETRY_JITTER } from "../defaults.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { InvalidArgumentError, InvalidStateError, RegistryError } from "../errors.js";
 import { runAttempts } from "../operation/attempt.js";
 import type { NormalizedOperationOptions } from "../operation/operation-options.js";
 import { isTransientError } from "../operation/retry.js";
-import { isPathComponent, isTag, MAX_PATH_LENGTH } from "../reference/reference-grammar.js";
 import { parseAuthChallenges } from "./auth-challenge.js";
-import { type EncodedDocument, MANIFEST_MEDIA_TYPES, sha256Digest } from "./image-index.js";
-import { type Authorization, answerChallenge } from "./registry-auth-flow.js";
+import type { EncodedDocument } from "./image-index.js";
+import { type Authorization, answerChallenge, isLoopbackHost } from "./registry-auth-flow.js";
 import {
   type BodySource,
   discard,
@@ -38,35 +33,17 @@ import {
 
 const debug = createDebug("prefect-dockerutils:registry");
 
-/** Largest manifest read or written: distribution's own limit is 4 MiB. */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/** Largest error answer read for its message. */
 const MAX_ERROR_BYTES = 64 * 1024;
 /** Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size. */
-export const UPLOAD_CHUNK_BYTES = 32 * 1024 * 1024;
-/** How long a registry connection may stay silent unless the caller says otherwise. */
-export const DEFAULT_REGISTRY_TIMEOUT_MS = 60_000;
+const UPLOAD_CHUNK_BYTES = 32 * 1024 * 1024;
+const DEFAULT_REGISTRY_TIMEOUT_MS = 60_000;
 
 /** Where a blob's bytes come from: a range of them, read again for a retried chunk. */
 export interface BlobSource {
-  /** Bytes in all. */
   readonly size: number;
   /** A stream of bytes `start` (inclusive) to `end` (exclusive). */
   open(start: number, end: number): Readable;
 }
-
-/** How {@link RegistryClient} retries its requests: an operation's normalised retry options. */
-export type RetrySettings = Pick<
-  NormalizedOperationOptions,
-  "retries" | "retryDelayMs" | "retryJitter" | "onProgress"
->;
-
-const DEFAULT_RETRY: RetrySettings = {
-  retries: DEFAULT_RETRIES,
-  retryDelayMs: DEFAULT_RETRY_DELAY_MS,
-  retryJitter: DEFAULT_RETRY_JITTER,
-  onProgress: undefined,
-};
 
 /** Options of {@link RegistryClient.connect}. */
 export interface RegistryClientOptions {
@@ -74,41 +51,17 @@ export interface RegistryClientOptions {
    * The engine whose insecure-registry settings decide how the registry is spoken to: HTTPS with
    * a checked certificate for a secure registry; for an insecure one (the engine's
    * `insecure-registries`, and always 127.0.0.0/8) HTTPS without the check, then plain HTTP when
-   * HTTPS fails, as the engine does. Without one, HTTPS is used (and plain HTTP for loopback).
+   * HTTPS fails, as the engine does.
    */
-  readonly engine?: EngineConnection | undefined;
-  /** Where logins come from: `auth`, `env` (the Docker configuration), the helpers' timeout. */
-  readonly credentials?: Omit<CredentialOptions, "signal"> | undefined;
-  /**
-   * The login, already looked up (`lookupRegistryAuth`), instead of looking it up when the
-   * registry first asks for one.
-   */
-  readonly login?: RegistryLogin | undefined;
-  /** How long a connection may stay silent. @default 60000 */
+  readonly engine: EngineConnection;
+  readonly login: Pick<RegistryAuthLookup, "auth" | "origin">;
+  /** @default 60000 */
   readonly timeoutMs?: number | undefined;
-  /**
-   * How requests are retried, and who hears of each retry (as a push's `retry` event).
-   * @default 3 retries after 2, 4 and 8 s, told to nobody
-   */
-  readonly retry?: RetrySettings | undefined;
-}
-
-/** What a registry says about a manifest. */
-export interface ManifestInfo {
-  readonly digest: string;
-  readonly size: number;
-  readonly mediaType: string;
-}
-
-/** A manifest's bytes, as the registry sent them. */
-export interface FetchedManifest extends ManifestInfo {
-  readonly bytes: Buffer;
-}
-
-/** The login for a registry and where it came from (or where it was looked for). */
-export interface RegistryLogin {
-  readonly auth: RegistryAuth | undefined;
-  readonly origin: string;
+  /** How requests are retried, and who hears of each retry (as a push's `retry` event). */
+  readonly retry: Pick<
+    NormalizedOperationOptions,
+    "retries" | "retryDelayMs" | "retryJitter" | "onProgress"
+  >;
 }
 
 interface Operation {
@@ -119,33 +72,6 @@ interface Operation {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: Buffer | BodySource;
   readonly signal: AbortSignal | undefined;
-}
-
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-
-/** A repository path as the API takes it (checked: it becomes part of every URL). */
-function checkRepository(repository: string): string {
-  if (
-    typeof repository !== "string" ||
-    repository.length > MAX_PATH_LENGTH ||
-    !repository.split("/").every(isPathComponent)
-  ) {
-    throw new InvalidArgumentError(`Not a repository path: ${JSON.stringify(String(repository))}`);
-  }
-  return repository;
-}
-
-function checkDigest(digest: string): string {
-  if (typeof digest !== "string" || !DIGEST.test(digest)) {
-    throw new InvalidArgumentError(`Not a sha256 digest: ${JSON.stringify(String(digest))}`);
-  }
-  return digest;
-}
-
-function checkReference(reference: string): string {
-  if (typeof reference === "string" && (DIGEST.test(reference) || isTag(reference)))
-    return reference;
-  throw new InvalidArgumentError(`Not a tag or digest: ${JSON.stringify(String(reference))}`);
 }
 
 const pull = (repository: string) => `repository:${repository}:pull`;
@@ -167,21 +93,21 @@ export function isTransientRegistryError(error: unknown): boolean {
   return isTransientError(error);
 }
 
-/** A connection to one registry. Close it (or `await using` it) to release its connections. */
+/**
+ * A connection to one registry. Close it (or `await using` it) to release its connections.
+ * Repositories, tags and digests are taken as the callers' normalising pass checked them, or as
+ * this library computed them (digests).
+ */
 export class RegistryClient implements AsyncDisposable {
   /** The registry as written in references, e.g. `ghcr.io`, `127.0.0.1:5000`, `docker.io`. */
   readonly host: string;
-  /** The origin spoken to, e.g. `https://registry-1.docker.io` or `http://127.0.0.1:5000`. */
-  readonly origin: string;
   readonly #base: URL;
   readonly #verifyTls: boolean;
   readonly #agents: HttpAgents;
   readonly #options: RegistryClientOptions;
   readonly #timeoutMs: number;
-  readonly #login: () => Promise<RegistryLogin>;
-  /** Basic credentials, once the registry asked for them (they fit every request). */
+  /** Basic credentials fit every request. */
   #basic: Authorization | undefined;
-  /** Bearer tokens by the scopes they were asked for. */
   readonly #tokens = new Map<string, Promise<Authorization>>();
   #closed = false;
 
@@ -191,97 +117,68 @@ export class RegistryClient implements AsyncDisposable {
     verifyTls: boolean,
     agents: HttpAgents,
     options: RegistryClientOptions,
-    login: () => Promise<RegistryLogin>,
   ) {
     this.host = host;
     this.#base = base;
-    this.origin = base.origin;
     this.#verifyTls = verifyTls;
     this.#agents = agents;
     this.#options = options;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS;
-    this.#login = login;
   }
 
   /**
    * Finds how to speak to `host` (HTTPS, or plain HTTP for an insecure registry whose HTTPS
-   * fails), and checks that the login is accepted for `scopes` (e.g. push to a repository), so a
-   * wrong password fails here, before anything is built or sent.
+   * fails), and checks that the login is accepted for `scopes`, so a wrong password fails here,
+   * before anything is built or sent.
    *
    * @param host - the registry as references name it: `ghcr.io`, `127.0.0.1:5000`, `docker.io`.
-   * @throws RegistryError with the registry's (or token server's) status and text;
-   *   `CredentialsError` when a credential helper fails; the signal's reason when cancelled.
+   * @throws RegistryError with the registry's (or token server's) status and text; the signal's
+   *   reason when cancelled.
    */
   static async connect(
     host: string,
     scopes: readonly string[],
-    options: RegistryClientOptions = {},
+    options: RegistryClientOptions,
     signal?: AbortSignal,
   ): Promise<RegistryClient> {
     signal?.throwIfAborted();
     const apiHost = host === "docker.io" ? "registry-1.docker.io" : host;
-    const insecure = options.engine
-      ? await engineTreatsAsInsecure(options.engine, host, signal).catch((error: unknown) => {
-          signal?.throwIfAborted();
-          debug("cannot read the engine's registry settings: %s", (error as Error).message);
-          return undefined;
-        })
-      : undefined;
-    const loopback = /^(localhost|127\.[0-9.]+|\[::1\])(:\d+)?$/.test(apiHost);
-    const candidates: { base: URL; verifyTls: boolean }[] = [
-      { base: new URL(`https://${apiHost}/`), verifyTls: !(insecure ?? loopback) },
-    ];
-    if (insecure ?? loopback)
-      candidates.push({ base: new URL(`http://${apiHost}/`), verifyTls: true });
-    const credentials = options.credentials ?? {};
-    // Looked up once per client, when the registry first asks for a login: an open registry
-    // never makes a credential helper run.
-    let login: Promise<RegistryLogin> | undefined = options.login
-      ? Promise.resolve(options.login)
-      : undefined;
-    const lookup = () => {
-      login ??= lookupRegistryAuth(`https://${host}`, {
-        ...credentials,
-        ...(signal ? { signal } : {}),
-      }).then(({ auth, origin }) => ({ auth, origin }));
-      return login;
-    };
+    const insecure = await engineTreatsAsInsecure(options.engine, host, signal).catch(
+      (error: unknown) => {
+        signal?.throwIfAborted();
+        debug("cannot read the engine's registry settings: %s", (error as Error).message);
+        return undefined;
+      },
+    );
+    // Without the engine's word, loopback is insecure: the engine always treats 127.0.0.0/8 so.
+    const verifyTls = !(insecure ?? isLoopbackHost(new URL(`https://${apiHost}`).hostname));
+    const candidates = [new URL(`https://${apiHost}/`)];
+    if (!verifyTls) candidates.push(new URL(`http://${apiHost}/`));
     const agents = new HttpAgents();
     const failures: string[] = [];
     try {
-      for (const candidate of candidates) {
-        let response: HttpResponse;
-        try {
-          response = await sendHttp({
-            method: "GET",
-            url: new URL("/v2/", candidate.base),
-            agents,
-            verifyTls: candidate.verifyTls,
-            timeoutMs: options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS,
-            signal,
-          });
-        } catch (error) {
-          signal?.throwIfAborted();
-          failures.push(`${candidate.base.origin}: ${(error as Error).message}`);
-          continue;
-        }
-        await discard(response);
-        const client = new RegistryClient(
-          host,
-          candidate.base,
-          candidate.verifyTls,
+      for (const base of candidates) {
+        const response = await sendHttp({
+          method: "GET",
+          url: new URL("/v2/", base),
           agents,
-          options,
-          lookup,
-        );
-        debug("registry %s at %s", host, candidate.base.origin);
+          verifyTls,
+          timeoutMs: options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS,
+          signal,
+        }).catch((error: unknown) => {
+          signal?.throwIfAborted();
+          failures.push(`${base.origin}: ${(error as Error).message}`);
+          return undefined;
+        });
+        if (response === undefined) continue;
+        await discard(response);
+        const client = new RegistryClient(host, base, verifyTls, agents, options);
+        debug("registry %s at %s", host, base.origin);
         if (response.status !== 200) {
-          try {
-            await client.#retry(signal, () => client.#check(scopes, signal));
-          } catch (error) {
-            client.close();
-            throw error;
-          }
+          await client.#retry(signal, async () => {
+            const checked = await client.#send({ method: "GET", target: "/v2/", scopes, signal });
+            await client.#expect(checked, [200], "GET /v2/");
+          });
         }
         return client;
       }
@@ -306,88 +203,6 @@ export class RegistryClient implements AsyncDisposable {
     this.close();
   }
 
-  /** `GET /v2/` with the login for `scopes`: resolves when the registry accepts it. */
-  async #check(scopes: readonly string[], signal: AbortSignal | undefined): Promise<void> {
-    const response = await this.#send({ method: "GET", target: "/v2/", scopes, signal });
-    await this.#expect(response, [200], "GET /v2/");
-    await discard(response);
-  }
-
-  /** The manifest's digest, size and type, or `undefined` when the registry has none. */
-  headManifest(
-    repository: string,
-    reference: string,
-    signal?: AbortSignal,
-  ): Promise<ManifestInfo | undefined> {
-    const target = `/v2/${checkRepository(repository)}/manifests/${checkReference(reference)}`;
-    return this.#retry(signal, async () => {
-      const response = await this.#send({
-        method: "HEAD",
-        target,
-        scopes: [pull(repository)],
-        headers: { Accept: MANIFEST_MEDIA_TYPES.join(", ") },
-        signal,
-      });
-      if (response.status === 404) {
-        await discard(response);
-        return undefined;
-      }
-      await this.#expect(response, [200], `HEAD ${target}`);
-      await discard(response);
-      return {
-        digest: String(response.headers["docker-content-digest"] ?? ""),
-        size: Number(response.headers["content-length"] ?? 0),
-        mediaType: String(response.headers["content-type"] ?? ""),
-      };
-    });
-  }
-
-  /** The manifest's bytes (at most 4 MiB), checked against its digest. */
-  getManifest(
-    repository: string,
-    reference: string,
-    signal?: AbortSignal,
-  ): Promise<FetchedManifest> {
-    const target = `/v2/${checkRepository(repository)}/manifests/${checkReference(reference)}`;
-    return this.#retry(signal, async () => {
-      const response = await this.#send({
-        method: "GET",
-        target,
-        scopes: [pull(repository)],
-        headers: { Accept: MANIFEST_MEDIA_TYPES.join(", ") },
-        signal,
-      });
-      await this.#expect(response, [200], `GET ${target}`);
-      const bytes = await readBounded(response, MAX_MANIFEST_BYTES);
-      if (bytes === undefined) {
-        throw new RegistryError(
-          `The manifest ${repository}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`,
-          {
-            registry: this.host,
-            statusCode: response.status,
-          },
-        );
-      }
-      const digest = sha256Digest(bytes);
-      const claimed = response.headers["docker-content-digest"];
-      if (
-        (DIGEST.test(reference) && reference !== digest) ||
-        (claimed !== undefined && claimed !== digest)
-      ) {
-        throw new RegistryError(
-          `The registry sent a manifest for ${repository}@${reference} whose digest is ${digest}`,
-          { registry: this.host, statusCode: response.status },
-        );
-      }
-      return {
-        bytes,
-        digest,
-        size: bytes.length,
-        mediaType: String(response.headers["content-type"] ?? ""),
-      };
-    });
-  }
-
   /**
    * Puts a manifest (or index) under `reference` (a tag, or its own digest) and resolves to the
    * digest the registry confirmed, which must be the document's.
@@ -398,32 +213,32 @@ export class RegistryClient implements AsyncDisposable {
     document: EncodedDocument,
     signal?: AbortSignal,
   ): Promise<string> {
-    const target = `/v2/${checkRepository(repository)}/manifests/${checkReference(reference)}`;
+    const target = `/v2/${repository}/manifests/${reference}`;
+    const { digest, mediaType } = document.descriptor;
     return this.#retry(signal, async () => {
       const response = await this.#send({
         method: "PUT",
         target,
         scopes: [push(repository)],
-        headers: { "Content-Type": document.descriptor.mediaType },
+        headers: { "Content-Type": mediaType },
         body: document.bytes,
         signal,
       });
       await this.#expect(response, [201], `PUT ${target}`);
-      await discard(response);
       const confirmed = response.headers["docker-content-digest"];
-      if (confirmed !== undefined && confirmed !== document.descriptor.digest) {
-        throw new RegistryError(
-          `The registry stored ${repository}:${reference} as ${String(confirmed)}, not as the ${document.descriptor.digest} that was sent`,
-          { registry: this.host, statusCode: response.status },
+      if (confirmed !== undefined && confirmed !== digest) {
+        throw this.#error(
+          `The registry stored ${repository}:${reference} as ${String(confirmed)}, not as the ${digest} that was sent`,
+          response.status,
         );
       }
-      return document.descriptor.digest;
+      return digest;
     });
   }
 
   /** The blob's size, or `undefined` when the repository does not have it. */
   headBlob(repository: string, digest: string, signal?: AbortSignal): Promise<number | undefined> {
-    const target = `/v2/${checkRepository(repository)}/blobs/${checkDigest(digest)}`;
+    const target = `/v2/${repository}/blobs/${digest}`;
     return this.#retry(signal, async () => {
       const response = await this.#send({
         method: "HEAD",
@@ -431,9 +246,8 @@ export class RegistryClient implements AsyncDisposable {
         scopes: [pull(repository)],
         signal,
       });
-      await discard(response);
+      await this.#expect(response, [200, 307, 404], `HEAD ${target}`);
       if (response.status === 404) return undefined;
-      await this.#expect(response, [200, 307], `HEAD ${target}`);
       return Number(response.headers["content-length"] ?? 0);
     });
   }
@@ -449,8 +263,8 @@ export class RegistryClient implements AsyncDisposable {
     from: string,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    const query = new URLSearchParams({ mount: checkDigest(digest), from: checkRepository(from) });
-    const target = `/v2/${checkRepository(repository)}/blobs/uploads/?${query}`;
+    const query = new URLSearchParams({ mount: digest, from });
+    const target = `/v2/${repository}/blobs/uploads/?${query}`;
     return this.#retry(signal, async () => {
       const response = await this.#send({
         method: "POST",
@@ -459,7 +273,6 @@ export class RegistryClient implements AsyncDisposable {
         signal,
       });
       await this.#expect(response, [201, 202], `POST ${target}`);
-      await discard(response);
       if (response.status === 201) return true;
       const location = response.headers.location;
       if (location) await this.#cancelUpload(repository, location);
@@ -468,9 +281,9 @@ export class RegistryClient implements AsyncDisposable {
   }
 
   /**
-   * Uploads a blob whose digest is known: one `PUT` for blobs up to {@link UPLOAD_CHUNK_BYTES},
-   * else `PATCH` chunks (each retried on its own, from where the registry says it got to) and a
-   * closing `PUT`. The registry must confirm the digest. `onProgress` hears the bytes sent so far.
+   * Uploads a blob whose digest is known: one `PUT` for blobs up to 32 MiB, else `PATCH` chunks
+   * (each retried on its own, from where the registry says it got to) and a closing `PUT`. The
+   * registry must confirm the digest. `onProgress` hears the bytes sent so far.
    */
   uploadBlob(
     repository: string,
@@ -481,9 +294,23 @@ export class RegistryClient implements AsyncDisposable {
       readonly onProgress?: (sent: number) => void;
     } = {},
   ): Promise<void> {
-    checkRepository(repository);
-    checkDigest(digest);
     const { signal, onProgress } = options;
+    const scopes = [push(repository)];
+    const counted = (start: number, end: number): BodySource => ({
+      size: end - start,
+      open: () => {
+        let sent = start;
+        return source.open(start, end).pipe(
+          new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              sent += chunk.length;
+              onProgress?.(sent);
+              callback(null, chunk);
+            },
+          }),
+        );
+      },
+    });
     // A failure the chunk retries could not get past starts the upload over, and so does an
     // upload session the registry no longer takes (distribution's is tied to the offset its
     // state token says, which a PATCH cut mid-way leaves behind).
@@ -495,7 +322,6 @@ export class RegistryClient implements AsyncDisposable {
     return this.#retry(
       signal,
       async () => {
-        const scopes = [push(repository)];
         const started = await this.#send({
           method: "POST",
           target: `/v2/${repository}/blobs/uploads/`,
@@ -503,36 +329,17 @@ export class RegistryClient implements AsyncDisposable {
           signal,
         });
         await this.#expect(started, [202], `POST /v2/${repository}/blobs/uploads/`);
-        await discard(started);
         let location = this.#location(started);
         let offset = 0;
-        const counted = (start: number, end: number): BodySource => ({
-          size: end - start,
-          open: () => {
-            let sent = start;
-            return source.open(start, end).pipe(
-              new Transform({
-                transform(chunk: Buffer, _encoding, callback) {
-                  sent += chunk.length;
-                  onProgress?.(sent);
-                  callback(null, chunk);
-                },
-              }),
-            );
-          },
-        });
-        if (source.size > UPLOAD_CHUNK_BYTES) {
-          while (offset < source.size) {
-            const end = Math.min(offset + UPLOAD_CHUNK_BYTES, source.size);
-            ({ location, offset } = await this.#patchChunk(
-              repository,
-              location,
-              offset,
-              end,
-              counted,
-              signal,
-            ));
-          }
+        while (source.size > UPLOAD_CHUNK_BYTES && offset < source.size) {
+          const end = Math.min(offset + UPLOAD_CHUNK_BYTES, source.size);
+          ({ location, offset } = await this.#patchChunk(
+            repository,
+            { location, offset },
+            end,
+            counted,
+            signal,
+          ));
         }
         const done = new URL(location);
         done.searchParams.set("digest", digest);
@@ -545,15 +352,11 @@ export class RegistryClient implements AsyncDisposable {
           signal,
         });
         await this.#expect(response, [201], `PUT ${repository} blob upload`);
-        await discard(response);
         const confirmed = response.headers["docker-content-digest"];
         if (confirmed !== undefined && confirmed !== digest) {
-          throw new RegistryError(
+          throw this.#error(
             `The registry stored the blob ${digest} as ${String(confirmed)}`,
-            {
-              registry: this.host,
-              statusCode: response.status,
-            },
+            response.status,
           );
         }
       },
@@ -561,23 +364,36 @@ export class RegistryClient implements AsyncDisposable {
     );
   }
 
-  /** One PATCH of bytes `[start, end)`, retried from the offset the registry reports. */
+  /** One PATCH of bytes `[from.offset, end)`, retried from the offset the registry reports. */
   async #patchChunk(
     repository: string,
-    location: string,
-    start: number,
+    from: { location: string; offset: number },
     end: number,
     counted: (start: number, end: number) => BodySource,
     signal: AbortSignal | undefined,
   ): Promise<{ location: string; offset: number }> {
-    let current = { location, offset: start };
+    let current = from;
+    const scopes = [push(repository)];
     await this.#retry(signal, async (attempt) => {
-      if (attempt > 1) current = await this.#uploadStatus(repository, current.location, signal);
+      if (attempt > 1) {
+        const status = await this.#send({
+          method: "GET",
+          target: current.location,
+          scopes,
+          signal,
+        });
+        await this.#expect(status, [204], `GET ${repository} blob upload status`);
+        // distribution answers `0-0` both for nothing and for one byte: read as nothing, which
+        // at worst sends one byte again (and chunks are far larger than one byte).
+        const range = /^(?:bytes=)?0-(\d+)$/.exec(String(status.headers.range ?? ""));
+        const last = range ? Number(range[1]) : 0;
+        current = { location: this.#location(status), offset: last > 0 ? last + 1 : 0 };
+      }
       if (current.offset >= end) return;
       const response = await this.#send({
         method: "PATCH",
         target: current.location,
-        scopes: [push(repository)],
+        scopes,
         headers: {
           "Content-Type": "application/octet-stream",
           "Content-Range": `${current.offset}-${end - 1}`,
@@ -586,31 +402,9 @@ export class RegistryClient implements AsyncDisposable {
         signal,
       });
       await this.#expect(response, [202], `PATCH ${repository} blob upload`);
-      await discard(response);
       current = { location: this.#location(response), offset: end };
     });
     return current;
-  }
-
-  /** Where an upload session got to: its `Location` and the first byte it does not have. */
-  async #uploadStatus(
-    repository: string,
-    location: string,
-    signal: AbortSignal | undefined,
-  ): Promise<{ location: string; offset: number }> {
-    const response = await this.#send({
-      method: "GET",
-      target: location,
-      scopes: [push(repository)],
-      signal,
-    });
-    await this.#expect(response, [204], `GET ${repository} blob upload status`);
-    await discard(response);
-    // distribution answers `0-0` both for nothing and for one byte: read as nothing, which at
-    // worst sends one byte again (and chunks are far larger than one byte).
-    const range = /^(?:bytes=)?0-(\d+)$/.exec(String(response.headers.range ?? ""));
-    const last = range ? Number(range[1]) : 0;
-    return { location: this.#location(response), offset: last > 0 ? last + 1 : 0 };
   }
 
   /** Cancels an upload session (best effort: the registry expires it anyway). */
@@ -628,26 +422,26 @@ export class RegistryClient implements AsyncDisposable {
     }
   }
 
-  /** The absolute upload URL of an answer's `Location`. */
+  /** The absolute upload URL of an answer's `Location`, never HTTP under HTTPS. */
   #location(response: HttpResponse): string {
     const location = response.headers.location;
     if (typeof location !== "string" || location === "") {
-      throw new RegistryError("The registry answered an upload request without a Location", {
-        registry: this.host,
-        statusCode: response.status,
-      });
+      throw this.#error(
+        "The registry answered an upload request without a Location",
+        response.status,
+      );
     }
     const url = new URL(location, this.#base);
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new RegistryError(`The registry gave the upload location ${url.protocol} URL`, {
-        registry: this.host,
-        statusCode: response.status,
-      });
+      throw this.#error(
+        `The registry gave the upload location ${url.protocol} URL`,
+        response.status,
+      );
     }
     if (this.#base.protocol === "https:" && url.protocol === "http:") {
-      throw new RegistryError(
+      throw this.#error(
         `The registry ${this.host}, spoken to over HTTPS, gave a plain HTTP upload location (${url.origin}); refused`,
-        { registry: this.host, statusCode: response.status },
+        response.status,
       );
     }
     return url.href;
@@ -664,12 +458,7 @@ export class RegistryClient implements AsyncDisposable {
       );
     }
     return runAttempts(
-      {
-        ...(this.#options.retry ?? DEFAULT_RETRY),
-        signal,
-        inactivityTimeoutMs: 0,
-        streamProgressTo: undefined,
-      },
+      { ...this.#options.retry, signal, inactivityTimeoutMs: 0, streamProgressTo: undefined },
       { operation: "push", what: `request to registry ${this.host}`, debug, isTransient },
       (_attempt, attemptNumber) => operation(attemptNumber),
     );
@@ -703,16 +492,29 @@ export class RegistryClient implements AsyncDisposable {
     if (response.status !== 401 || !own) return response;
     const { text: refusal } = await this.#failure(response, `${operation.method} ${url.pathname}`);
     const challenges = parseAuthChallenges(response.headersDistinct["www-authenticate"]);
-    const login = await this.#login();
-    const fresh = this.#authorize(key, challenges, operation, refusal, login);
-    const authorization = await fresh;
+    const { login } = this.#options;
+    const bearer = challenges.some((challenge) => challenge.scheme === "bearer");
+    const answer = answerChallenge(challenges, {
+      registry: this.#base,
+      host: this.host,
+      login: login.auth,
+      origin: login.origin,
+      scopes: operation.scopes,
+      refusal,
+      agents: this.#agents,
+      timeoutMs: this.#timeoutMs,
+      signal: operation.signal,
+    });
+    if (bearer) {
+      // Shared while it is asked for, so concurrent requests ask the token server once.
+      this.#tokens.set(key, answer);
+      answer.catch(() => this.#tokens.delete(key));
+    }
+    const authorization = await answer;
+    if (!bearer) this.#basic = authorization;
     if (known !== undefined && authorization.header === known.header) {
       // The same credentials were refused already: asking again cannot help.
-      throw new RegistryError(`${refusal} (${login.origin})`, {
-        registry: this.host,
-        statusCode: 401,
-        errorCodes: ["UNAUTHORIZED"],
-      });
+      throw this.#error(`${refusal} (${login.origin})`, 401, ["UNAUTHORIZED"]);
     }
     return request(authorization);
   }
@@ -728,47 +530,20 @@ export class RegistryClient implements AsyncDisposable {
     return undefined;
   }
 
-  #authorize(
-    key: string,
-    challenges: ReturnType<typeof parseAuthChallenges>,
-    operation: Operation,
-    refusal: string,
-    login: RegistryLogin,
-  ): Promise<Authorization> {
-    const answer = answerChallenge(challenges, {
-      registry: this.#base,
-      host: this.host,
-      login: login.auth,
-      origin: login.origin,
-      scopes: operation.scopes,
-      refusal,
-      agents: this.#agents,
-      timeoutMs: this.#timeoutMs,
-      signal: operation.signal,
-    });
-    if (challenges.some((challenge) => challenge.scheme === "bearer")) {
-      this.#tokens.set(key, answer);
-      answer.catch(() => this.#tokens.delete(key));
-    } else {
-      void answer.then(
-        (authorization) => {
-          this.#basic = authorization;
-        },
-        () => undefined,
-      );
-    }
-    return answer;
+  #error(message: string, statusCode: number, errorCodes?: string[]): RegistryError {
+    return new RegistryError(message, { registry: this.host, statusCode, errorCodes });
   }
 
-  /** Fails with the registry's own text unless the answer's status is one of `expected`. */
+  /**
+   * Drops the answer's body when its status is one of `expected`, else fails with the registry's
+   * own text.
+   */
   async #expect(response: HttpResponse, expected: readonly number[], what: string): Promise<void> {
-    if (expected.includes(response.status)) return;
-    const { text, codes } = await this.#failure(response, what);
-    throw new RegistryError(text, {
-      registry: this.host,
-      statusCode: response.status,
-      errorCodes: codes,
-    });
+    if (!expected.includes(response.status)) {
+      const { text, codes } = await this.#failure(response, what);
+      throw this.#error(text, response.status, codes);
+    }
+    await discard(response);
   }
 
   /**
@@ -797,9 +572,7 @@ export class RegistryClient implements AsyncDisposable {
       // Not the registry's JSON: the status says it.
     }
     if (parts.length > 0) return { text: parts.join("; "), codes };
-    return {
-      text: `${what} answered ${response.status} ${response.body.statusMessage ?? ""}`.trim(),
-      codes,
-    };
+    const status = `${response.status} ${response.body.statusMessage ?? ""}`.trim();
+    return { text: `${what} answered ${status}`, codes };
   }
 }

@@ -1,7 +1,6 @@
 /**
- * One HTTP request to a registry or its token server, over node:http or node:https: no redirect is
- * ever followed (the caller sees the 3xx), the socket may stay silent for at most `timeoutMs`,
- * the signal cancels it, and answers are read into memory only up to a bound.
+ * One HTTP request to a registry or its token server: no redirect is ever followed (the caller
+ * sees the 3xx), silence is bounded by `timeoutMs`, and answers are read only up to a bound.
  * @module
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from "node:http";
@@ -13,13 +12,13 @@ const debug = createDebug("prefect-dockerutils:registry");
 
 /** A request body the transport can send again (after a 401, or on a retry). */
 export interface BodySource {
-  /** Its length in bytes, sent as `Content-Length`. */
+  /** Sent as `Content-Length`. */
   readonly size: number;
   /** A fresh stream of the whole body. */
   open(): Readable;
 }
 
-/** One request. */
+/** One request to {@link sendHttp}. */
 export interface HttpRequest {
   readonly method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
   readonly url: URL;
@@ -28,13 +27,8 @@ export interface HttpRequest {
   readonly signal?: AbortSignal | undefined;
   /** How long the connection may stay silent (connecting included) before the request fails. */
   readonly timeoutMs: number;
-  /** The connection pools to take the connection from (see {@link HttpAgents}). */
   readonly agents: HttpAgents;
-  /**
-   * Check the server's certificate: `false` only for a registry the engine treats as insecure,
-   * which the engine too speaks HTTPS to without checking.
-   * @default true
-   */
+  /** `false` only for a registry the engine treats as insecure. @default true */
   readonly verifyTls?: boolean | undefined;
 }
 
@@ -53,32 +47,27 @@ export interface HttpResponse {
  * the client, so no socket outlives the operation.
  */
 export class HttpAgents {
-  #http: http.Agent | undefined;
-  #https: http.Agent | undefined;
-  #httpsInsecure: http.Agent | undefined;
+  readonly #pools = new Map<string, http.Agent>();
 
   /** The pool for `url`'s scheme; `verifyTls: false` only matters for `https:`. */
   for(url: URL, verifyTls: boolean): http.Agent {
-    if (url.protocol === "http:") {
-      this.#http ??= new http.Agent({ keepAlive: true, maxSockets: 8 });
-      return this.#http;
+    const key = url.protocol === "http:" ? "http" : `https ${verifyTls}`;
+    let agent = this.#pools.get(key);
+    if (agent === undefined) {
+      const options = { keepAlive: true, maxSockets: 8 };
+      agent =
+        key === "http"
+          ? new http.Agent(options)
+          : new (https().Agent)({ ...options, rejectUnauthorized: verifyTls });
+      this.#pools.set(key, agent);
     }
-    if (verifyTls) {
-      this.#https ??= new (https().Agent)({ keepAlive: true, maxSockets: 8 });
-      return this.#https;
-    }
-    this.#httpsInsecure ??= new (https().Agent)({
-      keepAlive: true,
-      maxSockets: 8,
-      rejectUnauthorized: false,
-    });
-    return this.#httpsInsecure;
+    return agent;
   }
 
   /** Closes every pooled connection. */
   destroy(): void {
-    for (const agent of [this.#http, this.#https, this.#httpsInsecure]) agent?.destroy();
-    this.#http = this.#https = this.#httpsInsecure = undefined;
+    for (const agent of this.#pools.values()) agent.destroy();
+    this.#pools.clear();
   }
 }
 
@@ -88,9 +77,8 @@ class SilenceError extends Error {
 }
 
 /**
- * Sends one request and resolves to the answer, whatever its status (redirects included: they are
- * never followed). Rejects on connection errors, on silence longer than `timeoutMs`, and with the
- * signal's reason when it aborts.
+ * Sends one request and resolves to the answer, whatever its status. Rejects on connection
+ * errors, on silence longer than `timeoutMs`, and with the signal's reason when it aborts.
  */
 export function sendHttp(request: HttpRequest): Promise<HttpResponse> {
   const { method, url, body, signal, timeoutMs } = request;
@@ -167,10 +155,7 @@ export function sendHttp(request: HttpRequest): Promise<HttpResponse> {
   });
 }
 
-/**
- * Reads a whole answer into memory, at most `maxBytes` of it: a longer one is cut, the
- * connection destroyed, and `undefined` returned so the caller can say so.
- */
+/** Reads a whole answer, or `undefined` (the connection destroyed) when it is over `maxBytes`. */
 export async function readBounded(
   response: HttpResponse,
   maxBytes: number,
@@ -192,16 +177,6 @@ export async function readBounded(
 export async function discard(response: HttpResponse): Promise<void> {
   // Read even when `complete`: a body received but never read keeps its socket from the pool.
   if (response.body.readableEnded || response.body.destroyed) return;
-  let size = 0;
-  try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > 64 * 1024) {
-        response.body.destroy();
-        return;
-      }
-    }
-  } catch {
-    // A body that fails while being dropped changes nothing.
-  }
+  // A body that fails while being dropped changes nothing.
+  await readBounded(response, 64 * 1024).catch(() => undefined);
 }

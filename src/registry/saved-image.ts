@@ -1,9 +1,8 @@
 /**
  * Reading an image the engine exports (`GET /images/{id}/get`, what `docker save` writes) into
- * what a registry push needs: the config's exact bytes, and each layer with its digest, to be
- * gzip-compressed when (and only when) the registry needs its bytes. Works on the tar stream
- * alone: entry names are looked up, never written to or read from the file system; large layers
- * are spooled to private files.
+ * what a registry push needs: the config's exact bytes and each layer, gzipped only when the
+ * registry needs its bytes. Entry names are only looked up, never used as file paths; large
+ * layers are spooled to private files.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -16,6 +15,7 @@ import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { createGzip, gzip } from "node:zlib";
 import { BuildError } from "../errors.js";
+import { sha256Digest } from "./image-index.js";
 import type { BlobSource } from "./registry-client.js";
 
 const gzipBuffer = promisify(gzip);
@@ -31,11 +31,8 @@ const MAX_LINK_DEPTH = 8;
 
 /** A layer gzip-compressed, as the engine compresses it for a push: the blob to send. */
 export interface CompressedLayer {
-  /** `sha256:` of the compressed bytes: the blob's digest. */
   readonly digest: string;
-  /** Compressed bytes. */
   readonly size: number;
-  /** Reads the compressed bytes. */
   readonly source: BlobSource;
 }
 
@@ -52,9 +49,9 @@ export interface SavedLayer {
 
 /** An exported image. Dispose it to remove its spooled layers. */
 export interface SavedImage extends AsyncDisposable {
-  /** The config exactly as the engine stores it: its sha256 is the image ID. */
+  /** The config exactly as the engine stores it. */
   readonly config: Buffer;
-  /** `sha256:` of {@link SavedImage.config}, the image ID. */
+  /** The config's digest: the image ID. */
   readonly configDigest: string;
   /** The layers, lowest first. */
   readonly layers: readonly SavedLayer[];
@@ -62,7 +59,6 @@ export interface SavedImage extends AsyncDisposable {
 
 /** Options of {@link readSavedImage}. */
 export interface ReadSavedImageOptions {
-  /** Cancels the reading; the spooled files are removed. */
   readonly signal?: AbortSignal | undefined;
   /** Called as data arrives (to keep an inactivity timer alive). */
   readonly onActivity?: (() => void) | undefined;
@@ -71,14 +67,13 @@ export interface ReadSavedImageOptions {
 }
 
 interface Entry {
-  readonly name: string;
   readonly rawDigest: string;
   readonly bytes?: Buffer;
-  /** A large entry's bytes, as they are, in a private file. */
   readonly spooled?: { readonly file: string; readonly size: number };
 }
 
-function fromMemory(bytes: Buffer): BlobSource {
+/** A blob whose bytes are in memory. */
+export function fromMemory(bytes: Buffer): BlobSource {
   return { size: bytes.length, open: (start, end) => Readable.from([bytes.subarray(start, end)]) };
 }
 
@@ -90,7 +85,7 @@ function fromFile(file: string, size: number): BlobSource {
   };
 }
 
-/** A tar entry name as a clean relative path (`./a/b` is `a/b`), or `undefined` for one that leaves the archive. */
+/** A tar entry name as a clean relative path, or `undefined` for one that leaves the archive. */
 function entryName(name: string): string | undefined {
   const normalized = path.posix.normalize(name.replace(/^\.\//, ""));
   if (normalized.startsWith("../") || normalized === ".." || normalized.startsWith("/")) {
@@ -140,39 +135,31 @@ export async function readSavedImage(
       if (count > MAX_ENTRIES) throw invalid(imageId, `it has more than ${MAX_ENTRIES} entries`);
       const { header } = entry;
       const name = entryName(header.name);
-      if (name === undefined) {
-        await drain(entry.body);
-        continue;
-      }
-      if (header.type === "symlink" && header.linkname) {
+      if (name !== undefined && header.type === "symlink" && header.linkname) {
         const target = entryName(path.posix.join(path.posix.dirname(name), header.linkname));
         if (target !== undefined) links.set(name, target);
-        await drain(entry.body);
-        continue;
       }
-      if (header.type !== undefined && header.type !== "file") {
+      if (
+        name === undefined ||
+        (header.type ?? "file") !== "file" ||
+        /(^|\/)(VERSION|json|repositories|oci-layout|index\.json)$/.test(name)
+      ) {
         await drain(entry.body);
-        continue;
-      }
-      if (name === "manifest.json") {
+      } else if (name === "manifest.json") {
         manifestJson = await collect(chunksOf(entry.body), MAX_MANIFEST_JSON_BYTES, onActivity);
         if (manifestJson === undefined) throw invalid(imageId, "its manifest.json is too large");
-        continue;
-      }
-      if (/(^|\/)(VERSION|json|repositories|oci-layout|index\.json)$/.test(name)) {
-        await drain(entry.body);
-        continue;
-      }
-      const size = header.size ?? 0;
-      if (size <= IN_MEMORY_BYTES) {
+      } else if ((header.size ?? 0) <= IN_MEMORY_BYTES) {
         const bytes = await collect(chunksOf(entry.body), IN_MEMORY_BYTES, onActivity);
         if (bytes === undefined) throw invalid(imageId, `${name} is longer than its header says`);
-        entries.set(name, { name, rawDigest: digestOf(bytes), bytes });
+        entries.set(name, { rawDigest: sha256Digest(bytes), bytes });
       } else {
-        entries.set(
-          name,
-          await spoolEntry(chunksOf(entry.body), name, path.join(spool, String(count)), onActivity),
+        const file = path.join(spool, String(count));
+        const { digest, size } = await writeHashed(
+          [Readable.from(chunksOf(entry.body))],
+          file,
+          onActivity,
         );
+        entries.set(name, { rawDigest: digest, spooled: { file, size } });
       }
     }
     signal?.throwIfAborted();
@@ -244,15 +231,11 @@ async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
   }
 }
 
-/** An entry body's chunks as Buffers (views of the same memory, not copies). */
+/** An entry body's chunks as Buffers (views, not copies). */
 async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncIterable<Buffer> {
   for await (const chunk of body) {
     yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
-}
-
-function digestOf(bytes: Buffer): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 /** An entry's bytes, or `undefined` when it holds more than `max`. */
@@ -274,56 +257,37 @@ async function collect(
   return over ? undefined : Buffer.concat(chunks);
 }
 
-/** Hashes an entry and writes it, as it is, into `file`. */
-async function spoolEntry(
-  entry: AsyncIterable<Buffer>,
-  name: string,
+/** Writes what `streams` make into a private `file`, hashing it on the way: its digest and size. */
+async function writeHashed(
+  streams: NodeJS.ReadableStream[],
   file: string,
-  onActivity: (() => void) | undefined,
-): Promise<Entry> {
-  const raw = createHash("sha256");
+  onActivity?: () => void,
+): Promise<{ digest: string; size: number }> {
+  const hash = createHash("sha256");
   let size = 0;
-  await pipeline(
-    async function* () {
-      for await (const chunk of entry) {
-        onActivity?.();
-        raw.update(chunk);
-        size += chunk.length;
-        yield chunk;
-      }
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onActivity?.();
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
     },
-    createWriteStream(file, { mode: 0o600 }),
-  );
-  return { name, rawDigest: `sha256:${raw.digest("hex")}`, spooled: { file, size } };
+  });
+  await pipeline([...streams, hashing, createWriteStream(file, { mode: 0o600 })]);
+  return { digest: `sha256:${hash.digest("hex")}`, size };
 }
 
-/**
- * A layer whose compression waits until it is asked for: in memory for a small layer, from its
- * spool file into a `.gz` beside it for a large one, hashing what is written.
- */
+/** A layer compressed when first asked: in memory if small, else from its spool file to a `.gz`. */
 function lazyLayer(entry: Entry, spool: string, name: string): SavedLayer {
   let compressed: Promise<CompressedLayer> | undefined;
   const compress = async (): Promise<CompressedLayer> => {
     if (!entry.spooled) {
       const bytes = await gzipBuffer(entry.bytes as Buffer);
-      return { digest: digestOf(bytes), size: bytes.length, source: fromMemory(bytes) };
+      return { digest: sha256Digest(bytes), size: bytes.length, source: fromMemory(bytes) };
     }
     const file = path.join(spool, name);
-    const packed = createHash("sha256");
-    let size = 0;
-    await pipeline(
-      createReadStream(entry.spooled.file),
-      createGzip(),
-      new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          packed.update(chunk);
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      }),
-      createWriteStream(file, { mode: 0o600 }),
-    );
-    return { digest: `sha256:${packed.digest("hex")}`, size, source: fromFile(file, size) };
+    const written = await writeHashed([createReadStream(entry.spooled.file), createGzip()], file);
+    return { ...written, source: fromFile(file, written.size) };
   };
   return {
     diffId: entry.rawDigest,
@@ -334,7 +298,7 @@ function lazyLayer(entry: Entry, spool: string, name: string): SavedLayer {
   };
 }
 
-/** `manifest.json`: exactly one image, its config and layer paths. */
+/** `manifest.json`'s one image: its config and layer paths. */
 function parseManifestJson(
   bytes: Buffer,
   imageId: string,

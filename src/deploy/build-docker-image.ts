@@ -4,8 +4,8 @@
  */
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import type { Writable } from "node:stream";
-import { BuildError, InvalidArgumentError } from "../errors.js";
+import { tagImage } from "../engine/tag-image.js";
+import { BuildError, EngineHttpError, InvalidArgumentError } from "../errors.js";
 import {
   type BuildImageOptions,
   normalizeBuildImageOptions,
@@ -15,12 +15,7 @@ import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { timestampTag } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";
 import { booleanOption, stringOption } from "../validate.js";
-import {
-  autoDockerfileLines,
-  persistDockerfile,
-  refuseExistingDockerfile,
-  withTemporaryDockerfile,
-} from "./auto-dockerfile.js";
+import { type AutoDockerfile, persistDockerfile, withDockerfile } from "./auto-dockerfile.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { mapBuildKwargs } from "./build-kwargs.js";
 import { runCachedStep } from "./cached-step.js";
@@ -34,7 +29,6 @@ import {
 import { pushReference } from "./push-reference.js";
 import { StepCache } from "./step-cache.js";
 import type { BuildStepOptions, StepSettings } from "./step-options.js";
-import { tagImage } from "./tag-image.js";
 
 /**
  * The inputs of the `build_docker_image` step, exactly as a `prefect.yaml` step carries them
@@ -195,34 +189,51 @@ async function build(
   };
   // Checked before anything is written (persist_dockerfile) or sent.
   const checked = normalizeBuildImageOptions({ ...buildOptions, dockerfile }, "options");
-  const withDockerfile = <T>(build: (file: string) => Promise<T>): Promise<T> =>
-    withStepDockerfile(context, dockerfile, { persist, outputPath, output, baseImage }, build);
+  const auto: AutoDockerfile = {
+    refusal: `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
+    baseImage,
+    persist: persist
+      ? async (lines) => {
+          await persistDockerfile(context, outputPath, lines);
+          writeProgress(
+            output,
+            `Persisting auto-generated Dockerfile to ${outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
+          );
+        }
+      : undefined,
+  };
+  const result = { image_name: imageName, tag, image: `${imageName}:${tag}` };
   if (mapped.platforms !== undefined) {
-    // buildx's multi-platform build with `push: true`: every platform built and pushed as one
-    // image index under the tag and each additional tag; `image_id` is the index digest (the
-    // engine keeps no image to have an ID; Prefect's buildx backend returns the tag instead).
+    // `image_id` is the index digest: the engine keeps no image of it (Prefect's buildx backend
+    // returns the tag instead).
     const { tag: _tag, platform: _platform, ...rest } = buildOptions;
-    const reference = `${imageName}:${tag}`;
-    const pushed = await withDockerfile((file) =>
-      buildMultiPlatformImage(context, reference, {
-        ...rest,
-        platforms: mapped.platforms as readonly string[],
-        additionalTags,
-        dockerfile: file,
-      }),
+    const pushed = await withDeniedHint(
+      withDockerfile(context, dockerfile, auto, (file) =>
+        buildMultiPlatformImage(context, result.image, {
+          ...rest,
+          platforms: mapped.platforms as readonly string[],
+          additionalTags,
+          dockerfile: file,
+        }),
+      ),
     );
-    return {
-      image_name: imageName,
-      tag,
-      image: reference,
-      image_id: pushed.digest,
-      additional_tags: additionalTags,
-    };
+    return { ...result, image_id: pushed.digest, additional_tags: additionalTags };
   }
-  const imageId = await withDockerfile((file) =>
-    buildImageInternal(context, { ...checked, dockerfile: file }),
+  const imageId = await withDeniedHint(
+    withDockerfile(context, dockerfile, auto, (file) =>
+      buildImageInternal(context, { ...checked, dockerfile: file }),
+    ),
   );
-  await tagImage(imageId, imageName, additionalTags, operation);
+  for (const more of additionalTags) {
+    // prefect-docker's `image.tag(repository, tag)`: a refusal fails the build step.
+    await tagImage(imageId, `${imageName}:${more}`, operation).catch((error: unknown) => {
+      signal?.throwIfAborted();
+      throw new BuildError((error as Error).message, {
+        statusCode: error instanceof EngineHttpError ? error.statusCode : undefined,
+        cause: error,
+      });
+    });
+  }
   if (mapped.push) {
     for (const pushed of [tag, ...additionalTags]) {
       await pushReference(imageName, pushed, {
@@ -234,60 +245,22 @@ async function build(
       });
     }
   }
-  return {
-    image_name: imageName,
-    tag,
-    image: `${imageName}:${tag}`,
-    image_id: imageId,
-    additional_tags: additionalTags,
-  };
-}
-
-/**
- * Runs `build` with the step's Dockerfile: `dockerfile` itself, or for `auto` Prefect's generated
- * one, written to a temporary file (never into the context; `persist_dockerfile` writes a copy to
- * `outputPath`). Errors that say "denied" get prefect-docker's hint.
- */
-async function withStepDockerfile<T>(
-  context: string,
-  dockerfile: string,
-  settings: {
-    readonly persist: boolean;
-    readonly outputPath: string;
-    readonly output: Writable | undefined;
-    readonly baseImage: string | undefined;
-  },
-  build: (file: string) => Promise<T>,
-): Promise<T> {
-  try {
-    if (dockerfile !== "auto") return await build(dockerfile);
-    await refuseExistingDockerfile(
-      context,
-      `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
-    );
-    const lines = await autoDockerfileLines(context, { baseImage: settings.baseImage });
-    if (settings.persist) {
-      await persistDockerfile(context, settings.outputPath, lines);
-      writeProgress(
-        settings.output,
-        `Persisting auto-generated Dockerfile to ${settings.outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
-      );
-    }
-    return await withTemporaryDockerfile(lines, build);
-  } catch (error) {
-    throw withDeniedHint(error);
-  }
+  return { ...result, image_id: imageId, additional_tags: additionalTags };
 }
 
 /** prefect-docker's `_build_error_with_guidance`: the hint after errors that say "denied". */
-function withDeniedHint(error: unknown): unknown {
-  if (!(error instanceof BuildError) || !error.message.toLowerCase().includes("denied")) {
-    return error;
+async function withDeniedHint<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (!(error instanceof BuildError) || !error.message.toLowerCase().includes("denied")) {
+      throw error;
+    }
+    throw new BuildError(`${error.message}\n${DENIED_MESSAGE_HINT}`, {
+      statusCode: error.statusCode,
+      step: error.step,
+      logTail: error.logTail,
+      cause: error,
+    });
   }
-  return new BuildError(`${error.message}\n${DENIED_MESSAGE_HINT}`, {
-    statusCode: error.statusCode,
-    step: error.step,
-    logTail: error.logTail,
-    cause: error,
-  });
 }

@@ -19,11 +19,7 @@ import { pythonRepr } from "../python/repr.js";
 import { nowMicroseconds, timestampTag } from "../python/slugify.js";
 import { formatPlatform, parsePlatformList } from "../registry/platform.js";
 import { booleanOption, optionsObject, show, signalOption, stringOption } from "../validate.js";
-import {
-  autoDockerfileLines,
-  refuseExistingDockerfile,
-  withTemporaryDockerfile,
-} from "./auto-dockerfile.js";
+import { type AutoDockerfile, withDockerfile } from "./auto-dockerfile.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { validateReference, withDefaultNamespace } from "./deploy-image-name.js";
 import { pushReference } from "./push-reference.js";
@@ -264,9 +260,13 @@ export class DockerImage {
   async build(options: DockerImageCallOptions = {}): Promise<string> {
     const signal = signalOption("signal", optionsObject("options", options).signal);
     const context = path.resolve(this.#context ?? process.cwd());
+    const auto: AutoDockerfile = {
+      refusal: `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
+      baseImage: this.#baseImage,
+    };
     if (this.#platforms !== undefined) {
       const platforms = this.#platforms;
-      const pushed = await this.#withDockerfile(context, (dockerfile) =>
+      const pushed = await withDockerfile(context, this.dockerfile, auto, (dockerfile) =>
         buildMultiPlatformImage(context, this.reference, {
           ...this.buildOptions,
           builder: this.builder,
@@ -287,7 +287,7 @@ export class DockerImage {
       return pushed.digest;
     }
     const settings = signal ? { ...this.#settings, signal } : this.#settings;
-    const imageId = await this.#withDockerfile(context, (dockerfile) =>
+    const imageId = await withDockerfile(context, this.dockerfile, auto, (dockerfile) =>
       buildImageInternal(context, { ...settings, dockerfile }),
     );
     if (this.#push) this.#pushedDuringBuild = await this.#pushNow(signal);
@@ -305,20 +305,6 @@ export class DockerImage {
   async push(options: DockerImageCallOptions = {}): Promise<PushResult> {
     const signal = signalOption("signal", optionsObject("options", options).signal);
     return this.#pushedDuringBuild ?? this.#pushNow(signal);
-  }
-
-  /**
-   * Runs `build` with the image's Dockerfile: `dockerfile` itself, or for `auto` Prefect's
-   * generated one in a temporary file (never written into the context).
-   */
-  async #withDockerfile<T>(context: string, build: (dockerfile: string) => Promise<T>): Promise<T> {
-    if (this.dockerfile !== "auto") return build(this.dockerfile);
-    await refuseExistingDockerfile(
-      context,
-      `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
-    );
-    const lines = await autoDockerfileLines(context, { baseImage: this.#baseImage });
-    return withTemporaryDockerfile(lines, build);
   }
 
   async #pushNow(signal: AbortSignal | undefined): Promise<PushResult> {

@@ -90,50 +90,42 @@ export async function buildCommand(
     signal,
   };
   const { platform: _platform, tag: _tag, ...rest } = options;
-  const multiPlatform = flags.platform?.includes(",")
-    ? { platforms: flags.platform, tags, push: flags.push, contextArg }
-    : undefined;
   await checkValues(contextDir, flags, options, env);
-  if (multiPlatform !== undefined) {
-    const { multiPlatformOptions, multiPlatformTarget } = await import("./multi-platform-build.js");
-    const target = multiPlatformTarget(multiPlatform);
+  // Prefect's `dockerfile: auto`: the generated Dockerfile is removed again in every case.
+  const generate = () =>
+    autoDockerfile
+      ? generateDefaultDockerfile(
+          contextDir,
+          flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
+        )
+      : undefined;
+  if (flags.platform?.includes(",")) {
+    const { multiPlatformTarget, multiPlatformBuild } = await import("./multi-platform-build.js");
+    const target = multiPlatformTarget(flags.platform, tags, flags.push);
+    const multiOptions = {
+      ...rest,
+      platforms: flags.platform,
+      additionalTags: target.additionalTags,
+    };
     await checkOptions((signal) =>
-      buildMultiPlatformImage(contextDir, target.reference, {
-        ...multiPlatformOptions(multiPlatform, target, rest),
-        signal,
-      }),
+      buildMultiPlatformImage(contextDir, target.reference, { ...multiOptions, signal }),
     );
-  } else {
-    await checkOptions((signal) => buildImage(contextDir, { ...options, signal }));
-    if (flags.push !== undefined && firstTag) {
-      await checkPushArguments(flags.push, firstTag.pushName, firstTag.tag, env);
-    }
-  }
-
-  if (multiPlatform !== undefined) {
-    const { multiPlatformBuild } = await import("./multi-platform-build.js");
     await withRenderer(context, flags.quiet, async (renderer) => {
-      await using _generated = autoDockerfile
-        ? await generateDefaultDockerfile(
-            contextDir,
-            flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
-          )
-        : undefined;
-      await multiPlatformBuild(renderer, io.stdout, contextDir, multiPlatform, rest);
+      await using _generated = await generate();
+      renderer.start("build", `${contextArg} for ${flags.platform}`);
+      await multiPlatformBuild(renderer, io.stdout, contextDir, target.reference, multiOptions);
     });
     return;
+  }
+  await checkOptions((signal) => buildImage(contextDir, { ...options, signal }));
+  if (flags.push !== undefined && firstTag) {
+    await checkPushArguments(flags.push, firstTag.pushName, firstTag.tag, env);
   }
   await withRenderer(context, flags.quiet, async (renderer) => {
     renderer.start("build", contextArg);
     let imageId: string;
     {
-      // Prefect's `dockerfile: auto`: the generated Dockerfile is removed again in every case.
-      await using _generated = autoDockerfile
-        ? await generateDefaultDockerfile(
-            contextDir,
-            flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
-          )
-        : undefined;
+      await using _generated = await generate();
       imageId = await buildImage(contextDir, { ...options, onProgress: renderer.onProgress });
     }
     for (const tag of otherTags) {

@@ -11,11 +11,6 @@ export const CANCEL_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
 /** A cancelling signal's name. */
 export type CancelSignal = keyof typeof CANCEL_SIGNALS;
 
-/** What the process would exit with after `signal`. */
-export function exitCodeOf(signal: CancelSignal): number {
-  return CANCEL_SIGNALS[signal];
-}
-
 /** The reason an operation was aborted with: which signal arrived. */
 export class Cancelled extends Error {
   override readonly name = "Cancelled";

@@ -76,6 +76,13 @@ export function humanSize(bytes: number): string {
   return `${Number(value.toPrecision(3))}${SIZE_UNITS[unit]}`;
 }
 
+/** `current` bytes, or `current<separator>total` when the total is known. */
+export function byteAmount(current: number, total: number | undefined, separator = "/"): string {
+  return total === undefined
+    ? humanSize(current)
+    : `${humanSize(current)}${separator}${humanSize(total)}`;
+}
+
 /** A duration as BuildKit prints it: seconds with one decimal, `0.0s`, `12.3s`. */
 export function seconds(ms: number): string {
   return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;

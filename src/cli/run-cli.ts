@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { Cancellation, type CancelSignal, exitCodeOf, type SignalSource } from "./cancellation.js";
+import { CANCEL_SIGNALS, Cancellation, type SignalSource } from "./cancellation.js";
 import type { ProgressChoice, RenderTarget } from "./progress/renderer.js";
 
 /** What the command line reads and writes: the process's, or a test's. */
@@ -99,8 +99,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       colorFlag = options.color !== false;
       const color = colorEnabled(colorFlag, io);
       const progress = options.progress ?? "auto";
-      using cancellation = new Cancellation(io.signals, (signal: CancelSignal) =>
-        io.exitNow(exitCodeOf(signal)),
+      using cancellation = new Cancellation(io.signals, (signal) =>
+        io.exitNow(CANCEL_SIGNALS[signal]),
       );
       try {
         const action = await load();
@@ -109,7 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         if (error instanceof CommanderError) throw error;
         const cancelledBy = cancellation.cancelledBy;
         if (cancelledBy) {
-          exitCode = exitCodeOf(cancelledBy);
+          exitCode = CANCEL_SIGNALS[cancelledBy];
           if (progress === "json") {
             io.stderr.write(`${JSON.stringify({ type: "cancelled", signal: cancelledBy })}\n`);
           } else {

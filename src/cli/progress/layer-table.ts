@@ -4,7 +4,7 @@
  * @module
  */
 import type { LayerStatusEvent } from "../../index.js";
-import { humanSize, progressBar, sanitizeLine, truncate } from "../format.js";
+import { byteAmount, humanSize, progressBar, sanitizeLine, truncate } from "../format.js";
 
 /** Layer states after which a layer needs no progress bar any more. */
 const LAYER_DONE =
@@ -50,10 +50,7 @@ export class LayerTable {
         return done(truncate(`${head}${size}`, width));
       }
       if (layer.current === undefined) return truncate(head, width);
-      const amount =
-        layer.total === undefined
-          ? humanSize(layer.current)
-          : `${humanSize(layer.current)}/${humanSize(layer.total)}`;
+      const amount = byteAmount(layer.current, layer.total);
       const room = width - head.length - amount.length - 2;
       const bar =
         layer.total !== undefined && room >= 10

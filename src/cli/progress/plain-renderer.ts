@@ -4,7 +4,7 @@
  * @module
  */
 import type { ProgressEvent, VertexEvent } from "../../index.js";
-import { humanSize, LineSplitter, sanitizeLine, seconds } from "../format.js";
+import { byteAmount, LineSplitter, sanitizeLine, seconds } from "../format.js";
 import { blobStatus } from "./blob-status.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
@@ -102,10 +102,7 @@ export class PlainRenderer implements ProgressRenderer {
           this.#progress(`#${event.number} ${event.id}`, "done", `#${event.number} ${name} done`);
           return;
         }
-        const amount =
-          event.total === undefined
-            ? humanSize(event.current)
-            : `${humanSize(event.current)} / ${humanSize(event.total)}`;
+        const amount = byteAmount(event.current, event.total, " / ");
         this.#progress(
           `#${event.number} ${event.id}`,
           "running",
@@ -122,15 +119,8 @@ export class PlainRenderer implements ProgressRenderer {
       for (const line of splitter.flush()) this.#line(line);
     }
     this.#vertexLogs.clear();
-    const took = seconds(this.#now() - this.#started);
-    const what = this.#kind === "build" ? "build" : "push";
-    if (outcome.kind === "done") {
-      this.#line(`${what} finished in ${took}`);
-    } else if (outcome.kind === "cancelled") {
-      this.#line(`${what} cancelled after ${took}`);
-    } else {
-      this.#line(`${what} failed after ${took}`);
-    }
+    const ended = { done: "finished in", cancelled: "cancelled after", failed: "failed after" };
+    this.#line(`${this.#kind} ${ended[outcome.kind]} ${seconds(this.#now() - this.#started)}`);
   }
 
   close(): void {}
@@ -148,9 +138,7 @@ export class PlainRenderer implements ProgressRenderer {
       this.#line(text);
       return;
     }
-    const amount =
-      total === undefined ? humanSize(current) : `${humanSize(current)}/${humanSize(total)}`;
-    this.#progress(`${id ?? ""} ${status}`, status, `${text} ${amount}`);
+    this.#progress(`${id ?? ""} ${status}`, status, `${text} ${byteAmount(current, total)}`);
   }
 
   /** Prints a progress line unless the same state was printed less than a while ago. */

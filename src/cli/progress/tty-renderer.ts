@@ -14,7 +14,7 @@ import type {
   VertexStatusEvent,
 } from "../../index.js";
 import {
-  humanSize,
+  byteAmount,
   LineSplitter,
   sanitizeLine,
   seconds,
@@ -110,8 +110,7 @@ export class TtyRenderer implements ProgressRenderer {
     this.#layers = new LayerTable();
     this.#digestLine = undefined;
     this.#active = true;
-    const verb = kind === "build" ? "Building" : "Pushing";
-    this.#pending.push(this.#c.bold(`[+] ${verb} ${this.#clip(sanitizeLine(title), 14)}`));
+    this.#pending.push(this.#c.bold(`[+] ${this.#verb} ${this.#clip(sanitizeLine(title), 14)}`));
     this.#timer ??= setInterval(() => {
       this.#tick++;
       this.#draw();
@@ -201,7 +200,6 @@ export class TtyRenderer implements ProgressRenderer {
     if (outcome.kind === "done") {
       for (const line of outcome.summary) this.#pending.push(this.#row(line));
     }
-    const verb = this.#kind === "build" ? "Building" : "Pushing";
     const state =
       outcome.kind === "done"
         ? this.#c.green("FINISHED")
@@ -209,7 +207,8 @@ export class TtyRenderer implements ProgressRenderer {
           ? this.#c.yellow("CANCELED")
           : this.#c.red("FAILED");
     this.#pending.push(
-      this.#c.bold(`[+] ${verb} ${seconds(this.#now() - this.#started)}${this.#counts()} `) + state,
+      this.#c.bold(`[+] ${this.#verb} ${seconds(this.#now() - this.#started)}${this.#counts()} `) +
+        state,
     );
     this.#draw(true);
   }
@@ -268,9 +267,7 @@ export class TtyRenderer implements ProgressRenderer {
     this.#step = undefined;
     if (!outcome) this.#stepsDone++;
     this.#pending.push(this.#taskLine(step, outcome ?? "done"));
-    if (outcome === "failed") {
-      for (const line of step.logs) this.#pending.push(this.#c.red(this.#logLine(line)));
-    }
+    if (outcome === "failed") this.#failedLogs(step.logs);
     if (this.#layers.size > 0) this.#collapseLayers();
   }
 
@@ -305,8 +302,7 @@ export class TtyRenderer implements ProgressRenderer {
     for (const line of task.splitter.flush()) this.#log(task, line);
     if (event.state === "error") {
       this.#pending.push(this.#taskLine(task, "failed", took));
-      for (const line of task.logs) this.#pending.push(this.#c.red(this.#logLine(line)));
-      if (event.error) this.#pending.push(this.#c.red(this.#logLine(`ERROR: ${event.error}`)));
+      this.#failedLogs(event.error ? [...task.logs, `ERROR: ${event.error}`] : task.logs);
       return;
     }
     this.#pending.push(this.#taskLine(task, "done", took));
@@ -346,14 +342,19 @@ export class TtyRenderer implements ProgressRenderer {
     }
     lines.push(...this.#layers.lines(this.#width(), this.#c.green));
     const spinner = SPINNER[this.#tick % SPINNER.length] ?? "";
-    const verb = this.#kind === "build" ? "Building" : "Pushing";
     lines.push(
-      this.#c.bold(`${spinner} ${verb} ${seconds(this.#now() - this.#started)}${this.#counts()}`),
+      this.#c.bold(
+        `${spinner} ${this.#verb} ${seconds(this.#now() - this.#started)}${this.#counts()}`,
+      ),
     );
     // Never taller than the terminal: rows that scrolled off the top cannot be redrawn.
     // A terminal that reports 0 rows (some CI pseudo-terminals) has the usual 24.
     const rows = Math.max(2, (this.#target.rows || 24) - 1);
     return lines.length > rows ? lines.slice(lines.length - rows) : lines;
+  }
+
+  get #verb(): string {
+    return this.#kind === "build" ? "Building" : "Pushing";
   }
 
   #counts(): string {
@@ -402,16 +403,16 @@ export class TtyRenderer implements ProgressRenderer {
     return line;
   }
 
+  #failedLogs(lines: readonly string[]): void {
+    for (const line of lines) this.#pending.push(this.#c.red(this.#logLine(line)));
+  }
+
   #logLine(text: string): string {
     return this.#clip(` => => # ${text}`, 0);
   }
 
   #statusLine(status: VertexStatusEvent): string {
-    const name = status.name ?? status.id;
-    const amount =
-      status.total === undefined
-        ? humanSize(status.current)
-        : `${humanSize(status.current)} / ${humanSize(status.total)}`;
-    return this.#c.dim(this.#row(`=> ${name} ${amount}`));
+    const amount = byteAmount(status.current, status.total, " / ");
+    return this.#c.dim(this.#row(`=> ${status.name ?? status.id} ${amount}`));
   }
 }

@@ -122,25 +122,16 @@ function columns(codePoint: number): number {
 /** `text` cut to `width` columns, with `…` at the end when it was cut. */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";
+  if (textWidth(text) <= width) return text;
+  let cut = "";
   let used = 0;
-  let index = 0;
   for (const char of text) {
-    const next = used + columns(char.codePointAt(0) ?? 0);
-    if (next > width) {
-      // Make room for the ellipsis, one column.
-      let cut = text.slice(0, index);
-      let cutWidth = used;
-      while (cutWidth + 1 > width && cut.length > 0) {
-        const last = [...cut].pop() ?? "";
-        cut = cut.slice(0, cut.length - last.length);
-        cutWidth -= columns(last.codePointAt(0) ?? 0);
-      }
-      return `${cut}…`;
-    }
-    used = next;
-    index += char.length;
+    used += columns(char.codePointAt(0) ?? 0);
+    // One column is left for the ellipsis.
+    if (used > width - 1) break;
+    cut += char;
   }
-  return text;
+  return `${cut}…`;
 }
 
 /** Columns `text` takes on a terminal, as {@link truncate} counts them. */

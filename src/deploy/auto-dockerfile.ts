@@ -113,12 +113,9 @@ function dockerfileText(lines: readonly string[]): string {
 }
 
 /**
- * Writes the Dockerfile for `persist_dockerfile` to `outputPath` (`dockerfile_output_path`,
- * relative to the build context `project`), replacing an earlier one as Prefect does. Every
- * component of the path is resolved inside the project first: a path that climbs out (`..`), an
- * absolute path elsewhere, or a folder on the way that is a symlink leading out of the project is
- * refused before anything is opened, so nothing outside the project is written or truncated. The
- * file itself is never written through a symlink, nor when it is a folder, FIFO or socket.
+ * Writes `persist_dockerfile`'s copy to `outputPath`, relative to `project`, replacing an earlier
+ * one as Prefect does. A path that leads out of the project (`..`, an absolute path, a symlinked
+ * folder) is refused before anything is opened; the file itself must be a regular file or absent.
  *
  * @throws InvalidArgumentError naming `dockerfile_output_path` and what to do.
  */

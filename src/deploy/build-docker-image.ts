@@ -31,18 +31,14 @@ import { StepCache } from "./step-cache.js";
 import type { BuildStepOptions, StepSettings } from "./step-options.js";
 
 /**
- * The inputs of the `build_docker_image` step, exactly as a `prefect.yaml` step carries them
- * (snake_case). Keys other than the named ones are build options under docker-py's names
- * (`build_backend: docker-py`) or python-on-whales' (`buildx`); see the README for the table.
+ * The inputs of the `build_docker_image` step, as a `prefect.yaml` step carries them. Other keys
+ * are build options under docker-py's names (`build_backend: docker-py`) or python-on-whales'
+ * (`buildx`).
  */
 export interface BuildDockerImageInputs {
   /** The image name, registry and namespace included (a tag here is not split off). */
   readonly image_name: string;
-  /**
-   * The Dockerfile, relative to `path`; `"auto"` builds Prefect's default Dockerfile for the
-   * context without writing it there.
-   * @default "Dockerfile"
-   */
+  /** The Dockerfile, relative to `path`, or `"auto"` for Prefect's generated one. @default "Dockerfile" */
   readonly dockerfile?: string;
   /** The tag. @default the slug of the current UTC time, e.g. `2026-11-27t03-52-22-123456-00-00` */
   readonly tag?: string | null;
@@ -52,11 +48,7 @@ export interface BuildDockerImageInputs {
   readonly ignore_cache?: boolean;
   /** With `dockerfile: auto`, also write the Dockerfile to `dockerfile_output_path`. @default false */
   readonly persist_dockerfile?: boolean;
-  /**
-   * Where `persist_dockerfile` writes, relative to `path` (so it can be the next run's
-   * `dockerfile`).
-   * @default "Dockerfile.generated"
-   */
+  /** Where `persist_dockerfile` writes, relative to `path`. @default "Dockerfile.generated" */
   readonly dockerfile_output_path?: string | null;
   /** `"docker-py"` (the classic builder) or `"buildx"` (BuildKit). @default "docker-py" */
   readonly build_backend?: BuildBackend;
@@ -78,7 +70,7 @@ export interface BuildDockerImageResult {
   readonly tag: string;
   /** `image_name:tag`. */
   readonly image: string;
-  /** The built image's ID, `sha256:...` (with BuildKit too: Prefect's buildx returns a tag). */
+  /** The built image's ID, `sha256:...` (Prefect's buildx backend returns the tag). */
   readonly image_id: string;
   /** The additional tags given, `[]` when none. */
   readonly additional_tags: string[];
@@ -95,30 +87,20 @@ const NAMED_INPUTS = new Set([
   "build_backend",
 ]);
 
-/**
- * prefect-docker's hint for errors that say "denied", appended to the engine's message.
- */
+/** prefect-docker's hint for errors that say "denied", appended to the engine's message. */
 export const DENIED_MESSAGE_HINT =
   "Docker reported access denied. This can happen if the base image requires authentication, if you are not logged in to the registry, or if the image name is invalid. Check your image name (no spaces) and run `docker login` for the registry you are using.";
 
 const cache = new StepCache<BuildDockerImageResult>("build_docker_image");
 
 /**
- * Builds a Docker image for a Prefect deployment: prefect-docker's `build_docker_image` step, with
- * the same inputs, outputs, defaults and messages, so a `prefect.yaml` build step behaves the same
- * whichever language runs it.
+ * prefect-docker's `build_docker_image` step, with the same inputs, outputs, defaults and
+ * messages. Beyond Prefect, `dockerfile: auto` generates for `path` and never writes there,
+ * `labels` are kept, and an unknown build option fails by name. Identical inputs build once per
+ * process and engine (see `clearStepCache`).
  *
- * Beyond Prefect: `dockerfile: auto` looks at the build context (`path`), not the current
- * directory, and never writes a Dockerfile into it; user `labels` are kept on both backends; the
- * classic builder retries transient failures; the output streams as it arrives; an unknown build
- * option fails by name instead of reaching the engine.
- *
- * Identical inputs (`ignore_cache`, `id` and `requires` aside) build once per process and
- * engine; see `clearStepCache`. `id` and `requires`, which Prefect's step runner reads, are
- * accepted and ignored, so a step's `prefect.yaml` mapping can be passed as written.
- *
- * @param inputs - The step's mapping from `prefect.yaml`.
- * @param options - Where output goes, cancellation, the engine.
+ * @param inputs - The step's mapping from `prefect.yaml` (`id` and `requires` are ignored).
+ * @throws InvalidArgumentError for a bad input; BuildError or PushError when the engine fails.
  * @example
  * ```ts
  * const build = await buildDockerImage({ image_name: "ghcr.io/team/flows", tag: "v1", dockerfile: "auto" });
@@ -204,8 +186,7 @@ async function build(
   };
   const result = { image_name: imageName, tag, image: `${imageName}:${tag}` };
   if (mapped.platforms !== undefined) {
-    // `image_id` is the index digest: the engine keeps no image of it (Prefect's buildx backend
-    // returns the tag instead).
+    // `image_id` is the index digest: the engine keeps no image of it.
     const { tag: _tag, platform: _platform, ...rest } = buildOptions;
     const pushed = await withDeniedHint(
       withDockerfile(context, dockerfile, auto, (file) =>

@@ -1,6 +1,5 @@
 /**
- * Small text helpers of the command line's output: sizes, durations, progress bars, and making
- * engine text safe to print.
+ * Text helpers of the command line's output.
  * @module
  */
 
@@ -18,9 +17,8 @@ function isControl(code: number): boolean {
 }
 
 /**
- * One line of text as it may be printed anywhere: escape sequences removed, a carriage-return
- * overwrite reduced to what a terminal would finally show, tabs as spaces, and no other control
- * character. Engine output is the output of whatever a RUN step ran, so it is never trusted.
+ * One line as it may be printed anywhere: no escape sequence or control character, a `\r`
+ * overwrite reduced to what a terminal would show, tabs as spaces. Engine output is never trusted.
  */
 export function sanitizeLine(text: string): string {
   const withoutEscapes = text.replace(ESCAPE_SEQUENCE, "");
@@ -34,9 +32,8 @@ export function sanitizeLine(text: string): string {
 }
 
 /**
- * Splits engine text, which arrives in chunks that need not end at a line break, into complete
- * lines. At most `maxLineLength` characters of one line are kept, so a step printing megabytes
- * without a newline cannot grow memory.
+ * Splits chunks of engine text into complete lines, keeping at most `maxLineLength` characters of
+ * one, so a step printing megabytes without a newline cannot grow memory.
  */
 export class LineSplitter {
   #partial = "";
@@ -61,9 +58,8 @@ export class LineSplitter {
 const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
 
 /**
- * A byte count as the docker CLI prints it (go-units' `HumanSize`): decimal units, three
- * significant digits, no space: `512B`, `12.3kB`, `1.23MB`. Written here because the npm packages
- * for this use binary units or put a space in, which would not look like docker.
+ * A byte count as go-units' `HumanSize` prints it: `512B`, `12.3kB`, `1.23MB`. Hand-written: the
+ * npm packages use binary units or a space.
  */
 export function humanSize(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "?";
@@ -111,10 +107,7 @@ const WIDE_RANGES: readonly (readonly [number, number])[] = [
   [0x20000, 0x3fffd],
 ];
 
-/**
- * Columns a code point takes on a terminal: two for East Asian wide characters and emoji, else
- * one. A line cut by this measure never wraps, which would push the redrawn frame out of place.
- */
+/** Columns a code point takes on a terminal; a line cut by this never wraps out of the frame. */
 function columns(codePoint: number): number {
   return WIDE_RANGES.some(([from, to]) => codePoint >= from && codePoint <= to) ? 2 : 1;
 }

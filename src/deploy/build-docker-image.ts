@@ -38,7 +38,7 @@ import type { BuildStepOptions, StepSettings } from "./step-options.js";
 export interface BuildDockerImageInputs {
   /** The image name, registry and namespace included (a tag here is not split off). */
   readonly image_name: string;
-  /** The Dockerfile, relative to `path`, or `"auto"` for Prefect's generated one. @default "Dockerfile" */
+  /** The Dockerfile, relative to `path`, or `"auto"` for Prefect's. @default "Dockerfile" */
   readonly dockerfile?: string;
   /** The tag. @default the slug of the current UTC time, e.g. `2026-11-27t03-52-22-123456-00-00` */
   readonly tag?: string | null;
@@ -46,7 +46,7 @@ export interface BuildDockerImageInputs {
   readonly additional_tags?: readonly string[] | null;
   /** Build even when the same inputs were built before in this process. @default false */
   readonly ignore_cache?: boolean;
-  /** With `dockerfile: auto`, also write the Dockerfile to `dockerfile_output_path`. @default false */
+  /** With `dockerfile: auto`, also write it to `dockerfile_output_path`. @default false */
   readonly persist_dockerfile?: boolean;
   /** Where `persist_dockerfile` writes, relative to `path`. @default "Dockerfile.generated" */
   readonly dockerfile_output_path?: string | null;

@@ -8,7 +8,7 @@ import { defaultDockerBuildNamespace } from "./deploy-image-name.js";
 import { type StepCache, stepCacheKey } from "./step-cache.js";
 import { type BuildStepOptions, normalizeStepOptions, type StepSettings } from "./step-options.js";
 
-/** Prefect's step runner removes these (`RESERVED_KEYWORDS` in `prefect.deployments.steps.core`). */
+/** Prefect's step runner removes these (`RESERVED_KEYWORDS` in `prefect/deployments/steps`). */
 const STEP_RUNNER_KEYS = new Set(["id", "requires"]);
 
 /**

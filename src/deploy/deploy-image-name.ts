@@ -54,7 +54,7 @@ export function validateStepImageName(imageName: unknown): string {
   return imageName;
 }
 
-/** Checks `name:tag` by the docker CLI's grammar, so the engine never says `invalid reference format`. */
+/** `name:tag` by the docker CLI's grammar, before the engine says `invalid reference format`. */
 export function validateReference(name: string, tag: string | null, what: string): void {
   const reference = tag === null ? name : `${name}:${tag}`;
   try {

@@ -32,9 +32,9 @@ export interface DockerImageOptions
    * @default the tag in `name`, else the slug of the current UTC time (`2026-11-27t03-52-22-123456-00-00`)
    */
   readonly tag?: string;
-  /** The Dockerfile, relative to `context`, or `"auto"` for Prefect's generated one. @default "auto" */
+  /** The Dockerfile, relative to `context`, or `"auto"` for Prefect's. @default "auto" */
   readonly dockerfile?: string;
-  /** Receives the build output and push status lines; `null` for silence. @default process.stdout */
+  /** Receives build output and push status lines; `null` for silence. @default process.stdout */
   readonly streamProgressTo?: Writable | null;
   /**
    * `"classic"` or `"buildkit"`, or Prefect's names for them, `"docker-py"` and `"buildx"`.

@@ -1,6 +1,6 @@
 /**
- * Pushing a local image under the name it has, as docker-py's `client.api.push()` does for Prefect's
- * deploy side (unlike `pushImage`, which pushes a temporary registry tag).
+ * Pushing a local image under the name it has, as docker-py's `client.api.push()` does for
+ * Prefect's deploy side (unlike `pushImage`, which pushes a temporary registry tag).
  * @module
  */
 import { lookupRegistryAuth } from "../auth/credentials.js";

@@ -27,7 +27,7 @@ export interface StepOptions
     | "auth"
     | "credentialHelperTimeoutMs"
   > {
-  /** Receives the build output and push status lines as they arrive; `null` for silence. @default process.stdout */
+  /** Receives the build output and push status lines; `null` for silence. @default process.stdout */
   readonly streamProgressTo?: Writable | null;
   /**
    * Ends this call's wait with the signal's reason; a run shared by identical calls is cancelled

@@ -44,10 +44,8 @@ export interface BuildFlags {
 }
 
 /**
- * Builds the context; prints the image ID on stdout, and with `--push` the pushed reference.
- * Extra `-t` names are added through the engine's tag call after the build. Every flag is checked
- * before the engine is asked anything: a bad `--push`, a missing `-f` file or an unset secret
- * variable fails at once, not after the build.
+ * Builds the context and prints the image ID (and with `--push` the pushed reference). Every flag
+ * is checked before the engine is asked anything.
  */
 export async function buildCommand(
   context: CommandContext,
@@ -150,11 +148,8 @@ export async function buildCommand(
 }
 
 /**
- * The values the flags name, checked before any engine work: the context folder, the `-f` file
- * (or, for `-f auto`, that there is none in the way, and `--base-image`), each `--secret`'s file
- * or variable, each `--ssh` agent, `--platform`, and every option as
- * the library checks it (in `buildCommand`). The library reads secrets and agents only once the
- * engine answered.
+ * What the flags name, checked before any engine work (the library reads secrets and agents only
+ * once the engine answered): the context, the `-f` file, each secret and `--ssh` agent.
  */
 async function checkValues(
   contextDir: string,

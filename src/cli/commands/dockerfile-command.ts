@@ -15,11 +15,9 @@ export interface DockerfileFlags {
 }
 
 /**
- * Prints the Dockerfile `generateDefaultDockerfile` would write into `dir` (what `build -f auto`
- * builds, `--base-image` included), without writing
- * into `dir`: the library writes it into a stand-in folder of the same name (with a
- * `requirements.txt` when `dir` has one, the only other thing it looks at) in a temporary folder,
- * which is removed again whatever happens.
+ * Prints the Dockerfile `generateDefaultDockerfile` would write into `dir`, without writing there:
+ * it writes into a temporary stand-in of the same name (with `requirements.txt` when `dir` has
+ * one, the only other thing it looks at).
  */
 export async function dockerfileCommand(
   context: CommandContext,

@@ -1,6 +1,5 @@
 /**
- * `--progress plain` (and `auto` off a terminal): one line per event, for CI logs and pipes. No
- * colour, no cursor movement, no control character of any kind.
+ * `--progress plain`: one line per event, for CI logs and pipes; no control character at all.
  * @module
  */
 import type { ProgressEvent, VertexEvent } from "../../index.js";
@@ -8,10 +7,7 @@ import { byteAmount, LineSplitter, sanitizeLine, seconds } from "../format.js";
 import { blobStatus } from "./blob-status.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
-/**
- * Byte-progress updates of one layer or sub-task are many per second; one line each would bury
- * the log. A repeat of the same state is printed again only after this long.
- */
+/** Byte-progress updates come many per second: a repeated state is printed after this long. */
 const PROGRESS_REPEAT_MS = 2_000;
 
 const STEP_LINE = /^Step \d+\/\d+ : /;

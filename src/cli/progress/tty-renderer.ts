@@ -1,9 +1,6 @@
 /**
- * `--progress tty` (and `auto` on a terminal): the docker CLI's look, redrawn in place. Finished
- * steps are written once and scroll away like ordinary output; only what is still running (the
- * current build step or BuildKit vertices with their last log lines, one line per layer being
- * pulled or pushed, and a status line with the elapsed time) is redrawn, in a single synchronised
- * write per frame so the terminal never shows a half-drawn one (see {@link LiveFrame}).
+ * `--progress tty`: the docker CLI's look. Finished steps scroll away like ordinary output; only
+ * what still runs is redrawn, in a {@link LiveFrame}.
  * @module
  */
 import picocolors from "picocolors";
@@ -27,11 +24,9 @@ import { LayerTable } from "./layer-table.js";
 import { LiveFrame } from "./live-frame.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
-/** How often the elapsed times are redrawn. */
 const TICK_MS = 100;
-/** Log lines shown under a running step. */
+/** Log lines under a running step, and under one that failed. */
 const LOG_LINES = 6;
-/** Log lines kept and shown under a step that failed. */
 const ERROR_LOG_LINES = 12;
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -57,23 +52,21 @@ export class TtyRenderer implements ProgressRenderer {
   #timer: NodeJS.Timeout | undefined;
   #tick = 0;
   #closed = false;
-  /** Whether an operation is running, so there is a live frame to draw. */
   #active = false;
   /** Lines to write above the frame at the next draw. */
   #pending: string[] = [];
 
   #kind: OperationKind = "build";
   #started = 0;
-  /** Classic builds: the running step. */
+  /** Classic builds. */
   #step: Task | undefined;
   #stepsDone = 0;
   #stepsTotal = 0;
-  /** BuildKit: running vertices by digest, and how many there were. */
+  /** BuildKit: running vertices by digest, and all their numbers. */
   readonly #vertices = new Map<string, Task>();
   readonly #vertexNumbers = new Set<number>();
   /** BuildKit: vertices already written as finished; later states of theirs are ignored. */
   readonly #finishedVertices = new Set<string>();
-  /** Layers being pulled or pushed, by id, in order of appearance. */
   #layers = new LayerTable();
   readonly #outputSplitter = new LineSplitter();
   #digestLine: string | undefined;
@@ -222,8 +215,6 @@ export class TtyRenderer implements ProgressRenderer {
     this.#frame.done();
   }
 
-  // ---- state -----------------------------------------------------------------------------------
-
   #task(label: string): Task {
     return {
       label: sanitizeLine(label),
@@ -310,20 +301,16 @@ export class TtyRenderer implements ProgressRenderer {
 
   #layer(event: LayerStatusEvent): void {
     if (event.id === undefined) {
-      // "The push refers to repository [...]", "Pulling from library/x", "Digest: ...": context
-      // that the step or title already gives, or that the summary repeats.
+      // "The push refers to repository [...]", "Digest: ...": the title or summary says it.
       if (this.#step && event.operation === "pull") this.#log(this.#step, event.status);
       return;
     }
     this.#layers.update({ ...event, id: event.id });
   }
 
-  /** Replaces the per-layer lines by one line saying what happened to them. */
   #collapseLayers(): void {
     this.#pending.push(this.#row(this.#layers.collapse(this.#kind === "push" ? "push" : "pull")));
   }
-
-  // ---- drawing ---------------------------------------------------------------------------------
 
   #draw(final = false): void {
     const persisted = this.#pending;
@@ -347,8 +334,7 @@ export class TtyRenderer implements ProgressRenderer {
         `${spinner} ${this.#verb} ${seconds(this.#now() - this.#started)}${this.#counts()}`,
       ),
     );
-    // Never taller than the terminal: rows that scrolled off the top cannot be redrawn.
-    // A terminal that reports 0 rows (some CI pseudo-terminals) has the usual 24.
+    // Rows that scrolled off the top cannot be redrawn. Some CI terminals report 0 rows.
     const rows = Math.max(2, (this.#target.rows || 24) - 1);
     return lines.length > rows ? lines.slice(lines.length - rows) : lines;
   }
@@ -366,11 +352,10 @@ export class TtyRenderer implements ProgressRenderer {
   }
 
   #width(): number {
-    // A terminal that reports 0 columns (some CI pseudo-terminals, `stty cols 0`) has the usual 80.
+    // Some CI terminals report 0 columns.
     return Math.max(20, (this.#target.columns || 80) - 1);
   }
 
-  /** Cuts text meant for one line to the terminal width less `reserve` columns. */
   #clip(text: string, reserve: number): string {
     return truncate(text, this.#width() - reserve);
   }

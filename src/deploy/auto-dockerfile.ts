@@ -14,12 +14,9 @@ import { registryOfImage } from "../reference/image-reference.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-/** Characters a Dockerfile word can hold as they are: no white space, quotes, `\` or `$`. */
-const PLAIN = /^[^\s\\$'"]*$/;
-
-/** A path as one word of a shell-form `RUN`. */
+/** A path as one `/bin/sh` word: single-quoted unless every character is one sh leaves alone. */
 function shellWord(text: string): string {
-  return PLAIN.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+  return /^[\w./@%+=:,-]+$/u.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Options of {@link autoDockerfileLines}. */

@@ -23,6 +23,7 @@ import { type AutoDockerfile, withDockerfile } from "./auto-dockerfile.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { validateReference, withDefaultNamespace } from "./deploy-image-name.js";
 import { pushReference } from "./push-reference.js";
+import { progressOutput } from "./step-options.js";
 
 /** Options of the {@link DockerImage} constructor: the image's, and `buildImage`'s. */
 export interface DockerImageOptions
@@ -126,7 +127,7 @@ export class DockerImage {
     const {
       tag,
       dockerfile = "auto",
-      streamProgressTo = process.stdout,
+      streamProgressTo,
       builder,
       context,
       push,
@@ -154,19 +155,11 @@ export class DockerImage {
         `Only one tag can be provided - both ${pythonRepr(imageTag)} and ${pythonRepr(givenTag)} were provided as tags.`,
       );
     }
-    if (
-      streamProgressTo !== null &&
-      typeof (streamProgressTo as Writable | undefined)?.write !== "function"
-    ) {
-      throw new InvalidArgumentError(
-        `streamProgressTo must be a writable stream such as process.stdout, or null, got ${show(streamProgressTo)}`,
-      );
-    }
+    this.streamProgressTo = progressOutput(streamProgressTo);
     this.name = withDefaultNamespace(imageName, env);
     this.tag = givenTag || imageTag || timestampTag(now());
     validateReference(this.name, this.tag, "The image reference");
     this.dockerfile = stringOption("dockerfile", dockerfile) ?? "auto";
-    this.streamProgressTo = streamProgressTo;
     const several =
       platforms !== undefined
         ? parsePlatformList(platforms, "platforms").map(formatPlatform)
@@ -185,7 +178,7 @@ export class DockerImage {
         ...(chosen ? { builder: chosen } : {}),
         tag: this.reference,
         pull: buildOptions.pull ?? true,
-        streamProgressTo: streamProgressTo ?? undefined,
+        streamProgressTo: this.streamProgressTo ?? undefined,
       },
       "options",
     );

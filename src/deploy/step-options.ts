@@ -63,19 +63,22 @@ export interface StepSettings extends NormalizedOperationOptions {
   readonly baseImage: string | undefined;
 }
 
+/** The deploy side's `streamProgressTo`: a writable stream, `null` for silence, or stdout. */
+export function progressOutput(value: unknown): Writable | null {
+  if (value === undefined) return process.stdout;
+  if (value === null || typeof (value as Writable).write === "function") {
+    return value as Writable | null;
+  }
+  throw new InvalidArgumentError(
+    `streamProgressTo must be a writable stream such as process.stdout, or null, got ${show(value)}`,
+  );
+}
+
 /** Checks the step options before any I/O and fills in the defaults. */
 export function normalizeStepOptions(options: BuildStepOptions | undefined): StepSettings {
   const given = optionsObject("options", options);
-  const { streamProgressTo, env } = given;
-  if (
-    streamProgressTo !== undefined &&
-    streamProgressTo !== null &&
-    typeof (streamProgressTo as Writable).write !== "function"
-  ) {
-    throw new InvalidArgumentError(
-      `streamProgressTo must be a writable stream such as process.stdout, or null, got ${show(streamProgressTo)}`,
-    );
-  }
+  const { env } = given;
+  const streamProgressTo = progressOutput(given.streamProgressTo);
   if (env !== undefined && (env === null || typeof env !== "object")) {
     throw new InvalidArgumentError(`env must be an object such as process.env, got ${kindOf(env)}`);
   }
@@ -86,8 +89,7 @@ export function normalizeStepOptions(options: BuildStepOptions | undefined): Ste
   } = given as EngineOperationOptions;
   const settings = normalizeOperationOptions({
     ...rest,
-    streamProgressTo:
-      streamProgressTo === undefined ? process.stdout : (streamProgressTo ?? undefined),
+    streamProgressTo: streamProgressTo ?? undefined,
   });
   return {
     ...settings,

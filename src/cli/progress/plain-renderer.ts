@@ -84,11 +84,8 @@ export class PlainRenderer implements ProgressRenderer {
         this.#line(`${event.reference}: digest: ${event.digest} size: ${event.size}`);
         return;
       case "vertex-log": {
-        let splitter = this.#vertexLogs.get(event.digest);
-        if (!splitter) {
-          splitter = new LineSplitter();
-          this.#vertexLogs.set(event.digest, splitter);
-        }
+        const splitter = this.#vertexLogs.get(event.digest) ?? new LineSplitter();
+        this.#vertexLogs.set(event.digest, splitter);
         for (const line of splitter.push(event.text)) this.#line(`#${event.number} ${line}`);
         return;
       }

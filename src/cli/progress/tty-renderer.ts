@@ -71,10 +71,10 @@ export class TtyRenderer implements ProgressRenderer {
   readonly #outputSplitter = new LineSplitter();
   #digestLine: string | undefined;
 
-  private constructor(target: RenderTarget, frame: LiveFrame, colors: Colors, now: () => number) {
+  private constructor(target: RenderTarget, color: boolean, now = () => performance.now()) {
     this.#target = target;
-    this.#frame = frame;
-    this.#c = colors;
+    this.#frame = new LiveFrame(target);
+    this.#c = picocolors.createColors(color);
     this.#now = now;
   }
 
@@ -83,12 +83,7 @@ export class TtyRenderer implements ProgressRenderer {
     target: RenderTarget,
     options: { readonly color: boolean; readonly now?: () => number },
   ): TtyRenderer {
-    return new TtyRenderer(
-      target,
-      new LiveFrame(target),
-      picocolors.createColors(options.color),
-      options.now ?? (() => performance.now()),
-    );
+    return new TtyRenderer(target, options.color, options.now);
   }
 
   start(kind: OperationKind, title: string): void {

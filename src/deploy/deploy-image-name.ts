@@ -20,11 +20,8 @@ export const DEFAULT_NAMESPACE_VARIABLES = [
 
 /** Prefect's `PREFECT_DEFAULT_DOCKER_BUILD_NAMESPACE` setting, read from `env`. */
 export function defaultDockerBuildNamespace(env: NodeJS.ProcessEnv): string | undefined {
-  for (const variable of DEFAULT_NAMESPACE_VARIABLES) {
-    const value = env[variable];
-    if (value !== undefined) return value;
-  }
-  return undefined;
+  const variable = DEFAULT_NAMESPACE_VARIABLES.find((name) => env[name] !== undefined);
+  return variable === undefined ? undefined : env[variable];
 }
 
 /** Prefect's `"/".join(filter(None, [namespace, repository]))`. */

@@ -117,9 +117,8 @@ async function push(
     auth: credentialsAuth(inputs.credentials),
     login: { name: "the step's credentials", fix: "pass credentials" },
   };
-  await pushReference(imageName, tag ?? undefined, pushOptions);
-  for (const additional of additionalTags) {
-    await pushReference(imageName, additional, pushOptions);
+  for (const each of [tag ?? undefined, ...additionalTags]) {
+    await pushReference(imageName, each, pushOptions);
   }
   return {
     image_name: imageName,

@@ -56,12 +56,8 @@ export class StepCache<T> {
 
   #start(key: string, work: (signal: AbortSignal) => Promise<T>): SharedRun<T> {
     const controller = new AbortController();
-    let result: Promise<T>;
-    try {
-      result = work(controller.signal);
-    } catch (error) {
-      result = Promise.reject(error);
-    }
+    // Async, so that a synchronous throw becomes a rejection.
+    const result = (async () => work(controller.signal))();
     const shared: SharedRun<T> = { result, controller, waiters: 0, settled: false };
     this.#runs.set(key, shared);
     result.then(

@@ -28,6 +28,9 @@ const TICK_MS = 100;
 /** Log lines under a running step, and under one that failed. */
 const LOG_LINES = 6;
 const ERROR_LOG_LINES = 12;
+/** The classic builder's bookkeeping; the step lines say the same more briefly. */
+const BOOKKEEPING =
+  /^(Step \d+\/\d+ : | ---> |Removing intermediate container |Successfully (built|tagged) )/;
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 type Colors = ReturnType<typeof picocolors.createColors>;
@@ -175,7 +178,7 @@ export class TtyRenderer implements ProgressRenderer {
   end(outcome: Outcome): void {
     if (this.#closed || !this.#active) return;
     this.#active = false;
-    if (this.#timer) clearInterval(this.#timer);
+    clearInterval(this.#timer);
     this.#timer = undefined;
     const failed = outcome.kind !== "done";
     this.#finishStep(failed ? outcome.kind : undefined);
@@ -204,7 +207,7 @@ export class TtyRenderer implements ProgressRenderer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer) clearInterval(this.#timer);
+    clearInterval(this.#timer);
     this.#timer = undefined;
     this.#draw(true);
     this.#frame.done();
@@ -223,20 +226,12 @@ export class TtyRenderer implements ProgressRenderer {
 
   #stepOutput(line: string): void {
     const step = this.#step;
-    if (/^Step \d+\/\d+ : /.test(line) || step === undefined) return;
+    if (step === undefined) return;
     if (/^ ---> Using cache$/.test(line)) {
       step.cached = true;
-      return;
+    } else if (!BOOKKEEPING.test(line)) {
+      this.#log(step, line);
     }
-    // The classic builder's bookkeeping; the step lines say the same more briefly.
-    if (
-      /^( ---> |Removing intermediate container |Successfully built |Successfully tagged )/.test(
-        line,
-      )
-    ) {
-      return;
-    }
-    this.#log(step, line);
   }
 
   #log(task: Task, line: string): void {
@@ -286,12 +281,10 @@ export class TtyRenderer implements ProgressRenderer {
         ? event.completed.getTime() - event.started.getTime()
         : undefined;
     for (const line of task.splitter.flush()) this.#log(task, line);
+    this.#pending.push(this.#taskLine(task, event.state === "error" ? "failed" : "done", took));
     if (event.state === "error") {
-      this.#pending.push(this.#taskLine(task, "failed", took));
       this.#failedLogs(event.error ? [...task.logs, `ERROR: ${event.error}`] : task.logs);
-      return;
     }
-    this.#pending.push(this.#taskLine(task, "done", took));
   }
 
   #layer(event: LayerStatusEvent): void {

@@ -129,13 +129,10 @@ export async function persistDockerfile(
   const base = path.resolve(project);
   // Lexically first, as copy() resolves its sources: `..` never climbs through a link.
   const target = path.resolve(base, outputPath);
+  const leaves = (relative: string) =>
+    relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
   const lexical = path.relative(base, target);
-  if (
-    lexical === "" ||
-    lexical === ".." ||
-    lexical.startsWith(`..${path.sep}`) ||
-    path.isAbsolute(lexical)
-  ) {
+  if (lexical === "" || leaves(lexical)) {
     throw refuse(`it is not inside the build context ${base}`);
   }
   let realProject: string;
@@ -156,8 +153,7 @@ export async function persistDockerfile(
       cause,
     );
   }
-  const inside = path.relative(realProject, realParent);
-  if (inside === ".." || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+  if (leaves(path.relative(realProject, realParent))) {
     throw refuse(
       `${parent} leads through a symlink to ${realParent}, outside the build context ${realProject}`,
     );
@@ -176,16 +172,12 @@ export async function persistDockerfile(
       0o644,
     );
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const why =
-      code === "ELOOP"
-        ? "it is a symbolic link"
-        : code === "EISDIR"
-          ? "it is a folder"
-          : code === "ENXIO"
-            ? "it is a FIFO or socket"
-            : (cause as Error).message;
-    throw refuse(`${file}: ${why}`, cause);
+    const why = new Map([
+      ["ELOOP", "it is a symbolic link"],
+      ["EISDIR", "it is a folder"],
+      ["ENXIO", "it is a FIFO or socket"],
+    ]).get((cause as NodeJS.ErrnoException).code ?? "");
+    throw refuse(`${file}: ${why ?? (cause as Error).message}`, cause);
   }
   try {
     const info = await handle.stat();

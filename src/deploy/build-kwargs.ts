@@ -169,10 +169,6 @@ const timeout: Mapper = (value, key, into) => {
   into.inactivityTimeoutMs = Math.min(Math.ceil(value * 1000), 2_147_483_647);
 };
 
-const ignoredBoolean: Mapper = (value, key) => {
-  booleanOption(key, value, false);
-};
-
 /** Keys known but refused. */
 const REFUSED = new Set<Mapper>();
 
@@ -214,7 +210,9 @@ const DOCKER_PY: Readonly<Record<string, Mapper>> = {
   extra_hosts: to("extraHosts", extraHosts),
   container_limits: containerLimits,
   // How docker-py hands events back (Prefect always sets it); it changes nothing in the build.
-  decode: ignoredBoolean,
+  decode: (value, key) => {
+    booleanOption(key, value, false);
+  },
   use_config_proxy: (value, key) => {
     if (booleanOption(key, value, false)) {
       unsupported(

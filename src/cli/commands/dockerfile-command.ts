@@ -41,15 +41,11 @@ export async function dockerfileCommand(
     if (existsSync(path.join(directory, "requirements.txt"))) {
       await writeFile(path.join(standIn, "requirements.txt"), "");
     }
-    let text: string;
-    {
-      await using generated = await generateDefaultDockerfile(
-        standIn,
-        flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
-      );
-      text = await readFile(generated.path, "utf8");
-    }
-    io.stdout.write(text);
+    await using generated = await generateDefaultDockerfile(
+      standIn,
+      flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
+    );
+    io.stdout.write(await readFile(generated.path, "utf8"));
     if (existsSync(path.join(directory, "Dockerfile"))) {
       io.stderr.write(
         `note: ${dir} already has a Dockerfile, which a build uses as it is (Prefect generates one only where there is none)\n`,

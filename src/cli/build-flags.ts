@@ -1,16 +1,12 @@
 /**
- * The values of `build`'s flags that carry structure (`--secret`, `--ssh`, `--build-arg`, `-t`),
- * parsed as `docker build` reads them.
+ * `build`'s structured flags, parsed as `docker build` reads them.
  * @module
  */
 import path from "node:path";
 import { type BuildSecret, InvalidArgumentError, parseImageReference } from "../index.js";
 import { UsageError } from "./usage-error.js";
 
-/**
- * `--secret id=ID,src=PATH` or `--secret id=ID,env=VAR` (also `source=`, and `type=file|env` as
- * `docker build` allows), into the library's `secrets` map. Relative paths are from `cwd`.
- */
+/** `--secret id=ID,src=PATH` or `id=ID,env=VAR` (also `source=` and `type=`), paths from `cwd`. */
 export function parseSecrets(values: readonly string[], cwd: string): Record<string, BuildSecret> {
   const secrets: Record<string, BuildSecret> = {};
   for (const value of values) {
@@ -72,10 +68,7 @@ export function parseSecrets(values: readonly string[], cwd: string): Record<str
   return secrets;
 }
 
-/**
- * `--ssh default` (the agent at `SSH_AUTH_SOCK`) or `--ssh ID=SOCKET`, into the library's `ssh`
- * map. Relative socket paths are from `cwd`.
- */
+/** `--ssh default` (the agent at `SSH_AUTH_SOCK`) or `--ssh ID=SOCKET`, paths from `cwd`. */
 export function parseSsh(values: readonly string[], cwd: string): Record<string, string | true> {
   const ssh: Record<string, string | true> = {};
   for (const value of values) {
@@ -100,10 +93,7 @@ export function parseSsh(values: readonly string[], cwd: string): Record<string,
   return ssh;
 }
 
-/**
- * `--build-arg KEY=VALUE`, or `--build-arg KEY` to pass the variable from the environment (left
- * out when it is not set, as `docker build` does).
- */
+/** `--build-arg KEY=VALUE`, or `KEY` for the environment's value (left out when unset). */
 export function parseBuildArgs(
   values: readonly string[],
   env: NodeJS.ProcessEnv,

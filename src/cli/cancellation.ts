@@ -1,7 +1,6 @@
 /**
- * Ctrl-C and `kill`: the first SIGINT or SIGTERM aborts the running operation through its
- * `signal`, so the library removes what it made (temporary tags, Dockerfiles, build containers,
- * sessions) before the process exits; a second one exits at once.
+ * Ctrl-C and `kill`: the first SIGINT or SIGTERM aborts the operation, so the library cleans up
+ * before the process exits; a second one exits at once.
  * @module
  */
 
@@ -10,11 +9,6 @@ export const CANCEL_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** A cancelling signal's name. */
 export type CancelSignal = keyof typeof CANCEL_SIGNALS;
-
-/** What the process would exit with after `signal`. */
-export function exitCodeOf(signal: CancelSignal): number {
-  return CANCEL_SIGNALS[signal];
-}
 
 /** The reason an operation was aborted with: which signal arrived. */
 export class Cancelled extends Error {
@@ -30,10 +24,7 @@ export interface SignalSource {
   off(signal: CancelSignal, listener: () => void): unknown;
 }
 
-/**
- * Listens for SIGINT and SIGTERM while an operation runs. `signal` aborts (with a
- * {@link Cancelled} reason) at the first one; `onSecond` runs at the second.
- */
+/** Listens for SIGINT and SIGTERM: `signal` aborts at the first, `onSecond` runs at the second. */
 export class Cancellation implements Disposable {
   readonly #controller = new AbortController();
   readonly #source: SignalSource;

@@ -1,15 +1,12 @@
 /**
- * The library's messages in the command line's words: an option name (`tag`, `registryUrl`,
- * `options.auth`) becomes the flag or argument that set it (`--tag`, `REGISTRY_URL`, `docker
- * login`). The library names its options at the start of a message and in a few fixed phrases;
- * each of those is listed here, per command, and the command line's tests pin the result.
+ * The library's messages in the command line's words: an option name (`registryUrl`) becomes the
+ * flag or argument that set it (`REGISTRY_URL`).
  * @module
  */
 
-/** One rewrite: a pattern of the library's text and the command line's words for it. */
 type Rewrite = readonly [RegExp, string];
 
-/** What the command line has for `options.auth`: the Docker configuration, through `docker login`. */
+/** The command line's `options.auth` is the Docker configuration, through `docker login`. */
 const NO_AUTH_OPTION: Rewrite = [/ or pass options\.auth\)/g, ")"];
 const LOGIN_IN_URL: Rewrite = [
   /pass the login as options\.auth \(\{ username, password \}\) or with `docker login`/,

@@ -1,6 +1,5 @@
 /**
- * Small text helpers of the command line's output: sizes, durations, progress bars, and making
- * engine text safe to print.
+ * Text helpers of the command line's output.
  * @module
  */
 
@@ -18,9 +17,8 @@ function isControl(code: number): boolean {
 }
 
 /**
- * One line of text as it may be printed anywhere: escape sequences removed, a carriage-return
- * overwrite reduced to what a terminal would finally show, tabs as spaces, and no other control
- * character. Engine output is the output of whatever a RUN step ran, so it is never trusted.
+ * One line as it may be printed anywhere: no escape sequence or control character, a `\r`
+ * overwrite reduced to what a terminal would show, tabs as spaces. Engine output is never trusted.
  */
 export function sanitizeLine(text: string): string {
   const withoutEscapes = text.replace(ESCAPE_SEQUENCE, "");
@@ -34,9 +32,8 @@ export function sanitizeLine(text: string): string {
 }
 
 /**
- * Splits engine text, which arrives in chunks that need not end at a line break, into complete
- * lines. At most `maxLineLength` characters of one line are kept, so a step printing megabytes
- * without a newline cannot grow memory.
+ * Splits chunks of engine text into complete lines, keeping at most `maxLineLength` characters of
+ * one, so a step printing megabytes without a newline cannot grow memory.
  */
 export class LineSplitter {
   #partial = "";
@@ -61,9 +58,8 @@ export class LineSplitter {
 const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
 
 /**
- * A byte count as the docker CLI prints it (go-units' `HumanSize`): decimal units, three
- * significant digits, no space: `512B`, `12.3kB`, `1.23MB`. Written here because the npm packages
- * for this use binary units or put a space in, which would not look like docker.
+ * A byte count as go-units' `HumanSize` prints it: `512B`, `12.3kB`, `1.23MB`. Hand-written: the
+ * npm packages use binary units or a space.
  */
 export function humanSize(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "?";
@@ -74,6 +70,13 @@ export function humanSize(bytes: number): string {
     unit++;
   }
   return `${Number(value.toPrecision(3))}${SIZE_UNITS[unit]}`;
+}
+
+/** `current` bytes, or `current<separator>total` when the total is known. */
+export function byteAmount(current: number, total: number | undefined, separator = "/"): string {
+  return total === undefined
+    ? humanSize(current)
+    : `${humanSize(current)}${separator}${humanSize(total)}`;
 }
 
 /** A duration as BuildKit prints it: seconds with one decimal, `0.0s`, `12.3s`. */
@@ -104,10 +107,7 @@ const WIDE_RANGES: readonly (readonly [number, number])[] = [
   [0x20000, 0x3fffd],
 ];
 
-/**
- * Columns a code point takes on a terminal: two for East Asian wide characters and emoji, else
- * one. A line cut by this measure never wraps, which would push the redrawn frame out of place.
- */
+/** Columns a code point takes on a terminal; a line cut by this never wraps out of the frame. */
 function columns(codePoint: number): number {
   return WIDE_RANGES.some(([from, to]) => codePoint >= from && codePoint <= to) ? 2 : 1;
 }
@@ -115,25 +115,16 @@ function columns(codePoint: number): number {
 /** `text` cut to `width` columns, with `…` at the end when it was cut. */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";
+  if (textWidth(text) <= width) return text;
+  let cut = "";
   let used = 0;
-  let index = 0;
   for (const char of text) {
-    const next = used + columns(char.codePointAt(0) ?? 0);
-    if (next > width) {
-      // Make room for the ellipsis, one column.
-      let cut = text.slice(0, index);
-      let cutWidth = used;
-      while (cutWidth + 1 > width && cut.length > 0) {
-        const last = [...cut].pop() ?? "";
-        cut = cut.slice(0, cut.length - last.length);
-        cutWidth -= columns(last.codePointAt(0) ?? 0);
-      }
-      return `${cut}…`;
-    }
-    used = next;
-    index += char.length;
+    used += columns(char.codePointAt(0) ?? 0);
+    // One column is left for the ellipsis.
+    if (used > width - 1) break;
+    cut += char;
   }
-  return text;
+  return `${cut}…`;
 }
 
 /** Columns `text` takes on a terminal, as {@link truncate} counts them. */

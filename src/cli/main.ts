@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `prefect-dockerutils` executable: runs the command line on this process's arguments,
- * streams and signals, and exits with its code.
+ * The `prefect-dockerutils` executable.
  * @module
  */
 import { readFileSync } from "node:fs";
@@ -23,8 +22,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
     `${(JSON.parse(readFileSync(file, "utf8")) as { version: string }).version}\n`,
   );
 } else {
-  // Before the command line's modules load, so that Node 22.1 and later compile them from its
-  // cache on the next start (a no-op on Node 20).
+  // Before the command line's modules load, so that they are cached.
   enableCompileCache();
   const { runCli } = await import("./run-cli.js");
   const code = await runCli(args, {

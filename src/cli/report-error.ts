@@ -6,11 +6,6 @@
 import type { DockerUtilsError } from "../index.js";
 import { sanitizeLine } from "./format.js";
 
-/** Where error text goes, with colour or without. */
-export interface ErrorOutput {
-  write(text: string): unknown;
-}
-
 /**
  * The lines describing `error`: message (`message` instead of its own, e.g. in the command line's
  * words), then the failing step and the log tail when known.
@@ -19,8 +14,7 @@ export function describeError(
   error: unknown,
   message = error instanceof Error ? error.message : String(error),
 ): string[] {
-  const lines: string[] = [];
-  lines.push(`ERROR: ${message}`);
+  const lines = [`ERROR: ${message}`];
   const details = error as Partial<DockerUtilsError> & {
     step?: unknown;
     logTail?: unknown;
@@ -41,7 +35,7 @@ export function describeError(
 
 /** Writes {@link describeError}'s lines, the first in red when colour is on. */
 export function reportError(
-  output: ErrorOutput,
+  output: { write(text: string): unknown },
   error: unknown,
   red: (text: string) => string,
   message?: string,

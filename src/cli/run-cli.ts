@@ -1,12 +1,11 @@
 /**
- * The `prefect-dockerutils` command line: its commands, flags, help and exit codes. Only the
- * argument parser loads up front; each command loads the library when it runs, so `--help` and
- * `--version` answer without it.
+ * The `prefect-dockerutils` command line. Each command loads the library when it runs, so `--help`
+ * and `--version` answer without it.
  * @module
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { Cancellation, type CancelSignal, exitCodeOf, type SignalSource } from "./cancellation.js";
+import { CANCEL_SIGNALS, Cancellation, type SignalSource } from "./cancellation.js";
 import type { ProgressChoice, RenderTarget } from "./progress/renderer.js";
 
 /** What the command line reads and writes: the process's, or a test's. */
@@ -35,7 +34,7 @@ export interface CommandContext {
   readonly progress: ProgressChoice;
 }
 
-/** Exit code of a usage error, as for the docker CLI's flag errors and most Unix tools. */
+/** Exit code of a usage error, as the docker CLI's. */
 export const USAGE_EXIT_CODE = 2;
 /** Exit code of a failed build, push or other operation. */
 export const FAILURE_EXIT_CODE = 1;
@@ -48,10 +47,7 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
 }
 
-/**
- * Colour on stderr: off with `--no-color` or a non-empty `NO_COLOR` (no-color.org), forced on by
- * `FORCE_COLOR`, else on for a terminal that is not `TERM=dumb`.
- */
+/** Colour on stderr: off by `--no-color` or `NO_COLOR`, on by `FORCE_COLOR` or a terminal. */
 export function colorEnabled(flag: boolean, io: CliIo): boolean {
   if (!flag || (io.env.NO_COLOR ?? "") !== "") return false;
   const force = io.env.FORCE_COLOR;
@@ -90,7 +86,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .helpOption("-h, --help", "show help for a command")
     .helpCommand(false);
 
-  /** Wraps a command's action: cancellation, error reporting and the exit code. */
   const run =
     (load: () => Promise<Action>) =>
     async (...args: unknown[]): Promise<void> => {
@@ -99,8 +94,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       colorFlag = options.color !== false;
       const color = colorEnabled(colorFlag, io);
       const progress = options.progress ?? "auto";
-      using cancellation = new Cancellation(io.signals, (signal: CancelSignal) =>
-        io.exitNow(exitCodeOf(signal)),
+      using cancellation = new Cancellation(io.signals, (signal) =>
+        io.exitNow(CANCEL_SIGNALS[signal]),
       );
       try {
         const action = await load();
@@ -109,7 +104,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         if (error instanceof CommanderError) throw error;
         const cancelledBy = cancellation.cancelledBy;
         if (cancelledBy) {
-          exitCode = exitCodeOf(cancelledBy);
+          exitCode = CANCEL_SIGNALS[cancelledBy];
           if (progress === "json") {
             io.stderr.write(`${JSON.stringify({ type: "cancelled", signal: cancelledBy })}\n`);
           } else {
@@ -133,8 +128,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           });
         }
         const invalid = (error as { code?: unknown })?.code === "ERR_DOCKER_INVALID_ARGUMENT";
-        // A value that parses but is wrong (a reference, a path, a variable that is not set):
-        // invalid input, exit 2, but the usage would not help.
+        // A value that parses but is wrong: exit 2, but the usage would not help.
         exitCode = invalid ? USAGE_EXIT_CODE : FAILURE_EXIT_CODE;
         if (progress === "json") {
           io.stderr.write(

@@ -14,20 +14,9 @@ import { registryOfImage } from "../reference/image-reference.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-/** Characters a Dockerfile word can hold as they are: no white space, quotes, `\` or `$`. */
-const PLAIN = /^[^\s\\$'"]*$/;
-
-/**
- * A path as the one word of `WORKDIR`: the builder expands variables and removes quotes there, so
- * `\`, `$` and both quotes are escaped with a backslash (as `copyInstruction` does for `COPY`).
- */
-function dockerfileWord(text: string): string {
-  return text.replace(/[\\$'"]/g, (char) => `\\${char}`);
-}
-
-/** A path as one word of a shell-form `RUN`. */
+/** A path as one `/bin/sh` word: single-quoted unless every character is one sh leaves alone. */
 function shellWord(text: string): string {
-  return PLAIN.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+  return /^[\w./@%+=:,-]+$/u.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Options of {@link autoDockerfileLines}. */
@@ -37,14 +26,12 @@ export interface AutoDockerfileOptions {
 }
 
 /**
- * The lines of Prefect's auto-generated Dockerfile for `context`, as prefect-docker's
- * `build_docker_image` writes them, but with `requirements.txt` looked for in the context and
- * `/opt/prefect/<dir>` named after the context's folder (Prefect uses the current directory for
- * both). A folder name with spaces, quotes, `\` or `$` is escaped so that it means itself.
+ * The lines of Prefect's auto-generated Dockerfile for `context`, but with `requirements.txt`
+ * looked for in the context and `/opt/prefect/<dir>` named after the context's folder (Prefect
+ * uses the current directory for both). Names with spaces, quotes, `\` or `$` are escaped.
  *
- * @param context - The build context folder.
- * @throws InvalidArgumentError when the folder's name holds control characters (no Dockerfile
- *   line can carry them) or `baseImage` is not an image reference.
+ * @throws InvalidArgumentError when the folder's name holds control characters or `baseImage` is
+ *   not an image reference.
  */
 export async function autoDockerfileLines(
   context: string,
@@ -66,69 +53,66 @@ export async function autoDockerfileLines(
   }
   const workdir = `/opt/prefect/${dirName}/`;
   const lines = [`FROM ${baseImage}`];
-  if (await exists(path.join(folder, "requirements.txt"))) {
+  // Python's `Path.exists()`: links followed.
+  if (await stat(path.join(folder, "requirements.txt")).then(Boolean, () => false)) {
     lines.push(copyInstruction("requirements.txt", `${workdir}requirements.txt`));
     lines.push(`RUN uv pip install -r ${shellWord(`${workdir}requirements.txt`)}`);
   }
   lines.push(copyInstruction(".", workdir));
-  lines.push(`WORKDIR ${PLAIN.test(workdir) ? workdir : dockerfileWord(workdir)}`);
+  // The builder expands variables and removes quotes in WORKDIR (as copyInstruction escapes COPY).
+  lines.push(`WORKDIR ${workdir.replace(/[\\$'"]/g, "\\$&")}`);
   return lines;
 }
 
-/** Python's `Path.exists()`: true when `stat` succeeds (links followed). */
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
+/** How {@link withDockerfile} makes `dockerfile: "auto"`. */
+export interface AutoDockerfile {
+  /** The message when the context already has a `Dockerfile`. */
+  readonly refusal: string;
+  readonly baseImage: string | undefined;
+  /** Also writes the lines elsewhere (`persist_dockerfile`). */
+  readonly persist?: ((lines: readonly string[]) => Promise<void>) | undefined;
 }
 
 /**
- * Throws `message` when the context already has a `Dockerfile` (a symlink, even a dangling one,
- * counts): Prefect refuses `dockerfile: "auto"` then, since `COPY .` would put that file in the
- * image beside the generated one.
+ * Runs `build` with `dockerfile`, or for `"auto"` with Prefect's generated Dockerfile written into
+ * a private temporary folder (mode 0700) that is removed afterwards whatever happens. A Dockerfile
+ * outside the context is sent under a generated name and kept out of `COPY .`, so nothing is ever
+ * written into the user's folder.
+ *
+ * @throws InvalidArgumentError with `auto.refusal` when the context has a `Dockerfile` (a symlink,
+ *   even a dangling one, counts): Prefect refuses then, since `COPY .` would copy it too.
  */
-export async function refuseExistingDockerfile(context: string, message: string): Promise<void> {
-  const file = path.join(path.resolve(context), "Dockerfile");
-  const found = await lstat(file).then(
-    () => true,
-    () => false,
-  );
-  if (found) throw new InvalidArgumentError(message);
-}
-
-/**
- * Writes `lines` as a Dockerfile into a private temporary folder (mode 0700) and runs `fn` with
- * its path, removing the folder afterwards whatever happens. The build reads the Dockerfile from
- * there: a Dockerfile outside the context is sent under a generated name and kept out of `COPY .`,
- * so nothing is ever written into the user's folder.
- */
-export async function withTemporaryDockerfile<T>(
-  lines: readonly string[],
-  fn: (dockerfile: string) => Promise<T>,
+export async function withDockerfile<T>(
+  context: string,
+  dockerfile: string,
+  auto: AutoDockerfile,
+  build: (dockerfile: string) => Promise<T>,
 ): Promise<T> {
+  if (dockerfile !== "auto") return build(dockerfile);
+  if (await lstat(path.join(path.resolve(context), "Dockerfile")).then(Boolean, () => false)) {
+    throw new InvalidArgumentError(auto.refusal);
+  }
+  const lines = await autoDockerfileLines(context, { baseImage: auto.baseImage });
+  await auto.persist?.(lines);
   const folder = await mkdtemp(path.join(tmpdir(), "prefect-dockerutils-auto-"));
   try {
-    const dockerfile = path.join(folder, "Dockerfile");
-    await writeFile(dockerfile, dockerfileText(lines), { flag: "wx", mode: 0o600 });
-    return await fn(dockerfile);
+    const file = path.join(folder, "Dockerfile");
+    await writeFile(file, dockerfileText(lines), { flag: "wx", mode: 0o600 });
+    return await build(file);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
 }
 
-/** The Dockerfile's text: one line each, newline-terminated, as Prefect writes it. */
-export function dockerfileText(lines: readonly string[]): string {
+/** One line each, newline-terminated, as Prefect writes it. */
+function dockerfileText(lines: readonly string[]): string {
   return lines.map((line) => `${line}\n`).join("");
 }
 
 /**
- * Writes the Dockerfile for `persist_dockerfile` to `outputPath` (`dockerfile_output_path`,
- * relative to the build context `project`), replacing an earlier one as Prefect does. Every
- * component of the path is resolved inside the project first: a path that climbs out (`..`), an
- * absolute path elsewhere, or a folder on the way that is a symlink leading out of the project is
- * refused before anything is opened, so nothing outside the project is written or truncated. The
- * file itself is never written through a symlink, nor when it is a folder, FIFO or socket.
+ * Writes `persist_dockerfile`'s copy to `outputPath`, relative to `project`, replacing an earlier
+ * one as Prefect does. A path that leads out of the project (`..`, an absolute path, a symlinked
+ * folder) is refused before anything is opened; the file itself must be a regular file or absent.
  *
  * @throws InvalidArgumentError naming `dockerfile_output_path` and what to do.
  */
@@ -145,13 +129,10 @@ export async function persistDockerfile(
   const base = path.resolve(project);
   // Lexically first, as copy() resolves its sources: `..` never climbs through a link.
   const target = path.resolve(base, outputPath);
+  const leaves = (relative: string) =>
+    relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
   const lexical = path.relative(base, target);
-  if (
-    lexical === "" ||
-    lexical === ".." ||
-    lexical.startsWith(`..${path.sep}`) ||
-    path.isAbsolute(lexical)
-  ) {
+  if (lexical === "" || leaves(lexical)) {
     throw refuse(`it is not inside the build context ${base}`);
   }
   let realProject: string;
@@ -172,8 +153,7 @@ export async function persistDockerfile(
       cause,
     );
   }
-  const inside = path.relative(realProject, realParent);
-  if (inside === ".." || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+  if (leaves(path.relative(realProject, realParent))) {
     throw refuse(
       `${parent} leads through a symlink to ${realParent}, outside the build context ${realProject}`,
     );
@@ -192,16 +172,12 @@ export async function persistDockerfile(
       0o644,
     );
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const why =
-      code === "ELOOP"
-        ? "it is a symbolic link"
-        : code === "EISDIR"
-          ? "it is a folder"
-          : code === "ENXIO"
-            ? "it is a FIFO or socket"
-            : (cause as Error).message;
-    throw refuse(`${file}: ${why}`, cause);
+    const why = new Map([
+      ["ELOOP", "it is a symbolic link"],
+      ["EISDIR", "it is a folder"],
+      ["ENXIO", "it is a FIFO or socket"],
+    ]).get((cause as NodeJS.ErrnoException).code ?? "");
+    throw refuse(`${file}: ${why ?? (cause as Error).message}`, cause);
   }
   try {
     const info = await handle.stat();

@@ -7,12 +7,7 @@ import type { Builder } from "../operation/build-image-options.js";
 import { pythonRepr } from "../python/repr.js";
 import { show } from "../validate.js";
 
-/**
- * A builder as the deploy side accepts it: this library's `"classic"` and `"buildkit"`, or
- * Prefect's `build_backend` names, `"docker-py"` (the classic builder, as docker-py drives it) and
- * `"buildx"` (BuildKit, which Prefect reaches through the buildx plugin and this library through
- * the Engine API).
- */
+/** A builder: `"classic"` or `"buildkit"`, or Prefect's `build_backend` names for them. */
 export type BuildBackend = Builder | "docker-py" | "buildx";
 
 const ALIASES: Readonly<Record<BuildBackend, Builder>> = {
@@ -25,8 +20,7 @@ const ALIASES: Readonly<Record<BuildBackend, Builder>> = {
 /**
  * The builder a backend name stands for, `undefined` when none is given.
  *
- * @param wording - Prefect words the error differently in `DockerImage` ("Must be") and in the
- *   steps ("Expected").
+ * @param wording - Prefect's: "Must be" in `DockerImage`, "Expected" in the steps.
  * @throws InvalidArgumentError with Prefect's message for any other value.
  */
 export function builderOf(value: unknown, wording: "Must be" | "Expected"): Builder | undefined {

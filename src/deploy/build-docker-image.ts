@@ -4,8 +4,8 @@
  */
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import type { Writable } from "node:stream";
-import { BuildError, InvalidArgumentError } from "../errors.js";
+import { tagImage } from "../engine/tag-image.js";
+import { BuildError, EngineHttpError, InvalidArgumentError } from "../errors.js";
 import {
   type BuildImageOptions,
   normalizeBuildImageOptions,
@@ -15,12 +15,7 @@ import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { timestampTag } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";
 import { booleanOption, stringOption } from "../validate.js";
-import {
-  autoDockerfileLines,
-  persistDockerfile,
-  refuseExistingDockerfile,
-  withTemporaryDockerfile,
-} from "./auto-dockerfile.js";
+import { type AutoDockerfile, persistDockerfile, withDockerfile } from "./auto-dockerfile.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { mapBuildKwargs } from "./build-kwargs.js";
 import { runCachedStep } from "./cached-step.js";
@@ -34,21 +29,16 @@ import {
 import { pushReference } from "./push-reference.js";
 import { StepCache } from "./step-cache.js";
 import type { BuildStepOptions, StepSettings } from "./step-options.js";
-import { tagImage } from "./tag-image.js";
 
 /**
- * The inputs of the `build_docker_image` step, exactly as a `prefect.yaml` step carries them
- * (snake_case). Keys other than the named ones are build options under docker-py's names
- * (`build_backend: docker-py`) or python-on-whales' (`buildx`); see the README for the table.
+ * The inputs of the `build_docker_image` step, as a `prefect.yaml` step carries them. Other keys
+ * are build options under docker-py's names (`build_backend: docker-py`) or python-on-whales'
+ * (`buildx`).
  */
 export interface BuildDockerImageInputs {
   /** The image name, registry and namespace included (a tag here is not split off). */
   readonly image_name: string;
-  /**
-   * The Dockerfile, relative to `path`; `"auto"` builds Prefect's default Dockerfile for the
-   * context without writing it there.
-   * @default "Dockerfile"
-   */
+  /** The Dockerfile, relative to `path`, or `"auto"` for Prefect's. @default "Dockerfile" */
   readonly dockerfile?: string;
   /** The tag. @default the slug of the current UTC time, e.g. `2026-11-27t03-52-22-123456-00-00` */
   readonly tag?: string | null;
@@ -56,13 +46,9 @@ export interface BuildDockerImageInputs {
   readonly additional_tags?: readonly string[] | null;
   /** Build even when the same inputs were built before in this process. @default false */
   readonly ignore_cache?: boolean;
-  /** With `dockerfile: auto`, also write the Dockerfile to `dockerfile_output_path`. @default false */
+  /** With `dockerfile: auto`, also write it to `dockerfile_output_path`. @default false */
   readonly persist_dockerfile?: boolean;
-  /**
-   * Where `persist_dockerfile` writes, relative to `path` (so it can be the next run's
-   * `dockerfile`).
-   * @default "Dockerfile.generated"
-   */
+  /** Where `persist_dockerfile` writes, relative to `path`. @default "Dockerfile.generated" */
   readonly dockerfile_output_path?: string | null;
   /** `"docker-py"` (the classic builder) or `"buildx"` (BuildKit). @default "docker-py" */
   readonly build_backend?: BuildBackend;
@@ -84,7 +70,7 @@ export interface BuildDockerImageResult {
   readonly tag: string;
   /** `image_name:tag`. */
   readonly image: string;
-  /** The built image's ID, `sha256:...` (with BuildKit too: Prefect's buildx returns a tag). */
+  /** The built image's ID, `sha256:...` (Prefect's buildx backend returns the tag). */
   readonly image_id: string;
   /** The additional tags given, `[]` when none. */
   readonly additional_tags: string[];
@@ -101,30 +87,20 @@ const NAMED_INPUTS = new Set([
   "build_backend",
 ]);
 
-/**
- * prefect-docker's hint for errors that say "denied", appended to the engine's message.
- */
+/** prefect-docker's hint for errors that say "denied", appended to the engine's message. */
 export const DENIED_MESSAGE_HINT =
   "Docker reported access denied. This can happen if the base image requires authentication, if you are not logged in to the registry, or if the image name is invalid. Check your image name (no spaces) and run `docker login` for the registry you are using.";
 
 const cache = new StepCache<BuildDockerImageResult>("build_docker_image");
 
 /**
- * Builds a Docker image for a Prefect deployment: prefect-docker's `build_docker_image` step, with
- * the same inputs, outputs, defaults and messages, so a `prefect.yaml` build step behaves the same
- * whichever language runs it.
+ * prefect-docker's `build_docker_image` step, with the same inputs, outputs, defaults and
+ * messages. Beyond Prefect, `dockerfile: auto` generates for `path` and never writes there,
+ * `labels` are kept, and an unknown build option fails by name. Identical inputs build once per
+ * process and engine (see `clearStepCache`).
  *
- * Beyond Prefect: `dockerfile: auto` looks at the build context (`path`), not the current
- * directory, and never writes a Dockerfile into it; user `labels` are kept on both backends; the
- * classic builder retries transient failures; the output streams as it arrives; an unknown build
- * option fails by name instead of reaching the engine.
- *
- * Identical inputs (`ignore_cache`, `id` and `requires` aside) build once per process and
- * engine; see `clearStepCache`. `id` and `requires`, which Prefect's step runner reads, are
- * accepted and ignored, so a step's `prefect.yaml` mapping can be passed as written.
- *
- * @param inputs - The step's mapping from `prefect.yaml`.
- * @param options - Where output goes, cancellation, the engine.
+ * @param inputs - The step's mapping from `prefect.yaml` (`id` and `requires` are ignored).
+ * @throws InvalidArgumentError for a bad input; BuildError or PushError when the engine fails.
  * @example
  * ```ts
  * const build = await buildDockerImage({ image_name: "ghcr.io/team/flows", tag: "v1", dockerfile: "auto" });
@@ -195,34 +171,50 @@ async function build(
   };
   // Checked before anything is written (persist_dockerfile) or sent.
   const checked = normalizeBuildImageOptions({ ...buildOptions, dockerfile }, "options");
-  const withDockerfile = <T>(build: (file: string) => Promise<T>): Promise<T> =>
-    withStepDockerfile(context, dockerfile, { persist, outputPath, output, baseImage }, build);
+  const auto: AutoDockerfile = {
+    refusal: `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
+    baseImage,
+    persist: persist
+      ? async (lines) => {
+          await persistDockerfile(context, outputPath, lines);
+          writeProgress(
+            output,
+            `Persisting auto-generated Dockerfile to ${outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
+          );
+        }
+      : undefined,
+  };
+  const result = { image_name: imageName, tag, image: `${imageName}:${tag}` };
   if (mapped.platforms !== undefined) {
-    // buildx's multi-platform build with `push: true`: every platform built and pushed as one
-    // image index under the tag and each additional tag; `image_id` is the index digest (the
-    // engine keeps no image to have an ID; Prefect's buildx backend returns the tag instead).
+    // `image_id` is the index digest: the engine keeps no image of it.
     const { tag: _tag, platform: _platform, ...rest } = buildOptions;
-    const reference = `${imageName}:${tag}`;
-    const pushed = await withDockerfile((file) =>
-      buildMultiPlatformImage(context, reference, {
-        ...rest,
-        platforms: mapped.platforms as readonly string[],
-        additionalTags,
-        dockerfile: file,
-      }),
+    const pushed = await withDeniedHint(
+      withDockerfile(context, dockerfile, auto, (file) =>
+        buildMultiPlatformImage(context, result.image, {
+          ...rest,
+          platforms: mapped.platforms as readonly string[],
+          additionalTags,
+          dockerfile: file,
+        }),
+      ),
     );
-    return {
-      image_name: imageName,
-      tag,
-      image: reference,
-      image_id: pushed.digest,
-      additional_tags: additionalTags,
-    };
+    return { ...result, image_id: pushed.digest, additional_tags: additionalTags };
   }
-  const imageId = await withDockerfile((file) =>
-    buildImageInternal(context, { ...checked, dockerfile: file }),
+  const imageId = await withDeniedHint(
+    withDockerfile(context, dockerfile, auto, (file) =>
+      buildImageInternal(context, { ...checked, dockerfile: file }),
+    ),
   );
-  await tagImage(imageId, imageName, additionalTags, operation);
+  for (const more of additionalTags) {
+    // prefect-docker's `image.tag(repository, tag)`: a refusal fails the build step.
+    await tagImage(imageId, `${imageName}:${more}`, operation).catch((error: unknown) => {
+      signal?.throwIfAborted();
+      throw new BuildError((error as Error).message, {
+        statusCode: error instanceof EngineHttpError ? error.statusCode : undefined,
+        cause: error,
+      });
+    });
+  }
   if (mapped.push) {
     for (const pushed of [tag, ...additionalTags]) {
       await pushReference(imageName, pushed, {
@@ -234,60 +226,22 @@ async function build(
       });
     }
   }
-  return {
-    image_name: imageName,
-    tag,
-    image: `${imageName}:${tag}`,
-    image_id: imageId,
-    additional_tags: additionalTags,
-  };
-}
-
-/**
- * Runs `build` with the step's Dockerfile: `dockerfile` itself, or for `auto` Prefect's generated
- * one, written to a temporary file (never into the context; `persist_dockerfile` writes a copy to
- * `outputPath`). Errors that say "denied" get prefect-docker's hint.
- */
-async function withStepDockerfile<T>(
-  context: string,
-  dockerfile: string,
-  settings: {
-    readonly persist: boolean;
-    readonly outputPath: string;
-    readonly output: Writable | undefined;
-    readonly baseImage: string | undefined;
-  },
-  build: (file: string) => Promise<T>,
-): Promise<T> {
-  try {
-    if (dockerfile !== "auto") return await build(dockerfile);
-    await refuseExistingDockerfile(
-      context,
-      `Dockerfile already exists. ${path.join(context, "Dockerfile")} is in the way of dockerfile: auto; build with dockerfile: Dockerfile to use it, or move it away.`,
-    );
-    const lines = await autoDockerfileLines(context, { baseImage: settings.baseImage });
-    if (settings.persist) {
-      await persistDockerfile(context, settings.outputPath, lines);
-      writeProgress(
-        settings.output,
-        `Persisting auto-generated Dockerfile to ${settings.outputPath}. Please update your 'dockerfile' value to use this Dockerfile for subsequent runs.\n`,
-      );
-    }
-    return await withTemporaryDockerfile(lines, build);
-  } catch (error) {
-    throw withDeniedHint(error);
-  }
+  return { ...result, image_id: imageId, additional_tags: additionalTags };
 }
 
 /** prefect-docker's `_build_error_with_guidance`: the hint after errors that say "denied". */
-function withDeniedHint(error: unknown): unknown {
-  if (!(error instanceof BuildError) || !error.message.toLowerCase().includes("denied")) {
-    return error;
+async function withDeniedHint<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (!(error instanceof BuildError) || !error.message.toLowerCase().includes("denied")) {
+      throw error;
+    }
+    throw new BuildError(`${error.message}\n${DENIED_MESSAGE_HINT}`, {
+      statusCode: error.statusCode,
+      step: error.step,
+      logTail: error.logTail,
+      cause: error,
+    });
   }
-  return new BuildError(`${error.message}\n${DENIED_MESSAGE_HINT}`, {
-    statusCode: error.statusCode,
-    step: error.step,
-    logTail: error.logTail,
-    cause: error,
-  });
 }

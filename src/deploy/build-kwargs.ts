@@ -1,8 +1,6 @@
 /**
- * The build keyword arguments a `prefect.yaml` build step may carry, under the names Prefect
- * forwards them by (docker-py's `APIClient.build()` for `build_backend: docker-py`,
- * python-on-whales' `buildx.build()` for `buildx`), mapped onto {@link BuildImageOptions}. Every
- * key is either mapped or refused by name: none is silently dropped.
+ * A build step's keyword arguments, by docker-py's `APIClient.build()` or python-on-whales'
+ * `buildx.build()` names, mapped onto {@link BuildImageOptions}; none is silently dropped.
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
@@ -19,20 +17,16 @@ import {
 
 /** What {@link mapBuildKwargs} makes of the keyword arguments. */
 export interface MappedBuildKwargs {
-  /** `path`: the build context. */
+  /** `path`. */
   readonly context: string | undefined;
-  /** The options for `buildImage`. */
   readonly options: BuildImageOptions;
-  /** `pull`, Prefect's default `true` filled in. */
+  /** Prefect's default `true` filled in. */
   readonly pull: boolean;
   /** BuildKit's `push`: push every tag once built. */
   readonly push: boolean;
   /** docker-py's `quiet`: no build output. */
   readonly quiet: boolean;
-  /**
-   * buildx's `platforms` (or a `platform` list) when it names several: they are built and pushed
-   * as one multi-platform image (`push` is then required).
-   */
+  /** buildx's `platforms` (or `platform` list) when it names several, to push as one image. */
   readonly platforms: readonly string[] | undefined;
 }
 
@@ -89,10 +83,7 @@ function cacheFrom(key: string, value: unknown): string[] {
   });
 }
 
-/**
- * `a=b,c=d` as buildx parses `--secret` and `--cache-from` values. `shown` is how the entry
- * appears in messages.
- */
+/** `a=b,c=d` as buildx parses `--secret` and `--cache-from`; `shown` is the entry in messages. */
 function csvFields(key: string, entry: string, shown: string): Map<string, string> {
   const fields = new Map<string, string>();
   for (const part of entry.split(",")) {
@@ -178,11 +169,7 @@ const timeout: Mapper = (value, key, into) => {
   into.inactivityTimeoutMs = Math.min(Math.ceil(value * 1000), 2_147_483_647);
 };
 
-const ignoredBoolean: Mapper = (value, key) => {
-  booleanOption(key, value, false);
-};
-
-/** Mappers of keys that are known but cannot be honoured. */
+/** Keys known but refused. */
 const REFUSED = new Set<Mapper>();
 
 function unsupported(key: string, why: string): never {
@@ -223,7 +210,9 @@ const DOCKER_PY: Readonly<Record<string, Mapper>> = {
   extra_hosts: to("extraHosts", extraHosts),
   container_limits: containerLimits,
   // How docker-py hands events back (Prefect always sets it); it changes nothing in the build.
-  decode: ignoredBoolean,
+  decode: (value, key) => {
+    booleanOption(key, value, false);
+  },
   use_config_proxy: (value, key) => {
     if (booleanOption(key, value, false)) {
       unsupported(
@@ -285,8 +274,7 @@ const OTHER_NAME: Readonly<Record<string, string>> = {
 /**
  * Maps a build step's extra keyword arguments onto `buildImage` options for `builder`.
  *
- * @throws InvalidArgumentError naming the first key that is unknown or not supported, or whose
- *   value is of the wrong kind.
+ * @throws InvalidArgumentError naming the first key that is unknown, refused or of the wrong kind.
  */
 export function mapBuildKwargs(
   kwargs: Readonly<Record<string, unknown>>,
@@ -339,9 +327,8 @@ export function mapBuildKwargs(
   };
 }
 
-/** buildx's `platforms`, or `platform` as a one-item list, as Prefect's buildx backend reads them. */
+/** buildx's `platforms`, else `platform`, each item split at commas as buildx does. */
 function platformList(kwargs: Readonly<Record<string, unknown>>): string[] | undefined {
-  // buildx takes `--platform linux/amd64,linux/arm64` as two platforms.
   const split = (items: readonly string[]) =>
     items.flatMap((item) => item.split(",").map((part) => part.trim())).filter(Boolean);
   if (kwargs.platforms !== undefined) {

@@ -1,8 +1,5 @@
 /**
- * What the entry points of both deployment steps share: checking the inputs and options, the
- * step cache's key (the inputs without `ignore_cache`, the default namespace, the engine, and
- * what else the step depends on) and a result whose `additional_tags` the caller may change
- * freely.
+ * What both deployment steps' entry points share: checking inputs and options, and the step cache.
  * @module
  */
 import { openEngine } from "../engine/engine-connection.js";
@@ -11,17 +8,12 @@ import { defaultDockerBuildNamespace } from "./deploy-image-name.js";
 import { type StepCache, stepCacheKey } from "./step-cache.js";
 import { type BuildStepOptions, normalizeStepOptions, type StepSettings } from "./step-options.js";
 
-/**
- * Keys of a `prefect.yaml` step mapping that belong to Prefect's step runner, which removes them
- * before it calls the step (`RESERVED_KEYWORDS` in `prefect.deployments.steps.core`): a step's
- * mapping is passed in as written, so they are accepted and ignored, and not part of the cache key.
- */
+/** Prefect's step runner removes these (`RESERVED_KEYWORDS` in `prefect/deployments/steps`). */
 const STEP_RUNNER_KEYS = new Set(["id", "requires"]);
 
 /**
- * The engine a step talks to, for its cache key: the same inputs on another engine
- * (`DOCKER_HOST`, a Docker context, a `docker` client) must build or push there too. `null` when
- * the engine cannot be resolved, which the step itself then reports.
+ * The engine, for the cache key: the same inputs on another engine must run there too. `null` when
+ * it cannot be resolved, which the step itself then reports.
  */
 function engineKey(settings: StepSettings) {
   try {
@@ -32,11 +24,9 @@ function engineKey(settings: StepSettings) {
 }
 
 /**
- * Runs a step through its cache: `run` with the inputs (less `ignore_cache`, `id` and
- * `requires`) and the checked options, unless an identical call already ran in this process on
- * the same engine. `keyOf` adds what else the result depends on to the cache key. A caller's
- * `signal` ends that caller's wait; `run` gets the shared run's signal, which aborts only when no
- * caller waits any more (see {@link StepCache.run}).
+ * Runs `run` with the inputs (less `ignore_cache`, `id` and `requires`) and the checked options
+ * unless an identical call ran on the same engine already; `keyOf` adds what else the result
+ * depends on to the key. See {@link StepCache.run} for cancellation.
  */
 export async function runCachedStep<
   I extends { readonly ignore_cache?: boolean | null | undefined },

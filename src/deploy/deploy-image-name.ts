@@ -1,9 +1,7 @@
 /**
- * The image-name rules Prefect's deploy side applies before building or pushing: the default
- * namespace setting and the steps' whitespace check.
+ * The image-name rules of Prefect's deploy side: the default namespace and the steps' checks.
  * @module
  */
-
 import { InvalidArgumentError } from "../errors.js";
 import { splitRepositoryPath } from "../prefect/image-name.js";
 import { pythonRepr } from "../python/repr.js";
@@ -12,9 +10,8 @@ import { isTag } from "../reference/reference-grammar.js";
 import { show } from "../validate.js";
 
 /**
- * The environment variables of Prefect's `deployments.default_docker_build_namespace` setting, in
- * the order pydantic's `AliasChoices` tries them (`src/prefect/settings/models/deployments.py`):
- * the first one that is set wins, even when it is empty.
+ * Prefect's `deployments.default_docker_build_namespace` variables in pydantic's `AliasChoices`
+ * order (`src/prefect/settings/models/deployments.py`): the first one set wins, even empty.
  */
 export const DEFAULT_NAMESPACE_VARIABLES = [
   "PREFECT_DEPLOYMENTS_DEFAULT_DOCKER_BUILD_NAMESPACE",
@@ -23,27 +20,18 @@ export const DEFAULT_NAMESPACE_VARIABLES = [
 
 /** Prefect's `PREFECT_DEFAULT_DOCKER_BUILD_NAMESPACE` setting, read from `env`. */
 export function defaultDockerBuildNamespace(env: NodeJS.ProcessEnv): string | undefined {
-  for (const variable of DEFAULT_NAMESPACE_VARIABLES) {
-    const value = env[variable];
-    if (value !== undefined) return value;
-  }
-  return undefined;
+  const variable = DEFAULT_NAMESPACE_VARIABLES.find((name) => env[name] !== undefined);
+  return variable === undefined ? undefined : env[variable];
 }
 
-/**
- * Prefect's `"/".join(filter(None, [namespace, repository]))`: a name without a namespace gets the
- * default one, when it is set.
- */
+/** Prefect's `"/".join(filter(None, [namespace, repository]))`. */
 export function withDefaultNamespace(imageName: string, env: NodeJS.ProcessEnv): string {
   const [namespace, repository] = splitRepositoryPath(imageName);
   const chosen = namespace || defaultDockerBuildNamespace(env);
   return [chosen, repository].filter(Boolean).join("/");
 }
 
-/**
- * The characters Python's `str.isspace()` accepts: Unicode white space plus the four ASCII
- * separators (`\x1c`-`\x1f`) and NEL, which JavaScript's `\s` leaves out; `\s`'s U+FEFF is not one.
- */
+/** Python's `str.isspace()`: `\s` without U+FEFF, plus `\x1c`-`\x1f` and NEL. */
 const PYTHON_SPACE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the separators are what it matches.
   /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
@@ -63,11 +51,7 @@ export function validateStepImageName(imageName: unknown): string {
   return imageName;
 }
 
-/**
- * Checks `name:tag` against the docker CLI's reference grammar before anything reaches the
- * engine, so a bad name fails with a message that names it instead of the engine's
- * `invalid reference format`.
- */
+/** `name:tag` by the docker CLI's grammar, before the engine says `invalid reference format`. */
 export function validateReference(name: string, tag: string | null, what: string): void {
   const reference = tag === null ? name : `${name}:${tag}`;
   try {

@@ -19,14 +19,11 @@ import { pythonRepr } from "../python/repr.js";
 import { nowMicroseconds, timestampTag } from "../python/slugify.js";
 import { formatPlatform, parsePlatformList } from "../registry/platform.js";
 import { booleanOption, optionsObject, show, signalOption, stringOption } from "../validate.js";
-import {
-  autoDockerfileLines,
-  refuseExistingDockerfile,
-  withTemporaryDockerfile,
-} from "./auto-dockerfile.js";
+import { type AutoDockerfile, withDockerfile } from "./auto-dockerfile.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { validateReference, withDefaultNamespace } from "./deploy-image-name.js";
 import { pushReference } from "./push-reference.js";
+import { progressOutput } from "./step-options.js";
 
 /** Options of the {@link DockerImage} constructor: the image's, and `buildImage`'s. */
 export interface DockerImageOptions
@@ -36,51 +33,33 @@ export interface DockerImageOptions
    * @default the tag in `name`, else the slug of the current UTC time (`2026-11-27t03-52-22-123456-00-00`)
    */
   readonly tag?: string;
-  /**
-   * The Dockerfile, relative to `context`; `"auto"` builds Prefect's default Dockerfile for the
-   * context without ever writing it there.
-   * @default "auto"
-   */
+  /** The Dockerfile, relative to `context`, or `"auto"` for Prefect's. @default "auto" */
   readonly dockerfile?: string;
-  /**
-   * Receives the build output and the push status lines; `null` for silence (what Prefect's
-   * `deploy()` uses for an image given as a string).
-   * @default process.stdout
-   */
+  /** Receives build output and push status lines; `null` for silence. @default process.stdout */
   readonly streamProgressTo?: Writable | null;
   /**
-   * The builder: `"classic"` or `"buildkit"`, or Prefect's `build_backend` names `"docker-py"` and
-   * `"buildx"` for the same two.
+   * `"classic"` or `"buildkit"`, or Prefect's names for them, `"docker-py"` and `"buildx"`.
    * @default "buildkit" when the environment has `DOCKER_BUILDKIT=1`, else "classic"
    */
   readonly builder?: BuildBackend;
   /** The build context. @default the current directory when `build()` runs */
   readonly context?: string;
-  /**
-   * Pull the base image even when the engine has it.
-   * @default true (Prefect's, unlike `buildImage`'s false)
-   */
+  /** Pull the base image even when the engine has it. @default true (Prefect's) */
   readonly pull?: boolean;
-  /**
-   * BuildKit only, as Prefect's buildx backend: push the image as part of `build()`, after which
-   * `push()` does nothing.
-   * @default false
-   */
+  /** BuildKit only: `build()` pushes the image too, and `push()` does nothing. @default false */
   readonly push?: boolean;
   /**
-   * Several platforms, e.g. `["linux/amd64", "linux/arm64"]` (or `platform:
-   * "linux/amd64,linux/arm64"`, as buildx takes it): `build()` builds each and pushes them as one
-   * multi-platform image (an OCI image index) under {@link DockerImage.reference}, which needs
-   * `push: true` and BuildKit, as with Prefect's buildx backend.
+   * Several platforms, e.g. `["linux/amd64", "linux/arm64"]` (or buildx's `platform:
+   * "linux/amd64,linux/arm64"`), pushed as one image index under {@link DockerImage.reference};
+   * needs `push: true` and BuildKit.
    * @default one platform, `platform` (the engine's when absent)
    */
   readonly platforms?: readonly string[];
   /** The image `dockerfile: "auto"` starts `FROM`. @default getPrefectImageName() */
   readonly baseImage?: string;
   /**
-   * The environment: the default namespace (`PREFECT_DEPLOYMENTS_DEFAULT_DOCKER_BUILD_NAMESPACE`,
-   * else `PREFECT_DEFAULT_DOCKER_BUILD_NAMESPACE`), `DOCKER_BUILDKIT`, the engine's location and
-   * the Docker configuration.
+   * Where the default namespace (`PREFECT_DEFAULT_DOCKER_BUILD_NAMESPACE`), `DOCKER_BUILDKIT`, the
+   * engine and the Docker configuration are read from.
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
@@ -107,14 +86,9 @@ type OwnOptions =
   | "now";
 
 /**
- * An image to build and push for a deployment: Prefect's `DockerImage`, with its rules and
- * messages. `build()` resolves to the image ID (Prefect's returns nothing) and `push()` to the
- * pushed digest.
- *
- * Beyond Prefect: `dockerfile: "auto"` generates for the build context, not the current
- * directory, and never leaves a file there; user `labels` are kept; a digest in `name` is refused
- * instead of becoming the invalid `repo:sha256:...`; `push()` sends the Docker configuration's
- * credentials for the image's registry, as docker-py does, without logging the engine in.
+ * Prefect's `DockerImage`, with its rules and messages: an image to build and push for a
+ * deployment. Beyond Prefect, `build()` resolves to the image ID, `"auto"` generates for the
+ * context and never writes there, `labels` are kept, and a digest in `name` is refused.
  *
  * @example
  * ```ts
@@ -125,7 +99,7 @@ type OwnOptions =
  * ```
  */
 export class DockerImage {
-  /** The repository, registry and namespace included (the default namespace applied). */
+  /** The repository, registry and (default) namespace included. */
   readonly name: string;
   /** The tag. */
   readonly tag: string;
@@ -135,15 +109,13 @@ export class DockerImage {
   readonly streamProgressTo: Writable | null;
   /** The builder `build()` uses. */
   readonly builder: Builder;
-  /** The rest of the options, passed to `buildImage` (Prefect's `build_kwargs`). */
+  /** The rest of the options, for `buildImage` (Prefect's `build_kwargs`). */
   readonly buildOptions: Readonly<Omit<DockerImageOptions, OwnOptions>>;
   readonly #context: string | undefined;
   readonly #push: boolean;
   readonly #baseImage: string | undefined;
-  /** Several platforms to build as one image index, or `undefined` for one image. */
   readonly #platforms: readonly string[] | undefined;
   #pushedDuringBuild: PushResult | undefined;
-  /** The options of `buildImage` and the push, normalised once. */
   readonly #settings: NormalizedBuildImageOptions;
 
   /**
@@ -155,7 +127,7 @@ export class DockerImage {
     const {
       tag,
       dockerfile = "auto",
-      streamProgressTo = process.stdout,
+      streamProgressTo,
       builder,
       context,
       push,
@@ -183,20 +155,11 @@ export class DockerImage {
         `Only one tag can be provided - both ${pythonRepr(imageTag)} and ${pythonRepr(givenTag)} were provided as tags.`,
       );
     }
-    if (
-      streamProgressTo !== null &&
-      typeof (streamProgressTo as Writable | undefined)?.write !== "function"
-    ) {
-      throw new InvalidArgumentError(
-        `streamProgressTo must be a writable stream such as process.stdout, or null, got ${show(streamProgressTo)}`,
-      );
-    }
+    this.streamProgressTo = progressOutput(streamProgressTo);
     this.name = withDefaultNamespace(imageName, env);
     this.tag = givenTag || imageTag || timestampTag(now());
     validateReference(this.name, this.tag, "The image reference");
     this.dockerfile = stringOption("dockerfile", dockerfile) ?? "auto";
-    this.streamProgressTo = streamProgressTo;
-    // Several platforms, as a list or as buildx's comma-separated `platform`.
     const several =
       platforms !== undefined
         ? parsePlatformList(platforms, "platforms").map(formatPlatform)
@@ -208,15 +171,14 @@ export class DockerImage {
     }
     if (several !== undefined) delete (buildOptions as { platform?: string }).platform;
     this.#platforms = several;
-    // Every buildImage option is checked now, not at build time; the builder is decided as
-    // buildImage decides it (DOCKER_BUILDKIT in env when none is named).
+    // Checked now, not at build time.
     this.#settings = normalizeBuildImageOptions(
       {
         ...buildOptions,
         ...(chosen ? { builder: chosen } : {}),
         tag: this.reference,
         pull: buildOptions.pull ?? true,
-        streamProgressTo: streamProgressTo ?? undefined,
+        streamProgressTo: this.streamProgressTo ?? undefined,
       },
       "options",
     );
@@ -253,10 +215,8 @@ export class DockerImage {
   }
 
   /**
-   * Builds the image, tagged {@link DockerImage.reference}, and resolves to its ID. With `push:
-   * true` (BuildKit) it is pushed too. With several platforms each is built and pushed, one image
-   * index is put under {@link DockerImage.reference}, and `build()` resolves to the index digest
-   * (the engine keeps no image of it).
+   * Builds the image as {@link DockerImage.reference} and resolves to its ID (with several
+   * platforms, to the pushed index digest: the engine keeps no image of it).
    *
    * @throws InvalidArgumentError for `dockerfile: "auto"` when the context has a Dockerfile.
    * @throws BuildError for a failed build, PushError for a failed push.
@@ -264,9 +224,13 @@ export class DockerImage {
   async build(options: DockerImageCallOptions = {}): Promise<string> {
     const signal = signalOption("signal", optionsObject("options", options).signal);
     const context = path.resolve(this.#context ?? process.cwd());
+    const auto: AutoDockerfile = {
+      refusal: `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
+      baseImage: this.#baseImage,
+    };
     if (this.#platforms !== undefined) {
       const platforms = this.#platforms;
-      const pushed = await this.#withDockerfile(context, (dockerfile) =>
+      const pushed = await withDockerfile(context, this.dockerfile, auto, (dockerfile) =>
         buildMultiPlatformImage(context, this.reference, {
           ...this.buildOptions,
           builder: this.builder,
@@ -287,7 +251,7 @@ export class DockerImage {
       return pushed.digest;
     }
     const settings = signal ? { ...this.#settings, signal } : this.#settings;
-    const imageId = await this.#withDockerfile(context, (dockerfile) =>
+    const imageId = await withDockerfile(context, this.dockerfile, auto, (dockerfile) =>
       buildImageInternal(context, { ...settings, dockerfile }),
     );
     if (this.#push) this.#pushedDuringBuild = await this.#pushNow(signal);
@@ -295,30 +259,15 @@ export class DockerImage {
   }
 
   /**
-   * Pushes {@link DockerImage.reference} to its registry, writing Prefect's status lines to
-   * `streamProgressTo`, and resolves to what was pushed (the same {@link PushResult} as
-   * `pushImageDetailed`'s), the digest the registry confirmed included. Does nothing (and
-   * resolves to that push) when `build()` already pushed.
+   * Pushes {@link DockerImage.reference} with the Docker configuration's credentials for its
+   * registry (the engine is never logged in) and resolves to what was pushed; when `build()`
+   * pushed already, resolves to that push.
    *
    * @throws PushError for every failure the engine or registry reports.
    */
   async push(options: DockerImageCallOptions = {}): Promise<PushResult> {
     const signal = signalOption("signal", optionsObject("options", options).signal);
     return this.#pushedDuringBuild ?? this.#pushNow(signal);
-  }
-
-  /**
-   * Runs `build` with the image's Dockerfile: `dockerfile` itself, or for `auto` Prefect's
-   * generated one in a temporary file (never written into the context).
-   */
-  async #withDockerfile<T>(context: string, build: (dockerfile: string) => Promise<T>): Promise<T> {
-    if (this.dockerfile !== "auto") return build(this.dockerfile);
-    await refuseExistingDockerfile(
-      context,
-      `Failed to generate Dockerfile. Dockerfile already exists in ${context}; pass dockerfile: "Dockerfile" to build with it, or move it away.`,
-    );
-    const lines = await autoDockerfileLines(context, { baseImage: this.#baseImage });
-    return withTemporaryDockerfile(lines, build);
   }
 
   async #pushNow(signal: AbortSignal | undefined): Promise<PushResult> {

@@ -5,7 +5,7 @@
 import type { RegistryAuth } from "../auth/credentials.js";
 import { InvalidArgumentError } from "../errors.js";
 import { DOCKER_HUB_KEY } from "../reference/registry-key.js";
-import { booleanOption, kindOf, stringOption } from "../validate.js";
+import { booleanOption, objectOption, stringOption } from "../validate.js";
 import { type BuildBackend, builderOf } from "./build-backend.js";
 import { runCachedStep } from "./cached-step.js";
 import {
@@ -18,10 +18,7 @@ import { pushReference } from "./push-reference.js";
 import { StepCache } from "./step-cache.js";
 import type { StepOptions, StepSettings } from "./step-options.js";
 
-/**
- * Registry credentials as prefect-docker's `DockerRegistryCredentials` block gives them
- * (`"{{ prefect.blocks.docker-registry-credentials.NAME }}"` in a `prefect.yaml`).
- */
+/** Registry credentials as prefect-docker's `DockerRegistryCredentials` block gives them. */
 export interface DockerRegistryCredentials {
   /** The user name. */
   readonly username: string;
@@ -32,22 +29,15 @@ export interface DockerRegistryCredentials {
    * @default Docker Hub, as docker-py's `login()`
    */
   readonly registry_url?: string | null;
-  /**
-   * docker-py's `login(reauth=...)`: whether to log in again over a cached login. Accepted for
-   * the block's sake; there is no login to repeat here, since the credentials go with the push.
-   * @default true
-   */
+  /** docker-py's `login(reauth=...)`: accepted and ignored (nothing logs in). @default true */
   readonly reauth?: boolean;
 }
 
-/** The inputs of the `push_docker_image` step, exactly as a `prefect.yaml` step carries them. */
+/** The inputs of the `push_docker_image` step, as a `prefect.yaml` step carries them. */
 export interface PushDockerImageInputs {
   /** The image name, registry and namespace included, as the build step returned it. */
   readonly image_name: string;
-  /**
-   * The tag to push. Without one every local tag of `image_name` is pushed, as docker-py's
-   * `push(repository, tag=None)` does.
-   */
+  /** The tag to push; without one, every local tag of `image_name` (as docker-py's `push`). */
   readonly tag?: string | null;
   /** Credentials for this push only: never stored, and the engine is never logged in. */
   readonly credentials?: DockerRegistryCredentials | null;
@@ -55,7 +45,7 @@ export interface PushDockerImageInputs {
   readonly additional_tags?: readonly string[] | null;
   /** Push even when the same inputs were pushed before in this process. @default false */
   readonly ignore_cache?: boolean;
-  /** Accepted as in Prefect; both backends push through the engine. @default "docker-py" */
+  /** Accepted as in Prefect; both push through the engine. @default "docker-py" */
   readonly build_backend?: BuildBackend;
   /** The step's id in `prefect.yaml`, for Prefect's step runner: accepted and ignored. */
   readonly id?: string;
@@ -88,17 +78,11 @@ const CREDENTIAL_FIELDS = new Set(["username", "password", "registry_url", "reau
 const cache = new StepCache<PushDockerImageResult>("push_docker_image");
 
 /**
- * Pushes an image and its additional tags to their registry: prefect-docker's `push_docker_image`
- * step, with the same inputs, outputs and defaults.
+ * prefect-docker's `push_docker_image` step, with the same inputs, outputs and defaults. Beyond
+ * Prefect, status lines stream as each push runs and `credentials` go with these pushes only.
+ * Identical inputs push once per process and engine (see `clearStepCache`).
  *
- * Beyond Prefect: status lines stream as each push runs (Prefect prints nothing until every tag
- * is pushed); `credentials` go with these pushes only, and nothing is written to the Docker
- * configuration or the engine; failures are `PushError`s (Prefect raises `OSError`).
- *
- * Identical inputs (`ignore_cache`, `id` and `requires` aside) push once per process and
- * engine; see `clearStepCache`. `id` and `requires`, which Prefect's step runner reads, are
- * accepted and ignored, so a step's `prefect.yaml` mapping can be passed as written.
- *
+ * @throws InvalidArgumentError for a bad input; PushError for a failed push (Prefect's `OSError`).
  * @example
  * ```ts
  * await pushDockerImage({ image_name: build.image_name, tag: build.tag, additional_tags: build.additional_tags });
@@ -133,9 +117,8 @@ async function push(
     auth: credentialsAuth(inputs.credentials),
     login: { name: "the step's credentials", fix: "pass credentials" },
   };
-  await pushReference(imageName, tag ?? undefined, pushOptions);
-  for (const additional of additionalTags) {
-    await pushReference(imageName, additional, pushOptions);
+  for (const each of [tag ?? undefined, ...additionalTags]) {
+    await pushReference(imageName, each, pushOptions);
   }
   return {
     image_name: imageName,
@@ -147,13 +130,12 @@ async function push(
 
 /** The block's fields as a login for its registry alone, so no other registry ever sees them. */
 function credentialsAuth(credentials: unknown): Readonly<Record<string, RegistryAuth>> | undefined {
-  if (credentials === undefined || credentials === null) return undefined;
-  if (typeof credentials !== "object" || Array.isArray(credentials)) {
-    throw new InvalidArgumentError(
-      `credentials must be a mapping with username, password and registry_url, got ${kindOf(credentials)}`,
-    );
-  }
-  const fields = credentials as Record<string, unknown>;
+  const fields = objectOption<Record<string, unknown>>(
+    "credentials",
+    credentials ?? undefined,
+    "a mapping with username, password and registry_url",
+  );
+  if (fields === undefined) return undefined;
   const unknown = Object.keys(fields).find((key) => !CREDENTIAL_FIELDS.has(key));
   if (unknown !== undefined) {
     throw new InvalidArgumentError(

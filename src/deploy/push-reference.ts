@@ -1,7 +1,6 @@
 /**
- * Pushing a local image under the name it already has, as docker-py's `client.api.push()` does
- * for Prefect's `DockerImage.push()` and `push_docker_image`: no re-tagging and no tag removed
- * afterwards (unlike `pushImage`, which pushes a temporary registry tag).
+ * Pushing a local image under the name it has, as docker-py's `client.api.push()` does for
+ * Prefect's deploy side (unlike `pushImage`, which pushes a temporary registry tag).
  * @module
  */
 import { lookupRegistryAuth } from "../auth/credentials.js";
@@ -21,21 +20,16 @@ const debug = createDebug("prefect-dockerutils:deploy");
 /** Options of {@link pushReference}: the caller's, normalised, and how it takes a login. */
 export interface PushReferenceSettings extends NormalizedOperationOptions {
   /**
-   * How the entry point's caller gives `auth`, for the message of a refused login: its name
-   * (`the step's credentials`) and the fix (`pass credentials`).
+   * How the caller gives `auth`, for a refused login's message.
    * @default { name: "options.auth", fix: "pass options.auth" }
    */
   readonly login?: { readonly name: string; readonly fix: string } | undefined;
 }
 
 /**
- * Pushes `repository:tag` as it is tagged in the engine, with the credentials the Docker
- * configuration (or `auth`) has for its registry; the engine is never logged in. Without a tag,
- * every local tag of the repository is pushed, as the Engine API (and so docker-py) does: on
- * Podman, whose API pushes `:latest` alone then, one tag after the other.
- * Transient failures are retried as `pushImage` retries them; a refused login is explained as
- * `pushImage` explains it. Resolves to the manifest digest the registry confirmed last (its
- * callers know the reference they asked for).
+ * Pushes `repository:tag` with the credentials the Docker configuration (or `auth`) has for its
+ * registry, retrying and explaining failures as `pushImage` does. Without a tag every local tag is
+ * pushed, as the Engine API does. Resolves to the digest the registry confirmed last.
  *
  * @throws InvalidArgumentError for a reference the docker CLI would not accept.
  * @throws PushError for every failure the engine or registry reports.
@@ -57,7 +51,6 @@ export async function pushReference(
   const explained = (error: unknown): unknown =>
     explainPushError(error, {
       host: registryOfImage(reference),
-      // The lookup names logins given in code "options.auth"; this caller's are named otherwise.
       origin: credentials.origin.replace(/^options\.auth/, login.name),
       fix: login.fix,
       podman: engine.lastPing?.podman === true,

@@ -1,7 +1,6 @@
 /**
- * prefect-docker's `@cacheable`: within one process, a step run again with the same inputs returns
- * the first run's result instead of building or pushing again, so `prefect deploy --all` with N
- * deployments sharing one image builds and pushes it once (PrefectHQ/prefect#12928).
+ * prefect-docker's `@cacheable`: a step run again in one process with the same inputs returns the
+ * first run's result, so deployments sharing one image build and push it once.
  * @module
  */
 import { createDebug } from "../debug-logger.js";
@@ -13,17 +12,14 @@ const caches = new Set<{ clear(): void }>();
 /** One run of a step, shared by the callers that asked for it while it ran, then cached. */
 interface SharedRun<T> {
   readonly result: Promise<T>;
-  /** Cancels the run: aborted once no caller waits for it any more. */
+  /** Aborted once no caller waits for the run any more. */
   readonly controller: AbortController;
-  /** Callers waiting for it; a caller without a signal never stops waiting. */
+  /** A caller without a signal never stops waiting. */
   waiters: number;
   settled: boolean;
 }
 
-/**
- * One step's cache. Each step has its own, so a build and a push with the same inputs never share
- * a result (PrefectHQ/prefect#15258).
- */
+/** One step's cache: a build and a push with the same inputs never share a result. */
 export class StepCache<T> {
   readonly #name: string;
   readonly #runs = new Map<string, SharedRun<T>>();
@@ -34,15 +30,9 @@ export class StepCache<T> {
   }
 
   /**
-   * Runs `work` unless a run with the same `key` succeeded or is under way, in which case that
-   * run's result is shared. A failed run is forgotten, so the next call tries again, as Prefect
-   * caches only what returned. `force` (the step's `ignore_cache`) always runs and caches anew.
-   *
-   * Each caller waits with its own `signal`: aborting it rejects that caller with the signal's
-   * reason and no other. `work` gets the run's own signal, which aborts (with the last caller's
-   * reason) only when every caller of the run has aborted, since then nobody wants its result;
-   * the cancelled run is forgotten at once, so a later caller starts a new one, and the last
-   * caller's rejection comes once the run has wound down (its cleanup done).
+   * Runs `work` unless a run with the same `key` succeeded or is under way, whose result is then
+   * shared; a failed run is forgotten, as Prefect caches only what returned. `force` always runs.
+   * Aborting `signal` rejects this caller alone; `work`'s signal aborts once every caller has.
    */
   run(
     key: string,
@@ -66,12 +56,8 @@ export class StepCache<T> {
 
   #start(key: string, work: (signal: AbortSignal) => Promise<T>): SharedRun<T> {
     const controller = new AbortController();
-    let result: Promise<T>;
-    try {
-      result = work(controller.signal);
-    } catch (error) {
-      result = Promise.reject(error);
-    }
+    // Async, so that a synchronous throw becomes a rejection.
+    const result = (async () => work(controller.signal))();
     const shared: SharedRun<T> = { result, controller, waiters: 0, settled: false };
     this.#runs.set(key, shared);
     result.then(
@@ -87,11 +73,8 @@ export class StepCache<T> {
   }
 
   #wait(key: string, shared: SharedRun<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (shared.settled || signal === undefined) {
-      shared.waiters++;
-      return shared.result;
-    }
     shared.waiters++;
+    if (shared.settled || signal === undefined) return shared.result;
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
         shared.waiters--;
@@ -99,9 +82,8 @@ export class StepCache<T> {
           reject(signal.reason);
           return;
         }
-        // Nobody waits for this run any more: stop it, and let the next caller start afresh. The
-        // last caller's rejection waits for the run to wind down, so that what it cleans up
-        // (a temporary Dockerfile, a registry tag) is gone when the caller hears of it.
+        // Nobody waits any more: stop the run, forget it, and reject once it has cleaned up
+        // (a temporary Dockerfile, a registry tag).
         if (this.#runs.get(key) === shared) this.#runs.delete(key);
         shared.controller.abort(signal.reason);
         const done = () => reject(signal.reason);
@@ -115,7 +97,6 @@ export class StepCache<T> {
         },
         (error: unknown) => {
           signal.removeEventListener("abort", onAbort);
-          // After this caller's abort, its own reason (settled already, so this is a no-op).
           reject(signal.aborted ? signal.reason : error);
         },
       );
@@ -128,19 +109,12 @@ export class StepCache<T> {
   }
 }
 
-/**
- * Forgets every cached step result (both steps), like resetting prefect-docker's
- * `STEP_OUTPUT_CACHE`: for tests, or for a long-running process that must rebuild.
- */
+/** Forgets every cached step result, like resetting prefect-docker's `STEP_OUTPUT_CACHE`. */
 export function clearStepCache(): void {
   for (const cache of caches) cache.clear();
 }
 
-/**
- * The cache key of a step's inputs: prefect-docker's `(name, sorted kwargs)` with objects compared
- * by their JSON with sorted keys and arrays by their items, so the order keys were written in a
- * `prefect.yaml` does not matter but the order of `additional_tags` does.
- */
+/** The cache key of a step's inputs: JSON with sorted keys (prefect-docker's sorted kwargs). */
 export function stepCacheKey(inputs: Readonly<Record<string, unknown>>): string {
   return stableJson(inputs);
 }

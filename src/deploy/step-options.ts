@@ -1,7 +1,6 @@
 /**
- * What the deploy steps take besides their `prefect.yaml` inputs: where output goes, cancellation,
- * the engine, and the clock. Kept apart from the inputs so that those stay plain data (the step
- * cache compares them) and a step's YAML mapping can be passed in unchanged.
+ * The deploy steps' options besides their `prefect.yaml` inputs, kept apart so that the inputs
+ * stay plain data the step cache can compare.
  * @module
  */
 import type { Writable } from "node:stream";
@@ -15,8 +14,8 @@ import { nowMicroseconds } from "../python/slugify.js";
 import { functionOption, kindOf, optionsObject, show, stringOption } from "../validate.js";
 
 /**
- * Options of `buildDockerImage` and `pushDockerImage` that are not step inputs: those of every
- * engine operation but the logins, which the push step takes as its `credentials` input.
+ * Options of `buildDockerImage` and `pushDockerImage`: those of every engine operation but the
+ * logins, which the push step takes as its `credentials` input.
  */
 export interface StepOptions
   extends Omit<
@@ -28,17 +27,11 @@ export interface StepOptions
     | "auth"
     | "credentialHelperTimeoutMs"
   > {
-  /**
-   * Receives the build output and the push status lines as they arrive (prefect-docker always
-   * writes to `sys.stdout`, and buffers a push's lines until every tag is pushed); `null` for
-   * silence.
-   * @default process.stdout
-   */
+  /** Receives the build output and push status lines; `null` for silence. @default process.stdout */
   readonly streamProgressTo?: Writable | null;
   /**
-   * Ends this call's wait, which rejects with the signal's reason. When identical calls share a
-   * run under way, the run itself is cancelled only once every one of them has aborted; the step
-   * cache keeps nothing of a cancelled run.
+   * Ends this call's wait with the signal's reason; a run shared by identical calls is cancelled
+   * once all of them have aborted.
    */
   readonly signal?: AbortSignal;
   /**
@@ -48,9 +41,8 @@ export interface StepOptions
    */
   readonly inactivityTimeoutMs?: number;
   /**
-   * The environment to read `PREFECT_DEFAULT_DOCKER_BUILD_NAMESPACE` (or
-   * `PREFECT_DEPLOYMENTS_DEFAULT_DOCKER_BUILD_NAMESPACE`, which wins), the engine's location and
-   * the Docker configuration from.
+   * Where the default namespace (`PREFECT_DEFAULT_DOCKER_BUILD_NAMESPACE`), the engine and the
+   * Docker configuration are read from.
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
@@ -60,11 +52,7 @@ export interface StepOptions
 
 /** Options of `buildDockerImage` beyond {@link StepOptions}. */
 export interface BuildStepOptions extends StepOptions {
-  /**
-   * The image the `dockerfile: auto` Dockerfile starts `FROM` (part of the step cache's key).
-   * Prefect always uses its own image; change it to build from a mirror or a pinned image.
-   * @default getPrefectImageName()
-   */
+  /** The image `dockerfile: auto` starts `FROM`, e.g. a mirror. @default getPrefectImageName() */
   readonly baseImage?: string;
 }
 
@@ -75,23 +63,25 @@ export interface StepSettings extends NormalizedOperationOptions {
   readonly baseImage: string | undefined;
 }
 
+/** The deploy side's `streamProgressTo`: a writable stream, `null` for silence, or stdout. */
+export function progressOutput(value: unknown): Writable | null {
+  if (value === undefined) return process.stdout;
+  if (value === null || typeof (value as Writable).write === "function") {
+    return value as Writable | null;
+  }
+  throw new InvalidArgumentError(
+    `streamProgressTo must be a writable stream such as process.stdout, or null, got ${show(value)}`,
+  );
+}
+
 /** Checks the step options before any I/O and fills in the defaults. */
 export function normalizeStepOptions(options: BuildStepOptions | undefined): StepSettings {
   const given = optionsObject("options", options);
-  const { streamProgressTo, env } = given;
-  if (
-    streamProgressTo !== undefined &&
-    streamProgressTo !== null &&
-    typeof (streamProgressTo as Writable).write !== "function"
-  ) {
-    throw new InvalidArgumentError(
-      `streamProgressTo must be a writable stream such as process.stdout, or null, got ${show(streamProgressTo)}`,
-    );
-  }
+  const { env } = given;
+  const streamProgressTo = progressOutput(given.streamProgressTo);
   if (env !== undefined && (env === null || typeof env !== "object")) {
     throw new InvalidArgumentError(`env must be an object such as process.env, got ${kindOf(env)}`);
   }
-  // The push step's logins are its `credentials` input: `auth` here is not one of its options.
   const {
     auth: _auth,
     credentialHelperTimeoutMs: _timeout,
@@ -99,8 +89,7 @@ export function normalizeStepOptions(options: BuildStepOptions | undefined): Ste
   } = given as EngineOperationOptions;
   const settings = normalizeOperationOptions({
     ...rest,
-    streamProgressTo:
-      streamProgressTo === undefined ? process.stdout : (streamProgressTo ?? undefined),
+    streamProgressTo: streamProgressTo ?? undefined,
   });
   return {
     ...settings,

@@ -1,10 +1,11 @@
 // persist_dockerfile writes only inside the project: every component of dockerfile_output_path
 // is resolved there, and a path that leads out of it (a symlinked folder, `..`, an absolute
 // path elsewhere) is refused before anything is written or truncated.
+import { execFileSync } from "node:child_process";
 import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { persistDockerfile } from "../../src/deploy/auto-dockerfile.js";
+import { autoDockerfileLines, persistDockerfile } from "../../src/deploy/auto-dockerfile.js";
 import { dockerClient } from "../../src/dockerode.js";
 import { EngineUnreachableError, InvalidArgumentError } from "../../src/index.js";
 import { buildDockerImage } from "../../src/steps.js";
@@ -138,4 +139,21 @@ describe("persist_dockerfile", () => {
     ).rejects.toThrow(InvalidArgumentError);
     expect(await readFile(path.join(root, "outside.txt"), "utf8")).toBe("mine\n");
   });
+});
+
+describe("autoDockerfileLines", () => {
+  it.each(["flows;id", "flows&&id", "flows|id", "flows*", "flows>out", "flows(1)"])(
+    "quotes the requirements path of a folder named %j so that sh runs no other command",
+    async (name) => {
+      const flows = await tree(path.join(await tempDir(), name), { "requirements.txt": "" });
+      const lines = await autoDockerfileLines(flows, { baseImage: "busybox" });
+      const run = lines.find((line) => line.startsWith("RUN "));
+      expect(run).toBe(`RUN uv pip install -r '/opt/prefect/${name}/requirements.txt'`);
+      // sh reads the word back as the one path.
+      const word = (run as string).slice("RUN uv pip install -r ".length);
+      expect(execFileSync("sh", ["-c", `printf %s ${word}`], { encoding: "utf8" })).toBe(
+        `/opt/prefect/${name}/requirements.txt`,
+      );
+    },
+  );
 });

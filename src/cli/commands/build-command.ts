@@ -44,10 +44,8 @@ export interface BuildFlags {
 }
 
 /**
- * Builds the context; prints the image ID on stdout, and with `--push` the pushed reference.
- * Extra `-t` names are added through the engine's tag call after the build. Every flag is checked
- * before the engine is asked anything: a bad `--push`, a missing `-f` file or an unset secret
- * variable fails at once, not after the build.
+ * Builds the context and prints the image ID (and with `--push` the pushed reference). Every flag
+ * is checked before the engine is asked anything.
  */
 export async function buildCommand(
   context: CommandContext,
@@ -90,50 +88,42 @@ export async function buildCommand(
     signal,
   };
   const { platform: _platform, tag: _tag, ...rest } = options;
-  const multiPlatform = flags.platform?.includes(",")
-    ? { platforms: flags.platform, tags, push: flags.push, contextArg }
-    : undefined;
   await checkValues(contextDir, flags, options, env);
-  if (multiPlatform !== undefined) {
-    const { multiPlatformOptions, multiPlatformTarget } = await import("./multi-platform-build.js");
-    const target = multiPlatformTarget(multiPlatform);
+  // Prefect's `dockerfile: auto`: the generated Dockerfile is removed again in every case.
+  const generate = () =>
+    autoDockerfile
+      ? generateDefaultDockerfile(
+          contextDir,
+          flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
+        )
+      : undefined;
+  if (flags.platform?.includes(",")) {
+    const { multiPlatformTarget, multiPlatformBuild } = await import("./multi-platform-build.js");
+    const target = multiPlatformTarget(flags.platform, tags, flags.push);
+    const multiOptions = {
+      ...rest,
+      platforms: flags.platform,
+      additionalTags: target.additionalTags,
+    };
     await checkOptions((signal) =>
-      buildMultiPlatformImage(contextDir, target.reference, {
-        ...multiPlatformOptions(multiPlatform, target, rest),
-        signal,
-      }),
+      buildMultiPlatformImage(contextDir, target.reference, { ...multiOptions, signal }),
     );
-  } else {
-    await checkOptions((signal) => buildImage(contextDir, { ...options, signal }));
-    if (flags.push !== undefined && firstTag) {
-      await checkPushArguments(flags.push, firstTag.pushName, firstTag.tag, env);
-    }
-  }
-
-  if (multiPlatform !== undefined) {
-    const { multiPlatformBuild } = await import("./multi-platform-build.js");
     await withRenderer(context, flags.quiet, async (renderer) => {
-      await using _generated = autoDockerfile
-        ? await generateDefaultDockerfile(
-            contextDir,
-            flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
-          )
-        : undefined;
-      await multiPlatformBuild(renderer, io.stdout, contextDir, multiPlatform, rest);
+      await using _generated = await generate();
+      renderer.start("build", `${contextArg} for ${flags.platform}`);
+      await multiPlatformBuild(renderer, io.stdout, contextDir, target.reference, multiOptions);
     });
     return;
+  }
+  await checkOptions((signal) => buildImage(contextDir, { ...options, signal }));
+  if (flags.push !== undefined && firstTag) {
+    await checkPushArguments(flags.push, firstTag.pushName, firstTag.tag, env);
   }
   await withRenderer(context, flags.quiet, async (renderer) => {
     renderer.start("build", contextArg);
     let imageId: string;
     {
-      // Prefect's `dockerfile: auto`: the generated Dockerfile is removed again in every case.
-      await using _generated = autoDockerfile
-        ? await generateDefaultDockerfile(
-            contextDir,
-            flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
-          )
-        : undefined;
+      await using _generated = await generate();
       imageId = await buildImage(contextDir, { ...options, onProgress: renderer.onProgress });
     }
     for (const tag of otherTags) {
@@ -158,11 +148,8 @@ export async function buildCommand(
 }
 
 /**
- * The values the flags name, checked before any engine work: the context folder, the `-f` file
- * (or, for `-f auto`, that there is none in the way, and `--base-image`), each `--secret`'s file
- * or variable, each `--ssh` agent, `--platform`, and every option as
- * the library checks it (in `buildCommand`). The library reads secrets and agents only once the
- * engine answered.
+ * What the flags name, checked before any engine work (the library reads secrets and agents only
+ * once the engine answered): the context, the `-f` file, each secret and `--ssh` agent.
  */
 async function checkValues(
   contextDir: string,

@@ -4,12 +4,9 @@
  */
 
 /**
- * Runs `operation` with a signal that is already aborted and resolves when it rejects with that
- * signal's reason. `buildImage` and `pushImage` check every argument and option first, before they
- * read or send anything, and look at the signal right after (as their documentation says): so a
- * bad value rejects with its `InvalidArgumentError`, which is rethrown, and good ones reach the
- * signal, and nothing is read or sent either way. The command line runs this before any engine
- * work, so that `build --push bad-url` fails before building.
+ * Runs `operation` with an aborted signal: the library checks every argument and option before
+ * it looks at the signal, so a bad value rejects with its `InvalidArgumentError` (rethrown) and
+ * nothing is read or sent either way. So `build --push bad-url` fails before building.
  */
 export async function checkOptions(
   operation: (signal: AbortSignal) => Promise<unknown>,

@@ -15,11 +15,9 @@ export interface DockerfileFlags {
 }
 
 /**
- * Prints the Dockerfile `generateDefaultDockerfile` would write into `dir` (what `build -f auto`
- * builds, `--base-image` included), without writing
- * into `dir`: the library writes it into a stand-in folder of the same name (with a
- * `requirements.txt` when `dir` has one, the only other thing it looks at) in a temporary folder,
- * which is removed again whatever happens.
+ * Prints the Dockerfile `generateDefaultDockerfile` would write into `dir`, without writing there:
+ * it writes into a temporary stand-in of the same name (with `requirements.txt` when `dir` has
+ * one, the only other thing it looks at).
  */
 export async function dockerfileCommand(
   context: CommandContext,
@@ -43,15 +41,11 @@ export async function dockerfileCommand(
     if (existsSync(path.join(directory, "requirements.txt"))) {
       await writeFile(path.join(standIn, "requirements.txt"), "");
     }
-    let text: string;
-    {
-      await using generated = await generateDefaultDockerfile(
-        standIn,
-        flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
-      );
-      text = await readFile(generated.path, "utf8");
-    }
-    io.stdout.write(text);
+    await using generated = await generateDefaultDockerfile(
+      standIn,
+      flags.baseImage === undefined ? {} : { baseImage: flags.baseImage },
+    );
+    io.stdout.write(await readFile(generated.path, "utf8"));
     if (existsSync(path.join(directory, "Dockerfile"))) {
       io.stderr.write(
         `note: ${dir} already has a Dockerfile, which a build uses as it is (Prefect generates one only where there is none)\n`,

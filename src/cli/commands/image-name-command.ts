@@ -12,11 +12,7 @@ export interface ImageNameFlags {
   readonly flavor?: string;
 }
 
-/**
- * Prints the Prefect base image name, as Prefect's `get_prefect_image_name` gives it: the Python
- * version, when not given, is the local `python3`'s, and a development version's commit comes
- * from git, as `resolvePrefectImageName` finds them.
- */
+/** Prints the Prefect base image name, as `resolvePrefectImageName` finds it. */
 export async function imageNameCommand(
   context: CommandContext,
   flags: ImageNameFlags,

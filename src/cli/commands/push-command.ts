@@ -17,11 +17,7 @@ export interface PushFlags {
 /** Any image ID: the push arguments are checked before the image to push exists. */
 const SOME_IMAGE_ID = `sha256:${"0".repeat(64)}`;
 
-/**
- * Checks what a push will be given (the registry URL, the name and the tag), before any engine
- * work: `build --push` checks it before building. Rejects with the library's
- * `InvalidArgumentError`; nothing is read or sent.
- */
+/** Checks a push's registry URL, name and tag before any engine work (see {@link checkOptions}). */
 export function checkPushArguments(
   registryUrl: string,
   name: string,
@@ -34,10 +30,7 @@ export function checkPushArguments(
   );
 }
 
-/**
- * Pushes `image` as Prefect's `push_image` does (tag, push, remove the tag, here only when the
- * image keeps another name) and prints the pushed reference, `<registry host>/<name>:<tag>`.
- */
+/** Pushes `image` as Prefect's `push_image` does and prints the pushed reference. */
 export async function pushCommand(
   context: CommandContext,
   image: string,
@@ -61,10 +54,7 @@ export async function pushCommand(
   });
 }
 
-/**
- * Pushes `image` with `renderer` showing the progress, then ends the renderer's push and prints
- * the pushed reference on `stdout` (shared by `push` and `build --push`).
- */
+/** Pushes `image` with `renderer` showing it, and prints the pushed reference on `stdout`. */
 export async function pushAndPrint(
   renderer: ProgressRenderer,
   stdout: { write(text: string): unknown },

@@ -11,9 +11,8 @@ import {
 import type { CommandContext } from "../run-cli.js";
 
 /**
- * Runs `work` with the command's renderer (a silent one with `quiet`). When `work` fails, the
- * operation on screen ends as failed, or as cancelled once the command's signal fired; the
- * renderer is closed in every case.
+ * Runs `work` with the command's renderer (silent with `quiet`), ending its operation as failed or
+ * cancelled when `work` throws, and closing it in every case.
  */
 export async function withRenderer(
   context: CommandContext,

@@ -1,6 +1,5 @@
 /**
- * A multi-platform push's blob events, shown like the engine's push status lines, so the layer
- * displays of `push` show them too: `linux/arm64 5b69014fee14: Pushed`.
+ * A multi-platform push's blob events as push status lines: `linux/arm64 5b69014fee14: Pushed`.
  * @module
  */
 import type { BlobEvent, LayerStatusEvent } from "../../index.js";

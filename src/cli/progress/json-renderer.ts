@@ -5,11 +5,7 @@
 import type { ProgressEvent } from "../../index.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
-/**
- * The JSON form of an event: `Date`s as ISO 8601 strings (their `toJSON`), `Uint8Array`s (the
- * `data` of `vertex-log`) as base64 strings, `Error`s (the `error` of `retry`) as
- * `{ name, message, code? }`; `undefined` fields are left out.
- */
+/** An event as JSON: `Date`s ISO 8601, bytes base64, `Error`s as `{ name, message, code? }`. */
 export function eventToJson(event: ProgressEvent): string {
   return JSON.stringify(event, (_key, value: unknown) => {
     if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");

@@ -1,12 +1,11 @@
 /**
- * The layers of a pull or a push, as the terminal display shows them: one line each with a
- * progress bar while they move, then one summary line for all of them.
+ * The layers of a pull or push on the terminal: a line each while they move, then one summary.
  * @module
  */
 import type { LayerStatusEvent } from "../../index.js";
-import { humanSize, progressBar, sanitizeLine, truncate } from "../format.js";
+import { byteAmount, humanSize, progressBar, sanitizeLine, truncate } from "../format.js";
 
-/** Layer states after which a layer needs no progress bar any more. */
+/** Layer states that need no progress bar. */
 const LAYER_DONE =
   /^(Pushed|Layer already exists|Mounted from|Pull complete|Already exists|Download complete)/;
 
@@ -21,7 +20,6 @@ interface Layer {
 export class LayerTable {
   readonly #layers = new Map<string, Layer>();
 
-  /** How many layers there are. */
   get size(): number {
     return this.#layers.size;
   }
@@ -38,10 +36,7 @@ export class LayerTable {
     });
   }
 
-  /**
-   * One line per layer, `width` columns at most: id, state, and while it moves a bar with the
-   * bytes; `done` colours the lines of finished layers.
-   */
+  /** One line per layer, `width` columns at most; `done` colours finished ones. */
   lines(width: number, done: (text: string) => string): string[] {
     return [...this.#layers].map(([id, layer]) => {
       const head = ` => ${truncate(sanitizeLine(id), 12).padEnd(12)} ${truncate(sanitizeLine(layer.status), 22).padEnd(22)}`;
@@ -50,10 +45,7 @@ export class LayerTable {
         return done(truncate(`${head}${size}`, width));
       }
       if (layer.current === undefined) return truncate(head, width);
-      const amount =
-        layer.total === undefined
-          ? humanSize(layer.current)
-          : `${humanSize(layer.current)}/${humanSize(layer.total)}`;
+      const amount = byteAmount(layer.current, layer.total);
       const room = width - head.length - amount.length - 2;
       const bar =
         layer.total !== undefined && room >= 10

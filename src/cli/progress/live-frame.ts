@@ -1,12 +1,7 @@
 /**
- * The redrawn part of the terminal display.
- *
- * Written here rather than taken from log-update: log-update 7.2 (the last release for Node 20)
- * rewrites only the lines that changed between frames, and when lines are inserted in the middle
- * of a frame (a step's log growing above the lines of another step) it leaves the lines below
- * where they were, so they get overwritten and vanish; the tmux tests caught it. Erasing the old
- * frame and writing the new one whole, inside one write in the terminal's synchronised-output
- * mode, is simple and never shows a half-drawn frame.
+ * The redrawn part of the terminal display. Not log-update: 7.2 (the last for Node 20) rewrites
+ * only changed lines, and loses lines when some are inserted mid-frame (the tmux tests caught it).
+ * Erasing the old frame and writing the new one in one synchronised write never shows half a frame.
  * @module
  */
 import type { RenderTarget } from "./renderer.js";
@@ -21,7 +16,7 @@ const SHOW_CURSOR = `${CSI}?25h`;
 /** Lines written once above a frame that is redrawn in place below them. */
 export class LiveFrame {
   readonly #target: RenderTarget;
-  /** Rows the frame on screen takes; the cursor sits at the start of the row below it. */
+  /** Rows of the frame on screen; the cursor is on the row below it. */
   #rows = 0;
   #cursorHidden = false;
   readonly #restoreCursor = () => {
@@ -33,9 +28,8 @@ export class LiveFrame {
   }
 
   /**
-   * Replaces the frame on screen by `persist` (lines that stay, scrolling up like ordinary
-   * output) followed by `frame` (lines the next update replaces), in one write. Each line must
-   * fit the terminal's width, so that it takes one row.
+   * Replaces the frame on screen by `persist` (lines that stay) and `frame` (lines the next update
+   * replaces), in one write. Each line must fit the terminal's width.
    */
   update(persist: readonly string[], frame: readonly string[]): void {
     if (this.#rows === 0 && persist.length === 0 && frame.length === 0) return;
@@ -46,7 +40,6 @@ export class LiveFrame {
       // A crash or a second Ctrl-C must not leave the terminal without its cursor.
       process.once("exit", this.#restoreCursor);
     }
-    // Back to the first row of the old frame, and clear from there to the end of the screen.
     if (this.#rows > 0) out += `${CSI}${this.#rows}F${CSI}J`;
     for (const line of persist) out += `${line}\n`;
     for (const line of frame) out += `${line}\n`;

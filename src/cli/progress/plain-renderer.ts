@@ -1,17 +1,13 @@
 /**
- * `--progress plain` (and `auto` off a terminal): one line per event, for CI logs and pipes. No
- * colour, no cursor movement, no control character of any kind.
+ * `--progress plain`: one line per event, for CI logs and pipes; no control character at all.
  * @module
  */
 import type { ProgressEvent, VertexEvent } from "../../index.js";
-import { humanSize, LineSplitter, sanitizeLine, seconds } from "../format.js";
+import { byteAmount, LineSplitter, sanitizeLine, seconds } from "../format.js";
 import { blobStatus } from "./blob-status.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
-/**
- * Byte-progress updates of one layer or sub-task are many per second; one line each would bury
- * the log. A repeat of the same state is printed again only after this long.
- */
+/** Byte-progress updates come many per second: a repeated state is printed after this long. */
 const PROGRESS_REPEAT_MS = 2_000;
 
 const STEP_LINE = /^Step \d+\/\d+ : /;
@@ -88,11 +84,8 @@ export class PlainRenderer implements ProgressRenderer {
         this.#line(`${event.reference}: digest: ${event.digest} size: ${event.size}`);
         return;
       case "vertex-log": {
-        let splitter = this.#vertexLogs.get(event.digest);
-        if (!splitter) {
-          splitter = new LineSplitter();
-          this.#vertexLogs.set(event.digest, splitter);
-        }
+        const splitter = this.#vertexLogs.get(event.digest) ?? new LineSplitter();
+        this.#vertexLogs.set(event.digest, splitter);
         for (const line of splitter.push(event.text)) this.#line(`#${event.number} ${line}`);
         return;
       }
@@ -102,10 +95,7 @@ export class PlainRenderer implements ProgressRenderer {
           this.#progress(`#${event.number} ${event.id}`, "done", `#${event.number} ${name} done`);
           return;
         }
-        const amount =
-          event.total === undefined
-            ? humanSize(event.current)
-            : `${humanSize(event.current)} / ${humanSize(event.total)}`;
+        const amount = byteAmount(event.current, event.total, " / ");
         this.#progress(
           `#${event.number} ${event.id}`,
           "running",
@@ -122,15 +112,8 @@ export class PlainRenderer implements ProgressRenderer {
       for (const line of splitter.flush()) this.#line(line);
     }
     this.#vertexLogs.clear();
-    const took = seconds(this.#now() - this.#started);
-    const what = this.#kind === "build" ? "build" : "push";
-    if (outcome.kind === "done") {
-      this.#line(`${what} finished in ${took}`);
-    } else if (outcome.kind === "cancelled") {
-      this.#line(`${what} cancelled after ${took}`);
-    } else {
-      this.#line(`${what} failed after ${took}`);
-    }
+    const ended = { done: "finished in", cancelled: "cancelled after", failed: "failed after" };
+    this.#line(`${this.#kind} ${ended[outcome.kind]} ${seconds(this.#now() - this.#started)}`);
   }
 
   close(): void {}
@@ -148,9 +131,7 @@ export class PlainRenderer implements ProgressRenderer {
       this.#line(text);
       return;
     }
-    const amount =
-      total === undefined ? humanSize(current) : `${humanSize(current)}/${humanSize(total)}`;
-    this.#progress(`${id ?? ""} ${status}`, status, `${text} ${amount}`);
+    this.#progress(`${id ?? ""} ${status}`, status, `${text} ${byteAmount(current, total)}`);
   }
 
   /** Prints a progress line unless the same state was printed less than a while ago. */

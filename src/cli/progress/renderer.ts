@@ -1,6 +1,5 @@
 /**
- * How the command line shows the progress of builds and pushes: one {@link ProgressRenderer} per
- * run, in one of three modes.
+ * How the command line shows the progress of builds and pushes.
  * @module
  */
 import type { ProgressListener } from "../../index.js";

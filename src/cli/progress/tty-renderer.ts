@@ -1,9 +1,6 @@
 /**
- * `--progress tty` (and `auto` on a terminal): the docker CLI's look, redrawn in place. Finished
- * steps are written once and scroll away like ordinary output; only what is still running (the
- * current build step or BuildKit vertices with their last log lines, one line per layer being
- * pulled or pushed, and a status line with the elapsed time) is redrawn, in a single synchronised
- * write per frame so the terminal never shows a half-drawn one (see {@link LiveFrame}).
+ * `--progress tty`: the docker CLI's look. Finished steps scroll away like ordinary output; only
+ * what still runs is redrawn, in a {@link LiveFrame}.
  * @module
  */
 import picocolors from "picocolors";
@@ -14,7 +11,7 @@ import type {
   VertexStatusEvent,
 } from "../../index.js";
 import {
-  humanSize,
+  byteAmount,
   LineSplitter,
   sanitizeLine,
   seconds,
@@ -27,12 +24,13 @@ import { LayerTable } from "./layer-table.js";
 import { LiveFrame } from "./live-frame.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
-/** How often the elapsed times are redrawn. */
 const TICK_MS = 100;
-/** Log lines shown under a running step. */
+/** Log lines under a running step, and under one that failed. */
 const LOG_LINES = 6;
-/** Log lines kept and shown under a step that failed. */
 const ERROR_LOG_LINES = 12;
+/** The classic builder's bookkeeping; the step lines say the same more briefly. */
+const BOOKKEEPING =
+  /^(Step \d+\/\d+ : | ---> |Removing intermediate container |Successfully (built|tagged) )/;
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 type Colors = ReturnType<typeof picocolors.createColors>;
@@ -57,31 +55,29 @@ export class TtyRenderer implements ProgressRenderer {
   #timer: NodeJS.Timeout | undefined;
   #tick = 0;
   #closed = false;
-  /** Whether an operation is running, so there is a live frame to draw. */
   #active = false;
   /** Lines to write above the frame at the next draw. */
   #pending: string[] = [];
 
   #kind: OperationKind = "build";
   #started = 0;
-  /** Classic builds: the running step. */
+  /** Classic builds. */
   #step: Task | undefined;
   #stepsDone = 0;
   #stepsTotal = 0;
-  /** BuildKit: running vertices by digest, and how many there were. */
+  /** BuildKit: running vertices by digest, and all their numbers. */
   readonly #vertices = new Map<string, Task>();
   readonly #vertexNumbers = new Set<number>();
   /** BuildKit: vertices already written as finished; later states of theirs are ignored. */
   readonly #finishedVertices = new Set<string>();
-  /** Layers being pulled or pushed, by id, in order of appearance. */
   #layers = new LayerTable();
   readonly #outputSplitter = new LineSplitter();
   #digestLine: string | undefined;
 
-  private constructor(target: RenderTarget, frame: LiveFrame, colors: Colors, now: () => number) {
+  private constructor(target: RenderTarget, color: boolean, now = () => performance.now()) {
     this.#target = target;
-    this.#frame = frame;
-    this.#c = colors;
+    this.#frame = new LiveFrame(target);
+    this.#c = picocolors.createColors(color);
     this.#now = now;
   }
 
@@ -90,12 +86,7 @@ export class TtyRenderer implements ProgressRenderer {
     target: RenderTarget,
     options: { readonly color: boolean; readonly now?: () => number },
   ): TtyRenderer {
-    return new TtyRenderer(
-      target,
-      new LiveFrame(target),
-      picocolors.createColors(options.color),
-      options.now ?? (() => performance.now()),
-    );
+    return new TtyRenderer(target, options.color, options.now);
   }
 
   start(kind: OperationKind, title: string): void {
@@ -110,8 +101,7 @@ export class TtyRenderer implements ProgressRenderer {
     this.#layers = new LayerTable();
     this.#digestLine = undefined;
     this.#active = true;
-    const verb = kind === "build" ? "Building" : "Pushing";
-    this.#pending.push(this.#c.bold(`[+] ${verb} ${this.#clip(sanitizeLine(title), 14)}`));
+    this.#pending.push(this.#c.bold(`[+] ${this.#verb} ${this.#clip(sanitizeLine(title), 14)}`));
     this.#timer ??= setInterval(() => {
       this.#tick++;
       this.#draw();
@@ -188,7 +178,7 @@ export class TtyRenderer implements ProgressRenderer {
   end(outcome: Outcome): void {
     if (this.#closed || !this.#active) return;
     this.#active = false;
-    if (this.#timer) clearInterval(this.#timer);
+    clearInterval(this.#timer);
     this.#timer = undefined;
     const failed = outcome.kind !== "done";
     this.#finishStep(failed ? outcome.kind : undefined);
@@ -201,7 +191,6 @@ export class TtyRenderer implements ProgressRenderer {
     if (outcome.kind === "done") {
       for (const line of outcome.summary) this.#pending.push(this.#row(line));
     }
-    const verb = this.#kind === "build" ? "Building" : "Pushing";
     const state =
       outcome.kind === "done"
         ? this.#c.green("FINISHED")
@@ -209,7 +198,8 @@ export class TtyRenderer implements ProgressRenderer {
           ? this.#c.yellow("CANCELED")
           : this.#c.red("FAILED");
     this.#pending.push(
-      this.#c.bold(`[+] ${verb} ${seconds(this.#now() - this.#started)}${this.#counts()} `) + state,
+      this.#c.bold(`[+] ${this.#verb} ${seconds(this.#now() - this.#started)}${this.#counts()} `) +
+        state,
     );
     this.#draw(true);
   }
@@ -217,13 +207,11 @@ export class TtyRenderer implements ProgressRenderer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer) clearInterval(this.#timer);
+    clearInterval(this.#timer);
     this.#timer = undefined;
     this.#draw(true);
     this.#frame.done();
   }
-
-  // ---- state -----------------------------------------------------------------------------------
 
   #task(label: string): Task {
     return {
@@ -238,20 +226,12 @@ export class TtyRenderer implements ProgressRenderer {
 
   #stepOutput(line: string): void {
     const step = this.#step;
-    if (/^Step \d+\/\d+ : /.test(line) || step === undefined) return;
+    if (step === undefined) return;
     if (/^ ---> Using cache$/.test(line)) {
       step.cached = true;
-      return;
+    } else if (!BOOKKEEPING.test(line)) {
+      this.#log(step, line);
     }
-    // The classic builder's bookkeeping; the step lines say the same more briefly.
-    if (
-      /^( ---> |Removing intermediate container |Successfully built |Successfully tagged )/.test(
-        line,
-      )
-    ) {
-      return;
-    }
-    this.#log(step, line);
   }
 
   #log(task: Task, line: string): void {
@@ -268,9 +248,7 @@ export class TtyRenderer implements ProgressRenderer {
     this.#step = undefined;
     if (!outcome) this.#stepsDone++;
     this.#pending.push(this.#taskLine(step, outcome ?? "done"));
-    if (outcome === "failed") {
-      for (const line of step.logs) this.#pending.push(this.#c.red(this.#logLine(line)));
-    }
+    if (outcome === "failed") this.#failedLogs(step.logs);
     if (this.#layers.size > 0) this.#collapseLayers();
   }
 
@@ -303,31 +281,24 @@ export class TtyRenderer implements ProgressRenderer {
         ? event.completed.getTime() - event.started.getTime()
         : undefined;
     for (const line of task.splitter.flush()) this.#log(task, line);
+    this.#pending.push(this.#taskLine(task, event.state === "error" ? "failed" : "done", took));
     if (event.state === "error") {
-      this.#pending.push(this.#taskLine(task, "failed", took));
-      for (const line of task.logs) this.#pending.push(this.#c.red(this.#logLine(line)));
-      if (event.error) this.#pending.push(this.#c.red(this.#logLine(`ERROR: ${event.error}`)));
-      return;
+      this.#failedLogs(event.error ? [...task.logs, `ERROR: ${event.error}`] : task.logs);
     }
-    this.#pending.push(this.#taskLine(task, "done", took));
   }
 
   #layer(event: LayerStatusEvent): void {
     if (event.id === undefined) {
-      // "The push refers to repository [...]", "Pulling from library/x", "Digest: ...": context
-      // that the step or title already gives, or that the summary repeats.
+      // "The push refers to repository [...]", "Digest: ...": the title or summary says it.
       if (this.#step && event.operation === "pull") this.#log(this.#step, event.status);
       return;
     }
     this.#layers.update({ ...event, id: event.id });
   }
 
-  /** Replaces the per-layer lines by one line saying what happened to them. */
   #collapseLayers(): void {
     this.#pending.push(this.#row(this.#layers.collapse(this.#kind === "push" ? "push" : "pull")));
   }
-
-  // ---- drawing ---------------------------------------------------------------------------------
 
   #draw(final = false): void {
     const persisted = this.#pending;
@@ -346,14 +317,18 @@ export class TtyRenderer implements ProgressRenderer {
     }
     lines.push(...this.#layers.lines(this.#width(), this.#c.green));
     const spinner = SPINNER[this.#tick % SPINNER.length] ?? "";
-    const verb = this.#kind === "build" ? "Building" : "Pushing";
     lines.push(
-      this.#c.bold(`${spinner} ${verb} ${seconds(this.#now() - this.#started)}${this.#counts()}`),
+      this.#c.bold(
+        `${spinner} ${this.#verb} ${seconds(this.#now() - this.#started)}${this.#counts()}`,
+      ),
     );
-    // Never taller than the terminal: rows that scrolled off the top cannot be redrawn.
-    // A terminal that reports 0 rows (some CI pseudo-terminals) has the usual 24.
+    // Rows that scrolled off the top cannot be redrawn. Some CI terminals report 0 rows.
     const rows = Math.max(2, (this.#target.rows || 24) - 1);
     return lines.length > rows ? lines.slice(lines.length - rows) : lines;
+  }
+
+  get #verb(): string {
+    return this.#kind === "build" ? "Building" : "Pushing";
   }
 
   #counts(): string {
@@ -365,11 +340,10 @@ export class TtyRenderer implements ProgressRenderer {
   }
 
   #width(): number {
-    // A terminal that reports 0 columns (some CI pseudo-terminals, `stty cols 0`) has the usual 80.
+    // Some CI terminals report 0 columns.
     return Math.max(20, (this.#target.columns || 80) - 1);
   }
 
-  /** Cuts text meant for one line to the terminal width less `reserve` columns. */
   #clip(text: string, reserve: number): string {
     return truncate(text, this.#width() - reserve);
   }
@@ -402,16 +376,16 @@ export class TtyRenderer implements ProgressRenderer {
     return line;
   }
 
+  #failedLogs(lines: readonly string[]): void {
+    for (const line of lines) this.#pending.push(this.#c.red(this.#logLine(line)));
+  }
+
   #logLine(text: string): string {
     return this.#clip(` => => # ${text}`, 0);
   }
 
   #statusLine(status: VertexStatusEvent): string {
-    const name = status.name ?? status.id;
-    const amount =
-      status.total === undefined
-        ? humanSize(status.current)
-        : `${humanSize(status.current)} / ${humanSize(status.total)}`;
-    return this.#c.dim(this.#row(`=> ${name} ${amount}`));
+    const amount = byteAmount(status.current, status.total, " / ");
+    return this.#c.dim(this.#row(`=> ${status.name ?? status.id} ${amount}`));
   }
 }

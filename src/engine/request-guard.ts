@@ -6,10 +6,11 @@
  * line. Written here because no library checks HTTP on a connection this way.
  * @module
  */
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import { createDebug } from "../debug-logger.js";
 import { EngineHttpError, InvalidArgumentError } from "../errors.js";
 import { checkEnginePath } from "./engine-path.js";
+import { JoinedWritesDuplex } from "./joined-writes-duplex.js";
 
 const debug = createDebug("prefect-dockerutils:engine");
 
@@ -37,7 +38,7 @@ export function guardConnection(open: () => Duplex, explain: (error: Error) => E
   return new GuardedConnection(open, explain);
 }
 
-class GuardedConnection extends Duplex {
+class GuardedConnection extends JoinedWritesDuplex {
   readonly #open: () => Duplex;
   readonly #explain: (error: Error) => Error;
   #inner: Duplex | undefined;
@@ -89,18 +90,6 @@ class GuardedConnection extends Duplex {
     inner.write(Buffer.concat([Buffer.from(head, "latin1"), rest]), (error) =>
       callback(error ?? undefined),
     );
-  }
-
-  /**
-   * Writes Node's HTTP client corked together (a request's head and its end) in one piece, as a
-   * socket would: an engine that answers as soon as it has read a head must not find the rest of
-   * the request still coming (a proxy in front of it would then fail to forward it).
-   */
-  override _writev(
-    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
-    callback: (error?: Error) => void,
-  ): void {
-    this._write(Buffer.concat(chunks.map(({ chunk }) => chunk)), "latin1", callback);
   }
 
   override _final(callback: (error?: Error) => void): void {

@@ -7,11 +7,12 @@
  * @module
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import { createDebug } from "../debug-logger.js";
 import { type SshDestination, sshArguments } from "../docker-config/ssh-command.js";
 import { EngineUnreachableError } from "../errors.js";
 import { LineTail } from "../streams/line-tail.js";
+import { JoinedWritesDuplex } from "./joined-writes-duplex.js";
 import { forgetProcessGroup, killProcessGroup, trackProcessGroup } from "./process-group.js";
 
 const debug = createDebug("prefect-dockerutils:ssh");
@@ -50,7 +51,7 @@ interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
-class SshConnection extends Duplex {
+class SshConnection extends JoinedWritesDuplex {
   readonly #options: SshConnectionOptions;
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #stderr = new LineTail({ lines: STDERR_LINES, maxLineChars: STDERR_LINE_CHARS });
@@ -120,14 +121,6 @@ class SshConnection extends Duplex {
       }
       void this.#whenExited().then((failure) => callback(failure ?? error));
     });
-  }
-
-  /** Writes corked together (an HTTP head and body, HTTP/2 frames) go to ssh in one piece. */
-  override _writev(
-    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
-    callback: (error?: Error) => void,
-  ): void {
-    this._write(Buffer.concat(chunks.map(({ chunk }) => chunk)), "latin1", callback);
   }
 
   override _final(callback: (error?: Error) => void): void {

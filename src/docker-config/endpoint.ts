@@ -84,7 +84,7 @@ const DEFAULT_SOCKET = "/var/run/docker.sock";
  * `undefined`s keep that from mixing a `DOCKER_HOST` or `DOCKER_CERT_PATH` of the process into an
  * endpoint chosen from another environment or a context.
  */
-const NEUTRAL: ModemOptions = {
+export const NEUTRAL_MODEM_OPTIONS: ModemOptions = {
   socketPath: undefined,
   host: undefined,
   port: undefined,
@@ -148,7 +148,7 @@ export function resolveEngine(options: DockerClientOptions = {}): EngineEndpoint
 }
 
 function socketOptions(socketPath: string): ModemOptions {
-  return { ...NEUTRAL, socketPath, protocol: "http" };
+  return { ...NEUTRAL_MODEM_OPTIONS, socketPath, protocol: "http" };
 }
 
 /** docker-py's `kwargs_from_env`: the TLS settings `DOCKER_HOST` is used with. */
@@ -215,7 +215,7 @@ function endpointFromHost(
       url: host,
       source,
       modemOptions: {
-        ...NEUTRAL,
+        ...NEUTRAL_MODEM_OPTIONS,
         protocol: "ssh",
         host: destination.host,
         port: destination.port ?? 22,
@@ -245,7 +245,11 @@ function endpointFromHost(
   const hostPart = hostname.includes(":") ? `[${hostname}]` : hostname;
   const url = `tcp://${hostPart}:${port}${settings ? " (TLS)" : ""}`;
   if (!settings) {
-    return { url, source, modemOptions: { ...NEUTRAL, protocol: "http", host: hostname, port } };
+    return {
+      url,
+      source,
+      modemOptions: { ...NEUTRAL_MODEM_OPTIONS, protocol: "http", host: hostname, port },
+    };
   }
   // TLS is loaded only for TLS endpoints: node:https and node:tls cost about 2 MiB at start-up.
   const require = createRequire(import.meta.url);
@@ -272,7 +276,7 @@ function endpointFromHost(
   return {
     url,
     source,
-    modemOptions: { ...NEUTRAL, protocol: "https", host: hostname, port, agent },
+    modemOptions: { ...NEUTRAL_MODEM_OPTIONS, protocol: "https", host: hostname, port, agent },
   };
 }
 

@@ -1,8 +1,3 @@
-/**
- * Turning connection failures into errors that say which engine was tried and what to fix.
- * @module
- */
-
 import type { EngineEndpoint } from "../docker-config/endpoint.js";
 import { EngineHttpError, EngineUnreachableError } from "../errors.js";
 

@@ -12,20 +12,6 @@ export interface DockerodeClient {
   readonly modem: object;
 }
 
-/** The docker-modem fields that say where a client points. */
-interface ModemFields {
-  socketPath?: unknown;
-  host?: unknown;
-  port?: unknown;
-  protocol?: unknown;
-  username?: unknown;
-  password?: unknown;
-  agent?: unknown;
-  ca?: unknown;
-  cert?: unknown;
-  key?: unknown;
-}
-
 const made = new WeakMap<object, { endpoint: EngineEndpoint; env: NodeJS.ProcessEnv }>();
 
 /** The endpoint and environment `dockerClient()` made a client for, for the two functions below. */
@@ -55,7 +41,8 @@ export function endpointOfClient(docker: DockerodeClient): EngineEndpoint {
   }
   const known = made.get(docker);
   if (known) return known.endpoint;
-  const modem = (docker as { modem?: unknown }).modem as ModemFields | undefined;
+  // docker-modem's fields, as any caller may have set them.
+  const modem = (docker as { modem?: unknown }).modem as Record<string, unknown> | undefined;
   if (!modem || typeof modem !== "object") {
     throw new InvalidArgumentError(
       "docker must be a dockerode client such as dockerClient(): it has no modem",
@@ -107,7 +94,7 @@ export function endpointOfClient(docker: DockerodeClient): EngineEndpoint {
 }
 
 /** An HTTPS agent with the PEM material of the modem's own TLS fields. */
-function tlsAgent(modem: ModemFields): HttpsAgent {
+function tlsAgent(modem: Record<string, unknown>): HttpsAgent {
   const { ca, cert, key } = modem as { ca?: string; cert?: string; key?: string };
   return new (https().Agent)({
     ...(ca ? { ca } : {}),

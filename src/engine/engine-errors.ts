@@ -32,7 +32,6 @@ export function explainConnectionError(error: unknown, endpoint: EngineEndpoint)
 
 /** Why a ping failed, as an {@link EngineUnreachableError} naming the endpoint and the cause. */
 export function unreachableError(error: unknown, endpoint: EngineEndpoint): EngineUnreachableError {
-  if (error instanceof EngineUnreachableError) return error;
   const explained = explainConnectionError(error, endpoint);
   if (explained instanceof EngineUnreachableError) return explained;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
+import { controlCharacter } from "../validate.js";
 
 /** Where an `ssh://` URL points. */
 export interface SshDestination {
@@ -9,9 +10,6 @@ export interface SshDestination {
   /** The engine's socket on the remote host: the URL's path (`ssh://me@host/run/docker.sock`). */
   readonly socketPath: string | undefined;
 }
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** The remote shell reads the socket path (ssh joins its arguments): no special characters. */
 const SAFE_REMOTE_PATH = /^\/[A-Za-z0-9._/-]*$/;
@@ -59,7 +57,7 @@ export function parseSshUrl(url: string, where: string): SshDestination {
   } catch (cause) {
     throw new InvalidArgumentError(`${where}, in which a %-escape is broken`, { cause });
   }
-  if (user !== undefined && CONTROL.test(user)) {
+  if (user !== undefined && controlCharacter(user) !== undefined) {
     throw new InvalidArgumentError(`${where}, whose user name holds control characters`);
   }
   let socketPath: string | undefined;

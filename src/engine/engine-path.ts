@@ -1,7 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+import { controlCharacter } from "../validate.js";
 
 /** No image ID, name or reference comes near it. */
 const MAX_SEGMENT_CHARS = 1024;
@@ -33,7 +31,7 @@ function encodeSegment(segment: unknown): string {
       `${JSON.stringify(`${segment.slice(0, 100)}...`)} (${segment.length} characters) is too long to be part of an Engine API path; no image ID, name or reference is longer than ${MAX_SEGMENT_CHARS} characters`,
     );
   }
-  if (CONTROL.test(segment)) {
+  if (controlCharacter(segment) !== undefined) {
     throw new InvalidArgumentError(
       `${JSON.stringify(segment)} contains control characters and cannot be part of an Engine API path`,
     );
@@ -55,7 +53,7 @@ export function checkEnginePath(path: string): string {
     typeof path !== "string" ||
     !path.startsWith("/") ||
     /[?#\s]/.test(path) ||
-    CONTROL.test(path)
+    controlCharacter(path) !== undefined
   ) {
     throw new InvalidArgumentError(
       `${shown} is not an Engine API path: it must start with "/" and hold no query, fragment, space or control character`,
@@ -76,7 +74,7 @@ export function checkEnginePath(path: string): string {
         `${shown} is not an Engine API path: it has an empty, "." or ".." segment, which the engine would redirect elsewhere`,
       );
     }
-    if (CONTROL.test(form)) {
+    if (controlCharacter(form) !== undefined) {
       throw new InvalidArgumentError(`${shown} decodes to control characters`);
     }
   }

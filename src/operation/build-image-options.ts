@@ -343,12 +343,7 @@ export function validateSecrets(
         `${name}.env must be the name of an environment variable, got ${typeof env === "string" && !env.includes("=") ? show(env) : kindOf(env)}`,
       );
     }
-    const size =
-      value === undefined
-        ? 0
-        : typeof value === "string"
-          ? Buffer.byteLength(value)
-          : value.byteLength;
+    const size = value === undefined ? 0 : Buffer.byteLength(value);
     if (size > MAX_SECRET_BYTES) {
       throw new InvalidArgumentError(
         `${name}.value is ${size} bytes; BuildKit takes secrets of at most ${MAX_SECRET_BYTES} bytes`,

@@ -1,8 +1,3 @@
-/**
- * Reading the docker CLI's client configuration: `config.json` (or the legacy `~/.dockercfg`) and
- * the context store beside it. Pure file reading; nothing here talks to an engine or a registry.
- * @module
- */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -10,33 +5,28 @@ import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import { DOCKER_HUB_KEY } from "../reference/registry-key.js";
 
-/** One `auths` entry of a Docker config file, with `auth` already decoded. */
+/** One `auths` entry of a Docker config file, with `auth` decoded into user name and password. */
 export interface ConfigAuthEntry {
-  /** The user name, from `auth` or `username`. */
   readonly username?: string;
-  /** The password, from `auth` or `password`. */
   readonly password?: string;
   /** An identity (OAuth refresh) token. */
   readonly identitytoken?: string;
-  /** A registry bearer token. */
   readonly registrytoken?: string;
-  /** The deprecated e-mail address. */
   readonly email?: string;
 }
 
 /** What the docker CLI reads from its configuration file. */
 export interface DockerConfig {
-  /** The folder of `config.json` and `contexts/`: `DOCKER_CONFIG`, else `~/.docker`. */
+  /** `DOCKER_CONFIG`, else `~/.docker`. */
   readonly dir: string;
-  /** The file that was read, or `undefined` when there is none. */
+  /** The file that was read, if any. */
   readonly file: string | undefined;
-  /** `auths`, keyed as in the file, in the file's order. */
+  /** Keyed as in the file, in the file's order. */
   readonly auths: ReadonlyMap<string, ConfigAuthEntry>;
-  /** `credsStore`: the helper for every registry without a `credHelpers` entry. */
+  /** The helper for every registry without a `credHelpers` entry. */
   readonly credsStore: string | undefined;
-  /** `credHelpers`: registry to helper name (the part after `docker-credential-`). */
+  /** Registry to helper name (the part after `docker-credential-`). */
   readonly credHelpers: ReadonlyMap<string, string>;
-  /** `currentContext`: the Docker context chosen by `docker context use`. */
   readonly currentContext: string | undefined;
 }
 
@@ -61,7 +51,7 @@ export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
 export function loadDockerConfig(env: NodeJS.ProcessEnv = process.env): DockerConfig {
   const dir = dockerConfigDir(env);
   const file = path.join(dir, "config.json");
-  const text = readIfExists(file);
+  const text = readIfExists(file)?.toString("utf8");
   if (text !== undefined) {
     const json = parseJson(text, file);
     if (!isObject(json)) throw badConfig(file, "the file is not a JSON object");
@@ -75,24 +65,20 @@ export function loadDockerConfig(env: NodeJS.ProcessEnv = process.env): DockerCo
     };
   }
   const legacy = path.join(homeDir(env), ".dockercfg");
-  const legacyText = readIfExists(legacy);
+  const legacyText = readIfExists(legacy)?.toString("utf8");
   const empty = { dir, credsStore: undefined, credHelpers: new Map(), currentContext: undefined };
   if (legacyText === undefined) return { ...empty, file: undefined, auths: new Map() };
   return { ...empty, file: legacy, auths: readLegacyAuths(legacyText, legacy) };
 }
 
-function readIfExists(file: string): string | undefined {
+/** The file's bytes, `undefined` when it does not exist. */
+function readIfExists(file: string, what = `the Docker config file ${file}`): Buffer | undefined {
   try {
-    return readFileSync(file, "utf8");
+    return readFileSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw new InvalidArgumentError(
-      `Cannot read the Docker config file ${file} (${code ?? "error"})`,
-      {
-        cause: error,
-      },
-    );
+    throw new InvalidArgumentError(`Cannot read ${what} (${code ?? "error"})`, { cause: error });
   }
 }
 
@@ -106,8 +92,7 @@ function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    // V8's message quotes the text around the error, and this file holds credentials: keep only
-    // the position.
+    // V8's message quotes the text around the error, which holds credentials: only the position.
     const position = /at position (\d+)/.exec((error as Error).message)?.[1];
     let where = "";
     if (position !== undefined) {
@@ -206,21 +191,12 @@ function readLegacyAuths(text: string, file: string): Map<string, ConfigAuthEntr
 
 /** A Docker context's engine endpoint, as `docker context create --docker ...` stores it. */
 export interface ContextEndpoint {
-  /** The context's name. */
   readonly name: string;
-  /** `Endpoints.docker.Host`, e.g. `tcp://127.0.0.1:2376`, `unix:///run/docker.sock`, `ssh://me@host`. */
+  /** `Endpoints.docker.Host`, e.g. `tcp://127.0.0.1:2376` or `ssh://me@host`. */
   readonly host: string;
   /** `Endpoints.docker.SkipTLSVerify`: TLS without verifying the engine's certificate. */
   readonly skipTlsVerify: boolean;
-  /** The context's TLS material, each `undefined` when the context has none. */
   readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
-  /** The folder of `meta.json`. */
-  readonly metaDir: string;
-}
-
-/** The name of a context's folders in the store: the SHA-256 of its name, in hex. */
-export function contextDirName(name: string): string {
-  return createHash("sha256").update(name).digest("hex");
 }
 
 /**
@@ -231,10 +207,9 @@ export function contextDirName(name: string): string {
  *   message says where it looked and where the name came from (`origin`).
  */
 export function readContext(configDir: string, name: string, origin: string): ContextEndpoint {
-  const id = contextDirName(name);
-  const metaDir = path.join(configDir, "contexts", "meta", id);
-  const metaFile = path.join(metaDir, "meta.json");
-  const text = readIfExists(metaFile);
+  const id = createHash("sha256").update(name).digest("hex");
+  const metaFile = path.join(configDir, "contexts", "meta", id, "meta.json");
+  const text = readIfExists(metaFile)?.toString("utf8");
   if (text === undefined) {
     throw new InvalidArgumentError(
       `Docker context ${JSON.stringify(name)} (from ${origin}) does not exist: there is no ${metaFile}. List the contexts with \`docker context ls\`, or unset ${origin.startsWith("DOCKER_CONTEXT") ? "DOCKER_CONTEXT" : "currentContext"}.`,
@@ -252,19 +227,8 @@ export function readContext(configDir: string, name: string, origin: string): Co
   const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
   for (const part of ["ca", "cert", "key"] as const) {
     const file = path.join(tlsDir, `${part}.pem`);
-    try {
-      tls[part] = readFileSync(file);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") {
-        throw new InvalidArgumentError(
-          `Cannot read ${file} of Docker context ${JSON.stringify(name)} (${code})`,
-          {
-            cause: error,
-          },
-        );
-      }
-    }
+    const pem = readIfExists(file, `${file} of Docker context ${JSON.stringify(name)}`);
+    if (pem) tls[part] = pem;
   }
-  return { name, host: docker.Host, skipTlsVerify: docker.SkipTLSVerify === true, tls, metaDir };
+  return { name, host: docker.Host, skipTlsVerify: docker.SkipTLSVerify === true, tls };
 }

@@ -1,10 +1,3 @@
-/**
- * Deciding which Docker engine to talk to, as the docker CLI decides it: `DOCKER_HOST` (with
- * `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` as docker-py reads them), else the Docker context
- * named by `DOCKER_CONTEXT` or by `currentContext` in the Docker config, else the default socket.
- * Pure configuration: nothing here connects to anything.
- * @module
- */
 import { readFileSync } from "node:fs";
 import type { Agent as HttpsAgent } from "node:https";
 import { createRequire } from "node:module";
@@ -40,18 +33,16 @@ export interface EngineEndpoint {
 }
 
 /**
- * The options of dockerode's constructor (docker-modem's) that an endpoint sets. Declared here
- * rather than taken from `@types/dockerode`, so that this package's types need no dockerode; an
- * object of this type is a valid `Dockerode.DockerOptions`.
+ * The options of dockerode's constructor (docker-modem's) that an endpoint sets: a valid
+ * `Dockerode.DockerOptions`, declared here so that this package's types need no dockerode.
  */
 export interface ModemOptions {
   /** The engine's unix socket (or Windows named pipe). */
   readonly socketPath?: string | undefined;
-  /** The engine's host, for `tcp://` and `ssh://` endpoints. */
+  /** For `tcp://` and `ssh://` endpoints. */
   readonly host?: string | undefined;
   /** The engine's port, or the SSH port. */
   readonly port?: string | number | undefined;
-  /** How docker-modem speaks to the host. */
   readonly protocol?: "http" | "https" | "ssh" | undefined;
   /** The SSH user. */
   readonly username?: string | undefined;
@@ -59,9 +50,9 @@ export interface ModemOptions {
   readonly sshOptions?: { readonly agent?: string | undefined } | undefined;
   /** Always `undefined`: TLS material is in {@link ModemOptions.agent}. */
   readonly ca?: undefined;
-  /** Always `undefined`: TLS material is in {@link ModemOptions.agent}. */
+  /** Always `undefined`, as `ca`. */
   readonly cert?: undefined;
-  /** Always `undefined`: TLS material is in {@link ModemOptions.agent}. */
+  /** Always `undefined`, as `ca`. */
   readonly key?: undefined;
   /** The HTTPS agent that carries the TLS settings of a TCP+TLS endpoint. */
   readonly agent?: HttpsAgent | undefined;
@@ -84,7 +75,7 @@ const DEFAULT_SOCKET = "/var/run/docker.sock";
  * `undefined`s keep that from mixing a `DOCKER_HOST` or `DOCKER_CERT_PATH` of the process into an
  * endpoint chosen from another environment or a context.
  */
-const NEUTRAL: ModemOptions = {
+export const NEUTRAL_MODEM_OPTIONS: ModemOptions = {
   socketPath: undefined,
   host: undefined,
   port: undefined,
@@ -94,14 +85,13 @@ const NEUTRAL: ModemOptions = {
   agent: undefined,
 };
 
-/** TLS settings for a TCP endpoint. */
 interface TlsSettings {
   readonly ca: Buffer | undefined;
   readonly cert: Buffer | undefined;
   readonly key: Buffer | undefined;
   /** Verify the engine's certificate (chain and host name). */
   readonly verify: boolean;
-  /** Where the material came from, for error messages. */
+  /** Where the material came from, for messages. */
   readonly from: string;
 }
 
@@ -148,7 +138,7 @@ export function resolveEngine(options: DockerClientOptions = {}): EngineEndpoint
 }
 
 function socketOptions(socketPath: string): ModemOptions {
-  return { ...NEUTRAL, socketPath, protocol: "http" };
+  return { ...NEUTRAL_MODEM_OPTIONS, socketPath, protocol: "http" };
 }
 
 /** docker-py's `kwargs_from_env`: the TLS settings `DOCKER_HOST` is used with. */
@@ -215,7 +205,7 @@ function endpointFromHost(
       url: host,
       source,
       modemOptions: {
-        ...NEUTRAL,
+        ...NEUTRAL_MODEM_OPTIONS,
         protocol: "ssh",
         host: destination.host,
         port: destination.port ?? 22,
@@ -245,7 +235,11 @@ function endpointFromHost(
   const hostPart = hostname.includes(":") ? `[${hostname}]` : hostname;
   const url = `tcp://${hostPart}:${port}${settings ? " (TLS)" : ""}`;
   if (!settings) {
-    return { url, source, modemOptions: { ...NEUTRAL, protocol: "http", host: hostname, port } };
+    return {
+      url,
+      source,
+      modemOptions: { ...NEUTRAL_MODEM_OPTIONS, protocol: "http", host: hostname, port },
+    };
   }
   // TLS is loaded only for TLS endpoints: node:https and node:tls cost about 2 MiB at start-up.
   const require = createRequire(import.meta.url);
@@ -272,7 +266,7 @@ function endpointFromHost(
   return {
     url,
     source,
-    modemOptions: { ...NEUTRAL, protocol: "https", host: hostname, port, agent },
+    modemOptions: { ...NEUTRAL_MODEM_OPTIONS, protocol: "https", host: hostname, port, agent },
   };
 }
 

@@ -1,40 +1,25 @@
-/**
- * The `ssh` command line that reaches an `ssh://` engine, read and built as the docker CLI does
- * (`cli/connhelper`): the system `ssh` runs `docker system dial-stdio` on the remote host, so the
- * user's `~/.ssh/config`, agent and `known_hosts` apply. Pure: nothing here runs anything.
- * @module
- */
 import { InvalidArgumentError } from "../errors.js";
+import { controlCharacter } from "../validate.js";
 
 /** Where an `ssh://` URL points. */
 export interface SshDestination {
-  /** `-l`: the user name, when the URL has one. */
   readonly user: string | undefined;
-  /** The host as ssh reads it: a name (perhaps a `Host` alias of `~/.ssh/config`) or an address. */
+  /** A name (perhaps a `Host` alias of `~/.ssh/config`) or an address. */
   readonly host: string;
-  /** `-p`: the port, when the URL has one. */
   readonly port: string | undefined;
-  /** The engine's socket on the remote host, when the URL has a path (`ssh://me@host/run/docker.sock`). */
+  /** The engine's socket on the remote host: the URL's path (`ssh://me@host/run/docker.sock`). */
   readonly socketPath: string | undefined;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-/**
- * A remote socket path goes into the command line the remote shell reads (ssh joins its
- * arguments with spaces), so it is held to characters no shell treats specially.
- */
+/** The remote shell reads the socket path (ssh joins its arguments): no special characters. */
 const SAFE_REMOTE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 
 /**
- * Reads an `ssh://` engine address as the docker CLI does: `ssh://[user@]host[:port][/socket]`,
- * no password (the CLI refuses plain-text passwords: keys come from ssh's config and agent), no
- * query and no fragment.
+ * Reads an `ssh://[user@]host[:port][/socket]` engine address as the docker CLI does
+ * (`cli/connhelper`): no password (keys come from ssh's config and agent), query or fragment.
  *
- * @param url - the address, e.g. `ssh://me@build-host:2222`.
- * @param where - how the address is shown in messages: where it came from and the address with
- *   any password replaced, e.g. `DOCKER_HOST names the engine "ssh://me:***@host"`.
+ * @param where - the address's origin and redacted form for messages, e.g.
+ *   `DOCKER_HOST names the engine "ssh://me:***@host"`.
  * @throws InvalidArgumentError naming `where`, never the password.
  */
 export function parseSshUrl(url: string, where: string): SshDestination {
@@ -72,7 +57,7 @@ export function parseSshUrl(url: string, where: string): SshDestination {
   } catch (cause) {
     throw new InvalidArgumentError(`${where}, in which a %-escape is broken`, { cause });
   }
-  if (user !== undefined && CONTROL.test(user)) {
+  if (user !== undefined && controlCharacter(user) !== undefined) {
     throw new InvalidArgumentError(`${where}, whose user name holds control characters`);
   }
   let socketPath: string | undefined;
@@ -88,9 +73,8 @@ export function parseSshUrl(url: string, where: string): SshDestination {
 }
 
 /**
- * The arguments of `ssh` (after the program name), in the docker CLI's order: its options
- * (`-o ConnectTimeout=30`, `-T` for no terminal), then `-l user`, `-p port`, `--` (so a host
- * can never be read as an option), the host, and the remote command.
+ * The arguments of `ssh ... docker system dial-stdio`, in the docker CLI's order; `--` keeps a
+ * host from ever being read as an option.
  */
 export function sshArguments(destination: SshDestination): string[] {
   const remote = destination.socketPath

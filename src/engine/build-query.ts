@@ -1,8 +1,3 @@
-/**
- * The query parameters of the engine's `POST /build` that the classic builder and BuildKit share.
- * @module
- */
-
 /** The build settings both builders send in the query of `POST /build`. */
 export interface BuildQueryOptions {
   readonly tag?: string | undefined;
@@ -18,11 +13,7 @@ export interface BuildQueryOptions {
   readonly memory?: number | undefined;
 }
 
-/**
- * The shared part of a build's query, in the engine's names: `t`, `pull`, `platform`, `labels`,
- * `buildargs`, `target`, `nocache`, `extrahosts`, `networkmode`, `cachefrom`, `shmsize`,
- * `memory`. Absent settings are `undefined`, which the request leaves out.
- */
+/** The part of a build's query both builders send, in the engine's names; absent: `undefined`. */
 export function buildQuery(
   options: BuildQueryOptions,
   dockerfile: string,

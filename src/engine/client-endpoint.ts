@@ -1,8 +1,3 @@
-/**
- * The `docker` option: a dockerode client, of which only its engine's address is used. Typed
- * structurally, so that neither this package's types nor its code need dockerode.
- * @module
- */
 import type { Agent as HttpsAgent } from "node:https";
 import type { EngineEndpoint, ModemOptions } from "../docker-config/endpoint.js";
 import { InvalidArgumentError } from "../errors.js";
@@ -10,37 +5,16 @@ import { show } from "../validate.js";
 import { https } from "./engine-transport.js";
 
 /**
- * A dockerode client (`new Dockerode(...)`, or `dockerClient()` from
- * `prefect-dockerutils/dockerode`), as far as this library reads it: where its `modem` points
- * (socket path, host, port, protocol, TLS, SSH user). Its request code is never used. Any dockerode
- * instance is one; the type is structural so that using the package needs no dockerode.
+ * A dockerode client (`new Dockerode(...)` or `dockerClient()`), of which only where its `modem`
+ * points is read, never its request code. Structural, so that the package needs no dockerode.
  */
 export interface DockerodeClient {
-  /** dockerode's docker-modem instance. */
   readonly modem: object;
-}
-
-/** The docker-modem instance fields where a client points. */
-interface ModemFields {
-  socketPath?: unknown;
-  host?: unknown;
-  port?: unknown;
-  protocol?: unknown;
-  username?: unknown;
-  password?: unknown;
-  agent?: unknown;
-  ca?: unknown;
-  cert?: unknown;
-  key?: unknown;
 }
 
 const made = new WeakMap<object, { endpoint: EngineEndpoint; env: NodeJS.ProcessEnv }>();
 
-/**
- * Remembers the endpoint a client was made for and the environment it was found in, so that
- * {@link endpointOfClient} returns it and {@link envOfClient} the environment an `ssh` for it
- * runs in.
- */
+/** The endpoint and environment `dockerClient()` made a client for, for the two functions below. */
 export function rememberEndpoint(
   client: object,
   endpoint: EngineEndpoint,
@@ -55,9 +29,7 @@ export function envOfClient(docker: DockerodeClient): NodeJS.ProcessEnv | undefi
 }
 
 /**
- * Where a dockerode client talks to: the endpoint `dockerClient()` resolved for it, or what its
- * modem's fields say for a client made elsewhere.
- *
+ * Where a dockerode client talks to: the endpoint `dockerClient()` resolved, or its modem's fields.
  * @throws InvalidArgumentError when `docker` is not a dockerode client, or names an SSH password
  *   (the system `ssh` takes none, as in the docker CLI).
  */
@@ -69,7 +41,8 @@ export function endpointOfClient(docker: DockerodeClient): EngineEndpoint {
   }
   const known = made.get(docker);
   if (known) return known.endpoint;
-  const modem = (docker as { modem?: unknown }).modem as ModemFields | undefined;
+  // docker-modem's fields, as any caller may have set them.
+  const modem = (docker as { modem?: unknown }).modem as Record<string, unknown> | undefined;
   if (!modem || typeof modem !== "object") {
     throw new InvalidArgumentError(
       "docker must be a dockerode client such as dockerClient(): it has no modem",
@@ -120,8 +93,8 @@ export function endpointOfClient(docker: DockerodeClient): EngineEndpoint {
   };
 }
 
-/** An HTTPS agent with the PEM material of a client's modem, which keeps its own TLS fields. */
-function tlsAgent(modem: ModemFields): HttpsAgent {
+/** An HTTPS agent with the PEM material of the modem's own TLS fields. */
+function tlsAgent(modem: Record<string, unknown>): HttpsAgent {
   const { ca, cert, key } = modem as { ca?: string; cert?: string; key?: string };
   return new (https().Agent)({
     ...(ca ? { ca } : {}),

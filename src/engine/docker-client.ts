@@ -1,18 +1,13 @@
-/**
- * The public dockerode client (`prefect-dockerutils/dockerode`), configured from the environment
- * like the docker CLI and hardened, through dockerode's public API only: its connections come
- * from an agent of this library (docker-modem's documented `agent` option), which reaches the
- * engine as the library does (`ssh://` through the system ssh included) and checks each request
- * on the wire (request-guard.ts). dockerode is an optional peer dependency, loaded at the first
- * call.
- * @module
- */
 import http from "node:http";
 import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
 import type Dockerode from "dockerode";
 import { createDebug } from "../debug-logger.js";
-import { type DockerClientOptions, resolveEngine } from "../docker-config/endpoint.js";
+import {
+  type DockerClientOptions,
+  NEUTRAL_MODEM_OPTIONS,
+  resolveEngine,
+} from "../docker-config/endpoint.js";
 import { MissingDependencyError } from "../errors.js";
 import { rememberEndpoint } from "./client-endpoint.js";
 import { explainConnectionError } from "./engine-errors.js";
@@ -23,7 +18,6 @@ const debug = createDebug("prefect-dockerutils:engine");
 
 let DockerodeClass: typeof Dockerode | undefined;
 
-/** dockerode, loaded at the first {@link dockerClient} call. */
 function loadDockerode(): typeof Dockerode {
   if (DockerodeClass) return DockerodeClass;
   try {
@@ -40,25 +34,17 @@ function loadDockerode(): typeof Dockerode {
 }
 
 /**
- * A dockerode client configured from the environment like the docker CLI (see `resolveEngine`).
- * Every request made through it that cannot reach the engine fails with an
- * `EngineUnreachableError` naming the endpoint that was tried and how it was chosen.
+ * A dockerode client for the engine `resolveEngine` finds, whose requests travel as the library's
+ * own do (`ssh://` through the system `ssh`) through an agent of this library (docker-modem's
+ * documented `agent` option) that checks each on the wire (request-guard.ts): an unreachable
+ * engine fails with an `EngineUnreachableError` naming the endpoint and how it was chosen, a 3xx
+ * with an `EngineHttpError` (redirects are never followed), and a path with a `.` or `..` segment,
+ * a second `?`, a `#` or a control character (only a hostile name such as `getImage("../../x")`
+ * makes one) is refused before connecting. `registryconfig` is sent URL-safe base64, as the engine
+ * expects. Its `modem.socketPath` holds the endpoint's URL whatever the endpoint.
  *
- * Beyond plain dockerode, its requests travel the way the library's own do (for `ssh://`
- * engines: the system `ssh` running `docker system dial-stdio`, as the docker CLI does), it never
- * follows a redirect from the engine (a 3xx fails the call with an `EngineHttpError` carrying the
- * status), and it refuses a request whose path holds a `.` or `..` segment, a second `?`, a `#` or
- * a control character, which only a hostile name (`getImage("../../x")`) produces, before
- * connecting. Registry credentials given to it as `registryconfig` are sent URL-safe base64
- * encoded, as the engine expects (docker-modem sends standard base64, which the engine drops).
- *
- * Its `modem.socketPath` holds the endpoint's URL whatever the endpoint (docker-modem then sends
- * request paths as they are written, for the checks above to see); `resolveEngine` tells where it
- * points.
- *
- * dockerode is an optional peer dependency: install it (`npm install dockerode`, and
- * `@types/dockerode` for its types) to use this function. The library's own operations never
- * need it.
+ * dockerode is an optional peer dependency (`npm install dockerode`, and `@types/dockerode`),
+ * loaded at the first call; the library's own operations never need it.
  *
  * @throws MissingDependencyError when dockerode is not installed;
  *   InvalidArgumentError for an unusable engine address (see `resolveEngine`).
@@ -79,17 +65,12 @@ export function dockerClient(options: DockerClientOptions = {}): Dockerode {
   // Its failure reaches each request through the agent; this only keeps it from being unhandled.
   target.catch(() => undefined);
   const docker = new DockerodeCtor({
+    ...NEUTRAL_MODEM_OPTIONS,
     // docker-modem cleans `..` out of a request path when it resolves it against a host, before
     // the guard could see it, but sends it as it is on a socket: so it always gets a "socket",
     // which names the endpoint. Where connections go is the agent's business.
     socketPath: endpoint.modemOptions.socketPath ?? endpoint.url,
     protocol: "http",
-    // docker-modem fills what is not given from process.env (DOCKER_HOST, DOCKER_CERT_PATH).
-    host: undefined,
-    port: undefined,
-    ca: undefined,
-    cert: undefined,
-    key: undefined,
     // @ts-expect-error docker-modem documents `agent`; @types/dockerode's DockerOptions lacks it.
     agent: new EngineAgent(target, (error) => explainConnectionError(error, endpoint) as Error),
   });
@@ -97,7 +78,7 @@ export function dockerClient(options: DockerClientOptions = {}): Dockerode {
   return docker;
 }
 
-/** The agent of {@link dockerClient}'s clients: one new, guarded connection per request. */
+/** One new, guarded connection per request. */
 class EngineAgent extends http.Agent {
   readonly #target: Promise<EngineTarget>;
   readonly #explain: (error: Error) => Error;

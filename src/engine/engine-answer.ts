@@ -1,8 +1,3 @@
-/**
- * Reading the engine's answers: a short body into memory, bounded, and an answer that is not a
- * success as the {@link EngineHttpError} that carries the engine's own message.
- * @module
- */
 import type { IncomingMessage } from "node:http";
 import { MAX_ENGINE_ERROR_BODY_BYTES } from "../defaults.js";
 import { EngineHttpError } from "../errors.js";
@@ -40,9 +35,8 @@ export async function readBody(
 }
 
 /**
- * The {@link EngineHttpError} for an answer that is not a success: the engine's own `message`
- * (from its JSON, else its text, at most 64 KiB read). A redirect is never followed, nor is its
- * body read.
+ * The {@link EngineHttpError} of an answer that is not a success, with the engine's own message
+ * (its JSON's `message`, else its text). A redirect's body is not read.
  */
 export async function httpErrorOf(
   method: string,

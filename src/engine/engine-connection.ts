@@ -1,10 +1,3 @@
-/**
- * The one way the library's operations talk to an engine: a connection object with `ping`,
- * `request`, `requestJson` and (for BuildKit sessions) `upgrade`, spoken natively over node:http
- * and node:https (see engine-transport.ts). Operations never load dockerode: a dockerode client
- * given as the `docker` option only tells where the engine is.
- * @module
- */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import { createDebug } from "../debug-logger.js";
@@ -27,64 +20,40 @@ const debug = createDebug("prefect-dockerutils:engine");
 
 /** Options of {@link EngineConnection.request}. */
 export interface EngineRequestOptions {
-  /** The HTTP method. */
   readonly method: "GET" | "HEAD" | "POST" | "DELETE";
-  /**
-   * API path such as `/build`, without the version prefix. Build it with `enginePath` when any
-   * part of it comes from a caller; it is checked again before sending (no query, no `.` or `..`
-   * segment, no control character).
-   */
+  /** API path without the version prefix, built with `enginePath` from caller strings. */
   readonly path: string;
-  /**
-   * Query parameters; objects are sent as JSON, arrays as repeated keys, `undefined` and `null`
-   * values are left out. Every value is percent-encoded.
-   */
+  /** Objects are sent as JSON, arrays as repeated keys; `undefined` and `null` are left out. */
   readonly query?: Readonly<Record<string, unknown>>;
-  /** The request body, e.g. a build context tar. */
   readonly body?: Readable;
-  /**
-   * Request headers. They are never logged (`X-Registry-Auth`, `X-Registry-Config` and
-   * `Authorization` carry credentials).
-   */
+  /** Never logged: `X-Registry-Auth`, `X-Registry-Config` and `Authorization` hold credentials. */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Cancels the request; it then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
 }
 
 /** Options of {@link EngineConnection.upgrade}. */
 export interface EngineUpgradeOptions {
-  /** API path, e.g. `/session`. */
   readonly path: string;
   /** The protocol to upgrade to, e.g. `h2c`. */
   readonly protocol: string;
-  /** Extra request headers. */
   readonly headers?: Readonly<Record<string, string | readonly string[]>>;
-  /** Cancels the upgrade while it is under way. */
   readonly signal?: AbortSignal;
 }
 
 /** Options of {@link EngineConnection.ping}. */
 export interface PingOptions {
-  /** Cancels the ping; it then rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
-  /**
-   * How long to wait for the engine's answer, connecting included, before giving up.
-   * @default 2000 (10000 for `ssh://` endpoints, whose handshake takes longer)
-   */
+  /** @default 2000 (10000 for `ssh://` endpoints, whose handshake takes longer) */
   readonly timeoutMs?: number | undefined;
 }
 
 /** What an engine says about itself in the headers of its `/_ping` answer. */
 export interface EnginePing {
   readonly apiVersion: string | undefined;
-  /** `Builder-Version`: `"2"` BuildKit by default, `"1"` classic; Podman sends it empty. */
+  /** `"2"` BuildKit by default, `"1"` classic; Podman sends it empty. */
   readonly builderVersion: string | undefined;
   readonly osType: string | undefined;
-  /**
-   * Whether the engine is Podman's Docker-compatible API service, which names itself in
-   * `Libpod-Api-Version` and `Server: Libpod/<version>`. Its registry settings live in
-   * registries.conf, and it has no BuildKit session.
-   */
+  /** Podman's API service (`Libpod-Api-Version`, `Server: Libpod/...`): no BuildKit session. */
   readonly podman: boolean;
 }
 
@@ -102,53 +71,40 @@ export function enginePingOf(headers: IncomingHttpHeaders): EnginePing {
   };
 }
 
-/** A connection to one engine. Making one does no I/O. */
+/**
+ * The one way the library's operations talk to an engine, natively over node:http(s) or ssh
+ * (engine-transport.ts); a dockerode client only tells where the engine is. Making one does no I/O.
+ */
 export interface EngineConnection {
-  /** Where the engine is and how that was decided. */
   readonly endpoint: EngineEndpoint;
   /** The headers of the last successful {@link EngineConnection.ping}, if any. */
   readonly lastPing?: EnginePing | undefined;
-  /**
-   * Pings the engine (`GET /_ping`) and resolves to its endpoint, or rejects with an
-   * `EngineUnreachableError` that says what to fix.
-   */
+  /** `GET /_ping`; rejects with an `EngineUnreachableError` that says what to fix. */
   ping(options?: PingOptions): Promise<EngineEndpoint>;
   /**
-   * Sends one request and resolves to the streamed response when its status is 2xx. Any other
-   * status (redirects included: they are never followed) rejects with an `EngineHttpError`
-   * carrying the engine's message.
+   * Resolves to the streamed response of a 2xx answer; any other status (redirects included: they
+   * are never followed) rejects with an `EngineHttpError` carrying the engine's message.
    */
   request(options: EngineRequestOptions): Promise<IncomingMessage>;
-  /**
-   * Like {@link EngineConnection.request}, for short answers: reads the whole body (at most
-   * 1 MiB) and resolves to its JSON, or `undefined` for an empty body.
-   */
+  /** The JSON of a short answer (at most 1 MiB), `undefined` for an empty body. */
   requestJson(options: EngineRequestOptions): Promise<unknown>;
-  /**
-   * Sends an HTTP upgrade request (`POST`, `Connection: Upgrade`) and resolves to the raw socket
-   * once the engine answers `101 Switching Protocols`. Any other answer rejects with an
-   * `EngineHttpError`.
-   */
+  /** The raw socket once the engine answers `101 Switching Protocols`; else `EngineHttpError`. */
   upgrade(options: EngineUpgradeOptions): Promise<Duplex>;
 }
 
 /** Options of {@link openEngine}. */
 export interface OpenEngineOptions {
-  /**
-   * A dockerode client whose engine to talk to: its endpoint (socket, host, TLS, SSH) is used,
-   * never its request code.
-   * @default the engine `env` names, like the docker CLI
-   */
+  /** @default the engine `env` names, like the docker CLI */
   readonly docker?: DockerodeClient | undefined;
   /**
-   * The environment to find the engine in, and the one an `ssh` for an `ssh://` engine runs in
-   * (for a `docker` client made by `dockerClient({ env })`, that client's `env`).
+   * Where to find the engine, and what an `ssh` for it runs in (for a client made by
+   * `dockerClient({ env })`, that client's `env`).
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv | undefined;
 }
 
-/** A connection to the engine `options` name. No I/O happens until a method is called. */
+/** A connection to the engine `options` name; no I/O until a method is called. */
 export function openEngine(options: OpenEngineOptions = {}): EngineConnection {
   const endpoint = options.docker
     ? endpointOfClient(options.docker)
@@ -168,9 +124,13 @@ class NativeEngineConnection implements EngineConnection {
     this.#env = env;
   }
 
-  #resolveTarget(): Promise<EngineTarget> {
+  async #resolveTarget(signal: AbortSignal | undefined): Promise<EngineTarget> {
     this.#target ??= engineTarget(this.endpoint, this.#env);
-    return this.#target;
+    const target = await this.#target.catch((error: unknown) => {
+      throw explainConnectionError(error, this.endpoint);
+    });
+    signal?.throwIfAborted();
+    return target;
   }
 
   async ping(options: PingOptions = {}): Promise<EngineEndpoint> {
@@ -192,8 +152,7 @@ class NativeEngineConnection implements EngineConnection {
         signal: controller.signal,
       });
       await readBody(response, MAX_ENGINE_ERROR_BODY_BYTES, controller.signal);
-      // Kept for the operation that pinged: BuildKit needs the API and builder versions, and a
-      // push's hints which engine it is, which a second ping would cost a round trip to learn.
+      // Saves the operation that pinged a second round trip (BuildKit's versions, push hints).
       this.lastPing = enginePingOf(response.headers);
       debug("engine %s (from %s) answered", this.endpoint.url, this.endpoint.source);
       return this.endpoint;
@@ -221,10 +180,7 @@ class NativeEngineConnection implements EngineConnection {
     // Nothing may flow out of the body before it is piped into the request, whatever the caller
     // attached to it: pipe() resumes it.
     body?.pause();
-    const target = await this.#resolveTarget().catch((error: unknown) => {
-      throw explainConnectionError(error, this.endpoint);
-    });
-    signal?.throwIfAborted();
+    const target = await this.#resolveTarget(signal);
     const headers: OutgoingHttpHeaders = { ...request.headers };
     if (!body && method === "POST") headers["Content-Length"] = 0;
     debug("%s %s%s (%s)", method, path, queryKeys(request.query), this.endpoint.url);
@@ -292,10 +248,7 @@ class NativeEngineConnection implements EngineConnection {
     const path = checkEnginePath(upgrade.path);
     const { signal } = upgrade;
     signal?.throwIfAborted();
-    const target = await this.#resolveTarget().catch((error: unknown) => {
-      throw explainConnectionError(error, this.endpoint);
-    });
-    signal?.throwIfAborted();
+    const target = await this.#resolveTarget(signal);
     debug("POST %s, upgrading to %s (%s)", path, upgrade.protocol, this.endpoint.url);
     return new Promise<Duplex>((resolve, reject) => {
       let settled = false;

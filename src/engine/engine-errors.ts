@@ -1,8 +1,3 @@
-/**
- * Turning connection failures into errors that say which engine was tried and what to fix.
- * @module
- */
-
 import type { EngineEndpoint } from "../docker-config/endpoint.js";
 import { EngineHttpError, EngineUnreachableError } from "../errors.js";
 
@@ -37,7 +32,6 @@ export function explainConnectionError(error: unknown, endpoint: EngineEndpoint)
 
 /** Why a ping failed, as an {@link EngineUnreachableError} naming the endpoint and the cause. */
 export function unreachableError(error: unknown, endpoint: EngineEndpoint): EngineUnreachableError {
-  if (error instanceof EngineUnreachableError) return error;
   const explained = explainConnectionError(error, endpoint);
   if (explained instanceof EngineUnreachableError) return explained;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

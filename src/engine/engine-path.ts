@@ -1,27 +1,16 @@
-/**
- * Engine API paths built from caller strings, one checked and encoded segment at a time.
- * @module
- */
 import { InvalidArgumentError } from "../errors.js";
+import { controlCharacter } from "../validate.js";
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-/** Longest path segment accepted: no image ID, name or reference comes near it. */
+/** No image ID, name or reference comes near it. */
 const MAX_SEGMENT_CHARS = 1024;
 
 /**
- * Builds an Engine API path from a template whose interpolations are path segments that came from
- * a caller (image IDs, references, names): each is checked (not empty, not `.` or `..`, no control
- * characters) and percent-encoded, so `/`, `?`, `#` and `%` inside it can never reach another
- * endpoint or add query parameters.
+ * An Engine API path from a template whose interpolations are caller strings: each is checked (not
+ * empty, `.` or `..`, no control characters) and percent-encoded, so that its `/`, `?`, `#` and `%`
+ * can never reach another endpoint or add query parameters (`localhost:5000/app` is sent as
+ * `localhost%3A5000%2Fapp`).
  *
  * @throws InvalidArgumentError naming the bad segment.
- * @example
- * ```ts
- * enginePath`/images/${"../../containers/prune?x"}/tag`; // throws: not an image reference
- * enginePath`/images/${"localhost:5000/app"}/push`;      // "/images/localhost%3A5000%2Fapp/push"
- * ```
  */
 export function enginePath(strings: TemplateStringsArray, ...segments: string[]): string {
   let path = strings[0] ?? "";
@@ -42,7 +31,7 @@ function encodeSegment(segment: unknown): string {
       `${JSON.stringify(`${segment.slice(0, 100)}...`)} (${segment.length} characters) is too long to be part of an Engine API path; no image ID, name or reference is longer than ${MAX_SEGMENT_CHARS} characters`,
     );
   }
-  if (CONTROL.test(segment)) {
+  if (controlCharacter(segment) !== undefined) {
     throw new InvalidArgumentError(
       `${JSON.stringify(segment)} contains control characters and cannot be part of an Engine API path`,
     );
@@ -51,11 +40,9 @@ function encodeSegment(segment: unknown): string {
 }
 
 /**
- * Checks a whole API path just before it is sent, whoever built it: it must be absolute, without a
- * query or fragment, without control characters, and neither as written nor once the engine
- * percent-decodes it may it hold an empty, `.` or `..` segment. The engine answers such paths with
- * a redirect to the cleaned path (a client that followed it would end up elsewhere), so they are
- * refused before any byte is sent.
+ * Checks a whole API path just before it is sent: absolute, no query, fragment or control
+ * character, and no empty, `.` or `..` segment as written or percent-decoded (the engine answers
+ * those with a redirect to the cleaned path, which would lead a client elsewhere).
  *
  * @throws InvalidArgumentError naming the path.
  */
@@ -66,7 +53,7 @@ export function checkEnginePath(path: string): string {
     typeof path !== "string" ||
     !path.startsWith("/") ||
     /[?#\s]/.test(path) ||
-    CONTROL.test(path)
+    controlCharacter(path) !== undefined
   ) {
     throw new InvalidArgumentError(
       `${shown} is not an Engine API path: it must start with "/" and hold no query, fragment, space or control character`,
@@ -87,7 +74,7 @@ export function checkEnginePath(path: string): string {
         `${shown} is not an Engine API path: it has an empty, "." or ".." segment, which the engine would redirect elsewhere`,
       );
     }
-    if (CONTROL.test(form)) {
+    if (controlCharacter(form) !== undefined) {
       throw new InvalidArgumentError(`${shown} decodes to control characters`);
     }
   }

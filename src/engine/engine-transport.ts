@@ -1,12 +1,5 @@
-/**
- * The wire under every engine request: node:http over a unix socket or TCP, node:https with the
- * endpoint's secure-context agent, or for `ssh://` the stdio of a system `ssh` running
- * `docker system dial-stdio` on the remote host (ssh-connection.ts), as the docker CLI does. One
- * connection per request, closed after it, so a cancelled or cut request never leaves a socket or
- * an ssh process behind. Redirects are never followed: this layer sends exactly one request and
- * hands back whatever the engine answered.
- * @module
- */
+// One connection per request, closed after it, so that a cancelled or cut request never leaves a
+// socket or an ssh process behind. Redirects are never followed: one request, whatever answer.
 import http, { type Agent, type ClientRequest, type OutgoingHttpHeaders } from "node:http";
 import { createRequire } from "node:module";
 import net from "node:net";
@@ -16,31 +9,29 @@ import { parseSshUrl, type SshDestination } from "../docker-config/ssh-command.j
 import { InvalidArgumentError } from "../errors.js";
 import { openSshConnection } from "./ssh-connection.js";
 
-/** Where requests go, decided once per connection from an endpoint's options. */
+/** Where requests go, decided once per connection. */
 export type EngineTarget =
   | { readonly kind: "socket"; readonly socketPath: string }
   | { readonly kind: "tcp"; readonly host: string; readonly port: string; readonly tls?: Agent }
   | {
       readonly kind: "ssh";
       readonly destination: SshDestination;
-      /** The environment ssh runs in. */
       readonly env: NodeJS.ProcessEnv;
       readonly endpoint: EngineEndpoint;
     };
 
-/** One request as the transport sends it: method, full path with query, headers. */
+/** One request as the transport sends it. */
 export interface WireRequest {
   readonly method: string;
+  /** With the query. */
   readonly path: string;
   readonly headers: OutgoingHttpHeaders;
   readonly signal?: AbortSignal | undefined;
 }
 
 /**
- * The target of an endpoint. A socket path may be a function (docker-modem's default finds
- * `~/.docker/run/docker.sock` asynchronously), hence the promise.
- *
- * @param env - the environment an `ssh` child runs in (`PATH`, `SSH_AUTH_SOCK`).
+ * The target of an endpoint: a promise, as a socket path may be a function (docker-modem's default
+ * finds `~/.docker/run/docker.sock` asynchronously). `env` is what an `ssh` child runs in.
  */
 export async function engineTarget(
   endpoint: EngineEndpoint,
@@ -74,16 +65,15 @@ const require = createRequire(import.meta.url);
 let httpsModule: typeof import("node:https") | undefined;
 let tlsModule: typeof import("node:tls") | undefined;
 
-/** node:https and its TLS stack, loaded only for a TLS endpoint (about 2 MiB at start-up). */
+/** node:https, loaded only for a TLS endpoint (its TLS stack costs about 2 MiB at start-up). */
 export function https(): typeof import("node:https") {
   httpsModule ??= require("node:https") as typeof import("node:https");
   return httpsModule;
 }
 
 /**
- * Starts one request. Node's own `http.request` validates the method, path and header values and
- * throws on characters that would split the request; those throws become
- * {@link InvalidArgumentError}s.
+ * Starts one request.
+ * @throws InvalidArgumentError where Node's `http.request` refuses characters that would split it.
  */
 export function sendRequest(target: EngineTarget, request: WireRequest): ClientRequest {
   const base = {
@@ -121,9 +111,8 @@ export function sendRequest(target: EngineTarget, request: WireRequest): ClientR
 }
 
 /**
- * Opens a raw connection to the engine, for a client that speaks HTTP over it itself (dockerode,
- * through the agent of docker-client.ts). A TLS target must have an agent `resolveEngine`
- * made, whose settings are known.
+ * A raw connection to the engine, for dockerode's agent (docker-client.ts).
+ * @throws InvalidArgumentError for a TLS agent `resolveEngine` did not make (its settings unknown).
  */
 export function connect(target: EngineTarget): Duplex {
   switch (target.kind) {

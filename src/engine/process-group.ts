@@ -1,17 +1,11 @@
-/**
- * Child processes started in their own process group (`spawn(..., { detached: true })`, a new
- * session), killed as a group: whatever they started (an ssh `ProxyCommand`, a keychain prompt)
- * goes with them. Groups still running when this process exits are killed then.
- * @module
- */
+// Children started in a session of their own (`detached: true`) are killed as a group, so that
+// what they started (an ssh ProxyCommand, a keychain prompt) goes with them, at the latest when
+// this process exits.
 
 const running = new Set<number>();
 let exitHookInstalled = false;
 
-/**
- * Notes a group leader's pid, so that its group is killed if this process exits first. Call
- * {@link forgetProcessGroup} once it has exited: a pid is reused after that.
- */
+/** Notes a group leader; {@link forgetProcessGroup} it once it exited, as its pid is reused. */
 export function trackProcessGroup(pid: number | undefined): void {
   if (pid === undefined) return;
   running.add(pid);
@@ -28,10 +22,7 @@ export function forgetProcessGroup(pid: number | undefined): void {
   if (pid !== undefined) running.delete(pid);
 }
 
-/**
- * Sends `signal` to the process group `pid` leads, if it is still tracked (its leader has not
- * exited: only then is the pid surely still the group's).
- */
+/** Signals the group `pid` leads, if still tracked: only then is the pid surely the group's. */
 export function killProcessGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined || !running.has(pid)) return;
   try {

@@ -1,8 +1,3 @@
-/**
- * The query string of an engine request, and its keys alone for the debug log.
- * @module
- */
-
 /** The query string of `query`, with a leading `?`, or `""`. */
 export function queryString(query: Readonly<Record<string, unknown>> | undefined): string {
   if (!query) return "";

@@ -1,22 +1,18 @@
-/**
- * One connection to an `ssh://` engine, as the docker CLI makes it (`cli/connhelper/commandconn`):
- * a child `ssh` runs `docker system dial-stdio` on the remote host, and its stdin and stdout carry
- * the Engine API, an HTTP request or a hijacked BuildKit session. Written here because no library
- * runs the system ssh as a stream; ssh2 (what docker-modem uses) reads neither `~/.ssh/config` nor
- * `known_hosts`.
- * @module
- */
+// An ssh:// engine connection as the docker CLI makes it (cli/connhelper/commandconn): the stdio
+// of `ssh ... docker system dial-stdio`. Hand-written: no library runs the system ssh as a stream,
+// and ssh2 (docker-modem's) reads neither ~/.ssh/config nor known_hosts.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import { createDebug } from "../debug-logger.js";
 import { type SshDestination, sshArguments } from "../docker-config/ssh-command.js";
 import { EngineUnreachableError } from "../errors.js";
 import { LineTail } from "../streams/line-tail.js";
+import { JoinedWritesDuplex } from "./joined-writes-duplex.js";
 import { forgetProcessGroup, killProcessGroup, trackProcessGroup } from "./process-group.js";
 
 const debug = createDebug("prefect-dockerutils:ssh");
 
-/** Lines of ssh's stderr kept for an error message, and the longest kept line. */
+/** Lines of ssh's stderr kept for an error message. */
 const STDERR_LINES = 8;
 const STDERR_LINE_CHARS = 400;
 /** How long ssh may take to exit once its output has ended (the CLI waits 10 s too). */
@@ -27,18 +23,16 @@ const KILL_GRACE_MS = 3_000;
 /** Options of {@link openSshConnection}. */
 export interface SshConnectionOptions {
   readonly destination: SshDestination;
-  /** The environment ssh runs in: `PATH` finds it, `SSH_AUTH_SOCK` names the agent. */
+  /** The environment ssh runs in (`PATH`, `SSH_AUTH_SOCK`). */
   readonly env: NodeJS.ProcessEnv;
-  /** The endpoint, for messages: its URL (never holding a password) and how it was chosen. */
+  /** For messages. */
   readonly endpoint: { readonly url: string; readonly source: string };
 }
 
 /**
- * Starts `ssh ... docker system dial-stdio` and returns the connection. The child runs in its own
- * session, so it has no terminal to ask for a password or a host key on (it fails instead of
- * waiting), and its process group is killed when the connection is destroyed: when the request
- * is done, cancelled or timed out. When ssh fails (not found, refused key, unknown host key, no
- * `docker` on the remote host) the connection is destroyed with an {@link EngineUnreachableError}
+ * Starts `ssh ... docker system dial-stdio` in its own session (no terminal to ask for a password
+ * or host key on: it fails instead of waiting); its process group is killed when the connection is
+ * destroyed. When ssh fails, the connection is destroyed with an {@link EngineUnreachableError}
  * naming the endpoint and ending with the last lines ssh printed.
  */
 export function openSshConnection(options: SshConnectionOptions): Duplex {
@@ -50,7 +44,7 @@ interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
-class SshConnection extends Duplex {
+class SshConnection extends JoinedWritesDuplex {
   readonly #options: SshConnectionOptions;
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #stderr = new LineTail({ lines: STDERR_LINES, maxLineChars: STDERR_LINE_CHARS });
@@ -122,14 +116,6 @@ class SshConnection extends Duplex {
     });
   }
 
-  /** Writes corked together (an HTTP head and body, HTTP/2 frames) go to ssh in one piece. */
-  override _writev(
-    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
-    callback: (error?: Error) => void,
-  ): void {
-    this._write(Buffer.concat(chunks.map(({ chunk }) => chunk)), "latin1", callback);
-  }
-
   override _final(callback: (error?: Error) => void): void {
     this.#child.stdin.end(callback);
   }
@@ -147,10 +133,7 @@ class SshConnection extends Duplex {
     callback(error);
   }
 
-  /**
-   * Once ssh has exited (waiting at most {@link EXIT_WAIT_MS}), why the connection failed, or
-   * `undefined` when ssh exited with status 0.
-   */
+  /** Once ssh has exited (or {@link EXIT_WAIT_MS} passed), why it failed; `undefined` on exit 0. */
   async #whenExited(): Promise<EngineUnreachableError | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
@@ -158,14 +141,11 @@ class SshConnection extends Duplex {
     });
     const exit = await Promise.race([this.#exit, timeout]);
     clearTimeout(timer);
-    if (exit === undefined) {
-      return this.#failure(undefined);
-    }
+    if (exit === undefined) return this.#failure(undefined);
     if (exit.code === 0 && this.#spawnError === undefined) return undefined;
     return this.#failure(exit);
   }
 
-  /** The error for a failed ssh: how it ended, what it printed last, and what to check. */
   #failure(exit: Exit | undefined): EngineUnreachableError {
     const { url, source } = this.#options.endpoint;
     const stderr = this.#stderr.lines().join("\n");

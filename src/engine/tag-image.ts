@@ -1,7 +1,3 @@
-/**
- * Giving an image another name, as `docker tag SOURCE TARGET`, without dockerode.
- * @module
- */
 import { InvalidArgumentError } from "../errors.js";
 import { checkImageId, checkTag, parseReference } from "../reference/image-reference.js";
 import { objectOption, optionsObject, signalOption } from "../validate.js";

@@ -1,8 +1,3 @@
-/**
- * The attempts of the long operations: cancellation and inactivity bookkeeping of one attempt, and
- * the one runner that retries them and reports each retry.
- * @module
- */
 import type { IncomingMessage } from "node:http";
 import type { DebugLogger } from "../debug-logger.js";
 import { InactivityTimeoutError } from "../errors.js";
@@ -13,9 +8,8 @@ import type { NormalizedOperationOptions } from "./operation-options.js";
 import { withRetries } from "./retry.js";
 
 /**
- * One attempt of an operation: an AbortSignal that fires when the caller's signal does, when
- * {@link Attempt.fail} is called, or when nothing happened for `inactivityTimeoutMs`.
- * Dispose it to remove every listener and timer.
+ * One attempt of an operation, whose `signal` fires when the caller's does, on {@link Attempt.fail}
+ * or after `inactivityTimeoutMs` without {@link Attempt.touch}. Disposing removes every listener.
  */
 export class Attempt implements Disposable {
   readonly #controller = new AbortController();
@@ -37,12 +31,10 @@ export class Attempt implements Disposable {
     this.touch();
   }
 
-  /** Aborts when the caller aborts, on {@link fail}, or on inactivity. */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
 
-  /** Marks activity, restarting the inactivity timer. */
   touch(): void {
     if (this.#timeoutMs === undefined || this.#controller.signal.aborted) return;
     if (this.#timer) {
@@ -54,16 +46,11 @@ export class Attempt implements Disposable {
     this.#timer.unref();
   }
 
-  /** Aborts the attempt with `reason`. */
   fail(reason: unknown): void {
     if (!this.#controller.signal.aborted) this.#controller.abort(reason);
   }
 
-  /**
-   * Fails the attempt with the error the caller's `stream` (a `streamProgressTo`) emits while the
-   * attempt runs: the operation rejects with it instead of the process dying of an unhandled
-   * `error` event.
-   */
+  /** Fails the attempt with an `error` the caller's `stream` emits (never killing the process). */
   failOnStreamError(stream: NodeJS.EventEmitter | undefined): void {
     if (stream === undefined || typeof stream.on !== "function") return;
     const onError = (error: unknown) => this.fail(callerError(error));
@@ -82,7 +69,7 @@ export class Attempt implements Disposable {
     }
   }
 
-  /** The error to reject with once the signal fired: the caller's reason when the caller aborted. */
+  /** What to reject with once the signal fired: the caller's reason when the caller aborted. */
   get reason(): unknown {
     return this.#outer?.aborted ? this.#outer.reason : this.#controller.signal.reason;
   }
@@ -100,9 +87,8 @@ export class Attempt implements Disposable {
 }
 
 /**
- * Reads an engine response line by line until it ends, keeping the attempt alive on every line.
- * When the attempt aborts (caller, inactivity, a failed upload) the response is destroyed at once
- * and the attempt's reason is thrown, so the socket is released and the promise settles.
+ * Reads an engine response's JSON lines, each keeping the attempt alive. When the attempt aborts,
+ * the response is destroyed at once (releasing the socket) and the attempt's reason thrown.
  */
 export async function readResponse(
   response: IncomingMessage,
@@ -138,21 +124,18 @@ export type AttemptSettings = Pick<
 
 /** How {@link runAttempts} retries an operation and tells about it. */
 export interface AttemptPolicy {
-  /** The `operation` of its `retry` events. */
   readonly operation: RetryEvent["operation"];
-  /** The operation in debug lines, e.g. `Docker build` or `push of ghcr.io/team/app:1`. */
+  /** The operation in debug lines, e.g. `push of ghcr.io/team/app:1`. */
   readonly what: string;
-  /** The logger of the caller's namespace. */
   readonly debug: DebugLogger;
-  /** Whether a failure is worth another attempt. @default isTransientError */
+  /** @default isTransientError */
   readonly isTransient?: ((error: unknown) => boolean) | undefined;
 }
 
 /**
- * Runs an operation's attempts until one succeeds, one fails for good or the retries run out
- * (`withRetries`). Each attempt gets an {@link Attempt} of its own, failed by the caller's signal,
- * by inactivity and by an error of the caller's `streamProgressTo`; each retry is told, before its
- * delay, as a `retry` progress event and a debug line.
+ * The one runner of attempts and retries (`withRetries`): each attempt gets an {@link Attempt},
+ * failed also by an error of `streamProgressTo`; each retry is told, before its delay, as a
+ * `retry` progress event and a debug line.
  */
 export function runAttempts<T>(
   settings: AttemptSettings,

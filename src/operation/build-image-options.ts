@@ -1,9 +1,3 @@
-/**
- * A build's options, and the one normalising pass over them: every check and every default of
- * `buildImage`, `ImageBuilder.build()` and the builds of `buildMultiPlatformImage` and the deploy
- * side, before any I/O. The builders (`classic/`, `buildkit/`) see only its result.
- * @module
- */
 import { DEFAULT_DOCKERFILE, MIN_BUILD_MEMORY_BYTES } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
 import { registryOfImage } from "../reference/image-reference.js";
@@ -27,7 +21,6 @@ import {
 
 /** A BuildKit secret: exactly one of `value`, `file` or `env`. */
 export interface BuildSecret {
-  /** The secret itself. */
   readonly value?: string | Uint8Array;
   /** A file whose content is the secret, like `docker build --secret id=x,src=FILE`. */
   readonly file?: string;
@@ -35,7 +28,7 @@ export interface BuildSecret {
   readonly env?: string;
 }
 
-/** Which builder runs the build. */
+/** Which builder runs a build. */
 export type Builder = "classic" | "buildkit";
 
 /** Options of {@link buildImage}. */
@@ -143,12 +136,11 @@ const BUILDERS = ["classic", "buildkit"] as const;
 const TRUE_WORDS = new Set(["1", "t", "T", "true", "TRUE", "True"]);
 
 /**
- * Checks a build's options and fills in their defaults, in one pass before any I/O: numbers must
- * be finite whole numbers in range, enums known, types right. Every failure is an
- * {@link InvalidArgumentError} naming the option and the bad value.
+ * The one normalising pass of every build entry point, before any I/O; the builders see only its
+ * result. `options` may be anything (JavaScript callers are not type-checked).
  *
- * @param options - what the caller passed (anything: JavaScript callers are not type-checked).
  * @param name - how the options argument is named in messages.
+ * @throws InvalidArgumentError naming the option and the bad value.
  */
 export function normalizeBuildImageOptions(
   options: unknown,
@@ -224,16 +216,13 @@ export function normalizeBuildImageOptions(
   };
 }
 
-/** `buildkit` when `DOCKER_BUILDKIT` says so, as the docker CLI decides; else `classic`. */
+/** As the docker CLI decides from `DOCKER_BUILDKIT`. */
 function defaultBuilder(env: NodeJS.ProcessEnv): Builder {
   const value = env.DOCKER_BUILDKIT;
   return value !== undefined && TRUE_WORDS.has(value) ? "buildkit" : "classic";
 }
 
-/**
- * The tag, checked on the client with the reference grammar `pushImage` uses: the engine answers
- * a bad one with an HTTP 500 (`invalid reference format`) that looks transient.
- */
+/** Checked here: the engine answers a bad tag with an HTTP 500 that looks transient. */
 function tagOption(value: unknown): string | undefined {
   const tag = stringOption("tag", value);
   if (tag === undefined) return undefined;
@@ -253,10 +242,6 @@ function tagOption(value: unknown): string | undefined {
   return tag;
 }
 
-/**
- * One platform: an image in the engine's store has one. Several (`linux/amd64,linux/arm64`) go to
- * a registry as an image index, which `buildMultiPlatformImage` builds and pushes.
- */
 function platformOption(value: unknown): string | undefined {
   const platform = stringOption("platform", value);
   if (platform?.includes(",")) {
@@ -303,8 +288,9 @@ export const MAX_SECRET_BYTES = 500 * 1024;
 const SOURCES = ["value", "file", "env"] as const;
 
 /**
- * Checks the `secrets` option without reading anything: an object of IDs, each with exactly one
- * source of the right type. Messages name the ID and the source, never a value.
+ * Checks the `secrets` option without reading anything. Messages name the ID and the source, never
+ * a value.
+ * @throws InvalidArgumentError
  */
 export function validateSecrets(
   secrets: unknown,
@@ -357,12 +343,7 @@ export function validateSecrets(
         `${name}.env must be the name of an environment variable, got ${typeof env === "string" && !env.includes("=") ? show(env) : kindOf(env)}`,
       );
     }
-    const size =
-      value === undefined
-        ? 0
-        : typeof value === "string"
-          ? Buffer.byteLength(value)
-          : value.byteLength;
+    const size = value === undefined ? 0 : Buffer.byteLength(value);
     if (size > MAX_SECRET_BYTES) {
       throw new InvalidArgumentError(
         `${name}.value is ${size} bytes; BuildKit takes secrets of at most ${MAX_SECRET_BYTES} bytes`,

@@ -1,8 +1,3 @@
-/**
- * Pinging the engine before long operations, with errors that say what to fix.
- * @module
- */
-
 import { MAX_TIMEOUT_MS } from "../defaults.js";
 import type { EngineEndpoint } from "../docker-config/endpoint.js";
 import { openEngine } from "../engine/engine-connection.js";
@@ -10,10 +5,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { integerOption, optionsObject } from "../validate.js";
 import { type EngineOperationOptions, normalizeEngineOptions } from "./operation-options.js";
 
-/**
- * Options of {@link checkEngine}: which engine, as for every operation (`docker`, `env`), the
- * cancellation `signal`, and how long to wait.
- */
+/** Options of {@link checkEngine}. */
 export interface CheckEngineOptions
   extends Pick<EngineOperationOptions, "docker" | "env" | "signal"> {
   /**
@@ -29,8 +21,6 @@ export interface CheckEngineOptions
  * long operations: an engine that is down, a wrong address, a TLS mismatch or an endpoint that
  * never answers fail here, quickly, instead of in the middle of a build.
  *
- * @param options - which engine (`docker`, else the one `env` names, as `resolveEngine()` finds
- *   it), `signal` and `timeoutMs`.
  * @throws InvalidArgumentError for options that cannot work, before any I/O (a client passed on
  *   its own, as in `checkEngine(docker)`, included: write `checkEngine({ docker })`);
  *   EngineUnreachableError naming the endpoint, how it was chosen, and the cause.
@@ -41,9 +31,7 @@ export interface CheckEngineOptions
  * ```
  */
 export async function checkEngine(options?: CheckEngineOptions): Promise<EngineEndpoint> {
-  // The old form took the client first, `checkEngine(docker, { timeoutMs })`: its second
-  // argument would be dropped silently, and its client read as an options object, so both are
-  // refused with the call to write instead.
+  // The old form, `checkEngine(docker, { timeoutMs })`, would be misread silently: refused.
   // biome-ignore lint/complexity/noArguments: the only way to see an argument the type omits
   if (arguments.length > 1 || isClient(options)) {
     throw new InvalidArgumentError(
@@ -61,7 +49,7 @@ export async function checkEngine(options?: CheckEngineOptions): Promise<EngineE
   return openEngine({ docker, env }).ping({ signal, timeoutMs });
 }
 
-/** Whether `value` is a dockerode client (it has a `modem`), not an options object. */
+/** A dockerode client (it has a `modem`), not an options object. */
 function isClient(value: unknown): boolean {
   return typeof value === "object" && value !== null && "modem" in value;
 }

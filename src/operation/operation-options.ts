@@ -1,10 +1,3 @@
-/**
- * The options every engine operation takes (`buildImage`, `pushImage`, `ImageBuilder.build()`):
- * where the engine and the Docker configuration are, registry logins, progress, cancellation,
- * inactivity and retries. Declared, documented and checked once here; each operation's options
- * extend them.
- * @module
- */
 import type { Writable } from "node:stream";
 import type { CredentialOptions } from "../auth/credentials.js";
 import { checkAuthOption } from "../auth/registry-auth.js";
@@ -31,11 +24,7 @@ import {
 } from "../validate.js";
 import type { RetryOptions } from "./retry.js";
 
-/**
- * Which engine an entry point talks to, and its cancellation: the options every entry point that
- * talks to an engine takes, `checkEngine` included. Internal: the public types are
- * {@link EngineOperationOptions} and `CheckEngineOptions`, which both contain these.
- */
+/** Which engine, and cancellation: what every entry point that talks to an engine takes. */
 export interface EngineOptions {
   /**
    * Cancels the operation: its requests and streams are destroyed and it rejects with the
@@ -100,11 +89,9 @@ export interface NormalizedEngineOptions {
 }
 
 /**
- * Checks where the engine is and the cancellation signal, before any I/O: the part of the one
- * normalising pass every entry point that talks to an engine shares (`checkEngine` runs only this
- * part). Each failure is an `InvalidArgumentError` naming the option and the bad value.
- *
- * @param given - the caller's options object, already known to be an object.
+ * The part of the normalising pass every entry point that talks to an engine runs (`checkEngine`
+ * only this part). `given` is already known to be an object.
+ * @throws InvalidArgumentError naming the option and the bad value.
  */
 export function normalizeEngineOptions(given: EngineOptions): NormalizedEngineOptions {
   return {
@@ -135,10 +122,8 @@ export interface NormalizedOperationOptions extends NormalizedEngineOptions {
 }
 
 /**
- * Checks the options every operation shares and fills in their defaults, before any I/O. Each
- * failure is an `InvalidArgumentError` naming the option and the bad value.
- *
- * @param given - the caller's options object, already known to be an object.
+ * The part of the normalising pass every operation runs. `given` is already known to be an object.
+ * @throws InvalidArgumentError naming the option and the bad value.
  */
 export function normalizeOperationOptions(
   given: EngineOperationOptions,

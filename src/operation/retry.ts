@@ -1,7 +1,3 @@
-/**
- * Retrying transient engine and registry failures.
- * @module
- */
 import { setTimeout as sleep } from "node:timers/promises";
 import { isCallerError } from "../streams/caller-error.js";
 
@@ -40,20 +36,17 @@ export const TRANSIENT_ERROR_PATTERNS: readonly string[] = Object.freeze([
   "context deadline exceeded",
 ]);
 
-/** An engine or registry message the retry policy recognises, and where it comes from. */
+/** An engine or registry message, matched case-insensitively in the error's or a cause's. */
 export interface KnownMessage {
-  /** Matched case-insensitively as a substring of the error message (or of a cause's). */
   readonly text: string;
   /** Where the message is made, so the entry can be checked against the source. */
   readonly source: string;
 }
 
 /**
- * Registry answers caused by a race between concurrent pushes of the same content to one
- * repository, which another attempt gets past (the blobs are all there by then). Among 20
- * concurrent pushes of one image to Debian's docker-registry 2.8, a manifest PUT was refused with
- * both; the engine relays them as `errors:\ndigest invalid\nmanifest blob unknown: blob unknown to
- * registry\n` (recorded in `test/fixtures/engine-streams/push-race-digest-invalid.jsonl`).
+ * Registry answers to concurrent pushes of the same content to one repository, which another
+ * attempt gets past: seen among 20 concurrent pushes to Debian's docker-registry 2.8
+ * (`test/fixtures/engine-streams/push-race-digest-invalid.jsonl`).
  */
 export const REGISTRY_RACE_MESSAGES: readonly KnownMessage[] = [
   {
@@ -69,10 +62,8 @@ export const REGISTRY_RACE_MESSAGES: readonly KnownMessage[] = [
 ];
 
 /**
- * Engine and registry messages that mean the same request fails the same way every time. The
- * engine answers HTTP 500 for every error it does not classify, deterministic or not (a Dockerfile
- * path that is a folder, an upper-case tag), so the status alone cannot tell; these messages can.
- * Each is recorded from Debian's docker.io 20.10 in `test/fixtures/engine-errors.json`.
+ * Messages of failures that repeat every time: the engine answers HTTP 500 for every error it does
+ * not classify, so the status cannot tell. Recorded in `test/fixtures/engine-errors.json`.
  */
 export const DETERMINISTIC_MESSAGES: readonly KnownMessage[] = [
   { text: "unauthorized", source: "registry UNAUTHORIZED (distribution registry/api/errcode)" },
@@ -135,7 +126,7 @@ export const DETERMINISTIC_MESSAGES: readonly KnownMessage[] = [
   },
 ];
 
-/** Prefect's test for a transient build error: a substring match on its patterns. */
+/** Prefect's test for a transient build error. */
 export function isTransientMessage(message: string): boolean {
   const lower = message.toLowerCase();
   return TRANSIENT_ERROR_PATTERNS.some((pattern) => lower.includes(pattern.toLowerCase()));
@@ -199,9 +190,8 @@ export function retryDelay(
 }
 
 /**
- * Runs `attempt` until it succeeds, fails with a permanent error, or runs out of retries.
- * `onRetry` hears about each retry before its delay. Aborting the signal ends the wait at once.
- * An error of the caller's callbacks (`caller-error.ts`) is never retried.
+ * Runs `attempt` until it succeeds, fails for good or runs out of retries; `onRetry` hears of each
+ * retry before its delay, which aborting the signal ends.
  */
 export async function withRetries<T>(
   attempt: (attemptNumber: number) => Promise<T>,

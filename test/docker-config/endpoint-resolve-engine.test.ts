@@ -1,6 +1,7 @@
 // resolveEngine: which engine DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and the Docker
 // contexts name, as the docker CLI decides.
-import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { cp, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
@@ -272,6 +273,27 @@ describe("resolveEngine from Docker contexts", () => {
       expect((error as Error).message).toContain(path.join(dir, "contexts", "meta"));
     },
   );
+
+  it("names a context's TLS file and the context when the file cannot be read", async () => {
+    const dir = await dockerConfig({});
+    await writeContext(dir, "broken", "tcp://127.0.0.1:2376");
+    const id = createHash("sha256").update("broken").digest("hex");
+    const ca = path.join(dir, "contexts", "tls", id, "docker", "ca.pem");
+    await mkdir(ca, { recursive: true });
+    expect(() => resolveEngine({ env: { DOCKER_CONFIG: dir, DOCKER_CONTEXT: "broken" } })).toThrow(
+      new InvalidArgumentError(`Cannot read ${ca} of Docker context "broken" (EISDIR)`),
+    );
+  });
+
+  it("names the Docker config file when it cannot be read", async () => {
+    const dir = await tempDir("pdu-config-");
+    await mkdir(path.join(dir, "config.json"));
+    expect(() => resolveEngine({ env: { DOCKER_CONFIG: dir } })).toThrow(
+      new InvalidArgumentError(
+        `Cannot read the Docker config file ${path.join(dir, "config.json")} (EISDIR)`,
+      ),
+    );
+  });
 
   it("rejects a context without a Docker endpoint", async () => {
     const dir = await dockerConfig({});

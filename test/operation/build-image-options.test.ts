@@ -14,7 +14,10 @@ import {
   ImageBuilder,
   InvalidArgumentError,
 } from "../../src/index.js";
-import { normalizeBuildImageOptions } from "../../src/operation/build-image-options.js";
+import {
+  MAX_SECRET_BYTES,
+  normalizeBuildImageOptions,
+} from "../../src/operation/build-image-options.js";
 
 // No engine there: an option checked after the first request would fail with EngineUnreachableError.
 const env = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };
@@ -196,6 +199,20 @@ describe("normalizeBuildImageOptions", () => {
     expect(Object.keys(options.secrets)).toEqual(["a", "b", "c", "d"]);
     expect(options.ssh).toEqual({ default: true, github: "/run/agent.sock" });
   });
+
+  it.each([
+    ["a string of two-byte characters", "é".repeat(256 * 1024), 524288],
+    ["a Uint8Array", new Uint8Array(MAX_SECRET_BYTES + 1), 512001],
+  ])(
+    "measures a secret value given as %s in bytes against BuildKit's limit",
+    (_kind, value, size) => {
+      expect(() =>
+        normalizeBuildImageOptions({ builder: "buildkit", secrets: { big: { value } } }),
+      ).toThrow(
+        `secrets["big"].value is ${size} bytes; BuildKit takes secrets of at most 512000 bytes`,
+      );
+    },
+  );
 
   it("accepts valid tags as the engine does", () => {
     for (const tag of [

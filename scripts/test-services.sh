@@ -210,7 +210,7 @@ start_token_registry() {
     if [ -f "$dir/token-server.pid" ]; then
       local old
       old=$(cat "$dir/token-server.pid")
-      if tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -qF "$dir/token-server.mjs"; then
+      if { tr '\0' ' ' <"/proc/$old/cmdline"; } 2>/dev/null | grep -qF "$dir/token-server.mjs"; then
         log "restarting the token server (its fixture changed)"
         kill "$old" 2>/dev/null || true
         for _ in $(seq 1 20); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done

@@ -3,7 +3,6 @@
  * and docker-py speak it.
  * @module
  */
-import { spawn } from "node:child_process";
 import { createDebug } from "../debug-logger.js";
 import {
   DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
@@ -15,6 +14,7 @@ import {
   trackProcessGroup,
 } from "../engine/process-group.js";
 import { CredentialsError } from "../errors.js";
+import { childProcess } from "../lazy-builtins.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
 
@@ -161,7 +161,11 @@ function runHelper(
   return new Promise((resolve, reject) => {
     // Its own process group (a new session), so that killing it also kills whatever it started:
     // a keychain prompt or an agent it waits on.
-    const child = spawn(name, [action], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const child = childProcess().spawn(name, [action], {
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
     // Killed if this process exits before it does.
     trackProcessGroup(child.pid);
     const chunks: Buffer[] = [];

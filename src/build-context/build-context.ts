@@ -7,8 +7,8 @@
  */
 import nodeFs from "node:fs";
 import { pipeline, type Readable } from "node:stream";
-import { createGzip } from "node:zlib";
 import { InvalidArgumentError } from "../errors.js";
+import { zlib } from "../lazy-builtins.js";
 import type { BuildContextFs } from "./context-fs.js";
 import { planContext } from "./context-plan.js";
 import { type ContextChunk, ContextStream } from "./context-stream.js";
@@ -157,7 +157,7 @@ export async function createBuildContext(
 
   let stream: Readable = tar;
   if (gzip) {
-    const compressed = createGzip();
+    const compressed = zlib().createGzip();
     pipeline(tar, compressed, () => {});
     stream = compressed;
   }

@@ -5,9 +5,9 @@
  * that hides it). Every check that can fail without reading the whole context fails here.
  * @module
  */
-import { createHash } from "node:crypto";
 import path from "node:path";
 import { BuildContextError } from "../errors.js";
+import { crypto } from "../lazy-builtins.js";
 import { type BuildContextFs, describe } from "./context-fs.js";
 import { readControlFile } from "./control-file.js";
 import { dockerfileNotFound, locateDockerfile } from "./dockerfile-location.js";
@@ -55,7 +55,7 @@ function resolveDockerfile(
   const content = readControlFile(fs, real, "Dockerfile");
   if (content === undefined) throw dockerfileNotFound(given, root);
   // The CLI uses a random name; a content hash is as unlikely to collide and keeps the tar stable.
-  const name = `.dockerfile.${createHash("sha256").update(content).digest("hex").slice(0, 20)}`;
+  const name = `.dockerfile.${crypto().createHash("sha256").update(content).digest("hex").slice(0, 20)}`;
   return {
     name,
     ignoreFile,

@@ -4,7 +4,6 @@
  * credentials, decoded progress.
  * @module
  */
-import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import { resolveRegistryAuth } from "../auth/credentials.js";
@@ -21,6 +20,7 @@ import {
   EngineHttpError,
   InvalidArgumentError,
 } from "../errors.js";
+import { crypto } from "../lazy-builtins.js";
 import { type Attempt, readResponse, runAttempts } from "../operation/attempt.js";
 import type { NormalizedBuildImageOptions } from "../operation/build-image-options.js";
 import { isTransientError } from "../operation/retry.js";
@@ -180,7 +180,7 @@ async function buildOnce(
       );
     },
   });
-  const buildId = randomBytes(32).toString("hex");
+  const buildId = crypto().randomBytes(32).toString("hex");
   debug("BuildKit build %s, session %s", buildId, session.id);
   let requested: Promise<IncomingMessage> | undefined;
   let stream: BuildKitStream | undefined;

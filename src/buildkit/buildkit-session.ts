@@ -4,10 +4,10 @@
  * context, secrets, SSH agents and registry credentials while the build runs.
  * @module
  */
-import { randomUUID } from "node:crypto";
 import { createDebug } from "../debug-logger.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { InvalidStateError } from "../errors.js";
+import { crypto } from "../lazy-builtins.js";
 import { type SessionServer, serveSession } from "./session-server.js";
 import { methodPaths, type SessionService } from "./session-service.js";
 
@@ -35,7 +35,7 @@ const HEADER_UNSAFE = /[^\x20-\x7e]/g;
  */
 export class BuildKitSession implements Disposable {
   /** The session's ID, for the build's `session` parameter. */
-  readonly id = randomUUID();
+  readonly id = crypto().randomUUID();
   readonly #options: BuildKitSessionOptions;
   #server: SessionServer | undefined;
   #closed = false;

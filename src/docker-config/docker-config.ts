@@ -3,11 +3,11 @@
  * the context store beside it. Pure file reading; nothing here talks to an engine or a registry.
  * @module
  */
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
+import { crypto } from "../lazy-builtins.js";
 import { DOCKER_HUB_KEY } from "../reference/registry-key.js";
 
 /** One `auths` entry of a Docker config file, with `auth` already decoded. */
@@ -220,7 +220,7 @@ export interface ContextEndpoint {
 
 /** The name of a context's folders in the store: the SHA-256 of its name, in hex. */
 export function contextDirName(name: string): string {
-  return createHash("sha256").update(name).digest("hex");
+  return crypto().createHash("sha256").update(name).digest("hex");
 }
 
 /**

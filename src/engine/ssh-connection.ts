@@ -6,11 +6,12 @@
  * `known_hosts`.
  * @module
  */
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { Duplex } from "node:stream";
 import { createDebug } from "../debug-logger.js";
 import { type SshDestination, sshArguments } from "../docker-config/ssh-command.js";
 import { EngineUnreachableError } from "../errors.js";
+import { childProcess } from "../lazy-builtins.js";
 import { LineTail } from "../streams/line-tail.js";
 import { forgetProcessGroup, killProcessGroup, trackProcessGroup } from "./process-group.js";
 
@@ -64,7 +65,7 @@ class SshConnection extends Duplex {
     this.#options = options;
     const args = sshArguments(options.destination);
     debug("%s: ssh %s", options.endpoint.url, args.join(" "));
-    this.#child = spawn("ssh", args, {
+    this.#child = childProcess().spawn("ssh", args, {
       env: options.env,
       stdio: ["pipe", "pipe", "pipe"],
       detached: true,

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { execFile } from "node:child_process";
 import { PROBE_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
+import { childProcess } from "../lazy-builtins.js";
 import { parseVersion } from "../python/parse-version.js";
 import { isSluggable, slugifyImageTag } from "../python/slugify.js";
 import { show } from "../validate.js";
@@ -95,7 +95,7 @@ function run(
   cwd?: string,
 ): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    execFile(
+    childProcess().execFile(
       file,
       args,
       {

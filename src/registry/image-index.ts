@@ -4,7 +4,8 @@
  * bytes out.
  * @module
  */
-import { createHash } from "node:crypto";
+
+import { crypto } from "../lazy-builtins.js";
 import type { Platform } from "./platform.js";
 
 /** `application/vnd.oci.image.index.v1+json`: the image index (a multi-platform image). */
@@ -43,7 +44,7 @@ export interface PlatformDescriptor extends Descriptor {
 
 /** `sha256:<hex>` of bytes. */
 export function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  return `sha256:${crypto().createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 /** A document's bytes with its descriptor, ready to be PUT. */

@@ -6,7 +6,6 @@
  * are spooled to private files.
  * @module
  */
-import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,11 +13,9 @@ import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { createGzip, gzip } from "node:zlib";
 import { BuildError } from "../errors.js";
+import { crypto, zlib } from "../lazy-builtins.js";
 import type { BlobSource } from "./registry-client.js";
-
-const gzipBuffer = promisify(gzip);
 
 /** Entries up to this size are kept in memory (configs, small layers); larger ones are spooled. */
 const IN_MEMORY_BYTES = 4 * 1024 * 1024;
@@ -252,7 +249,7 @@ async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncIterable<Buffer
 }
 
 function digestOf(bytes: Buffer): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  return `sha256:${crypto().createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 /** An entry's bytes, or `undefined` when it holds more than `max`. */
@@ -281,7 +278,7 @@ async function spoolEntry(
   file: string,
   onActivity: (() => void) | undefined,
 ): Promise<Entry> {
-  const raw = createHash("sha256");
+  const raw = crypto().createHash("sha256");
   let size = 0;
   await pipeline(
     async function* () {
@@ -305,15 +302,15 @@ function lazyLayer(entry: Entry, spool: string, name: string): SavedLayer {
   let compressed: Promise<CompressedLayer> | undefined;
   const compress = async (): Promise<CompressedLayer> => {
     if (!entry.spooled) {
-      const bytes = await gzipBuffer(entry.bytes as Buffer);
+      const bytes = await promisify(zlib().gzip)(entry.bytes as Buffer);
       return { digest: digestOf(bytes), size: bytes.length, source: fromMemory(bytes) };
     }
     const file = path.join(spool, name);
-    const packed = createHash("sha256");
+    const packed = crypto().createHash("sha256");
     let size = 0;
     await pipeline(
       createReadStream(entry.spooled.file),
-      createGzip(),
+      zlib().createGzip(),
       new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           packed.update(chunk);

@@ -210,7 +210,7 @@ start_token_registry() {
     if [ -f "$dir/token-server.pid" ]; then
       local old
       old=$(cat "$dir/token-server.pid")
-      if tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -qF "$dir/token-server.mjs"; then
+      if { tr '\0' ' ' <"/proc/$old/cmdline"; } 2>/dev/null | grep -qF "$dir/token-server.mjs"; then
         log "restarting the token server (its fixture changed)"
         kill "$old" 2>/dev/null || true
         for _ in $(seq 1 20); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
@@ -424,6 +424,41 @@ podman_cli() { CONTAINERS_CONF="$PODMAN_DIR/containers.conf" podman "${PODMAN_FL
 
 podman_up() { curl -sSf -o /dev/null --unix-socket "$PODMAN_SOCKET" http://podman/_ping 2>/dev/null; }
 
+run_podman_service() {
+  rm -f "$PODMAN_SOCKET"
+  log "starting the podman service on unix://$PODMAN_SOCKET"
+  nohup setsid env CONTAINERS_CONF="$PODMAN_DIR/containers.conf" podman "${PODMAN_FLAGS[@]}" \
+    system service --time=0 "unix://$PODMAN_SOCKET" >"$LOG_DIR/podman.log" 2>&1 </dev/null &
+  echo $! >"$PODMAN_RUN_DIR/podman.pid"
+  for _ in $(seq 1 60); do podman_up && break; sleep 0.25; done
+  podman_up || {
+    log "the podman service did not come up; its log:"
+    tail -n 50 "$LOG_DIR/podman.log" >&2 || true
+    exit 1
+  }
+}
+
+stop_podman() {
+  kill "$(cat "$PODMAN_RUN_DIR/podman.pid")" 2>/dev/null || true
+  for _ in $(seq 1 40); do podman_up || break; sleep 0.25; done
+}
+
+# Podman 4.3's vfs store can lose an image's layers while another client removes images at the
+# same moment (several test runs at once did it); from then on every image list and classic build
+# fails with "image not known". The store under $PODMAN_DIR is this script's own, holding only what
+# the test runs made and busybox:latest: it is emptied and the service restarted, and busybox is
+# loaded again below.
+repair_podman_store() {
+  local status
+  status=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$PODMAN_SOCKET" \
+    http://podman/v1.41/images/json 2>/dev/null || true)
+  [ "$status" = 200 ] && return
+  log "podman's image store answers $status to an image list; emptying it and restarting podman"
+  stop_podman
+  rm -rf "$PODMAN_DIR/storage" "$PODMAN_RUN_DIR/run"
+  run_podman_service
+}
+
 # Writes the service's containers.conf and appends a [[registry]] table for each loopback
 # registry registries.conf does not name yet; succeeds when either file changed (a running service
 # must then be restarted to read them).
@@ -460,24 +495,14 @@ start_podman() {
   mkdir -p "$PODMAN_DIR" "$PODMAN_RUN_DIR"
   if configure_podman && podman_up; then
     log "podman's configuration changed: restarting the podman service"
-    kill "$(cat "$PODMAN_RUN_DIR/podman.pid")" 2>/dev/null || true
-    for _ in $(seq 1 40); do podman_up || break; sleep 0.25; done
+    stop_podman
   fi
   if podman_up; then
     log "podman service already running"
   else
-    rm -f "$PODMAN_SOCKET"
-    log "starting the podman service on unix://$PODMAN_SOCKET"
-    nohup setsid env CONTAINERS_CONF="$PODMAN_DIR/containers.conf" podman "${PODMAN_FLAGS[@]}" \
-      system service --time=0 "unix://$PODMAN_SOCKET" >"$LOG_DIR/podman.log" 2>&1 </dev/null &
-    echo $! >"$PODMAN_RUN_DIR/podman.pid"
-    for _ in $(seq 1 60); do podman_up && break; sleep 0.25; done
-    podman_up || {
-      log "the podman service did not come up; its log:"
-      tail -n 50 "$LOG_DIR/podman.log" >&2 || true
-      exit 1
-    }
+    run_podman_service
   fi
+  repair_podman_store
   if podman_cli image exists busybox:latest; then
     log "busybox:latest already in podman"
   else

@@ -11,8 +11,11 @@ import { describe, expect, it } from "vitest";
 const ROOT = path.resolve(import.meta.dirname, "..");
 const SRC = path.join(ROOT, "src");
 
-/** The modules every layer may import: errors, defaults, option checks and the logger. */
-const SHARED = ["errors.ts", "defaults.ts", "validate.ts", "debug-logger.ts"];
+/**
+ * The modules every layer may import: errors, defaults, option checks, the logger and the
+ * Node modules loaded at first use.
+ */
+const SHARED = ["errors.ts", "defaults.ts", "validate.ts", "debug-logger.ts", "lazy-builtins.ts"];
 /**
  * The package's entry points (`.`, `./testing`, `./steps`, `./dockerode`, `./engine`): they may
  * import every layer but `cli/`.
@@ -83,8 +86,21 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   python: [],
 };
 
-/** Packages that must load at first use (`await import()` or `require` inside a function). */
-const HEAVY = ["dockerode", "@bufbuild/protobuf", "commander", "modern-tar"];
+/**
+ * Packages that must load at first use (`await import()` or `require` inside a function), and
+ * Node modules that most imports of the package never use (they come through
+ * src/lazy-builtins.ts).
+ */
+const HEAVY = [
+  "dockerode",
+  "@bufbuild/protobuf",
+  "commander",
+  "modern-tar",
+  "node:crypto",
+  "node:child_process",
+  "node:zlib",
+  "node:assert",
+];
 
 interface Import {
   /** The module's text as written, e.g. `../auth/credentials.js` or `dockerode`. */

@@ -3,7 +3,6 @@
  * and docker-py speak it.
  * @module
  */
-import { spawn } from "node:child_process";
 import { createDebug } from "../debug-logger.js";
 import {
   DEFAULT_CREDENTIAL_HELPER_TIMEOUT_MS,
@@ -15,6 +14,7 @@ import {
   trackProcessGroup,
 } from "../engine/process-group.js";
 import { CredentialsError } from "../errors.js";
+import { childProcess } from "../lazy-builtins.js";
 
 const debug = createDebug("prefect-dockerutils:credentials");
 
@@ -185,7 +185,7 @@ function run(call: HelperCall, options: CredentialHelperOptions): Promise<Helper
   return new Promise((resolve, reject) => {
     // Its own process group (a new session), so that killing it also kills whatever it started:
     // a keychain prompt or an agent it waits on.
-    const child = spawn(name, [call.action], {
+    const child = childProcess().spawn(name, [call.action], {
       env,
       stdio: ["pipe", "pipe", "pipe"],
       detached: true,

@@ -1,7 +1,7 @@
 import nodeFs from "node:fs";
 import { pipeline, type Readable } from "node:stream";
-import { createGzip } from "node:zlib";
 import { InvalidArgumentError } from "../errors.js";
+import { zlib } from "../lazy-builtins.js";
 import { booleanOption, functionOption, objectOption, signalOption } from "../validate.js";
 import type { BuildContextFs } from "./context-fs.js";
 import { planContext } from "./context-plan.js";
@@ -141,7 +141,7 @@ export async function createBuildContext(
 
   let stream: Readable = tar;
   if (gzip) {
-    const compressed = createGzip();
+    const compressed = zlib().createGzip();
     pipeline(tar, compressed, () => {});
     stream = compressed;
   }

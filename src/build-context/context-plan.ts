@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import path from "node:path";
 import { BuildContextError } from "../errors.js";
+import { crypto } from "../lazy-builtins.js";
 import { type BuildContextFs, describe } from "./context-fs.js";
 import { readControlFile } from "./control-file.js";
 import { dockerfileNotFound, locateDockerfile } from "./dockerfile-location.js";
@@ -59,7 +59,7 @@ export function planContext(dir: string, options: PlanContextOptions): ContextPl
     const content = readControlFile(fs, location.real, "Dockerfile");
     if (content === undefined) throw dockerfileNotFound(location.given, root);
     // The CLI uses a random name; a content hash is as unlikely to collide and keeps the tar stable.
-    name = `.dockerfile.${createHash("sha256").update(content).digest("hex").slice(0, 20)}`;
+    name = `.dockerfile.${crypto().createHash("sha256").update(content).digest("hex").slice(0, 20)}`;
     outside = { path: name, content, mode: 0o600, origin: location.real };
   } else {
     name = location.name;

@@ -2,7 +2,6 @@
  * Building an image with BuildKit through the Engine API, with a session this library serves.
  * @module
  */
-import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import { resolveRegistryAuth } from "../auth/credentials.js";
@@ -19,6 +18,7 @@ import {
   EngineHttpError,
   InvalidArgumentError,
 } from "../errors.js";
+import { crypto } from "../lazy-builtins.js";
 import { type Attempt, readResponse, runAttempts } from "../operation/attempt.js";
 import type { NormalizedBuildImageOptions } from "../operation/build-image-options.js";
 import { isTransientError } from "../operation/retry.js";
@@ -130,7 +130,7 @@ export async function buildWithBuildKit(
         );
       },
     });
-    const buildId = randomBytes(32).toString("hex");
+    const buildId = crypto().randomBytes(32).toString("hex");
     debug("BuildKit build %s, session %s", buildId, session.id);
     let requested: Promise<IncomingMessage> | undefined;
     let started: Promise<void> = Promise.resolve();

@@ -4,10 +4,10 @@
  * context, secrets, SSH agents and registry credentials while the build runs.
  * @module
  */
-import { randomUUID } from "node:crypto";
 import { createDebug } from "../debug-logger.js";
 import type { EngineConnection } from "../engine/engine-connection.js";
 import { InvalidStateError } from "../errors.js";
+import { crypto } from "../lazy-builtins.js";
 import {
   HealthCheckResponse_ServingStatus,
   HealthDefinition,
@@ -50,7 +50,7 @@ const HEADER_UNSAFE = /[^\x20-\x7e]/g;
 /** One session: its `id` goes in the build request; `close()` it on every path. */
 export class BuildKitSession {
   /** The session's ID, for the build's `session` parameter. */
-  readonly id = randomUUID();
+  readonly id = crypto().randomUUID();
   readonly #options: BuildKitSessionOptions;
   #server: SessionServer | undefined;
   #closed = false;

@@ -3,11 +3,11 @@
  * next build of the same folder sends only what changed.
  * @module
  */
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { dockerConfigDir } from "../docker-config/docker-config.js";
+import { crypto } from "../lazy-builtins.js";
 
 /**
  * This machine's identity for shared keys: the docker CLI's `.buildNodeID` when it has one, so
@@ -22,12 +22,16 @@ export function buildNodeId(env: NodeJS.ProcessEnv): string {
     // No CLI identity: derive one below.
   }
   const user = typeof process.getuid === "function" ? process.getuid() : os.userInfo().username;
-  return createHash("sha256").update(`prefect-dockerutils:${os.hostname()}:${user}`).digest("hex");
+  return crypto()
+    .createHash("sha256")
+    .update(`prefect-dockerutils:${os.hostname()}:${user}`)
+    .digest("hex");
 }
 
 /** The CLI's key for a folder: `sha256("<node id>:<absolute folder>")` in hex. */
 export function sessionSharedKey(folder: string, env: NodeJS.ProcessEnv): string {
-  return createHash("sha256")
+  return crypto()
+    .createHash("sha256")
     .update(`${buildNodeId(env)}:${path.resolve(folder)}`)
     .digest("hex");
 }

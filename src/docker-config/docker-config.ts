@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
+import { crypto } from "../lazy-builtins.js";
 import { DOCKER_HUB_KEY } from "../reference/registry-key.js";
 
 /** One `auths` entry of a Docker config file, with `auth` decoded into user name and password. */
@@ -207,7 +207,7 @@ export interface ContextEndpoint {
  *   message says where it looked and where the name came from (`origin`).
  */
 export function readContext(configDir: string, name: string, origin: string): ContextEndpoint {
-  const id = createHash("sha256").update(name).digest("hex");
+  const id = crypto().createHash("sha256").update(name).digest("hex");
   const metaFile = path.join(configDir, "contexts", "meta", id, "meta.json");
   const text = readIfExists(metaFile)?.toString("utf8");
   if (text === undefined) {

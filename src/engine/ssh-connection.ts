@@ -1,11 +1,12 @@
 // An ssh:// engine connection as the docker CLI makes it (cli/connhelper/commandconn): the stdio
 // of `ssh ... docker system dial-stdio`. Hand-written: no library runs the system ssh as a stream,
 // and ssh2 (docker-modem's) reads neither ~/.ssh/config nor known_hosts.
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import type { Duplex } from "node:stream";
 import { createDebug } from "../debug-logger.js";
 import { type SshDestination, sshArguments } from "../docker-config/ssh-command.js";
 import { EngineUnreachableError } from "../errors.js";
+import { childProcess } from "../lazy-builtins.js";
 import { LineTail } from "../streams/line-tail.js";
 import { JoinedWritesDuplex } from "./joined-writes-duplex.js";
 import { forgetProcessGroup, killProcessGroup, trackProcessGroup } from "./process-group.js";
@@ -58,7 +59,7 @@ class SshConnection extends JoinedWritesDuplex {
     this.#options = options;
     const args = sshArguments(options.destination);
     debug("%s: ssh %s", options.endpoint.url, args.join(" "));
-    this.#child = spawn("ssh", args, {
+    this.#child = childProcess().spawn("ssh", args, {
       env: options.env,
       stdio: ["pipe", "pipe", "pipe"],
       detached: true,

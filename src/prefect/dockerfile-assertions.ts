@@ -3,14 +3,15 @@
  * messages to the letter: the test helpers of `ImageBuilder`.
  * @module
  */
-import { AssertionError } from "node:assert";
+
+import { assertionError } from "../lazy-builtins.js";
 import { pythonRepr } from "../python/repr.js";
 
 /** Asserts that `line` is in the Dockerfile. */
 export function assertHasLine(lines: readonly string[], line: string): void {
   const allLines = numbered(lines);
   const message = `Expected ${pythonRepr(line)} not found in Dockerfile.  Dockerfile:\n${allLines}`;
-  if (!lines.includes(line)) throw new AssertionError({ message });
+  if (!lines.includes(line)) throw new (assertionError())({ message });
 }
 
 /** Asserts that `line` is not in the Dockerfile. */
@@ -18,7 +19,7 @@ export function assertLineAbsent(lines: readonly string[], line: string): void {
   const index = lines.indexOf(line);
   if (index === -1) return;
   const surrounding = numbered(pySlice(lines, index - 2, index + 2));
-  throw new AssertionError({
+  throw new (assertionError())({
     message: `Unexpected ${pythonRepr(line)} found in Dockerfile at line ${index + 1}.  Surrounding lines:\n${surrounding}`,
   });
 }
@@ -31,7 +32,7 @@ export function assertLineBefore(lines: readonly string[], first: string, second
   const secondIndex = lines.indexOf(second);
   if (firstIndex < secondIndex) return;
   const surrounding = numbered(pySlice(lines, secondIndex - 2, firstIndex + 2));
-  throw new AssertionError({
+  throw new (assertionError())({
     message:
       `Expected ${pythonRepr(first)} to appear before ${pythonRepr(second)} in the Dockerfile, but ` +
       `${pythonRepr(first)} was at line ${firstIndex + 1} and ${pythonRepr(second)} as at line ` +

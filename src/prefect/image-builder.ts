@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { BuildContextOverlay } from "../build-context/build-context.js";
 import { InvalidArgumentError, InvalidStateError } from "../errors.js";
+import { crypto } from "../lazy-builtins.js";
 import type { BuildImageOptions } from "../operation/build-image-options.js";
 import { normalizeBuildImageOptions } from "../operation/build-image-options.js";
 import { purePosixPath } from "../python/pure-posix-path.js";
@@ -190,7 +190,7 @@ export class ImageBuilder implements AsyncDisposable {
       throw new InvalidArgumentError(`writeText() text must be a string, got ${show(text)}`);
     }
     const target = containerPath("writeText", "destination", destination);
-    const name = `.${createHash("sha256").update(text, "utf8").digest("hex")}`;
+    const name = `.${crypto().createHash("sha256").update(text, "utf8").digest("hex")}`;
     this.#texts.set(name, text);
     if (this.#temporaryDirectory) {
       // Visible in the temporary context like Prefect's, so `context` shows what will be sent.

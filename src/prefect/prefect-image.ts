@@ -2,9 +2,9 @@
  * The Prefect base image for a Prefect and Python version: `get_prefect_image_name` and friends.
  * @module
  */
-import { execFile } from "node:child_process";
 import { PROBE_TIMEOUT_MS } from "../defaults.js";
 import { InvalidArgumentError } from "../errors.js";
+import { childProcess } from "../lazy-builtins.js";
 import { parseVersion } from "../python/parse-version.js";
 import { isSluggable, slugifyImageTag } from "../python/slugify.js";
 import { show } from "../validate.js";
@@ -75,7 +75,7 @@ function run(
   cwd?: string,
 ): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    execFile(
+    childProcess().execFile(
       file,
       args,
       {

@@ -3,7 +3,8 @@
  * index that lists them (OCI image-spec `manifest.md` and `image-index.md`).
  * @module
  */
-import { createHash } from "node:crypto";
+
+import { crypto } from "../lazy-builtins.js";
 import type { Platform } from "./platform.js";
 
 /** The image index (a multi-platform image). */
@@ -29,7 +30,7 @@ export interface PlatformDescriptor extends Descriptor {
 
 /** `sha256:<hex>` of bytes. */
 export function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  return `sha256:${crypto().createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 /** A document's bytes with its descriptor, ready to be PUT. */

@@ -5,7 +5,6 @@
  * layers are spooled to private files.
  * @module
  */
-import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,12 +12,10 @@ import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { createGzip, gzip } from "node:zlib";
 import { BuildError } from "../errors.js";
+import { crypto, zlib } from "../lazy-builtins.js";
 import { sha256Digest } from "./image-index.js";
 import type { BlobSource } from "./registry-client.js";
-
-const gzipBuffer = promisify(gzip);
 
 /** Entries up to this size are kept in memory (configs, small layers); larger ones are spooled. */
 const IN_MEMORY_BYTES = 4 * 1024 * 1024;
@@ -263,7 +260,7 @@ async function writeHashed(
   file: string,
   onActivity?: () => void,
 ): Promise<{ digest: string; size: number }> {
-  const hash = createHash("sha256");
+  const hash = crypto().createHash("sha256");
   let size = 0;
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -282,11 +279,14 @@ function lazyLayer(entry: Entry, spool: string, name: string): SavedLayer {
   let compressed: Promise<CompressedLayer> | undefined;
   const compress = async (): Promise<CompressedLayer> => {
     if (!entry.spooled) {
-      const bytes = await gzipBuffer(entry.bytes as Buffer);
+      const bytes = await promisify(zlib().gzip)(entry.bytes as Buffer);
       return { digest: sha256Digest(bytes), size: bytes.length, source: fromMemory(bytes) };
     }
     const file = path.join(spool, name);
-    const written = await writeHashed([createReadStream(entry.spooled.file), createGzip()], file);
+    const written = await writeHashed(
+      [createReadStream(entry.spooled.file), zlib().createGzip()],
+      file,
+    );
     return { ...written, source: fromFile(file, written.size) };
   };
   return {

@@ -299,6 +299,27 @@ describe("sendDiffCopy", () => {
     expect(receiver.frames.length).toBe(3);
   });
 
+  it("sends files up to 8 KiB as packets the channel copies, bigger ones in frames of their own", async () => {
+    const root = await tempDir();
+    const sizes = { "a.txt": 10, "b.bin": 8 * 1024, "c.bin": 8 * 1024 + 1, "d.txt": 3 };
+    const contents = Object.fromEntries(
+      Object.entries(sizes).map(([name, size], index) => [
+        name,
+        Buffer.alloc(size, 97 + index).toString(),
+      ]),
+    );
+    await tree(root, contents);
+    const receiver = new Receiver(() => true);
+    await sendDiffCopy(receiver.channel, walkSyncTree({ root }));
+    // One buffer is reused for every small file: each must arrive as it was read.
+    for (const [name, content] of Object.entries(contents)) {
+      expect(receiver.contentOf(name)).toBe(content);
+    }
+    expect(receiver.frames.map((frame) => frame.length - FRAME_HEADER)).toEqual([
+      2 + 2 + 1 + 2 + 8 * 1024 + 1,
+    ]);
+  });
+
   it("fails with a BuildContextError, and tells the receiver, when a file vanished", async () => {
     const root = await tempDir();
     await tree(root, { "gone.txt": "soon gone" });

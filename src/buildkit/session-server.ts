@@ -168,7 +168,9 @@ export class SessionCall {
     if (done !== undefined) this.#batchDone.push(done);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => {
+      // At the end of this turn of the event loop, not of this microtask: a sender awaiting
+      // between files (DiffCopy) still puts many of them in one write.
+      setImmediate(() => {
         this.#flushQueued = false;
         this.#flush();
       });

@@ -20,6 +20,16 @@ export function childProcess(): typeof import("node:child_process") {
   return require("node:child_process") as typeof import("node:child_process");
 }
 
+/** `node:https`: TLS engines and registries (its TLS stack costs about 2 MiB at start-up). */
+export function https(): typeof import("node:https") {
+  return require("node:https") as typeof import("node:https");
+}
+
+/** `node:tls`: the raw TLS connection to a `tcp://` engine with TLS. */
+export function tls(): typeof import("node:tls") {
+  return require("node:tls") as typeof import("node:tls");
+}
+
 /** `node:zlib`: gzip-compressed build contexts and layers. */
 export function zlib(): typeof import("node:zlib") {
   return require("node:zlib") as typeof import("node:zlib");

@@ -100,6 +100,8 @@ const HEAVY = [
   "node:child_process",
   "node:zlib",
   "node:assert",
+  "node:https",
+  "node:tls",
 ];
 
 interface Import {

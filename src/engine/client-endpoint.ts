@@ -1,8 +1,8 @@
 import type { Agent as HttpsAgent } from "node:https";
 import type { EngineEndpoint, ModemOptions } from "../docker-config/endpoint.js";
 import { InvalidArgumentError } from "../errors.js";
+import { https } from "../lazy-builtins.js";
 import { show } from "../validate.js";
-import { https } from "./engine-transport.js";
 
 /**
  * A dockerode client (`new Dockerode(...)` or `dockerClient()`), of which only where its `modem`

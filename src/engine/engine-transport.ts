@@ -1,12 +1,12 @@
 // One connection per request, closed after it, so that a cancelled or cut request never leaves a
 // socket or an ssh process behind. Redirects are never followed: one request, whatever answer.
 import http, { type Agent, type ClientRequest, type OutgoingHttpHeaders } from "node:http";
-import { createRequire } from "node:module";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import { type EngineEndpoint, tlsOptionsOf } from "../docker-config/endpoint.js";
 import { parseSshUrl, type SshDestination } from "../docker-config/ssh-command.js";
 import { InvalidArgumentError } from "../errors.js";
+import { https, tls } from "../lazy-builtins.js";
 import { openSshConnection } from "./ssh-connection.js";
 
 /** Where requests go, decided once per connection. */
@@ -59,16 +59,6 @@ export async function engineTarget(
     throw new InvalidArgumentError(`${endpoint.url} names no engine socket or host`);
   }
   return { kind: "socket", socketPath };
-}
-
-const require = createRequire(import.meta.url);
-let httpsModule: typeof import("node:https") | undefined;
-let tlsModule: typeof import("node:tls") | undefined;
-
-/** node:https, loaded only for a TLS endpoint (its TLS stack costs about 2 MiB at start-up). */
-export function https(): typeof import("node:https") {
-  httpsModule ??= require("node:https") as typeof import("node:https");
-  return httpsModule;
 }
 
 /**
@@ -126,8 +116,7 @@ export function connect(target: EngineTarget): Duplex {
           `tcp://${target.host}:${target.port} (TLS) uses an HTTPS agent made elsewhere, whose TLS settings cannot be read`,
         );
       }
-      tlsModule ??= require("node:tls") as typeof import("node:tls");
-      return tlsModule.connect({
+      return tls().connect({
         ...settings,
         host: target.host,
         port: Number(target.port),

@@ -6,7 +6,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 import { createDebug } from "../debug-logger.js";
-import { https } from "../engine/engine-transport.js";
+import { https } from "../lazy-builtins.js";
 
 const debug = createDebug("prefect-dockerutils:registry");
 

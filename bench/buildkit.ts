@@ -27,7 +27,8 @@
  * printed. It is compiled into that checkout's own `.bench-work/`, so it loads its own
  * dependencies. Runs minutes apart differ by more than most changes measured here.
  *
- * Wall time, user + system CPU and max RSS come from `/usr/bin/time`. Needs the engine and
+ * Wall time, user + system CPU and max RSS come from `/usr/bin/time`; the engine's CPU in the
+ * same span from `/proc` (`engine-cpu.ts`), to tell a client's cost from the engine's. Needs the engine and
  * busybox:latest from `scripts/test-services.sh`, and `/usr/bin/time` (Debian package `time`).
  *
  * Afterwards it removes its images (by their label) and the BuildKit build cache entries of its
@@ -48,6 +49,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { checkoutLabel, compileCheckout, compileForNode } from "./compile.js";
+import { engineCpuMs, enginePids } from "./engine-cpu.js";
 import { median, option, type Sample, timed } from "./timed.js";
 import { createWorkloads } from "./workloads.js";
 
@@ -80,11 +82,17 @@ const SEQUENCES: readonly (readonly [Name, ...Name[]])[] = [
 type Who = "ours" | "base" | "cli";
 const BATCH = 10;
 
+/** A client process, with the CPU the engine spent while it ran. */
+interface BuildSample extends Sample {
+  engineCpuMs: number;
+}
+
 /** Sums samples of processes run one after the other (a batch of CLI runs); RSS is the largest. */
-function total(samples: Sample[]): Sample {
+function total(samples: BuildSample[]): BuildSample {
   return {
     wallMs: samples.reduce((sum, sample) => sum + sample.wallMs, 0),
     cpuMs: samples.reduce((sum, sample) => sum + sample.cpuMs, 0),
+    engineCpuMs: samples.reduce((sum, sample) => sum + sample.engineCpuMs, 0),
     maxRssKiB: Math.max(...samples.map((sample) => sample.maxRssKiB)),
   };
 }
@@ -135,36 +143,46 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => {
     void cleanup().finally(() => process.exit(130));
   });
-  const samples = new Map<string, Sample[]>();
-  const record = (name: Name, who: Who, sample: Sample, counted: boolean) => {
+  const samples = new Map<string, BuildSample[]>();
+  const record = (name: Name, who: Who, sample: BuildSample, counted: boolean) => {
     process.stderr.write(
-      `  ${name} ${who}: ${sample.wallMs.toFixed(0)} ms, cpu ${sample.cpuMs.toFixed(0)} ms, rss ${(sample.maxRssKiB / 1024).toFixed(0)} MiB\n`,
+      `  ${name} ${who}: ${sample.wallMs.toFixed(0)} ms, cpu ${sample.cpuMs.toFixed(0)} ms, engine cpu ${sample.engineCpuMs.toFixed(0)} ms, rss ${(sample.maxRssKiB / 1024).toFixed(0)} MiB\n`,
     );
     if (!counted) return;
     const key = `${name}/${who}`;
     samples.set(key, [...(samples.get(key) ?? []), sample]);
   };
+  const pids = enginePids();
+  const withEngine = async (run: () => Promise<Sample>): Promise<BuildSample> => {
+    const before = engineCpuMs(pids);
+    const sample = await run();
+    return { ...sample, engineCpuMs: engineCpuMs(pids) - before };
+  };
   const ours = (context: string, count: number, lib = library) =>
-    timed(WORK, process.execPath, [child, context, String(count)], {
-      ...process.env,
-      PDU_BENCH_LIB: lib,
-    });
+    withEngine(() =>
+      timed(WORK, process.execPath, [child, context, String(count)], {
+        ...process.env,
+        PDU_BENCH_LIB: lib,
+      }),
+    );
   const cli = (context: string) =>
-    timed(
-      WORK,
-      DOCKER,
-      [
-        "build",
-        "-q",
-        "--network",
-        "host",
-        "--label",
-        LABEL,
-        "--build-arg",
-        `BUST=cli-${Date.now()}-${Math.random()}`,
-        context,
-      ],
-      { ...process.env, DOCKER_BUILDKIT: "1" },
+    withEngine(() =>
+      timed(
+        WORK,
+        DOCKER,
+        [
+          "build",
+          "-q",
+          "--network",
+          "host",
+          "--label",
+          LABEL,
+          "--build-arg",
+          `BUST=cli-${Date.now()}-${Math.random()}`,
+          context,
+        ],
+        { ...process.env, DOCKER_BUILDKIT: "1" },
+      ),
     );
 
   try {
@@ -218,7 +236,7 @@ async function main(): Promise<void> {
                 record("batch", who, await ours(trivial, BATCH, lib), counted),
           ),
           async () => {
-            const runs: Sample[] = [];
+            const runs: BuildSample[] = [];
             for (let index = 0; index < BATCH; index++) runs.push(await cli(trivial));
             record("batch", "cli", total(runs), counted);
           },
@@ -312,8 +330,12 @@ async function pruneOwnCache(command: string): Promise<void> {
   }
 }
 
-function report(samples: ReadonlyMap<string, Sample[]>, rounds: number, scale: number): string {
-  const stat = (name: Name, who: Who, field: keyof Sample) =>
+function report(
+  samples: ReadonlyMap<string, BuildSample[]>,
+  rounds: number,
+  scale: number,
+): string {
+  const stat = (name: Name, who: Who, field: keyof BuildSample) =>
     median((samples.get(`${name}/${who}`) ?? []).map((sample) => sample[field]));
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
@@ -334,17 +356,17 @@ function report(samples: ReadonlyMap<string, Sample[]>, rounds: number, scale: n
     `Node ${process.version}; Docker engine ${version("{{.Server.Version}}")}; CLI ${version("{{.Client.Version}}")} (${DOCKER}, DOCKER_BUILDKIT=1, --network host)`,
     "```",
     "",
-    "Whole processes, as `/usr/bin/time` sees them (batch: one process of ours against ten CLI processes):",
+    "Whole processes, as `/usr/bin/time` sees them (batch: one process of ours against ten CLI processes); engine CPU is what dockerd and containerd spent while that client ran (`bench/engine-cpu.ts`):",
     "",
-    "| workload | wall: ours / CLI | ratio | CPU (user+sys): ours / CLI | ratio | max RSS: ours / CLI |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    "| workload | wall: ours / CLI | ratio | CPU (user+sys): ours / CLI | ratio | engine CPU: ours / CLI | max RSS: ours / CLI |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const name of NAMES) {
     if (!samples.has(`${name}/ours`)) continue;
     const [ow, cw] = [stat(name, "ours", "wallMs"), stat(name, "cli", "wallMs")];
     const [oc, cc] = [stat(name, "ours", "cpuMs"), stat(name, "cli", "cpuMs")];
     lines.push(
-      `| ${name} | ${s(ow)} / ${s(cw)} | ${x(ow, cw)} | ${oc.toFixed(0)} / ${cc.toFixed(0)} ms | ${x(oc, cc)} | ${mib(stat(name, "ours", "maxRssKiB"))} / ${mib(stat(name, "cli", "maxRssKiB"))} |`,
+      `| ${name} | ${s(ow)} / ${s(cw)} | ${x(ow, cw)} | ${oc.toFixed(0)} / ${cc.toFixed(0)} ms | ${x(oc, cc)} | ${stat(name, "ours", "engineCpuMs").toFixed(0)} / ${stat(name, "cli", "engineCpuMs").toFixed(0)} ms | ${mib(stat(name, "ours", "maxRssKiB"))} / ${mib(stat(name, "cli", "maxRssKiB"))} |`,
     );
   }
   lines.push("", "Issue 20's targets, as measured here:", "");
@@ -382,10 +404,14 @@ function verdict(met: boolean): string {
 }
 
 /** The `--baseline` table: this version against the other, measured side by side. */
-function comparison(samples: ReadonlyMap<string, Sample[]>, after: string, before: string): string {
-  const stat = (name: Name, who: Who, field: keyof Sample) =>
+function comparison(
+  samples: ReadonlyMap<string, BuildSample[]>,
+  after: string,
+  before: string,
+): string {
+  const stat = (name: Name, who: Who, field: keyof BuildSample) =>
     median((samples.get(`${name}/${who}`) ?? []).map((sample) => sample[field]));
-  const cell = (name: Name, field: keyof Sample) => {
+  const cell = (name: Name, field: keyof BuildSample) => {
     const now = stat(name, "ours", field);
     const then = stat(name, "base", field);
     const show = (value: number) =>

@@ -33,12 +33,14 @@ export function option(name: string): string | undefined {
 /**
  * Runs `command` under /usr/bin/time, whose report goes to a file in `workDir`; resolves to wall
  * time, user + system CPU and max RSS, or rejects with the command's stderr when it fails.
+ * `onStderr` gets what the command wrote to stderr, once it has exited successfully.
  */
 export function timed(
   workDir: string,
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
+  onStderr?: (text: string) => void,
 ): Promise<Sample> {
   const report = path.join(workDir, `time-${process.pid}.txt`);
   return new Promise((resolve, reject) => {
@@ -58,6 +60,7 @@ export function timed(
         reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${stderr}`));
         return;
       }
+      onStderr?.(stderr);
       const [user, system, rss] = (await readFile(report, "utf8")).trim().split(/\s+/).map(Number);
       resolve({ wallMs, cpuMs: ((user ?? 0) + (system ?? 0)) * 1000, maxRssKiB: rss ?? 0 });
     });

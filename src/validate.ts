@@ -123,6 +123,18 @@ export function booleanOption(name: string, value: unknown, fallback: boolean): 
   return value;
 }
 
+const GO_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
+const GO_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
+
+/**
+ * A boolean as Go's `strconv.ParseBool` reads it (how the docker CLI reads `DOCKER_BUILDKIT` and
+ * BuildKit its `<key>-encoded` metadata); `undefined` for any other spelling.
+ */
+export function parseGoBool(value: string): boolean | undefined {
+  if (GO_TRUE.has(value)) return true;
+  return GO_FALSE.has(value) ? false : undefined;
+}
+
 /** A non-empty string, or `undefined` when absent. */
 export function stringOption(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;

@@ -183,7 +183,7 @@ export async function buildWithBuildKit(
           // No body: the context travels through the session.
           remote: "client-session",
           buildid: buildId,
-          ...buildQuery(options, dockerfileName, options.labels),
+          ...buildQuery(options, dockerfileName),
         },
         signal: attempt.signal,
       });

@@ -7,10 +7,7 @@
  * @module
  */
 import { BuildContextError } from "../errors.js";
-
-/** strconv.ParseBool's spellings, which is how BuildKit reads `<key>-encoded`. */
-const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
-const FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
+import { parseGoBool } from "../validate.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -74,11 +71,8 @@ export class CallMetadata {
   values(key: string): string[] {
     const raw = this.#raw.get(key) ?? [];
     const flag = this.#raw.get(`${key}-encoded`)?.[0];
-    let encoded = false;
-    if (flag !== undefined) {
-      if (TRUE.has(flag)) encoded = true;
-      else if (!FALSE.has(flag)) throw unreadable(key, `${key}-encoded is ${JSON.stringify(flag)}`);
-    }
+    const encoded = flag === undefined ? false : parseGoBool(flag);
+    if (encoded === undefined) throw unreadable(key, `${key}-encoded is ${JSON.stringify(flag)}`);
     return raw.map((value) =>
       decodeUtf8(key, encoded ? queryUnescape(key, value) : Buffer.from(value, "latin1")),
     );

@@ -85,7 +85,7 @@ async function buildOnce(
       method: "POST",
       path: "/build",
       query: {
-        ...buildQuery(options, buildContext.dockerfile, options.labels),
+        ...buildQuery(options, buildContext.dockerfile),
         rm: options.rm ? "1" : "0",
         forcerm: options.forceRm ? "1" : "0",
         squash: options.squash ? "1" : undefined,

@@ -11,15 +11,15 @@ export interface BuildQueryOptions {
   readonly cacheFrom?: readonly string[] | undefined;
   readonly shmSize?: number | undefined;
   readonly memory?: number | undefined;
+  readonly labels?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The part of a build's query both builders send, in the engine's names; absent: `undefined`. */
 export function buildQuery(
   options: BuildQueryOptions,
   dockerfile: string,
-  labels: Readonly<Record<string, string>> | undefined,
 ): Record<string, unknown> {
-  const { buildArgs, extraHosts, cacheFrom } = options;
+  const { buildArgs, extraHosts, cacheFrom, labels } = options;
   return {
     dockerfile,
     t: options.tag,

@@ -8,6 +8,7 @@ import {
   kindOf,
   objectOption,
   optionsObject,
+  parseGoBool,
   show,
   stringArrayOption,
   stringOption,
@@ -132,8 +133,6 @@ export interface NormalizedBuildImageOptions extends NormalizedOperationOptions 
 }
 
 const BUILDERS = ["classic", "buildkit"] as const;
-// The docker CLI reads DOCKER_BUILDKIT with Go's strconv.ParseBool.
-const TRUE_WORDS = new Set(["1", "t", "T", "true", "TRUE", "True"]);
 
 /**
  * The one normalising pass of every build entry point, before any I/O; the builders see only its
@@ -216,10 +215,10 @@ export function normalizeBuildImageOptions(
   };
 }
 
-/** As the docker CLI decides from `DOCKER_BUILDKIT`. */
+/** As the docker CLI decides from `DOCKER_BUILDKIT`, read with Go's `strconv.ParseBool`. */
 function defaultBuilder(env: NodeJS.ProcessEnv): Builder {
   const value = env.DOCKER_BUILDKIT;
-  return value !== undefined && TRUE_WORDS.has(value) ? "buildkit" : "classic";
+  return value !== undefined && parseGoBool(value) === true ? "buildkit" : "classic";
 }
 
 /** Checked here: the engine answers a bad tag with an HTTP 500 that looks transient. */

@@ -1,5 +1,6 @@
 /**
- * Dockerfile lines: Prefect's `to_run_command` and the COPY lines `ImageBuilder` writes.
+ * Dockerfile lines: Prefect's `to_run_command`, the COPY lines `ImageBuilder` writes and Prefect's
+ * default Dockerfile.
  * @module
  */
 import { pythonRepr } from "../python/repr.js";
@@ -28,6 +29,11 @@ export function toRunCommand(args: readonly string[]): string {
 const NEEDS_JSON_FORM = /[\s\\$'"]|^-/u;
 const SHLEX_SPECIAL = /[\\$'"]/gu;
 
+/** `value` as one word the builder's shlex reads back as itself (in COPY's JSON form, WORKDIR). */
+function shlexWord(value: string): string {
+  return value.replace(SHLEX_SPECIAL, "\\$&");
+}
+
 /**
  * `COPY <source> <destination>`: Prefect's plain form when the parser reads it back as these two
  * paths, else the JSON form with shlex escapes (`COPY ["a b", "/x y"]`). Neither path may hold
@@ -37,8 +43,38 @@ export function copyInstruction(source: string, destination: string): string {
   if (!NEEDS_JSON_FORM.test(source) && !NEEDS_JSON_FORM.test(destination)) {
     return `COPY ${source} ${destination}`;
   }
-  const word = (value: string) => JSON.stringify(value.replace(SHLEX_SPECIAL, "\\$&"));
-  return `COPY [${word(source)}, ${word(destination)}]`;
+  return `COPY [${JSON.stringify(shlexWord(source))}, ${JSON.stringify(shlexWord(destination))}]`;
+}
+
+/**
+ * The lines of Prefect's default Dockerfile (`generate_default_dockerfile`): `FROM baseImage`, a
+ * COPY of `requirements.txt` and `RUN uv pip install -r` when `requirements` is set, then the
+ * folder copied to `/opt/prefect/<dirName>/` and made the `WORKDIR`. Prefect's text byte for
+ * byte, except that a name the parser or `sh` would split is quoted so it reads back as one path.
+ * Neither argument may hold control characters (the callers check, each with its own message).
+ */
+export function defaultDockerfileLines(
+  baseImage: string,
+  dirName: string,
+  requirements: boolean,
+): string[] {
+  const target = `/opt/prefect/${dirName}/`;
+  const lines = [`FROM ${baseImage}`];
+  if (requirements) {
+    lines.push(copyInstruction("requirements.txt", `${target}requirements.txt`));
+    lines.push(`RUN uv pip install -r ${shellWord(`${target}requirements.txt`)}`);
+  }
+  lines.push(copyInstruction(".", target));
+  lines.push(`WORKDIR ${shlexWord(target)}`);
+  return lines;
+}
+
+/**
+ * `value` as one `/bin/sh` word: as is when every character is one sh leaves alone (an allow-list,
+ * so a folder named `flows;id` cannot start a second command), else single-quoted.
+ */
+function shellWord(value: string): string {
+  return /^[\w./@%+=:,-]+$/u.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 /** The two paths of a flagless `COPY` line in either form, as the engine reads them. */

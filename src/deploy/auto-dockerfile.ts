@@ -8,7 +8,7 @@ import { lstat, mkdtemp, open, realpath, rm, stat, writeFile } from "node:fs/pro
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { defaultDockerfileLines } from "../prefect/dockerfile.js";
+import { defaultDockerfileLines, dockerfileText } from "../prefect/dockerfile.js";
 import { getPrefectImageName } from "../prefect/prefect-image.js";
 import { registryOfImage } from "../reference/image-reference.js";
 
@@ -90,11 +90,6 @@ export async function withDockerfile<T>(
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
-}
-
-/** One line each, newline-terminated, as Prefect writes it. */
-function dockerfileText(lines: readonly string[]): string {
-  return lines.map((line) => `${line}\n`).join("");
 }
 
 /**

@@ -3,7 +3,7 @@ import path from "node:path";
 import { BuildContextError, InvalidArgumentError } from "../errors.js";
 import { parseImageReference } from "../reference/image-reference.js";
 import { controlCharacter, optionsObject, show } from "../validate.js";
-import { defaultDockerfileLines } from "./dockerfile.js";
+import { defaultDockerfileLines, dockerfileText } from "./dockerfile.js";
 import { resolvePrefectImageName } from "./prefect-image.js";
 
 /** Options of {@link generateDefaultDockerfile}. */
@@ -67,7 +67,7 @@ export async function generateDefaultDockerfile(
   if (await exists(dockerfile)) throw refuse();
   try {
     // "wx" so that a Dockerfile appearing since the check above is never overwritten.
-    await writeFile(dockerfile, lines.map((line) => `${line}\n`).join(""), { flag: "wx" });
+    await writeFile(dockerfile, dockerfileText(lines), { flag: "wx" });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") throw refuse(error);
     throw new BuildContextError(

@@ -77,6 +77,11 @@ function shellWord(value: string): string {
   return /^[\w./@%+=:,-]+$/u.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
+/** A Dockerfile's text as Prefect writes it: each line newline-terminated. */
+export function dockerfileText(lines: readonly string[]): string {
+  return lines.map((line) => `${line}\n`).join("");
+}
+
 /** The two paths of a flagless `COPY` line in either form, as the engine reads them. */
 export function parseCopyInstruction(line: string): [string, string] | undefined {
   const match = /^COPY\s+(.*)$/su.exec(line.trim());

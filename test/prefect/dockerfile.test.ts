@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   copyInstruction,
   defaultDockerfileLines,
+  dockerfileText,
   parseCopyInstruction,
   toRunCommand,
 } from "../../src/prefect/dockerfile.js";
@@ -96,5 +97,14 @@ describe("defaultDockerfileLines", () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("dockerfileText", () => {
+  it("ends every line with a newline, as Prefect writes the file", () => {
+    expect(dockerfileText(["FROM busybox", "WORKDIR /opt/prefect/flows/"])).toBe(
+      "FROM busybox\nWORKDIR /opt/prefect/flows/\n",
+    );
+    expect(dockerfileText([])).toBe("");
   });
 });

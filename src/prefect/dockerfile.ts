@@ -1,6 +1,5 @@
 /**
- * Dockerfile lines: Prefect's `to_run_command`, the COPY lines `ImageBuilder` writes and Prefect's
- * default Dockerfile.
+ * Dockerfile lines: Prefect's `to_run_command`, ImageBuilder's COPY lines, the default Dockerfile.
  * @module
  */
 import { pythonRepr } from "../python/repr.js";
@@ -47,11 +46,9 @@ export function copyInstruction(source: string, destination: string): string {
 }
 
 /**
- * The lines of Prefect's default Dockerfile (`generate_default_dockerfile`): `FROM baseImage`, a
- * COPY of `requirements.txt` and `RUN uv pip install -r` when `requirements` is set, then the
- * folder copied to `/opt/prefect/<dirName>/` and made the `WORKDIR`. Prefect's text byte for
- * byte, except that a name the parser or `sh` would split is quoted so it reads back as one path.
- * Neither argument may hold control characters (the callers check, each with its own message).
+ * Prefect's `generate_default_dockerfile` lines for a folder named `dirName` (`requirements`: it
+ * has a `requirements.txt`), byte for byte but for names the parser or `sh` would split, quoted to
+ * read back as one path. No argument may hold control characters (the callers check).
  */
 export function defaultDockerfileLines(
   baseImage: string,
@@ -69,10 +66,7 @@ export function defaultDockerfileLines(
   return lines;
 }
 
-/**
- * `value` as one `/bin/sh` word: as is when every character is one sh leaves alone (an allow-list,
- * so a folder named `flows;id` cannot start a second command), else single-quoted.
- */
+/** `value` as one `sh` word: as is only when every character is on an allow-list (`;` is not). */
 function shellWord(value: string): string {
   return /^[\w./@%+=:,-]+$/u.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }

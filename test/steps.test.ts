@@ -369,6 +369,14 @@ describe("build options by docker-py's and python-on-whales' names", () => {
     ).rejects.toThrow(`Context path ${missing} does not exist`);
     expect(existsSync(missing)).toBe(false);
   });
+
+  it("refuses a file as the context folder, saying to pass the folder in path", async () => {
+    const file = path.join(await tempDir(), "flow.py");
+    await writeFile(file, "");
+    await expect(
+      buildDockerImage({ image_name: "repo", path: file, ignore_cache: true }, quiet),
+    ).rejects.toThrow(`Context path ${file} is not a folder; pass the folder to build in path`);
+  });
 });
 
 describe("push_docker_image's inputs", () => {

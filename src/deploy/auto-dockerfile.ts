@@ -8,16 +8,12 @@ import { lstat, mkdtemp, open, realpath, rm, stat, writeFile } from "node:fs/pro
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { copyInstruction } from "../prefect/dockerfile.js";
+import { defaultDockerfileLines, dockerfileText } from "../prefect/dockerfile.js";
 import { getPrefectImageName } from "../prefect/prefect-image.js";
 import { registryOfImage } from "../reference/image-reference.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-/** A path as one `/bin/sh` word: single-quoted unless every character is one sh leaves alone. */
-function shellWord(text: string): string {
-  return /^[\w./@%+=:,-]+$/u.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
-}
 
 /** Options of {@link autoDockerfileLines}. */
 export interface AutoDockerfileOptions {
@@ -26,9 +22,9 @@ export interface AutoDockerfileOptions {
 }
 
 /**
- * The lines of Prefect's auto-generated Dockerfile for `context`, but with `requirements.txt`
- * looked for in the context and `/opt/prefect/<dir>` named after the context's folder (Prefect
- * uses the current directory for both). Names with spaces, quotes, `\` or `$` are escaped.
+ * {@link defaultDockerfileLines} for `context`: `requirements.txt` looked for in the context and
+ * `/opt/prefect/<dir>` named after the context's folder (Prefect uses the current directory for
+ * both).
  *
  * @throws InvalidArgumentError when the folder's name holds control characters or `baseImage` is
  *   not an image reference.
@@ -51,17 +47,9 @@ export async function autoDockerfileLines(
       `The build context's folder name ${JSON.stringify(dirName)} contains control characters, which cannot be written into /opt/prefect/<folder> in a Dockerfile; rename the folder`,
     );
   }
-  const workdir = `/opt/prefect/${dirName}/`;
-  const lines = [`FROM ${baseImage}`];
   // Python's `Path.exists()`: links followed.
-  if (await stat(path.join(folder, "requirements.txt")).then(Boolean, () => false)) {
-    lines.push(copyInstruction("requirements.txt", `${workdir}requirements.txt`));
-    lines.push(`RUN uv pip install -r ${shellWord(`${workdir}requirements.txt`)}`);
-  }
-  lines.push(copyInstruction(".", workdir));
-  // The builder expands variables and removes quotes in WORKDIR (as copyInstruction escapes COPY).
-  lines.push(`WORKDIR ${workdir.replace(/[\\$'"]/g, "\\$&")}`);
-  return lines;
+  const requirements = await stat(path.join(folder, "requirements.txt")).then(Boolean, () => false);
+  return defaultDockerfileLines(baseImage, dirName, requirements);
 }
 
 /** How {@link withDockerfile} makes `dockerfile: "auto"`. */
@@ -102,11 +90,6 @@ export async function withDockerfile<T>(
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
-}
-
-/** One line each, newline-terminated, as Prefect writes it. */
-function dockerfileText(lines: readonly string[]): string {
-  return lines.map((line) => `${line}\n`).join("");
 }
 
 /**

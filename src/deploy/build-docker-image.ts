@@ -2,15 +2,14 @@
  * prefect-docker's `build_docker_image` deployment step.
  * @module
  */
-import { stat } from "node:fs/promises";
 import path from "node:path";
 import { tagImage } from "../engine/tag-image.js";
-import { BuildError, EngineHttpError, InvalidArgumentError } from "../errors.js";
+import { BuildError, EngineHttpError } from "../errors.js";
 import {
   type BuildImageOptions,
   normalizeBuildImageOptions,
 } from "../operation/build-image-options.js";
-import { buildImageInternal } from "../prefect/build-image.js";
+import { buildImageInternal, checkContextFolder } from "../prefect/build-image.js";
 import { buildMultiPlatformImage } from "../prefect/build-multi-platform.js";
 import { timestampTag } from "../python/slugify.js";
 import { writeProgress } from "../streams/progress.js";
@@ -151,14 +150,7 @@ async function build(
   signal?.throwIfAborted();
 
   const context = path.resolve(mapped.context ?? process.cwd());
-  const info = await stat(context).catch(() => undefined);
-  if (!info?.isDirectory()) {
-    throw new InvalidArgumentError(
-      info
-        ? `Context path ${context} is not a folder; pass the folder to build in path`
-        : `Context path ${context} does not exist`,
-    );
-  }
+  await checkContextFolder(context, "pass the folder to build in path");
 
   const buildOptions: BuildImageOptions = {
     ...mapped.options,

@@ -43,6 +43,21 @@ function checkContextArgument(context: unknown): asserts context is string {
   }
 }
 
+/**
+ * Resolves when `context` is a folder (links followed), before anything is sent.
+ * @param fix - What the "not a folder" message tells the caller to do.
+ * @throws InvalidArgumentError `Context path <context> does not exist` or `... is not a folder`.
+ */
+export async function checkContextFolder(context: string, fix?: string): Promise<void> {
+  const info = await stat(context).catch(() => undefined);
+  if (info?.isDirectory()) return;
+  throw new InvalidArgumentError(
+    info
+      ? `Context path ${context} is not a folder${fix === undefined ? "" : `; ${fix}`}`
+      : `Context path ${context} does not exist`,
+  );
+}
+
 /** {@link buildImage} with options normalised, and the host files `ImageBuilder` adds. */
 export async function buildImageInternal(
   context: string,
@@ -51,15 +66,7 @@ export async function buildImageInternal(
 ): Promise<string> {
   checkContextArgument(context);
   options.signal?.throwIfAborted();
-  const info = await stat(context).catch(() => undefined);
-  if (!info) {
-    throw new InvalidArgumentError(`Context path ${context} does not exist`);
-  }
-  if (!info.isDirectory()) {
-    throw new InvalidArgumentError(
-      `Context path ${context} is not a folder; pass the folder that holds the Dockerfile`,
-    );
-  }
+  await checkContextFolder(context, "pass the folder that holds the Dockerfile");
   const { signal } = options;
   const engine = openEngine({ docker: options.docker, env: options.env });
   // BuildKit's code loads while the engine answers the ping: at a process's first build, that is

@@ -1,4 +1,3 @@
-import { stat } from "node:fs/promises";
 import { lookupRegistryAuth } from "../auth/credentials.js";
 import { explicitAuths, type RegistryAuthOption } from "../auth/registry-auth.js";
 import { createDebug } from "../debug-logger.js";
@@ -26,7 +25,7 @@ import { pushPlatformImage } from "../registry/push-platform-image.js";
 import { RegistryClient } from "../registry/registry-client.js";
 import { writeProgress } from "../streams/progress.js";
 import { optionsObject, show } from "../validate.js";
-import { buildImageInternal } from "./build-image.js";
+import { buildImageInternal, checkContextFolder } from "./build-image.js";
 import { explainPushError } from "./push-errors.js";
 
 const debug = createDebug("prefect-dockerutils:multi-platform");
@@ -179,12 +178,7 @@ export async function buildMultiPlatformImage(
   }
   const { signal, onProgress, streamProgressTo } = build;
   signal?.throwIfAborted();
-  const info = await stat(context).catch(() => undefined);
-  if (!info?.isDirectory()) {
-    throw new InvalidArgumentError(
-      info ? `Context path ${context} is not a folder` : `Context path ${context} does not exist`,
-    );
-  }
+  await checkContextFolder(context);
   const engine = openEngine(build);
   await engine.ping(signal ? { signal } : {});
   // Listing takes the engine hundreds of ms: done during the login, and before any build.

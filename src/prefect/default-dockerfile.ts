@@ -3,7 +3,7 @@ import path from "node:path";
 import { BuildContextError, InvalidArgumentError } from "../errors.js";
 import { parseImageReference } from "../reference/image-reference.js";
 import { controlCharacter, optionsObject, show } from "../validate.js";
-import { copyInstruction } from "./dockerfile.js";
+import { defaultDockerfileLines, dockerfileText } from "./dockerfile.js";
 import { resolvePrefectImageName } from "./prefect-image.js";
 
 /** Options of {@link generateDefaultDockerfile}. */
@@ -50,14 +50,11 @@ export async function generateDefaultDockerfile(
   const dirName = path.basename(directory);
   await checkFolder(directory);
 
-  const lines = [`FROM ${baseImage ?? (await resolvePrefectImageName())}`];
-  const target = `/opt/prefect/${dirName}/`;
-  if (await exists(path.join(directory, "requirements.txt"))) {
-    lines.push(copyInstruction("requirements.txt", `${target}requirements.txt`));
-    lines.push(`RUN uv pip install -r ${shellWord(`${target}requirements.txt`)}`);
-  }
-  lines.push(copyInstruction(".", target));
-  lines.push(`WORKDIR ${wordEscaped(target)}`);
+  const lines = defaultDockerfileLines(
+    baseImage ?? (await resolvePrefectImageName()),
+    dirName,
+    await exists(path.join(directory, "requirements.txt")),
+  );
 
   const dockerfile = path.join(directory, "Dockerfile");
   const refuse = (cause?: unknown) =>
@@ -70,7 +67,7 @@ export async function generateDefaultDockerfile(
   if (await exists(dockerfile)) throw refuse();
   try {
     // "wx" so that a Dockerfile appearing since the check above is never overwritten.
-    await writeFile(dockerfile, lines.map((line) => `${line}\n`).join(""), { flag: "wx" });
+    await writeFile(dockerfile, dockerfileText(lines), { flag: "wx" });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") throw refuse(error);
     throw new BuildContextError(
@@ -150,14 +147,4 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** `value` as one `/bin/sh` word: as is when nothing in it is special, else single-quoted. */
-function shellWord(value: string): string {
-  return /^[\w./@%+=:,-]+$/u.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-/** `value` for an instruction the engine expands (`$VAR`, quotes, backslashes) as one word. */
-function wordEscaped(value: string): string {
-  return value.replace(/[\\$'"]/gu, "\\$&");
 }

@@ -1,5 +1,5 @@
 /**
- * Dockerfile lines: Prefect's `to_run_command` and the COPY lines `ImageBuilder` writes.
+ * Dockerfile lines: Prefect's `to_run_command`, ImageBuilder's COPY lines, the default Dockerfile.
  * @module
  */
 import { pythonRepr } from "../python/repr.js";
@@ -28,6 +28,11 @@ export function toRunCommand(args: readonly string[]): string {
 const NEEDS_JSON_FORM = /[\s\\$'"]|^-/u;
 const SHLEX_SPECIAL = /[\\$'"]/gu;
 
+/** `value` as one word the builder's shlex reads back as itself (in COPY's JSON form, WORKDIR). */
+function shlexWord(value: string): string {
+  return value.replace(SHLEX_SPECIAL, "\\$&");
+}
+
 /**
  * `COPY <source> <destination>`: Prefect's plain form when the parser reads it back as these two
  * paths, else the JSON form with shlex escapes (`COPY ["a b", "/x y"]`). Neither path may hold
@@ -37,8 +42,38 @@ export function copyInstruction(source: string, destination: string): string {
   if (!NEEDS_JSON_FORM.test(source) && !NEEDS_JSON_FORM.test(destination)) {
     return `COPY ${source} ${destination}`;
   }
-  const word = (value: string) => JSON.stringify(value.replace(SHLEX_SPECIAL, "\\$&"));
-  return `COPY [${word(source)}, ${word(destination)}]`;
+  return `COPY [${JSON.stringify(shlexWord(source))}, ${JSON.stringify(shlexWord(destination))}]`;
+}
+
+/**
+ * Prefect's `generate_default_dockerfile` lines for a folder named `dirName` (`requirements`: it
+ * has a `requirements.txt`), byte for byte but for names the parser or `sh` would split, quoted to
+ * read back as one path. No argument may hold control characters (the callers check).
+ */
+export function defaultDockerfileLines(
+  baseImage: string,
+  dirName: string,
+  requirements: boolean,
+): string[] {
+  const target = `/opt/prefect/${dirName}/`;
+  const lines = [`FROM ${baseImage}`];
+  if (requirements) {
+    lines.push(copyInstruction("requirements.txt", `${target}requirements.txt`));
+    lines.push(`RUN uv pip install -r ${shellWord(`${target}requirements.txt`)}`);
+  }
+  lines.push(copyInstruction(".", target));
+  lines.push(`WORKDIR ${shlexWord(target)}`);
+  return lines;
+}
+
+/** `value` as one `sh` word: as is only when every character is on an allow-list (`;` is not). */
+function shellWord(value: string): string {
+  return /^[\w./@%+=:,-]+$/u.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A Dockerfile's text as Prefect writes it: each line newline-terminated. */
+export function dockerfileText(lines: readonly string[]): string {
+  return lines.map((line) => `${line}\n`).join("");
 }
 
 /** The two paths of a flagless `COPY` line in either form, as the engine reads them. */

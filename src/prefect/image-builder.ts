@@ -21,7 +21,7 @@ import {
   relativeSource,
 } from "./builder-paths.js";
 import { builderCreated } from "./builder-registry.js";
-import { copyInstruction, parseCopyInstruction } from "./dockerfile.js";
+import { copyInstruction, dockerfileText, parseCopyInstruction } from "./dockerfile.js";
 import { assertHasLine, assertLineAbsent, assertLineBefore } from "./dockerfile-assertions.js";
 
 /** Options of the {@link ImageBuilder} constructor. */
@@ -252,7 +252,7 @@ export class ImageBuilder implements AsyncDisposable {
       }
       // Outside the context, so it is sent under a generated name the engine keeps out of COPY.
       const dockerfile = path.join(privateDirectory, "Dockerfile");
-      await writeFile(dockerfile, this.dockerfileLines.map((line) => `${line}\n`).join(""));
+      await writeFile(dockerfile, dockerfileText(this.dockerfileLines));
       try {
         return await buildImageInternal(context, { ...normalized, dockerfile }, overlays);
       } catch (error) {

@@ -7,7 +7,11 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { autoDockerfileLines, persistDockerfile } from "../../src/deploy/auto-dockerfile.js";
 import { dockerClient } from "../../src/dockerode.js";
-import { EngineUnreachableError, InvalidArgumentError } from "../../src/index.js";
+import {
+  EngineUnreachableError,
+  generateDefaultDockerfile,
+  InvalidArgumentError,
+} from "../../src/index.js";
 import { buildDockerImage } from "../../src/steps.js";
 import { tempDir, tree } from "../support/files.js";
 
@@ -153,6 +157,18 @@ describe("autoDockerfileLines", () => {
       const word = (run as string).slice("RUN uv pip install -r ".length);
       expect(execFileSync("sh", ["-c", `printf %s ${word}`], { encoding: "utf8" })).toBe(
         `/opt/prefect/${name}/requirements.txt`,
+      );
+    },
+  );
+
+  it.each(["flows", "my flows", "it's my $flows", "flows;id", "-flows", "é"])(
+    "writes for a folder named %j the lines generateDefaultDockerfile writes",
+    async (name) => {
+      const flows = await tree(path.join(await tempDir(), name), { "requirements.txt": "" });
+      const lines = await autoDockerfileLines(flows, { baseImage: "busybox" });
+      await using generated = await generateDefaultDockerfile(flows, { baseImage: "busybox" });
+      expect(lines.map((line) => `${line}\n`).join("")).toBe(
+        await readFile(generated.path, "utf8"),
       );
     },
   );

@@ -49,6 +49,10 @@ export class VertexTracker {
   /** Applies one status update and returns the events it produces. */
   update(status: StatusResponse): VertexProgressEvent[] {
     const events: VertexProgressEvent[] = [];
+    // A step's end comes after the sub-tasks and output the same update carries for it, as the
+    // docker CLI prints them: the engine sends `writing image … done` with its step's completion.
+    const ends: VertexProgressEvent[] = [];
+    const reported = new Set([...status.statuses, ...status.logs].map((item) => item.vertex));
     for (const update of status.vertexes) {
       const vertex = this.#vertex(update.digest, update.name);
       vertex.name = update.name || vertex.name;
@@ -68,7 +72,9 @@ export class VertexTracker {
           this.#failed = vertex;
         }
       }
-      events.push(this.#event(update, vertex, state));
+      const event = this.#event(update, vertex, state);
+      if (state !== "started" && reported.has(update.digest)) ends.push(event);
+      else events.push(event);
     }
     for (const update of status.statuses) {
       const vertex = this.#vertexes.get(update.vertex);
@@ -99,6 +105,7 @@ export class VertexTracker {
         text,
       });
     }
+    events.push(...ends);
     return events;
   }
 

@@ -2,6 +2,7 @@
  * Text helpers of the command line's output.
  * @module
  */
+import type { VertexStatusEvent } from "../index.js";
 
 // CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), charset designations and two-character
 // escapes; built from strings so the control characters are spelled out.
@@ -77,6 +78,18 @@ export function byteAmount(current: number, total: number | undefined, separator
   return total === undefined
     ? humanSize(current)
     : `${humanSize(current)}${separator}${humanSize(total)}`;
+}
+
+/**
+ * A BuildKit sub-task as the docker CLI shows it: its ID, which says what it is (`transferring
+ * context:`, `sha256:…` of a layer, `writing image sha256:…`; the name is only the action, such
+ * as `transferring`, shared by all of them), then the bytes when there are any.
+ */
+export function statusText(status: VertexStatusEvent): string {
+  const label = status.id || (status.name ?? "");
+  return status.total === undefined && status.current === 0
+    ? label
+    : `${label} ${byteAmount(status.current, status.total, " / ")}`;
 }
 
 /** A duration as BuildKit prints it: seconds with one decimal, `0.0s`, `12.3s`. */

@@ -287,14 +287,52 @@ describe("VertexTracker", () => {
       events.map((event) => [event.type, event.number, "state" in event ? event.state : ""]),
     ).toEqual([
       ["vertex", 2, "started"],
-      ["vertex", 2, "error"],
+      // The step's output first, then its end, as `--progress=plain` prints them.
       ["vertex-log", 2, ""],
+      ["vertex", 2, "error"],
     ]);
     expect(tracker.failure).toEqual({
       step: "[2/2] RUN y",
       error: "exit code: 1",
       logTail: ["boom"],
     });
+  });
+
+  it("ends a step after the sub-tasks the same update finishes for it", () => {
+    const tracker = new VertexTracker();
+    tracker.update({
+      vertexes: [vertex("sha256:e", "exporting to image", { started: 1 })],
+      statuses: [],
+      logs: [],
+    });
+    const events = tracker.update({
+      vertexes: [
+        vertex("sha256:e", "exporting to image", { started: 1, completed: 2 }),
+        vertex("sha256:f", "[internal] load metadata", { started: 1, cached: true }),
+      ],
+      statuses: [
+        {
+          id: "writing image sha256:1",
+          vertex: "sha256:e",
+          name: "",
+          current: 0,
+          total: 0,
+          timestamp: undefined,
+          started: 1,
+          completed: 2,
+        },
+      ],
+      logs: [],
+    });
+    expect(
+      events.map((event) => `${event.type} ${event.number} ${"state" in event ? event.state : ""}`),
+    ).toEqual([
+      "vertex 2 started",
+      // A step with nothing else in the update ends where it is.
+      "vertex 2 cached",
+      "vertex-status 1 ",
+      "vertex 1 completed",
+    ]);
   });
 
   it("decodes text split inside a UTF-8 character across log messages", () => {

@@ -3,7 +3,7 @@
  * @module
  */
 import type { ProgressEvent, VertexEvent } from "../../index.js";
-import { byteAmount, LineSplitter, sanitizeLine, seconds } from "../format.js";
+import { byteAmount, LineSplitter, sanitizeLine, seconds, statusText } from "../format.js";
 import { blobStatus } from "./blob-status.js";
 import type { OperationKind, Outcome, ProgressRenderer, RenderTarget } from "./renderer.js";
 
@@ -90,17 +90,10 @@ export class PlainRenderer implements ProgressRenderer {
         return;
       }
       case "vertex-status": {
-        const name = event.name ?? event.id;
-        if (event.completed) {
-          this.#progress(`#${event.number} ${event.id}`, "done", `#${event.number} ${name} done`);
-          return;
-        }
-        const amount = byteAmount(event.current, event.total, " / ");
-        this.#progress(
-          `#${event.number} ${event.id}`,
-          "running",
-          `#${event.number} ${name} ${amount}`,
-        );
+        const line = `#${event.number} ${statusText(event)}`;
+        const key = `#${event.number} ${event.id}`;
+        if (event.completed) this.#progress(key, "done", `${line} done`);
+        else this.#progress(key, "running", line);
         return;
       }
     }

@@ -11,11 +11,11 @@ import type {
   VertexStatusEvent,
 } from "../../index.js";
 import {
-  byteAmount,
   LineSplitter,
   sanitizeLine,
   seconds,
   shortId,
+  statusText,
   textWidth,
   truncate,
 } from "../format.js";
@@ -385,7 +385,6 @@ export class TtyRenderer implements ProgressRenderer {
   }
 
   #statusLine(status: VertexStatusEvent): string {
-    const amount = byteAmount(status.current, status.total, " / ");
-    return this.#c.dim(this.#row(`=> ${status.name ?? status.id} ${amount}`));
+    return this.#c.dim(this.#row(`=> ${statusText(status)}`));
   }
 }

@@ -57,6 +57,12 @@ describe("prefect-dockerutils build --builder buildkit", () => {
     expect(result.stderr).toMatch(/^#(\d+) \[\d\/\d\] RUN echo built by buildkit$/m);
     expect(result.stderr).toMatch(/^#\d+ built by buildkit$/m);
     expect(result.stderr).toMatch(/^#\d+ DONE \d+\.\ds$/m);
+    // Sub-tasks by what they are, as the docker CLI shows them, not by their action alone
+    // ("transferring" for both folders); no byte count where the engine sent none.
+    expect(result.stderr).toMatch(/^#\d+ transferring dockerfile: \d+(?:\.\d+)?[kMG]?B done$/m);
+    expect(result.stderr).toMatch(/^#\d+ transferring context: \d+(?:\.\d+)?[kMG]?B done$/m);
+    expect(result.stderr).toMatch(/^#\d+ exporting layers done$/m);
+    expect(result.stderr).not.toMatch(/ 0B$/m);
     expect(result.stderr).not.toMatch(CONTROL_CHARACTERS);
   });
 

@@ -214,7 +214,7 @@ describe("prefect-dockerutils build on a terminal", () => {
       expect.stringMatching(/^ => \[2\/3\] RUN \.\/install\.sh +\d+\.\ds$/),
     );
     expect(liveLines).toContainEqual(
-      expect.stringMatching(/^ => => transferring context 1\.5MB \/ 3MB/),
+      expect.stringMatching(/^ => => transferring context: 1\.5MB \/ 3MB/),
     );
     expect(liveLines.filter((line) => line.startsWith(" => => # "))).toEqual(
       [4, 5, 6, 7, 8, 9].map((i) => ` => => # installing package ${i}`),

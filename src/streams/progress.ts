@@ -100,8 +100,9 @@ export interface VertexStatusEvent {
   readonly type: "vertex-status";
   readonly digest: string;
   readonly number: number;
-  /** The sub-task, e.g. `sha256:...` of a layer or `exporting layers`. */
+  /** The sub-task, e.g. `transferring context:`, `sha256:...` of a layer or `exporting layers`. */
   readonly id: string;
+  /** The action alone, e.g. `transferring`, shared by several sub-tasks; `id` tells them apart. */
   readonly name: string | undefined;
   /** Units done and in all (bytes for transfers); `total` when known. */
   readonly current: number;

@@ -4,14 +4,13 @@
  * Everything made here is removed when the test (or file) that made it finishes.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { onTestFinished } from "vitest";
+import { inject, onTestFinished } from "vitest";
 import type { ProgressEvent } from "../../src/index.js";
 import { tree } from "../support/files.js";
-import { pruneCacheEntries } from "./run-leaks.js";
 import { docker } from "./support.js";
 
 const run = promisify(execFile);
@@ -49,37 +48,16 @@ export function recorder() {
 }
 
 /**
- * Removes, when the test finishes, the BuildKit cache mounts whose description (`cached mount
- * <target> from exec ...`) holds `text`: they outlive the build, and nothing else removes them.
+ * Hands the BuildKit cache mounts whose description (`cached mount <target> from exec ...`) holds
+ * `text` to the run's teardown, which prunes them before its leak check: they outlive the build,
+ * and nothing else removes them. Not pruned when the test finishes: the engine's disk-usage walk,
+ * which finding a mount's ID takes, and BuildKit's prune wait for each other and for the builds
+ * that other test files run meanwhile, and a full run once saw the next build stall past its
+ * two-minute timeout behind one.
  */
-export function removeCacheMountsAfterTest(text: string): void {
-  const remove = async () => {
-    const df = (await docker.df()) as {
-      BuildCache?: { ID: string; Type: string; Description: string }[] | null;
-    };
-    await pruneCacheEntries(
-      docker,
-      (df.BuildCache ?? [])
-        .filter((entry) => entry.Type === "exec.cachemount" && entry.Description.includes(text))
-        .map((entry) => entry.ID),
-    );
-  };
-  onTestFinished(async () => {
-    // Bounded: the engine's disk-usage walk and BuildKit's prune wait for each other and for
-    // builds that other test files run meanwhile (once over two minutes in a full run). A mount
-    // left behind is a few bytes of build cache; the test's result does not depend on it.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      remove().catch((error: unknown) => console.warn("cache mount not removed:", error)),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          console.warn(`cache mount ${text} not removed within 20 s`);
-          resolve();
-        }, 20_000);
-      }),
-    ]);
-    clearTimeout(timer);
-  });
+export async function removeCacheMountAtTeardown(text: string): Promise<void> {
+  if (text.includes("\n")) throw new Error("a cache mount's text is one line");
+  await appendFile(inject("testCacheMounts"), `${text}\n`);
 }
 
 /** A cache-busting build argument value. */

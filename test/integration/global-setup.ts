@@ -9,7 +9,14 @@ import Docker from "dockerode";
 import type { TestProject } from "vitest/node";
 import { tokenRegistry } from "../support/credentials/engine-ops.js";
 import { authorization } from "./registries.js";
-import { danglingLeftovers, findLeaks, type Run, sweep, watchRunImages } from "./run-leaks.js";
+import {
+  danglingLeftovers,
+  findLeaks,
+  pruneHandedOverCacheMounts,
+  type Run,
+  sweep,
+  watchRunImages,
+} from "./run-leaks.js";
 import { testEngineSocket } from "./test-engine.js";
 
 /** The test registry without authentication, started by scripts/test-services.sh. */
@@ -118,16 +125,19 @@ export default async function setup(project: TestProject) {
     tmp: path.join(root, "tmp"),
     parents: path.join(root, "parents"),
     removed: path.join(root, "removed"),
+    cacheMounts: path.join(root, "cache-mounts"),
     startedAt: Math.floor(Date.now() / 1000) - 1,
   };
   await mkdir(run.tmp);
   await writeFile(run.parents, "");
   await writeFile(run.removed, "");
+  await writeFile(run.cacheMounts, "");
   project.provide("testRun", run.id);
   project.provide("testTmp", run.tmp);
   project.provide("testParents", run.parents);
   project.provide("sshState", SSH_STATE);
   project.provide("testRemoved", run.removed);
+  project.provide("testCacheMounts", run.cacheMounts);
   const images = await watchRunImages(docker, run);
 
   return async () => {
@@ -136,11 +146,17 @@ export default async function setup(project: TestProject) {
     // here would only be printed (vitest reports teardown errors but still exits 0), so every
     // step that fails is a finding too: a leak check that cannot look must not pass.
     const watched = await images.stop().catch((error: Error) => error);
+    // First the cache mounts tests handed over: pruned now, when no build runs beside the prune.
+    const handedOver = await pruneHandedOverCacheMounts(docker, run).then(
+      () => [],
+      (error: Error) => [`could not be pruned: ${error.message}`],
+    );
     const leaks: Record<string, string[]> = await findLeaks(
       docker,
       run,
       watched instanceof Error ? undefined : watched,
     ).catch((error: Error) => ({ "the leak check": [`could not run: ${error.message}`] }));
+    leaks["the cache mounts tests handed over"] = handedOver;
     if (watched instanceof Error) {
       leaks["the watch of the run's images"] = [
         `broke off (${watched.message}): images deleted meanwhile cannot be vouched for`,
@@ -206,5 +222,7 @@ declare module "vitest" {
     sshState: string;
     /** The file where tests note the images they removed themselves (removeOwnImage). */
     testRemoved: string;
+    /** The file where tests hand the teardown their BuildKit cache mounts (by description text). */
+    testCacheMounts: string;
   }
 }

@@ -27,6 +27,8 @@ export interface Run {
   readonly parents: string;
   /** The images the tests removed themselves (removeOwnImage), one ID a line. */
   readonly removed: string;
+  /** Text in the description of each cache mount a test handed over to the teardown, one a line. */
+  readonly cacheMounts: string;
   /** When the run started, in seconds (the engine's `Created` unit). */
   readonly startedAt: number;
 }
@@ -254,6 +256,23 @@ async function runCacheEntries(
     (entry) =>
       (mode === "all" || entry.Type === "exec.cachemount") &&
       entry.Description.includes(runNamespace(run.id)),
+  );
+}
+
+/**
+ * Prunes the cache mounts tests handed over (`removeCacheMountAtTeardown`): those whose
+ * description holds a line of `run.cacheMounts` and names the run. Done before the leak check, so
+ * that any other cache mount naming the run still fails it.
+ */
+export async function pruneHandedOverCacheMounts(docker: Docker, run: Run): Promise<void> {
+  const texts = (await readFile(run.cacheMounts, "utf8")).split("\n").filter(Boolean);
+  if (texts.length === 0) return;
+  const mounts = await runCacheEntries(docker, run, "mounts");
+  await pruneCacheEntries(
+    docker,
+    mounts
+      .filter((entry) => texts.some((text) => entry.Description.includes(text)))
+      .map((entry) => entry.ID),
   );
 }
 

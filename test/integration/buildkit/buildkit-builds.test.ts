@@ -14,7 +14,7 @@ import {
   InvalidArgumentError,
   type ProgressEvent,
 } from "../../../src/index.js";
-import { bust, contextWith, recorder, removeCacheMountsAfterTest } from "../buildkit-helpers.js";
+import { bust, contextWith, recorder, removeCacheMountAtTeardown } from "../buildkit-helpers.js";
 import { runNamespace } from "../registries.js";
 import {
   contexts,
@@ -71,10 +71,10 @@ describe("BuildKit builds", () => {
 
   it("keeps a cache mount between builds", async () => {
     const id = `pdu-bk-${bust()}`;
-    // The mount's target names the run (BuildKit describes the mount by it): the cache mount is
-    // removed when the test finishes, and the global teardown would find it if it were not.
+    // The mount's target names the run (BuildKit describes the mount by it): the teardown
+    // prunes this one, and its leak check fails on any other mount naming the run.
     const target = `/cache/${runNamespace(TEST_RUN)}-${randomUUID()}`;
-    removeCacheMountsAfterTest(target);
+    await removeCacheMountAtTeardown(target);
     const dir = await contextWith({
       Dockerfile: `FROM busybox:latest\nARG BUST\nRUN --mount=type=cache,id=${id},target=${target} echo "$BUST" >> ${target}/runs && wc -l < ${target}/runs\n`,
     });

@@ -14,19 +14,19 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { compileForNode } from "./compile.js";
 import { engineCpuMs, enginePids } from "./engine-cpu.js";
+import { BUILDKIT_BENCH_LABEL, removeLabelledImages } from "./labelled-images.js";
 import { median, option, type Sample, timed } from "./timed.js";
-import { createWorkloads } from "./workloads.js";
+import { changeOneFile, createWorkloads } from "./workloads.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const WORK = path.join(ROOT, ".bench-work", "buildkit-phases");
 const DOCKER = "/usr/bin/docker";
-const LABEL = "io.prefect-dockerutils.bench=buildkit";
+const LABEL = BUILDKIT_BENCH_LABEL;
 /** The steps reported, by the name BuildKit gives them (the same for both clients). */
 const STEPS = ["[internal] load build context", "[2/2] COPY . /app", "exporting to image"];
 type Who = "ours" | "cli";
@@ -56,13 +56,6 @@ function parseSteps(plain: string): Map<string, number> {
     else if (text === "CACHED") steps.set(name, 0);
   }
   return steps;
-}
-
-async function changeOneFile(context: string): Promise<void> {
-  const dir = readdirSync(context).find((name) => name.startsWith("dir-")) ?? "";
-  const file = path.join(context, dir, "file-00000.txt");
-  await writeFile(`${file}.new`, `changed ${Date.now()}\n`);
-  await rename(`${file}.new`, file);
 }
 
 async function main(): Promise<void> {
@@ -138,18 +131,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`${report(samples, rounds)}\n`);
   } finally {
-    const images = execFileSync(DOCKER, ["images", "-a", "-q", "--filter", `label=${LABEL}`], {
-      encoding: "utf8",
-    })
-      .split("\n")
-      .filter(Boolean);
-    if (images.length > 0) {
-      try {
-        execFileSync(DOCKER, ["rmi", "-f", ...new Set(images)], { stdio: "ignore" });
-      } catch {
-        // Already gone.
-      }
-    }
+    removeLabelledImages(DOCKER, LABEL);
     await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -43,20 +43,20 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync } from "node:fs";
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { checkoutLabel, compileCheckout, compileForNode } from "./compile.js";
 import { engineCpuMs, enginePids } from "./engine-cpu.js";
+import { BUILDKIT_BENCH_LABEL, removeLabelledImages } from "./labelled-images.js";
 import { median, option, type Sample, timed } from "./timed.js";
-import { createWorkloads } from "./workloads.js";
+import { changeOneFile, createWorkloads } from "./workloads.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const WORK = path.join(ROOT, ".bench-work", "buildkit");
 const DOCKER = "/usr/bin/docker";
-const LABEL = "io.prefect-dockerutils.bench=buildkit";
+const LABEL = BUILDKIT_BENCH_LABEL;
 const NAMES = [
   "trivial",
   "batch",
@@ -102,15 +102,6 @@ async function freshCopy(source: string, parent: string, name: string): Promise<
   const target = path.join(parent, `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
   execFileSync("cp", ["-al", source, target]);
   return target;
-}
-
-/** Replaces one file of a hard-linked copy without touching the original it shares inodes with. */
-async function changeOneFile(context: string): Promise<void> {
-  const dir = readdirSync(context).find((name) => name.startsWith("dir-")) ?? "";
-  const file = path.join(context, dir, "file-00000.txt");
-  const temporary = `${file}.new`;
-  await writeFile(temporary, `changed ${Date.now()}\n`);
-  await rename(temporary, file);
 }
 
 async function main(): Promise<void> {
@@ -271,19 +262,7 @@ async function main(): Promise<void> {
       process.stdout.write(`\n${comparison(samples, labels.ours, labels.base)}\n`);
     }
   } finally {
-    // Every image this run made, and only those, carries LABEL (ours via IMAGE_LABELS).
-    const images = execFileSync(DOCKER, ["images", "-a", "-q", "--filter", `label=${LABEL}`], {
-      encoding: "utf8",
-    })
-      .split("\n")
-      .filter(Boolean);
-    if (images.length > 0) {
-      try {
-        execFileSync(DOCKER, ["rmi", "-f", ...new Set(images)], { stdio: "ignore" });
-      } catch {
-        // Already gone.
-      }
-    }
+    removeLabelledImages(DOCKER, LABEL);
     await pruneOwnCache(trivialRun.slice("RUN ".length));
     await cleanup();
   }
@@ -330,13 +309,23 @@ async function pruneOwnCache(command: string): Promise<void> {
   }
 }
 
+/** The median of one field over a workload's samples for one client. */
+function medianOf(
+  samples: ReadonlyMap<string, BuildSample[]>,
+  name: Name,
+  who: Who,
+  field: keyof BuildSample,
+): number {
+  return median((samples.get(`${name}/${who}`) ?? []).map((sample) => sample[field]));
+}
+
 function report(
   samples: ReadonlyMap<string, BuildSample[]>,
   rounds: number,
   scale: number,
 ): string {
   const stat = (name: Name, who: Who, field: keyof BuildSample) =>
-    median((samples.get(`${name}/${who}`) ?? []).map((sample) => sample[field]));
+    medianOf(samples, name, who, field);
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
   const x = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : "–");
@@ -410,7 +399,7 @@ function comparison(
   before: string,
 ): string {
   const stat = (name: Name, who: Who, field: keyof BuildSample) =>
-    median((samples.get(`${name}/${who}`) ?? []).map((sample) => sample[field]));
+    medianOf(samples, name, who, field);
   const cell = (name: Name, field: keyof BuildSample) => {
     const now = stat(name, "ours", field);
     const then = stat(name, "base", field);

@@ -3,7 +3,8 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, writeFile } from "node:fs/promises";
+import { readdirSync } from "node:fs";
+import { mkdir, open, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 /** One benchmark workload: a context directory and how to build it. */
@@ -129,4 +130,16 @@ export async function createWorkloads(
     workloads.push({ name: "ignored-100k", context: ignored, overlays: [], cliContext: ignored });
   }
   return workloads;
+}
+
+/**
+ * Replaces the first small file of a small-20k context (a hard-linked copy), as a rebuild's one
+ * change: written beside it and renamed over it, so the original it shares inodes with stays.
+ */
+export async function changeOneFile(context: string): Promise<void> {
+  const dir = readdirSync(context).find((name) => name.startsWith("dir-")) ?? "";
+  const file = path.join(context, dir, "file-00000.txt");
+  const temporary = `${file}.new`;
+  await writeFile(temporary, `changed ${Date.now()}\n`);
+  await rename(temporary, file);
 }
